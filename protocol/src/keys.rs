@@ -1,0 +1,200 @@
+//! Publisher keys: ed25519 key pairs, their file formats and their ids.
+//!
+//! A key id is the first 8 bytes of `sha256(public key)` in hex, so that a
+//! signature names the key that made it without carrying the key itself.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use ed25519_dalek::{Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+/// Why a key file or signature could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key file is not valid JSON for a Vantage key: {0}")]
+    Parse(#[from] serde_json::Error),
+    #[error("key file field `{0}` is not valid base64 of the right length")]
+    Encoding(&'static str),
+    #[error("key file is a {found}, expected a {expected}")]
+    Kind { found: String, expected: &'static str },
+    #[error("key file says its id is {claimed} but the key's id is {actual}")]
+    IdMismatch { claimed: String, actual: String },
+}
+
+/// The id of a public key: hex of the first 8 bytes of its sha256.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KeyId(pub String);
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A publisher's public key, with the name its owner gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    pub name: String,
+    key: VerifyingKey,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    kind: String,
+    name: String,
+    key_id: String,
+    key: String,
+}
+
+const PUBLIC_KIND: &str = "vantage-public-key";
+const SECRET_KIND: &str = "vantage-secret-key";
+
+impl PublicKey {
+    /// The key's id.
+    pub fn id(&self) -> KeyId {
+        key_id(&self.key)
+    }
+
+    /// Verifies an ed25519 signature over `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        self.key
+            .verify(message, &ed25519_dalek::Signature::from_bytes(signature))
+            .is_ok()
+    }
+
+    /// The JSON public key file.
+    pub fn to_file(&self) -> String {
+        let file = KeyFile {
+            kind: PUBLIC_KIND.into(),
+            name: self.name.clone(),
+            key_id: self.id().0,
+            key: B64.encode(self.key.as_bytes()),
+        };
+        serde_json::to_string_pretty(&file).expect("key file serialises") + "\n"
+    }
+
+    /// Reads a JSON public key file.
+    pub fn from_file(text: &str) -> Result<Self, KeyError> {
+        let file: KeyFile = serde_json::from_str(text)?;
+        if file.kind != PUBLIC_KIND {
+            return Err(KeyError::Kind { found: file.kind, expected: PUBLIC_KIND });
+        }
+        let bytes: [u8; 32] = decode(&file.key, "key")?;
+        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::Encoding("key"))?;
+        let public = PublicKey { name: file.name, key };
+        check_id(&file.key_id, &public.id())?;
+        Ok(public)
+    }
+
+    /// The raw 32 key bytes, base64.
+    pub fn to_base64(&self) -> String {
+        B64.encode(self.key.as_bytes())
+    }
+}
+
+/// A publisher's signing key pair.
+pub struct SigningKeyPair {
+    pub name: String,
+    key: SigningKey,
+}
+
+impl fmt::Debug for SigningKeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKeyPair")
+            .field("name", &self.name)
+            .field("key_id", &self.public().id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKeyPair {
+    /// A new random key pair from the operating system's random source.
+    pub fn generate(name: &str) -> Self {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).expect("the operating system provides randomness");
+        Self::from_seed(name, seed)
+    }
+
+    /// The key pair derived from a 32-byte seed (for reproducible test keys).
+    pub fn from_seed(name: &str, seed: [u8; 32]) -> Self {
+        SigningKeyPair { name: name.to_owned(), key: SigningKey::from_bytes(&seed) }
+    }
+
+    /// The public half.
+    pub fn public(&self) -> PublicKey {
+        PublicKey { name: self.name.clone(), key: self.key.verifying_key() }
+    }
+
+    /// Signs `message`.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
+    /// The JSON secret key file (keep it private: mode 0600).
+    pub fn to_file(&self) -> String {
+        let file = KeyFile {
+            kind: SECRET_KIND.into(),
+            name: self.name.clone(),
+            key_id: self.public().id().0,
+            key: B64.encode(self.key.to_bytes()),
+        };
+        serde_json::to_string_pretty(&file).expect("key file serialises") + "\n"
+    }
+
+    /// Reads a JSON secret key file.
+    pub fn from_file(text: &str) -> Result<Self, KeyError> {
+        let file: KeyFile = serde_json::from_str(text)?;
+        if file.kind != SECRET_KIND {
+            return Err(KeyError::Kind { found: file.kind, expected: SECRET_KIND });
+        }
+        let seed: [u8; 32] = decode(&file.key, "key")?;
+        let pair = Self::from_seed(&file.name, seed);
+        check_id(&file.key_id, &pair.public().id())?;
+        Ok(pair)
+    }
+}
+
+fn key_id(key: &VerifyingKey) -> KeyId {
+    let digest = Sha256::digest(key.as_bytes());
+    KeyId(hex::encode(&digest[..8]))
+}
+
+fn check_id(claimed: &str, actual: &KeyId) -> Result<(), KeyError> {
+    if claimed == actual.0 {
+        Ok(())
+    } else {
+        Err(KeyError::IdMismatch { claimed: claimed.to_owned(), actual: actual.0.clone() })
+    }
+}
+
+pub(crate) fn decode<const N: usize>(text: &str, field: &'static str) -> Result<[u8; N], KeyError> {
+    B64.decode(text)
+        .ok()
+        .and_then(|v| <[u8; N]>::try_from(v).ok())
+        .ok_or(KeyError::Encoding(field))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_files_round_trip_and_mismatches_are_refused() {
+        let pair = SigningKeyPair::from_seed("dev", [7; 32]);
+        let again = SigningKeyPair::from_file(&pair.to_file()).unwrap();
+        assert_eq!(again.public(), pair.public());
+        let public = PublicKey::from_file(&pair.public().to_file()).unwrap();
+        assert!(public.verify(b"hi", &pair.sign(b"hi")));
+        assert!(!public.verify(b"ho", &pair.sign(b"hi")));
+
+        let err = PublicKey::from_file(&pair.to_file()).unwrap_err();
+        assert!(err.to_string().contains("expected a vantage-public-key"), "{err}");
+        let forged = pair.public().to_file().replace(&pair.public().id().0, "0000000000000000");
+        assert!(matches!(PublicKey::from_file(&forged), Err(KeyError::IdMismatch { .. })));
+    }
+}

@@ -1,0 +1,29 @@
+//! The wire contract shared by the Vantage agent, server and CLI.
+//!
+//! - [`manifest`]: what a plugin declares (capabilities, config schema, metrics).
+//! - [`package`]: the signed `.vpkg` file that carries a component and its manifest.
+//! - [`keys`]: publisher signing keys and the trust store format.
+//! - [`result`]: the normalised result of one check run.
+//!
+//! ```
+//! use vantage_protocol::keys::SigningKeyPair;
+//! use vantage_protocol::manifest::Manifest;
+//! use vantage_protocol::package::Package;
+//!
+//! let manifest = Manifest::from_json(br#"{
+//!     "name": "hello", "version": "0.1.0", "description": "says hello",
+//!     "capabilities": [], "config_schema": {"type": "object"}, "metrics": []
+//! }"#).unwrap();
+//! let key = SigningKeyPair::generate("dev");
+//! let mut package = Package::new(manifest, b"\0asm\x0d\0\x01\0".to_vec()).unwrap();
+//! package.sign(&key);
+//! let bytes = package.to_bytes();
+//! let read = Package::from_bytes(&bytes).unwrap();
+//! assert_eq!(read.digest(), package.digest());
+//! assert!(read.signatures()[0].verify(&read.digest(), &key.public()).is_ok());
+//! ```
+
+pub mod keys;
+pub mod manifest;
+pub mod package;
+pub mod result;
