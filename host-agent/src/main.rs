@@ -1,1 +1,108 @@
-fn main() {}
+//! `vantage-agent`: the Vantage agent's command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio::sync::watch;
+use tracing_subscriber::EnvFilter;
+use vantage_agent::standalone::{Agent, StartError, write_line};
+
+#[derive(Parser)]
+#[command(
+    name = "vantage-agent",
+    version,
+    about = "Runs signed WebAssembly probe plugins and reports their results"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the checks of a local configuration, printing each result as a JSON line.
+    Run {
+        /// The agent's TOML configuration.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Runs every check once, prints the results and exits.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Checks a configuration (plugins verified and compiled, check configs
+    /// validated) without running anything.
+    Check {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(StartError::Config(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(StartError::Other(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), StartError> {
+    match command {
+        Command::Check { config } => {
+            let agent = Agent::prepare(&config)?;
+            println!("{}: {} jobs ready", config.display(), agent.jobs.len());
+            Ok(())
+        }
+        Command::Run { config, once: true } => {
+            let agent = Agent::prepare(&config)?;
+            let mut out = tokio::io::stdout();
+            for result in agent.run_once().await? {
+                write_line(&mut out, &result).await?;
+            }
+            Ok(())
+        }
+        Command::Run {
+            config,
+            once: false,
+        } => {
+            let agent = Agent::prepare(&config)?;
+            let (stop_tx, stop) = watch::channel(false);
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("Stopping: letting runs in flight finish.");
+                let _ = stop_tx.send(true);
+            });
+            agent.run(stop).await?;
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,1 +1,71 @@
-fn main() {}
+//! `cargo xtask`: build orchestration for Vantage.
+//!
+//! - `build-plugins`: builds every plugin for `wasm32-wasip2`, packs and signs
+//!   it with the development key into `target/plugins/` (unchanged packages
+//!   are left as they are).
+//! - `test`: prepares what the suite needs and runs it.
+//! - `demo`: runs the standalone agent against local services.
+
+mod demo;
+mod packages;
+mod prepare;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    match args.first().map(String::as_str) {
+        Some("build-plugins") => packages::build_plugins(&root).map(|_| ()),
+        Some("test") => test(&root, &args[1..]),
+        Some("demo") => demo::run(&root, &args[1..]),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n\
+                 commands:\n  \
+                 build-plugins   build, pack and sign every plugin into target/plugins\n  \
+                 test            prepare the machine and run the whole test suite\n  \
+                 demo [--watch]  run the agent on a sample config against local services"
+            );
+            bail!("unknown or missing command")
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
+}
+
+/// Runs a command, failing with its command line when it fails.
+pub(crate) fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let line = format!("{cmd:?}");
+    eprintln!("$ {line}");
+    let status = cmd.status().with_context(|| format!("starting {line}"))?;
+    if !status.success() {
+        bail!("{line} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
+    prepare::system_packages()?;
+    prepare::wasm_target()?;
+    let plugins = packages::build_plugins(root)?;
+    run(cargo().current_dir(root).args(["fmt", "--all", "--check"]))?;
+    run(cargo()
+        .current_dir(root)
+        .env("VANTAGE_PLUGIN_DIR", &plugins)
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .args(extra))?;
+    Ok(())
+}

@@ -1,0 +1,298 @@
+//! `vantage:plugin/http`: HTTP/1.1 over TCP or TLS with a curl-like timing
+//! breakdown (name lookup, connect, TLS, first byte, done) and redirects that
+//! must stay inside the check's scope.
+
+use std::sync::Arc;
+
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+use url::Url;
+use wasmtime::component::{HasSelf, Linker};
+
+use super::tcp::{connect_first, nanos, resolve};
+use super::tls::TlsConfigs;
+use super::{Access, within};
+use crate::bindings::NetError;
+use crate::bindings::vantage::plugin::http::{self, Request, Response, Timing, TlsInfo};
+use crate::run::RunState;
+
+/// The largest body a plugin may keep.
+const MAX_BODY: usize = 8 << 20;
+const USER_AGENT: &str = concat!("vantage-agent/", env!("CARGO_PKG_VERSION"));
+
+pub(crate) struct HttpCap {
+    pub(crate) access: Access,
+    pub(crate) tls: Arc<TlsConfigs>,
+}
+
+impl http::Host for HttpCap {
+    async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, NetError>> {
+        Ok(self.send_many(vec![request]).await?.remove(0))
+    }
+
+    async fn send_many(
+        &mut self,
+        requests: Vec<Request>,
+    ) -> wasmtime::Result<Vec<Result<Response, NetError>>> {
+        let (access, tls) = (&self.access, &*self.tls);
+        access
+            .batch(requests, |r| r.delay_ms, |r| send(access, tls, r))
+            .await
+    }
+}
+
+/// What one request/response exchange produced, before redirects are decided.
+struct Exchange {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    truncated: bool,
+    timing: Timing,
+    tls: Option<TlsInfo>,
+}
+
+async fn send(access: &Access, tls: &TlsConfigs, r: Request) -> Result<Response, NetError> {
+    access.granted()?;
+    let mut method = hyper::Method::from_bytes(r.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| NetError::Invalid(format!("`{}` is not an HTTP method", r.method)))?;
+    let mut url = parse_url(&r.url)?;
+    let mut body = r.body.clone();
+    let start = Instant::now();
+    within(access.timeout(r.timeout_ms), async {
+        let mut redirects = 0u32;
+        loop {
+            let host = url.host_str().unwrap_or_default().to_owned();
+            access.reach(&host).map_err(|e| match (e, redirects) {
+                (NetError::Denied(m), n) if n > 0 => NetError::Denied(format!("redirect: {m}")),
+                (e, _) => e,
+            })?;
+            let hop = Instant::now();
+            let mut ex = exchange(tls, &r, &method, &url, body.as_deref()).await?;
+            let location = header(&ex.headers, "location");
+            if (300..400).contains(&ex.status)
+                && ex.status != 304
+                && redirects < u32::from(r.max_redirects)
+            {
+                if let Some(location) = location {
+                    url = url.join(&location).map_err(|e| {
+                        NetError::Io(format!("bad redirect location `{location}`: {e}"))
+                    })?;
+                    redirects += 1;
+                    if ex.status == 303
+                        || (matches!(ex.status, 301 | 302) && method == hyper::Method::POST)
+                    {
+                        method = hyper::Method::GET;
+                        body = None;
+                    }
+                    continue;
+                }
+            }
+            ex.timing.redirect_ns = nanos(hop.duration_since(start));
+            return Ok(Response {
+                status: ex.status,
+                headers: ex.headers,
+                body: ex.body,
+                body_truncated: ex.truncated,
+                final_url: url.to_string(),
+                redirects,
+                timing: ex.timing,
+                tls: ex.tls,
+            });
+        }
+    })
+    .await
+}
+
+fn parse_url(text: &str) -> Result<Url, NetError> {
+    let url =
+        Url::parse(text).map_err(|e| NetError::Invalid(format!("`{text}` is not a URL: {e}")))?;
+    match url.scheme() {
+        "http" | "https" if url.host_str().is_some() => Ok(url),
+        _ => Err(NetError::Invalid(format!(
+            "`{text}` is not an http(s) URL with a host"
+        ))),
+    }
+}
+
+fn header(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+}
+
+async fn exchange(
+    tls: &TlsConfigs,
+    r: &Request,
+    method: &hyper::Method,
+    url: &Url,
+    body: Option<&[u8]>,
+) -> Result<Exchange, NetError> {
+    let start = Instant::now();
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let port = url.port_or_known_default().unwrap_or(80);
+    let (addrs, _) = resolve(host, port).await?;
+    let dns_ns = nanos(start.elapsed());
+    let (stream, _, _) = connect_first(&addrs).await?;
+    let connect_ns = nanos(start.elapsed());
+    let request = build_request(r, method, url, body)?;
+    let body_max = (r.body_max as usize).min(MAX_BODY);
+    if url.scheme() == "https" {
+        let config = if r.tls_verify {
+            tls.verified.clone()
+        } else {
+            tls.unverified.clone()
+        };
+        let name = ServerName::try_from(host.to_owned())
+            .map_err(|_| NetError::Invalid(format!("`{host}` is not a valid TLS server name")))?;
+        let stream = TlsConnector::from(config)
+            .connect(name, stream)
+            .await
+            .map_err(|e| NetError::Tls(e.to_string()))?;
+        let tls_ns = nanos(start.elapsed());
+        let info = tls_info(stream.get_ref().1);
+        let mut ex = round_trip(stream, request, body_max, start).await?;
+        ex.timing = Timing {
+            dns_ns,
+            connect_ns,
+            tls_ns: Some(tls_ns),
+            ..ex.timing
+        };
+        ex.tls = info;
+        Ok(ex)
+    } else {
+        let mut ex = round_trip(stream, request, body_max, start).await?;
+        ex.timing = Timing {
+            dns_ns,
+            connect_ns,
+            tls_ns: None,
+            ..ex.timing
+        };
+        Ok(ex)
+    }
+}
+
+fn build_request(
+    r: &Request,
+    method: &hyper::Method,
+    url: &Url,
+    body: Option<&[u8]>,
+) -> Result<hyper::Request<Full<Bytes>>, NetError> {
+    let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    let authority = &url[url::Position::BeforeHost..url::Position::AfterPort];
+    let mut builder = hyper::Request::builder()
+        .method(method.clone())
+        .uri(if path.is_empty() { "/" } else { path })
+        .header(hyper::header::HOST, authority)
+        .header(hyper::header::USER_AGENT, USER_AGENT);
+    for (name, value) in &r.headers {
+        if name.eq_ignore_ascii_case("host") {
+            continue;
+        }
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    builder
+        .body(Full::new(Bytes::copy_from_slice(body.unwrap_or_default())))
+        .map_err(|e| NetError::Invalid(format!("bad request: {e}")))
+}
+
+async fn round_trip<S>(
+    io: S,
+    request: hyper::Request<Full<Bytes>>,
+    body_max: usize,
+    start: Instant,
+) -> Result<Exchange, NetError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| NetError::Io(format!("HTTP handshake: {e}")))?;
+    let conn = tokio::spawn(conn);
+    let response = sender.send_request(request).await.map_err(hyper_error)?;
+    let first_byte_ns = nanos(start.elapsed());
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut incoming = response.into_body();
+    let mut body = Vec::new();
+    let mut truncated = false;
+    while let Some(frame) = incoming.frame().await {
+        let frame = frame.map_err(hyper_error)?;
+        if let Some(data) = frame.data_ref() {
+            let room = body_max.saturating_sub(body.len());
+            truncated |= data.len() > room;
+            body.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+    let done_ns = nanos(start.elapsed());
+    conn.abort();
+    Ok(Exchange {
+        status,
+        headers,
+        body,
+        truncated,
+        timing: Timing {
+            dns_ns: 0,
+            connect_ns: 0,
+            tls_ns: None,
+            first_byte_ns,
+            done_ns,
+            redirect_ns: 0,
+        },
+        tls: None,
+    })
+}
+
+fn hyper_error(e: hyper::Error) -> NetError {
+    if let Some(io) = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>())
+    {
+        return super::net_error(io);
+    }
+    NetError::Io(format!("HTTP: {e}"))
+}
+
+fn tls_info(conn: &rustls::ClientConnection) -> Option<TlsInfo> {
+    let protocol = match conn.protocol_version()? {
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
+        other => format!("{other:?}"),
+    };
+    let cipher = conn
+        .negotiated_cipher_suite()
+        .map(|s| format!("{:?}", s.suite()))
+        .unwrap_or_default();
+    let leaf = conn.peer_certificates()?.first()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
+    Some(TlsInfo {
+        protocol,
+        cipher,
+        not_after: cert.validity().not_after.timestamp(),
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+    })
+}
+
+pub(crate) fn add_to_linker(
+    linker: &mut Linker<RunState>,
+    get: fn(&mut RunState) -> &mut HttpCap,
+) -> wasmtime::Result<()> {
+    http::add_to_linker::<_, HasSelf<HttpCap>>(linker, get)
+}

@@ -1,0 +1,177 @@
+//! The set of hosts a check's network capabilities may reach.
+//!
+//! A run may reach the host of its own target; the operator may widen that
+//! with `allow` entries: host names, IP addresses, CIDR networks, or `*`.
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// Hosts one run may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    hosts: Vec<String>,
+    nets: Vec<(IpAddr, u8)>,
+    any: bool,
+}
+
+impl Scope {
+    /// The scope of a run against `target`, widened by `allow`.
+    pub fn new(target: &str, allow: &[String]) -> Result<Self, String> {
+        let mut scope = Scope {
+            hosts: Vec::new(),
+            nets: Vec::new(),
+            any: false,
+        };
+        if let Some(host) = target_host(target) {
+            scope.hosts.push(normalise(&host));
+        }
+        for entry in allow {
+            scope.widen(entry)?;
+        }
+        Ok(scope)
+    }
+
+    fn widen(&mut self, entry: &str) -> Result<(), String> {
+        let entry = entry.trim();
+        if entry == "*" {
+            self.any = true;
+        } else if let Some((addr, bits)) = entry.split_once('/') {
+            let addr: IpAddr = addr
+                .parse()
+                .map_err(|_| format!("`{entry}` is not a valid CIDR network"))?;
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            let bits: u8 = bits
+                .parse()
+                .ok()
+                .filter(|b| *b <= max)
+                .ok_or_else(|| format!("`{entry}` has a prefix length outside 0–{max}"))?;
+            self.nets.push((addr, bits));
+        } else if entry.is_empty() {
+            return Err("an empty allow entry".into());
+        } else {
+            self.hosts.push(normalise(entry));
+        }
+        Ok(())
+    }
+
+    /// Whether `host` (a name or an address literal) is in scope.
+    pub fn permits(&self, host: &str) -> bool {
+        if self.any {
+            return true;
+        }
+        let host = normalise(host);
+        if self.hosts.iter().any(|h| *h == host) {
+            return true;
+        }
+        match host.parse::<IpAddr>() {
+            Ok(ip) => self
+                .nets
+                .iter()
+                .any(|(net, bits)| contains(*net, *bits, ip)),
+            Err(_) => false,
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.any {
+            return f.write_str("any host");
+        }
+        let mut parts: Vec<String> = self.hosts.clone();
+        parts.extend(self.nets.iter().map(|(n, b)| format!("{n}/{b}")));
+        if parts.is_empty() {
+            f.write_str("no hosts")
+        } else {
+            write!(f, "allowed: {}", parts.join(", "))
+        }
+    }
+}
+
+/// The host part of a target: a URL's host, `host` of `host:port` or
+/// `[v6]:port`, or the target itself.
+pub(crate) fn target_host(target: &str) -> Option<String> {
+    let target = target.trim();
+    if target.is_empty() {
+        return None;
+    }
+    if target.contains("://") {
+        return url::Url::parse(target).ok()?.host_str().map(str::to_owned);
+    }
+    if let Some(rest) = target.strip_prefix('[') {
+        return rest.split_once(']').map(|(h, _)| h.to_owned());
+    }
+    match target.matches(':').count() {
+        1 => target.split_once(':').map(|(h, _)| h.to_owned()),
+        _ => Some(target.to_owned()),
+    }
+}
+
+fn normalise(host: &str) -> String {
+    let host = host
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.');
+    match host.parse::<IpAddr>() {
+        Ok(ip) => ip.to_string(),
+        Err(_) => host.to_ascii_lowercase(),
+    }
+}
+
+fn contains(net: IpAddr, bits: u8, ip: IpAddr) -> bool {
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            u32::from(n) & mask == u32::from(i) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(i)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            u128::from(n) & mask == u128::from(i) & mask
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_hosts_are_extracted_from_every_form() {
+        assert_eq!(
+            target_host("https://Example.com:8443/x").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(target_host("10.0.0.1:80").as_deref(), Some("10.0.0.1"));
+        assert_eq!(target_host("[::1]:80").as_deref(), Some("::1"));
+        assert_eq!(target_host("::1").as_deref(), Some("::1"));
+        assert_eq!(target_host("db.local").as_deref(), Some("db.local"));
+        assert_eq!(target_host("  "), None);
+    }
+
+    #[test]
+    fn scope_permits_the_target_and_what_was_allowed_only() {
+        let s = Scope::new("http://127.0.0.1:8080/", &[]).unwrap();
+        assert!(s.permits("127.0.0.1"));
+        assert!(!s.permits("127.0.0.2"));
+        assert!(!s.permits("localhost"));
+
+        let s = Scope::new("Web.Local:80", &["10.1.0.0/16".into(), "api.local".into()]).unwrap();
+        assert!(s.permits("web.local."));
+        assert!(s.permits("10.1.200.3"));
+        assert!(!s.permits("10.2.0.1"));
+        assert!(s.permits("API.local"));
+        assert!(Scope::new("x", &["*".into()]).unwrap().permits("anything"));
+
+        let s = Scope::new("[::1]:53", &["fd00::/8".into()]).unwrap();
+        assert!(s.permits("::1") && s.permits("fd12::1") && !s.permits("fe80::1"));
+    }
+
+    #[test]
+    fn bad_allow_entries_are_refused() {
+        assert!(Scope::new("x", &["10.0.0.0/33".into()]).is_err());
+        assert!(Scope::new("x", &["nonsense/8".into()]).is_err());
+        assert!(Scope::new("x", &["".into()]).is_err());
+    }
+}

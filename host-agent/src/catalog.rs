@@ -1,0 +1,235 @@
+//! The installed plugins and the jobs built from the configuration: packages
+//! are read from the plugin folders, verified against the trust store, and
+//! the ones that checks name are compiled once each.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use vantage_protocol::keys::PublicKey;
+use vantage_protocol::package::{Package, TrustStore};
+
+use crate::caps::Scope;
+use crate::config::{AgentConfig, ConfigError, parse_plugin_ref};
+use crate::host::PluginHost;
+use crate::plugin::{CompiledPlugin, VerifiedPlugin};
+use crate::run::{Limits, RunRequest};
+use crate::scheduler::Job;
+
+/// Verified packages by plugin name, and why others were refused.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    plugins: BTreeMap<String, Vec<VerifiedPlugin>>,
+    refused: BTreeMap<String, Vec<String>>,
+}
+
+impl Catalog {
+    /// Reads every `.vpkg` in `dirs`, keeping those a trusted key signed.
+    pub fn load(dirs: &[PathBuf], trust: &TrustStore) -> Catalog {
+        let mut catalog = Catalog::default();
+        for dir in dirs {
+            let entries = match std::fs::read_dir(dir) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "Cannot read a plugin folder.");
+                    continue;
+                }
+            };
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "vpkg"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                catalog.add_file(&path, trust);
+            }
+        }
+        catalog
+    }
+
+    fn add_file(&mut self, path: &Path, trust: &TrustStore) {
+        let package = match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| Package::from_bytes(&b).map_err(|e| e.to_string()))
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "Plugin package refused.");
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let name = stem.split('@').next().unwrap_or_default().to_owned();
+                self.refused
+                    .entry(name)
+                    .or_default()
+                    .push(format!("{}: {e}", path.display()));
+                return;
+            }
+        };
+        let id = package.manifest().id();
+        let name = package.manifest().name.clone();
+        match VerifiedPlugin::verify(package, trust) {
+            Ok(plugin) => {
+                tracing::info!(
+                    plugin = id,
+                    signer = %plugin.signer().id(),
+                    path = %path.display(),
+                    "Plugin verified."
+                );
+                self.plugins.entry(name).or_default().push(plugin);
+            }
+            Err(e) => {
+                tracing::warn!(plugin = id, path = %path.display(), error = %e, "Plugin package refused.");
+                self.refused
+                    .entry(name)
+                    .or_default()
+                    .push(format!("{id} ({}): {e}", path.display()));
+            }
+        }
+    }
+
+    /// The highest verified version of `name` that satisfies `req`.
+    pub fn select(&self, name: &str, req: &semver::VersionReq) -> Result<&VerifiedPlugin, String> {
+        let candidates = self
+            .plugins
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if let Some(best) = candidates
+            .iter()
+            .filter(|p| req.matches(&p.manifest().version))
+            .max_by(|a, b| a.manifest().version.cmp(&b.manifest().version))
+        {
+            return Ok(best);
+        }
+        if let Some(reasons) = self.refused.get(name) {
+            return Err(format!(
+                "plugin `{name}` was refused: {}",
+                reasons.join("; ")
+            ));
+        }
+        if !candidates.is_empty() {
+            let versions: Vec<String> = candidates
+                .iter()
+                .map(|p| p.manifest().version.to_string())
+                .collect();
+            return Err(format!(
+                "no version of plugin `{name}` matches `{req}` (installed: {})",
+                versions.join(", ")
+            ));
+        }
+        let installed: Vec<&str> = self.plugins.keys().map(String::as_str).collect();
+        Err(format!(
+            "plugin `{name}` is not installed (installed: {})",
+            if installed.is_empty() {
+                "none".to_owned()
+            } else {
+                installed.join(", ")
+            }
+        ))
+    }
+}
+
+/// Reads the trust store's public key files.
+pub fn load_trust(config: &AgentConfig) -> Result<TrustStore, ConfigError> {
+    let mut trust = TrustStore::new();
+    for (i, file) in config.trust.keys.iter().enumerate() {
+        let path = config.resolve(file);
+        let key = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| PublicKey::from_file(&text).map_err(|e| e.to_string()))
+            .map_err(|e| ConfigError {
+                file: config.path.display().to_string(),
+                problem: format!("trust.keys[{i}] ({}): {e}", path.display()),
+            })?;
+        trust.add(key);
+    }
+    Ok(trust)
+}
+
+/// Builds one job per check and target, compiling each plugin once. Nothing
+/// starts here: any error leaves nothing half-started.
+pub fn build_jobs(
+    config: &AgentConfig,
+    catalog: &Catalog,
+    host: &PluginHost,
+) -> Result<Vec<Job>, ConfigError> {
+    let err = |problem: String| ConfigError {
+        file: config.path.display().to_string(),
+        problem,
+    };
+    let mut compiled: HashMap<String, Arc<CompiledPlugin>> = HashMap::new();
+    let mut jobs = Vec::new();
+    for (i, check) in config.checks.iter().enumerate() {
+        let at = |field: &str| format!("check[{i}] `{}`.{field}", check.name);
+        let (name, req) =
+            parse_plugin_ref(&check.plugin).map_err(|e| err(format!("{}: {e}", at("plugin"))))?;
+        let verified = catalog
+            .select(&name, &req)
+            .map_err(|e| err(format!("{}: {e}", at("plugin"))))?;
+        let manifest = verified.manifest();
+        let requested = &manifest.capabilities;
+        let grants: BTreeSet<_> = match &check.grants {
+            Some(grants) => {
+                if let Some(extra) = grants.iter().find(|g| !requested.contains(g)) {
+                    return Err(err(format!(
+                        "{}: `{extra}` is not requested by plugin {}",
+                        at("grants"),
+                        manifest.id()
+                    )));
+                }
+                grants.clone()
+            }
+            None => requested.clone(),
+        };
+        let config_json = serde_json::to_value(&check.config).expect("TOML tables convert to JSON");
+        manifest.validate_config(&config_json).map_err(|problems| {
+            err(format!(
+                "check[{i}] `{}` ({}): {}",
+                check.name,
+                manifest.id(),
+                problems.join("; ")
+            ))
+        })?;
+        let key = verified.digest().to_string();
+        let plugin = match compiled.get(&key) {
+            Some(p) => p.clone(),
+            None => {
+                let p = Arc::new(
+                    host.compile(verified.clone())
+                        .map_err(|e| err(format!("{}: {e:#}", at("plugin"))))?,
+                );
+                compiled.insert(key, p.clone());
+                p
+            }
+        };
+        let limits = Limits {
+            memory_bytes: (check.memory_mib.unwrap_or(config.limits.memory_mib) as usize) << 20,
+            output_bytes: (config.limits.output_kib as usize) << 10,
+            host_calls: config.limits.host_calls,
+            log_lines: config.limits.log_lines,
+        };
+        let check_name: Arc<str> = check.name.as_str().into();
+        let config_text: Arc<str> = config_json.to_string().into();
+        for target in &check.targets {
+            let scope = Scope::new(target, &check.allow)
+                .map_err(|e| err(format!("{}: {e}", at("allow"))))?;
+            jobs.push(Job {
+                plugin: plugin.clone(),
+                request: RunRequest {
+                    check: check_name.clone(),
+                    target: target.clone(),
+                    config: config_text.clone(),
+                    timeout: check.timeout(),
+                    grants: grants.clone(),
+                    scope: Arc::new(scope),
+                    limits,
+                },
+                interval: check.interval,
+                jitter: check.jitter(),
+            });
+        }
+    }
+    Ok(jobs)
+}

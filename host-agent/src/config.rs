@@ -1,0 +1,366 @@
+//! The agent's TOML configuration (see `docs/agent-config.md`).
+//!
+//! Parsing checks the shape (unknown fields are errors); [`AgentConfig::load`]
+//! also checks values, and [`crate::catalog`] checks each check against its
+//! plugin. Every error names the file and the field.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use vantage_protocol::manifest::Capability;
+
+use crate::caps::Scope;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    #[serde(default)]
+    pub agent: AgentSection,
+    #[serde(default)]
+    pub trust: TrustSection,
+    #[serde(default)]
+    pub plugins: PluginsSection,
+    #[serde(default)]
+    pub limits: LimitsSection,
+    #[serde(default)]
+    pub tls: TlsSection,
+    #[serde(default, rename = "check")]
+    pub checks: Vec<CheckConfig>,
+    /// The file this was read from; relative paths resolve against its folder.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSection {
+    /// The agent's name in results; defaults to the host name.
+    pub name: Option<String>,
+    /// Where the agent keeps its state (precompiled plugins, …).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Runs in flight at once, across all checks.
+    #[serde(default = "default_concurrency")]
+    pub max_concurrent_runs: u32,
+}
+
+impl Default for AgentSection {
+    fn default() -> Self {
+        AgentSection {
+            name: None,
+            data_dir: default_data_dir(),
+            max_concurrent_runs: default_concurrency(),
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(".vantage")
+}
+
+fn default_concurrency() -> u32 {
+    64
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSection {
+    /// Public key files (`vantage keys generate` writes them) of trusted publishers.
+    #[serde(default)]
+    pub keys: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsSection {
+    /// Folders holding `.vpkg` packages.
+    #[serde(default)]
+    pub dirs: Vec<PathBuf>,
+}
+
+/// Defaults for every check's run limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    #[serde(default = "default_memory_mib")]
+    pub memory_mib: u32,
+    #[serde(default = "default_output_kib")]
+    pub output_kib: u32,
+    #[serde(default = "default_host_calls")]
+    pub host_calls: u32,
+    #[serde(default = "default_log_lines")]
+    pub log_lines: u32,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            memory_mib: default_memory_mib(),
+            output_kib: default_output_kib(),
+            host_calls: default_host_calls(),
+            log_lines: default_log_lines(),
+        }
+    }
+}
+
+fn default_memory_mib() -> u32 {
+    64
+}
+fn default_output_kib() -> u32 {
+    1024
+}
+fn default_host_calls() -> u32 {
+    10_000
+}
+fn default_log_lines() -> u32 {
+    100
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// PEM files of extra certificate authorities the `http` capability trusts.
+    #[serde(default)]
+    pub ca_files: Vec<PathBuf>,
+}
+
+/// One `[[check]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckConfig {
+    pub name: String,
+    /// `name` or `name@<semver requirement>`, e.g. `http@^0.1`.
+    pub plugin: String,
+    pub targets: Vec<String>,
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Defaults to the interval, at most 10 s.
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    /// Each run starts up to this long after its slot; defaults to a tenth of
+    /// the interval, at most 1 s.
+    #[serde(default, with = "humantime_serde")]
+    pub jitter: Option<Duration>,
+    /// Capabilities granted; defaults to what the plugin requests. Listing
+    /// fewer narrows what the plugin may do.
+    pub grants: Option<BTreeSet<Capability>>,
+    /// Hosts, addresses or CIDRs the check may reach besides its target.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// The plugin's configuration, validated against its schema.
+    #[serde(default = "empty_table")]
+    pub config: toml::Table,
+    /// Overrides of the `[limits]` defaults for this check.
+    pub memory_mib: Option<u32>,
+}
+
+fn empty_table() -> toml::Table {
+    toml::Table::new()
+}
+
+/// A configuration error, naming the file and field.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {problem}")]
+pub struct ConfigError {
+    pub file: String,
+    pub problem: String,
+}
+
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+
+impl AgentConfig {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            problem: format!("cannot read: {e}"),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks configuration text that came from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let err = |problem: String| ConfigError {
+            file: path.display().to_string(),
+            problem,
+        };
+        let mut config: AgentConfig =
+            toml::from_str(text).map_err(|e| err(e.to_string().trim().to_owned()))?;
+        config.path = path.to_owned();
+        config.check().map_err(err)?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.agent.max_concurrent_runs == 0 || self.agent.max_concurrent_runs > 4096 {
+            return Err("agent.max_concurrent_runs: must be between 1 and 4096".into());
+        }
+        if !(1..=4096).contains(&self.limits.memory_mib) {
+            return Err("limits.memory_mib: must be between 1 and 4096".into());
+        }
+        if self.limits.output_kib == 0 || self.limits.host_calls == 0 {
+            return Err("limits: output_kib and host_calls must be at least 1".into());
+        }
+        let mut names = HashSet::new();
+        for (i, c) in self.checks.iter().enumerate() {
+            let at = |field: &str| format!("check[{i}] `{}`.{field}", c.name);
+            if c.name.trim().is_empty() {
+                return Err(format!("check[{i}].name: must not be empty"));
+            }
+            if !names.insert(c.name.as_str()) {
+                return Err(format!(
+                    "{}: a check of that name is defined twice",
+                    at("name")
+                ));
+            }
+            if c.targets.is_empty() || c.targets.iter().any(|t| t.trim().is_empty()) {
+                return Err(format!(
+                    "{}: at least one non-empty target is needed",
+                    at("targets")
+                ));
+            }
+            if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&c.interval) {
+                return Err(format!(
+                    "{}: {} is outside 100ms–24h",
+                    at("interval"),
+                    humantime::format_duration(c.interval)
+                ));
+            }
+            if let Some(t) = c.timeout {
+                if t.is_zero() || t > c.interval {
+                    return Err(format!(
+                        "{}: {} must be more than 0 and at most the interval ({})",
+                        at("timeout"),
+                        humantime::format_duration(t),
+                        humantime::format_duration(c.interval)
+                    ));
+                }
+            }
+            if c.jitter.is_some_and(|j| j >= c.interval) {
+                return Err(format!(
+                    "{}: must be shorter than the interval",
+                    at("jitter")
+                ));
+            }
+            if c.memory_mib.is_some_and(|m| !(1..=4096).contains(&m)) {
+                return Err(format!("{}: must be between 1 and 4096", at("memory_mib")));
+            }
+            parse_plugin_ref(&c.plugin).map_err(|e| format!("{}: {e}", at("plugin")))?;
+            for target in &c.targets {
+                Scope::new(target, &c.allow).map_err(|e| format!("{}: {e}", at("allow")))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves a path from the file against the file's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.path.parent().unwrap_or(Path::new(".")).join(path)
+        }
+    }
+
+    /// The agent's name in results.
+    pub fn agent_name(&self) -> String {
+        self.agent
+            .name
+            .clone()
+            .unwrap_or_else(|| sysinfo::System::host_name().unwrap_or_else(|| "agent".into()))
+    }
+}
+
+impl CheckConfig {
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+            .unwrap_or(self.interval.min(Duration::from_secs(10)))
+    }
+
+    pub fn jitter(&self) -> Duration {
+        self.jitter
+            .unwrap_or((self.interval / 10).min(Duration::from_secs(1)))
+    }
+}
+
+/// Splits `name` or `name@req` into the name and a semver requirement.
+pub fn parse_plugin_ref(text: &str) -> Result<(String, semver::VersionReq), String> {
+    let (name, req) = match text.split_once('@') {
+        Some((n, r)) => (n, r),
+        None => (text, "*"),
+    };
+    if name.is_empty() {
+        return Err(format!("`{text}` names no plugin"));
+    }
+    let req = semver::VersionReq::parse(req)
+        .map_err(|e| format!("`{req}` is not a semver requirement: {e}"))?;
+    Ok((name.to_owned(), req))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<AgentConfig, ConfigError> {
+        AgentConfig::parse(text, Path::new("agent.toml"))
+    }
+
+    const GOOD: &str = r#"
+        [[check]]
+        name = "web"
+        plugin = "http@^0.1"
+        targets = ["http://127.0.0.1:8080/"]
+        interval = "10s"
+        [check.config]
+        expect_status = [200]
+    "#;
+
+    #[test]
+    fn a_good_config_parses_with_defaults() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.checks[0].timeout(), Duration::from_secs(10));
+        assert_eq!(c.checks[0].jitter(), Duration::from_secs(1));
+        assert_eq!(c.agent.max_concurrent_runs, 64);
+        assert_eq!(c.resolve(Path::new("x")), Path::new("x"));
+    }
+
+    #[test]
+    fn errors_name_the_file_and_field() {
+        let e = parse(&GOOD.replace("\"10s\"", "\"10 parsecs\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("agent.toml: ") && e.contains("interval"),
+            "{e}"
+        );
+        let e = parse(&GOOD.replace("\"10s\"", "\"10ms\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("check[0] `web`.interval: 10ms is outside"),
+            "{e}"
+        );
+        let e = parse(&GOOD.replace("^0.1", "^^0.1"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`web`.plugin"), "{e}");
+        let e = parse(&GOOD.replace("interval =", "timeout = \"20s\"\ninterval ="))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`web`.timeout"), "{e}");
+        let e = parse(&GOOD.replace("name = \"web\"", "name = \"web\"\nsurprise = 1"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("surprise"), "{e}");
+        let e = parse(&format!("{GOOD}{GOOD}")).unwrap_err().to_string();
+        assert!(e.contains("defined twice"), "{e}");
+        let e = parse(&GOOD.replace("targets = [\"http://127.0.0.1:8080/\"]", "targets = []"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`web`.targets"), "{e}");
+    }
+}

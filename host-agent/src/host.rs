@@ -1,0 +1,203 @@
+//! The plugin host: one wasmtime `Engine` and `Linker` for the whole agent,
+//! one epoch ticker, the shared capability services, and the compiler that
+//! turns a verified plugin into a ready-to-instantiate one.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::bindings::PluginPre;
+use crate::caps::{self, system::SystemStats, tls::TlsConfigs};
+use crate::plugin::{CompiledPlugin, VerifiedPlugin};
+use crate::precompiled::ArtifactCache;
+use crate::run::RunState;
+
+/// How often the epoch advances: the granularity of run deadlines and of
+/// yielding a busy plugin to the event loop.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// How to build a [`PluginHost`].
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// Where precompiled artifacts are kept; `None` compiles on every start.
+    pub cache_dir: Option<PathBuf>,
+    /// Instances that may exist at once (the pooling allocator's size); the
+    /// scheduler's concurrency must not exceed it.
+    pub max_instances: u32,
+    /// The largest memory any run may be allowed (per-run limits are lower).
+    pub max_memory_bytes: usize,
+    /// PEM files of extra CAs the `http` capability trusts.
+    pub extra_ca_files: Vec<PathBuf>,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        HostOptions {
+            cache_dir: None,
+            max_instances: 128,
+            max_memory_bytes: 256 << 20,
+            extra_ca_files: Vec::new(),
+        }
+    }
+}
+
+/// Services every run's capabilities share.
+#[derive(Debug)]
+pub(crate) struct Services {
+    pub(crate) tls: Arc<TlsConfigs>,
+    pub(crate) system: Arc<SystemStats>,
+}
+
+/// The agent's plugin host.
+pub struct PluginHost {
+    engine: Engine,
+    linker: Linker<RunState>,
+    services: Services,
+    cache: Option<ArtifactCache>,
+    _ticker: EpochTicker,
+}
+
+impl std::fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginHost")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PluginHost {
+    /// Builds the engine (pooling allocator, falling back to on-demand
+    /// allocation where the address space cannot be reserved), the linker
+    /// with WASI and every capability, and starts the epoch ticker.
+    pub fn new(options: &HostOptions) -> anyhow::Result<Self> {
+        let engine = match Engine::new(&engine_config(options, true)) {
+            Ok(engine) => engine,
+            Err(e) => {
+                tracing::warn!(error = %e, "Pooling allocator unavailable; using on-demand allocation.");
+                Engine::new(&engine_config(options, false))?
+            }
+        };
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        caps::add_to_linker(&mut linker)?;
+        let services = Services {
+            tls: Arc::new(TlsConfigs::new(&options.extra_ca_files)?),
+            system: Arc::new(SystemStats::default()),
+        };
+        let cache = options
+            .cache_dir
+            .as_ref()
+            .map(|dir| ArtifactCache::new(dir.clone(), &engine));
+        let ticker = EpochTicker::start(engine.clone());
+        Ok(PluginHost {
+            engine,
+            linker,
+            services,
+            cache,
+            _ticker: ticker,
+        })
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub(crate) fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Compiles a verified plugin (or loads its precompiled artifact) and
+    /// links it. Only a [`VerifiedPlugin`] can get here.
+    pub fn compile(&self, plugin: VerifiedPlugin) -> anyhow::Result<CompiledPlugin> {
+        let digest = plugin.digest();
+        let id = plugin.manifest().id();
+        let component = match &self.cache {
+            Some(cache) => cache.load_or_compile(&digest, plugin.component())?,
+            None => Component::new(&self.engine, plugin.component())
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("compiling {id}"))?,
+        };
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .with_context(|| {
+                format!("linking {id}: it imports something the host does not offer")
+            })?;
+        let pre = PluginPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{id} does not export the vantage:plugin/probe interface"))?;
+        Ok(CompiledPlugin::new(plugin, pre))
+    }
+}
+
+fn engine_config(options: &HostOptions, pooling: bool) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    if pooling {
+        let n = options.max_instances.max(1);
+        let mut pool = PoolingAllocationConfig::default();
+        // Components from other languages carry several core modules
+        // (adapters, runtimes), hence the per-component headroom.
+        pool.total_component_instances(n)
+            .total_core_instances(n * 8)
+            .total_memories(n * 4)
+            .total_tables(n * 8)
+            .total_stacks(n)
+            .max_core_instances_per_component(64)
+            .max_memories_per_component(16)
+            .max_tables_per_component(64)
+            .max_component_instance_size(4 << 20)
+            .max_core_instance_size(4 << 20)
+            .max_memory_size(options.max_memory_bytes);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] on one thread.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let weak = engine.weak();
+        drop(engine);
+        let thread = std::thread::Builder::new()
+            .name("vantage-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .expect("the epoch thread starts");
+        EpochTicker {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

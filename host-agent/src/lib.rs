@@ -1,0 +1,20 @@
+//! `vantage-agent`: runs signed WebAssembly probe plugins on a schedule and
+//! emits normalised results.
+//!
+//! The pieces, in the order a measurement passes through them:
+//! [`config`] → [`catalog`] (packages verified against the [trust
+//! store](vantage_protocol::package::TrustStore), compiled by the
+//! [`host::PluginHost`]) → [`scheduler`] → [`run`] (one instance per run,
+//! with the [`caps`] it was granted) → [`normalise`] → output.
+
+pub mod bindings;
+pub mod caps;
+pub mod catalog;
+pub mod config;
+pub mod host;
+pub mod normalise;
+pub mod plugin;
+mod precompiled;
+pub mod run;
+pub mod scheduler;
+pub mod standalone;

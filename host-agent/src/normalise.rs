@@ -1,0 +1,308 @@
+//! The normaliser: turns what a plugin returned (or how its run failed) into
+//! a [`CheckResult`], checking every sample against the manifest and
+//! converting it to its metric's base unit.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use vantage_protocol::manifest::{BaseUnit, Manifest};
+use vantage_protocol::result::{CheckResult, Sample, Status};
+
+use crate::bindings::{self, Unit};
+use crate::run::RunFailure;
+
+const MAX_LABELS: usize = 16;
+const MAX_LABEL_KEY: usize = 64;
+const MAX_LABEL_VALUE: usize = 256;
+const MAX_MESSAGE: usize = 4096;
+
+/// Who ran what, when.
+#[derive(Debug, Clone)]
+pub struct RunMeta<'a> {
+    pub agent: &'a str,
+    pub check: &'a str,
+    pub target: &'a str,
+    pub manifest: &'a Manifest,
+    pub started_at: DateTime<Utc>,
+    pub duration: Duration,
+}
+
+/// The base unit of a reported unit and the factor that converts to it.
+pub(crate) fn to_base(unit: Unit) -> (BaseUnit, f64) {
+    use BaseUnit as B;
+    match unit {
+        Unit::None => (B::None, 1.0),
+        Unit::Count => (B::Count, 1.0),
+        Unit::Ratio => (B::Ratio, 1.0),
+        Unit::Percent => (B::Ratio, 0.01),
+        Unit::Seconds => (B::Seconds, 1.0),
+        Unit::Milliseconds => (B::Seconds, 1e-3),
+        Unit::Microseconds => (B::Seconds, 1e-6),
+        Unit::Nanoseconds => (B::Seconds, 1e-9),
+        Unit::Bytes => (B::Bytes, 1.0),
+        Unit::Kilobytes => (B::Bytes, 1e3),
+        Unit::Megabytes => (B::Bytes, 1e6),
+        Unit::Gigabytes => (B::Bytes, 1e9),
+        Unit::Kibibytes => (B::Bytes, 1024.0),
+        Unit::Mebibytes => (B::Bytes, 1024.0 * 1024.0),
+        Unit::Gibibytes => (B::Bytes, 1024.0 * 1024.0 * 1024.0),
+        Unit::Hertz => (B::Hertz, 1.0),
+        Unit::Kilohertz => (B::Hertz, 1e3),
+        Unit::Megahertz => (B::Hertz, 1e6),
+        Unit::Gigahertz => (B::Hertz, 1e9),
+    }
+}
+
+fn status(s: bindings::Status) -> Status {
+    match s {
+        bindings::Status::Ok => Status::Ok,
+        bindings::Status::Timeout => Status::Timeout,
+        bindings::Status::Unreachable => Status::Unreachable,
+        bindings::Status::Refused => Status::Refused,
+        bindings::Status::Error => Status::Error,
+    }
+}
+
+/// The approximate size of an outcome, as counted against the output cap.
+fn output_size(o: &bindings::Outcome) -> usize {
+    let samples: usize = o
+        .samples
+        .iter()
+        .map(|s| {
+            16 + s.metric.len()
+                + s.labels
+                    .iter()
+                    .map(|(k, v)| k.len() + v.len())
+                    .sum::<usize>()
+        })
+        .sum();
+    o.message.as_ref().map_or(0, String::len) + samples
+}
+
+fn clip(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let cut = (0..=max)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+/// Normalises one run.
+pub fn normalise(
+    meta: &RunMeta<'_>,
+    run: Result<bindings::Outcome, RunFailure>,
+    output_cap: usize,
+) -> CheckResult {
+    let mut result = CheckResult {
+        id: uuid::Uuid::now_v7(),
+        agent: meta.agent.to_owned(),
+        check: meta.check.to_owned(),
+        target: meta.target.to_owned(),
+        plugin: meta.manifest.name.clone(),
+        plugin_version: meta.manifest.version.to_string(),
+        status: Status::Error,
+        started_at: meta.started_at,
+        duration: meta.duration.as_secs_f64(),
+        message: None,
+        samples: Vec::new(),
+    };
+    let outcome = match run {
+        Ok(outcome) => outcome,
+        Err(failure) => {
+            result.status = match failure {
+                RunFailure::Deadline(_) => Status::Timeout,
+                _ => Status::Error,
+            };
+            result.message = Some(clip(failure.to_string(), MAX_MESSAGE));
+            return result;
+        }
+    };
+    let size = output_size(&outcome);
+    if size > output_cap {
+        result.message = Some(format!(
+            "plugin output of {size} bytes exceeds the cap of {output_cap} bytes; it was discarded"
+        ));
+        return result;
+    }
+    result.status = status(outcome.status);
+    result.message = outcome.message.map(|m| clip(m, MAX_MESSAGE));
+    let mut problems = Vec::new();
+    for sample in outcome.samples {
+        match check_sample(meta.manifest, sample) {
+            Ok(s) => result.samples.push(s),
+            Err(p) => problems.push(p),
+        }
+    }
+    if let Some(first) = problems.first() {
+        let more = match problems.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        let note = format!("plugin output rejected: {first}{more}");
+        result.status = if result.status == Status::Ok {
+            Status::Error
+        } else {
+            result.status
+        };
+        result.message = Some(match result.message.take() {
+            Some(m) => format!("{m}; {note}"),
+            None => note,
+        });
+    }
+    result
+}
+
+fn check_sample(manifest: &Manifest, s: bindings::Sample) -> Result<Sample, String> {
+    let spec = manifest.metric(&s.metric).ok_or_else(|| {
+        format!(
+            "metric `{}` is not declared in the manifest",
+            clip(s.metric.clone(), 64)
+        )
+    })?;
+    let (base, factor) = to_base(s.unit);
+    if base != spec.unit {
+        return Err(format!(
+            "metric `{}` is declared in {} but was reported in {:?}",
+            spec.name,
+            spec.unit.as_str(),
+            s.unit
+        ));
+    }
+    if !s.value.is_finite() {
+        return Err(format!("metric `{}` has a non-finite value", spec.name));
+    }
+    if s.labels.len() > MAX_LABELS {
+        return Err(format!(
+            "metric `{}` has more than {MAX_LABELS} labels",
+            spec.name
+        ));
+    }
+    let mut labels = BTreeMap::new();
+    for (k, v) in s.labels {
+        if k.is_empty() || k.len() > MAX_LABEL_KEY || v.len() > MAX_LABEL_VALUE {
+            return Err(format!(
+                "metric `{}` has a label longer than {MAX_LABEL_KEY}/{MAX_LABEL_VALUE} bytes or an empty key",
+                spec.name
+            ));
+        }
+        labels.insert(k, v);
+    }
+    Ok(Sample {
+        metric: spec.name.clone(),
+        unit: spec.unit,
+        value: s.value * factor,
+        labels,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest::from_json(
+            br#"{"name":"p","version":"1.0.0","description":"d","capabilities":[],
+                "config_schema":{"type":"object"},
+                "metrics":[{"name":"rtt","unit":"seconds","help":"h"},{"name":"size","unit":"bytes","help":"h"}]}"#,
+        )
+        .unwrap()
+    }
+
+    fn meta(m: &Manifest) -> RunMeta<'_> {
+        RunMeta {
+            agent: "a",
+            check: "c",
+            target: "t",
+            manifest: m,
+            started_at: Utc::now(),
+            duration: Duration::from_millis(5),
+        }
+    }
+
+    fn sample(metric: &str, value: f64, unit: Unit) -> bindings::Sample {
+        bindings::Sample {
+            metric: metric.into(),
+            value,
+            unit,
+            labels: vec![("hop".into(), "1".into())],
+        }
+    }
+
+    fn outcome(samples: Vec<bindings::Sample>) -> bindings::Outcome {
+        bindings::Outcome {
+            status: bindings::Status::Ok,
+            message: None,
+            samples,
+        }
+    }
+
+    #[test]
+    fn samples_are_converted_to_base_units() {
+        let m = manifest();
+        let r = normalise(
+            &meta(&m),
+            Ok(outcome(vec![
+                sample("rtt", 1500.0, Unit::Microseconds),
+                sample("size", 2.0, Unit::Kibibytes),
+            ])),
+            1 << 20,
+        );
+        assert_eq!(r.status, Status::Ok);
+        assert!((r.samples[0].value - 0.0015).abs() < 1e-12);
+        assert_eq!(r.samples[0].unit, BaseUnit::Seconds);
+        assert_eq!(r.samples[1].value, 2048.0);
+        assert_eq!(r.samples[0].labels["hop"], "1");
+        assert_eq!(
+            (r.plugin.as_str(), r.plugin_version.as_str()),
+            ("p", "1.0.0")
+        );
+    }
+
+    #[test]
+    fn undeclared_metrics_wrong_units_and_nan_are_rejected() {
+        let m = manifest();
+        let r = normalise(
+            &meta(&m),
+            Ok(outcome(vec![
+                sample("rtt", 1.0, Unit::Seconds),
+                sample("bogus", 1.0, Unit::Count),
+                sample("size", 1.0, Unit::Seconds),
+                sample("rtt", f64::NAN, Unit::Seconds),
+            ])),
+            1 << 20,
+        );
+        assert_eq!(r.status, Status::Error);
+        assert_eq!(r.samples.len(), 1);
+        let msg = r.message.unwrap();
+        assert!(
+            msg.contains("`bogus` is not declared") && msg.contains("2 more"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn oversized_output_and_failures_get_a_clear_status() {
+        let m = manifest();
+        let mut big = outcome(vec![]);
+        big.message = Some("x".repeat(2000));
+        let r = normalise(&meta(&m), Ok(big), 1000);
+        assert_eq!(r.status, Status::Error);
+        assert!(r.message.unwrap().contains("exceeds the cap of 1000 bytes"));
+
+        let r = normalise(
+            &meta(&m),
+            Err(RunFailure::Deadline(Duration::from_secs(2))),
+            1000,
+        );
+        assert_eq!(r.status, Status::Timeout);
+        assert_eq!(
+            r.message.as_deref(),
+            Some("run exceeded its deadline of 2s")
+        );
+    }
+}

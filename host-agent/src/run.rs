@@ -1,0 +1,270 @@
+//! One run of one plugin against one target: a fresh `Store` and instance,
+//! bounded in time (epoch interruption plus an event-loop timeout), memory
+//! and host calls. Whatever the plugin does, the run ends with an outcome.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use vantage_protocol::manifest::Capability;
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::{self, CheckContext};
+use crate::caps::{
+    Access, Budget, BudgetExhausted, Capabilities, Scope, clock::ClockCap, dns::DnsCap,
+    http::HttpCap, log::LogCap, system::SystemCap, tcp::TcpCap, udp::UdpCap,
+};
+use crate::host::{PluginHost, Services};
+use crate::plugin::CompiledPlugin;
+
+/// Bounds of one run, besides its timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most linear memory one instance may grow to.
+    pub memory_bytes: usize,
+    /// The largest outcome (message, samples and labels) kept.
+    pub output_bytes: usize,
+    /// Host operations per run (each request of a batch counts).
+    pub host_calls: u32,
+    /// Log lines kept per run; the rest are counted and dropped.
+    pub log_lines: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 64 << 20,
+            output_bytes: 1 << 20,
+            host_calls: 10_000,
+            log_lines: 100,
+        }
+    }
+}
+
+/// Everything a run needs besides the plugin.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub check: Arc<str>,
+    pub target: String,
+    /// The plugin configuration as JSON, already validated against the schema.
+    pub config: Arc<str>,
+    pub timeout: Duration,
+    /// The capabilities this run holds: requested by the manifest and granted.
+    pub grants: BTreeSet<Capability>,
+    pub scope: Arc<Scope>,
+    pub limits: Limits,
+}
+
+/// Why a run produced no outcome of its own.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RunFailure {
+    #[error("run exceeded its deadline of {}", humantime::format_duration(*.0))]
+    Deadline(Duration),
+    #[error("plugin exceeded its memory limit of {} MiB", .0 >> 20)]
+    Memory(usize),
+    #[error("{0}")]
+    Budget(String),
+    #[error("plugin trapped: {0}")]
+    Trap(String),
+    #[error("plugin could not be instantiated: {0}")]
+    Instantiate(String),
+}
+
+/// The store data of one run.
+pub struct RunState {
+    wasi: WasiCtx,
+    stderr: MemoryOutputPipe,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+    pub(crate) caps: Capabilities,
+}
+
+impl WasiView for RunState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+struct MemoryLimiter {
+    max: usize,
+    refused: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            self.refused = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// How much of a plugin's stderr a run keeps (more is refused to the plugin).
+const STDERR_KEPT: usize = 64 << 10;
+
+/// Marks the trap raised when the epoch deadline passes.
+#[derive(Debug, thiserror::Error)]
+#[error("deadline exceeded")]
+struct DeadlineReached;
+
+impl RunState {
+    fn new(services: &Services, request: &RunRequest, deadline: Instant) -> Self {
+        let budget = Budget::new(request.limits.host_calls);
+        let access = |capability| Access {
+            capability,
+            granted: request.grants.contains(&capability),
+            scope: request.scope.clone(),
+            budget: budget.clone(),
+            deadline,
+        };
+        // Kept to explain a trap (a Rust plugin's panic message lands here).
+        let stderr = MemoryOutputPipe::new(STDERR_KEPT);
+        RunState {
+            // WASI with an empty context: no files, no environment, no
+            // sockets, no arguments; stdout goes nowhere.
+            wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
+            stderr,
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter {
+                max: request.limits.memory_bytes,
+                refused: false,
+            },
+            caps: Capabilities {
+                log: LogCap::new(
+                    request.check.clone(),
+                    budget.clone(),
+                    request.limits.log_lines,
+                ),
+                clock: ClockCap {
+                    origin: std::time::Instant::now(),
+                    budget: budget.clone(),
+                    deadline,
+                },
+                tcp: TcpCap {
+                    access: access(Capability::Tcp),
+                },
+                udp: UdpCap {
+                    access: access(Capability::Udp),
+                },
+                dns: DnsCap {
+                    access: access(Capability::Dns),
+                },
+                http: HttpCap {
+                    access: access(Capability::Http),
+                    tls: services.tls.clone(),
+                },
+                system: SystemCap {
+                    access: access(Capability::System),
+                    stats: services.system.clone(),
+                },
+            },
+        }
+    }
+}
+
+/// Runs `plugin` once: instantiate, call `run`, tear down.
+pub(crate) async fn execute(
+    host: &PluginHost,
+    plugin: &CompiledPlugin,
+    request: &RunRequest,
+) -> Result<bindings::Outcome, RunFailure> {
+    let deadline = Instant::now() + request.timeout;
+    let mut store = Store::new(
+        host.engine(),
+        RunState::new(host.services(), request, deadline),
+    );
+    store.limiter(|s| &mut s.limiter);
+    // Check the deadline at every epoch tick; yield to the event loop in
+    // between so that a busy plugin never holds a worker thread for long.
+    store.set_epoch_deadline(1);
+    let std_deadline = deadline.into_std();
+    store.epoch_deadline_callback(move |_| {
+        if std::time::Instant::now() >= std_deadline {
+            Err(wasmtime::Error::new(DeadlineReached))
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+    let context = CheckContext {
+        check: request.check.to_string(),
+        target: request.target.clone(),
+        config: request.config.to_string(),
+        timeout_ms: u32::try_from(request.timeout.as_millis()).unwrap_or(u32::MAX),
+    };
+    let call = async {
+        let instance = match plugin.pre().instantiate_async(&mut store).await {
+            Ok(instance) => instance,
+            Err(e) => return Err((true, e)),
+        };
+        instance
+            .vantage_plugin_probe()
+            .call_run(&mut store, &context)
+            .await
+            .map_err(|e| (false, e))
+    };
+    // Host calls (network waits, sleeps) are bounded by the same deadline on
+    // the event loop; a small grace lets the epoch check report first.
+    let result = tokio::time::timeout_at(deadline + Duration::from_millis(50), call).await;
+    match result {
+        Err(_) => Err(RunFailure::Deadline(request.timeout)),
+        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Err((instantiating, e))) => {
+            let data = store.data();
+            Err(
+                match classify(e, request, data.limiter.refused, &data.stderr) {
+                    RunFailure::Trap(text) if instantiating => RunFailure::Instantiate(text),
+                    failure => failure,
+                },
+            )
+        }
+    }
+}
+
+fn classify(
+    e: wasmtime::Error,
+    request: &RunRequest,
+    memory_refused: bool,
+    stderr: &MemoryOutputPipe,
+) -> RunFailure {
+    if e.downcast_ref::<DeadlineReached>().is_some() {
+        RunFailure::Deadline(request.timeout)
+    } else if let Some(b) = e.downcast_ref::<BudgetExhausted>() {
+        RunFailure::Budget(b.to_string())
+    } else if memory_refused {
+        RunFailure::Memory(request.limits.memory_bytes)
+    } else {
+        let mut text = match e.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => trap.to_string(),
+            None => format!("{e:#}"),
+        };
+        let stderr = stderr.contents();
+        let last = String::from_utf8_lossy(&stderr);
+        if let Some(line) = last.lines().rev().find(|l| !l.trim().is_empty()) {
+            text = format!("{text} (stderr: {})", line.trim());
+        }
+        text.truncate(2048);
+        RunFailure::Trap(text)
+    }
+}

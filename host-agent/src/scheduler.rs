@@ -1,0 +1,145 @@
+//! The scheduler: every job runs on its own anchored timetable (slot k starts
+//! at `t0 + k·interval`, plus up to `jitter`), so lateness never accumulates
+//! into drift; a semaphore bounds the runs in flight across all jobs; a slot
+//! missed entirely (the previous run or the queue overran it) is skipped and
+//! counted, never run twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng as _;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::time::Instant;
+use vantage_protocol::result::CheckResult;
+
+use crate::host::PluginHost;
+use crate::plugin::CompiledPlugin;
+use crate::run::RunRequest;
+
+/// One check against one target.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub plugin: Arc<CompiledPlugin>,
+    pub request: RunRequest,
+    pub interval: Duration,
+    pub jitter: Duration,
+}
+
+/// Runs jobs with bounded concurrency.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    host: Arc<PluginHost>,
+    agent: Arc<str>,
+    permits: Arc<Semaphore>,
+}
+
+impl Scheduler {
+    pub fn new(host: Arc<PluginHost>, agent: &str, max_concurrent_runs: usize) -> Self {
+        Scheduler {
+            host,
+            agent: agent.into(),
+            permits: Arc::new(Semaphore::new(max_concurrent_runs)),
+        }
+    }
+
+    async fn run_job(&self, job: &Job) -> CheckResult {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        job.plugin.run(&self.host, &self.agent, &job.request).await
+    }
+
+    /// Runs every job once, all at once within the concurrency bound, and
+    /// returns the results in job order.
+    pub async fn run_once(&self, jobs: &[Job]) -> Vec<CheckResult> {
+        futures_util::future::join_all(jobs.iter().map(|job| self.run_job(job))).await
+    }
+
+    /// Runs every job on its interval until `stop` turns true or the
+    /// receiver of `results` is dropped.
+    pub async fn run_forever(
+        &self,
+        jobs: Vec<Job>,
+        results: mpsc::Sender<CheckResult>,
+        stop: watch::Receiver<bool>,
+    ) {
+        let start = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for job in jobs {
+            let this = self.clone();
+            let results = results.clone();
+            let mut stop = stop.clone();
+            tasks.spawn(async move {
+                let mut slot = start;
+                loop {
+                    let offset = jittered(job.jitter);
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(slot + offset) => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                    let result = this.run_job(&job).await;
+                    if results.send(result).await.is_err() {
+                        return;
+                    }
+                    slot = next_slot(slot, job.interval, Instant::now(), &job.request.check);
+                }
+            });
+        }
+        drop(results);
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+fn jittered(jitter: Duration) -> Duration {
+    if jitter.is_zero() {
+        Duration::ZERO
+    } else {
+        rand::rng().random_range(Duration::ZERO..jitter)
+    }
+}
+
+/// The next slot after `slot` that has not already passed.
+fn next_slot(slot: Instant, interval: Duration, now: Instant, check: &str) -> Instant {
+    let next = slot + interval;
+    if next >= now {
+        return next;
+    }
+    let behind = now - next;
+    let missed = behind.as_nanos() / interval.as_nanos() + 1;
+    tracing::warn!(
+        check,
+        missed = missed as u64,
+        "Check overran its interval; skipping missed slots."
+    );
+    next + interval * u32::try_from(missed).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_stay_anchored_and_missed_slots_are_skipped() {
+        let t0 = Instant::now();
+        let i = Duration::from_secs(1);
+        // On time, or a little late: the next slot is still t0 + k·interval.
+        assert_eq!(
+            next_slot(t0, i, t0 + Duration::from_millis(300), "c"),
+            t0 + i
+        );
+        let mut slot = t0;
+        for k in 1..=1000u32 {
+            slot = next_slot(slot, i, slot + Duration::from_millis(999), "c");
+            assert_eq!(slot, t0 + i * k);
+        }
+        // 2.5 intervals late: slots 1 and 2 are skipped, slot 3 is next.
+        assert_eq!(
+            next_slot(t0, i, t0 + Duration::from_millis(2500), "c"),
+            t0 + i * 3
+        );
+        assert!(jittered(Duration::from_millis(5)) < Duration::from_millis(5));
+        assert_eq!(jittered(Duration::ZERO), Duration::ZERO);
+    }
+}

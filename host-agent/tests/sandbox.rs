@@ -1,0 +1,167 @@
+//! A misbehaving plugin fails its own check with a clear status; the agent
+//! and every other check carry on.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::json;
+use support::{compile, host, request, run};
+use tokio::sync::{mpsc, watch};
+use vantage_agent::run::RunRequest;
+use vantage_agent::scheduler::{Job, Scheduler};
+use vantage_protocol::result::{CheckResult, Status};
+
+fn misbehave(plugin: &vantage_agent::plugin::CompiledPlugin, mode: &str) -> RunRequest {
+    let mut req = request(
+        plugin,
+        "127.0.0.1:9",
+        json!({"mode": mode, "host": "127.0.0.2", "port": 9}),
+    );
+    req.check = mode.into();
+    req.timeout = Duration::from_millis(700);
+    req
+}
+
+fn message(r: &CheckResult) -> &str {
+    r.message.as_deref().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn each_kind_of_misbehaviour_ends_with_a_clear_status() {
+    let host = host();
+    let plugin = compile(&host, "misbehave");
+
+    let r = run(&host, &plugin, &misbehave(&plugin, "ok")).await;
+    assert_eq!(r.status, Status::Ok, "{r:?}");
+
+    let r = run(&host, &plugin, &misbehave(&plugin, "loop")).await;
+    assert_eq!(r.status, Status::Timeout, "{r:?}");
+    assert_eq!(message(&r), "run exceeded its deadline of 700ms");
+    assert!(
+        r.duration < 1.5,
+        "the loop was stopped late: {}",
+        r.duration
+    );
+
+    let r = run(&host, &plugin, &misbehave(&plugin, "alloc")).await;
+    assert_eq!(r.status, Status::Error, "{r:?}");
+    assert!(message(&r).contains("memory limit of 64 MiB"), "{r:?}");
+
+    let r = run(&host, &plugin, &misbehave(&plugin, "trap")).await;
+    assert_eq!(r.status, Status::Error, "{r:?}");
+    assert!(message(&r).starts_with("plugin trapped:"), "{r:?}");
+    assert!(
+        message(&r).contains("panicked"),
+        "the panic message is kept: {r:?}"
+    );
+
+    let r = run(&host, &plugin, &misbehave(&plugin, "huge-output")).await;
+    assert_eq!(r.status, Status::Error, "{r:?}");
+    assert!(message(&r).contains("exceeds the cap"), "{r:?}");
+
+    let r = run(&host, &plugin, &misbehave(&plugin, "ungranted")).await;
+    assert_eq!(r.status, Status::Error, "{r:?}");
+    assert!(
+        message(&r).contains("capability `http` is not granted"),
+        "{r:?}"
+    );
+
+    let r = run(&host, &plugin, &misbehave(&plugin, "off-target")).await;
+    assert_eq!(r.status, Status::Error, "{r:?}");
+    assert!(
+        message(&r).contains("`127.0.0.2` is outside this check's scope"),
+        "{r:?}"
+    );
+
+    let r = run(&host, &plugin, &misbehave(&plugin, "log-flood")).await;
+    assert_eq!(r.status, Status::Error, "{r:?}");
+    assert!(
+        message(&r).contains("budget of 10000 host operations"),
+        "{r:?}"
+    );
+
+    // A grant narrower than the manifest's request fails at the denied call.
+    let mut narrowed = request(
+        &plugin,
+        "127.0.0.1:9",
+        json!({"mode": "off-target", "host": "127.0.0.1", "port": 9}),
+    );
+    narrowed.grants.clear();
+    let r = run(&host, &plugin, &narrowed).await;
+    assert!(
+        message(&r).contains("capability `tcp` is not granted"),
+        "{r:?}"
+    );
+
+    // After all that the same compiled plugin still runs cleanly.
+    let r = run(&host, &plugin, &misbehave(&plugin, "ok")).await;
+    assert_eq!(r.status, Status::Ok, "{r:?}");
+}
+
+#[tokio::test]
+async fn misbehaving_checks_do_not_disturb_the_others() {
+    let host = host();
+    let plugin = compile(&host, "misbehave");
+    let interval = Duration::from_millis(400);
+    let modes = [
+        "ok",
+        "loop",
+        "alloc",
+        "trap",
+        "huge-output",
+        "ungranted",
+        "off-target",
+        "log-flood",
+    ];
+    let jobs: Vec<Job> = modes
+        .iter()
+        .map(|mode| {
+            let mut request = misbehave(&plugin, mode);
+            request.timeout = Duration::from_millis(300);
+            Job {
+                plugin: plugin.clone(),
+                request,
+                interval,
+                jitter: Duration::ZERO,
+            }
+        })
+        .collect();
+    let scheduler = Scheduler::new(host.clone(), "test-agent", 16);
+    let (tx, mut rx) = mpsc::channel(1024);
+    let (stop_tx, stop) = watch::channel(false);
+    let running = tokio::spawn(async move { scheduler.run_forever(jobs, tx, stop).await });
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    stop_tx.send(true).unwrap();
+    running.await.unwrap();
+
+    let mut by_check: HashMap<String, Vec<CheckResult>> = HashMap::new();
+    while let Ok(r) = rx.try_recv() {
+        by_check.entry(r.check.clone()).or_default().push(r);
+    }
+    // Slots at 0, 400, …, 2000 ms: six runs each, or five if the last was cut.
+    for mode in modes {
+        let runs = by_check.get(mode).map(Vec::len).unwrap_or(0);
+        assert!((5..=6).contains(&runs), "{mode}: {runs} runs");
+    }
+    let ok = &by_check["ok"];
+    assert!(ok.iter().all(|r| r.status == Status::Ok), "{ok:?}");
+    let starts: Vec<_> = ok.iter().map(|r| r.started_at).collect();
+    for (k, start) in starts.iter().enumerate() {
+        let offset = (*start - starts[0]).to_std().unwrap();
+        let expected = interval * k as u32;
+        let drift = offset.abs_diff(expected);
+        assert!(
+            drift < Duration::from_millis(100),
+            "run {k} drifted by {drift:?}"
+        );
+    }
+    for mode in modes.iter().filter(|m| **m != "ok") {
+        assert!(
+            by_check[*mode].iter().all(|r| r.status != Status::Ok),
+            "{mode} passed: {:?}",
+            by_check[*mode]
+        );
+    }
+}
