@@ -1,1 +1,60 @@
-fn main() {}
+//! `vantage`: the command line for Vantage plugin authors and admins.
+
+mod files;
+mod keys;
+mod plugin;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The command line for Vantage plugin authors and admins.
+#[derive(Parser)]
+#[command(name = "vantage", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage publisher signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Scaffold, pack, sign, verify and inspect plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keys(command) => command.run(),
+        Command::Plugin(command) => command.run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", report(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, `: `-separated. A cause that its
+/// parent's message already ends with (`#[error("…: {0}")]` with `#[from]`)
+/// is shown once.
+fn report(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if line.ends_with(&cause) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&cause);
+    }
+    line
+}

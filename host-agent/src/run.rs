@@ -259,10 +259,18 @@ fn classify(
             Some(trap) => trap.to_string(),
             None => format!("{e:#}"),
         };
+        // The plugin's last words, such as a Rust panic's message, without
+        // the backtrace hint that follows them.
         let stderr = stderr.contents();
-        let last = String::from_utf8_lossy(&stderr);
-        if let Some(line) = last.lines().rev().find(|l| !l.trim().is_empty()) {
-            text = format!("{text} (stderr: {})", line.trim());
+        let stderr = String::from_utf8_lossy(&stderr);
+        let lines: Vec<&str> = stderr
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("note: "))
+            .collect();
+        if !lines.is_empty() {
+            let tail = lines[lines.len().saturating_sub(3)..].join(" ");
+            text = format!("{text} (stderr: {tail})");
         }
         text.truncate(2048);
         RunFailure::Trap(text)

@@ -259,13 +259,16 @@ impl DroppingNamespace {
         ]);
         ip(&["-n", &name, "link", "set", &ns_if, "up"]);
         ip(&["-n", &name, "link", "set", "lo", "up"]);
-        let rules =
-            "table inet vt { chain input { type filter hook input priority 0; policy drop; } }";
-        let status = Command::new("ip")
-            .args(["netns", "exec", &name, "nft", rules])
-            .status()
-            .expect("nft runs (Debian package nftables)");
-        assert!(status.success(), "nft failed in namespace {name}");
+        for rule in [
+            "add table inet vt",
+            "add chain inet vt input { type filter hook input priority 0; policy drop; }",
+        ] {
+            let status = Command::new("ip")
+                .args(["netns", "exec", &name, "nft", rule])
+                .status()
+                .expect("nft runs (Debian package nftables)");
+            assert!(status.success(), "nft {rule} failed in namespace {name}");
+        }
         DroppingNamespace {
             name,
             host_if,

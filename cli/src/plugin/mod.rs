@@ -1,0 +1,44 @@
+//! `vantage plugin …`: scaffold, pack, sign, verify and inspect plugin packages.
+
+mod inspect;
+mod new;
+mod pack;
+mod sign;
+mod verify;
+
+use anyhow::Result;
+use clap::Subcommand;
+use vantage_protocol::manifest::Manifest;
+
+#[derive(Subcommand)]
+pub(crate) enum PluginCommand {
+    /// Scaffold a Rust plugin crate (a TCP-connect probe) at PARENT/NAME.
+    New(new::NewArgs),
+    /// Build an unsigned .vpkg package from a manifest and a WebAssembly component.
+    Pack(pack::PackArgs),
+    /// Add a signature to a package.
+    Sign(sign::SignArgs),
+    /// Check offline that a trusted key signed a package.
+    Verify(verify::VerifyArgs),
+    /// Show what a package holds.
+    Inspect(inspect::InspectArgs),
+    /// Print the JSON Schema of the plugin manifest format.
+    ManifestSchema,
+}
+
+impl PluginCommand {
+    pub(crate) fn run(self) -> Result<()> {
+        match self {
+            PluginCommand::New(args) => new::run(args),
+            PluginCommand::Pack(args) => pack::run(args),
+            PluginCommand::Sign(args) => sign::run(args),
+            PluginCommand::Verify(args) => verify::run(args),
+            PluginCommand::Inspect(args) => inspect::run(args),
+            PluginCommand::ManifestSchema => {
+                let schema = serde_json::to_string_pretty(&Manifest::json_schema())?;
+                println!("{schema}");
+                Ok(())
+            }
+        }
+    }
+}
