@@ -19,7 +19,10 @@ pub enum KeyError {
     #[error("key file field `{0}` is not valid base64 of the right length")]
     Encoding(&'static str),
     #[error("key file is a {found}, expected a {expected}")]
-    Kind { found: String, expected: &'static str },
+    Kind {
+        found: String,
+        expected: &'static str,
+    },
     #[error("key file says its id is {claimed} but the key's id is {actual}")]
     IdMismatch { claimed: String, actual: String },
 }
@@ -82,11 +85,17 @@ impl PublicKey {
     pub fn from_file(text: &str) -> Result<Self, KeyError> {
         let file: KeyFile = serde_json::from_str(text)?;
         if file.kind != PUBLIC_KIND {
-            return Err(KeyError::Kind { found: file.kind, expected: PUBLIC_KIND });
+            return Err(KeyError::Kind {
+                found: file.kind,
+                expected: PUBLIC_KIND,
+            });
         }
         let bytes: [u8; 32] = decode(&file.key, "key")?;
         let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::Encoding("key"))?;
-        let public = PublicKey { name: file.name, key };
+        let public = PublicKey {
+            name: file.name,
+            key,
+        };
         check_id(&file.key_id, &public.id())?;
         Ok(public)
     }
@@ -122,12 +131,18 @@ impl SigningKeyPair {
 
     /// The key pair derived from a 32-byte seed (for reproducible test keys).
     pub fn from_seed(name: &str, seed: [u8; 32]) -> Self {
-        SigningKeyPair { name: name.to_owned(), key: SigningKey::from_bytes(&seed) }
+        SigningKeyPair {
+            name: name.to_owned(),
+            key: SigningKey::from_bytes(&seed),
+        }
     }
 
     /// The public half.
     pub fn public(&self) -> PublicKey {
-        PublicKey { name: self.name.clone(), key: self.key.verifying_key() }
+        PublicKey {
+            name: self.name.clone(),
+            key: self.key.verifying_key(),
+        }
     }
 
     /// Signs `message`.
@@ -150,7 +165,10 @@ impl SigningKeyPair {
     pub fn from_file(text: &str) -> Result<Self, KeyError> {
         let file: KeyFile = serde_json::from_str(text)?;
         if file.kind != SECRET_KIND {
-            return Err(KeyError::Kind { found: file.kind, expected: SECRET_KIND });
+            return Err(KeyError::Kind {
+                found: file.kind,
+                expected: SECRET_KIND,
+            });
         }
         let seed: [u8; 32] = decode(&file.key, "key")?;
         let pair = Self::from_seed(&file.name, seed);
@@ -168,7 +186,10 @@ fn check_id(claimed: &str, actual: &KeyId) -> Result<(), KeyError> {
     if claimed == actual.0 {
         Ok(())
     } else {
-        Err(KeyError::IdMismatch { claimed: claimed.to_owned(), actual: actual.0.clone() })
+        Err(KeyError::IdMismatch {
+            claimed: claimed.to_owned(),
+            actual: actual.0.clone(),
+        })
     }
 }
 
@@ -193,8 +214,17 @@ mod tests {
         assert!(!public.verify(b"ho", &pair.sign(b"hi")));
 
         let err = PublicKey::from_file(&pair.to_file()).unwrap_err();
-        assert!(err.to_string().contains("expected a vantage-public-key"), "{err}");
-        let forged = pair.public().to_file().replace(&pair.public().id().0, "0000000000000000");
-        assert!(matches!(PublicKey::from_file(&forged), Err(KeyError::IdMismatch { .. })));
+        assert!(
+            err.to_string().contains("expected a vantage-public-key"),
+            "{err}"
+        );
+        let forged = pair
+            .public()
+            .to_file()
+            .replace(&pair.public().id().0, "0000000000000000");
+        assert!(matches!(
+            PublicKey::from_file(&forged),
+            Err(KeyError::IdMismatch { .. })
+        ));
     }
 }

@@ -133,7 +133,10 @@ pub enum ManifestError {
 }
 
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ManifestError {
-    ManifestError::Invalid { field: field.into(), problem: problem.into() }
+    ManifestError::Invalid {
+        field: field.into(),
+        problem: problem.into(),
+    }
 }
 
 impl Manifest {
@@ -208,11 +211,19 @@ impl Manifest {
             .iter_errors(config)
             .map(|e| {
                 let path = e.instance_path.to_string();
-                let path = if path.is_empty() { "config".to_owned() } else { format!("config{}", path.replace('/', ".")) };
+                let path = if path.is_empty() {
+                    "config".to_owned()
+                } else {
+                    format!("config{}", path.replace('/', "."))
+                };
                 format!("{path}: {e}")
             })
             .collect();
-        if problems.is_empty() { Ok(()) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
     }
 
     /// The JSON Schema of the manifest format itself.
@@ -224,13 +235,15 @@ impl Manifest {
 fn is_plugin_name(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn is_metric_name(s: &str) -> bool {
     (1..=128).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 #[cfg(test)]
@@ -294,7 +307,9 @@ mod tests {
     fn config_problems_name_the_field() {
         let m = parse(base()).unwrap();
         assert!(m.validate_config(&serde_json::json!({"count": 3})).is_ok());
-        let problems = m.validate_config(&serde_json::json!({"count": 0})).unwrap_err();
+        let problems = m
+            .validate_config(&serde_json::json!({"count": 0}))
+            .unwrap_err();
         assert!(problems[0].starts_with("config.count:"), "{problems:?}");
     }
 }

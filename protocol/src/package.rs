@@ -64,12 +64,17 @@ impl Signature {
 
     /// Checks this signature over `digest` with `key`.
     pub fn verify(&self, digest: &PackageDigest, key: &PublicKey) -> Result<(), TrustError> {
-        let bytes: [u8; 64] = crate::keys::decode(&self.signature, "signature")
-            .map_err(|_| TrustError::Malformed { key_id: self.key_id.clone() })?;
+        let bytes: [u8; 64] = crate::keys::decode(&self.signature, "signature").map_err(|_| {
+            TrustError::Malformed {
+                key_id: self.key_id.clone(),
+            }
+        })?;
         if key.verify(&Self::message(digest), &bytes) {
             Ok(())
         } else {
-            Err(TrustError::BadSignature { key_id: self.key_id.clone() })
+            Err(TrustError::BadSignature {
+                key_id: self.key_id.clone(),
+            })
         }
     }
 }
@@ -119,7 +124,12 @@ impl Package {
         check_component(&component)?;
         manifest.validate()?;
         let manifest_bytes = manifest.to_canonical_json();
-        Ok(Package { manifest, manifest_bytes, component, signatures: Vec::new() })
+        Ok(Package {
+            manifest,
+            manifest_bytes,
+            component,
+            signatures: Vec::new(),
+        })
     }
 
     /// The parsed manifest.
@@ -157,7 +167,9 @@ impl Package {
     /// The package file's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let signatures = serde_json::to_vec(&self.signatures).expect("signatures serialise");
-        let mut out = Vec::with_capacity(32 + self.manifest_bytes.len() + self.component.len() + signatures.len());
+        let mut out = Vec::with_capacity(
+            32 + self.manifest_bytes.len() + self.component.len() + signatures.len(),
+        );
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(self.manifest_bytes.len() as u32).to_le_bytes());
         out.extend_from_slice(&self.manifest_bytes);
@@ -195,7 +207,12 @@ impl Package {
         }
         check_component(&component)?;
         let manifest = Manifest::from_json(&manifest_bytes)?;
-        Ok(Package { manifest, manifest_bytes, component, signatures })
+        Ok(Package {
+            manifest,
+            manifest_bytes,
+            component,
+            signatures,
+        })
     }
 }
 
@@ -220,10 +237,14 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
     fn u32(&mut self, what: &'static str) -> Result<u32, PackageError> {
-        Ok(u32::from_le_bytes(self.take(4, what)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4, what)?.try_into().expect("4 bytes"),
+        ))
     }
     fn u64(&mut self, what: &'static str) -> Result<u64, PackageError> {
-        Ok(u64::from_le_bytes(self.take(8, what)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8, what)?.try_into().expect("8 bytes"),
+        ))
     }
 }
 
@@ -236,14 +257,19 @@ pub enum TrustError {
     UnknownKeys(Vec<KeyId>),
     #[error("package is signed only by revoked keys: {}", join(.0))]
     Revoked(Vec<KeyId>),
-    #[error("signature by key {key_id} does not match the package contents (tampered or corrupted)")]
+    #[error(
+        "signature by key {key_id} does not match the package contents (tampered or corrupted)"
+    )]
     BadSignature { key_id: KeyId },
     #[error("signature by key {key_id} is malformed")]
     Malformed { key_id: KeyId },
 }
 
 fn join(ids: &[KeyId]) -> String {
-    ids.iter().map(|k| k.0.as_str()).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(|k| k.0.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The publisher keys an agent or a registry trusts.
@@ -297,7 +323,9 @@ impl TrustStore {
         match trusted {
             Some(key) => Ok(key),
             None if !revoked.is_empty() => Err(TrustError::Revoked(revoked)),
-            None => Err(TrustError::UnknownKeys(sigs.iter().map(|s| s.key_id.clone()).collect())),
+            None => Err(TrustError::UnknownKeys(
+                sigs.iter().map(|s| s.key_id.clone()).collect(),
+            )),
         }
     }
 }
@@ -345,7 +373,10 @@ mod tests {
 
         let mut p = package();
         p.sign(&other);
-        assert!(matches!(store(&key).verify(&p), Err(TrustError::UnknownKeys(_))));
+        assert!(matches!(
+            store(&key).verify(&p),
+            Err(TrustError::UnknownKeys(_))
+        ));
 
         let mut p = package();
         p.sign(&key);
@@ -359,23 +390,41 @@ mod tests {
         let mut tampered = bytes.clone();
         tampered[component_at] ^= 1;
         let t = Package::from_bytes(&tampered).unwrap();
-        assert!(matches!(store(&key).verify(&t), Err(TrustError::BadSignature { .. })));
+        assert!(matches!(
+            store(&key).verify(&t),
+            Err(TrustError::BadSignature { .. })
+        ));
 
         let mut tampered = bytes.clone();
         let pos = tampered.windows(3).position(|w| w == b"\"d\"").unwrap() + 1;
         tampered[pos] = b'e';
         let t = Package::from_bytes(&tampered).unwrap();
-        assert!(matches!(store(&key).verify(&t), Err(TrustError::BadSignature { .. })));
+        assert!(matches!(
+            store(&key).verify(&t),
+            Err(TrustError::BadSignature { .. })
+        ));
     }
 
     #[test]
     fn malformed_files_are_refused() {
-        assert!(matches!(Package::from_bytes(b"nope"), Err(PackageError::Truncated(_))));
-        assert!(matches!(Package::from_bytes(b"NOTAPKG!xxxxxxxx"), Err(PackageError::Magic)));
+        assert!(matches!(
+            Package::from_bytes(b"nope"),
+            Err(PackageError::Truncated(_))
+        ));
+        assert!(matches!(
+            Package::from_bytes(b"NOTAPKG!xxxxxxxx"),
+            Err(PackageError::Magic)
+        ));
         let bytes = package().to_bytes();
-        assert!(matches!(Package::from_bytes(&bytes[..bytes.len() - 1]), Err(PackageError::Truncated(_))));
+        assert!(matches!(
+            Package::from_bytes(&bytes[..bytes.len() - 1]),
+            Err(PackageError::Truncated(_))
+        ));
         let mut long = bytes.clone();
         long.push(0);
-        assert!(matches!(Package::from_bytes(&long), Err(PackageError::Trailing(1))));
+        assert!(matches!(
+            Package::from_bytes(&long),
+            Err(PackageError::Trailing(1))
+        ));
     }
 }

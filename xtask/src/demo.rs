@@ -9,12 +9,12 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::Context as _;
 
-use crate::{cargo, packages, run};
+use crate::{cargo, packages};
 
-pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
+pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let watch = args.iter().any(|a| a == "--watch");
     let plugins = packages::build_plugins(root)?;
-    run(cargo()
+    crate::run(cargo()
         .current_dir(root)
         .args(["build", "-p", "vantage-agent"]))?;
 
@@ -36,7 +36,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     if !watch {
         agent.arg("--once");
     }
-    let result = run(&mut agent);
+    let result = crate::run(&mut agent);
     if let Some((mut child, _)) = dns {
         let _ = child.kill();
     }

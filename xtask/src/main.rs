@@ -21,7 +21,7 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("build-plugins") => packages::build_plugins(&root).map(|_| ()),
         Some("test") => test(&root, &args[1..]),
-        Some("demo") => demo::run(&root, &args[1..]),
+        Some("demo") => demo::start(&root, &args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
