@@ -15,7 +15,7 @@ use sha2::{Digest as _, Sha256};
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("key file is not valid JSON for a Vantage key: {0}")]
-    Parse(#[from] serde_json::Error),
+    Parse(serde_json::Error),
     #[error("key file field `{0}` is not valid base64 of the right length")]
     Encoding(&'static str),
     #[error("key file is a {found}, expected a {expected}")]
@@ -25,6 +25,14 @@ pub enum KeyError {
     },
     #[error("key file says its id is {claimed} but the key's id is {actual}")]
     IdMismatch { claimed: String, actual: String },
+}
+
+// The inner error is part of the message, so it is not also a `source`,
+// which would print it twice in an error chain.
+impl From<serde_json::Error> for KeyError {
+    fn from(e: serde_json::Error) -> Self {
+        KeyError::Parse(e)
+    }
 }
 
 /// The id of a public key: hex of the first 8 bytes of its sha256.

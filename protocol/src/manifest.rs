@@ -127,9 +127,17 @@ impl BaseUnit {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("manifest is not valid JSON for the manifest format: {0}")]
-    Parse(#[from] serde_json::Error),
+    Parse(serde_json::Error),
     #[error("manifest field `{field}`: {problem}")]
     Invalid { field: String, problem: String },
+}
+
+// The inner error is part of the message, so it is not also a `source`,
+// which would print it twice in an error chain.
+impl From<serde_json::Error> for ManifestError {
+    fn from(e: serde_json::Error) -> Self {
+        ManifestError::Parse(e)
+    }
 }
 
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ManifestError {

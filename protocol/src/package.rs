@@ -91,11 +91,19 @@ pub enum PackageError {
     #[error("package has {0} trailing bytes after its last section")]
     Trailing(usize),
     #[error("package manifest: {0}")]
-    Manifest(#[from] ManifestError),
+    Manifest(ManifestError),
     #[error("package signatures are not valid JSON: {0}")]
     Signatures(serde_json::Error),
     #[error("package component is not a WebAssembly component")]
     NotAComponent,
+}
+
+// The inner error is part of the message, so it is not also a `source`,
+// which would print it twice in an error chain.
+impl From<ManifestError> for PackageError {
+    fn from(e: ManifestError) -> Self {
+        PackageError::Manifest(e)
+    }
 }
 
 /// A package as read from disk or the network: signed, not yet verified.
