@@ -242,6 +242,12 @@ impl DroppingNamespace {
             .stderr(Stdio::null())
             .status();
         ip(&["netns", "add", &name]);
+        // Built now, so that a failure below still removes what was made.
+        let ns = DroppingNamespace {
+            name: name.clone(),
+            host_if: host_if.clone(),
+            addr: addr.clone(),
+        };
         ip(&[
             "link", "add", &host_if, "type", "veth", "peer", "name", &ns_if,
         ]);
@@ -269,11 +275,7 @@ impl DroppingNamespace {
                 .expect("nft runs (Debian package nftables)");
             assert!(status.success(), "nft {rule} failed in namespace {name}");
         }
-        DroppingNamespace {
-            name,
-            host_if,
-            addr,
-        }
+        ns
     }
 }
 
