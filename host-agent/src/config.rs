@@ -230,15 +230,15 @@ impl AgentConfig {
                     humantime::format_duration(c.interval)
                 ));
             }
-            if let Some(t) = c.timeout {
-                if t.is_zero() || t > c.interval {
-                    return Err(format!(
-                        "{}: {} must be more than 0 and at most the interval ({})",
-                        at("timeout"),
-                        humantime::format_duration(t),
-                        humantime::format_duration(c.interval)
-                    ));
-                }
+            if let Some(t) = c.timeout
+                && (t.is_zero() || t > c.interval)
+            {
+                return Err(format!(
+                    "{}: {} must be more than 0 and at most the interval ({})",
+                    at("timeout"),
+                    humantime::format_duration(t),
+                    humantime::format_duration(c.interval)
+                ));
             }
             if c.jitter.is_some_and(|j| j >= c.interval) {
                 return Err(format!(

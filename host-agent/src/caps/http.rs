@@ -77,20 +77,19 @@ async fn send(access: &Access, tls: &TlsConfigs, r: Request) -> Result<Response,
             if (300..400).contains(&ex.status)
                 && ex.status != 304
                 && redirects < u32::from(r.max_redirects)
+                && let Some(location) = location
             {
-                if let Some(location) = location {
-                    url = url.join(&location).map_err(|e| {
-                        NetError::Io(format!("bad redirect location `{location}`: {e}"))
-                    })?;
-                    redirects += 1;
-                    if ex.status == 303
-                        || (matches!(ex.status, 301 | 302) && method == hyper::Method::POST)
-                    {
-                        method = hyper::Method::GET;
-                        body = None;
-                    }
-                    continue;
+                url = url.join(&location).map_err(|e| {
+                    NetError::Io(format!("bad redirect location `{location}`: {e}"))
+                })?;
+                redirects += 1;
+                if ex.status == 303
+                    || (matches!(ex.status, 301 | 302) && method == hyper::Method::POST)
+                {
+                    method = hyper::Method::GET;
+                    body = None;
                 }
+                continue;
             }
             ex.timing.redirect_ns = nanos(hop.duration_since(start));
             return Ok(Response {

@@ -60,7 +60,7 @@ impl Scope {
             return true;
         }
         let host = normalise(host);
-        if self.hosts.iter().any(|h| *h == host) {
+        if self.hosts.contains(&host) {
             return true;
         }
         match host.parse::<IpAddr>() {
