@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use vantage_protocol::keys::PublicKey;
+use vantage_protocol::keys::{KeyId, PublicKey};
 use vantage_protocol::package::{Package, TrustStore};
 
 use crate::caps::Scope;
@@ -144,6 +144,9 @@ pub fn load_trust(config: &AgentConfig) -> Result<TrustStore, ConfigError> {
                 problem: format!("trust.keys[{i}] ({}): {e}", path.display()),
             })?;
         trust.add(key);
+    }
+    for id in &config.trust.revoked {
+        trust.revoke(KeyId(id.to_ascii_lowercase()));
     }
     Ok(trust)
 }

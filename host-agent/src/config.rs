@@ -71,6 +71,9 @@ pub struct TrustSection {
     /// Public key files (`vantage keys generate` writes them) of trusted publishers.
     #[serde(default)]
     pub keys: Vec<PathBuf>,
+    /// Ids of keys no longer trusted, even if listed in `keys`.
+    #[serde(default)]
+    pub revoked: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -204,6 +207,13 @@ impl AgentConfig {
         }
         if self.limits.output_kib == 0 || self.limits.host_calls == 0 {
             return Err("limits: output_kib and host_calls must be at least 1".into());
+        }
+        for (i, id) in self.trust.revoked.iter().enumerate() {
+            if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "trust.revoked[{i}]: `{id}` is not a key id (16 hex digits)"
+                ));
+            }
         }
         let mut names = HashSet::new();
         for (i, c) in self.checks.iter().enumerate() {

@@ -107,6 +107,19 @@ fn unsigned_tampered_and_unknown_key_packages_are_refused() {
     }
 
     let setup = Setup::new();
+    setup.add("tcp.vpkg", &bytes);
+    let revoked = format!("[trust]\nrevoked = [\"{}\"]\n", support::dev_key().id());
+    let config = setup.config(TCP_CHECK);
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[trust]\n", &revoked);
+    std::fs::write(&config, text).unwrap();
+    let out = agent(&["check"], &config);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("signed only by revoked keys"), "{stderr}");
+
+    let setup = Setup::new();
     setup.add("tcp.vpkg", b"not a package at all");
     refused(&setup, "bad magic bytes");
 }
