@@ -14,9 +14,11 @@ use crate::{cargo, packages};
 pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let watch = args.iter().any(|a| a == "--watch");
     let plugins = packages::build_plugins(root)?;
-    crate::run(cargo()
-        .current_dir(root)
-        .args(["build", "-p", "vantage-agent"]))?;
+    crate::run(
+        cargo()
+            .current_dir(root)
+            .args(["build", "-p", "vantage-agent"]),
+    )?;
 
     let tcp = tcp_banner()?;
     let udp = udp_echo()?;

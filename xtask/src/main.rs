@@ -6,6 +6,7 @@
 //! - `test`: prepares what the suite needs and runs it.
 //! - `demo`: runs the standalone agent against local services.
 
+mod bench;
 mod demo;
 mod packages;
 mod prepare;
@@ -22,6 +23,7 @@ fn main() -> anyhow::Result<()> {
         Some("build-plugins") => packages::build_plugins(&root).map(|_| ()),
         Some("test") => test(&root, &args[1..]),
         Some("demo") => demo::start(&root, &args[1..]),
+        Some("bench") => bench::start(&root, &args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -57,11 +59,33 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// The triple of the machine, for native builds inside the wasm workspace.
+fn host_triple() -> anyhow::Result<String> {
+    let out = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .context("running rustc -vV")?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .context("rustc -vV names no host")
+}
+
 fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     prepare::system_packages()?;
     prepare::wasm_target()?;
     let plugins = packages::build_plugins(root)?;
     run(cargo().current_dir(root).args(["fmt", "--all", "--check"]))?;
+    run(cargo()
+        .current_dir(root.join("plugins"))
+        .args(["fmt", "--all", "--check"]))?;
+    // The plugins' pure logic (status matching, parsing) runs natively.
+    run(cargo().current_dir(root.join("plugins")).args([
+        "test",
+        "--workspace",
+        "--target",
+        &host_triple()?,
+    ]))?;
     run(cargo()
         .current_dir(root)
         .env("VANTAGE_PLUGIN_DIR", &plugins)
