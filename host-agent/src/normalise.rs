@@ -80,7 +80,8 @@ fn output_size(o: &bindings::Outcome) -> usize {
     o.message.as_ref().map_or(0, String::len) + samples
 }
 
-fn clip(mut text: String, max: usize) -> String {
+/// Cuts `text` to at most `max` bytes (at a character boundary), marking the cut.
+pub(crate) fn clip(mut text: String, max: usize) -> String {
     if text.len() > max {
         let cut = (0..=max)
             .rev()

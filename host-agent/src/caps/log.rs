@@ -7,6 +7,7 @@ use wasmtime::component::{HasSelf, Linker};
 
 use super::Budget;
 use crate::bindings::vantage::plugin::log::{self, Level};
+use crate::normalise::clip;
 use crate::run::RunState;
 
 /// The longest log line kept; the rest is cut.
@@ -40,15 +41,7 @@ impl log::Host for LogCap {
             return Ok(());
         }
         self.written += 1;
-        let mut message = message;
-        if message.len() > MAX_LINE {
-            let cut = (0..=MAX_LINE)
-                .rev()
-                .find(|i| message.is_char_boundary(*i))
-                .unwrap_or(0);
-            message.truncate(cut);
-            message.push('…');
-        }
+        let message = clip(message, MAX_LINE);
         let check = &*self.check;
         match level {
             Level::Trace => tracing::trace!(target: "plugin", check, "{message}"),
