@@ -76,9 +76,24 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     prepare::wasm_target()?;
     let plugins = packages::build_plugins(root)?;
     run(cargo().current_dir(root).args(["fmt", "--all", "--check"]))?;
+    run(cargo().current_dir(root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     run(cargo()
         .current_dir(root.join("plugins"))
         .args(["fmt", "--all", "--check"]))?;
+    run(cargo().current_dir(root.join("plugins")).args([
+        "clippy",
+        "--workspace",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     // The plugins' pure logic (status matching, parsing) runs natively.
     run(cargo().current_dir(root.join("plugins")).args([
         "test",
