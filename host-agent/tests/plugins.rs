@@ -50,6 +50,13 @@ async fn tcp_reports_connect_time_banner_refusal_and_timeout() {
     let r = run(&host, &tcp, &request(&tcp, &closed, json!({}))).await;
     assert_eq!(r.status, Status::Refused, "{r:?}");
 
+    // IPv6 targets work the same way.
+    let v6 = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
+    let target = v6.local_addr().unwrap().to_string();
+    let r = run(&host, &tcp, &request(&tcp, &target, json!({}))).await;
+    assert_eq!(r.status, Status::Ok, "{r:?}");
+    assert_eq!(r.target, target);
+
     let ns = DroppingNamespace::create(1);
     let mut req = request(&tcp, &format!("{}:80", ns.addr), json!({"timeout_ms": 500}));
     req.timeout = Duration::from_secs(3);

@@ -95,6 +95,21 @@ async fn each_kind_of_misbehaviour_ends_with_a_clear_status() {
         "{r:?}"
     );
 
+    // The operator may widen the scope: then the same call goes through.
+    let listener = std::net::TcpListener::bind("127.0.0.3:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut widened = request(
+        &plugin,
+        "127.0.0.1:9",
+        json!({"mode": "off-target", "host": "127.0.0.3", "port": port}),
+    );
+    widened.scope = std::sync::Arc::new(
+        vantage_agent::caps::Scope::new("127.0.0.1:9", &["127.0.0.0/29".into()]).unwrap(),
+    );
+    let r = run(&host, &plugin, &widened).await;
+    assert_eq!(r.status, Status::Ok, "{r:?}");
+    assert_eq!(message(&r), format!("connected to 127.0.0.3:{port}"));
+
     // After all that the same compiled plugin still runs cleanly.
     let r = run(&host, &plugin, &misbehave(&plugin, "ok")).await;
     assert_eq!(r.status, Status::Ok, "{r:?}");
