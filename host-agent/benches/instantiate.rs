@@ -10,11 +10,13 @@
 //!   allocator, call `run`, normalise.
 //! - `run/native`: the same outcome built by Rust code (parse the config,
 //!   build the outcome) and normalised the same way.
+//! - `run/wasm-uncached`: `run/wasm` with the component compiled in memory
+//!   instead of loaded from the artifact cache.
 //! - `parts/*`: a bare engine configured like the agent's (pooling, epoch
 //!   interruption, WASI linked, capability imports as traps) to separate the
-//!   engine's share from the agent's own per-run work.
+//!   engine's share from the agent's own per-run work; the `keep-resident`
+//!   variant resets pool slots with `memset` instead of `madvise`.
 
-use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,7 +38,8 @@ use vantage_protocol::package::{Package, TrustStore};
 use vantage_protocol::result::CheckResult;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    UpdateDeadline,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -164,9 +167,26 @@ fn run(c: &mut Criterion) {
         check.samples
     );
 
+    // The same plugin compiled in memory rather than loaded from the
+    // artifact cache, to see whether the cache's file mapping matters.
+    let uncached = PluginHost::new(&HostOptions {
+        cache_dir: None,
+        max_instances: 64,
+        ..HostOptions::default()
+    })
+    .unwrap();
+    let uncached_plugin = uncached.compile(verified(misbehave())).unwrap();
+
     let mut group = c.benchmark_group("run");
     group.bench_function("wasm", |b| {
         b.iter_custom(|iters| timed(&rt, iters, || plugin.run(&host, "bench", &request)))
+    });
+    group.bench_function("wasm-uncached", |b| {
+        b.iter_custom(|iters| {
+            timed(&rt, iters, || {
+                uncached_plugin.run(&uncached, "bench", &request)
+            })
+        })
     });
     group.bench_function("native", |b| {
         b.iter(|| native_run(plugin.manifest(), black_box(&request)))
@@ -190,8 +210,10 @@ impl WasiView for Bare {
 }
 
 /// An engine configured as `PluginHost` configures its own (pooling sizes
-/// for 64 instances and 256 MiB, epoch interruption).
-fn bare_engine() -> Engine {
+/// for 64 instances and 256 MiB, epoch interruption). `keep_resident` adds
+/// the pooling allocator's options that reset a slot with `memset` instead
+/// of `madvise`, so a reused slot's pages stay mapped.
+fn bare_engine(keep_resident: bool) -> Engine {
     let n = 64;
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(n)
@@ -205,11 +227,36 @@ fn bare_engine() -> Engine {
         .max_component_instance_size(4 << 20)
         .max_core_instance_size(4 << 20)
         .max_memory_size(256 << 20);
+    if keep_resident {
+        pool.linear_memory_keep_resident(1 << 20)
+            .table_keep_resident(64 << 10)
+            .pagemap_scan(Enabled::Auto);
+    }
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&config).unwrap()
+}
+
+/// The misbehave plugin linked on a bare engine: WASI, every capability a trap.
+fn bare_plugin(engine: &Engine, package: &Package) -> PluginPre<Bare> {
+    let component = Component::new(engine, package.component()).unwrap();
+    let mut linker = Linker::<Bare>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    linker.define_unknown_imports_as_traps(&component).unwrap();
+    PluginPre::new(linker.instantiate_pre(&component).unwrap()).unwrap()
+}
+
+async fn instantiate_and_call(
+    engine: &Engine,
+    pre: &PluginPre<Bare>,
+    context: &CheckContext,
+) -> Outcome {
+    let mut store = bare_store(engine);
+    let instance = pre.instantiate_async(&mut store).await.unwrap();
+    let probe = instance.vantage_plugin_probe();
+    probe.call_run(&mut store, context).await.unwrap()
 }
 
 fn bare_store(engine: &Engine) -> Store<Bare> {
@@ -227,27 +274,19 @@ fn bare_store(engine: &Engine) -> Store<Bare> {
 
 fn parts(c: &mut Criterion) {
     let rt = runtime();
-    let engine = bare_engine();
     let package = misbehave();
     let manifest = package.manifest().clone();
-    let component = Component::new(&engine, package.component()).unwrap();
-    let mut linker = Linker::<Bare>::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
-    linker.define_unknown_imports_as_traps(&component).unwrap();
-    let pre = PluginPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+    let engine = bare_engine(false);
+    let pre = bare_plugin(&engine, &package);
+    let resident_engine = bare_engine(true);
+    let resident_pre = bare_plugin(&resident_engine, &package);
     let context = CheckContext {
         check: "bench".into(),
         target: "127.0.0.1:9".into(),
         config: CONFIG.into(),
         timeout_ms: 5000,
     };
-    let instantiate_and_call = || async {
-        let mut store = bare_store(&engine);
-        let instance = pre.instantiate_async(&mut store).await.unwrap();
-        let probe = instance.vantage_plugin_probe();
-        probe.call_run(&mut store, &context).await.unwrap()
-    };
-    let outcome = rt.block_on(instantiate_and_call());
+    let outcome = rt.block_on(instantiate_and_call(&engine, &pre, &context));
     assert_eq!(outcome.samples.len(), 1);
 
     let mut group = c.benchmark_group("parts");
@@ -262,7 +301,30 @@ fn parts(c: &mut Criterion) {
         })
     });
     group.bench_function("store+instantiate+call", |b| {
-        b.iter_custom(|iters| timed(&rt, iters, instantiate_and_call))
+        b.iter_custom(|iters| timed(&rt, iters, || instantiate_and_call(&engine, &pre, &context)))
+    });
+    group.bench_function("store+instantiate+call-keep-resident", |b| {
+        b.iter_custom(|iters| {
+            timed(&rt, iters, || {
+                instantiate_and_call(&resident_engine, &resident_pre, &context)
+            })
+        })
+    });
+    group.bench_function("call", |b| {
+        // One instance called again and again: the call without the
+        // instantiation, its memory already grown and its pages touched.
+        let mut store = bare_store(&engine);
+        let instance = rt.block_on(pre.instantiate_async(&mut store)).unwrap();
+        let probe = instance.vantage_plugin_probe();
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(probe.call_run(&mut store, &context).await.unwrap());
+                }
+                start.elapsed()
+            })
+        })
     });
     group.bench_function("normalise", |b| {
         let meta = RunMeta {
@@ -295,10 +357,13 @@ fn median_us(id: &str) -> Option<f64> {
 fn summary() {
     let ids = [
         "run/wasm",
+        "run/wasm-uncached",
         "run/native",
         "parts/store",
         "parts/store+instantiate",
         "parts/store+instantiate+call",
+        "parts/store+instantiate+call-keep-resident",
+        "parts/call",
         "parts/normalise",
     ];
     let native = median_us("run/native");
@@ -306,7 +371,7 @@ fn summary() {
     for id in ids {
         if let Some(us) = median_us(id) {
             let ratio = native.map_or(String::new(), |n| format!("{:>10.1}×", us / n));
-            println!("  {id:<30} {us:>10.2} {ratio}");
+            println!("  {id:<44} {us:>10.2} {ratio}");
         }
     }
 }
