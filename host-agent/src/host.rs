@@ -156,7 +156,14 @@ fn engine_config(options: &HostOptions, pooling: bool) -> Config {
             .max_tables_per_component(64)
             .max_component_instance_size(4 << 20)
             .max_core_instance_size(4 << 20)
-            .max_memory_size(options.max_memory_bytes);
+            .max_memory_size(options.max_memory_bytes)
+            // Reset a reused slot by clearing the pages a run dirtied rather
+            // than handing them back to the kernel: the next run of a
+            // plugin then does not fault its memory in again (see
+            // docs/benchmarks.md, "Instantiate + call").
+            .linear_memory_keep_resident(1 << 20)
+            .table_keep_resident(64 << 10)
+            .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     config
