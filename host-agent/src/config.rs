@@ -12,6 +12,7 @@ use serde::Deserialize;
 use vantage_protocol::manifest::Capability;
 
 use crate::caps::Scope;
+use crate::icmp::{IcmpMode, IcmpOptions};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -27,6 +28,8 @@ pub struct AgentConfig {
     pub limits: LimitsSection,
     #[serde(default)]
     pub tls: TlsSection,
+    #[serde(default)]
+    pub icmp: IcmpSection,
     #[serde(default, rename = "check")]
     pub checks: Vec<CheckConfig>,
     /// The file this was read from; relative paths resolve against its folder.
@@ -128,6 +131,32 @@ pub struct TlsSection {
     /// PEM files of extra certificate authorities the `http` capability trusts.
     #[serde(default)]
     pub ca_files: Vec<PathBuf>,
+}
+
+/// The ICMP engine (ping and traceroute plugins).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IcmpSection {
+    /// "auto" (ping sockets when `net.ipv4.ping_group_range` allows, raw
+    /// sockets otherwise), "dgram" or "raw".
+    #[serde(default)]
+    pub mode: IcmpMode,
+    /// The most probes per second, all checks together (0: unpaced).
+    #[serde(default = "default_max_pps")]
+    pub max_pps: u32,
+}
+
+impl Default for IcmpSection {
+    fn default() -> Self {
+        IcmpSection {
+            mode: IcmpMode::Auto,
+            max_pps: default_max_pps(),
+        }
+    }
+}
+
+fn default_max_pps() -> u32 {
+    IcmpOptions::default().max_pps
 }
 
 /// One `[[check]]`.

@@ -14,6 +14,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::bindings::PluginPre;
 use crate::caps::{self, system::SystemStats, tls::TlsConfigs};
+use crate::icmp::{IcmpOptions, IcmpService};
 use crate::plugin::{CompiledPlugin, VerifiedPlugin};
 use crate::precompiled::ArtifactCache;
 use crate::run::RunState;
@@ -34,6 +35,8 @@ pub struct HostOptions {
     pub max_memory_bytes: usize,
     /// PEM files of extra CAs the `http` capability trusts.
     pub extra_ca_files: Vec<PathBuf>,
+    /// The ICMP engine's sockets and pacing.
+    pub icmp: IcmpOptions,
 }
 
 impl Default for HostOptions {
@@ -43,6 +46,7 @@ impl Default for HostOptions {
             max_instances: 128,
             max_memory_bytes: 256 << 20,
             extra_ca_files: Vec::new(),
+            icmp: IcmpOptions::default(),
         }
     }
 }
@@ -52,6 +56,7 @@ impl Default for HostOptions {
 pub(crate) struct Services {
     pub(crate) tls: Arc<TlsConfigs>,
     pub(crate) system: Arc<SystemStats>,
+    pub(crate) icmp: Arc<IcmpService>,
 }
 
 /// The agent's plugin host.
@@ -89,6 +94,7 @@ impl PluginHost {
         let services = Services {
             tls: Arc::new(TlsConfigs::new(&options.extra_ca_files)?),
             system: Arc::new(SystemStats::default()),
+            icmp: Arc::new(IcmpService::new(options.icmp)),
         };
         let cache = options
             .cache_dir
@@ -110,6 +116,11 @@ impl PluginHost {
 
     pub(crate) fn services(&self) -> &Services {
         &self.services
+    }
+
+    /// The agent-wide ICMP engine.
+    pub fn icmp(&self) -> &IcmpService {
+        &self.services.icmp
     }
 
     /// Compiles a verified plugin (or loads its precompiled artifact) and

@@ -12,6 +12,7 @@ pub mod caps;
 pub mod catalog;
 pub mod config;
 pub mod host;
+pub mod icmp;
 pub mod normalise;
 pub mod plugin;
 mod precompiled;

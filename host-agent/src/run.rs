@@ -16,7 +16,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::bindings::{self, CheckContext};
 use crate::caps::{
     Access, Budget, BudgetExhausted, Capabilities, Scope, clock::ClockCap, dns::DnsCap,
-    http::HttpCap, log::LogCap, system::SystemCap, tcp::TcpCap, udp::UdpCap,
+    http::HttpCap, icmp::IcmpCap, log::LogCap, system::SystemCap, tcp::TcpCap, udp::UdpCap,
 };
 use crate::host::{PluginHost, Services};
 use crate::plugin::CompiledPlugin;
@@ -178,6 +178,10 @@ impl RunState {
                 system: SystemCap {
                     access: access(Capability::System),
                     stats: services.system.clone(),
+                },
+                icmp: IcmpCap {
+                    access: access(Capability::Icmp),
+                    service: services.icmp.clone(),
                 },
             },
         }

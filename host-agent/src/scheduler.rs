@@ -42,6 +42,18 @@ impl Scheduler {
         }
     }
 
+    /// Opens the shared engines the jobs need before the first run, so
+    /// the agent says at start how it will probe (e.g. which ICMP sockets).
+    pub fn start_services(&self, jobs: &[Job]) {
+        if jobs.iter().any(|j| {
+            j.request
+                .grants
+                .contains(&vantage_protocol::manifest::Capability::Icmp)
+        }) {
+            self.host.icmp().start();
+        }
+    }
+
     async fn run_job(&self, job: &Job) -> CheckResult {
         let _permit = self
             .permits

@@ -10,6 +10,7 @@ use vantage_protocol::result::CheckResult;
 use crate::catalog::{Catalog, build_jobs, load_trust};
 use crate::config::{AgentConfig, ConfigError};
 use crate::host::{HostOptions, PluginHost};
+use crate::icmp::IcmpOptions;
 use crate::scheduler::{Job, Scheduler};
 
 /// Why the agent could not start.
@@ -60,6 +61,10 @@ impl Agent {
                 .iter()
                 .map(|f| config.resolve(f))
                 .collect(),
+            icmp: IcmpOptions {
+                mode: config.icmp.mode,
+                max_pps: config.icmp.max_pps,
+            },
         };
         let host = Arc::new(PluginHost::new(&options)?);
         let jobs = build_jobs(&config, &catalog, &host)?;
@@ -78,11 +83,13 @@ impl Agent {
 
     /// Runs every job once and writes the results.
     pub async fn run_once(self) -> anyhow::Result<Vec<CheckResult>> {
+        self.scheduler.start_services(&self.jobs);
         Ok(self.scheduler.run_once(&self.jobs).await)
     }
 
     /// Runs until `stop` turns true, writing each result as a JSON line.
     pub async fn run(self, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+        self.scheduler.start_services(&self.jobs);
         let (tx, mut rx) = mpsc::channel::<CheckResult>(1024);
         let writer = tokio::spawn(async move {
             let mut out = tokio::io::stdout();

@@ -4,7 +4,7 @@
 //! implements the `vantage:plugin/plugin` world from the repository's `wit/`
 //! folder: the host calls its `probe.run` with a [`Context`] and the check's
 //! JSON configuration; the plugin measures through the capability modules
-//! ([`tcp`], [`udp`], [`dns`], [`http`], [`system`], [`log`], [`clock`]) and
+//! ([`tcp`], [`udp`], [`dns`], [`http`], [`icmp`], [`system`], [`log`], [`clock`]) and
 //! returns an [`Outcome`].
 //!
 //! ```
@@ -87,7 +87,7 @@ pub mod bindings {
         runtime_path: "vantage_plugin_sdk::__wit_bindgen::rt",
         additional_derives: [PartialEq],
         with: {
-            "vantage:plugin/types@0.1.0/net-error": crate::NetError,
+            "vantage:plugin/types@0.1.1/net-error": crate::NetError,
         },
     });
 }
@@ -99,14 +99,14 @@ pub use wit_bindgen as __wit_bindgen;
 #[doc(inline)]
 pub use bindings::vantage::plugin::types::{CheckContext, Sample, Status, Unit};
 #[doc(inline)]
-pub use bindings::vantage::plugin::{clock, dns, http, log, system, tcp, types, udp};
+pub use bindings::vantage::plugin::{clock, dns, http, icmp, log, system, tcp, types, udp};
 
 /// Everything a plugin usually needs: `use vantage_plugin_sdk::prelude::*;`.
 pub mod prelude {
     pub use serde::Deserialize;
 
     pub use crate::{
-        Context, NetError, Outcome, Probe, Sample, Status, Unit, clock, dns, excerpt, http, log,
-        ns_to_seconds, system, target_host_port, tcp, udp,
+        Context, NetError, Outcome, Probe, Sample, Status, Unit, clock, dns, excerpt, http, icmp,
+        log, ns_to_seconds, system, target_host_port, tcp, udp,
     };
 }

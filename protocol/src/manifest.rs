@@ -41,16 +41,19 @@ pub enum Capability {
     Http,
     /// Statistics of the agent's machine.
     System,
+    /// ICMP echo and path probes (ping, traceroute) toward the check's target.
+    Icmp,
 }
 
 impl Capability {
     /// Every capability, in a stable order.
-    pub const ALL: [Capability; 5] = [
+    pub const ALL: [Capability; 6] = [
         Capability::Tcp,
         Capability::Udp,
         Capability::Dns,
         Capability::Http,
         Capability::System,
+        Capability::Icmp,
     ];
 
     /// The name used in manifests, grants and messages.
@@ -61,6 +64,7 @@ impl Capability {
             Capability::Dns => "dns",
             Capability::Http => "http",
             Capability::System => "system",
+            Capability::Icmp => "icmp",
         }
     }
 }

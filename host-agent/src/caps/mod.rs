@@ -9,6 +9,7 @@
 pub(crate) mod clock;
 pub(crate) mod dns;
 pub(crate) mod http;
+pub(crate) mod icmp;
 pub(crate) mod log;
 pub(crate) mod scope;
 pub(crate) mod system;
@@ -174,6 +175,7 @@ pub(crate) struct Capabilities {
     pub(crate) dns: dns::DnsCap,
     pub(crate) http: http::HttpCap,
     pub(crate) system: system::SystemCap,
+    pub(crate) icmp: icmp::IcmpCap,
 }
 
 /// Adds every capability interface to the linker.
@@ -185,5 +187,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
     dns::add_to_linker(linker, |s| &mut s.caps.dns)?;
     http::add_to_linker(linker, |s| &mut s.caps.http)?;
     system::add_to_linker(linker, |s| &mut s.caps.system)?;
+    icmp::add_to_linker(linker, |s| &mut s.caps.icmp)?;
     Ok(())
 }

@@ -1,0 +1,509 @@
+//! The agent's ICMP engine: echo requests and path probes (ICMP, UDP, TCP
+//! SYN) with a per-probe TTL, shared by every run.
+//!
+//! - **Echo** goes through one socket per address family for the whole agent
+//!   ([`echo::EchoLane`]): an unprivileged ICMP datagram ("ping") socket when
+//!   `net.ipv4.ping_group_range` admits the agent's group, else a raw socket
+//!   (CAP_NET_RAW). A receive task per socket matches replies and ICMP errors
+//!   to waiting probes by (target, sequence) and a token in the payload.
+//! - **UDP** path probes use one connected UDP socket per flow of a call
+//!   ([`udp::UdpFlow`]) with `IP_RECVERR`: unprivileged, and the ports stay
+//!   fixed within a flow (Paris traceroute).
+//! - **TCP** SYN probes need raw sockets ([`tcp::TcpLane`]): a fixed source
+//!   port per flow, the sequence number as the probe's token, answers from
+//!   a raw TCP socket (SYN-ACK / RST) and a raw ICMP socket (errors).
+//!
+//! RTTs are kernel receive timestamps (`SO_TIMESTAMPNS`) minus a realtime
+//! stamp taken immediately before `sendmsg`, the iputils method. Sends are
+//! paced agent-wide ([`Pacer`]) so bursts do not overflow socket buffers or
+//! trip routers' ICMP rate limits. See `docs/design/icmp.md`.
+
+mod echo;
+mod packet;
+mod sys;
+mod tcp;
+mod udp;
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+pub(crate) use echo::EchoLane;
+pub(crate) use packet::Kind;
+pub(crate) use tcp::{TcpFlow, TcpLane};
+pub(crate) use udp::UdpFlow;
+
+/// Which sockets the engine uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IcmpMode {
+    /// Ping sockets when allowed, raw sockets otherwise.
+    #[default]
+    Auto,
+    /// Only unprivileged ping sockets.
+    Dgram,
+    /// Only raw sockets (CAP_NET_RAW).
+    Raw,
+}
+
+/// The engine's settings (`[icmp]` in the agent's configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpOptions {
+    pub mode: IcmpMode,
+    /// The most probes the agent sends per second, all runs together
+    /// (0: unpaced).
+    pub max_pps: u32,
+}
+
+impl Default for IcmpOptions {
+    fn default() -> Self {
+        IcmpOptions {
+            mode: IcmpMode::Auto,
+            max_pps: 20_000,
+        }
+    }
+}
+
+/// An address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub(crate) fn of(ip: IpAddr) -> Family {
+        if ip.is_ipv4() { Family::V4 } else { Family::V6 }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        }
+    }
+}
+
+/// What the receive side heard for one probe.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Heard {
+    pub(crate) kind: Kind,
+    pub(crate) from: IpAddr,
+    pub(crate) ttl: Option<u8>,
+    pub(crate) size: usize,
+    /// Kernel receive stamp (realtime ns), or the receive task's clock.
+    pub(crate) rx_ns: i128,
+    pub(crate) rx_mono: Instant,
+}
+
+/// A probe's answer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Answer {
+    pub(crate) kind: Kind,
+    pub(crate) from: IpAddr,
+    pub(crate) rtt: Duration,
+    pub(crate) ttl: Option<u8>,
+    pub(crate) size: usize,
+}
+
+/// Why a probe has no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ProbeError {
+    /// Nothing came back in time.
+    Timeout,
+    /// The engine cannot do this here (no permission, no family); the text
+    /// says why and what would allow it.
+    Unavailable(String),
+    /// The kernel refused to send: no route, and similar.
+    Unreachable(String),
+    Io(String),
+}
+
+/// A probe waiting for its answer.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    /// The token the probe carries; answers quoting another are stale.
+    token: Option<u64>,
+    tx: oneshot::Sender<Heard>,
+}
+
+/// Computes an answer from the send stamp and what was heard.
+fn answer(heard: Heard, sent_ns: i128, sent_mono: Instant, timeout: Duration) -> Answer {
+    let kernel = heard.rx_ns - sent_ns;
+    let mono = heard.rx_mono.saturating_duration_since(sent_mono);
+    // A realtime step between send and receive makes the stamps useless;
+    // the monotonic clock then stands in.
+    let rtt = if kernel >= 0 && kernel <= (timeout.as_nanos() as i128) + 1_000_000_000 {
+        Duration::from_nanos(kernel as u64)
+    } else {
+        mono
+    };
+    Answer {
+        kind: heard.kind,
+        from: heard.from,
+        rtt,
+        ttl: heard.ttl,
+        size: heard.size,
+    }
+}
+
+/// Waits for a probe's answer.
+async fn wait(
+    rx: oneshot::Receiver<Heard>,
+    sent_ns: i128,
+    timeout: Duration,
+) -> Result<Answer, ProbeError> {
+    let sent_mono = Instant::now();
+    match tokio::time::timeout(timeout, rx).await {
+        Ok(Ok(heard)) => Ok(answer(heard, sent_ns, sent_mono, timeout)),
+        Ok(Err(_)) => Err(ProbeError::Io("the ICMP receiver stopped".into())),
+        Err(_) => Err(ProbeError::Timeout),
+    }
+}
+
+/// Paces sends agent-wide: at most `pps` per second, in order of arrival.
+#[derive(Debug)]
+pub(crate) struct Pacer {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Pacer {
+    fn new(pps: u32) -> Self {
+        let interval = if pps == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_nanos(1_000_000_000 / u64::from(pps))
+        };
+        Pacer {
+            interval,
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Returns when this caller may send.
+    pub(crate) async fn wait(&self) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let now = Instant::now();
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = (*next).max(now);
+            *next = slot + self.interval;
+            slot
+        };
+        // The timer's granularity is a millisecond: sends due within it go
+        // now, later ones sleep (a burst is spread over the ticks).
+        if slot > now + Duration::from_micros(500) {
+            tokio::time::sleep_until(slot).await;
+        }
+    }
+}
+
+/// The agent-wide engine. Sockets open on first use (inside the runtime);
+/// [`IcmpService::start`] opens them eagerly and logs the mode.
+#[derive(Debug)]
+pub struct IcmpService {
+    options: IcmpOptions,
+    echo4: OnceLock<Result<Arc<EchoLane>, String>>,
+    echo6: OnceLock<Result<Arc<EchoLane>, String>>,
+    tcp4: OnceLock<Result<Arc<TcpLane>, String>>,
+    tcp6: OnceLock<Result<Arc<TcpLane>, String>>,
+    pacer: Arc<Pacer>,
+    salt: u32,
+}
+
+impl IcmpService {
+    pub fn new(options: IcmpOptions) -> Self {
+        IcmpService {
+            options,
+            echo4: OnceLock::new(),
+            echo6: OnceLock::new(),
+            tcp4: OnceLock::new(),
+            tcp6: OnceLock::new(),
+            pacer: Arc::new(Pacer::new(options.max_pps)),
+            salt: rand::random(),
+        }
+    }
+
+    /// Opens the echo sockets of both families and logs, per family, which
+    /// kind of socket the engine uses and why. Must run inside the runtime.
+    pub fn start(&self) {
+        for family in [Family::V4, Family::V6] {
+            let _ = self.echo_lane(family);
+        }
+    }
+
+    /// The mode each family's echo socket runs in ("dgram", "raw"), or why
+    /// it has none.
+    pub fn describe(&self, v6: bool) -> Result<&'static str, String> {
+        let family = if v6 { Family::V6 } else { Family::V4 };
+        self.echo_lane(family)
+            .map(|lane| if lane.is_raw() { "raw" } else { "dgram" })
+    }
+
+    fn echo_lane(&self, family: Family) -> Result<Arc<EchoLane>, String> {
+        let cell = match family {
+            Family::V4 => &self.echo4,
+            Family::V6 => &self.echo6,
+        };
+        cell.get_or_init(|| {
+            let opened = EchoLane::open(family, self.options.mode, self.salt);
+            match &opened {
+                Ok((lane, why)) => tracing::info!(
+                    family = family.name(),
+                    mode = if lane.is_raw() { "raw" } else { "dgram" },
+                    reason = %why,
+                    "ICMP echo socket open."
+                ),
+                Err(why) => tracing::warn!(
+                    family = family.name(),
+                    mode = "off",
+                    reason = %why,
+                    "ICMP unavailable: ping and traceroute checks of this family will fail."
+                ),
+            }
+            opened.map(|(lane, _)| lane)
+        })
+        .clone()
+    }
+
+    fn tcp_lane(&self, family: Family) -> Result<Arc<TcpLane>, String> {
+        let cell = match family {
+            Family::V4 => &self.tcp4,
+            Family::V6 => &self.tcp6,
+        };
+        cell.get_or_init(|| {
+            let opened = TcpLane::open(family);
+            match &opened {
+                Ok(_) => tracing::info!(family = family.name(), "Raw sockets open for TCP path probes."),
+                Err(why) => tracing::warn!(family = family.name(), reason = %why, "TCP path probes unavailable."),
+            }
+            opened
+        })
+        .clone()
+    }
+
+    /// Sends one echo request and waits for its answer.
+    pub(crate) async fn echo(
+        &self,
+        target: IpAddr,
+        ttl: Option<u8>,
+        payload_size: usize,
+        flow: u16,
+        timeout: Duration,
+    ) -> Result<Answer, ProbeError> {
+        let lane = self
+            .echo_lane(Family::of(target))
+            .map_err(ProbeError::Unavailable)?;
+        lane.probe(&self.pacer, target, ttl, payload_size, flow, timeout)
+            .await
+    }
+
+    /// A UDP flow to `target`: probes sent through it share their ports.
+    pub(crate) fn udp_flow(&self, target: SocketAddr) -> Result<UdpFlow, ProbeError> {
+        UdpFlow::open(target, self.salt, self.pacer.clone())
+    }
+
+    /// A TCP flow to `target`: probes sent through it share their ports.
+    pub(crate) fn tcp_flow(&self, target: SocketAddr) -> Result<TcpFlow, ProbeError> {
+        let lane = self
+            .tcp_lane(Family::of(target.ip()))
+            .map_err(ProbeError::Unavailable)?;
+        TcpFlow::open(lane, target, self.salt, self.pacer.clone())
+    }
+}
+
+/// The errno of an error a previous ICMP error left pending on a socket
+/// (`sk_err`): the kernel reports it once, on whichever call comes next.
+fn is_pending_icmp_error(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::EHOSTUNREACH
+                | libc::ENETUNREACH
+                | libc::ECONNREFUSED
+                | libc::EACCES
+                | libc::EPROTO
+                | libc::ENOPROTOOPT
+                | libc::EMSGSIZE
+                | libc::EOPNOTSUPP
+                | libc::ETIMEDOUT
+        )
+    )
+}
+
+/// Sends through a non-blocking socket registered with tokio: waits while
+/// the buffer is full, and retries a few times over errors that an earlier
+/// ICMP error left pending. Returns the realtime send stamp.
+async fn send_paced(
+    fd: &tokio::io::unix::AsyncFd<socket2::Socket>,
+    dst: Option<&socket2::SockAddr>,
+    ttl: Option<u8>,
+    packet: &[u8],
+) -> Result<i128, ProbeError> {
+    let mut stale = 0;
+    loop {
+        let mut guard = fd
+            .writable()
+            .await
+            .map_err(|e| ProbeError::Io(e.to_string()))?;
+        match guard.try_io(|fd| sys::send_with_ttl(fd.get_ref(), dst, ttl, packet)) {
+            Ok(Ok(stamp)) => return Ok(stamp),
+            Ok(Err(e)) if is_pending_icmp_error(&e) && stale < 3 => stale += 1,
+            Ok(Err(e)) => {
+                return Err(match e.raw_os_error() {
+                    Some(libc::ENETUNREACH | libc::EHOSTUNREACH) => {
+                        ProbeError::Unreachable(e.to_string())
+                    }
+                    Some(libc::EACCES | libc::EPERM) => {
+                        ProbeError::Unavailable(format!("the kernel refused to send: {e}"))
+                    }
+                    _ => ProbeError::Io(e.to_string()),
+                });
+            }
+            Err(_would_block) => {}
+        }
+    }
+}
+
+/// The agent's effective group id and `net.ipv4.ping_group_range`, to say
+/// why ping sockets are or are not allowed.
+fn ping_group_note() -> String {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range")
+        .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into());
+    let gid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Gid:"))
+                .and_then(|g| g.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .unwrap_or_else(|| "unknown".into());
+    format!("net.ipv4.ping_group_range is \"{range}\", the agent's group is {gid}")
+}
+
+#[cfg(test)]
+mod tests {
+    //! The engine against the loopback interface (root: raw sockets). Paths
+    //! through routers, loss, ping sockets and unprivileged runs are covered
+    //! in network namespaces by `tests/icmp*.rs`.
+
+    use std::net::{Ipv4Addr, Ipv6Addr, TcpListener};
+
+    use super::*;
+
+    fn service(mode: IcmpMode) -> IcmpService {
+        IcmpService::new(IcmpOptions { mode, max_pps: 0 })
+    }
+
+    const TIMEOUT: Duration = Duration::from_secs(2);
+
+    #[tokio::test]
+    async fn raw_echo_on_loopback_v4_and_v6() {
+        let icmp = service(IcmpMode::Raw);
+        assert_eq!(icmp.describe(false), Ok("raw"));
+        for target in [
+            IpAddr::from(Ipv4Addr::LOCALHOST),
+            Ipv6Addr::LOCALHOST.into(),
+        ] {
+            let answers = futures_util::future::join_all(
+                (0..20).map(|i| icmp.echo(target, Some(64), 56, (i % 3) as u16, TIMEOUT)),
+            )
+            .await;
+            for a in answers {
+                let a = a.unwrap_or_else(|e| panic!("{target}: {e:?}"));
+                assert_eq!(a.kind, Kind::EchoReply);
+                assert_eq!(a.from, target);
+                assert_eq!(a.size, 64, "8-byte header + 56 bytes");
+                assert!(a.rtt > Duration::ZERO && a.rtt < TIMEOUT, "{:?}", a.rtt);
+                assert_eq!(a.ttl, Some(64), "loopback does not decrement");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_probe_times_out_and_leaves_nothing_pending() {
+        let icmp = service(IcmpMode::Auto);
+        // An open UDP port that never answers: no reply, no ICMP error.
+        let silent = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let flow = icmp.udp_flow(silent.local_addr().unwrap()).unwrap();
+        let e = flow.probe(None, 16, Duration::from_millis(100)).await;
+        assert_eq!(e.unwrap_err(), ProbeError::Timeout);
+        assert_eq!(flow.in_flight(), 0);
+        let mut buf = [0u8; 64];
+        let (n, _) = silent.recv_from(&mut buf).unwrap();
+        assert_eq!(n, 16, "the datagram arrived");
+    }
+
+    #[tokio::test]
+    async fn udp_probe_to_a_closed_port_is_port_unreachable_from_the_target() {
+        let icmp = service(IcmpMode::Auto);
+        for target in [
+            IpAddr::from(Ipv4Addr::LOCALHOST),
+            Ipv6Addr::LOCALHOST.into(),
+        ] {
+            let port = {
+                let s = std::net::UdpSocket::bind((target, 0)).unwrap();
+                s.local_addr().unwrap().port()
+            };
+            let flow = icmp.udp_flow(SocketAddr::new(target, port)).unwrap();
+            let answers =
+                futures_util::future::join_all((0..5).map(|_| flow.probe(Some(3), 24, TIMEOUT)))
+                    .await;
+            for a in answers {
+                let a = a.unwrap();
+                let code = if target.is_ipv4() { 3 } else { 4 };
+                assert_eq!(a.kind, Kind::Unreachable(code), "{target}");
+                assert_eq!(a.from, target);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn tcp_syn_to_open_and_closed_ports() {
+        let icmp = service(IcmpMode::Raw);
+        for target in [
+            IpAddr::from(Ipv4Addr::LOCALHOST),
+            Ipv6Addr::LOCALHOST.into(),
+        ] {
+            let listener = TcpListener::bind((target, 0)).unwrap();
+            let open = listener.local_addr().unwrap();
+            let closed = {
+                let l = TcpListener::bind((target, 0)).unwrap();
+                l.local_addr().unwrap()
+            };
+            let flow = icmp.tcp_flow(open).unwrap();
+            let answers =
+                futures_util::future::join_all((0..3).map(|_| flow.probe(Some(5), TIMEOUT))).await;
+            for a in answers {
+                assert_eq!(a.unwrap().kind, Kind::TcpOpen, "{open}");
+            }
+            let flow = icmp.tcp_flow(closed).unwrap();
+            let a = flow.probe(None, TIMEOUT).await.unwrap();
+            assert_eq!((a.kind, a.from), (Kind::TcpClosed, target));
+        }
+    }
+
+    #[tokio::test]
+    async fn pacing_spreads_sends() {
+        let pacer = Pacer::new(1000);
+        let start = Instant::now();
+        for _ in 0..50 {
+            pacer.wait().await;
+        }
+        // 50 sends at 1000/s take at least 49 ms (the first goes at once).
+        assert!(
+            start.elapsed() >= Duration::from_millis(48),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+}
