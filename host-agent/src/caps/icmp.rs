@@ -116,7 +116,9 @@ impl icmp::Host for IcmpCap {
                             (ip, service.echo(ip, r.ttl, payload, r.flow, timeout).await)
                         }
                         Route::Udp(ip, flow) => (ip, flow.probe(r.ttl, payload, timeout).await),
-                        Route::Tcp(ip, flow) => (ip, flow.probe(r.ttl, timeout).await),
+                        Route::Tcp(ip, flow) => {
+                            (ip, flow.probe(service.pacer(), r.ttl, timeout).await)
+                        }
                     };
                     let a = result.map_err(probe_error)?;
                     Ok(ProbeReply {

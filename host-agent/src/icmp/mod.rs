@@ -35,7 +35,7 @@ use tokio::time::Instant;
 
 pub(crate) use echo::EchoLane;
 pub(crate) use packet::Kind;
-pub(crate) use tcp::{TcpFlow, TcpLane};
+pub(crate) use tcp::{RawFlow, TcpFlow, TcpLane};
 pub(crate) use udp::UdpFlow;
 
 /// Which sockets the engine uses.
@@ -311,12 +311,27 @@ impl IcmpService {
         UdpFlow::open(target, self.salt, self.pacer.clone())
     }
 
-    /// A TCP flow to `target`: probes sent through it share their ports.
+    /// A TCP flow to `target`: with raw sockets its probes share their
+    /// ports; without, each probe is a `connect()` of its own.
     pub(crate) fn tcp_flow(&self, target: SocketAddr) -> Result<TcpFlow, ProbeError> {
-        let lane = self
-            .tcp_lane(Family::of(target.ip()))
-            .map_err(ProbeError::Unavailable)?;
-        TcpFlow::open(lane, target, self.salt, self.pacer.clone())
+        if self.options.mode == IcmpMode::Dgram {
+            return Ok(TcpFlow::Connect(target));
+        }
+        match self.tcp_lane(Family::of(target.ip())) {
+            Ok(lane) => Ok(TcpFlow::Raw(RawFlow::open(
+                lane,
+                target,
+                self.salt,
+                self.pacer.clone(),
+            )?)),
+            Err(_) if self.options.mode == IcmpMode::Auto => Ok(TcpFlow::Connect(target)),
+            Err(why) => Err(ProbeError::Unavailable(why)),
+        }
+    }
+
+    /// The agent-wide pacer.
+    pub(crate) fn pacer(&self) -> &Pacer {
+        &self.pacer
     }
 }
 
@@ -469,7 +484,6 @@ mod tests {
 
     #[tokio::test]
     async fn tcp_syn_to_open_and_closed_ports() {
-        let icmp = service(IcmpMode::Raw);
         for target in [
             IpAddr::from(Ipv4Addr::LOCALHOST),
             Ipv6Addr::LOCALHOST.into(),
@@ -480,15 +494,21 @@ mod tests {
                 let l = TcpListener::bind((target, 0)).unwrap();
                 l.local_addr().unwrap()
             };
-            let flow = icmp.tcp_flow(open).unwrap();
-            let answers =
-                futures_util::future::join_all((0..3).map(|_| flow.probe(Some(5), TIMEOUT))).await;
-            for a in answers {
-                assert_eq!(a.unwrap().kind, Kind::TcpOpen, "{open}");
+            for mode in [IcmpMode::Raw, IcmpMode::Dgram] {
+                let icmp = service(mode);
+                let flow = icmp.tcp_flow(open).unwrap();
+                assert_eq!(matches!(flow, TcpFlow::Raw(_)), mode == IcmpMode::Raw);
+                let answers = futures_util::future::join_all(
+                    (0..3).map(|_| flow.probe(icmp.pacer(), Some(5), TIMEOUT)),
+                )
+                .await;
+                for a in answers {
+                    assert_eq!(a.unwrap().kind, Kind::TcpOpen, "{open} {mode:?}");
+                }
+                let flow = icmp.tcp_flow(closed).unwrap();
+                let a = flow.probe(icmp.pacer(), None, TIMEOUT).await.unwrap();
+                assert_eq!((a.kind, a.from), (Kind::TcpClosed, target), "{mode:?}");
             }
-            let flow = icmp.tcp_flow(closed).unwrap();
-            let a = flow.probe(None, TIMEOUT).await.unwrap();
-            assert_eq!((a.kind, a.from), (Kind::TcpClosed, target));
         }
     }
 

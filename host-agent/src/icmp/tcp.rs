@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::echo::canonical;
-use super::packet::{self, Quote};
+use super::packet::{self, Kind, Quote};
 use super::{Answer, Family, Heard, Pacer, ProbeError, Waiter, send_paced, sys};
 
 /// (target, our port, sequence number).
@@ -159,11 +159,123 @@ async fn receive(lane: Arc<TcpLane>, tcp: bool) {
     }
 }
 
-/// One flow of SYN probes to a target: a source port held for the flow's
-/// life (by a bound, never-connected TCP socket, so the kernel neither hands
-/// it out nor accepts the SYN-ACKs: it answers them with RST).
+/// One flow of SYN probes to a target.
 #[derive(Debug)]
-pub(crate) struct TcpFlow {
+pub(crate) enum TcpFlow {
+    /// Raw sockets: one source port for the whole flow, probes in flight
+    /// together (Paris traceroute).
+    Raw(RawFlow),
+    /// Without CAP_NET_RAW: a non-blocking `connect()` per probe with its
+    /// TTL and `IP_RECVERR`. The kernel allows one connection attempt per
+    /// 4-tuple at a time, so concurrent probes take one source port each
+    /// and load balancers may send them different ways.
+    Connect(SocketAddr),
+}
+
+impl TcpFlow {
+    /// Sends one SYN with `ttl` and waits for SYN-ACK, RST or an ICMP error.
+    pub(crate) async fn probe(
+        &self,
+        pacer: &Pacer,
+        ttl: Option<u8>,
+        timeout: Duration,
+    ) -> Result<Answer, ProbeError> {
+        match self {
+            TcpFlow::Raw(flow) => flow.probe(ttl, timeout).await,
+            TcpFlow::Connect(target) => connect_probe(pacer, *target, ttl, timeout).await,
+        }
+    }
+}
+
+/// One unprivileged SYN probe: connect with `ttl`, then read what ended it.
+async fn connect_probe(
+    pacer: &Pacer,
+    target: SocketAddr,
+    ttl: Option<u8>,
+    timeout: Duration,
+) -> Result<Answer, ProbeError> {
+    let io = |e: io::Error| match e.raw_os_error() {
+        Some(libc::ENETUNREACH) => ProbeError::Unreachable(e.to_string()),
+        _ => ProbeError::Io(format!("TCP probe socket: {e}")),
+    };
+    let v6 = target.is_ipv6();
+    let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+    let socket = Socket::new(domain, Type::STREAM, Some(Protocol::TCP)).map_err(io)?;
+    socket.set_nonblocking(true).map_err(io)?;
+    sys::enable_receive_options(&socket, v6, true).map_err(io)?;
+    // One SYN per probe: no retransmission within the probe's timeout.
+    sys::setsockopt_int(&socket, libc::IPPROTO_TCP, libc::TCP_SYNCNT, 1).map_err(io)?;
+    if let Some(ttl) = ttl {
+        if v6 {
+            socket.set_unicast_hops_v6(u32::from(ttl)).map_err(io)?;
+        } else {
+            socket.set_ttl_v4(u32::from(ttl)).map_err(io)?;
+        }
+    }
+    pacer.wait().await;
+    let sent_ns = sys::realtime_ns();
+    let sent_mono = Instant::now();
+    match socket.connect(&target.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(io(e)),
+    }
+    let fd = sys::register(socket).map_err(io)?;
+    let outcome = tokio::time::timeout(timeout, async {
+        loop {
+            let mut guard = fd
+                .ready(Interest::WRITABLE | Interest::ERROR)
+                .await
+                .map_err(io)?;
+            // Completion (or failure) of the attempt; keep waiting on a
+            // spurious wake-up.
+            match fd.get_ref().take_error().map_err(io)? {
+                Some(e) => return Ok(Err(e)),
+                None if guard.ready().is_writable() => return Ok(Ok(())),
+                None => guard.clear_ready(),
+            }
+        }
+    })
+    .await
+    .map_err(|_| ProbeError::Timeout)??;
+    let (kind, from, heard_ns, ttl_in) = match outcome {
+        Ok(()) => (Kind::TcpOpen, target.ip(), sys::realtime_ns(), None),
+        Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
+            (Kind::TcpClosed, target.ip(), sys::realtime_ns(), None)
+        }
+        Err(e) => {
+            // An ICMP error aborted the attempt; its details are queued.
+            let mut buf = [0u8; 512];
+            let queued = sys::recv(fd.get_ref(), &mut buf, true)
+                .ok()
+                .and_then(|r| r.error.map(|err| (err, r.stamp_ns, r.ttl)));
+            match queued {
+                Some((err, stamp, ttl)) if matches!(err.origin, 2 | 3) => (
+                    Kind::from_error(v6, err.icmp_type, err.code),
+                    err.offender.map_or(target.ip(), canonical),
+                    stamp.unwrap_or_else(sys::realtime_ns),
+                    ttl,
+                ),
+                _ => return Err(io(e)),
+            }
+        }
+    };
+    let heard = Heard {
+        kind,
+        from,
+        ttl: ttl_in,
+        size: 0,
+        rx_ns: heard_ns,
+        rx_mono: Instant::now(),
+    };
+    Ok(super::answer(heard, sent_ns, sent_mono, timeout))
+}
+
+/// Raw SYN probes of one flow: a source port held for the flow's life (by
+/// a bound, never-connected TCP socket, so the kernel neither hands it out
+/// nor accepts the SYN-ACKs: it answers them with RST).
+#[derive(Debug)]
+pub(crate) struct RawFlow {
     lane: Arc<TcpLane>,
     target: SocketAddr,
     source: IpAddr,
@@ -174,13 +286,13 @@ pub(crate) struct TcpFlow {
     pacer: Arc<Pacer>,
 }
 
-impl TcpFlow {
+impl RawFlow {
     pub(super) fn open(
         lane: Arc<TcpLane>,
         target: SocketAddr,
         salt: u32,
         pacer: Arc<Pacer>,
-    ) -> Result<TcpFlow, ProbeError> {
+    ) -> Result<RawFlow, ProbeError> {
         let io = |e: io::Error| match e.raw_os_error() {
             Some(libc::ENETUNREACH | libc::EHOSTUNREACH) => ProbeError::Unreachable(e.to_string()),
             _ => ProbeError::Io(format!("TCP probe socket: {e}")),
@@ -211,7 +323,7 @@ impl TcpFlow {
             .as_socket()
             .map(|a| a.port())
             .ok_or_else(|| ProbeError::Io("no source port".into()))?;
-        Ok(TcpFlow {
+        Ok(RawFlow {
             lane,
             target,
             source,
@@ -223,12 +335,7 @@ impl TcpFlow {
         })
     }
 
-    /// Sends one SYN with `ttl` and waits for SYN-ACK, RST or an ICMP error.
-    pub(crate) async fn probe(
-        &self,
-        ttl: Option<u8>,
-        timeout: Duration,
-    ) -> Result<Answer, ProbeError> {
+    async fn probe(&self, ttl: Option<u8>, timeout: Duration) -> Result<Answer, ProbeError> {
         let seq = self.salt.wrapping_add(
             self.serial
                 .fetch_add(1, Ordering::Relaxed)
