@@ -66,7 +66,11 @@ pub(super) fn echo_request(
     if payload_size >= TOKEN_LEN + 2 {
         let len = p.len();
         // Keep the compensation word 16-bit aligned within the message.
-        let at = if len.is_multiple_of(2) { len - 2 } else { len - 3 };
+        let at = if len.is_multiple_of(2) {
+            len - 2
+        } else {
+            len - 3
+        };
         p[at] = 0;
         p[at + 1] = 0;
         let sum = ones_sum(0, &p) as u16;

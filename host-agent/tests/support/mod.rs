@@ -3,6 +3,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod net;
+pub mod peers;
+pub mod topo;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -1,0 +1,409 @@
+//! The configuration and what it turns into: one probe per (query, TTL,
+//! flow), all sent in one call, paced `interval_ms` apart, that must all be
+//! answered within the check's timeout.
+
+use std::ops::RangeInclusive;
+
+use vantage_plugin_sdk::prelude::*;
+
+use crate::trace::ProbeId;
+
+/// The most probes one run sends: the host's largest batch.
+const MAX_PROBES: u32 = 4096;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    #[serde(default)]
+    mode: Mode,
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default = "default_first_ttl")]
+    first_ttl: u8,
+    #[serde(default = "default_max_hops")]
+    max_hops: u8,
+    #[serde(default = "default_queries")]
+    queries: u8,
+    #[serde(default = "default_timeout_ms")]
+    timeout_ms: u32,
+    #[serde(default = "default_interval_ms")]
+    interval_ms: u32,
+    #[serde(default = "default_flows")]
+    flows: u16,
+    #[serde(default)]
+    payload_size: Option<u16>,
+    #[serde(default)]
+    family: Family,
+}
+
+fn default_first_ttl() -> u8 {
+    1
+}
+
+fn default_max_hops() -> u8 {
+    30
+}
+
+fn default_queries() -> u8 {
+    3
+}
+
+fn default_timeout_ms() -> u32 {
+    1000
+}
+
+fn default_interval_ms() -> u32 {
+    5
+}
+
+fn default_flows() -> u16 {
+    1
+}
+
+/// The `mode` setting: what each probe is.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Mode {
+    #[default]
+    Icmp,
+    Udp,
+    Tcp,
+}
+
+impl Mode {
+    /// The name the configuration uses.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Mode::Icmp => "icmp",
+            Mode::Udp => "udp",
+            Mode::Tcp => "tcp",
+        }
+    }
+}
+
+/// The `family` setting.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Family {
+    #[default]
+    Any,
+    Ipv4,
+    Ipv6,
+}
+
+impl From<Family> for icmp::Family {
+    fn from(family: Family) -> Self {
+        match family {
+            Family::Any => icmp::Family::Any,
+            Family::Ipv4 => icmp::Family::Ipv4,
+            Family::Ipv6 => icmp::Family::Ipv6,
+        }
+    }
+}
+
+/// A checked configuration for one target.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub(crate) host: String,
+    pub(crate) mode: Mode,
+    pub(crate) first_ttl: u8,
+    pub(crate) max_hops: u8,
+    method: icmp::Method,
+    payload_size: u16,
+    queries: u8,
+    flows: u16,
+    timeout_ms: u32,
+    interval_ms: u32,
+    family: Family,
+}
+
+impl Plan {
+    /// Checks the configuration against the target and the check's timeout;
+    /// the error is a message for an `error` outcome naming the setting.
+    pub(crate) fn new(ctx: &Context, config: Config) -> Result<Plan, String> {
+        let host = target_host(&ctx.target)?;
+        in_range("first_ttl", config.first_ttl.into(), 1..=64)?;
+        in_range("max_hops", config.max_hops.into(), 1..=64)?;
+        if config.max_hops < config.first_ttl {
+            return Err(format!(
+                "config: max_hops ({}) must be at least first_ttl ({})",
+                config.max_hops, config.first_ttl
+            ));
+        }
+        in_range("queries", config.queries.into(), 1..=10)?;
+        in_range("timeout_ms", config.timeout_ms, 1..=60_000)?;
+        in_range("interval_ms", config.interval_ms, 0..=1000)?;
+        in_range("flows", config.flows.into(), 1..=16)?;
+        in_range(
+            "payload_size",
+            config.payload_size.unwrap_or(0).into(),
+            0..=1400,
+        )?;
+        if let Some(port) = config.port {
+            in_range("port", port.into(), 1..=65535)?;
+        }
+        let payload_size = config.payload_size.unwrap_or(32);
+        let (method, payload_size) = match config.mode {
+            Mode::Icmp => (icmp::Method::Echo, payload_size),
+            Mode::Udp => (
+                icmp::Method::Udp(config.port.unwrap_or(33434)),
+                payload_size,
+            ),
+            // TCP probes carry no payload.
+            Mode::Tcp => (icmp::Method::Tcp(config.port.unwrap_or(443)), 0),
+        };
+        let hops = u32::from(config.max_hops - config.first_ttl) + 1;
+        let probes = hops * u32::from(config.queries) * u32::from(config.flows);
+        if probes > MAX_PROBES {
+            return Err(format!(
+                "config: {hops} hops (first_ttl to max_hops) × {} queries × {} flows make \
+                 {probes} probes, more than the {MAX_PROBES} one run may send",
+                config.queries, config.flows
+            ));
+        }
+        // The last probe leaves `spread` after the first; its answer must
+        // still arrive within the check's timeout.
+        let spread = (probes - 1) * config.interval_ms;
+        if u64::from(spread) + u64::from(config.timeout_ms) > u64::from(ctx.timeout_ms) {
+            return Err(format!(
+                "config: the last of {probes} probes ({hops} hops (first_ttl to max_hops) × {} \
+                 queries × {} flows) leaves {spread} ms after the first (interval_ms = {}) and \
+                 waits up to timeout_ms = {} ms, past the check's timeout of {} ms",
+                config.queries, config.flows, config.interval_ms, config.timeout_ms, ctx.timeout_ms
+            ));
+        }
+        Ok(Plan {
+            host,
+            mode: config.mode,
+            first_ttl: config.first_ttl,
+            max_hops: config.max_hops,
+            method,
+            payload_size,
+            queries: config.queries,
+            flows: config.flows,
+            timeout_ms: config.timeout_ms,
+            interval_ms: config.interval_ms,
+            family: config.family,
+        })
+    }
+
+    /// Every probe in send order: round by round (query), each round all
+    /// TTLs from the nearest, each TTL all flows.
+    pub(crate) fn probes(&self) -> Vec<ProbeId> {
+        let mut probes = Vec::new();
+        for query in 1..=self.queries {
+            for ttl in self.first_ttl..=self.max_hops {
+                for flow in 0..self.flows {
+                    probes.push(ProbeId { ttl, query, flow });
+                }
+            }
+        }
+        probes
+    }
+
+    /// The requests for `probes`, the k-th sent `k × interval_ms` in.
+    pub(crate) fn requests(&self, probes: &[ProbeId]) -> Vec<icmp::ProbeRequest> {
+        (0..)
+            .zip(probes)
+            .map(|(k, probe): (u32, _)| icmp::ProbeRequest {
+                host: self.host.clone(),
+                family: self.family.into(),
+                method: self.method,
+                ttl: Some(probe.ttl),
+                payload_size: self.payload_size,
+                flow: probe.flow,
+                timeout_ms: self.timeout_ms,
+                delay_ms: k * self.interval_ms,
+            })
+            .collect()
+    }
+}
+
+fn in_range(field: &str, value: u32, range: RangeInclusive<u32>) -> Result<(), String> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "config: {field} must be {}–{}, got {value}",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
+/// The host of a target that is a host name or an address, IPv6 with or
+/// without brackets; a target with a port is refused (the port is a setting).
+fn target_host(target: &str) -> Result<String, String> {
+    let (host, _) = target_host_port(target, 1)?;
+    let bare = target.trim();
+    let bare = bare
+        .strip_prefix('[')
+        .and_then(|b| b.strip_suffix(']'))
+        .unwrap_or(bare);
+    if host != bare {
+        return Err(format!(
+            "target `{}` has a port; traceroute takes a host name or address \
+             (set `port` in the config for udp and tcp probes)",
+            target.trim()
+        ));
+    }
+    Ok(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_for(target: &str, json: &str, timeout_ms: u32) -> Result<Plan, String> {
+        let ctx = Context {
+            check: "c".into(),
+            target: target.into(),
+            timeout_ms,
+        };
+        Plan::new(&ctx, serde_json::from_str(json).unwrap())
+    }
+
+    fn plan(json: &str) -> Result<Plan, String> {
+        plan_for("192.0.2.1", json, 10_000)
+    }
+
+    #[test]
+    fn each_round_sends_every_ttl_before_the_next_round() {
+        let plan = plan(r#"{"first_ttl":2,"max_hops":4,"queries":2,"flows":2}"#).unwrap();
+        let probes = plan.probes();
+        let order: Vec<(u8, u8, u16)> = probes.iter().map(|p| (p.query, p.ttl, p.flow)).collect();
+        #[rustfmt::skip]
+        assert_eq!(order, [
+            (1, 2, 0), (1, 2, 1), (1, 3, 0), (1, 3, 1), (1, 4, 0), (1, 4, 1),
+            (2, 2, 0), (2, 2, 1), (2, 3, 0), (2, 3, 1), (2, 4, 0), (2, 4, 1),
+        ]);
+        let requests = plan.requests(&probes);
+        let delays: Vec<u32> = requests.iter().map(|r| r.delay_ms).collect();
+        assert_eq!(delays, (0..12).map(|k| k * 5).collect::<Vec<_>>());
+        for (request, probe) in requests.iter().zip(&probes) {
+            assert_eq!(request.ttl, Some(probe.ttl));
+            assert_eq!(request.flow, probe.flow);
+            assert_eq!(request.host, "192.0.2.1");
+            assert_eq!(request.timeout_ms, 1000);
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_an_icmp_trace_of_30_hops_3_queries() {
+        let plan = plan("{}").unwrap();
+        let requests = plan.requests(&plan.probes());
+        assert_eq!(requests.len(), 90);
+        assert_eq!(requests[0].method, icmp::Method::Echo);
+        assert_eq!(requests[0].payload_size, 32);
+        assert_eq!(requests[0].family, icmp::Family::Any);
+        assert_eq!(requests[89].delay_ms, 445);
+        assert_eq!((requests[29].ttl, requests[30].ttl), (Some(30), Some(1)));
+    }
+
+    #[test]
+    fn modes_pick_their_method_port_and_payload() {
+        let method = |json: &str| {
+            let plan = plan(json).unwrap();
+            let request = &plan.requests(&plan.probes())[0];
+            (request.method, request.payload_size)
+        };
+        assert_eq!(method(r#"{"mode":"udp"}"#), (icmp::Method::Udp(33434), 32));
+        assert_eq!(
+            method(r#"{"mode":"udp","port":53,"payload_size":0}"#),
+            (icmp::Method::Udp(53), 0)
+        );
+        assert_eq!(method(r#"{"mode":"tcp"}"#), (icmp::Method::Tcp(443), 0));
+        assert_eq!(
+            method(r#"{"mode":"tcp","port":80,"payload_size":100}"#),
+            (icmp::Method::Tcp(80), 0)
+        );
+        assert_eq!(
+            method(r#"{"mode":"icmp","port":80,"payload_size":100}"#),
+            (icmp::Method::Echo, 100)
+        );
+        let plan = plan(r#"{"family":"ipv6"}"#).unwrap();
+        assert_eq!(plan.requests(&plan.probes())[0].family, icmp::Family::Ipv6);
+    }
+
+    #[test]
+    fn settings_are_checked_by_name() {
+        let error = plan(r#"{"first_ttl":5,"max_hops":3}"#).unwrap_err();
+        assert_eq!(error, "config: max_hops (3) must be at least first_ttl (5)");
+        assert!(plan(r#"{"first_ttl":5,"max_hops":5}"#).is_ok());
+        for (json, field) in [
+            (r#"{"first_ttl":0}"#, "first_ttl"),
+            (r#"{"max_hops":65}"#, "max_hops"),
+            (r#"{"queries":0}"#, "queries"),
+            (r#"{"flows":17}"#, "flows"),
+            (r#"{"timeout_ms":0}"#, "timeout_ms"),
+            (r#"{"interval_ms":1001}"#, "interval_ms"),
+            (r#"{"payload_size":1401}"#, "payload_size"),
+            (r#"{"mode":"udp","port":0}"#, "port"),
+        ] {
+            let error = plan(json).unwrap_err();
+            assert!(
+                error.starts_with(&format!("config: {field} must be")),
+                "{error}"
+            );
+        }
+        for json in [
+            r#"{"mode":"sctp"}"#,
+            r#"{"max_ttl":3}"#,
+            r#"{"interval_ms":-1}"#,
+        ] {
+            assert!(serde_json::from_str::<Config>(json).is_err(), "{json}");
+        }
+    }
+
+    #[test]
+    fn too_many_probes_are_refused() {
+        let error = plan(r#"{"max_hops":64,"queries":10,"flows":16,"interval_ms":0}"#).unwrap_err();
+        assert!(error.contains("10240 probes"), "{error}");
+        assert!(plan(r#"{"max_hops":64,"queries":4,"flows":16,"interval_ms":0}"#).is_ok());
+    }
+
+    #[test]
+    fn a_spread_past_the_check_timeout_is_refused_naming_the_settings() {
+        // 89 × 5 ms + 1000 ms = 1445 ms.
+        assert!(plan_for("192.0.2.1", "{}", 1445).is_ok());
+        let error = plan_for("192.0.2.1", "{}", 1444).unwrap_err();
+        for word in [
+            "90 probes",
+            "max_hops",
+            "queries",
+            "flows",
+            "interval_ms",
+            "timeout_ms",
+            "445 ms",
+            "1444 ms",
+        ] {
+            assert!(error.contains(word), "{error}");
+        }
+        let error = plan_for(
+            "192.0.2.1",
+            r#"{"timeout_ms":2000,"max_hops":1,"queries":1}"#,
+            1999,
+        )
+        .unwrap_err();
+        assert!(error.contains("the last of 1 probes"), "{error}");
+    }
+
+    #[test]
+    fn targets_are_hosts_with_optional_brackets() {
+        assert_eq!(
+            plan_for("[2001:db8::1]", "{}", 10_000).unwrap().host,
+            "2001:db8::1"
+        );
+        assert_eq!(
+            plan_for("2001:db8::1", "{}", 10_000).unwrap().host,
+            "2001:db8::1"
+        );
+        assert_eq!(
+            plan_for(" example.com ", "{}", 10_000).unwrap().host,
+            "example.com"
+        );
+        let error = plan_for("example.com:443", "{}", 10_000).unwrap_err();
+        assert!(error.contains("has a port"), "{error}");
+        assert!(plan_for("", "{}", 10_000).is_err());
+    }
+}
