@@ -13,6 +13,12 @@ const PACKAGES: &[(&str, &str)] = &[
     ("nftables", "/usr/sbin/nft"),
     ("iproute2", "/usr/sbin/ip"),
     ("iputils-ping", "/usr/bin/ping"),
+    // The reference peers of the ICMP tests (`host-agent/tests/icmp_topology.rs`);
+    // python3 runs their TCP listener.
+    ("traceroute", "/usr/bin/traceroute.db"),
+    ("fping", "/usr/bin/fping"),
+    ("mtr-tiny", "/usr/bin/mtr"),
+    ("python3", "/usr/bin/python3"),
 ];
 
 pub(crate) fn system_packages() -> anyhow::Result<()> {

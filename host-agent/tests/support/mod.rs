@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod net;
+pub mod netns;
 pub mod peers;
 pub mod topo;
 

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::topo::exec;
+use super::netns::exec;
 
 /// What `ping -n` printed.
 #[derive(Clone, Debug, Default)]

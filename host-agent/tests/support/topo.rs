@@ -14,17 +14,17 @@
 //! reaches r3 with TTL 1 gets time exceeded, as at any router.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Once;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+
+use super::netns::{self, NsProcess, check, exec, spawn};
 
 /// Node names in path order; link `L` joins `NODES[L-1]` and `NODES[L]`.
 const NODES: [&str; 5] = ["h1", "r1", "r2", "r3", "h2"];
 const UNREACHABLE: u8 = 9;
 const PROHIBIT: u8 = 10;
-/// Longest a command run with [`exec`] may take.
-const EXEC_LIMIT: Duration = Duration::from_secs(120);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {
@@ -81,28 +81,7 @@ pub struct Topology {
 impl Topology {
     /// Whether this process can build a topology: root, `ip netns` and nft.
     pub fn available() -> Result<(), String> {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let euid = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|ids| ids.split_whitespace().nth(1));
-        if euid != Some("0") {
-            return Err("network namespaces need root".to_owned());
-        }
-        for (program, args) in [("ip", &["netns", "list"][..]), ("nft", &["--version"][..])] {
-            match Command::new(program).args(args).output() {
-                Ok(out) if out.status.success() => {}
-                Ok(out) => {
-                    return Err(format!(
-                        "`{program} {}` failed: {}",
-                        args.join(" "),
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    ));
-                }
-                Err(e) => return Err(format!("cannot run {program}: {e}")),
-            }
-        }
-        Ok(())
+        netns::available()
     }
 
     /// Builds a topology, or returns `None` when namespaces are unavailable
@@ -171,12 +150,12 @@ impl Topology {
         (1..=4).map(|link| self.addr(link, 2, family)).collect()
     }
 
-    /// An address r3 has an `unreachable` route for (v4 3/1, v6 1/0).
+    /// An address r3 rejects as unreachable (v4 3/1, v6 1/0).
     pub fn unreachable_addr(&self, family: Family) -> IpAddr {
         self.addr(UNREACHABLE, 5, family)
     }
 
-    /// An address r3 has a `prohibit` route for (v4 3/13, v6 1/1).
+    /// An address r3 rejects as administratively prohibited (v4 3/13, v6 1/1).
     pub fn prohibit_addr(&self, family: Family) -> IpAddr {
         self.addr(PROHIBIT, 5, family)
     }
@@ -207,7 +186,7 @@ impl Topology {
             if !out.stdout.is_empty() {
                 return listener;
             }
-            if let Some(status) = listener.child.try_wait().unwrap() {
+            if let Some(status) = listener.exited() {
                 panic!("the listener in {h2} exited with {status}");
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -378,7 +357,7 @@ impl Topology {
             }
             self.ip(3, &[f, "route", "add", "default", "via", &via(3, 1)]);
             // r3 sends the two dead prefixes on toward h2, and its
-            // forward hook rejects them (below): an `unreachable` or
+            // forward hook rejects them (see `create`): an `unreachable` or
             // `prohibit` route would answer through IPv4's per-source route
             // error limiter (a burst of 5, then a few a second, set by the
             // global, not per-namespace, `net.ipv4.route.error_cost`), which
@@ -468,51 +447,6 @@ impl Drop for Topology {
             }
         }
     }
-}
-
-/// Runs `program args…` inside namespace `ns`, stopped after two minutes.
-pub fn exec(ns: &str, program: &str, args: &[&str]) -> Output {
-    let limit = EXEC_LIMIT.as_secs().to_string();
-    Command::new("timeout")
-        .args(["-k", "5", &limit, "ip", "netns", "exec", ns, program])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("running {program} in {ns}: {e}"))
-}
-
-/// A process started with [`spawn`]; killed on drop.
-pub struct NsProcess {
-    child: Child,
-}
-
-/// Starts `program args…` inside namespace `ns` (`ip netns exec` execs it,
-/// so killing the child kills the program).
-pub fn spawn(ns: &str, program: &str, args: &[&str]) -> NsProcess {
-    let child = Command::new("ip")
-        .args(["netns", "exec", ns, program])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {program} in {ns}: {e}"));
-    NsProcess { child }
-}
-
-impl Drop for NsProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn check(cmd: &mut Command, ns: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed for namespace {ns}: {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
 }
 
 /// Removes namespaces `vt<pid>-<n>-<node>` whose process is gone (a test
