@@ -8,6 +8,11 @@
 //! topologies with the same `k` cannot disturb each other; namespace names
 //! carry the process id and a per-process number, so they never collide.
 //!
+//! With `ecmp`, a sixth namespace r2b sits beside r2 (h1 — r1 — r2|r2b —
+//! r3 — h2): link 5 joins r1 to r2b and link 6 r2b to r3, and r1 spreads
+//! the traffic for h2's prefix over r2 and r2b by a hash of the addresses
+//! and ports (`fib_multipath_hash_policy=1`). The way back is r3 — r2 only.
+//!
 //! r3 also rejects two extra prefixes with ICMP errors (nft, forward hook):
 //! `unreachable` (link number 9: host unreachable / no route) and
 //! `prohibit` (link number 10: administratively prohibited). A probe that
@@ -21,8 +26,18 @@ use std::time::Duration;
 
 use super::netns::{self, NsProcess, check, exec, spawn};
 
-/// Node names in path order; link `L` joins `NODES[L-1]` and `NODES[L]`.
-const NODES: [&str; 5] = ["h1", "r1", "r2", "r3", "h2"];
+/// Node names: the path in order, then r2b (made only with `ecmp`).
+const NODES: [&str; 6] = ["h1", "r1", "r2", "r3", "h2", "r2b"];
+const R2B: usize = 5;
+/// `(link, side a, side b)`: the path's links 1..=4, then r2b's (`ecmp`).
+const LINKS: [(u8, usize, usize); 6] = [
+    (1, 0, 1),
+    (2, 1, 2),
+    (3, 2, 3),
+    (4, 3, 4),
+    (5, 1, R2B),
+    (6, R2B, 3),
+];
 const UNREACHABLE: u8 = 9;
 const PROHIBIT: u8 = 10;
 
@@ -55,6 +70,8 @@ pub struct Options {
     /// (the other namespaces always have it): off leaves the kernel's
     /// `1 0`, so an unprivileged process needs a raw socket.
     pub ping_group_range_h1: bool,
+    /// Adds r2b beside r2, with r1 balancing h2's prefix over both.
+    pub ecmp: bool,
 }
 
 impl Default for Options {
@@ -63,17 +80,20 @@ impl Default for Options {
             silent_router: None,
             loss_percent: None,
             ping_group_range_h1: true,
+            ecmp: false,
         }
     }
 }
 
-/// The five namespaces; removed on drop, also when building stopped half way.
+/// The five (or six) namespaces; removed on drop, also when building
+/// stopped half way.
 pub struct Topology {
     /// `vt<pid>-<n>`: the namespaces are `<prefix>-h1` and so on.
     prefix: String,
     /// `vt<pid % 1000>-<n>`, for interface names (at most 15 bytes).
     short: String,
     k: u8,
+    ecmp: bool,
     /// The namespaces made so far, which drop removes.
     made: Vec<String>,
 }
@@ -111,6 +131,7 @@ impl Topology {
             prefix: format!("vt{pid}-{n}"),
             short: format!("vt{}-{n}", pid % 1000),
             k: ((pid + n) % 30) as u8,
+            ecmp: options.ecmp,
             made: Vec::new(),
         };
         topo.create(&options);
@@ -143,6 +164,13 @@ impl Topology {
     pub fn router_addr(&self, i: usize, family: Family) -> IpAddr {
         assert!((1..=3).contains(&i), "routers are 1..=3, not {i}");
         self.addr(i as u8, 2, family)
+    }
+
+    /// The address r2b answers from toward h1 (its side of link 5); only
+    /// with `ecmp`.
+    pub fn router_b_addr(&self, family: Family) -> IpAddr {
+        assert!(self.ecmp, "r2b exists only with `ecmp`");
+        self.addr(5, 2, family)
     }
 
     /// What a trace from h1 to h2 should list: r1, r2, r3, h2.
@@ -220,8 +248,18 @@ impl Topology {
         check(Command::new("ip").args(["-n", &ns]).args(args), &ns);
     }
 
+    /// How many of `NODES` this topology has.
+    fn nodes(&self) -> usize {
+        if self.ecmp { NODES.len() } else { R2B }
+    }
+
+    /// The links of this topology, from `LINKS`.
+    fn links(&self) -> &'static [(u8, usize, usize)] {
+        &LINKS[..if self.ecmp { LINKS.len() } else { 4 }]
+    }
+
     fn create(&mut self, options: &Options) {
-        for i in 0..NODES.len() {
+        for i in 0..self.nodes() {
             let ns = self.node(i);
             // Only a killed run of an earlier process with this pid left it.
             let _ = Command::new("ip")
@@ -232,8 +270,7 @@ impl Topology {
             self.made.push(ns);
             self.ip(i, &["link", "set", "lo", "up"]);
         }
-        for link in 1..=4u8 {
-            let (a, b) = (usize::from(link) - 1, usize::from(link));
+        for &(link, a, b) in self.links() {
             let (if_a, if_b) = (self.interface(link, 'a'), self.interface(link, 'b'));
             let peer_ns = self.node(b);
             self.ip(
@@ -296,7 +333,7 @@ impl Topology {
     }
 
     fn sysctls(&self, options: &Options) {
-        for (i, node) in NODES.iter().enumerate() {
+        for (i, node) in NODES.iter().enumerate().take(self.nodes()) {
             let mut settings: Vec<String> = [
                 "net.ipv4.icmp_ratelimit=0",
                 "net.ipv6.icmp.ratelimit=0",
@@ -315,10 +352,19 @@ impl Topology {
             // A neighbour solicitation sent just as a veth comes up can go
             // unanswered; retrying after 100 ms instead of 1 s makes the
             // first IPv6 packets arrive promptly.
-            let veths = [(i, 'b'), (i + 1, 'a')];
-            for (link, side) in veths.into_iter().filter(|&(l, _)| (1..=4).contains(&l)) {
-                let dev = self.interface(link as u8, side);
-                settings.push(format!("net.ipv6.neigh.{dev}.retrans_time_ms=100"));
+            for &(link, a, b) in self.links() {
+                for (node, side) in [(a, 'a'), (b, 'b')] {
+                    if node == i {
+                        let dev = self.interface(link, side);
+                        settings.push(format!("net.ipv6.neigh.{dev}.retrans_time_ms=100"));
+                    }
+                }
+            }
+            // r1 hashes ports too (L4), so that flows differing only in
+            // their ports can take different paths.
+            if self.ecmp && i == 1 {
+                settings.push("net.ipv4.fib_multipath_hash_policy=1".to_owned());
+                settings.push("net.ipv6.fib_multipath_hash_policy=1".to_owned());
             }
             let ns = self.node(i);
             check(
@@ -331,31 +377,40 @@ impl Topology {
     }
 
     /// Default routes toward h2 on h1 and r1, toward h1 on r3 and h2; r2
-    /// knows both sides (and sends the two dead prefixes on to r3).
+    /// (and r2b) know both sides and send the two dead prefixes on to r3.
+    /// With `ecmp`, r1 splits h2's prefix between r2 and r2b.
     fn routes(&self) {
         for family in Family::BOTH {
             let via = |link: u8, host: u8| self.addr(link, host, family).to_string();
             let f = family.flag();
             self.ip(0, &[f, "route", "add", "default", "via", &via(1, 2)]);
             self.ip(1, &[f, "route", "add", "default", "via", &via(2, 2)]);
-            self.ip(
-                2,
-                &[f, "route", "add", &self.net(1, family), "via", &via(2, 1)],
-            );
-            for link in [4, UNREACHABLE, PROHIBIT] {
-                self.ip(
-                    2,
-                    &[
-                        f,
-                        "route",
-                        "add",
-                        &self.net(link, family),
-                        "via",
-                        &via(3, 2),
-                    ],
-                );
+            if self.ecmp {
+                let (h2_net, r2, r2b) = (self.net(4, family), via(2, 2), via(5, 2));
+                let nexthops = ["nexthop", "via", &r2, "nexthop", "via", &r2b];
+                self.ip(1, &[&[f, "route", "add", &h2_net][..], &nexthops].concat());
             }
-            self.ip(3, &[f, "route", "add", "default", "via", &via(3, 1)]);
+            // (router, its link toward r1, its link toward r3)
+            let middle = [(2, 2, 3), (R2B, 5, 6)];
+            for &(router, back, on) in &middle[..if self.ecmp { 2 } else { 1 }] {
+                let h1_net = self.net(1, family);
+                self.ip(router, &[f, "route", "add", &h1_net, "via", &via(back, 1)]);
+                for link in [4, UNREACHABLE, PROHIBIT] {
+                    let net = self.net(link, family);
+                    self.ip(router, &[f, "route", "add", &net, "via", &via(on, 2)]);
+                }
+            }
+            // An IPv6 router answers a forwarded probe from the address of
+            // the interface it came in on unless the route back names a
+            // source (`icmp6_send`): `src` keeps r3 at its link-3 address
+            // for flows through r2b too, as IPv4 does by itself (it takes
+            // the address of the interface the answer leaves by).
+            let (r2, r3) = (via(3, 1), via(3, 2));
+            let src: &[&str] = if self.ecmp { &["src", &r3] } else { &[] };
+            self.ip(
+                3,
+                &[&[f, "route", "add", "default", "via", &r2][..], src].concat(),
+            );
             // r3 sends the two dead prefixes on toward h2, and its
             // forward hook rejects them (see `create`): an `unreachable` or
             // `prohibit` route would answer through IPv4's per-source route
@@ -384,7 +439,7 @@ impl Topology {
     /// (unlike IPv4) does not route over the link before that.
     fn wait_for_carrier(&self) {
         for _ in 0..250 {
-            let down = (0..NODES.len()).find(|&i| {
+            let down = (0..self.nodes()).find(|&i| {
                 let out = exec(
                     &self.node(i),
                     "ip",
@@ -404,24 +459,31 @@ impl Topology {
     }
 
     /// Resolves the neighbours along the path (the first IPv6 packet may be
-    /// lost to neighbour discovery) and proves that h1 reaches h2.
+    /// lost to neighbour discovery) and proves that h1 reaches h2; with
+    /// `ecmp` also along r1 — r2b — r3, which h1's pings need not take.
     fn warm_up(&self) {
-        let h1 = self.h1();
         for family in Family::BOTH {
-            let target = self.h2_addr(family).to_string();
-            let reached = (0..5).any(|_| {
-                exec(
-                    &h1,
-                    "ping",
-                    &[family.flag(), "-n", "-c", "1", "-W", "1", &target],
-                )
-                .status
-                .success()
-            });
-            assert!(
-                reached,
-                "{h1} cannot ping {target}: the topology does not route"
-            );
+            let mut pings = vec![(0, self.h2_addr(family))];
+            if self.ecmp {
+                pings.push((0, self.router_b_addr(family)));
+                pings.push((R2B, self.h2_addr(family)));
+            }
+            for (from, target) in pings {
+                let (ns, target) = (self.node(from), target.to_string());
+                let reached = (0..5).any(|_| {
+                    exec(
+                        &ns,
+                        "ping",
+                        &[family.flag(), "-n", "-c", "1", "-W", "1", &target],
+                    )
+                    .status
+                    .success()
+                });
+                assert!(
+                    reached,
+                    "{ns} cannot ping {target}: the topology does not route"
+                );
+            }
         }
     }
 
