@@ -1,12 +1,19 @@
-//! `cargo xtask bench rss|tcp500`: the release agent's memory and CPU under
-//! two fixed loads, read from `/proc` (Linux only). Everything it starts
-//! talks to 127.0.0.1 only and is stopped after a bounded time.
+//! `cargo xtask bench rss|tcp500|icmp`: the release agent's memory and CPU
+//! under fixed loads, read from `/proc` (Linux only). Everything it starts
+//! talks to 127.0.0.1 (or, for `icmp`, inside network namespaces of its own)
+//! and is stopped after a bounded time.
 //!
 //! - `rss`: every first-party plugin loaded, one check each at a 1 h
 //!   interval; the agent's resident memory once it is idle after the first
 //!   runs, with a cold and then a warm artifact cache.
 //! - `tcp500`: 500 TCP checks at a 1 s interval against a local listener;
 //!   runs per second, CPU (% of one core) and RSS over a 15 s window.
+//! - `icmp`: the ping and traceroute plugins against fping, iputils ping,
+//!   traceroute and mtr (see [`icmp`]).
+
+mod icmp;
+mod lab;
+mod sys;
 
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader};
@@ -27,8 +34,11 @@ const FIRST_RESULTS: Duration = Duration::from_secs(180);
 
 pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let which = args.first().map(String::as_str);
-    if !matches!(which, Some("rss" | "tcp500")) {
-        bail!("usage: cargo xtask bench rss|tcp500");
+    if !matches!(which, Some("rss" | "tcp500" | "icmp")) {
+        bail!("usage: cargo xtask bench rss|tcp500|icmp");
+    }
+    if which == Some("icmp") {
+        icmp::preflight(&args[1..])?;
     }
     let plugins = packages::build_plugins(root)?;
     crate::run(
@@ -44,6 +54,7 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&bench.dir)?;
     match which {
         Some("rss") => bench.rss(),
+        Some("icmp") => icmp::start(&bench, &args[1..]),
         _ => bench.tcp500(),
     }
 }
@@ -161,14 +172,27 @@ impl Bench {
     /// Writes `target/bench/<name>.toml` and returns its path.
     fn write_config(&self, name: &str, checks: &str) -> anyhow::Result<PathBuf> {
         let path = self.dir.join(format!("{name}.toml"));
+        self.write_config_at(&path, name, &format!("data-{name}"), "", checks)?;
+        Ok(path)
+    }
+
+    /// Writes an agent config for `cargo xtask bench <bench>` to `path`:
+    /// `agent` lines go into `[agent]`, `rest` (tables) after `[plugins]`.
+    fn write_config_at(
+        &self,
+        path: &Path,
+        bench: &str,
+        data_dir: &str,
+        agent: &str,
+        rest: &str,
+    ) -> anyhow::Result<()> {
         let plugins = self.plugins.display();
         let text = format!(
-            "# Written by `cargo xtask bench {name}`.\n[agent]\nname = \"bench-agent\"\n\
-             data_dir = \"data-{name}\"\n\n[trust]\nkeys = [\"{plugins}/dev.pub\"]\n\n\
-             [plugins]\ndirs = [\"{plugins}\"]\n{checks}"
+            "# Written by `cargo xtask bench {bench}`.\n[agent]\nname = \"bench-agent\"\n\
+             data_dir = \"{data_dir}\"\n{agent}\n[trust]\nkeys = [\"{plugins}/dev.pub\"]\n\n\
+             [plugins]\ndirs = [\"{plugins}\"]\n{rest}"
         );
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-        Ok(path)
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
     }
 }
 

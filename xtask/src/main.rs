@@ -5,7 +5,7 @@
 //!   are left as they are).
 //! - `test`: prepares what the suite needs and runs it.
 //! - `demo`: runs the standalone agent against local services.
-//! - `bench rss|tcp500`: agent benchmarks (see `docs/benchmarks.md`).
+//! - `bench rss|tcp500|icmp`: agent benchmarks (see `docs/benchmarks.md`).
 
 mod bench;
 mod demo;
@@ -32,7 +32,7 @@ fn main() -> anyhow::Result<()> {
                  build-plugins   build, pack and sign every plugin into target/plugins\n  \
                  test            prepare the machine and run the whole test suite\n  \
                  demo [--watch]  run the agent on a sample config against local services\n  \
-                 bench rss|tcp500  measure the release agent's idle memory or 500 TCP checks/s"
+                 bench rss|tcp500|icmp  measure the release agent's idle memory, 500 TCP checks/s,\n                        or its ICMP path against fping, ping, traceroute and mtr"
             );
             bail!("unknown or missing command")
         }

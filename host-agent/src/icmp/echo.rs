@@ -339,6 +339,9 @@ async fn receive(lane: Arc<EchoLane>) {
                 return;
             }
         };
+        // The error queue is read only when the kernel flagged an error
+        // (EPOLLERR) or a receive reported one: most wake-ups are replies.
+        let mut errors = guard.ready().is_error();
         loop {
             let mut progressed = false;
             match sys::recv(lane.fd.get_ref(), &mut buf, false) {
@@ -352,17 +355,22 @@ async fn receive(lane: Arc<EchoLane>) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 // A pending ICMP error reported on this call: its details
                 // are on the error queue.
-                Err(_) => progressed = true,
-            }
-            match sys::recv(lane.fd.get_ref(), &mut buf, true) {
-                Ok(r) => {
-                    lane.on_error(&buf[..r.len], &r);
+                Err(_) => {
+                    errors = true;
                     progressed = true;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => progressed = true,
             }
-            if !progressed {
+            if errors {
+                match sys::recv(lane.fd.get_ref(), &mut buf, true) {
+                    Ok(r) => {
+                        lane.on_error(&buf[..r.len], &r);
+                        progressed = true;
+                    }
+                    // Drained (or unreadable: never spin on it).
+                    Err(_) => errors = false,
+                }
+            }
+            if !progressed && !errors {
                 break;
             }
         }
