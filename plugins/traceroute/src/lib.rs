@@ -26,9 +26,26 @@ impl Probe for Traceroute {
             Ok(plan) => plan,
             Err(problem) => return Outcome::error(problem),
         };
-        let probes = plan.probes();
-        let results = icmp::probe_many(&plan.requests(&probes));
-        let trace = Trace::analyse(&plan.host, plan.first_ttl, plan.max_hops, &probes, results);
+        let mut probes = Vec::new();
+        let mut results = Vec::new();
+        let mut trace = None;
+        for wave in plan.waves() {
+            results.extend(icmp::probe_many(&plan.requests(&wave)));
+            probes.extend(wave);
+            let so_far = Trace::analyse(
+                &plan.host,
+                plan.first_ttl,
+                plan.max_hops,
+                &probes,
+                results.clone(),
+            );
+            let ended = so_far.end != trace::End::NotReached;
+            trace = Some(so_far);
+            if ended {
+                break;
+            }
+        }
+        let trace = trace.expect("a plan has at least one wave");
         log::write(
             log::Level::Debug,
             &format!(

@@ -115,7 +115,12 @@ pub(crate) struct Plan {
     timeout_ms: u32,
     interval_ms: u32,
     family: Family,
+    /// The check's timeout: what all waves together may take.
+    check_timeout_ms: u32,
 }
+
+/// TTLs probed together in one wave.
+pub(crate) const WAVE_TTLS: u8 = 8;
 
 impl Plan {
     /// Checks the configuration against the target and the check's timeout;
@@ -184,7 +189,45 @@ impl Plan {
             timeout_ms: config.timeout_ms,
             interval_ms: config.interval_ms,
             family: config.family,
+            check_timeout_ms: ctx.timeout_ms,
         })
+    }
+
+    /// The probes in waves of [`WAVE_TTLS`] TTLs (each wave in send order),
+    /// so that a trace can stop once a wave reaches the destination instead
+    /// of sending every TTL up to `max_hops` (which also keeps the
+    /// destination, whose ICMP errors are rate-limited, from being flooded).
+    /// When the waves' worst case (every probe unanswered) would not fit the
+    /// check's timeout, there is one wave with every probe, as `new` checked.
+    pub(crate) fn waves(&self) -> Vec<Vec<ProbeId>> {
+        let all = self.probes();
+        let mut waves: Vec<Vec<ProbeId>> = Vec::new();
+        let mut lo = self.first_ttl;
+        loop {
+            let hi = lo.saturating_add(WAVE_TTLS - 1).min(self.max_hops);
+            waves.push(
+                all.iter()
+                    .filter(|p| (lo..=hi).contains(&p.ttl))
+                    .copied()
+                    .collect(),
+            );
+            if hi >= self.max_hops {
+                break;
+            }
+            lo = hi + 1;
+        }
+        let worst: u64 = waves
+            .iter()
+            .map(|w| {
+                (w.len() as u64).saturating_sub(1) * u64::from(self.interval_ms)
+                    + u64::from(self.timeout_ms)
+            })
+            .sum();
+        if worst > u64::from(self.check_timeout_ms) {
+            vec![all]
+        } else {
+            waves
+        }
     }
 
     /// Every probe in send order: round by round (query), each round all
@@ -286,6 +329,39 @@ mod tests {
             assert_eq!(request.host, "192.0.2.1");
             assert_eq!(request.timeout_ms, 1000);
         }
+    }
+
+    #[test]
+    fn waves_cover_every_probe_eight_ttls_at_a_time_when_the_worst_case_fits() {
+        let plan = plan_for("10.0.4.2", "{}", 10_000).unwrap();
+        let waves = plan.waves();
+        let ttls: Vec<(u8, u8)> = waves
+            .iter()
+            .map(|w| (w[0].ttl, w.iter().map(|p| p.ttl).max().unwrap()))
+            .collect();
+        assert_eq!(ttls, [(1, 8), (9, 16), (17, 24), (25, 30)]);
+        let mut flat: Vec<ProbeId> = waves.concat();
+        let mut all = plan.probes();
+        assert_eq!(flat.len(), all.len());
+        let key = |p: &ProbeId| (p.ttl, p.query, p.flow);
+        flat.sort_by_key(key);
+        all.sort_by_key(key);
+        assert_eq!(flat, all, "every probe exactly once");
+        // Within a wave, rounds still go nearest TTL first.
+        assert_eq!(
+            waves[0][..3]
+                .iter()
+                .map(|p| (p.query, p.ttl))
+                .collect::<Vec<_>>(),
+            [(1, 1), (1, 2), (1, 3)]
+        );
+        // Four waves could take 4.4 s if nothing answers: in a 2 s check
+        // the trace is one wave, as before.
+        let tight = plan_for("10.0.4.2", "{}", 2_000).unwrap();
+        assert_eq!(tight.waves(), vec![tight.probes()]);
+        // A short trace is one wave.
+        let short = plan_for("10.0.4.2", r#"{"max_hops": 5}"#, 10_000).unwrap();
+        assert_eq!(short.waves().len(), 1);
     }
 
     #[test]
