@@ -62,7 +62,7 @@ mod text;
 pub use net_error::NetError;
 pub use outcome::Outcome;
 pub use probe::{Context, Probe};
-pub use target::target_host_port;
+pub use target::{config_in_range, target_host, target_host_port};
 pub use text::{excerpt, ns_to_seconds};
 
 #[doc(hidden)]
@@ -106,7 +106,7 @@ pub mod prelude {
     pub use serde::Deserialize;
 
     pub use crate::{
-        Context, NetError, Outcome, Probe, Sample, Status, Unit, clock, dns, excerpt, http, icmp,
-        log, ns_to_seconds, system, target_host_port, tcp, udp,
+        Context, NetError, Outcome, Probe, Sample, Status, Unit, clock, config_in_range, dns,
+        excerpt, http, icmp, log, ns_to_seconds, system, target_host, target_host_port, tcp, udp,
     };
 }

@@ -60,6 +60,65 @@ pub fn target_host_port(target: &str, default_port: u16) -> Result<(String, u16)
     Ok((host.to_owned(), port))
 }
 
+/// The host of a target that must be a bare host name or address (IPv6 with
+/// or without brackets), for probes such as ping and traceroute that take no
+/// port from the target. A target with a port is refused.
+///
+/// ```
+/// use vantage_plugin_sdk::target_host;
+///
+/// assert_eq!(target_host("[2001:db8::1]"), Ok("2001:db8::1".into()));
+/// assert_eq!(target_host("example.com"), Ok("example.com".into()));
+/// assert!(target_host("example.com:80").unwrap_err().contains("has a port"));
+/// ```
+pub fn target_host(target: &str) -> Result<String, String> {
+    let (host, _) = target_host_port(target, 1)?;
+    let bare = target.trim();
+    let bare = bare
+        .strip_prefix('[')
+        .and_then(|b| b.strip_suffix(']'))
+        .unwrap_or(bare);
+    if host != bare {
+        return Err(format!(
+            "target `{}` has a port; this check takes a host name or address",
+            target.trim()
+        ));
+    }
+    Ok(host)
+}
+
+/// Checks a configuration value against its range, with an error naming
+/// the field: `config: count must be 1–1000, got 0`.
+///
+/// The host has already validated the config against the manifest's
+/// schema; plugins repeat the bounds they rely on so that a plugin run with
+/// a schema that drifted still fails clearly.
+///
+/// ```
+/// use vantage_plugin_sdk::config_in_range;
+///
+/// assert!(config_in_range("count", 5, 1..=1000).is_ok());
+/// assert_eq!(
+///     config_in_range("count", 0, 1..=1000),
+///     Err("config: count must be 1–1000, got 0".into())
+/// );
+/// ```
+pub fn config_in_range(
+    field: &str,
+    value: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<(), String> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "config: {field} must be {}–{}, got {value}",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

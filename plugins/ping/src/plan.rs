@@ -1,8 +1,6 @@
 //! The configuration and what it turns into: `count` echo requests, paced
 //! `interval_ms` apart, that must all be answered within the check's timeout.
 
-use std::ops::RangeInclusive;
-
 use vantage_plugin_sdk::prelude::*;
 
 #[derive(Debug, Deserialize)]
@@ -69,18 +67,18 @@ impl Plan {
     /// the error is a message for an `error` outcome naming the setting.
     pub(crate) fn new(ctx: &Context, config: Config) -> Result<Plan, String> {
         let host = target_host(&ctx.target)?;
-        in_range("count", config.count, 1..=1000)?;
-        in_range("interval_ms", config.interval_ms, 0..=60_000)?;
-        in_range("payload_size", config.payload_size.into(), 0..=65_000)?;
+        config_in_range("count", config.count, 1..=1000)?;
+        config_in_range("interval_ms", config.interval_ms, 0..=60_000)?;
+        config_in_range("payload_size", config.payload_size.into(), 0..=65_000)?;
         if let Some(ttl) = config.ttl {
-            in_range("ttl", ttl.into(), 1..=255)?;
+            config_in_range("ttl", ttl.into(), 1..=255)?;
         }
         // The last request leaves `spread` after the first; its reply must
         // still arrive within the check's timeout.
         let spread = (config.count - 1) * config.interval_ms;
         let timeout_ms = match config.timeout_ms {
             Some(timeout_ms) => {
-                in_range("timeout_ms", timeout_ms, 1..=600_000)?;
+                config_in_range("timeout_ms", timeout_ms, 1..=600_000)?;
                 if u64::from(spread) + u64::from(timeout_ms) > u64::from(ctx.timeout_ms) {
                     return Err(format!(
                         "config: the last of {} echo requests (count) leaves {spread} ms after \
@@ -125,36 +123,6 @@ impl Plan {
             })
             .collect()
     }
-}
-
-fn in_range(field: &str, value: u32, range: RangeInclusive<u32>) -> Result<(), String> {
-    if range.contains(&value) {
-        Ok(())
-    } else {
-        Err(format!(
-            "config: {field} must be {}–{}, got {value}",
-            range.start(),
-            range.end()
-        ))
-    }
-}
-
-/// The host of a target that is a host name or an address, IPv6 with or
-/// without brackets; a target with a port is refused.
-fn target_host(target: &str) -> Result<String, String> {
-    let (host, _) = target_host_port(target, 1)?;
-    let bare = target.trim();
-    let bare = bare
-        .strip_prefix('[')
-        .and_then(|b| b.strip_suffix(']'))
-        .unwrap_or(bare);
-    if host != bare {
-        return Err(format!(
-            "target `{}` has a port; ping takes a host name or address",
-            target.trim()
-        ));
-    }
-    Ok(host)
 }
 
 #[cfg(test)]

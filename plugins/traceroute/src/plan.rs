@@ -2,8 +2,6 @@
 //! flow), all sent in one call, paced `interval_ms` apart, that must all be
 //! answered within the check's timeout.
 
-use std::ops::RangeInclusive;
-
 use vantage_plugin_sdk::prelude::*;
 
 use crate::trace::ProbeId;
@@ -126,26 +124,32 @@ impl Plan {
     /// Checks the configuration against the target and the check's timeout;
     /// the error is a message for an `error` outcome naming the setting.
     pub(crate) fn new(ctx: &Context, config: Config) -> Result<Plan, String> {
-        let host = target_host(&ctx.target)?;
-        in_range("first_ttl", config.first_ttl.into(), 1..=64)?;
-        in_range("max_hops", config.max_hops.into(), 1..=64)?;
+        let host = target_host(&ctx.target).map_err(|e| {
+            if e.contains("has a port") {
+                format!("{e} (set `port` in the config for udp and tcp probes)")
+            } else {
+                e
+            }
+        })?;
+        config_in_range("first_ttl", config.first_ttl.into(), 1..=64)?;
+        config_in_range("max_hops", config.max_hops.into(), 1..=64)?;
         if config.max_hops < config.first_ttl {
             return Err(format!(
                 "config: max_hops ({}) must be at least first_ttl ({})",
                 config.max_hops, config.first_ttl
             ));
         }
-        in_range("queries", config.queries.into(), 1..=10)?;
-        in_range("timeout_ms", config.timeout_ms, 1..=60_000)?;
-        in_range("interval_ms", config.interval_ms, 0..=1000)?;
-        in_range("flows", config.flows.into(), 1..=16)?;
-        in_range(
+        config_in_range("queries", config.queries.into(), 1..=10)?;
+        config_in_range("timeout_ms", config.timeout_ms, 1..=60_000)?;
+        config_in_range("interval_ms", config.interval_ms, 0..=1000)?;
+        config_in_range("flows", config.flows.into(), 1..=16)?;
+        config_in_range(
             "payload_size",
             config.payload_size.unwrap_or(0).into(),
             0..=1400,
         )?;
         if let Some(port) = config.port {
-            in_range("port", port.into(), 1..=65535)?;
+            config_in_range("port", port.into(), 1..=65535)?;
         }
         let payload_size = config.payload_size.unwrap_or(32);
         let (method, payload_size) = match config.mode {
@@ -260,37 +264,6 @@ impl Plan {
             })
             .collect()
     }
-}
-
-fn in_range(field: &str, value: u32, range: RangeInclusive<u32>) -> Result<(), String> {
-    if range.contains(&value) {
-        Ok(())
-    } else {
-        Err(format!(
-            "config: {field} must be {}–{}, got {value}",
-            range.start(),
-            range.end()
-        ))
-    }
-}
-
-/// The host of a target that is a host name or an address, IPv6 with or
-/// without brackets; a target with a port is refused (the port is a setting).
-fn target_host(target: &str) -> Result<String, String> {
-    let (host, _) = target_host_port(target, 1)?;
-    let bare = target.trim();
-    let bare = bare
-        .strip_prefix('[')
-        .and_then(|b| b.strip_suffix(']'))
-        .unwrap_or(bare);
-    if host != bare {
-        return Err(format!(
-            "target `{}` has a port; traceroute takes a host name or address \
-             (set `port` in the config for udp and tcp probes)",
-            target.trim()
-        ));
-    }
-    Ok(host)
 }
 
 #[cfg(test)]
