@@ -11,7 +11,6 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::oneshot;
-use tokio::time::Instant;
 
 use super::packet::{self, Kind, Quote};
 use super::{
@@ -211,21 +210,13 @@ impl EchoLane {
 
     /// A datagram from the normal queue.
     fn on_packet(&self, data: &[u8], r: &sys::Received) {
-        let rx_ns = r.stamp_ns.unwrap_or_else(sys::realtime_ns);
-        let rx_mono = Instant::now();
         if !self.raw {
             // A ping socket only receives echo replies to its identifier.
             let (Some(from), Some((seq, token))) = (r.addr, packet::parse_dgram_echo(data)) else {
                 return;
             };
-            let heard = Heard {
-                kind: Kind::EchoReply,
-                from: canonical(from.ip()),
-                ttl: r.ttl,
-                size: data.len(),
-                rx_ns,
-                rx_mono,
-            };
+            let heard =
+                Heard::received(Kind::EchoReply, canonical(from.ip()), r.ttl, data.len(), r);
             self.deliver(heard.from, seq, token, heard);
             return;
         }
@@ -243,14 +234,13 @@ impl EchoLane {
         if ident != self.ident {
             return; // another program's ping
         }
-        let heard = Heard {
-            kind: answer.kind,
-            from: answer.from,
-            ttl: answer.ttl.or(r.ttl),
-            size: answer.size,
-            rx_ns,
-            rx_mono,
-        };
+        let heard = Heard::received(
+            answer.kind,
+            answer.from,
+            answer.ttl.or(r.ttl),
+            answer.size,
+            r,
+        );
         self.deliver(answer.target, seq, token, heard);
     }
 
@@ -265,14 +255,13 @@ impl EchoLane {
             return;
         };
         let Some(from) = error.offender else { return };
-        let heard = Heard {
-            kind: Kind::from_error(self.family == Family::V6, error.icmp_type, error.code),
-            from: canonical(from),
-            ttl: r.ttl,
-            size: data.len() + 8,
-            rx_ns: r.stamp_ns.unwrap_or_else(sys::realtime_ns),
-            rx_mono: Instant::now(),
-        };
+        let heard = Heard::received(
+            Kind::from_error(self.family == Family::V6, error.icmp_type, error.code),
+            canonical(from),
+            r.ttl,
+            data.len() + 8,
+            r,
+        );
         self.deliver(canonical(target.ip()), seq, token, heard);
     }
 }

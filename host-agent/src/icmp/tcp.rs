@@ -83,8 +83,6 @@ impl TcpLane {
     }
 
     fn on_packet(&self, from_tcp: bool, data: &[u8], r: &sys::Received) {
-        let rx_ns = r.stamp_ns.unwrap_or_else(sys::realtime_ns);
-        let rx_mono = Instant::now();
         let sender = r.addr.map(|a| canonical(a.ip()));
         if from_tcp {
             let from = match self.family {
@@ -97,14 +95,7 @@ impl TcpLane {
             let Some(a) = packet::parse_tcp(data, from) else {
                 return;
             };
-            let heard = Heard {
-                kind: a.kind,
-                from: a.from,
-                ttl: a.ttl.or(r.ttl),
-                size: a.size,
-                rx_ns,
-                rx_mono,
-            };
+            let heard = Heard::received(a.kind, a.from, a.ttl.or(r.ttl), a.size, r);
             self.deliver((a.from, a.dst_port, a.probe_seq), heard);
             return;
         }
@@ -117,14 +108,7 @@ impl TcpLane {
         let Quote::Tcp { src_port, seq, .. } = a.quote else {
             return;
         };
-        let heard = Heard {
-            kind: a.kind,
-            from: a.from,
-            ttl: a.ttl.or(r.ttl),
-            size: a.size,
-            rx_ns,
-            rx_mono,
-        };
+        let heard = Heard::received(a.kind, a.from, a.ttl.or(r.ttl), a.size, r);
         self.deliver((a.target, src_port, seq), heard);
     }
 }

@@ -13,7 +13,6 @@ use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
-use tokio::time::Instant;
 
 use super::echo::canonical;
 use super::packet::{Kind, TOKEN_LEN};
@@ -153,14 +152,13 @@ impl Inner {
             None => return,
         };
         if let Some(waiter) = pending.remove(&token) {
-            let _ = waiter.tx.send(Heard {
-                kind: Kind::from_error(self.v6, error.icmp_type, error.code),
-                from: canonical(from),
-                ttl: r.ttl,
-                size: data.len() + 16,
-                rx_ns: r.stamp_ns.unwrap_or_else(sys::realtime_ns),
-                rx_mono: Instant::now(),
-            });
+            let _ = waiter.tx.send(Heard::received(
+                Kind::from_error(self.v6, error.icmp_type, error.code),
+                canonical(from),
+                r.ttl,
+                data.len() + 16,
+                r,
+            ));
         }
     }
 }
