@@ -4,6 +4,7 @@
 //! - [`package`]: the signed `.vpkg` file that carries a component and its manifest.
 //! - [`keys`]: publisher signing keys and the trust store format.
 //! - [`result`]: the normalised result of one check run.
+//! - [`ingest`]: the agent ↔ server link (enrollment, batches, heartbeats, problems).
 //!
 //! ```
 //! use vantage_protocol::keys::SigningKeyPair;
@@ -23,6 +24,7 @@
 //! assert!(read.signatures()[0].verify(&read.digest(), &key.public()).is_ok());
 //! ```
 
+pub mod ingest;
 pub mod keys;
 pub mod manifest;
 pub mod package;

@@ -1,0 +1,3 @@
+//! `vantage-server`: ingest, storage, queries and the HTTP API.
+
+pub mod store;
