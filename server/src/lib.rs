@@ -1,3 +1,147 @@
 //! `vantage-server`: ingest, storage, queries and the HTTP API.
+//!
+//! [`app`] builds the whole HTTP application over a [`Store`]; [`serve`]
+//! runs it with the background jobs until a shutdown signal.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use vantage_server::{config::ServerConfig, serve};
+//! let config = ServerConfig::default(); // 127.0.0.1:8080, SQLite in ./vantage-data
+//! serve(config, std::future::pending()).await
+//! # }
+//! ```
 
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod jobs;
+pub mod query;
 pub mod store;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tower_http::decompression::RequestDecompressionLayer;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+use vantage_protocol::ingest::MAX_BATCH_BYTES;
+
+use crate::config::ServerConfig;
+use crate::ingest::{IdCache, IngestGate};
+use crate::store::{Storage as _, Store, User};
+use crate::telemetry::Telemetry;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ServerConfig>,
+    pub telemetry: Arc<Telemetry>,
+    pub ids: Arc<IdCache>,
+    pub gate: Arc<IngestGate>,
+    /// A hash to verify against when a login names no user, so that unknown
+    /// and known names take the same time.
+    pub dummy_hash: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: ServerConfig) -> anyhow::Result<AppState> {
+        // Two connections stay free for queries, logins and health checks.
+        let concurrent = config.max_connections.saturating_sub(2).max(1) as usize;
+        Ok(AppState {
+            store,
+            gate: Arc::new(IngestGate::new(concurrent, config.ingest_queue)),
+            config: Arc::new(config),
+            telemetry: Arc::new(Telemetry::default()),
+            ids: Arc::new(IdCache::default()),
+            dummy_hash: auth::hash_password(&auth::generate_password())?.into(),
+        })
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let (router, openapi) = api::routes().split_for_parts();
+    let docs = SwaggerUi::new("/api/docs")
+        .url("/api/v1/openapi.json", openapi)
+        .config(SwaggerConfig::new(["/api/v1/openapi.json"]).validator_url("none"));
+    router
+        .merge(docs)
+        .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
+        .layer(RequestDecompressionLayer::new().gzip(true).pass_through_unaccepted(false))
+        .layer(axum::middleware::from_fn_with_state(state.telemetry.clone(), telemetry::track))
+        .layer(axum::middleware::from_fn(error::problem_fallback))
+        .with_state(state)
+}
+
+/// Creates the first admin when there are no users yet, with `password`
+/// (`VANTAGE_ADMIN_PASSWORD` for [`serve`]) or a generated one, printed once.
+/// Returns the generated password.
+pub async fn bootstrap_admin(store: &Store, password: Option<String>) -> anyhow::Result<Option<String>> {
+    if store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match password {
+        Some(p) if !p.is_empty() => (p, false),
+        _ => (auth::generate_password(), true),
+    };
+    let user = User {
+        id: uuid::Uuid::now_v7(),
+        username: "admin".into(),
+        password_hash: auth::hash_password(&password)?,
+        role: store::Role::Admin,
+        disabled: false,
+    };
+    // Replicas starting together race safely: only one insert wins.
+    if !store.create_user(&user, Utc::now()).await? {
+        return Ok(None);
+    }
+    if generated {
+        println!("Created the first user: admin / {password}  (shown once; set VANTAGE_ADMIN_PASSWORD to choose it)");
+        tracing::info!("Created the first user `admin` with a generated password, printed once on stdout.");
+        Ok(Some(password))
+    } else {
+        tracing::info!("Created the first user `admin` with the password from VANTAGE_ADMIN_PASSWORD.");
+        Ok(None)
+    }
+}
+
+/// Opens the store, bootstraps, starts the jobs and serves until `shutdown`
+/// completes; then lets requests in flight finish.
+pub async fn serve(config: ServerConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    config.validate()?;
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+    }
+    let store = Store::open(&config.database(), config.max_connections)
+        .await
+        .context("opening the database")?;
+    tracing::info!(mode = ?store.mode(), "Storage is ready.");
+    bootstrap_admin(&store, std::env::var("VANTAGE_ADMIN_PASSWORD").ok()).await?;
+    let now = Utc::now();
+    let raw = chrono::Duration::from_std(config.retention.raw).unwrap_or(chrono::Duration::days(7));
+    store.ensure_partitions(now - raw, now + chrono::Duration::days(2)).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let state = AppState::new(store.clone(), config)?;
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let jobs = tokio::spawn(jobs::run(store, state.config.clone(), state.telemetry.clone(), stop));
+    tracing::info!(address = %listener.local_addr()?, "Serving the API.");
+    // Scripts and tests read the bound address (it may be port 0) from this line.
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving")?;
+    let _ = stop_tx.send(true);
+    let _ = jobs.await;
+    Ok(())
+}

@@ -1,1 +1,93 @@
-fn main() {}
+//! `vantage-server`: the Vantage server's command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use vantage_server::config::ServerConfig;
+
+/// Flags override `VANTAGE_*` environment variables, which override the file.
+#[derive(Parser)]
+#[command(name = "vantage-server", version, about = "Stores and serves Vantage agents' results")]
+struct Cli {
+    /// A TOML configuration file (see docs/server-config.md).
+    #[arg(long, short, env = "VANTAGE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to serve on [default: 127.0.0.1:8080].
+    #[arg(long, env = "VANTAGE_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Folder of the embedded SQLite database [default: ./vantage-data].
+    #[arg(long, env = "VANTAGE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// `postgres://…` to store in PostgreSQL instead of SQLite.
+    #[arg(long, env = "VANTAGE_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Database connections [default: 16].
+    #[arg(long, env = "VANTAGE_MAX_CONNECTIONS")]
+    max_connections: Option<u32>,
+    /// Require this bearer token on /metrics.
+    #[arg(long, env = "VANTAGE_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// How often the rollup and retention jobs run, e.g. `10s`.
+    #[arg(long, env = "VANTAGE_JOBS_INTERVAL", value_parser = humantime::parse_duration)]
+    jobs_interval: Option<std::time::Duration>,
+}
+
+impl Cli {
+    fn config(self) -> anyhow::Result<ServerConfig> {
+        let mut c = match &self.config {
+            Some(path) => ServerConfig::from_file(path)?,
+            None => ServerConfig::default(),
+        };
+        c.listen = self.listen.unwrap_or(c.listen);
+        c.data_dir = self.data_dir.unwrap_or(c.data_dir);
+        c.database_url = self.database_url.or(c.database_url);
+        c.max_connections = self.max_connections.unwrap_or(c.max_connections);
+        c.metrics_token = self.metrics_token.or(c.metrics_token);
+        c.jobs_interval = self.jobs_interval.unwrap_or(c.jobs_interval);
+        Ok(c)
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let config = match Cli::parse().config().and_then(|c| c.validate().map(|()| c)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(vantage_server::serve(config, shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("Stopping: finishing requests in flight.");
+}

@@ -19,6 +19,10 @@ const PACKAGES: &[(&str, &str)] = &[
     ("fping", "/usr/bin/fping"),
     ("mtr-tiny", "/usr/bin/mtr"),
     ("python3", "/usr/bin/python3"),
+    // The server stories: a throw-away PostgreSQL cluster from the Debian
+    // binaries, and `promtool check metrics` over `/metrics`.
+    ("postgresql-15", "/usr/lib/postgresql/15/bin/initdb"),
+    ("prometheus", "/usr/bin/promtool"),
 ];
 
 pub(crate) fn system_packages() -> anyhow::Result<()> {

@@ -1,0 +1,193 @@
+//! Login sessions, users and API tokens.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Admin, TokenKind, Viewer, bearer, hash_password, new_token, token_hash, verify_password};
+use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
+use crate::store::{NewApiToken, Role, Storage as _, User};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(create_user))
+        .routes(routes!(create_token))
+        .routes(routes!(revoke_token))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Login {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Session {
+    /// A bearer token (`vs_…`) for this session.
+    token: String,
+    expires_at: chrono::DateTime<Utc>,
+    username: String,
+    role: Role,
+}
+
+/// Exchanges a username and password for a session token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = Login, responses(
+    (status = 200, body = Session),
+    (status = 401, description = "wrong username or password", content_type = "application/problem+json")
+))]
+async fn login(State(state): State<AppState>, JsonBody(body): JsonBody<Login>) -> ApiResult<axum::Json<Session>> {
+    let user = state.store.user_by_name(&body.username).await?;
+    // An unknown name costs the same as a wrong password.
+    let phc = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| state.dummy_hash.to_string());
+    let ok = verify_password(body.password, phc).await;
+    let user = match user {
+        Some(u) if ok && !u.disabled => u,
+        _ => return Err(ApiError::Unauthorized("wrong username or password")),
+    };
+    let (token, hash) = new_token(TokenKind::Session);
+    let now = Utc::now();
+    let expires_at = now + chrono::Duration::from_std(state.config.session_ttl).unwrap_or(chrono::Duration::hours(12));
+    state.store.create_session(&hash, user.id, now, expires_at).await?;
+    Ok(axum::Json(Session { token, expires_at, username: user.username, role: user.role }))
+}
+
+/// Ends the session whose token authenticates this request.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = ["viewer"])), responses(
+    (status = 204, description = "the session is gone")
+))]
+async fn logout(State(state): State<AppState>, _who: Viewer, headers: axum::http::HeaderMap) -> ApiResult<StatusCode> {
+    if let Some(token) = bearer(&headers) {
+        state.store.delete_session(&token_hash(token)).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Me {
+    user_id: Uuid,
+    username: String,
+    role: Role,
+}
+
+/// Who this credential belongs to.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = ["viewer"])), responses((status = 200, body = Me)))]
+async fn me(who: Viewer) -> axum::Json<Me> {
+    let p = who.0;
+    axum::Json(Me { user_id: p.user_id, username: p.username, role: p.role })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewUser {
+    username: String,
+    password: String,
+    role: Role,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Created {
+    id: Uuid,
+}
+
+/// Creates a user.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = ["admin"])), request_body = NewUser, responses(
+    (status = 201, body = Created),
+    (status = 409, description = "the name is taken", content_type = "application/problem+json"),
+    (status = 422, description = "bad name or password", content_type = "application/problem+json")
+))]
+async fn create_user(State(state): State<AppState>, _admin: Admin, JsonBody(body): JsonBody<NewUser>) -> ApiResult<(StatusCode, axum::Json<Created>)> {
+    let name_ok = !body.username.is_empty()
+        && body.username.len() <= 64
+        && body.username.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+    if !name_ok {
+        return Err(ApiError::field("username", "1–64 characters from letters, digits and . _ - @"));
+    }
+    if body.password.chars().count() < 12 {
+        return Err(ApiError::field("password", "must be at least 12 characters"));
+    }
+    let user = User {
+        id: Uuid::now_v7(),
+        username: body.username,
+        password_hash: hash_password(&body.password)?,
+        role: body.role,
+        disabled: false,
+    };
+    if !state.store.create_user(&user, Utc::now()).await? {
+        return Err(ApiError::Conflict(format!("a user named {:?} exists", user.username)));
+    }
+    Ok((StatusCode::CREATED, axum::Json(Created { id: user.id })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewToken {
+    name: String,
+    /// At most your own role; your role when absent.
+    #[serde(default)]
+    role: Option<Role>,
+    /// Lifetime such as `30d`; the token does not expire when absent.
+    #[serde(default)]
+    expires_in: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TokenCreated {
+    id: Uuid,
+    /// The bearer token (`vt_…`). Shown once.
+    token: String,
+    role: Role,
+    expires_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// Creates an API token for automation, acting as you with at most your role.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "users", security(("bearer" = ["viewer"])), request_body = NewToken, responses(
+    (status = 201, body = TokenCreated),
+    (status = 403, description = "the role asked is above yours", content_type = "application/problem+json")
+))]
+async fn create_token(State(state): State<AppState>, who: Viewer, JsonBody(body): JsonBody<NewToken>) -> ApiResult<(StatusCode, axum::Json<TokenCreated>)> {
+    let role = body.role.unwrap_or(who.0.role);
+    if role > who.0.role {
+        return Err(ApiError::Forbidden("a token cannot have a role above its creator's"));
+    }
+    if body.name.is_empty() || body.name.len() > 128 {
+        return Err(ApiError::field("name", "must be 1–128 bytes"));
+    }
+    let now = Utc::now();
+    let expires_at = match &body.expires_in {
+        None => None,
+        Some(s) => {
+            let d = humantime::parse_duration(s).map_err(|e| ApiError::field("expires_in", e.to_string()))?;
+            Some(now + chrono::Duration::from_std(d).map_err(|_| ApiError::field("expires_in", "is too long"))?)
+        }
+    };
+    let (token, hash) = new_token(TokenKind::Api);
+    let id = Uuid::now_v7();
+    state
+        .store
+        .create_api_token(&NewApiToken { id, user_id: who.0.user_id, name: body.name, token_sha: hash, role, created_at: now, expires_at })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(TokenCreated { id, token, role, expires_at })))
+}
+
+/// Revokes an API token.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "users", security(("bearer" = ["admin"])), params(("id" = Uuid, Path)), responses(
+    (status = 204, description = "revoked"),
+    (status = 404, description = "no such live token", content_type = "application/problem+json")
+))]
+async fn revoke_token(State(state): State<AppState>, _admin: Admin, PathParams(id): PathParams<Uuid>) -> ApiResult<StatusCode> {
+    if state.store.revoke_api_token(id, Utc::now()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no live API token {id}")))
+    }
+}

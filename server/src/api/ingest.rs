@@ -1,0 +1,71 @@
+//! `POST /api/v1/ingest`: batches of results from agents, stored exactly once.
+
+use axum::extract::State;
+use chrono::Utc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vantage_protocol::ingest::{IngestAck, IngestBatch};
+
+use crate::AppState;
+use crate::auth::AgentCredential;
+use crate::error::{ApiError, ApiResult, JsonBody};
+use crate::ingest::validate::validate;
+use crate::store::Storage as _;
+use crate::telemetry::BatchOutcome;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ingest))
+}
+
+/// Stores a batch of results. Send it again freely until acknowledged: a
+/// batch id or result id already stored is not stored twice.
+#[utoipa::path(post, path = "/api/v1/ingest", tag = "ingest", security(("agent" = [])), request_body(content = IngestBatch, description = "JSON, optionally with `Content-Encoding: gzip`; at most 8 MiB decompressed, 5,000 results and 100,000 samples"), responses(
+    (status = 200, body = IngestAck, description = "stored, or stored before (`replayed`)"),
+    (status = 400, description = "not JSON, or a corrupt gzip body", content_type = "application/problem+json"),
+    (status = 401, description = "unknown or revoked agent", content_type = "application/problem+json"),
+    (status = 413, description = "too large: split the batch", content_type = "application/problem+json"),
+    (status = 415, description = "not JSON, or an unsupported encoding", content_type = "application/problem+json"),
+    (status = 422, description = "invalid fields, listed in `errors` with the index of each result; nothing was stored", content_type = "application/problem+json"),
+    (status = 429, description = "busy: retry after `Retry-After` seconds", content_type = "application/problem+json"),
+    (status = 503, description = "the database is unavailable: retry after `Retry-After` seconds", content_type = "application/problem+json")
+))]
+async fn ingest(
+    State(state): State<AppState>,
+    AgentCredential(agent): AgentCredential,
+    body: Result<JsonBody<IngestBatch>, ApiError>,
+) -> ApiResult<axum::Json<IngestAck>> {
+    let JsonBody(batch) = body.inspect_err(|_| state.telemetry.batch(BatchOutcome::Rejected))?;
+    let now = Utc::now();
+    let raw = chrono::Duration::from_std(state.config.retention.raw).unwrap_or(chrono::Duration::days(7));
+    let (batch_id, outbox) = (batch.batch_id, batch.outbox);
+    let valid = validate(batch, &agent.name, now, raw).map_err(|errors| {
+        state.telemetry.batch(BatchOutcome::Rejected);
+        tracing::warn!(agent = agent.name, %batch_id, errors = errors.len(), first = ?errors.first(), "A batch was refused as invalid.");
+        ApiError::invalid(errors)
+    })?;
+    let (_permit, _inflight) = state
+        .gate
+        .enter(&state.telemetry)
+        .await
+        .inspect_err(|_| state.telemetry.batch(BatchOutcome::Throttled))?;
+    let rows = state.ids.resolve(&state.store, agent.id, batch_id, valid, outbox).await?;
+    let samples: u64 = rows.results.iter().map(|r| r.samples.len() as u64).sum();
+    let ack = state.store.ingest(&rows, now).await?;
+    if ack.replayed {
+        state.telemetry.batch(BatchOutcome::Replayed);
+    } else {
+        state.telemetry.batch(BatchOutcome::Stored);
+        // Samples of duplicate results are not stored: count only new ones.
+        let stored_samples = if ack.duplicates == 0 { samples } else { samples_of_new(&rows, ack.accepted) };
+        state.telemetry.stored(ack.accepted, ack.duplicates, ack.expired, stored_samples);
+    }
+    Ok(axum::Json(ack))
+}
+
+/// An estimate of samples stored when some results were duplicates:
+/// proportional to the results stored.
+fn samples_of_new(rows: &crate::store::StoreBatch, accepted: u32) -> u64 {
+    let total: u64 = rows.results.iter().map(|r| r.samples.len() as u64).sum();
+    let n = rows.results.len().max(1) as u64;
+    total * u64::from(accepted) / n
+}

@@ -1,0 +1,79 @@
+//! The HTTP API: one module per resource, each with its `router()`; this
+//! module joins them and generates the OpenAPI 3.1 document from them.
+
+mod agents;
+mod auth;
+mod ingest;
+mod series;
+mod system;
+
+use base64::Engine as _;
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Vantage API",
+        description = "Agents, results and configuration of a Vantage monitoring server. Errors are `application/problem+json` (RFC 9457). \
+User endpoints take `Authorization: Bearer <token>` (a session from `/api/v1/auth/login` or an API token); the scopes of the `bearer` \
+scheme name the least role an operation needs (viewer < operator < admin). Agent endpoints take the agent's credential (`agent` scheme).",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "system", description = "Health, readiness and metrics"),
+        (name = "auth", description = "Login sessions"),
+        (name = "users", description = "Users and API tokens"),
+        (name = "agents", description = "Enrollment and the agent inventory"),
+        (name = "ingest", description = "Results from agents"),
+        (name = "results", description = "Latest results, history and statistics")
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = |desc: &str| {
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(desc)).build())
+        };
+        components.add_security_scheme("bearer", bearer("A session token (`vs_…`) or an API token (`vt_…`). Scopes name the least role."));
+        components.add_security_scheme("agent", bearer("An agent credential (`va_…`) from enrollment."));
+    }
+}
+
+/// Every API route, with the OpenAPI document describing them.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(system::router())
+        .merge(auth::router())
+        .merge(agents::router())
+        .merge(ingest::router())
+        .merge(series::router())
+}
+
+/// The generated OpenAPI document (also served at `/api/v1/openapi.json`).
+pub fn openapi() -> OpenApiDoc {
+    routes().into_openapi()
+}
+
+/// Cursors are opaque to clients: base64url of the sort key.
+pub(crate) fn encode_cursor(key: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+}
+
+pub(crate) fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| ApiError::field("cursor", "is not a cursor this server gave out"))
+}

@@ -1,0 +1,262 @@
+//! Reading results back: the latest per check, series, history and statistics.
+
+use std::collections::{BTreeMap, HashSet};
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+use vantage_protocol::manifest::BaseUnit;
+
+use crate::AppState;
+use crate::auth::Viewer;
+use crate::error::{ApiError, ApiResult, QueryParams};
+use crate::query::{self, Point, Resolution, Stats};
+use crate::store::{LatestRow, SeriesFilter, SeriesRow, StatusCounts, Storage as _};
+
+/// Most series one history or stats query may cover.
+const MAX_SERIES: usize = 100;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(latest))
+        .routes(routes!(list_series))
+        .routes(routes!(history))
+        .routes(routes!(stats))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LatestQuery {
+    agent_id: Option<Uuid>,
+}
+
+/// The latest result of every check target (of one agent, when given).
+#[utoipa::path(get, path = "/api/v1/results/latest", tag = "results", security(("bearer" = ["viewer"])), params(LatestQuery), responses(
+    (status = 200, body = Vec<Object>, description = "one result per check target")
+))]
+async fn latest(State(state): State<AppState>, _who: Viewer, QueryParams(q): QueryParams<LatestQuery>) -> ApiResult<axum::Json<Vec<LatestRow>>> {
+    Ok(axum::Json(state.store.latest(q.agent_id).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeriesQuery {
+    agent_id: Option<Uuid>,
+    check: Option<String>,
+    target: Option<String>,
+    metric: Option<String>,
+    /// Start of the range (RFC 3339); an hour before `to` when absent.
+    from: Option<DateTime<Utc>>,
+    /// End of the range (RFC 3339, exclusive); now when absent.
+    to: Option<DateTime<Utc>>,
+    /// `raw`, `1m` or `1h`; chosen from the range when absent.
+    resolution: Option<Resolution>,
+}
+
+impl SeriesQuery {
+    fn filter(&self) -> SeriesFilter {
+        SeriesFilter {
+            agent_id: self.agent_id,
+            check: self.check.clone(),
+            target: self.target.clone(),
+            metric: self.metric.clone(),
+        }
+    }
+
+    fn range(&self, now: DateTime<Utc>) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
+        let to = self.to.unwrap_or(now);
+        let from = self.from.unwrap_or(to - chrono::Duration::hours(1));
+        if from >= to {
+            return Err(ApiError::field("from", "must be before `to`"));
+        }
+        if to - from > chrono::Duration::days(3 * 366) {
+            return Err(ApiError::field("from", "the range may span at most 3 years"));
+        }
+        Ok((from, to))
+    }
+}
+
+/// A series and what names it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SeriesInfo {
+    series_id: i64,
+    check_id: i64,
+    agent_id: Uuid,
+    agent: String,
+    check: String,
+    target: String,
+    metric: String,
+    unit: String,
+    labels: BTreeMap<String, String>,
+}
+
+impl From<&SeriesRow> for SeriesInfo {
+    fn from(s: &SeriesRow) -> SeriesInfo {
+        SeriesInfo {
+            series_id: s.series_id,
+            check_id: s.check_id,
+            agent_id: s.agent_id,
+            agent: s.agent.clone(),
+            check: s.check.clone(),
+            target: s.target.clone(),
+            metric: s.metric.clone(),
+            unit: BaseUnit::as_str(s.unit).to_owned(),
+            labels: serde_json::from_str(&s.labels).unwrap_or_default(),
+        }
+    }
+}
+
+/// Series matching a filter (every field given must match).
+#[utoipa::path(get, path = "/api/v1/series", tag = "results", security(("bearer" = ["viewer"])), params(SeriesQuery), responses((status = 200, body = Vec<SeriesInfo>)))]
+async fn list_series(State(state): State<AppState>, _who: Viewer, QueryParams(q): QueryParams<SeriesQuery>) -> ApiResult<axum::Json<Vec<SeriesInfo>>> {
+    let rows = state.store.series(&q.filter()).await?;
+    Ok(axum::Json(rows.iter().map(SeriesInfo::from).collect()))
+}
+
+async fn matching(state: &AppState, q: &SeriesQuery) -> ApiResult<Vec<SeriesRow>> {
+    let rows = state.store.series(&q.filter()).await?;
+    if rows.len() > MAX_SERIES {
+        return Err(ApiError::field("query", format!("matches {} series; narrow it to at most {MAX_SERIES} (agent_id, check, target, metric)", rows.len())));
+    }
+    Ok(rows)
+}
+
+fn pick(state: &AppState, q: &SeriesQuery, from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) -> ApiResult<Resolution> {
+    let retention = &state.config.retention;
+    match q.resolution {
+        None => Ok(query::choose(from, to, now, retention)),
+        Some(r) if query::covers(r, from, now, retention) => Ok(r),
+        Some(_) => Err(ApiError::field("resolution", "is not kept that far back; omit it to let the server choose")),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SeriesPoints {
+    series: SeriesInfo,
+    points: Vec<Point>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct History {
+    resolution: Resolution,
+    /// True for rollups: quantiles are within 1 %.
+    approximate: bool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    series: Vec<SeriesPoints>,
+}
+
+/// Points of the matching series over a range, at the resolution the range
+/// calls for (raw up to 3 h, 1-minute rollups up to 33 h, else 1-hour).
+#[utoipa::path(get, path = "/api/v1/series/history", tag = "results", security(("bearer" = ["viewer"])), params(SeriesQuery), responses(
+    (status = 200, body = History),
+    (status = 422, description = "bad range, resolution, or too many series", content_type = "application/problem+json")
+))]
+async fn history(State(state): State<AppState>, _who: Viewer, QueryParams(q): QueryParams<SeriesQuery>) -> ApiResult<axum::Json<History>> {
+    let now = Utc::now();
+    let (from, to) = q.range(now)?;
+    let resolution = pick(&state, &q, from, to, now)?;
+    let series = matching(&state, &q).await?;
+    let ids: Vec<i64> = series.iter().map(|s| s.series_id).collect();
+    let mut points = match resolution.rollup() {
+        None => query::raw_points(&state.store.raw_samples(&ids, from, to).await?),
+        Some(r) => query::rollup_points(&state.store.rollups(r, &ids, from, to).await?),
+    };
+    let series = series
+        .iter()
+        .map(|s| SeriesPoints { series: s.into(), points: points.remove(&s.series_id).unwrap_or_default() })
+        .collect();
+    Ok(axum::Json(History { resolution, approximate: resolution != Resolution::Raw, from, to, series }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SeriesStats {
+    series: SeriesInfo,
+    stats: Stats,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CheckAvailability {
+    check_id: i64,
+    runs: StatusCountsView,
+    /// Share of runs that ended `ok`; absent without runs.
+    availability: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct StatusCountsView {
+    ok: u64,
+    timeout: u64,
+    unreachable: u64,
+    refused: u64,
+    error: u64,
+}
+
+impl From<StatusCounts> for StatusCountsView {
+    fn from(c: StatusCounts) -> Self {
+        StatusCountsView { ok: c.ok, timeout: c.timeout, unreachable: c.unreachable, refused: c.refused, error: c.error }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct StatsAnswer {
+    resolution: Resolution,
+    approximate: bool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    series: Vec<SeriesStats>,
+    checks: Vec<CheckAvailability>,
+}
+
+/// Statistics of the matching series over a range (min/avg/max, p50/p95/p99;
+/// a `loss` series' `avg` is the loss), and each check's availability.
+#[utoipa::path(get, path = "/api/v1/series/stats", tag = "results", security(("bearer" = ["viewer"])), params(SeriesQuery), responses(
+    (status = 200, body = StatsAnswer),
+    (status = 422, description = "bad range, resolution, or too many series", content_type = "application/problem+json")
+))]
+async fn stats(State(state): State<AppState>, _who: Viewer, QueryParams(q): QueryParams<SeriesQuery>) -> ApiResult<axum::Json<StatsAnswer>> {
+    let now = Utc::now();
+    let (from, to) = q.range(now)?;
+    let resolution = pick(&state, &q, from, to, now)?;
+    let series = matching(&state, &q).await?;
+    let ids: Vec<i64> = series.iter().map(|s| s.series_id).collect();
+    let mut per_series: BTreeMap<i64, Stats> = BTreeMap::new();
+    match resolution.rollup() {
+        None => {
+            let mut values: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+            for p in state.store.raw_samples(&ids, from, to).await? {
+                values.entry(p.series_id).or_default().push(p.value);
+            }
+            for (id, mut v) in values {
+                per_series.insert(id, Stats::exact(&mut v));
+            }
+        }
+        Some(r) => {
+            let rows = state.store.rollups(r, &ids, from, to).await?;
+            let mut by: BTreeMap<i64, Vec<&crate::store::RollupRow>> = BTreeMap::new();
+            for row in &rows {
+                by.entry(row.series_id).or_default().push(row);
+            }
+            for (id, rows) in by {
+                per_series.insert(id, Stats::merged(&rows));
+            }
+        }
+    }
+    let check_ids: Vec<i64> = series.iter().map(|s| s.check_id).collect::<HashSet<_>>().into_iter().collect();
+    let mut checks = Vec::with_capacity(check_ids.len());
+    for id in check_ids {
+        let counts = state.store.status_counts(&[id], from, to).await?;
+        let total = counts.total();
+        checks.push(CheckAvailability { check_id: id, availability: (total > 0).then(|| counts.ok as f64 / total as f64), runs: counts.into() });
+    }
+    checks.sort_by_key(|c| c.check_id);
+    let series = series
+        .iter()
+        .map(|s| SeriesStats { series: s.into(), stats: per_series.remove(&s.series_id).unwrap_or_else(|| Stats::exact(&mut [])) })
+        .collect();
+    Ok(axum::Json(StatsAnswer { resolution, approximate: resolution != Resolution::Raw, from, to, series, checks }))
+}

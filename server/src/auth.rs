@@ -1,0 +1,190 @@
+//! Credentials: argon2id passwords, random bearer tokens stored as SHA-256,
+//! and the extractors that admit a request by role or as an agent.
+//!
+//! Tokens are 32 random bytes in base64url behind a prefix naming their kind:
+//! `vs_` login session, `vt_` API token, `va_` agent credential, `ve_`
+//! enrollment token. The database keeps only hashes, looked up directly, so a
+//! request costs no argon2.
+
+use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::store::{AgentAuth, Role, Storage as _, TokenHash, UserPrincipal};
+
+/// What kind of secret a token is, from its prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Session,
+    Api,
+    Agent,
+    Enrollment,
+}
+
+impl TokenKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            TokenKind::Session => "vs_",
+            TokenKind::Api => "vt_",
+            TokenKind::Agent => "va_",
+            TokenKind::Enrollment => "ve_",
+        }
+    }
+
+    fn of(token: &str) -> Option<TokenKind> {
+        [TokenKind::Session, TokenKind::Api, TokenKind::Agent, TokenKind::Enrollment]
+            .into_iter()
+            .find(|k| token.starts_with(k.prefix()))
+    }
+}
+
+/// A new random token of a kind, and its hash.
+pub fn new_token(kind: TokenKind) -> (String, TokenHash) {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    let token = format!(
+        "{}{}",
+        kind.prefix(),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+pub fn token_hash(token: &str) -> TokenHash {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// A PHC string for a password (argon2id, the crate's defaults: m=19 MiB, t=2, p=1).
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+}
+
+/// True when the password matches. Runs on a blocking thread (≈ 30 ms of CPU).
+pub async fn verify_password(password: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .verify_password(password.as_bytes(), phc.as_str())
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A password for the first admin when none is configured: 20 characters.
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// A user admitted with at least the role `MIN` (0 viewer, 1 operator, 2 admin).
+#[derive(Debug, Clone)]
+pub struct Authed<const MIN: u8>(pub UserPrincipal);
+
+pub type Viewer = Authed<0>;
+pub type Operator = Authed<1>;
+pub type Admin = Authed<2>;
+
+const fn role_of(min: u8) -> Role {
+    match min {
+        0 => Role::Viewer,
+        1 => Role::Operator,
+        _ => Role::Admin,
+    }
+}
+
+impl<const MIN: u8> FromRequestParts<AppState> for Authed<MIN> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized("credentials are required"))?;
+        let hash = token_hash(token);
+        let now = chrono::Utc::now();
+        let principal = match TokenKind::of(token) {
+            Some(TokenKind::Session) => state.store.session_user(&hash, now).await?,
+            Some(TokenKind::Api) => state.store.api_token_user(&hash, now).await?,
+            Some(TokenKind::Agent) => {
+                return match state.store.agent_by_credential(&hash).await? {
+                    Some(a) if !a.revoked => Err(ApiError::Forbidden("agents may not use this endpoint")),
+                    _ => Err(ApiError::Unauthorized("unknown or revoked credential")),
+                };
+            }
+            _ => None,
+        };
+        let principal = principal.ok_or(ApiError::Unauthorized("unknown, expired or revoked credential"))?;
+        if principal.role < role_of(MIN) {
+            return Err(ApiError::Forbidden("your role does not allow this"));
+        }
+        Ok(Authed(principal))
+    }
+}
+
+/// An enrolled agent, admitted by its credential.
+#[derive(Debug, Clone)]
+pub struct AgentCredential(pub AgentAuth);
+
+impl FromRequestParts<AppState> for AgentCredential {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized("an agent credential is required"))?;
+        if TokenKind::of(token) != Some(TokenKind::Agent) {
+            return match TokenKind::of(token) {
+                Some(TokenKind::Session | TokenKind::Api) => {
+                    Err(ApiError::Forbidden("only agents may use this endpoint"))
+                }
+                _ => Err(ApiError::Unauthorized("unknown credential")),
+            };
+        }
+        match state.store.agent_by_credential(&token_hash(token)).await? {
+            Some(agent) if !agent.revoked => Ok(AgentCredential(agent)),
+            Some(_) => Err(ApiError::Unauthorized("this agent's credential was revoked")),
+            None => Err(ApiError::Unauthorized("unknown agent credential")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_carry_their_kind_and_hash_stably() {
+        let (token, hash) = new_token(TokenKind::Agent);
+        assert!(token.starts_with("va_") && token.len() == 3 + 43, "{token}");
+        assert_eq!(TokenKind::of(&token), Some(TokenKind::Agent));
+        assert_eq!(token_hash(&token), hash);
+        assert_ne!(new_token(TokenKind::Agent).0, token);
+        assert_eq!(TokenKind::of("Basic abc"), None);
+    }
+
+    #[tokio::test]
+    async fn passwords_verify_and_wrong_ones_do_not() {
+        let phc = hash_password("correct horse").unwrap();
+        assert!(phc.starts_with("$argon2id$"), "{phc}");
+        assert!(verify_password("correct horse".into(), phc.clone()).await);
+        assert!(!verify_password("wrong".into(), phc).await);
+        assert!(!verify_password("x".into(), "not a phc".into()).await);
+        assert_eq!(generate_password().len(), 20);
+    }
+}

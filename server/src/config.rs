@@ -1,0 +1,163 @@
+//! The server's configuration: a TOML file, overridden by `VANTAGE_*`
+//! environment variables, overridden by flags (see `docs/server-config.md`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+/// How long data is kept at each resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    #[serde(with = "humantime_serde", default = "default_raw")]
+    pub raw: Duration,
+    #[serde(with = "humantime_serde", default = "default_minute")]
+    pub minute: Duration,
+    #[serde(with = "humantime_serde", default = "default_hour")]
+    pub hour: Duration,
+}
+
+fn default_raw() -> Duration {
+    Duration::from_secs(7 * 86_400)
+}
+fn default_minute() -> Duration {
+    Duration::from_secs(90 * 86_400)
+}
+fn default_hour() -> Duration {
+    Duration::from_secs(2 * 365 * 86_400)
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            raw: default_raw(),
+            minute: default_minute(),
+            hour: default_hour(),
+        }
+    }
+}
+
+/// The whole configuration, after every source is applied.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Where the embedded SQLite database lives (when no `database_url`).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; SQLite in `data_dir` when absent.
+    #[serde(default)]
+    pub database_url: Option<String>,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// When set, `/metrics` asks for `Authorization: Bearer <token>`.
+    #[serde(default)]
+    pub metrics_token: Option<String>,
+    #[serde(default)]
+    pub retention: Retention,
+    /// How often the rollup and retention jobs run.
+    #[serde(with = "humantime_serde", default = "default_jobs_interval")]
+    pub jobs_interval: Duration,
+    /// How long a login session lasts.
+    #[serde(with = "humantime_serde", default = "default_session_ttl")]
+    pub session_ttl: Duration,
+    /// An agent not heard from for this long is offline.
+    #[serde(with = "humantime_serde", default = "default_offline_after")]
+    pub offline_after: Duration,
+    /// Batches waiting for a database connection before new ones get 429.
+    #[serde(default = "default_ingest_queue")]
+    pub ingest_queue: usize,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("vantage-data")
+}
+fn default_max_connections() -> u32 {
+    16
+}
+fn default_jobs_interval() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_session_ttl() -> Duration {
+    Duration::from_secs(12 * 3600)
+}
+fn default_offline_after() -> Duration {
+    Duration::from_secs(45)
+}
+fn default_ingest_queue() -> usize {
+    256
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("every field has a default")
+    }
+}
+
+impl ServerConfig {
+    /// Reads a TOML file; every field is optional.
+    pub fn from_file(path: &Path) -> anyhow::Result<ServerConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{}", path.display()))
+    }
+
+    /// The database URL in effect: the configured one, or SQLite in `data_dir`.
+    pub fn database(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("vantage.db").display()),
+        }
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let r = &self.retention;
+        if r.raw.is_zero() || r.minute < r.raw || r.hour < r.minute {
+            anyhow::bail!(
+                "retention must satisfy 0 < raw ≤ minute ≤ hour (raw {}, minute {}, hour {})",
+                humantime::format_duration(r.raw),
+                humantime::format_duration(r.minute),
+                humantime::format_duration(r.hour)
+            );
+        }
+        if self.max_connections < 3 {
+            anyhow::bail!("max_connections must be at least 3 (got {})", self.max_connections);
+        }
+        if self.jobs_interval < Duration::from_millis(100) {
+            anyhow::bail!("jobs_interval must be at least 100ms");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = ServerConfig::default();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.retention.raw, Duration::from_secs(7 * 86_400));
+        assert!(c.database().starts_with("sqlite://"));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_field_named() {
+        let e = toml::from_str::<ServerConfig>("listen = 'nowhere'").unwrap_err();
+        assert!(e.to_string().contains("listen"), "{e}");
+        let e = toml::from_str::<ServerConfig>("colour = 1").unwrap_err();
+        assert!(e.to_string().contains("colour"), "{e}");
+        let c: ServerConfig = toml::from_str("[retention]\nraw = '30d'\nminute = '1d'").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("retention"));
+    }
+}

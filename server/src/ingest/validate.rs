@@ -1,0 +1,216 @@
+//! Every field of a batch checked before anything touches the database:
+//! a batch is stored whole or not at all, and a refusal names each bad field.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use vantage_protocol::ingest::{FieldError, IngestBatch, MAX_BATCH_RESULTS, MAX_BATCH_SAMPLES};
+use vantage_protocol::result::CheckResult;
+
+/// Results may be stamped this far in the future (clock skew).
+const MAX_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+const MAX_LABELS: usize = 16;
+const MAX_LABEL_VALUE: usize = 128;
+const MAX_MESSAGE: usize = 4096;
+const MAX_NAME: usize = 128;
+const MAX_TARGET: usize = 512;
+/// A refusal lists at most this many fields.
+const MAX_ERRORS: usize = 100;
+
+/// A batch that passed: the results to store, and how many were too old.
+#[derive(Debug)]
+pub struct ValidBatch {
+    pub results: Vec<CheckResult>,
+    pub expired: u32,
+}
+
+/// Canonical JSON of labels: keys sorted (a `BTreeMap` already is).
+pub fn canonical_labels(labels: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(labels).unwrap_or_else(|_| "{}".into())
+}
+
+pub fn is_metric_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && s.len() <= 64
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn push(&mut self, index: Option<usize>, field: impl Into<String>, reason: impl Into<String>) {
+        if self.0.len() < MAX_ERRORS {
+            self.0.push(FieldError {
+                index,
+                field: field.into(),
+                reason: reason.into(),
+            });
+        }
+    }
+}
+
+fn text(errors: &mut Errors, i: usize, field: &str, value: &str, max: usize) {
+    if value.is_empty() {
+        errors.push(Some(i), field, "must not be empty");
+    } else if value.len() > max {
+        errors.push(Some(i), field, format!("is longer than {max} bytes"));
+    } else if value.chars().any(char::is_control) {
+        errors.push(Some(i), field, "contains control characters");
+    }
+}
+
+/// Checks a batch sent by the agent named `agent`.
+pub fn validate(
+    batch: IngestBatch,
+    agent: &str,
+    now: DateTime<Utc>,
+    raw_retention: chrono::Duration,
+) -> Result<ValidBatch, Vec<FieldError>> {
+    let mut errors = Errors(Vec::new());
+    if batch.results.len() > MAX_BATCH_RESULTS {
+        errors.push(None, "results", format!("holds {} results; at most {MAX_BATCH_RESULTS} per batch", batch.results.len()));
+        return Err(errors.0);
+    }
+    let samples: usize = batch.results.iter().map(|r| r.samples.len()).sum();
+    if samples > MAX_BATCH_SAMPLES {
+        errors.push(None, "results", format!("holds {samples} samples; at most {MAX_BATCH_SAMPLES} per batch"));
+        return Err(errors.0);
+    }
+    let oldest = now - raw_retention;
+    let mut seen = HashSet::with_capacity(batch.results.len());
+    let mut expired = 0;
+    let mut keep = Vec::with_capacity(batch.results.len());
+    for (i, r) in batch.results.into_iter().enumerate() {
+        if !seen.insert(r.id) {
+            errors.push(Some(i), "id", "appears twice in this batch");
+        }
+        if r.agent != agent {
+            errors.push(Some(i), "agent", format!("is {:?} but this credential belongs to {agent:?}", r.agent));
+        }
+        text(&mut errors, i, "check", &r.check, MAX_NAME);
+        text(&mut errors, i, "target", &r.target, MAX_TARGET);
+        text(&mut errors, i, "plugin", &r.plugin, MAX_NAME);
+        text(&mut errors, i, "plugin_version", &r.plugin_version, 64);
+        if semver::Version::parse(&r.plugin_version).is_err() && !r.plugin_version.is_empty() {
+            errors.push(Some(i), "plugin_version", "is not a semantic version");
+        }
+        if !(r.duration.is_finite() && r.duration >= 0.0) {
+            errors.push(Some(i), "duration", "must be a finite number of seconds ≥ 0");
+        }
+        if r.message.as_ref().is_some_and(|m| m.len() > MAX_MESSAGE) {
+            errors.push(Some(i), "message", format!("is longer than {MAX_MESSAGE} bytes"));
+        }
+        if r.started_at > now + MAX_SKEW {
+            errors.push(Some(i), "started_at", "is more than 5 minutes in the future (check the agent's clock)");
+        }
+        for (j, s) in r.samples.iter().enumerate() {
+            if !is_metric_name(&s.metric) {
+                errors.push(Some(i), format!("samples[{j}].metric"), "must match ^[a-z][a-z0-9_]{0,63}$");
+            }
+            if !s.value.is_finite() {
+                errors.push(Some(i), format!("samples[{j}].value"), "must be a finite number");
+            }
+            if s.labels.len() > MAX_LABELS {
+                errors.push(Some(i), format!("samples[{j}].labels"), format!("has more than {MAX_LABELS} labels"));
+            }
+            for (k, v) in &s.labels {
+                if !is_metric_name(k) {
+                    errors.push(Some(i), format!("samples[{j}].labels.{k}"), "label names must match ^[a-z][a-z0-9_]{0,63}$");
+                }
+                if v.len() > MAX_LABEL_VALUE {
+                    errors.push(Some(i), format!("samples[{j}].labels.{k}"), format!("is longer than {MAX_LABEL_VALUE} bytes"));
+                }
+            }
+        }
+        if r.started_at < oldest {
+            expired += 1;
+        } else {
+            keep.push(r);
+        }
+    }
+    if errors.0.is_empty() {
+        Ok(ValidBatch { results: keep, expired })
+    } else {
+        Err(errors.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vantage_protocol::manifest::BaseUnit;
+    use vantage_protocol::result::{Sample, Status};
+
+    fn result(now: DateTime<Utc>) -> CheckResult {
+        CheckResult {
+            id: uuid::Uuid::now_v7(),
+            agent: "a1".into(),
+            check: "web".into(),
+            target: "http://x".into(),
+            plugin: "http".into(),
+            plugin_version: "0.1.0".into(),
+            status: Status::Ok,
+            started_at: now,
+            duration: 0.1,
+            message: None,
+            samples: vec![Sample {
+                metric: "rtt".into(),
+                unit: BaseUnit::Seconds,
+                value: 0.001,
+                labels: Default::default(),
+            }],
+        }
+    }
+
+    fn batch(results: Vec<CheckResult>) -> IngestBatch {
+        IngestBatch { batch_id: uuid::Uuid::now_v7(), results, outbox: Default::default() }
+    }
+
+    const WEEK: chrono::Duration = chrono::Duration::days(7);
+
+    #[test]
+    fn a_good_batch_passes_and_old_results_count_as_expired() {
+        let now = Utc::now();
+        let mut old = result(now);
+        old.started_at = now - chrono::Duration::days(8);
+        let v = validate(batch(vec![result(now), old]), "a1", now, WEEK).unwrap();
+        assert_eq!((v.results.len(), v.expired), (1, 1));
+    }
+
+    #[test]
+    fn every_bad_field_is_named_with_its_index() {
+        let now = Utc::now();
+        let good = result(now);
+        let mut bad = result(now);
+        bad.id = good.id;
+        bad.agent = "someone-else".into();
+        bad.check = String::new();
+        bad.duration = f64::NAN;
+        bad.started_at = now + chrono::Duration::hours(1);
+        bad.samples[0].metric = "Bad-Name".into();
+        bad.samples[0].value = f64::INFINITY;
+        bad.plugin_version = "one".into();
+        let errors = validate(batch(vec![good, bad]), "a1", now, WEEK).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| (e.index, e.field.as_str())).collect();
+        for want in ["id", "agent", "check", "duration", "started_at", "samples[0].metric", "samples[0].value", "plugin_version"] {
+            assert!(fields.contains(&(Some(1), want)), "{want} missing from {fields:?}");
+        }
+        assert!(fields.iter().all(|(i, _)| *i == Some(1)), "{fields:?}");
+    }
+
+    #[test]
+    fn oversize_batches_are_refused_whole() {
+        let now = Utc::now();
+        let many = (0..MAX_BATCH_RESULTS + 1).map(|_| result(now)).collect();
+        let errors = validate(batch(many), "a1", now, WEEK).unwrap_err();
+        assert_eq!(errors[0].field, "results");
+    }
+
+    #[test]
+    fn metric_names() {
+        assert!(is_metric_name("rtt_p95"));
+        assert!(!is_metric_name("9lives") && !is_metric_name("") && !is_metric_name("a-b"));
+        assert!(!is_metric_name(&"a".repeat(65)));
+    }
+}

@@ -1,0 +1,240 @@
+//! Background jobs, run by one replica at a time (the holder of the `jobs`
+//! lease in the database): partitions ahead of time, rollups of the ranges
+//! that ingest marked dirty, and retention.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, DurationRound as _, Utc};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::config::ServerConfig;
+use crate::store::{DirtyRange, Rollup, RollupRow, SeriesFilter, Sketch, Storage as _, Store, StoreResult};
+use crate::telemetry::Telemetry;
+
+/// Raw data is rolled up once its minute is this far in the past.
+const CLOSE_AFTER: chrono::Duration = chrono::Duration::seconds(5);
+/// Raw samples read at once by a rollup.
+const CHUNK: chrono::Duration = chrono::Duration::minutes(10);
+
+fn floor(t: DateTime<Utc>, step: chrono::Duration) -> DateTime<Utc> {
+    t.duration_trunc(step).unwrap_or(t)
+}
+
+fn ceil(t: DateTime<Utc>, step: chrono::Duration) -> DateTime<Utc> {
+    let f = floor(t, step);
+    if f == t { t } else { f + step }
+}
+
+fn step(r: Rollup) -> chrono::Duration {
+    chrono::Duration::seconds(r.seconds())
+}
+
+/// Sorts ranges, widens them to whole minutes and merges those that touch.
+pub fn merge_ranges(mut ranges: Vec<DirtyRange>) -> Vec<DirtyRange> {
+    let minute = step(Rollup::Minute);
+    for r in &mut ranges {
+        r.from = floor(r.from, minute);
+        r.to = ceil(r.to, minute).max(r.from + minute);
+    }
+    ranges.sort_by_key(|r| r.from);
+    let mut out: Vec<DirtyRange> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if r.from <= last.to => last.to = last.to.max(r.to),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// Buckets `(series, bucket)` of raw values into rollup rows.
+fn bucket_raw(points: &[crate::store::RawPoint], res: Rollup) -> Vec<RollupRow> {
+    let mut rows: BTreeMap<(i64, DateTime<Utc>), RollupRow> = BTreeMap::new();
+    for p in points {
+        let bucket = floor(p.ts, step(res));
+        let row = rows.entry((p.series_id, bucket)).or_insert_with(|| RollupRow {
+            series_id: p.series_id,
+            bucket,
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sketch: Sketch::new(),
+        });
+        row.count += 1;
+        row.sum += p.value;
+        row.min = row.min.min(p.value);
+        row.max = row.max.max(p.value);
+        row.sketch.add(p.value);
+    }
+    rows.into_values().collect()
+}
+
+/// Merges finer rollup rows into coarser buckets.
+fn bucket_rollups(rows: &[RollupRow], res: Rollup) -> Vec<RollupRow> {
+    let mut out: BTreeMap<(i64, DateTime<Utc>), RollupRow> = BTreeMap::new();
+    for r in rows {
+        let bucket = floor(r.bucket, step(res));
+        let row = out.entry((r.series_id, bucket)).or_insert_with(|| RollupRow {
+            series_id: r.series_id,
+            bucket,
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sketch: Sketch::new(),
+        });
+        row.count += r.count;
+        row.sum += r.sum;
+        row.min = row.min.min(r.min);
+        row.max = row.max.max(r.max);
+        row.sketch.merge(&r.sketch);
+    }
+    out.into_values().collect()
+}
+
+/// Recomputes the rollups of every closed minute that ingest marked dirty,
+/// and their hours. Ranges not closed yet go back for a later round.
+/// Returns the rollup rows written.
+pub async fn rollup(store: &Store, now: DateTime<Utc>) -> StoreResult<u64> {
+    let taken = store.take_dirty().await?;
+    if taken.is_empty() {
+        return Ok(0);
+    }
+    let closed = floor(now - CLOSE_AFTER, step(Rollup::Minute));
+    let mut later = Vec::new();
+    let mut todo = Vec::new();
+    for r in merge_ranges(taken) {
+        if r.to > closed {
+            later.push(DirtyRange { from: r.from.max(closed), to: r.to });
+        }
+        if r.from < closed {
+            todo.push(DirtyRange { from: r.from, to: r.to.min(closed) });
+        }
+    }
+    let mut written = 0;
+    for (i, r) in todo.iter().enumerate() {
+        match rollup_range(store, *r).await {
+            Ok(n) => written += n,
+            Err(e) => {
+                // Nothing is lost: every range not done goes back.
+                later.extend_from_slice(&todo[i..]);
+                store.put_dirty(&later).await?;
+                return Err(e);
+            }
+        }
+    }
+    if !later.is_empty() {
+        store.put_dirty(&later).await?;
+    }
+    Ok(written)
+}
+
+async fn rollup_range(store: &Store, r: DirtyRange) -> StoreResult<u64> {
+    let mut written = 0;
+    let mut from = r.from;
+    while from < r.to {
+        let to = (from + CHUNK).min(r.to);
+        let raw = store.all_raw_samples(from, to).await?;
+        let rows = bucket_raw(&raw, Rollup::Minute);
+        store.replace_rollups(Rollup::Minute, from, to, &rows).await?;
+        written += rows.len() as u64;
+        from = to;
+    }
+    let hour = step(Rollup::Hour);
+    let (hf, ht) = (floor(r.from, hour), ceil(r.to, hour));
+    let ids: Vec<i64> = store
+        .series(&SeriesFilter::default())
+        .await?
+        .iter()
+        .map(|s| s.series_id)
+        .collect();
+    let minutes = store.rollups(Rollup::Minute, &ids, hf, ht).await?;
+    let hours = bucket_rollups(&minutes, Rollup::Hour);
+    store.replace_rollups(Rollup::Hour, hf, ht, &hours).await?;
+    Ok(written + hours.len() as u64)
+}
+
+/// Deletes what is older than each resolution's retention. Returns rows removed.
+pub async fn retention(store: &Store, config: &ServerConfig, now: DateTime<Utc>) -> StoreResult<u64> {
+    let age = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+    let r = &config.retention;
+    Ok(store.delete_raw_before(age(r.raw)).await?
+        + store.delete_rollups_before(Rollup::Minute, age(r.minute)).await?
+        + store.delete_rollups_before(Rollup::Hour, age(r.hour)).await?
+        + store.delete_batches_before(age(r.raw)).await?)
+}
+
+/// One round of every job, if this replica holds the lease.
+pub async fn round(store: &Store, config: &ServerConfig, telemetry: &Telemetry, holder: Uuid) -> StoreResult<()> {
+    let now = Utc::now();
+    let offline = chrono::Duration::from_std(config.offline_after).unwrap_or(chrono::Duration::seconds(45));
+    telemetry.set_agents_online(store.agents_seen_since(now - offline).await?);
+    let ttl = chrono::Duration::from_std(config.jobs_interval * 3).unwrap_or(chrono::Duration::seconds(30));
+    if !store.try_lease("jobs", holder, now, ttl).await? {
+        return Ok(());
+    }
+    let raw = chrono::Duration::from_std(config.retention.raw).unwrap_or(chrono::Duration::days(7));
+    store.ensure_partitions(now - raw, now + chrono::Duration::days(2)).await?;
+    telemetry.rollup(rollup(store, now).await?);
+    telemetry.retention(retention(store, config, now).await?);
+    Ok(())
+}
+
+/// Runs rounds every `jobs_interval` until `stop` turns true.
+pub async fn run(store: Store, config: Arc<ServerConfig>, telemetry: Arc<Telemetry>, mut stop: watch::Receiver<bool>) {
+    let holder = Uuid::now_v7();
+    let mut tick = tokio::time::interval(config.jobs_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = round(&store, &config, &telemetry, holder).await {
+            telemetry.job_failed();
+            tracing::warn!(error = %e, "A background job round failed; it is retried next round.");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::RawPoint;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ranges_widen_to_minutes_and_merge() {
+        let merged = merge_ranges(vec![
+            DirtyRange { from: t("2026-01-01T10:02:10Z"), to: t("2026-01-01T10:02:11Z") },
+            DirtyRange { from: t("2026-01-01T10:00:05Z"), to: t("2026-01-01T10:01:30Z") },
+            DirtyRange { from: t("2026-01-01T11:00:00Z"), to: t("2026-01-01T11:00:00.000001Z") },
+        ]);
+        assert_eq!(merged, vec![
+            DirtyRange { from: t("2026-01-01T10:00:00Z"), to: t("2026-01-01T10:03:00Z") },
+            DirtyRange { from: t("2026-01-01T11:00:00Z"), to: t("2026-01-01T11:01:00Z") },
+        ]);
+    }
+
+    #[test]
+    fn minutes_then_hours_keep_counts_sums_and_extremes() {
+        let points: Vec<RawPoint> = (0..180)
+            .map(|i| RawPoint { series_id: 7, ts: t("2026-01-01T10:00:00Z") + chrono::Duration::seconds(i * 40), value: i as f64 })
+            .collect();
+        let minutes = bucket_raw(&points, Rollup::Minute);
+        assert_eq!(minutes.iter().map(|r| r.count).sum::<i64>(), 180);
+        let hours = bucket_rollups(&minutes, Rollup::Hour);
+        assert_eq!(hours.len(), 2);
+        assert_eq!(hours[0].count, 90);
+        assert_eq!((hours[0].min, hours[0].max), (0.0, 89.0));
+        assert_eq!(hours[1].sum, (90..180).sum::<i64>() as f64);
+        assert_eq!(hours[1].sketch.count(), 90);
+    }
+}

@@ -1,0 +1,112 @@
+//! A small HTTP/1.1 client for the stories: one connection per request, so
+//! nothing is hidden by pooling.
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper::{HeaderMap, Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{} is not JSON ({e}): {}", self.status, String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Reply {
+        assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.body));
+        self
+    }
+
+    /// Asserts an RFC 9457 problem with this status.
+    #[track_caller]
+    pub fn problem(self, status: u16) -> Value {
+        let r = self.expect(status);
+        assert_eq!(r.content_type(), "application/problem+json", "{:?}", r.body);
+        let p = r.json();
+        assert_eq!(p["status"], status, "{p}");
+        assert!(p["title"].is_string(), "{p}");
+        p
+    }
+}
+
+/// Where requests go, and as whom.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub base: String,
+    pub token: Option<String>,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        Client { base: base.trim_end_matches('/').to_owned(), token: None }
+    }
+
+    pub fn with_token(&self, token: &str) -> Client {
+        Client { base: self.base.clone(), token: Some(token.to_owned()) }
+    }
+
+    pub fn anonymous(&self) -> Client {
+        Client { base: self.base.clone(), token: None }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, &[], Bytes::new()).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(Method::POST, path, &[("content-type", "application/json")], serde_json::to_vec(body).unwrap().into())
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, &[], Bytes::new()).await
+    }
+
+    pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Bytes) -> Reply {
+        let url: hyper::Uri = format!("{}{path}", self.base).parse().unwrap();
+        let authority = url.authority().unwrap().clone();
+        let stream = tokio::net::TcpStream::connect(authority.as_str()).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(conn);
+        let mut req = Request::builder()
+            .method(method)
+            .uri(url.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
+            .header("host", authority.as_str());
+        if let Some(t) = &self.token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let response = tokio::time::timeout(Duration::from_secs(30), sender.send_request(req.body(Full::new(body)).unwrap()))
+            .await
+            .expect("the server answers within 30 s")
+            .unwrap();
+        let (parts, body) = response.into_parts();
+        Reply { status: parts.status, headers: parts.headers, body: body.collect().await.unwrap().to_bytes() }
+    }
+}
+
+/// Gzip at the level the agent uses.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}

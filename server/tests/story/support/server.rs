@@ -1,0 +1,104 @@
+//! A server on a free loopback port, in this process, over either backend.
+
+use std::net::SocketAddr;
+
+use tempfile::TempDir;
+use vantage_server::config::ServerConfig;
+use vantage_server::store::{Store, postgres::PgStore, sqlite::SqliteStore};
+use vantage_server::{AppState, app, bootstrap_admin};
+
+use super::http::Client;
+use super::pg;
+
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, migrated, empty store. `None` when PostgreSQL is not installed
+/// and not required (the harness says so).
+pub async fn store(backend: Backend) -> Option<(Store, Option<TempDir>, String)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("vantage.db");
+            let store = Store::Sqlite(SqliteStore::open(&path).await.unwrap());
+            Some((store, Some(dir), format!("sqlite://{}", path.display())))
+        }
+        Backend::Postgres => {
+            let url = pg::fresh_database().await?;
+            let store = Store::Postgres(PgStore::connect(&url, 10).await.unwrap());
+            Some((store, None, url))
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    /// An admin session.
+    pub admin: Client,
+    /// The database URL (for the binaries of other stories).
+    pub url: String,
+    _dir: Option<TempDir>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestServer {
+    pub fn client(&self) -> Client {
+        Client::new(&format!("http://{}", self.addr))
+    }
+}
+
+/// Starts a server with `config` (its listen address and database ignored).
+pub async fn start_with(backend: Backend, config: ServerConfig) -> Option<TestServer> {
+    let (store, dir, url) = store(backend).await?;
+    bootstrap_admin(&store, Some(ADMIN_PASSWORD.into())).await.unwrap();
+    let state = AppState::new(store, config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    let anonymous = Client::new(&format!("http://{addr}"));
+    let login = anonymous
+        .post("/api/v1/auth/login", &serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .await
+        .expect(200)
+        .json();
+    let admin = anonymous.with_token(login["token"].as_str().unwrap());
+    Some(TestServer { addr, state, admin, url, _dir: dir, task })
+}
+
+pub async fn start(backend: Backend) -> Option<TestServer> {
+    start_with(backend, ServerConfig::default()).await
+}
+
+/// Runs a story on both backends: `both!(story)` makes `story::sqlite` and
+/// `story::postgres`, each calling `story(Backend)`.
+#[macro_export]
+macro_rules! both {
+    ($story:ident) => {
+        mod $story {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$story($crate::support::server::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$story($crate::support::server::Backend::Postgres).await
+            }
+        }
+    };
+}
