@@ -173,6 +173,17 @@ pub async fn round(store: &Store, config: &ServerConfig, telemetry: &Telemetry, 
     let now = Utc::now();
     let offline = chrono::Duration::from_std(config.offline_after).unwrap_or(chrono::Duration::seconds(45));
     telemetry.set_agents_online(store.agents_seen_since(now - offline).await?);
+    let mut dropped = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.agents(after.as_deref(), 1000).await?;
+        dropped += page.iter().map(|a| a.outbox.dropped_results).sum::<u64>();
+        match page.last() {
+            Some(last) if page.len() == 1000 => after = Some(last.name.clone()),
+            _ => break,
+        }
+    }
+    telemetry.set_agents_dropped_results(dropped);
     let ttl = chrono::Duration::from_std(config.jobs_interval * 3).unwrap_or(chrono::Duration::seconds(30));
     if !store.try_lease("jobs", holder, now, ttl).await? {
         return Ok(());

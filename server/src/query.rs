@@ -57,6 +57,18 @@ pub fn choose(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>, retent
     Resolution::Hour
 }
 
+/// The range a query at `res` covers: rollups answer whole buckets, so the
+/// range widens to bucket boundaries (the bucket holding `from` counts).
+pub fn align(res: Resolution, from: DateTime<Utc>, to: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    use chrono::DurationRound as _;
+    let Some(step) = res.rollup().map(|r| chrono::Duration::seconds(r.seconds())) else {
+        return (from, to);
+    };
+    let floor = |t: DateTime<Utc>| t.duration_trunc(step).unwrap_or(t);
+    let end = if floor(to) == to { to } else { floor(to) + step };
+    (floor(from), end)
+}
+
 /// Whether `res` still holds data for all of a range starting at `from`.
 pub fn covers(res: Resolution, from: DateTime<Utc>, now: DateTime<Utc>, retention: &Retention) -> bool {
     from >= now - res.retained(retention)
@@ -196,6 +208,15 @@ mod tests {
         // A short range beyond raw retention comes from the 1-minute rollup.
         assert_eq!(choose(now - h(24 * 10), now - h(24 * 10 - 1), now, &r), Resolution::Minute);
         assert_eq!(choose(now - h(24 * 200), now - h(24 * 199), now, &r), Resolution::Hour);
+    }
+
+    #[test]
+    fn rollup_ranges_widen_to_whole_buckets() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let (from, to) = (t("2026-01-01T10:20:30Z"), t("2026-01-01T11:00:00Z"));
+        assert_eq!(align(Resolution::Raw, from, to), (from, to));
+        assert_eq!(align(Resolution::Hour, from, to), (t("2026-01-01T10:00:00Z"), to));
+        assert_eq!(align(Resolution::Minute, from, t("2026-01-01T10:25:01Z")), (t("2026-01-01T10:20:00Z"), t("2026-01-01T10:26:00Z")));
     }
 
     #[test]

@@ -145,6 +145,7 @@ pub(crate) struct History {
     resolution: Resolution,
     /// True for rollups: quantiles are within 1 %.
     approximate: bool,
+    /// The range served: rollup ranges widen to whole buckets.
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     series: Vec<SeriesPoints>,
@@ -160,6 +161,7 @@ async fn history(State(state): State<AppState>, _who: Viewer, QueryParams(q): Qu
     let now = Utc::now();
     let (from, to) = q.range(now)?;
     let resolution = pick(&state, &q, from, to, now)?;
+    let (from, to) = query::align(resolution, from, to);
     let series = matching(&state, &q).await?;
     let ids: Vec<i64> = series.iter().map(|s| s.series_id).collect();
     let mut points = match resolution.rollup() {
@@ -222,6 +224,7 @@ async fn stats(State(state): State<AppState>, _who: Viewer, QueryParams(q): Quer
     let now = Utc::now();
     let (from, to) = q.range(now)?;
     let resolution = pick(&state, &q, from, to, now)?;
+    let (from, to) = query::align(resolution, from, to);
     let series = matching(&state, &q).await?;
     let ids: Vec<i64> = series.iter().map(|s| s.series_id).collect();
     let mut per_series: BTreeMap<i64, Stats> = BTreeMap::new();

@@ -415,6 +415,8 @@ pub trait Storage: Send + Sync + 'static {
     /// Replaces the rollup rows of every series for the buckets in `[from, to)` with `rows`.
     fn replace_rollups(&self, resolution: Rollup, from: DateTime<Utc>, to: DateTime<Utc>, rows: &[RollupRow]) -> impl Future<Output = StoreResult<()>> + Send;
     /// Raw rows (results, samples) older than `before`; rows removed.
+    /// Partitioned storage drops only whole days (partitions, chunks) that
+    /// end at or before `before`, and may count their rows from statistics.
     fn delete_raw_before(&self, before: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
     fn delete_rollups_before(&self, resolution: Rollup, before: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Batch ids older than `before` (replays after that are stored by result id).

@@ -1,6 +1,7 @@
 //! Server stories, each on SQLite and on a throw-away PostgreSQL cluster
 //! (one test binary: each links the whole server).
 
+mod agent;
 mod api;
 mod storage;
 mod support;

@@ -1,128 +1,312 @@
-//! PostgreSQL backend (stub: being written).
-#![allow(unused_variables)]
+//! PostgreSQL backend, in one of two storage modes (see [`mode`]): native
+//! daily range partitions, or TimescaleDB hypertables.
+//!
+//! Queries are runtime `sqlx::query` with `Row::try_get` (no sqlx macros:
+//! docs/design/server.md § 1.1); bulk rows go in as arrays through `UNNEST`.
+
+/// The SQL of a statement on `rollup_1m` or `rollup_1h`, as a `&'static str`.
+macro_rules! rollup_sql {
+    ($resolution:expr, $before:literal, $after:literal) => {
+        match $resolution {
+            Rollup::Minute => concat!($before, "rollup_1m", $after),
+            Rollup::Hour => concat!($before, "rollup_1h", $after),
+        }
+    };
+}
+
+mod accounts;
+mod agents;
+mod ingest;
+mod jobs;
+mod mode;
+mod query;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Row, SqlSafeStr};
 use uuid::Uuid;
 use vantage_protocol::ingest::{AgentInfo, Heartbeat, IngestAck};
 
 use super::*;
 
+/// The server's PostgreSQL database.
 #[derive(Debug, Clone)]
-pub struct PgStore;
+pub struct PgStore {
+    pool: PgPool,
+    mode: StorageMode,
+    /// `timescale` or `apache` in TimescaleDB mode.
+    tsdb_license: Option<Arc<str>>,
+}
+
+fn migrator() -> Migrator {
+    let migration = |version, name: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            name.into(),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![migration(
+        1,
+        "init",
+        include_str!("../../../migrations/postgres/0001_init.sql"),
+    )])
+}
 
 impl PgStore {
+    /// Connects, applies the migrations (the first one picks the storage
+    /// mode) and reads the mode back. Replicas may call this concurrently:
+    /// sqlx serialises migrations with an advisory lock.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<PgStore> {
-        unimplemented!()
+        let options = PgConnectOptions::from_str(url)?.application_name("vantage-server");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        migrator().run(&pool).await?;
+
+        let mut mode = None;
+        let mut tsdb_license = None;
+        for row in sqlx::query("SELECT key, value FROM meta")
+            .fetch_all(&pool)
+            .await?
+        {
+            let value: String = row.try_get("value")?;
+            match row.try_get::<&str, _>("key")? {
+                "storage_mode" => mode = Some(value),
+                "tsdb_license" => tsdb_license = Some(Arc::from(value)),
+                _ => {}
+            }
+        }
+        let mode = match mode.as_deref() {
+            Some("postgres") => StorageMode::Postgres,
+            Some("timescaledb") => StorageMode::Timescaledb,
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "storage mode {other:?} in meta"
+                )));
+            }
+        };
+        Ok(PgStore {
+            pool,
+            mode,
+            tsdb_license,
+        })
     }
+
+    /// The TimescaleDB license (`timescale` or `apache`) in TimescaleDB mode.
+    pub fn tsdb_license(&self) -> Option<&str> {
+        self.tsdb_license.as_deref()
+    }
+
+    /// The connection pool, for callers that need to look at the database
+    /// directly (tests, benchmarks' COPY baseline).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// An id as the database keeps it (`serial`, int4).
+fn id32(id: i64) -> StoreResult<i32> {
+    i32::try_from(id).map_err(|_| StoreError::Corrupt(format!("id {id} is out of range")))
+}
+
+/// Ids that can exist in an int4 column; the others match nothing.
+fn ids32(ids: &[i64]) -> Vec<i32> {
+    ids.iter()
+        .filter_map(|id| i32::try_from(*id).ok())
+        .collect()
 }
 
 impl Storage for PgStore {
     fn mode(&self) -> StorageMode {
-        unimplemented!()
+        self.mode
     }
+
     async fn ping(&self) -> StoreResult<()> {
-        unimplemented!()
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
+
     async fn create_user(&self, user: &User, now: DateTime<Utc>) -> StoreResult<bool> {
-        unimplemented!()
+        self.insert_user(user, now).await
     }
     async fn count_users(&self) -> StoreResult<u64> {
-        unimplemented!()
+        self.user_count().await
     }
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>> {
-        unimplemented!()
+        self.find_user(username).await
     }
-    async fn create_session(&self, token_sha: &TokenHash, user_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
-        unimplemented!()
+    async fn create_session(
+        &self,
+        token_sha: &TokenHash,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.insert_session(token_sha, user_id, now, expires_at)
+            .await
     }
     async fn delete_session(&self, token_sha: &TokenHash) -> StoreResult<()> {
-        unimplemented!()
+        self.remove_session(token_sha).await
     }
-    async fn session_user(&self, token_sha: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<UserPrincipal>> {
-        unimplemented!()
+    async fn session_user(
+        &self,
+        token_sha: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserPrincipal>> {
+        self.live_session_user(token_sha, now).await
     }
     async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<()> {
-        unimplemented!()
+        self.insert_api_token(token).await
     }
-    async fn api_token_user(&self, token_sha: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<UserPrincipal>> {
-        unimplemented!()
+    async fn api_token_user(
+        &self,
+        token_sha: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserPrincipal>> {
+        self.live_api_token_user(token_sha, now).await
     }
     async fn revoke_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-        unimplemented!()
+        self.revoke_token(id, now).await
     }
+
     async fn create_enrollment(&self, enrollment: &NewEnrollment) -> StoreResult<()> {
-        unimplemented!()
+        self.insert_enrollment(enrollment).await
     }
-    async fn enroll(&self, token_sha: &TokenHash, name: &str, info: &AgentInfo, credential_sha: &TokenHash, now: DateTime<Utc>,) -> StoreResult<Result<Uuid, EnrollRefusal>> {
-        unimplemented!()
+    async fn enroll(
+        &self,
+        token_sha: &TokenHash,
+        name: &str,
+        info: &AgentInfo,
+        credential_sha: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<Uuid, EnrollRefusal>> {
+        self.use_enrollment(token_sha, name, info, credential_sha, now)
+            .await
     }
-    async fn agent_by_credential(&self, credential_sha: &TokenHash) -> StoreResult<Option<AgentAuth>> {
-        unimplemented!()
+    async fn agent_by_credential(
+        &self,
+        credential_sha: &TokenHash,
+    ) -> StoreResult<Option<AgentAuth>> {
+        self.find_agent_by_credential(credential_sha).await
     }
     async fn revoke_agent(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-        unimplemented!()
+        self.revoke_agent_row(id, now).await
     }
-    async fn heartbeat(&self, id: Uuid, heartbeat: &Heartbeat, now: DateTime<Utc>) -> StoreResult<()> {
-        unimplemented!()
+    async fn heartbeat(
+        &self,
+        id: Uuid,
+        heartbeat: &Heartbeat,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.record_heartbeat(id, heartbeat, now).await
     }
     async fn agents(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<AgentRow>> {
-        unimplemented!()
+        self.agent_page(after, limit).await
     }
     async fn agent(&self, id: Uuid) -> StoreResult<Option<AgentRow>> {
-        unimplemented!()
+        self.find_agent(id).await
     }
     async fn agents_seen_since(&self, since: DateTime<Utc>) -> StoreResult<u64> {
-        unimplemented!()
+        self.count_agents_seen(since).await
     }
+
     async fn check_id(&self, key: &CheckKey) -> StoreResult<i64> {
-        unimplemented!()
+        self.resolve_check(key).await
     }
     async fn series_id(&self, key: &SeriesKey) -> StoreResult<i64> {
-        unimplemented!()
+        self.resolve_series(key).await
     }
     async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<IngestAck> {
-        unimplemented!()
+        self.store_batch(batch, now).await
     }
+
     async fn latest(&self, agent_id: Option<Uuid>) -> StoreResult<Vec<LatestRow>> {
-        unimplemented!()
+        self.latest_results(agent_id).await
     }
     async fn series(&self, filter: &SeriesFilter) -> StoreResult<Vec<SeriesRow>> {
-        unimplemented!()
+        self.find_series(filter).await
     }
-    async fn raw_samples(&self, series: &[i64], from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<RawPoint>> {
-        unimplemented!()
+    async fn raw_samples(
+        &self,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RawPoint>> {
+        self.samples_of(Some(series), from, to).await
     }
-    async fn all_raw_samples(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<RawPoint>> {
-        unimplemented!()
+    async fn all_raw_samples(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RawPoint>> {
+        self.samples_of(None, from, to).await
     }
-    async fn rollups(&self, resolution: Rollup, series: &[i64], from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<RollupRow>> {
-        unimplemented!()
+    async fn rollups(
+        &self,
+        resolution: Rollup,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RollupRow>> {
+        self.rollup_rows(resolution, series, from, to).await
     }
-    async fn status_counts(&self, check_ids: &[i64], from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<StatusCounts> {
-        unimplemented!()
+    async fn status_counts(
+        &self,
+        check_ids: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<StatusCounts> {
+        self.count_statuses(check_ids, from, to).await
     }
-    async fn try_lease(&self, name: &str, holder: Uuid, now: DateTime<Utc>, ttl: chrono::Duration) -> StoreResult<bool> {
-        unimplemented!()
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> StoreResult<bool> {
+        self.take_lease(name, holder, now, ttl).await
     }
     async fn take_dirty(&self) -> StoreResult<Vec<DirtyRange>> {
-        unimplemented!()
+        self.take_dirty_ranges().await
     }
     async fn put_dirty(&self, ranges: &[DirtyRange]) -> StoreResult<()> {
-        unimplemented!()
+        self.put_dirty_ranges(ranges).await
     }
-    async fn replace_rollups(&self, resolution: Rollup, from: DateTime<Utc>, to: DateTime<Utc>, rows: &[RollupRow]) -> StoreResult<()> {
-        unimplemented!()
+    async fn replace_rollups(
+        &self,
+        resolution: Rollup,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        rows: &[RollupRow],
+    ) -> StoreResult<()> {
+        self.replace_rollup_rows(resolution, from, to, rows).await
     }
     async fn delete_raw_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        unimplemented!()
+        self.drop_raw_before(before).await
     }
-    async fn delete_rollups_before(&self, resolution: Rollup, before: DateTime<Utc>) -> StoreResult<u64> {
-        unimplemented!()
+    async fn delete_rollups_before(
+        &self,
+        resolution: Rollup,
+        before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.delete_rollup_rows_before(resolution, before).await
     }
     async fn delete_batches_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        unimplemented!()
+        self.delete_batch_rows_before(before).await
     }
     async fn ensure_partitions(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<()> {
-        unimplemented!()
+        self.create_partitions(from, to).await
     }
 }

@@ -1,128 +1,361 @@
-//! SQLite backend (stub: being written).
-#![allow(unused_variables)]
+//! SQLite backend: one database file in WAL mode.
+//!
+//! Every write goes through a pool of exactly one connection, so our own
+//! transactions queue in the pool instead of meeting `SQLITE_BUSY`, and a
+//! read pool serves queries beside it (WAL readers never block the writer).
+//! `synchronous=FULL`: an acknowledged batch survives a power loss.
+//!
+//! Queries are runtime `sqlx::query` with `Row::try_get` (no sqlx macros:
+//! docs/design/server.md § 1.1). Timestamps are INTEGER microseconds, UUIDs
+//! 16-byte BLOBs (`migrations/sqlite/0001_init.sql`). Bulk rows go in as
+//! multi-row `VALUES` ([`bulk`]).
+
+/// The SQL of a statement on `rollup_1m` or `rollup_1h`, as a `&'static str`.
+macro_rules! rollup_sql {
+    ($resolution:expr, $before:literal, $after:literal) => {
+        match $resolution {
+            Rollup::Minute => concat!($before, "rollup_1m", $after),
+            Rollup::Hour => concat!($before, "rollup_1h", $after),
+        }
+    };
+}
+
+mod accounts;
+mod agents;
+mod bulk;
+mod ingest;
+mod jobs;
+mod query;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, SqlSafeStr, Sqlite, Transaction};
 use uuid::Uuid;
 use vantage_protocol::ingest::{AgentInfo, Heartbeat, IngestAck};
 
 use super::*;
 
+/// Connections of the read pool.
+const READERS: u32 = 4;
+/// How long a statement waits for a lock another process holds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a caller waits for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Page cache of the write connection, in KiB: index inserts touch a page
+/// per series, more than the default 2 MiB holds on a busy server.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+
+/// The server's SQLite database.
 #[derive(Debug, Clone)]
-pub struct SqliteStore;
+pub struct SqliteStore {
+    /// Exactly one connection: every write.
+    write: SqlitePool,
+    /// Reads only.
+    read: SqlitePool,
+}
+
+fn migrator() -> Migrator {
+    let migration = |version, name: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            name.into(),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![migration(
+        1,
+        "init",
+        include_str!("../../../migrations/sqlite/0001_init.sql"),
+    )])
+}
 
 impl SqliteStore {
-    pub async fn open(path: &std::path::Path) -> StoreResult<SqliteStore> {
-        unimplemented!()
+    /// Opens the database at `path`, creating it and its folder if missing,
+    /// and applies the migrations.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            .synchronous(SqliteSynchronous::Full)
+            .statement_cache_capacity(256);
+        // The writer comes first: it creates the file and switches it to WAL
+        // (a lasting property of the file), then migrates.
+        let write = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(
+                options
+                    .clone()
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .pragma("cache_size", format!("-{WRITER_CACHE_KIB}")),
+            )
+            .await?;
+        migrator().run(&write).await?;
+        let mode: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'storage_mode'")
+                .fetch_optional(&write)
+                .await?;
+        if mode.as_deref() != Some("sqlite") {
+            return Err(StoreError::Corrupt(format!(
+                "storage mode {mode:?} in meta"
+            )));
+        }
+        let read = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { write, read })
     }
+
+    /// A write transaction. `IMMEDIATE` takes the file's write lock at once,
+    /// so a transaction that reads first never fails to upgrade its lock
+    /// when another process writes to the same file.
+    async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+/// A timestamp as stored: microseconds since the epoch.
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn time(us: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {us} is out of range")))
+}
+
+fn time_at(row: &SqliteRow, column: &str) -> StoreResult<DateTime<Utc>> {
+    time(row.try_get(column)?)
+}
+
+fn optional_time_at(row: &SqliteRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    row.try_get::<Option<i64>, _>(column)?.map(time).transpose()
+}
+
+/// A count column, which no valid row has negative.
+fn count_at(row: &SqliteRow, column: &str) -> StoreResult<u32> {
+    let n: i64 = row.try_get(column)?;
+    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("{column} {n}")))
+}
+
+/// Ids as a JSON array, for `IN (SELECT value FROM json_each(?))`: one
+/// statement whatever the number of ids.
+fn id_list(ids: &[i64]) -> String {
+    let mut s = String::with_capacity(2 + ids.len() * 8);
+    s.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&id.to_string());
+    }
+    s.push(']');
+    s
 }
 
 impl Storage for SqliteStore {
     fn mode(&self) -> StorageMode {
-        unimplemented!()
+        StorageMode::Sqlite
     }
+
     async fn ping(&self) -> StoreResult<()> {
-        unimplemented!()
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
     }
+
     async fn create_user(&self, user: &User, now: DateTime<Utc>) -> StoreResult<bool> {
-        unimplemented!()
+        self.insert_user(user, now).await
     }
     async fn count_users(&self) -> StoreResult<u64> {
-        unimplemented!()
+        self.user_count().await
     }
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>> {
-        unimplemented!()
+        self.find_user(username).await
     }
-    async fn create_session(&self, token_sha: &TokenHash, user_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
-        unimplemented!()
+    async fn create_session(
+        &self,
+        token_sha: &TokenHash,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.insert_session(token_sha, user_id, now, expires_at)
+            .await
     }
     async fn delete_session(&self, token_sha: &TokenHash) -> StoreResult<()> {
-        unimplemented!()
+        self.remove_session(token_sha).await
     }
-    async fn session_user(&self, token_sha: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<UserPrincipal>> {
-        unimplemented!()
+    async fn session_user(
+        &self,
+        token_sha: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserPrincipal>> {
+        self.live_session_user(token_sha, now).await
     }
     async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<()> {
-        unimplemented!()
+        self.insert_api_token(token).await
     }
-    async fn api_token_user(&self, token_sha: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<UserPrincipal>> {
-        unimplemented!()
+    async fn api_token_user(
+        &self,
+        token_sha: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserPrincipal>> {
+        self.live_api_token_user(token_sha, now).await
     }
     async fn revoke_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-        unimplemented!()
+        self.revoke_token(id, now).await
     }
+
     async fn create_enrollment(&self, enrollment: &NewEnrollment) -> StoreResult<()> {
-        unimplemented!()
+        self.insert_enrollment(enrollment).await
     }
-    async fn enroll(&self, token_sha: &TokenHash, name: &str, info: &AgentInfo, credential_sha: &TokenHash, now: DateTime<Utc>,) -> StoreResult<Result<Uuid, EnrollRefusal>> {
-        unimplemented!()
+    async fn enroll(
+        &self,
+        token_sha: &TokenHash,
+        name: &str,
+        info: &AgentInfo,
+        credential_sha: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<Uuid, EnrollRefusal>> {
+        self.use_enrollment(token_sha, name, info, credential_sha, now)
+            .await
     }
-    async fn agent_by_credential(&self, credential_sha: &TokenHash) -> StoreResult<Option<AgentAuth>> {
-        unimplemented!()
+    async fn agent_by_credential(
+        &self,
+        credential_sha: &TokenHash,
+    ) -> StoreResult<Option<AgentAuth>> {
+        self.find_agent_by_credential(credential_sha).await
     }
     async fn revoke_agent(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-        unimplemented!()
+        self.revoke_agent_row(id, now).await
     }
-    async fn heartbeat(&self, id: Uuid, heartbeat: &Heartbeat, now: DateTime<Utc>) -> StoreResult<()> {
-        unimplemented!()
+    async fn heartbeat(
+        &self,
+        id: Uuid,
+        heartbeat: &Heartbeat,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.record_heartbeat(id, heartbeat, now).await
     }
     async fn agents(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<AgentRow>> {
-        unimplemented!()
+        self.agent_page(after, limit).await
     }
     async fn agent(&self, id: Uuid) -> StoreResult<Option<AgentRow>> {
-        unimplemented!()
+        self.find_agent(id).await
     }
     async fn agents_seen_since(&self, since: DateTime<Utc>) -> StoreResult<u64> {
-        unimplemented!()
+        self.count_agents_seen(since).await
     }
+
     async fn check_id(&self, key: &CheckKey) -> StoreResult<i64> {
-        unimplemented!()
+        self.resolve_check(key).await
     }
     async fn series_id(&self, key: &SeriesKey) -> StoreResult<i64> {
-        unimplemented!()
+        self.resolve_series(key).await
     }
     async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<IngestAck> {
-        unimplemented!()
+        self.store_batch(batch, now).await
     }
+
     async fn latest(&self, agent_id: Option<Uuid>) -> StoreResult<Vec<LatestRow>> {
-        unimplemented!()
+        self.latest_results(agent_id).await
     }
     async fn series(&self, filter: &SeriesFilter) -> StoreResult<Vec<SeriesRow>> {
-        unimplemented!()
+        self.find_series(filter).await
     }
-    async fn raw_samples(&self, series: &[i64], from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<RawPoint>> {
-        unimplemented!()
+    async fn raw_samples(
+        &self,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RawPoint>> {
+        self.samples_of(Some(series), from, to).await
     }
-    async fn all_raw_samples(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<RawPoint>> {
-        unimplemented!()
+    async fn all_raw_samples(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RawPoint>> {
+        self.samples_of(None, from, to).await
     }
-    async fn rollups(&self, resolution: Rollup, series: &[i64], from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<RollupRow>> {
-        unimplemented!()
+    async fn rollups(
+        &self,
+        resolution: Rollup,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RollupRow>> {
+        self.rollup_rows(resolution, series, from, to).await
     }
-    async fn status_counts(&self, check_ids: &[i64], from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<StatusCounts> {
-        unimplemented!()
+    async fn status_counts(
+        &self,
+        check_ids: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<StatusCounts> {
+        self.count_statuses(check_ids, from, to).await
     }
-    async fn try_lease(&self, name: &str, holder: Uuid, now: DateTime<Utc>, ttl: chrono::Duration) -> StoreResult<bool> {
-        unimplemented!()
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> StoreResult<bool> {
+        self.take_lease(name, holder, now, ttl).await
     }
     async fn take_dirty(&self) -> StoreResult<Vec<DirtyRange>> {
-        unimplemented!()
+        self.take_dirty_ranges().await
     }
     async fn put_dirty(&self, ranges: &[DirtyRange]) -> StoreResult<()> {
-        unimplemented!()
+        self.put_dirty_ranges(ranges).await
     }
-    async fn replace_rollups(&self, resolution: Rollup, from: DateTime<Utc>, to: DateTime<Utc>, rows: &[RollupRow]) -> StoreResult<()> {
-        unimplemented!()
+    async fn replace_rollups(
+        &self,
+        resolution: Rollup,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        rows: &[RollupRow],
+    ) -> StoreResult<()> {
+        self.replace_rollup_rows(resolution, from, to, rows).await
     }
     async fn delete_raw_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        unimplemented!()
+        self.delete_raw_rows_before(before).await
     }
-    async fn delete_rollups_before(&self, resolution: Rollup, before: DateTime<Utc>) -> StoreResult<u64> {
-        unimplemented!()
+    async fn delete_rollups_before(
+        &self,
+        resolution: Rollup,
+        before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.delete_rollup_rows_before(resolution, before).await
     }
     async fn delete_batches_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        unimplemented!()
+        self.delete_batch_rows_before(before).await
     }
-    async fn ensure_partitions(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<()> {
-        unimplemented!()
+    /// No partitions in SQLite: retention deletes rows in chunks.
+    async fn ensure_partitions(&self, _from: DateTime<Utc>, _to: DateTime<Utc>) -> StoreResult<()> {
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! either backend, an HTTP client, and results to send.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod agent;
 pub mod http;
 pub mod pg;
 pub mod server;

@@ -1,0 +1,160 @@
+//! Users and their credentials: sessions and API tokens.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use uuid::Uuid;
+
+use super::PgStore;
+use crate::store::*;
+
+fn role_of(row: &PgRow, column: &str) -> StoreResult<Role> {
+    let role: &str = row.try_get(column)?;
+    Role::parse(role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))
+}
+
+fn principal(row: &PgRow) -> StoreResult<UserPrincipal> {
+    Ok(UserPrincipal {
+        user_id: row.try_get("user_id")?,
+        username: row.try_get("username")?,
+        role: role_of(row, "role")?,
+    })
+}
+
+impl PgStore {
+    pub(super) async fn insert_user(&self, user: &User, now: DateTime<Utc>) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, username, password_hash, role, created_at, disabled_at)
+             VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN $5 END)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(user.id)
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(user.role.as_str())
+        .bind(now)
+        .bind(user.disabled)
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    pub(super) async fn user_count(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    pub(super) async fn find_user(&self, username: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT id, username, password_hash, role, disabled_at IS NOT NULL AS disabled
+             FROM users WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(User {
+                id: row.try_get("id")?,
+                username: row.try_get("username")?,
+                password_hash: row.try_get("password_hash")?,
+                role: role_of(&row, "role")?,
+                disabled: row.try_get("disabled")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub(super) async fn insert_session(
+        &self,
+        token_sha: &TokenHash,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_sha, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_sha)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn remove_session(&self, token_sha: &TokenHash) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_sha = $1")
+            .bind(token_sha)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn live_session_user(
+        &self,
+        token_sha: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserPrincipal>> {
+        let row = sqlx::query(
+            "SELECT u.id AS user_id, u.username, u.role
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_sha = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+        )
+        .bind(token_sha)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(principal).transpose()
+    }
+
+    pub(super) async fn insert_api_token(&self, token: &NewApiToken) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, name, token_sha, role, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(token.id)
+        .bind(token.user_id)
+        .bind(&token.name)
+        .bind(token.token_sha)
+        .bind(token.role.as_str())
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn live_api_token_user(
+        &self,
+        token_sha: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserPrincipal>> {
+        let row = sqlx::query(
+            "UPDATE api_tokens t SET last_used_at = $2
+             FROM users u
+             WHERE t.token_sha = $1 AND u.id = t.user_id
+               AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)
+               AND u.disabled_at IS NULL
+             RETURNING u.id AS user_id, u.username, t.role",
+        )
+        .bind(token_sha)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(principal).transpose()
+    }
+
+    pub(super) async fn revoke_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        let revoked = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(revoked.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,171 @@
+//! Users and their credentials: sessions and API tokens.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use uuid::Uuid;
+
+use super::{SqliteStore, micros};
+use crate::store::*;
+
+fn role_at(row: &SqliteRow, column: &str) -> StoreResult<Role> {
+    let role: &str = row.try_get(column)?;
+    Role::parse(role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))
+}
+
+fn principal(row: &SqliteRow) -> StoreResult<UserPrincipal> {
+    Ok(UserPrincipal {
+        user_id: row.try_get("user_id")?,
+        username: row.try_get("username")?,
+        role: role_at(row, "role")?,
+    })
+}
+
+impl SqliteStore {
+    pub(super) async fn insert_user(&self, user: &User, now: DateTime<Utc>) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, username, password_hash, role, created_at, disabled_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?6 THEN ?5 END)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(user.id)
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(user.role.as_str())
+        .bind(micros(now))
+        .bind(user.disabled)
+        .execute(&self.write)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    pub(super) async fn user_count(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    pub(super) async fn find_user(&self, username: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT id, username, password_hash, role, disabled_at IS NOT NULL AS disabled
+             FROM users WHERE username = ?1",
+        )
+        .bind(username)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|row| {
+            Ok(User {
+                id: row.try_get("id")?,
+                username: row.try_get("username")?,
+                password_hash: row.try_get("password_hash")?,
+                role: role_at(&row, "role")?,
+                disabled: row.try_get("disabled")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub(super) async fn insert_session(
+        &self,
+        token_sha: &TokenHash,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_sha, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(&token_sha[..])
+        .bind(user_id)
+        .bind(micros(now))
+        .bind(micros(expires_at))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn remove_session(&self, token_sha: &TokenHash) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_sha = ?1")
+            .bind(&token_sha[..])
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn live_session_user(
+        &self,
+        token_sha: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserPrincipal>> {
+        let row = sqlx::query(
+            "SELECT u.id AS user_id, u.username, u.role
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_sha = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
+        )
+        .bind(&token_sha[..])
+        .bind(micros(now))
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(principal).transpose()
+    }
+
+    pub(super) async fn insert_api_token(&self, token: &NewApiToken) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, name, token_sha, role, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(token.id)
+        .bind(token.user_id)
+        .bind(&token.name)
+        .bind(&token.token_sha[..])
+        .bind(token.role.as_str())
+        .bind(micros(token.created_at))
+        .bind(token.expires_at.map(micros))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Looks the token up on a reader, so that unknown tokens never queue
+    /// for the writer, then stamps `last_used_at`.
+    pub(super) async fn live_api_token_user(
+        &self,
+        token_sha: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserPrincipal>> {
+        let row = sqlx::query(
+            "SELECT t.id, u.id AS user_id, u.username, t.role
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_sha = ?1 AND t.revoked_at IS NULL
+               AND (t.expires_at IS NULL OR t.expires_at > ?2)
+               AND u.disabled_at IS NULL",
+        )
+        .bind(&token_sha[..])
+        .bind(micros(now))
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let id: Uuid = row.try_get("id")?;
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = ?2
+             WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
+        )
+        .bind(id)
+        .bind(micros(now))
+        .execute(&self.write)
+        .await?;
+        principal(&row).map(Some)
+    }
+
+    pub(super) async fn revoke_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        let revoked = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(micros(now))
+        .execute(&self.write)
+        .await?;
+        Ok(revoked.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,199 @@
+//! Primitives of the server's jobs: leases, dirty ranges, rollup rows and
+//! retention.
+//!
+//! Retention deletes in chunks of [`DELETE_CHUNK`] rows, each its own short
+//! transaction, so the write connection goes back to the pool between
+//! chunks and ingest never waits long behind a large delete.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::bulk::BulkInsert;
+use super::{SqliteStore, micros, time_at};
+use crate::store::*;
+
+/// Rows one retention statement deletes at most.
+const DELETE_CHUNK: i64 = 10_000;
+
+static ROLLUP_1M: BulkInsert = BulkInsert::new(
+    "INSERT INTO rollup_1m (series_id, bucket, n, sum, min, max, sketch) VALUES ",
+    7,
+    "",
+    11,
+);
+static ROLLUP_1H: BulkInsert = BulkInsert::new(
+    "INSERT INTO rollup_1h (series_id, bucket, n, sum, min, max, sketch) VALUES ",
+    7,
+    "",
+    11,
+);
+static DIRTY: BulkInsert = BulkInsert::new("INSERT INTO rollup_dirty (lo, hi) VALUES ", 2, "", 10);
+
+impl SqliteStore {
+    pub(super) async fn take_lease(
+        &self,
+        name: &str,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> StoreResult<bool> {
+        let taken = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE leases.expires_at <= ?4 OR leases.holder = excluded.holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(micros(now.checked_add_signed(ttl).unwrap_or(DateTime::<Utc>::MAX_UTC)))
+        .bind(micros(now))
+        .execute(&self.write)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    pub(super) async fn take_dirty_ranges(&self) -> StoreResult<Vec<DirtyRange>> {
+        let rows = sqlx::query("DELETE FROM rollup_dirty RETURNING lo, hi")
+            .fetch_all(&self.write)
+            .await?;
+        let mut ranges = rows
+            .iter()
+            .map(|row| {
+                Ok(DirtyRange {
+                    from: time_at(row, "lo")?,
+                    to: time_at(row, "hi")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        ranges.sort_by_key(|r| (r.from, r.to));
+        Ok(ranges)
+    }
+
+    pub(super) async fn put_dirty_ranges(&self, ranges: &[DirtyRange]) -> StoreResult<()> {
+        if ranges.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for (rows, sql) in DIRTY.statements(ranges.len()) {
+            let mut query = sqlx::query(sql);
+            for r in &ranges[rows] {
+                query = query.bind(micros(r.from)).bind(micros(r.to));
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Delete and insert in one transaction, so readers see the old rows or
+    /// the new ones, and running it twice changes nothing.
+    pub(super) async fn replace_rollup_rows(
+        &self,
+        resolution: Rollup,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        rows: &[RollupRow],
+    ) -> StoreResult<()> {
+        let insert = match resolution {
+            Rollup::Minute => &ROLLUP_1M,
+            Rollup::Hour => &ROLLUP_1H,
+        };
+        let mut tx = self.begin().await?;
+        sqlx::query(rollup_sql!(
+            resolution,
+            "DELETE FROM ",
+            " WHERE bucket >= ?1 AND bucket < ?2"
+        ))
+        .bind(micros(from))
+        .bind(micros(to))
+        .execute(&mut *tx)
+        .await?;
+        for (range, sql) in insert.statements(rows.len()) {
+            let mut query = sqlx::query(sql);
+            for r in &rows[range] {
+                query = query
+                    .bind(r.series_id)
+                    .bind(micros(r.bucket))
+                    .bind(r.count)
+                    .bind(r.sum)
+                    .bind(r.min)
+                    .bind(r.max)
+                    .bind(r.sketch.to_bytes());
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Samples first, then results: a crash between the two leaves results
+    /// without samples, which the next round deletes, never the reverse.
+    pub(super) async fn delete_raw_rows_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let samples = self
+            .delete_in_chunks(
+                "DELETE FROM samples WHERE rowid IN (
+                     SELECT rowid FROM samples INDEXED BY samples_series_ts
+                     WHERE series_id IN (SELECT id FROM series) AND ts < ?1 LIMIT ?2)",
+                before,
+            )
+            .await?;
+        let results = self
+            .delete_in_chunks(
+                "DELETE FROM results WHERE id IN (
+                     SELECT id FROM results INDEXED BY results_check_started
+                     WHERE check_id IN (SELECT id FROM checks) AND started_at < ?1 LIMIT ?2)",
+                before,
+            )
+            .await?;
+        Ok(samples + results)
+    }
+
+    pub(super) async fn delete_rollup_rows_before(
+        &self,
+        resolution: Rollup,
+        before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let sql = match resolution {
+            Rollup::Minute => {
+                "DELETE FROM rollup_1m WHERE (series_id, bucket) IN (
+                     SELECT series_id, bucket FROM rollup_1m INDEXED BY rollup_1m_bucket
+                     WHERE bucket < ?1 LIMIT ?2)"
+            }
+            Rollup::Hour => {
+                "DELETE FROM rollup_1h WHERE (series_id, bucket) IN (
+                     SELECT series_id, bucket FROM rollup_1h INDEXED BY rollup_1h_bucket
+                     WHERE bucket < ?1 LIMIT ?2)"
+            }
+        };
+        self.delete_in_chunks(sql, before).await
+    }
+
+    pub(super) async fn delete_batch_rows_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.delete_in_chunks(
+            "DELETE FROM ingest_batches WHERE (agent_id, batch_id) IN (
+                 SELECT agent_id, batch_id FROM ingest_batches INDEXED BY ingest_batches_received_at
+                 WHERE received_at < ?1 LIMIT ?2)",
+            before,
+        )
+        .await
+    }
+
+    /// Runs `sql` (parameters: the cut-off, the chunk size) until a chunk
+    /// deletes fewer rows than it may; the total deleted.
+    async fn delete_in_chunks(&self, sql: &'static str, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut total = 0;
+        loop {
+            let deleted = sqlx::query(sql)
+                .bind(micros(before))
+                .bind(DELETE_CHUNK)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+            total += deleted;
+            if deleted < DELETE_CHUNK as u64 {
+                return Ok(total);
+            }
+            // Give batches waiting for the writer a chance to go first.
+            tokio::task::yield_now().await;
+        }
+    }
+}

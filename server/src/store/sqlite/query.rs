@@ -1,0 +1,195 @@
+//! Reads: latest results, series, raw samples, rollups, status counts.
+//!
+//! Lists of ids travel as one JSON array parameter (`IN (SELECT value FROM
+//! json_each(?))`), so each query is one cached statement. `INDEXED BY`
+//! pins the plans that must walk an index once per id: SQLite refuses the
+//! statement rather than fall back to a scan of the table.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{SqliteStore, id_list, micros, time_at};
+use crate::store::*;
+
+impl SqliteStore {
+    pub(super) async fn latest_results(
+        &self,
+        agent_id: Option<Uuid>,
+    ) -> StoreResult<Vec<LatestRow>> {
+        // One index probe per check on (check_id, started_at); no "latest"
+        // table to keep up to date on the ingest path.
+        let rows = sqlx::query(
+            "SELECT c.id AS check_id, c.agent_id, a.name AS agent, c.name AS check_name, c.target, c.plugin,
+                    r.plugin_version, r.id AS result_id, r.status, r.started_at, r.duration, r.message
+             FROM checks c
+             JOIN agents a ON a.id = c.agent_id
+             JOIN results r ON r.id = (
+                 SELECT id FROM results WHERE check_id = c.id ORDER BY started_at DESC LIMIT 1
+             )
+             WHERE ?1 IS NULL OR c.agent_id = ?1
+             ORDER BY a.name, c.name, c.target",
+        )
+        .bind(agent_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LatestRow {
+                    check_id: row.try_get("check_id")?,
+                    agent_id: row.try_get("agent_id")?,
+                    agent: row.try_get("agent")?,
+                    check: row.try_get("check_name")?,
+                    target: row.try_get("target")?,
+                    plugin: row.try_get("plugin")?,
+                    plugin_version: row.try_get("plugin_version")?,
+                    result_id: row.try_get("result_id")?,
+                    status: status_from_code(row.try_get("status")?)?,
+                    started_at: time_at(row, "started_at")?,
+                    duration: row.try_get("duration")?,
+                    message: row.try_get("message")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn find_series(&self, filter: &SeriesFilter) -> StoreResult<Vec<SeriesRow>> {
+        let rows = sqlx::query(
+            "SELECT s.id AS series_id, s.check_id, c.agent_id, a.name AS agent, c.name AS check_name,
+                    c.target, s.metric, s.unit, s.labels
+             FROM series s
+             JOIN checks c ON c.id = s.check_id
+             JOIN agents a ON a.id = c.agent_id
+             WHERE (?1 IS NULL OR c.agent_id = ?1)
+               AND (?2 IS NULL OR c.name = ?2)
+               AND (?3 IS NULL OR c.target = ?3)
+               AND (?4 IS NULL OR s.metric = ?4)
+             ORDER BY s.id",
+        )
+        .bind(filter.agent_id)
+        .bind(filter.check.as_deref())
+        .bind(filter.target.as_deref())
+        .bind(filter.metric.as_deref())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SeriesRow {
+                    series_id: row.try_get("series_id")?,
+                    check_id: row.try_get("check_id")?,
+                    agent_id: row.try_get("agent_id")?,
+                    agent: row.try_get("agent")?,
+                    check: row.try_get("check_name")?,
+                    target: row.try_get("target")?,
+                    metric: row.try_get("metric")?,
+                    unit: unit_from_str(row.try_get("unit")?)?,
+                    labels: row.try_get("labels")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Samples in `[from, to)` of the given series, or of every series (a
+    /// range seek per series: samples have no index by time alone).
+    pub(super) async fn samples_of(
+        &self,
+        series: Option<&[i64]>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RawPoint>> {
+        let query = match series {
+            Some([]) => return Ok(Vec::new()),
+            Some(series) => sqlx::query(
+                "SELECT series_id, ts, value FROM samples INDEXED BY samples_series_ts
+                 WHERE series_id IN (SELECT value FROM json_each(?3)) AND ts >= ?1 AND ts < ?2
+                 ORDER BY series_id, ts",
+            )
+            .bind(micros(from))
+            .bind(micros(to))
+            .bind(id_list(series)),
+            None => sqlx::query(
+                "SELECT series_id, ts, value FROM samples INDEXED BY samples_series_ts
+                 WHERE series_id IN (SELECT id FROM series) AND ts >= ?1 AND ts < ?2
+                 ORDER BY series_id, ts",
+            )
+            .bind(micros(from))
+            .bind(micros(to)),
+        };
+        let rows = query.fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RawPoint {
+                    series_id: row.try_get("series_id")?,
+                    ts: time_at(row, "ts")?,
+                    value: row.try_get("value")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn rollup_rows(
+        &self,
+        resolution: Rollup,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RollupRow>> {
+        if series.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = rollup_sql!(
+            resolution,
+            "SELECT series_id, bucket, n, sum, min, max, sketch FROM ",
+            " WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2 AND bucket < ?3
+             ORDER BY series_id, bucket"
+        );
+        let rows = sqlx::query(sql)
+            .bind(id_list(series))
+            .bind(micros(from))
+            .bind(micros(to))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let sketch =
+                    Sketch::from_bytes(row.try_get("sketch")?).map_err(StoreError::Corrupt)?;
+                Ok(RollupRow {
+                    series_id: row.try_get("series_id")?,
+                    bucket: time_at(row, "bucket")?,
+                    count: row.try_get("n")?,
+                    sum: row.try_get("sum")?,
+                    min: row.try_get("min")?,
+                    max: row.try_get("max")?,
+                    sketch,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn count_statuses(
+        &self,
+        check_ids: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<StatusCounts> {
+        let mut counts = StatusCounts::default();
+        if check_ids.is_empty() {
+            return Ok(counts);
+        }
+        let rows = sqlx::query(
+            "SELECT status, count(*) AS n FROM results INDEXED BY results_check_started
+             WHERE check_id IN (SELECT value FROM json_each(?1)) AND started_at >= ?2 AND started_at < ?3
+             GROUP BY status",
+        )
+        .bind(id_list(check_ids))
+        .bind(micros(from))
+        .bind(micros(to))
+        .fetch_all(&self.read)
+        .await?;
+        for row in &rows {
+            let status = status_from_code(row.try_get("status")?)?;
+            counts.add(status, row.try_get::<i64, _>("n")?.max(0) as u64);
+        }
+        Ok(counts)
+    }
+}

@@ -1,0 +1,134 @@
+//! Batches: exactly once, statement sizes, and a timing.
+
+use std::time::Instant;
+
+use chrono::Duration;
+
+use super::*;
+
+#[tokio::test]
+async fn ingest_stores_new_results_once_and_replays_acks() {
+    let (store, _dir) = open().await;
+    let (agent, check, series) = fixture(&store, 2).await;
+    let m = |n| t0() + Duration::minutes(n);
+    let (r1, r2) = (
+        run(check, m(0), &series, 1.0),
+        run(check, m(1), &series, 2.0),
+    );
+    let first = batch(agent, vec![r1.clone(), r2]);
+    let ack = store.ingest(&first, t0()).await.unwrap();
+    assert_eq!((ack.accepted, ack.duplicates, ack.replayed), (2, 0, false));
+    assert_eq!(
+        (rows(&store, "results").await, rows(&store, "samples").await),
+        (2, 4)
+    );
+
+    let again = store.ingest(&first, t0()).await.unwrap();
+    assert_eq!(
+        again,
+        IngestAck {
+            replayed: true,
+            ..ack
+        }
+    );
+    assert_eq!(rows(&store, "samples").await, 4, "a replay stores nothing");
+
+    // r1 again in a new batch, with other values: a duplicate, its samples not stored.
+    let mut r1_again = r1.clone();
+    r1_again.samples[0].value = 99.0;
+    let second = batch(agent, vec![r1_again, run(check, m(5), &series[..1], 3.0)]);
+    let ack = store.ingest(&second, t0()).await.unwrap();
+    assert_eq!((ack.accepted, ack.duplicates), (1, 1));
+    assert_eq!(
+        (rows(&store, "results").await, rows(&store, "samples").await),
+        (3, 5)
+    );
+    let values: Vec<f64> = store
+        .raw_samples(&series[..1], m(0), m(10))
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(values, [1.0, 2.0, 3.0]);
+    let dirty = store.take_dirty().await.unwrap();
+    let micro = Duration::microseconds(1);
+    assert_eq!(
+        dirty,
+        [
+            DirtyRange {
+                from: m(0),
+                to: m(1) + micro
+            },
+            DirtyRange {
+                from: m(5),
+                to: m(5) + micro
+            }
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_full_batch_goes_in_as_several_statements() {
+    let (store, _dir) = open().await;
+    let (agent, check, series) = fixture(&store, 20).await;
+    let results: Vec<ResultRow> = (0..5_000)
+        .map(|i| run(check, t0() + Duration::seconds(i), &series, i as f64))
+        .collect();
+    let full = batch(agent, results.clone());
+    let ack = store.ingest(&full, t0()).await.unwrap();
+    assert_eq!((ack.accepted, ack.duplicates), (5_000, 0));
+    assert_eq!(
+        (rows(&store, "results").await, rows(&store, "samples").await),
+        (5_000, 100_000)
+    );
+
+    // The same results re-formed into a new batch, plus one new: 5 000 duplicates.
+    let mut again = results;
+    again.push(run(check, t0() - Duration::seconds(1), &series, -1.0));
+    let ack = store.ingest(&batch(agent, again), t0()).await.unwrap();
+    assert_eq!((ack.accepted, ack.duplicates), (1, 5_000));
+    assert_eq!(rows(&store, "samples").await, 100_020);
+}
+
+/// `cargo test -p vantage-server --lib ingest_rate -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a timing, not a check"]
+async fn ingest_rate() {
+    let (store, _dir) = open().await;
+    let (agent, check, series) = fixture(&store, 10).await;
+    let batches: Vec<StoreBatch> = (0..50)
+        .map(|b| {
+            let results = (0..50)
+                .map(|i| {
+                    run(
+                        check,
+                        t0() + Duration::milliseconds(b * 1_000 + i),
+                        &series,
+                        i as f64,
+                    )
+                })
+                .collect();
+            batch(agent, results)
+        })
+        .collect();
+    let start = Instant::now();
+    for b in &batches {
+        store.ingest(b, t0()).await.unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    for _ in 0..50 {
+        store.ingest(&batch(agent, vec![]), t0()).await.unwrap();
+    }
+    eprintln!(
+        "empty batch: {:.1} ms",
+        start.elapsed().as_secs_f64() * 1e3 / 50.0
+    );
+    let samples = rows(&store, "samples").await;
+    eprintln!(
+        "sqlite ingest: {samples} samples in 50 batches in {secs:.3} s: {:.0} samples/s, {:.1} ms a batch",
+        samples as f64 / secs,
+        secs * 1e3 / 50.0
+    );
+}

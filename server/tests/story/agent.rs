@@ -1,0 +1,156 @@
+//! The real agent against the server: `vantage-agent enroll`, measure,
+//! ship through the outbox, query — then an outage with `kill -9` on both
+//! sides, and the outbox's size bound. Every story runs on both backends.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::both;
+use crate::support::agent::{AgentHome, RunningAgent, ServerProcess, distinct, free_port, outbox_ids, stored_ids, tcp_target};
+use crate::support::http::Client;
+use crate::support::server::{Backend, start, store};
+
+const PASSWORD: &str = "outage-story-password";
+
+async fn enrollment_token(admin: &Client) -> String {
+    admin.post("/api/v1/enrollment-tokens", &json!({})).await.expect(201).json()["token"].as_str().unwrap().to_owned()
+}
+
+async fn login(url: &str) -> Client {
+    let c = Client::new(url);
+    let s = c.post("/api/v1/auth/login", &json!({"username": "admin", "password": PASSWORD})).await.expect(200).json();
+    c.with_token(s["token"].as_str().unwrap())
+}
+
+/// Waits until every id in `want` is stored; returns what is stored.
+async fn wait_stored(url: &str, want: &BTreeSet<Uuid>, limit: Duration) -> Vec<Uuid> {
+    let start = Instant::now();
+    loop {
+        let stored = stored_ids(url).await;
+        if want.iter().all(|id| stored.contains(id)) {
+            return stored;
+        }
+        assert!(start.elapsed() < limit, "{} of {} results stored after {limit:?}", stored.len(), want.len());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+both!(enroll_measure_query);
+async fn enroll_measure_query(backend: Backend) {
+    let Some(server) = start(backend).await else { return };
+    let (_target, port) = tcp_target();
+    let home = AgentHome::new();
+    let config = home.config(Some(port), "500ms", "[server]\nheartbeat = \"1s\"\n");
+    home.enroll(&config, &format!("http://{}", server.addr), &enrollment_token(&server.admin).await, "e2e-agent");
+    let agent = RunningAgent::start(&config);
+    agent.wait_printed(4, Duration::from_secs(60));
+    let printed = distinct(&agent.printed());
+    wait_stored(&server.url, &printed, Duration::from_secs(30)).await;
+
+    let agents = server.admin.get("/api/v1/agents").await.expect(200).json();
+    let a = &agents["items"][0];
+    assert_eq!((a["name"].as_str(), a["online"].as_bool(), a["os"].as_str()), (Some("e2e-agent"), Some(true), Some(std::env::consts::OS)));
+    let latest = server.admin.get("/api/v1/results/latest").await.expect(200).json();
+    assert_eq!(latest[0]["check"], "port");
+    assert_eq!(latest[0]["status"], "ok");
+    assert_eq!(latest[0]["plugin"], "tcp");
+    let stats = server.admin.get("/api/v1/series/stats?check=port&metric=connect").await.expect(200).json();
+    let s = &stats["series"][0]["stats"];
+    assert!(s["count"].as_u64().unwrap() >= 4, "{stats}");
+    assert!(s["p50"].as_f64().unwrap() > 0.0 && s["p50"].as_f64().unwrap() < 0.5, "{stats}");
+    assert_eq!(stats["checks"][0]["availability"], 1.0);
+    let ids = agent.stop();
+    wait_stored(&server.url, &distinct(&ids), Duration::from_secs(30)).await;
+}
+
+/// A server whose database outlives it (restarts keep the data).
+async fn database(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {
+    let (store, dir, url) = store(backend).await?;
+    drop(store);
+    Some((url, dir))
+}
+
+both!(outage_with_kill9);
+async fn outage_with_kill9(backend: Backend) {
+    let Some((url, _dir)) = database(backend).await else { return };
+    let port = free_port();
+    let server = ServerProcess::start(&url, port, PASSWORD);
+    let admin = login(&server.url).await;
+    let (_target, tcp) = tcp_target();
+    let home = AgentHome::new();
+    let extra = "[server]\nheartbeat = \"1s\"\n";
+    let config = home.config(Some(tcp), "200ms", extra);
+    home.enroll(&config, &server.url, &enrollment_token(&admin).await, "outage-agent");
+
+    let agent = RunningAgent::start(&config);
+    agent.wait_printed(5, Duration::from_secs(60));
+    wait_stored(&url, &distinct(&agent.printed()), Duration::from_secs(30)).await;
+
+    // The server dies; the agent keeps measuring into its outbox, then dies too.
+    server.kill9();
+    let before = agent.printed().len();
+    agent.wait_printed(before + 10, Duration::from_secs(30));
+    let mut produced = agent.kill9();
+    // Appended but maybe not printed when it died: the outbox holds it.
+    produced.extend(outbox_ids(&home));
+    produced.sort();
+    produced.dedup();
+    // The agent comes back first, still without a server.
+    let agent = RunningAgent::start(&config);
+    agent.wait_printed(5, Duration::from_secs(60));
+    let server = ServerProcess::start(&url, port, PASSWORD);
+    agent.wait_printed(10, Duration::from_secs(30));
+    produced.extend(agent.stop());
+    // A last start without checks drains what is left.
+    let drain = RunningAgent::start(&home.config(None, "1s", extra));
+    let produced = distinct(&produced);
+    let stored = wait_stored(&url, &produced, Duration::from_secs(60)).await;
+    drop(drain);
+    assert_eq!(distinct(&stored), produced, "stored results must equal produced ones");
+    drop(server);
+}
+
+both!(outbox_bound_counts_what_it_drops);
+async fn outbox_bound_counts_what_it_drops(backend: Backend) {
+    let Some((url, _dir)) = database(backend).await else { return };
+    let port = free_port();
+    let server = ServerProcess::start(&url, port, PASSWORD);
+    let admin = login(&server.url).await;
+    let (_target, tcp) = tcp_target();
+    let home = AgentHome::new();
+    let extra = "[server]\nheartbeat = \"1s\"\n\n[outbox]\nmax_bytes = \"12KiB\"\nsegment_bytes = \"4KiB\"\n";
+    let config = home.config(Some(tcp), "100ms", extra);
+    home.enroll(&config, &server.url, &enrollment_token(&admin).await, "bounded-agent");
+    server.kill9();
+
+    // About 600 bytes a result: 80 results are four times the bound.
+    let agent = RunningAgent::start(&config);
+    agent.wait_printed(80, Duration::from_secs(60));
+    let produced = distinct(&agent.stop());
+    let server = ServerProcess::start(&url, port, PASSWORD);
+    let drain = RunningAgent::start(&home.config(None, "1s", extra));
+    let admin = login(&server.url).await;
+    // Drained when the agent reports an empty backlog in a heartbeat.
+    let start = Instant::now();
+    let reported = loop {
+        let agents = admin.get("/api/v1/agents").await.expect(200).json();
+        let outbox = agents["items"][0]["outbox"].clone();
+        if agents["items"][0]["last_seen_at"].is_string() && outbox["backlog_results"] == 0 {
+            break outbox;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "never drained: {agents}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    drop(drain);
+    let stored = distinct(&stored_ids(&url).await);
+    assert!(stored.is_subset(&produced), "stored results the agent never produced");
+    let dropped = (produced.len() - stored.len()) as u64;
+    assert!(dropped > 0, "the bound never dropped anything: {} produced, {} stored", produced.len(), stored.len());
+    assert_eq!(reported["dropped_results"].as_u64(), Some(dropped), "dropped_results must count exactly what is missing: {reported}");
+    // What survived is the newest: every stored id is newer than every dropped one.
+    let oldest_stored = stored.iter().min().unwrap();
+    assert!(produced.difference(&stored).all(|d| d < oldest_stored), "the bound must drop the oldest results");
+}

@@ -1,0 +1,277 @@
+//! Job primitives: leases, dirty ranges, rollups, retention.
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+use vantage_protocol::result::Status;
+use vantage_server::store::*;
+
+use super::ingest::{batch, fixture, run};
+use super::{open, t0};
+use crate::both;
+use crate::support::server::Backend;
+
+both!(a_lease_has_one_holder_at_a_time);
+async fn a_lease_has_one_holder_at_a_time(backend: Backend) {
+    let Some(db) = open(backend).await else {
+        return;
+    };
+    let store = &db.store;
+    let (a, b, ttl) = (Uuid::now_v7(), Uuid::now_v7(), Duration::seconds(30));
+    let at = |s| t0() + Duration::seconds(s);
+    assert!(store.try_lease("jobs", a, at(0), ttl).await.unwrap());
+    assert!(
+        !store.try_lease("jobs", b, at(10), ttl).await.unwrap(),
+        "held by a"
+    );
+    assert!(
+        store.try_lease("jobs", a, at(10), ttl).await.unwrap(),
+        "a renews until 40 s"
+    );
+    assert!(
+        !store.try_lease("jobs", b, at(35), ttl).await.unwrap(),
+        "renewed, so still a's"
+    );
+    assert!(
+        store.try_lease("other", b, at(35), ttl).await.unwrap(),
+        "leases are per name"
+    );
+    assert!(
+        store.try_lease("jobs", b, at(41), ttl).await.unwrap(),
+        "expired: b takes it"
+    );
+    assert!(
+        !store.try_lease("jobs", a, at(42), ttl).await.unwrap(),
+        "now b's"
+    );
+}
+
+both!(dirty_ranges_are_taken_once_and_can_be_put_back);
+async fn dirty_ranges_are_taken_once_and_can_be_put_back(backend: Backend) {
+    let Some(db) = open(backend).await else {
+        return;
+    };
+    let store = &db.store;
+    assert!(store.take_dirty().await.unwrap().is_empty());
+    let ranges = [
+        DirtyRange {
+            from: t0(),
+            to: t0() + Duration::minutes(5),
+        },
+        DirtyRange {
+            from: t0() - Duration::hours(3),
+            to: t0() - Duration::hours(2),
+        },
+    ];
+    store.put_dirty(&ranges).await.unwrap();
+    store.put_dirty(&[]).await.unwrap();
+    let mut taken = store.take_dirty().await.unwrap();
+    taken.sort_by_key(|r| r.from);
+    assert_eq!(taken, [ranges[1], ranges[0]]);
+    assert!(store.take_dirty().await.unwrap().is_empty());
+}
+
+fn rollup(series_id: i64, bucket: DateTime<Utc>, values: &[f64]) -> RollupRow {
+    let mut sketch = Sketch::new();
+    values.iter().for_each(|v| sketch.add(*v));
+    RollupRow {
+        series_id,
+        bucket,
+        count: values.len() as i64,
+        sum: values.iter().sum(),
+        min: values.iter().copied().fold(f64::INFINITY, f64::min),
+        max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        sketch,
+    }
+}
+
+both!(replacing_rollups_is_idempotent);
+async fn replacing_rollups_is_idempotent(backend: Backend) {
+    let Some(db) = open(backend).await else {
+        return;
+    };
+    let store = &db.store;
+    let m = |n| t0() + Duration::minutes(n);
+    let rows = vec![
+        rollup(1, m(0), &[0.010, 0.012]),
+        rollup(1, m(1), &[0.011]),
+        rollup(2, m(0), &[-1.0, 0.0, 250.0]),
+    ];
+    for _ in 0..2 {
+        store
+            .replace_rollups(Rollup::Minute, m(0), m(2), &rows)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .rollups(Rollup::Minute, &[1, 2], m(0), m(2))
+            .await
+            .unwrap(),
+        rows
+    );
+    assert_eq!(
+        store
+            .rollups(Rollup::Minute, &[2], m(0), m(2))
+            .await
+            .unwrap(),
+        [rows[2].clone()]
+    );
+    assert_eq!(
+        store
+            .rollups(Rollup::Minute, &[1], m(1), m(2))
+            .await
+            .unwrap(),
+        [rows[1].clone()]
+    );
+    assert!(
+        store
+            .rollups(Rollup::Hour, &[1, 2], m(0), m(2))
+            .await
+            .unwrap()
+            .is_empty(),
+        "another table"
+    );
+
+    // Replacing [1 min, 2 min) drops what was there and keeps the rest.
+    let newer = rollup(2, m(1), &[3.0]);
+    store
+        .replace_rollups(Rollup::Minute, m(1), m(2), std::slice::from_ref(&newer))
+        .await
+        .unwrap();
+    let want = vec![rows[0].clone(), rows[2].clone(), newer];
+    assert_eq!(
+        store
+            .rollups(Rollup::Minute, &[1, 2], m(0), m(2))
+            .await
+            .unwrap(),
+        want
+    );
+
+    let hour = rollup(1, m(0), &[1.0]);
+    store
+        .replace_rollups(Rollup::Hour, m(0), m(60), std::slice::from_ref(&hour))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rollups(Rollup::Hour, &[1], m(0), m(60))
+            .await
+            .unwrap(),
+        [hour]
+    );
+    assert_eq!(
+        store
+            .delete_rollups_before(Rollup::Minute, m(1))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .rollups(Rollup::Minute, &[1, 2], m(0), m(2))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .rollups(Rollup::Hour, &[1], m(0), m(60))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "untouched"
+    );
+}
+
+/// Midnight UTC, `days` after t0's day.
+fn midnight(days: i64) -> DateTime<Utc> {
+    (t0().date_naive() + Duration::days(days))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+}
+
+both!(retention_deletes_old_raw_rows_and_batches);
+async fn retention_deletes_old_raw_rows_and_batches(backend: Backend) {
+    let Some(db) = open(backend).await else {
+        return;
+    };
+    let (store, f) = (&db.store, fixture(&db.store).await);
+    let old = t0() - Duration::days(10);
+    let old_runs = vec![
+        run(f.check1, old, Status::Ok, &[(f.rtt1, 0.1), (f.loss1, 0.0)]),
+        run(
+            f.check1,
+            old + Duration::minutes(1),
+            Status::Ok,
+            &[(f.rtt1, 0.2), (f.loss1, 0.0)],
+        ),
+    ];
+    store
+        .ingest(&batch(f.agent, old_runs, 0), old)
+        .await
+        .unwrap();
+    let recent = run(f.check1, t0(), Status::Ok, &[(f.rtt1, 0.3), (f.loss1, 0.0)]);
+    store
+        .ingest(&batch(f.agent, vec![recent.clone()], 0), t0())
+        .await
+        .unwrap();
+
+    // Cut at a midnight, where partitioned and row-by-row retention agree:
+    // 2 results and 4 samples go.
+    assert_eq!(store.delete_raw_before(midnight(-5)).await.unwrap(), 6);
+    assert!(
+        store
+            .all_raw_samples(old - Duration::days(1), midnight(-5))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .all_raw_samples(midnight(-5), midnight(1))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let counts = store
+        .status_counts(&[f.check1], old - Duration::days(1), midnight(1))
+        .await
+        .unwrap();
+    assert_eq!(counts.total(), 1);
+    assert_eq!(store.latest(None).await.unwrap()[0].result_id, recent.id);
+    assert_eq!(
+        store.delete_raw_before(midnight(-5)).await.unwrap(),
+        0,
+        "nothing left to delete"
+    );
+
+    // The old day can be written again (a partitioned store recreates it).
+    let late = run(f.check1, old, Status::Ok, &[(f.rtt1, 0.4)]);
+    assert_eq!(
+        store
+            .ingest(&batch(f.agent, vec![late], 0), t0())
+            .await
+            .unwrap()
+            .accepted,
+        1
+    );
+
+    assert_eq!(
+        store
+            .delete_batches_before(t0() - Duration::days(7))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .delete_batches_before(t0() - Duration::days(7))
+            .await
+            .unwrap(),
+        0
+    );
+}

@@ -1,0 +1,263 @@
+//! The real `vantage-agent` binary, enrolled against a server, and the real
+//! `vantage-server` binary for stories that stop and restart it.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead as _, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+/// The agent binary, built by `cargo test --workspace` (or `cargo build -p vantage-agent`).
+pub fn agent_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("vantage-agent");
+    assert!(bin.is_file(), "{} is missing: run `cargo build -p vantage-agent` (cargo xtask test does)", bin.display());
+    bin
+}
+
+/// The folder of signed first-party packages (`cargo xtask build-plugins`).
+pub fn plugin_dir() -> PathBuf {
+    let dir = std::env::var_os("VANTAGE_PLUGIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
+    assert!(dir.join("tcp.vpkg").is_file(), "no plugin packages in {}: run `cargo xtask build-plugins`", dir.display());
+    dir
+}
+
+/// A TCP listener that accepts and closes: the target of the agent's checks.
+pub fn tcp_target() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let accepting = l.try_clone().unwrap();
+    std::thread::spawn(move || for s in accepting.incoming() { drop(s) });
+    (l, port)
+}
+
+/// An agent's folder: its configuration and data.
+#[derive(Debug)]
+pub struct AgentHome {
+    pub dir: tempfile::TempDir,
+}
+
+impl AgentHome {
+    pub fn new() -> AgentHome {
+        AgentHome { dir: tempfile::tempdir().unwrap() }
+    }
+
+    /// Writes `agent.toml`: a TCP check every `interval` against `port`
+    /// (no checks when `port` is `None`), plus extra sections.
+    pub fn config(&self, port: Option<u16>, interval: &str, extra: &str) -> PathBuf {
+        let plugins = plugin_dir();
+        let mut text = format!(
+            "[agent]\nname = \"unused\"\ndata_dir = \"{}\"\n\n[trust]\nkeys = [\"{}\"]\n\n[plugins]\ndirs = [\"{}\"]\n\n{extra}\n",
+            self.dir.path().join("data").display(),
+            plugins.join("dev.pub").display(),
+            plugins.display(),
+        );
+        if let Some(port) = port {
+            text.push_str(&format!(
+                "\n[[check]]\nname = \"port\"\nplugin = \"tcp\"\ntargets = [\"127.0.0.1:{port}\"]\ninterval = \"{interval}\"\n"
+            ));
+        }
+        let path = self.dir.path().join("agent.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `vantage-agent enroll`; panics with its output when it fails.
+    pub fn enroll(&self, config: &Path, server: &str, token: &str, name: &str) {
+        let out = Command::new(agent_bin())
+            .args(["enroll", "--config"])
+            .arg(config)
+            .args(["--server", server, "--token", token, "--name", name])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "enroll: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let credential = self.dir.path().join("data/credential.json");
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&credential).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600, "the credential file must be private");
+    }
+}
+
+/// A running agent whose printed result ids are collected.
+#[derive(Debug)]
+pub struct RunningAgent {
+    pub child: Child,
+    pub printed: Arc<Mutex<Vec<Uuid>>>,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl RunningAgent {
+    pub fn start(config: &Path) -> RunningAgent {
+        let mut child = Command::new(agent_bin())
+            .args(["run", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let printed = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Mutex::new(String::new()));
+        let (p, stdout) = (printed.clone(), child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+                p.lock().unwrap().push(v["id"].as_str().unwrap().parse().unwrap());
+            }
+        });
+        let (l, stderr) = (log.clone(), child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = l.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        RunningAgent { child, printed, log }
+    }
+
+    pub fn printed(&self) -> Vec<Uuid> {
+        self.printed.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `n` results were printed.
+    pub fn wait_printed(&self, n: usize, limit: Duration) {
+        let start = Instant::now();
+        while self.printed.lock().unwrap().len() < n {
+            assert!(start.elapsed() < limit, "only {} results in {limit:?}; log:\n{}", self.printed().len(), self.log.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn kill9(mut self) -> Vec<Uuid> {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        self.printed()
+    }
+
+    /// SIGTERM, then waits for the exit; returns every printed id.
+    pub fn stop(mut self) -> Vec<Uuid> {
+        signal(self.child.id(), libc::SIGTERM);
+        let start = Instant::now();
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(start.elapsed() < Duration::from_secs(20), "the agent did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        self.printed()
+    }
+}
+
+impl Drop for RunningAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[allow(unsafe_code)]
+pub fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill(2) with a pid this test spawned; no memory is involved.
+    unsafe {
+        libc::kill(pid as i32, sig);
+    }
+}
+
+/// The real server binary on a fixed port (so a restart keeps its address).
+#[derive(Debug)]
+pub struct ServerProcess {
+    pub child: Child,
+    pub url: String,
+}
+
+impl ServerProcess {
+    pub fn start(database_url: &str, port: u16, password: &str) -> ServerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vantage-server"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--database-url", database_url, "--jobs-interval", "1s"])
+            .env("VANTAGE_ADMIN_PASSWORD", password)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        assert!(first.starts_with("listening on http://"), "server said {first:?}");
+        ServerProcess { child, url: format!("http://127.0.0.1:{port}") }
+    }
+
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Every result id stored, read straight from the database.
+pub async fn stored_ids(database_url: &str) -> Vec<Uuid> {
+    if database_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+        let ids = sqlx::query_scalar::<_, Uuid>("SELECT id FROM results").fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        ids
+    } else {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(database_url.trim_start_matches("sqlite://"))
+            .read_only(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let ids = sqlx::query_scalar::<_, Uuid>("SELECT id FROM results").fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        ids
+    }
+}
+
+/// Asserts no id twice, and returns the set.
+#[track_caller]
+pub fn distinct(ids: &[Uuid]) -> BTreeSet<Uuid> {
+    let set: BTreeSet<Uuid> = ids.iter().copied().collect();
+    assert_eq!(set.len(), ids.len(), "an id appears twice");
+    set
+}
+
+/// Ids of the records in an agent's outbox segments (`[u32 len][u32 crc][JSON]`),
+/// read after a `kill -9`: a result is produced once it is in the outbox,
+/// even if the agent died before printing it.
+pub fn outbox_ids(home: &AgentHome) -> Vec<Uuid> {
+    let dir = home.dir.path().join("data/outbox");
+    let mut ids = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !(name.starts_with("seg-") && name.ends_with(".log")) {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).unwrap();
+        let mut at = 0;
+        while at + 8 <= bytes.len() {
+            let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            let Some(record) = bytes.get(at + 8..at + 8 + len) else { break };
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(record) {
+                if let Some(id) = v["id"].as_str().and_then(|s| s.parse().ok()) {
+                    ids.push(id);
+                }
+            }
+            at += 8 + len;
+        }
+    }
+    ids
+}
