@@ -114,6 +114,9 @@ pub struct IngestAck {
     pub expired: u32,
     /// True when this batch id was stored before: nothing was stored again.
     pub replayed: bool,
+    /// Samples stored by this request (those of the accepted results; 0 on a replay).
+    #[serde(default)]
+    pub samples: u64,
 }
 
 /// `POST /api/v1/agents/heartbeat`, every few seconds while connected.

@@ -37,9 +37,14 @@ impl TokenKind {
     }
 
     fn of(token: &str) -> Option<TokenKind> {
-        [TokenKind::Session, TokenKind::Api, TokenKind::Agent, TokenKind::Enrollment]
-            .into_iter()
-            .find(|k| token.starts_with(k.prefix()))
+        [
+            TokenKind::Session,
+            TokenKind::Api,
+            TokenKind::Agent,
+            TokenKind::Enrollment,
+        ]
+        .into_iter()
+        .find(|k| token.starts_with(k.prefix()))
     }
 }
 
@@ -117,7 +122,8 @@ impl<const MIN: u8> FromRequestParts<AppState> for Authed<MIN> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized("credentials are required"))?;
+        let token =
+            bearer(&parts.headers).ok_or(ApiError::Unauthorized("credentials are required"))?;
         let hash = token_hash(token);
         let now = chrono::Utc::now();
         let principal = match TokenKind::of(token) {
@@ -125,13 +131,17 @@ impl<const MIN: u8> FromRequestParts<AppState> for Authed<MIN> {
             Some(TokenKind::Api) => state.store.api_token_user(&hash, now).await?,
             Some(TokenKind::Agent) => {
                 return match state.store.agent_by_credential(&hash).await? {
-                    Some(a) if !a.revoked => Err(ApiError::Forbidden("agents may not use this endpoint")),
+                    Some(a) if !a.revoked => {
+                        Err(ApiError::Forbidden("agents may not use this endpoint"))
+                    }
                     _ => Err(ApiError::Unauthorized("unknown or revoked credential")),
                 };
             }
             _ => None,
         };
-        let principal = principal.ok_or(ApiError::Unauthorized("unknown, expired or revoked credential"))?;
+        let principal = principal.ok_or(ApiError::Unauthorized(
+            "unknown, expired or revoked credential",
+        ))?;
         if principal.role < role_of(MIN) {
             return Err(ApiError::Forbidden("your role does not allow this"));
         }
@@ -147,7 +157,8 @@ impl FromRequestParts<AppState> for AgentCredential {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized("an agent credential is required"))?;
+        let token = bearer(&parts.headers)
+            .ok_or(ApiError::Unauthorized("an agent credential is required"))?;
         if TokenKind::of(token) != Some(TokenKind::Agent) {
             return match TokenKind::of(token) {
                 Some(TokenKind::Session | TokenKind::Api) => {
@@ -158,7 +169,9 @@ impl FromRequestParts<AppState> for AgentCredential {
         }
         match state.store.agent_by_credential(&token_hash(token)).await? {
             Some(agent) if !agent.revoked => Ok(AgentCredential(agent)),
-            Some(_) => Err(ApiError::Unauthorized("this agent's credential was revoked")),
+            Some(_) => Err(ApiError::Unauthorized(
+                "this agent's credential was revoked",
+            )),
             None => Err(ApiError::Unauthorized("unknown agent credential")),
         }
     }

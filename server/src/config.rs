@@ -104,8 +104,8 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// Reads a TOML file; every field is optional.
     pub fn from_file(path: &Path) -> anyhow::Result<ServerConfig> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("{}", path.display()))
     }
 
@@ -129,7 +129,10 @@ impl ServerConfig {
             );
         }
         if self.max_connections < 3 {
-            anyhow::bail!("max_connections must be at least 3 (got {})", self.max_connections);
+            anyhow::bail!(
+                "max_connections must be at least 3 (got {})",
+                self.max_connections
+            );
         }
         if self.jobs_interval < Duration::from_millis(100) {
             anyhow::bail!("jobs_interval must be at least 100ms");

@@ -1,7 +1,7 @@
 //! One error type at the edge: every failure becomes an RFC 9457
 //! `application/problem+json` answer. Causes of a 500 are logged, never sent.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection, PathRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -32,7 +32,10 @@ pub enum ApiError {
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{detail}")]
-    Unprocessable { detail: String, errors: Vec<FieldError> },
+    Unprocessable {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable")]
@@ -88,15 +91,23 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let (detail, errors, retry_after) = match self {
             ApiError::Unprocessable { detail, errors } => (Some(detail), errors, None),
-            ApiError::TooManyRequests { retry_after_secs } => {
-                (Some("the server is busy: retry later".into()), vec![], Some(retry_after_secs))
-            }
-            ApiError::Unavailable { retry_after_secs } => {
-                (Some("the server cannot serve this now: retry later".into()), vec![], Some(retry_after_secs))
-            }
+            ApiError::TooManyRequests { retry_after_secs } => (
+                Some("the server is busy: retry later".into()),
+                vec![],
+                Some(retry_after_secs),
+            ),
+            ApiError::Unavailable { retry_after_secs } => (
+                Some("the server cannot serve this now: retry later".into()),
+                vec![],
+                Some(retry_after_secs),
+            ),
             ApiError::Store(StoreError::Db(sqlx::Error::PoolTimedOut)) => {
                 tracing::warn!("No database connection was free in time: answering 503.");
-                (Some("the database is busy: retry later".into()), vec![], Some(2))
+                (
+                    Some("the database is busy: retry later".into()),
+                    vec![],
+                    Some(2),
+                )
             }
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "A request failed in storage.");
@@ -144,7 +155,9 @@ pub async fn problem_fallback(request: Request, next: axum::middleware::Next) ->
         let allow = response.headers().get(header::ALLOW).cloned();
         let detail = match status {
             StatusCode::NOT_FOUND => Some("no such resource".to_owned()),
-            StatusCode::METHOD_NOT_ALLOWED => Some("this resource does not answer that method".into()),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                Some("this resource does not answer that method".into())
+            }
             StatusCode::UNSUPPORTED_MEDIA_TYPE => {
                 Some("unsupported content type or encoding (use JSON, optionally gzip)".into())
             }
@@ -189,9 +202,14 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
 
 fn bytes_rejection(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge("the body is larger than this endpoint accepts (after decompression)".into())
+        ApiError::PayloadTooLarge(
+            "the body is larger than this endpoint accepts (after decompression)".into(),
+        )
     } else {
-        ApiError::BadRequest(format!("the body could not be read: {}", rejection.body_text()))
+        ApiError::BadRequest(format!(
+            "the body could not be read: {}",
+            rejection.body_text()
+        ))
     }
 }
 
@@ -217,7 +235,9 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PathParams<T>(pub T);
 
-impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S> for PathParams<T> {
+impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for PathParams<T>
+{
     type Rejection = ApiError;
 
     async fn from_request_parts(

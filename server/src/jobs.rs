@@ -11,7 +11,9 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::config::ServerConfig;
-use crate::store::{DirtyRange, Rollup, RollupRow, SeriesFilter, Sketch, Storage as _, Store, StoreResult};
+use crate::store::{
+    DirtyRange, Rollup, RollupRow, SeriesFilter, Sketch, Storage as _, Store, StoreResult,
+};
 use crate::telemetry::Telemetry;
 
 /// Raw data is rolled up once its minute is this far in the past.
@@ -55,15 +57,17 @@ fn bucket_raw(points: &[crate::store::RawPoint], res: Rollup) -> Vec<RollupRow> 
     let mut rows: BTreeMap<(i64, DateTime<Utc>), RollupRow> = BTreeMap::new();
     for p in points {
         let bucket = floor(p.ts, step(res));
-        let row = rows.entry((p.series_id, bucket)).or_insert_with(|| RollupRow {
-            series_id: p.series_id,
-            bucket,
-            count: 0,
-            sum: 0.0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-            sketch: Sketch::new(),
-        });
+        let row = rows
+            .entry((p.series_id, bucket))
+            .or_insert_with(|| RollupRow {
+                series_id: p.series_id,
+                bucket,
+                count: 0,
+                sum: 0.0,
+                min: f64::INFINITY,
+                max: f64::NEG_INFINITY,
+                sketch: Sketch::new(),
+            });
         row.count += 1;
         row.sum += p.value;
         row.min = row.min.min(p.value);
@@ -78,15 +82,17 @@ fn bucket_rollups(rows: &[RollupRow], res: Rollup) -> Vec<RollupRow> {
     let mut out: BTreeMap<(i64, DateTime<Utc>), RollupRow> = BTreeMap::new();
     for r in rows {
         let bucket = floor(r.bucket, step(res));
-        let row = out.entry((r.series_id, bucket)).or_insert_with(|| RollupRow {
-            series_id: r.series_id,
-            bucket,
-            count: 0,
-            sum: 0.0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-            sketch: Sketch::new(),
-        });
+        let row = out
+            .entry((r.series_id, bucket))
+            .or_insert_with(|| RollupRow {
+                series_id: r.series_id,
+                bucket,
+                count: 0,
+                sum: 0.0,
+                min: f64::INFINITY,
+                max: f64::NEG_INFINITY,
+                sketch: Sketch::new(),
+            });
         row.count += r.count;
         row.sum += r.sum;
         row.min = row.min.min(r.min);
@@ -109,10 +115,16 @@ pub async fn rollup(store: &Store, now: DateTime<Utc>) -> StoreResult<u64> {
     let mut todo = Vec::new();
     for r in merge_ranges(taken) {
         if r.to > closed {
-            later.push(DirtyRange { from: r.from.max(closed), to: r.to });
+            later.push(DirtyRange {
+                from: r.from.max(closed),
+                to: r.to,
+            });
         }
         if r.from < closed {
-            todo.push(DirtyRange { from: r.from, to: r.to.min(closed) });
+            todo.push(DirtyRange {
+                from: r.from,
+                to: r.to.min(closed),
+            });
         }
     }
     let mut written = 0;
@@ -140,7 +152,9 @@ async fn rollup_range(store: &Store, r: DirtyRange) -> StoreResult<u64> {
         let to = (from + CHUNK).min(r.to);
         let raw = store.all_raw_samples(from, to).await?;
         let rows = bucket_raw(&raw, Rollup::Minute);
-        store.replace_rollups(Rollup::Minute, from, to, &rows).await?;
+        store
+            .replace_rollups(Rollup::Minute, from, to, &rows)
+            .await?;
         written += rows.len() as u64;
         from = to;
     }
@@ -159,19 +173,33 @@ async fn rollup_range(store: &Store, r: DirtyRange) -> StoreResult<u64> {
 }
 
 /// Deletes what is older than each resolution's retention. Returns rows removed.
-pub async fn retention(store: &Store, config: &ServerConfig, now: DateTime<Utc>) -> StoreResult<u64> {
+pub async fn retention(
+    store: &Store,
+    config: &ServerConfig,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
     let age = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
     let r = &config.retention;
     Ok(store.delete_raw_before(age(r.raw)).await?
-        + store.delete_rollups_before(Rollup::Minute, age(r.minute)).await?
-        + store.delete_rollups_before(Rollup::Hour, age(r.hour)).await?
+        + store
+            .delete_rollups_before(Rollup::Minute, age(r.minute))
+            .await?
+        + store
+            .delete_rollups_before(Rollup::Hour, age(r.hour))
+            .await?
         + store.delete_batches_before(age(r.raw)).await?)
 }
 
 /// One round of every job, if this replica holds the lease.
-pub async fn round(store: &Store, config: &ServerConfig, telemetry: &Telemetry, holder: Uuid) -> StoreResult<()> {
+pub async fn round(
+    store: &Store,
+    config: &ServerConfig,
+    telemetry: &Telemetry,
+    holder: Uuid,
+) -> StoreResult<()> {
     let now = Utc::now();
-    let offline = chrono::Duration::from_std(config.offline_after).unwrap_or(chrono::Duration::seconds(45));
+    let offline =
+        chrono::Duration::from_std(config.offline_after).unwrap_or(chrono::Duration::seconds(45));
     telemetry.set_agents_online(store.agents_seen_since(now - offline).await?);
     let mut dropped = 0;
     let mut after: Option<String> = None;
@@ -184,19 +212,27 @@ pub async fn round(store: &Store, config: &ServerConfig, telemetry: &Telemetry, 
         }
     }
     telemetry.set_agents_dropped_results(dropped);
-    let ttl = chrono::Duration::from_std(config.jobs_interval * 3).unwrap_or(chrono::Duration::seconds(30));
+    let ttl = chrono::Duration::from_std(config.jobs_interval * 3)
+        .unwrap_or(chrono::Duration::seconds(30));
     if !store.try_lease("jobs", holder, now, ttl).await? {
         return Ok(());
     }
     let raw = chrono::Duration::from_std(config.retention.raw).unwrap_or(chrono::Duration::days(7));
-    store.ensure_partitions(now - raw, now + chrono::Duration::days(2)).await?;
+    store
+        .ensure_partitions(now - raw, now + chrono::Duration::days(2))
+        .await?;
     telemetry.rollup(rollup(store, now).await?);
     telemetry.retention(retention(store, config, now).await?);
     Ok(())
 }
 
 /// Runs rounds every `jobs_interval` until `stop` turns true.
-pub async fn run(store: Store, config: Arc<ServerConfig>, telemetry: Arc<Telemetry>, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    store: Store,
+    config: Arc<ServerConfig>,
+    telemetry: Arc<Telemetry>,
+    mut stop: watch::Receiver<bool>,
+) {
     let holder = Uuid::now_v7();
     let mut tick = tokio::time::interval(config.jobs_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -224,20 +260,42 @@ mod tests {
     #[test]
     fn ranges_widen_to_minutes_and_merge() {
         let merged = merge_ranges(vec![
-            DirtyRange { from: t("2026-01-01T10:02:10Z"), to: t("2026-01-01T10:02:11Z") },
-            DirtyRange { from: t("2026-01-01T10:00:05Z"), to: t("2026-01-01T10:01:30Z") },
-            DirtyRange { from: t("2026-01-01T11:00:00Z"), to: t("2026-01-01T11:00:00.000001Z") },
+            DirtyRange {
+                from: t("2026-01-01T10:02:10Z"),
+                to: t("2026-01-01T10:02:11Z"),
+            },
+            DirtyRange {
+                from: t("2026-01-01T10:00:05Z"),
+                to: t("2026-01-01T10:01:30Z"),
+            },
+            DirtyRange {
+                from: t("2026-01-01T11:00:00Z"),
+                to: t("2026-01-01T11:00:00.000001Z"),
+            },
         ]);
-        assert_eq!(merged, vec![
-            DirtyRange { from: t("2026-01-01T10:00:00Z"), to: t("2026-01-01T10:03:00Z") },
-            DirtyRange { from: t("2026-01-01T11:00:00Z"), to: t("2026-01-01T11:01:00Z") },
-        ]);
+        assert_eq!(
+            merged,
+            vec![
+                DirtyRange {
+                    from: t("2026-01-01T10:00:00Z"),
+                    to: t("2026-01-01T10:03:00Z")
+                },
+                DirtyRange {
+                    from: t("2026-01-01T11:00:00Z"),
+                    to: t("2026-01-01T11:01:00Z")
+                },
+            ]
+        );
     }
 
     #[test]
     fn minutes_then_hours_keep_counts_sums_and_extremes() {
         let points: Vec<RawPoint> = (0..180)
-            .map(|i| RawPoint { series_id: 7, ts: t("2026-01-01T10:00:00Z") + chrono::Duration::seconds(i * 40), value: i as f64 })
+            .map(|i| RawPoint {
+                series_id: 7,
+                ts: t("2026-01-01T10:00:00Z") + chrono::Duration::seconds(i * 40),
+                value: i as f64,
+            })
             .collect();
         let minutes = bucket_raw(&points, Rollup::Minute);
         assert_eq!(minutes.iter().map(|r| r.count).sum::<i64>(), 180);

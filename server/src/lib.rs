@@ -74,8 +74,15 @@ pub fn app(state: AppState) -> Router {
     router
         .merge(docs)
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
-        .layer(RequestDecompressionLayer::new().gzip(true).pass_through_unaccepted(false))
-        .layer(axum::middleware::from_fn_with_state(state.telemetry.clone(), telemetry::track))
+        .layer(
+            RequestDecompressionLayer::new()
+                .gzip(true)
+                .pass_through_unaccepted(false),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.telemetry.clone(),
+            telemetry::track,
+        ))
         .layer(axum::middleware::from_fn(error::problem_fallback))
         .with_state(state)
 }
@@ -83,7 +90,10 @@ pub fn app(state: AppState) -> Router {
 /// Creates the first admin when there are no users yet, with `password`
 /// (`VANTAGE_ADMIN_PASSWORD` for [`serve`]) or a generated one, printed once.
 /// Returns the generated password.
-pub async fn bootstrap_admin(store: &Store, password: Option<String>) -> anyhow::Result<Option<String>> {
+pub async fn bootstrap_admin(
+    store: &Store,
+    password: Option<String>,
+) -> anyhow::Result<Option<String>> {
     if store.count_users().await? > 0 {
         return Ok(None);
     }
@@ -103,18 +113,27 @@ pub async fn bootstrap_admin(store: &Store, password: Option<String>) -> anyhow:
         return Ok(None);
     }
     if generated {
-        println!("Created the first user: admin / {password}  (shown once; set VANTAGE_ADMIN_PASSWORD to choose it)");
-        tracing::info!("Created the first user `admin` with a generated password, printed once on stdout.");
+        println!(
+            "Created the first user: admin / {password}  (shown once; set VANTAGE_ADMIN_PASSWORD to choose it)"
+        );
+        tracing::info!(
+            "Created the first user `admin` with a generated password, printed once on stdout."
+        );
         Ok(Some(password))
     } else {
-        tracing::info!("Created the first user `admin` with the password from VANTAGE_ADMIN_PASSWORD.");
+        tracing::info!(
+            "Created the first user `admin` with the password from VANTAGE_ADMIN_PASSWORD."
+        );
         Ok(None)
     }
 }
 
 /// Opens the store, bootstraps, starts the jobs and serves until `shutdown`
 /// completes; then lets requests in flight finish.
-pub async fn serve(config: ServerConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     config.validate()?;
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir)
@@ -127,13 +146,20 @@ pub async fn serve(config: ServerConfig, shutdown: impl Future<Output = ()> + Se
     bootstrap_admin(&store, std::env::var("VANTAGE_ADMIN_PASSWORD").ok()).await?;
     let now = Utc::now();
     let raw = chrono::Duration::from_std(config.retention.raw).unwrap_or(chrono::Duration::days(7));
-    store.ensure_partitions(now - raw, now + chrono::Duration::days(2)).await?;
+    store
+        .ensure_partitions(now - raw, now + chrono::Duration::days(2))
+        .await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let state = AppState::new(store.clone(), config)?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let jobs = tokio::spawn(jobs::run(store, state.config.clone(), state.telemetry.clone(), stop));
+    let jobs = tokio::spawn(jobs::run(
+        store,
+        state.config.clone(),
+        state.telemetry.clone(),
+        stop,
+    ));
     tracing::info!(address = %listener.local_addr()?, "Serving the API.");
     // Scripts and tests read the bound address (it may be port 0) from this line.
     println!("listening on http://{}", listener.local_addr()?);

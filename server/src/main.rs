@@ -10,7 +10,11 @@ use vantage_server::config::ServerConfig;
 
 /// Flags override `VANTAGE_*` environment variables, which override the file.
 #[derive(Parser)]
-#[command(name = "vantage-server", version, about = "Stores and serves Vantage agents' results")]
+#[command(
+    name = "vantage-server",
+    version,
+    about = "Stores and serves Vantage agents' results"
+)]
 struct Cli {
     /// A TOML configuration file (see docs/server-config.md).
     #[arg(long, short, env = "VANTAGE_CONFIG")]
@@ -53,7 +57,9 @@ impl Cli {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

@@ -47,7 +47,12 @@ impl Resolution {
 
 /// The finest resolution that is kept over the whole range and gives at
 /// most ~2,000 points per series.
-pub fn choose(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>, retention: &Retention) -> Resolution {
+pub fn choose(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+    retention: &Retention,
+) -> Resolution {
     let span = to - from;
     for (res, max) in [(Resolution::Raw, RAW_MAX), (Resolution::Minute, MINUTE_MAX)] {
         if span <= max && from >= now - res.retained(retention) {
@@ -59,18 +64,31 @@ pub fn choose(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>, retent
 
 /// The range a query at `res` covers: rollups answer whole buckets, so the
 /// range widens to bucket boundaries (the bucket holding `from` counts).
-pub fn align(res: Resolution, from: DateTime<Utc>, to: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+pub fn align(
+    res: Resolution,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
     use chrono::DurationRound as _;
     let Some(step) = res.rollup().map(|r| chrono::Duration::seconds(r.seconds())) else {
         return (from, to);
     };
     let floor = |t: DateTime<Utc>| t.duration_trunc(step).unwrap_or(t);
-    let end = if floor(to) == to { to } else { floor(to) + step };
+    let end = if floor(to) == to {
+        to
+    } else {
+        floor(to) + step
+    };
     (floor(from), end)
 }
 
 /// Whether `res` still holds data for all of a range starting at `from`.
-pub fn covers(res: Resolution, from: DateTime<Utc>, now: DateTime<Utc>, retention: &Retention) -> bool {
+pub fn covers(
+    res: Resolution,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+    retention: &Retention,
+) -> bool {
     from >= now - res.retained(retention)
 }
 
@@ -131,7 +149,11 @@ pub fn rollup_points(rows: &[RollupRow]) -> BTreeMap<i64, Vec<Point>> {
             t: r.bucket,
             count: r.count,
             min: r.min,
-            avg: if r.count > 0 { r.sum / r.count as f64 } else { 0.0 },
+            avg: if r.count > 0 {
+                r.sum / r.count as f64
+            } else {
+                0.0
+            },
             max: r.max,
             quantiles: Quantiles::of(&r.sketch),
         });
@@ -206,8 +228,14 @@ mod tests {
         assert_eq!(choose(now - h(24), now, now, &r), Resolution::Minute);
         assert_eq!(choose(now - h(24 * 30), now, now, &r), Resolution::Hour);
         // A short range beyond raw retention comes from the 1-minute rollup.
-        assert_eq!(choose(now - h(24 * 10), now - h(24 * 10 - 1), now, &r), Resolution::Minute);
-        assert_eq!(choose(now - h(24 * 200), now - h(24 * 199), now, &r), Resolution::Hour);
+        assert_eq!(
+            choose(now - h(24 * 10), now - h(24 * 10 - 1), now, &r),
+            Resolution::Minute
+        );
+        assert_eq!(
+            choose(now - h(24 * 200), now - h(24 * 199), now, &r),
+            Resolution::Hour
+        );
     }
 
     #[test]
@@ -215,15 +243,24 @@ mod tests {
         let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
         let (from, to) = (t("2026-01-01T10:20:30Z"), t("2026-01-01T11:00:00Z"));
         assert_eq!(align(Resolution::Raw, from, to), (from, to));
-        assert_eq!(align(Resolution::Hour, from, to), (t("2026-01-01T10:00:00Z"), to));
-        assert_eq!(align(Resolution::Minute, from, t("2026-01-01T10:25:01Z")), (t("2026-01-01T10:20:00Z"), t("2026-01-01T10:26:00Z")));
+        assert_eq!(
+            align(Resolution::Hour, from, to),
+            (t("2026-01-01T10:00:00Z"), to)
+        );
+        assert_eq!(
+            align(Resolution::Minute, from, t("2026-01-01T10:25:01Z")),
+            (t("2026-01-01T10:20:00Z"), t("2026-01-01T10:26:00Z"))
+        );
     }
 
     #[test]
     fn exact_stats() {
         let mut v: Vec<f64> = (1..=100).rev().map(f64::from).collect();
         let s = Stats::exact(&mut v);
-        assert_eq!((s.count, s.min, s.max, s.avg), (100, Some(1.0), Some(100.0), Some(50.5)));
+        assert_eq!(
+            (s.count, s.min, s.max, s.avg),
+            (100, Some(1.0), Some(100.0), Some(50.5))
+        );
         assert_eq!((s.p50, s.p95, s.p99), (Some(50.0), Some(95.0), Some(99.0)));
         assert_eq!(Stats::exact(&mut []).min, None);
     }

@@ -131,50 +131,160 @@ impl Telemetry {
     pub fn render(&self, db_connections: Option<(u32, u32)>) -> String {
         let mut out = String::with_capacity(4096);
         let batches = ["stored", "replayed", "rejected", "throttled"];
-        family(&mut out, "vantage_ingest_batches_total", "counter", "Ingest batches by outcome.");
+        family(
+            &mut out,
+            "vantage_ingest_batches_total",
+            "counter",
+            "Ingest batches by outcome.",
+        );
         for (i, name) in batches.iter().enumerate() {
-            let _ = writeln!(out, "vantage_ingest_batches_total{{outcome=\"{name}\"}} {}", self.batches[i].load(Relaxed));
+            let _ = writeln!(
+                out,
+                "vantage_ingest_batches_total{{outcome=\"{name}\"}} {}",
+                self.batches[i].load(Relaxed)
+            );
         }
-        family(&mut out, "vantage_ingest_results_total", "counter", "Results received by outcome.");
+        family(
+            &mut out,
+            "vantage_ingest_results_total",
+            "counter",
+            "Results received by outcome.",
+        );
         for (name, v) in [
             ("stored", &self.results_stored),
             ("duplicate", &self.results_duplicate),
             ("expired", &self.results_expired),
         ] {
-            let _ = writeln!(out, "vantage_ingest_results_total{{outcome=\"{name}\"}} {}", v.load(Relaxed));
+            let _ = writeln!(
+                out,
+                "vantage_ingest_results_total{{outcome=\"{name}\"}} {}",
+                v.load(Relaxed)
+            );
         }
-        scalar(&mut out, "vantage_ingest_samples_total", "counter", "Samples stored.", self.samples_stored.load(Relaxed) as f64);
-        scalar(&mut out, "vantage_ingest_inflight", "gauge", "Batches being stored now.", self.ingest_inflight.load(Relaxed) as f64);
-        scalar(&mut out, "vantage_ingest_waiting", "gauge", "Batches queued for a database connection.", self.ingest_waiting.load(Relaxed) as f64);
-        scalar(&mut out, "vantage_rollup_runs_total", "counter", "Rollup rounds completed.", self.rollup_runs.load(Relaxed) as f64);
-        scalar(&mut out, "vantage_rollup_rows_total", "counter", "Rollup rows written.", self.rollup_rows.load(Relaxed) as f64);
-        scalar(&mut out, "vantage_retention_deleted_rows_total", "counter", "Rows removed by retention.", self.retention_deleted.load(Relaxed) as f64);
-        scalar(&mut out, "vantage_job_failures_total", "counter", "Background job rounds that failed.", self.job_failures.load(Relaxed) as f64);
-        scalar(&mut out, "vantage_agents_online", "gauge", "Agents heard from recently.", self.agents_online.load(Relaxed) as f64);
-        scalar(&mut out, "vantage_agent_outbox_dropped_results", "gauge", "Results agents report dropped by their outbox bound, summed over agents.", self.agents_dropped_results.load(Relaxed) as f64);
+        scalar(
+            &mut out,
+            "vantage_ingest_samples_total",
+            "counter",
+            "Samples stored.",
+            self.samples_stored.load(Relaxed) as f64,
+        );
+        scalar(
+            &mut out,
+            "vantage_ingest_inflight",
+            "gauge",
+            "Batches being stored now.",
+            self.ingest_inflight.load(Relaxed) as f64,
+        );
+        scalar(
+            &mut out,
+            "vantage_ingest_waiting",
+            "gauge",
+            "Batches queued for a database connection.",
+            self.ingest_waiting.load(Relaxed) as f64,
+        );
+        scalar(
+            &mut out,
+            "vantage_rollup_runs_total",
+            "counter",
+            "Rollup rounds completed.",
+            self.rollup_runs.load(Relaxed) as f64,
+        );
+        scalar(
+            &mut out,
+            "vantage_rollup_rows_total",
+            "counter",
+            "Rollup rows written.",
+            self.rollup_rows.load(Relaxed) as f64,
+        );
+        scalar(
+            &mut out,
+            "vantage_retention_deleted_rows_total",
+            "counter",
+            "Rows removed by retention.",
+            self.retention_deleted.load(Relaxed) as f64,
+        );
+        scalar(
+            &mut out,
+            "vantage_job_failures_total",
+            "counter",
+            "Background job rounds that failed.",
+            self.job_failures.load(Relaxed) as f64,
+        );
+        scalar(
+            &mut out,
+            "vantage_agents_online",
+            "gauge",
+            "Agents heard from recently.",
+            self.agents_online.load(Relaxed) as f64,
+        );
+        scalar(
+            &mut out,
+            "vantage_agent_outbox_dropped_results",
+            "gauge",
+            "Results agents report dropped by their outbox bound, summed over agents.",
+            self.agents_dropped_results.load(Relaxed) as f64,
+        );
         if let Some((size, idle)) = db_connections {
-            family(&mut out, "vantage_db_pool_connections", "gauge", "Database connections by state.");
+            family(
+                &mut out,
+                "vantage_db_pool_connections",
+                "gauge",
+                "Database connections by state.",
+            );
             let _ = writeln!(out, "vantage_db_pool_connections{{state=\"idle\"}} {idle}");
-            let _ = writeln!(out, "vantage_db_pool_connections{{state=\"busy\"}} {}", size.saturating_sub(idle));
+            let _ = writeln!(
+                out,
+                "vantage_db_pool_connections{{state=\"busy\"}} {}",
+                size.saturating_sub(idle)
+            );
         }
         if let Ok(m) = self.requests.lock() {
-            family(&mut out, "vantage_http_requests_total", "counter", "HTTP requests by route, method and status code.");
+            family(
+                &mut out,
+                "vantage_http_requests_total",
+                "counter",
+                "HTTP requests by route, method and status code.",
+            );
             for ((route, method, code), n) in m.iter() {
-                let _ = writeln!(out, "vantage_http_requests_total{{route=\"{}\",method=\"{method}\",code=\"{code}\"}} {n}", escape(route));
+                let _ = writeln!(
+                    out,
+                    "vantage_http_requests_total{{route=\"{}\",method=\"{method}\",code=\"{code}\"}} {n}",
+                    escape(route)
+                );
             }
         }
         if let Ok(m) = self.latency.lock() {
-            family(&mut out, "vantage_http_request_duration_seconds", "histogram", "HTTP request latency by route and method.");
+            family(
+                &mut out,
+                "vantage_http_request_duration_seconds",
+                "histogram",
+                "HTTP request latency by route and method.",
+            );
             for ((route, method), h) in m.iter() {
                 let labels = format!("route=\"{}\",method=\"{method}\"", escape(route));
                 let mut cumulative = 0;
                 for (bound, n) in BUCKETS.iter().zip(h.counts) {
                     cumulative += n;
-                    let _ = writeln!(out, "vantage_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+                    let _ = writeln!(
+                        out,
+                        "vantage_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+                    );
                 }
-                let _ = writeln!(out, "vantage_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
-                let _ = writeln!(out, "vantage_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
-                let _ = writeln!(out, "vantage_http_request_duration_seconds_count{{{labels}}} {}", h.count);
+                let _ = writeln!(
+                    out,
+                    "vantage_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                    h.count
+                );
+                let _ = writeln!(
+                    out,
+                    "vantage_http_request_duration_seconds_sum{{{labels}}} {}",
+                    h.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "vantage_http_request_duration_seconds_count{{{labels}}} {}",
+                    h.count
+                );
             }
         }
         out
@@ -201,7 +311,10 @@ fn scalar(out: &mut String, name: &str, kind: &str, help: &str, value: f64) {
 }
 
 fn escape(label: &str) -> String {
-    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn method_name(m: &axum::http::Method) -> &'static str {
@@ -218,7 +331,11 @@ fn method_name(m: &axum::http::Method) -> &'static str {
 
 /// Middleware: counts each request and observes its latency, labelled by
 /// the matched route template (never the raw path, which is unbounded).
-pub async fn track(State(t): State<std::sync::Arc<Telemetry>>, request: Request, next: Next) -> Response {
+pub async fn track(
+    State(t): State<std::sync::Arc<Telemetry>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -243,7 +360,11 @@ mod tests {
         let text = t.render(Some((4, 3)));
         assert!(text.contains("vantage_http_request_duration_seconds_bucket{route=\"/a\",method=\"GET\",le=\"0.005\"} 1"), "{text}");
         assert!(text.contains("le=\"+Inf\"} 2"), "{text}");
-        assert!(text.contains("vantage_http_requests_total{route=\"/a\",method=\"GET\",code=\"500\"} 1"));
+        assert!(
+            text.contains(
+                "vantage_http_requests_total{route=\"/a\",method=\"GET\",code=\"500\"} 1"
+            )
+        );
         assert!(text.contains("vantage_db_pool_connections{state=\"busy\"} 1"));
     }
 }

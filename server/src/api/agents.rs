@@ -46,29 +46,51 @@ pub(crate) struct EnrollmentToken {
     (status = 201, body = EnrollmentToken),
     (status = 422, description = "bad lifetime", content_type = "application/problem+json")
 ))]
-async fn create_enrollment_token(State(state): State<AppState>, admin: Admin, JsonBody(body): JsonBody<NewEnrollmentToken>) -> ApiResult<(StatusCode, axum::Json<EnrollmentToken>)> {
+async fn create_enrollment_token(
+    State(state): State<AppState>,
+    admin: Admin,
+    JsonBody(body): JsonBody<NewEnrollmentToken>,
+) -> ApiResult<(StatusCode, axum::Json<EnrollmentToken>)> {
     let lifetime = match &body.expires_in {
         None => std::time::Duration::from_secs(3600),
-        Some(s) => humantime::parse_duration(s).map_err(|e| ApiError::field("expires_in", e.to_string()))?,
+        Some(s) => humantime::parse_duration(s)
+            .map_err(|e| ApiError::field("expires_in", e.to_string()))?,
     };
     if lifetime.is_zero() || lifetime > std::time::Duration::from_secs(30 * 86_400) {
         return Err(ApiError::field("expires_in", "must be between 1s and 30d"));
     }
     let now = Utc::now();
-    let expires_at = now + chrono::Duration::from_std(lifetime).map_err(|_| ApiError::field("expires_in", "is too long"))?;
+    let expires_at = now
+        + chrono::Duration::from_std(lifetime)
+            .map_err(|_| ApiError::field("expires_in", "is too long"))?;
     let (token, token_sha) = new_token(TokenKind::Enrollment);
     let id = Uuid::now_v7();
     state
         .store
-        .create_enrollment(&NewEnrollment { id, token_sha, created_by: admin.0.user_id, created_at: now, expires_at })
+        .create_enrollment(&NewEnrollment {
+            id,
+            token_sha,
+            created_by: admin.0.user_id,
+            created_at: now,
+            expires_at,
+        })
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(EnrollmentToken { id, token, expires_at })))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(EnrollmentToken {
+            id,
+            token,
+            expires_at,
+        }),
+    ))
 }
 
 fn agent_name_ok(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
 
 /// Exchanges a one-time enrollment token for the agent's own credential.
@@ -79,25 +101,51 @@ fn agent_name_ok(name: &str) -> bool {
     (status = 410, description = "token expired", content_type = "application/problem+json"),
     (status = 422, description = "bad agent information", content_type = "application/problem+json")
 ))]
-async fn enroll(State(state): State<AppState>, JsonBody(body): JsonBody<EnrollRequest>) -> ApiResult<(StatusCode, axum::Json<EnrollResponse>)> {
-    let name = body.name.clone().unwrap_or_else(|| body.agent.hostname.clone());
+async fn enroll(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<EnrollRequest>,
+) -> ApiResult<(StatusCode, axum::Json<EnrollResponse>)> {
+    let name = body
+        .name
+        .clone()
+        .unwrap_or_else(|| body.agent.hostname.clone());
     if !agent_name_ok(&name) {
-        return Err(ApiError::field("name", "1–64 characters from letters, digits and . _ -"));
+        return Err(ApiError::field(
+            "name",
+            "1–64 characters from letters, digits and . _ -",
+        ));
     }
     check_info(&body.agent)?;
     let (credential, credential_sha) = new_token(TokenKind::Agent);
     let outcome = state
         .store
-        .enroll(&token_hash(&body.token), &name, &body.agent, &credential_sha, Utc::now())
+        .enroll(
+            &token_hash(&body.token),
+            &name,
+            &body.agent,
+            &credential_sha,
+            Utc::now(),
+        )
         .await?;
     match outcome {
         Ok(agent_id) => {
             tracing::info!(%agent_id, name, hostname = body.agent.hostname, "An agent enrolled.");
-            Ok((StatusCode::CREATED, axum::Json(EnrollResponse { agent_id, name, credential })))
+            Ok((
+                StatusCode::CREATED,
+                axum::Json(EnrollResponse {
+                    agent_id,
+                    name,
+                    credential,
+                }),
+            ))
         }
         Err(EnrollRefusal::UnknownToken) => Err(ApiError::Unauthorized("unknown enrollment token")),
-        Err(EnrollRefusal::Expired) => Err(ApiError::Gone("this enrollment token expired: ask for a new one".into())),
-        Err(EnrollRefusal::AlreadyUsed) => Err(ApiError::Conflict("this enrollment token was already used".into())),
+        Err(EnrollRefusal::Expired) => Err(ApiError::Gone(
+            "this enrollment token expired: ask for a new one".into(),
+        )),
+        Err(EnrollRefusal::AlreadyUsed) => Err(ApiError::Conflict(
+            "this enrollment token was already used".into(),
+        )),
         Err(EnrollRefusal::NameTaken) => Err(ApiError::Conflict(format!(
             "an agent named {name:?} exists: enroll with another --name, or revoke and delete the old one"
         ))),
@@ -105,9 +153,17 @@ async fn enroll(State(state): State<AppState>, JsonBody(body): JsonBody<EnrollRe
 }
 
 fn check_info(info: &AgentInfo) -> ApiResult<()> {
-    for (field, value, max) in [("agent.hostname", &info.hostname, 255), ("agent.os", &info.os, 64), ("agent.arch", &info.arch, 64), ("agent.version", &info.version, 64)] {
+    for (field, value, max) in [
+        ("agent.hostname", &info.hostname, 255),
+        ("agent.os", &info.os, 64),
+        ("agent.arch", &info.arch, 64),
+        ("agent.version", &info.version, 64),
+    ] {
         if value.is_empty() || value.len() > max || value.chars().any(char::is_control) {
-            return Err(ApiError::field(field, format!("must be 1–{max} printable bytes")));
+            return Err(ApiError::field(
+                field,
+                format!("must be 1–{max} printable bytes"),
+            ));
         }
     }
     check_addresses(&info.addresses)
@@ -119,7 +175,10 @@ fn check_addresses(addresses: &[String]) -> ApiResult<()> {
     }
     for (i, a) in addresses.iter().enumerate() {
         if a.parse::<std::net::IpAddr>().is_err() {
-            return Err(ApiError::field(&format!("addresses[{i}]"), "is not an IP address"));
+            return Err(ApiError::field(
+                &format!("addresses[{i}]"),
+                "is not an IP address",
+            ));
         }
     }
     Ok(())
@@ -130,7 +189,11 @@ fn check_addresses(addresses: &[String]) -> ApiResult<()> {
     (status = 204, description = "noted"),
     (status = 401, description = "unknown or revoked agent", content_type = "application/problem+json")
 ))]
-async fn heartbeat(State(state): State<AppState>, AgentCredential(agent): AgentCredential, JsonBody(body): JsonBody<Heartbeat>) -> ApiResult<StatusCode> {
+async fn heartbeat(
+    State(state): State<AppState>,
+    AgentCredential(agent): AgentCredential,
+    JsonBody(body): JsonBody<Heartbeat>,
+) -> ApiResult<StatusCode> {
     check_addresses(&body.addresses)?;
     state.store.heartbeat(agent.id, &body, Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -174,7 +237,9 @@ impl AgentView {
 }
 
 fn online_since(state: &AppState) -> DateTime<Utc> {
-    Utc::now() - chrono::Duration::from_std(state.config.offline_after).unwrap_or(chrono::Duration::seconds(45))
+    Utc::now()
+        - chrono::Duration::from_std(state.config.offline_after)
+            .unwrap_or(chrono::Duration::seconds(45))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -195,7 +260,11 @@ pub(crate) struct AgentPage {
 
 /// Lists agents by name, with their status.
 #[utoipa::path(get, path = "/api/v1/agents", tag = "agents", security(("bearer" = ["viewer"])), params(Page), responses((status = 200, body = AgentPage)))]
-async fn list_agents(State(state): State<AppState>, _who: Viewer, QueryParams(page): QueryParams<Page>) -> ApiResult<axum::Json<AgentPage>> {
+async fn list_agents(
+    State(state): State<AppState>,
+    _who: Viewer,
+    QueryParams(page): QueryParams<Page>,
+) -> ApiResult<axum::Json<AgentPage>> {
     let limit = page.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("limit", "must be 1–1000"));
@@ -207,8 +276,14 @@ async fn list_agents(State(state): State<AppState>, _who: Viewer, QueryParams(pa
     let rows = state.store.agents(after.as_deref(), limit + 1).await?;
     let more = rows.len() > limit as usize;
     let since = online_since(&state);
-    let items: Vec<AgentView> = rows.into_iter().take(limit as usize).map(|r| AgentView::of(r, since)).collect();
-    let next_cursor = more.then(|| items.last().map(|a| crate::api::encode_cursor(&a.name))).flatten();
+    let items: Vec<AgentView> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|r| AgentView::of(r, since))
+        .collect();
+    let next_cursor = more
+        .then(|| items.last().map(|a| crate::api::encode_cursor(&a.name)))
+        .flatten();
     Ok(axum::Json(AgentPage { items, next_cursor }))
 }
 
@@ -217,8 +292,16 @@ async fn list_agents(State(state): State<AppState>, _who: Viewer, QueryParams(pa
     (status = 200, body = AgentView),
     (status = 404, description = "no such agent", content_type = "application/problem+json")
 ))]
-async fn get_agent(State(state): State<AppState>, _who: Viewer, PathParams(id): PathParams<Uuid>) -> ApiResult<axum::Json<AgentView>> {
-    let row = state.store.agent(id).await?.ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
+async fn get_agent(
+    State(state): State<AppState>,
+    _who: Viewer,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<axum::Json<AgentView>> {
+    let row = state
+        .store
+        .agent(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
     Ok(axum::Json(AgentView::of(row, online_since(&state))))
 }
 
@@ -227,7 +310,11 @@ async fn get_agent(State(state): State<AppState>, _who: Viewer, PathParams(id): 
     (status = 204, description = "revoked"),
     (status = 404, description = "no such agent", content_type = "application/problem+json")
 ))]
-async fn revoke_agent(State(state): State<AppState>, _admin: Admin, PathParams(id): PathParams<Uuid>) -> ApiResult<StatusCode> {
+async fn revoke_agent(
+    State(state): State<AppState>,
+    _admin: Admin,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<StatusCode> {
     if state.store.revoke_agent(id, Utc::now()).await? {
         tracing::info!(agent_id = %id, "An agent's credential was revoked.");
         Ok(StatusCode::NO_CONTENT)

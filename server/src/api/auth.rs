@@ -10,7 +10,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Admin, TokenKind, Viewer, bearer, hash_password, new_token, token_hash, verify_password};
+use crate::auth::{
+    Admin, TokenKind, Viewer, bearer, hash_password, new_token, token_hash, verify_password,
+};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
 use crate::store::{NewApiToken, Role, Storage as _, User};
 
@@ -45,10 +47,16 @@ pub(crate) struct Session {
     (status = 200, body = Session),
     (status = 401, description = "wrong username or password", content_type = "application/problem+json")
 ))]
-async fn login(State(state): State<AppState>, JsonBody(body): JsonBody<Login>) -> ApiResult<axum::Json<Session>> {
+async fn login(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Login>,
+) -> ApiResult<axum::Json<Session>> {
     let user = state.store.user_by_name(&body.username).await?;
     // An unknown name costs the same as a wrong password.
-    let phc = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| state.dummy_hash.to_string());
+    let phc = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| state.dummy_hash.to_string());
     let ok = verify_password(body.password, phc).await;
     let user = match user {
         Some(u) if ok && !u.disabled => u,
@@ -56,16 +64,30 @@ async fn login(State(state): State<AppState>, JsonBody(body): JsonBody<Login>) -
     };
     let (token, hash) = new_token(TokenKind::Session);
     let now = Utc::now();
-    let expires_at = now + chrono::Duration::from_std(state.config.session_ttl).unwrap_or(chrono::Duration::hours(12));
-    state.store.create_session(&hash, user.id, now, expires_at).await?;
-    Ok(axum::Json(Session { token, expires_at, username: user.username, role: user.role }))
+    let expires_at = now
+        + chrono::Duration::from_std(state.config.session_ttl)
+            .unwrap_or(chrono::Duration::hours(12));
+    state
+        .store
+        .create_session(&hash, user.id, now, expires_at)
+        .await?;
+    Ok(axum::Json(Session {
+        token,
+        expires_at,
+        username: user.username,
+        role: user.role,
+    }))
 }
 
 /// Ends the session whose token authenticates this request.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = ["viewer"])), responses(
     (status = 204, description = "the session is gone")
 ))]
-async fn logout(State(state): State<AppState>, _who: Viewer, headers: axum::http::HeaderMap) -> ApiResult<StatusCode> {
+async fn logout(
+    State(state): State<AppState>,
+    _who: Viewer,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<StatusCode> {
     if let Some(token) = bearer(&headers) {
         state.store.delete_session(&token_hash(token)).await?;
     }
@@ -83,7 +105,11 @@ pub(crate) struct Me {
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = ["viewer"])), responses((status = 200, body = Me)))]
 async fn me(who: Viewer) -> axum::Json<Me> {
     let p = who.0;
-    axum::Json(Me { user_id: p.user_id, username: p.username, role: p.role })
+    axum::Json(Me {
+        user_id: p.user_id,
+        username: p.username,
+        role: p.role,
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -105,15 +131,28 @@ pub(crate) struct Created {
     (status = 409, description = "the name is taken", content_type = "application/problem+json"),
     (status = 422, description = "bad name or password", content_type = "application/problem+json")
 ))]
-async fn create_user(State(state): State<AppState>, _admin: Admin, JsonBody(body): JsonBody<NewUser>) -> ApiResult<(StatusCode, axum::Json<Created>)> {
+async fn create_user(
+    State(state): State<AppState>,
+    _admin: Admin,
+    JsonBody(body): JsonBody<NewUser>,
+) -> ApiResult<(StatusCode, axum::Json<Created>)> {
     let name_ok = !body.username.is_empty()
         && body.username.len() <= 64
-        && body.username.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+        && body
+            .username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
     if !name_ok {
-        return Err(ApiError::field("username", "1–64 characters from letters, digits and . _ - @"));
+        return Err(ApiError::field(
+            "username",
+            "1–64 characters from letters, digits and . _ - @",
+        ));
     }
     if body.password.chars().count() < 12 {
-        return Err(ApiError::field("password", "must be at least 12 characters"));
+        return Err(ApiError::field(
+            "password",
+            "must be at least 12 characters",
+        ));
     }
     let user = User {
         id: Uuid::now_v7(),
@@ -123,7 +162,10 @@ async fn create_user(State(state): State<AppState>, _admin: Admin, JsonBody(body
         disabled: false,
     };
     if !state.store.create_user(&user, Utc::now()).await? {
-        return Err(ApiError::Conflict(format!("a user named {:?} exists", user.username)));
+        return Err(ApiError::Conflict(format!(
+            "a user named {:?} exists",
+            user.username
+        )));
     }
     Ok((StatusCode::CREATED, axum::Json(Created { id: user.id })))
 }
@@ -154,10 +196,16 @@ pub(crate) struct TokenCreated {
     (status = 201, body = TokenCreated),
     (status = 403, description = "the role asked is above yours", content_type = "application/problem+json")
 ))]
-async fn create_token(State(state): State<AppState>, who: Viewer, JsonBody(body): JsonBody<NewToken>) -> ApiResult<(StatusCode, axum::Json<TokenCreated>)> {
+async fn create_token(
+    State(state): State<AppState>,
+    who: Viewer,
+    JsonBody(body): JsonBody<NewToken>,
+) -> ApiResult<(StatusCode, axum::Json<TokenCreated>)> {
     let role = body.role.unwrap_or(who.0.role);
     if role > who.0.role {
-        return Err(ApiError::Forbidden("a token cannot have a role above its creator's"));
+        return Err(ApiError::Forbidden(
+            "a token cannot have a role above its creator's",
+        ));
     }
     if body.name.is_empty() || body.name.len() > 128 {
         return Err(ApiError::field("name", "must be 1–128 bytes"));
@@ -166,17 +214,37 @@ async fn create_token(State(state): State<AppState>, who: Viewer, JsonBody(body)
     let expires_at = match &body.expires_in {
         None => None,
         Some(s) => {
-            let d = humantime::parse_duration(s).map_err(|e| ApiError::field("expires_in", e.to_string()))?;
-            Some(now + chrono::Duration::from_std(d).map_err(|_| ApiError::field("expires_in", "is too long"))?)
+            let d = humantime::parse_duration(s)
+                .map_err(|e| ApiError::field("expires_in", e.to_string()))?;
+            Some(
+                now + chrono::Duration::from_std(d)
+                    .map_err(|_| ApiError::field("expires_in", "is too long"))?,
+            )
         }
     };
     let (token, hash) = new_token(TokenKind::Api);
     let id = Uuid::now_v7();
     state
         .store
-        .create_api_token(&NewApiToken { id, user_id: who.0.user_id, name: body.name, token_sha: hash, role, created_at: now, expires_at })
+        .create_api_token(&NewApiToken {
+            id,
+            user_id: who.0.user_id,
+            name: body.name,
+            token_sha: hash,
+            role,
+            created_at: now,
+            expires_at,
+        })
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(TokenCreated { id, token, role, expires_at })))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TokenCreated {
+            id,
+            token,
+            role,
+            expires_at,
+        }),
+    ))
 }
 
 /// Revokes an API token.
@@ -184,7 +252,11 @@ async fn create_token(State(state): State<AppState>, who: Viewer, JsonBody(body)
     (status = 204, description = "revoked"),
     (status = 404, description = "no such live token", content_type = "application/problem+json")
 ))]
-async fn revoke_token(State(state): State<AppState>, _admin: Admin, PathParams(id): PathParams<Uuid>) -> ApiResult<StatusCode> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    _admin: Admin,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<StatusCode> {
     if state.store.revoke_api_token(id, Utc::now()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -36,7 +36,8 @@ async fn ingest(
 ) -> ApiResult<axum::Json<IngestAck>> {
     let JsonBody(batch) = body.inspect_err(|_| state.telemetry.batch(BatchOutcome::Rejected))?;
     let now = Utc::now();
-    let raw = chrono::Duration::from_std(state.config.retention.raw).unwrap_or(chrono::Duration::days(7));
+    let raw =
+        chrono::Duration::from_std(state.config.retention.raw).unwrap_or(chrono::Duration::days(7));
     let (batch_id, outbox) = (batch.batch_id, batch.outbox);
     let valid = validate(batch, &agent.name, now, raw).map_err(|errors| {
         state.telemetry.batch(BatchOutcome::Rejected);
@@ -48,24 +49,18 @@ async fn ingest(
         .enter(&state.telemetry)
         .await
         .inspect_err(|_| state.telemetry.batch(BatchOutcome::Throttled))?;
-    let rows = state.ids.resolve(&state.store, agent.id, batch_id, valid, outbox).await?;
-    let samples: u64 = rows.results.iter().map(|r| r.samples.len() as u64).sum();
+    let rows = state
+        .ids
+        .resolve(&state.store, agent.id, batch_id, valid, outbox)
+        .await?;
     let ack = state.store.ingest(&rows, now).await?;
     if ack.replayed {
         state.telemetry.batch(BatchOutcome::Replayed);
     } else {
         state.telemetry.batch(BatchOutcome::Stored);
-        // Samples of duplicate results are not stored: count only new ones.
-        let stored_samples = if ack.duplicates == 0 { samples } else { samples_of_new(&rows, ack.accepted) };
-        state.telemetry.stored(ack.accepted, ack.duplicates, ack.expired, stored_samples);
+        state
+            .telemetry
+            .stored(ack.accepted, ack.duplicates, ack.expired, ack.samples);
     }
     Ok(axum::Json(ack))
-}
-
-/// An estimate of samples stored when some results were duplicates:
-/// proportional to the results stored.
-fn samples_of_new(rows: &crate::store::StoreBatch, accepted: u32) -> u64 {
-    let total: u64 = rows.results.iter().map(|r| r.samples.len() as u64).sum();
-    let n = rows.results.len().max(1) as u64;
-    total * u64::from(accepted) / n
 }

@@ -43,10 +43,23 @@ impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut OpenApiDoc) {
         let components = openapi.components.get_or_insert_with(Default::default);
         let bearer = |desc: &str| {
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(desc)).build())
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(desc))
+                    .build(),
+            )
         };
-        components.add_security_scheme("bearer", bearer("A session token (`vs_…`) or an API token (`vt_…`). Scopes name the least role."));
-        components.add_security_scheme("agent", bearer("An agent credential (`va_…`) from enrollment."));
+        components.add_security_scheme(
+            "bearer",
+            bearer(
+                "A session token (`vs_…`) or an API token (`vt_…`). Scopes name the least role.",
+            ),
+        );
+        components.add_security_scheme(
+            "agent",
+            bearer("An agent credential (`va_…`) from enrollment."),
+        );
     }
 }
 

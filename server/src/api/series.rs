@@ -38,7 +38,11 @@ pub(crate) struct LatestQuery {
 #[utoipa::path(get, path = "/api/v1/results/latest", tag = "results", security(("bearer" = ["viewer"])), params(LatestQuery), responses(
     (status = 200, body = Vec<Object>, description = "one result per check target")
 ))]
-async fn latest(State(state): State<AppState>, _who: Viewer, QueryParams(q): QueryParams<LatestQuery>) -> ApiResult<axum::Json<Vec<LatestRow>>> {
+async fn latest(
+    State(state): State<AppState>,
+    _who: Viewer,
+    QueryParams(q): QueryParams<LatestQuery>,
+) -> ApiResult<axum::Json<Vec<LatestRow>>> {
     Ok(axum::Json(state.store.latest(q.agent_id).await?))
 }
 
@@ -74,7 +78,10 @@ impl SeriesQuery {
             return Err(ApiError::field("from", "must be before `to`"));
         }
         if to - from > chrono::Duration::days(3 * 366) {
-            return Err(ApiError::field("from", "the range may span at most 3 years"));
+            return Err(ApiError::field(
+                "from",
+                "the range may span at most 3 years",
+            ));
         }
         Ok((from, to))
     }
@@ -112,7 +119,11 @@ impl From<&SeriesRow> for SeriesInfo {
 
 /// Series matching a filter (every field given must match).
 #[utoipa::path(get, path = "/api/v1/series", tag = "results", security(("bearer" = ["viewer"])), params(SeriesQuery), responses((status = 200, body = Vec<SeriesInfo>)))]
-async fn list_series(State(state): State<AppState>, _who: Viewer, QueryParams(q): QueryParams<SeriesQuery>) -> ApiResult<axum::Json<Vec<SeriesInfo>>> {
+async fn list_series(
+    State(state): State<AppState>,
+    _who: Viewer,
+    QueryParams(q): QueryParams<SeriesQuery>,
+) -> ApiResult<axum::Json<Vec<SeriesInfo>>> {
     let rows = state.store.series(&q.filter()).await?;
     Ok(axum::Json(rows.iter().map(SeriesInfo::from).collect()))
 }
@@ -120,17 +131,32 @@ async fn list_series(State(state): State<AppState>, _who: Viewer, QueryParams(q)
 async fn matching(state: &AppState, q: &SeriesQuery) -> ApiResult<Vec<SeriesRow>> {
     let rows = state.store.series(&q.filter()).await?;
     if rows.len() > MAX_SERIES {
-        return Err(ApiError::field("query", format!("matches {} series; narrow it to at most {MAX_SERIES} (agent_id, check, target, metric)", rows.len())));
+        return Err(ApiError::field(
+            "query",
+            format!(
+                "matches {} series; narrow it to at most {MAX_SERIES} (agent_id, check, target, metric)",
+                rows.len()
+            ),
+        ));
     }
     Ok(rows)
 }
 
-fn pick(state: &AppState, q: &SeriesQuery, from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) -> ApiResult<Resolution> {
+fn pick(
+    state: &AppState,
+    q: &SeriesQuery,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ApiResult<Resolution> {
     let retention = &state.config.retention;
     match q.resolution {
         None => Ok(query::choose(from, to, now, retention)),
         Some(r) if query::covers(r, from, now, retention) => Ok(r),
-        Some(_) => Err(ApiError::field("resolution", "is not kept that far back; omit it to let the server choose")),
+        Some(_) => Err(ApiError::field(
+            "resolution",
+            "is not kept that far back; omit it to let the server choose",
+        )),
     }
 }
 
@@ -157,7 +183,11 @@ pub(crate) struct History {
     (status = 200, body = History),
     (status = 422, description = "bad range, resolution, or too many series", content_type = "application/problem+json")
 ))]
-async fn history(State(state): State<AppState>, _who: Viewer, QueryParams(q): QueryParams<SeriesQuery>) -> ApiResult<axum::Json<History>> {
+async fn history(
+    State(state): State<AppState>,
+    _who: Viewer,
+    QueryParams(q): QueryParams<SeriesQuery>,
+) -> ApiResult<axum::Json<History>> {
     let now = Utc::now();
     let (from, to) = q.range(now)?;
     let resolution = pick(&state, &q, from, to, now)?;
@@ -170,9 +200,18 @@ async fn history(State(state): State<AppState>, _who: Viewer, QueryParams(q): Qu
     };
     let series = series
         .iter()
-        .map(|s| SeriesPoints { series: s.into(), points: points.remove(&s.series_id).unwrap_or_default() })
+        .map(|s| SeriesPoints {
+            series: s.into(),
+            points: points.remove(&s.series_id).unwrap_or_default(),
+        })
         .collect();
-    Ok(axum::Json(History { resolution, approximate: resolution != Resolution::Raw, from, to, series }))
+    Ok(axum::Json(History {
+        resolution,
+        approximate: resolution != Resolution::Raw,
+        from,
+        to,
+        series,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -200,7 +239,13 @@ pub(crate) struct StatusCountsView {
 
 impl From<StatusCounts> for StatusCountsView {
     fn from(c: StatusCounts) -> Self {
-        StatusCountsView { ok: c.ok, timeout: c.timeout, unreachable: c.unreachable, refused: c.refused, error: c.error }
+        StatusCountsView {
+            ok: c.ok,
+            timeout: c.timeout,
+            unreachable: c.unreachable,
+            refused: c.refused,
+            error: c.error,
+        }
     }
 }
 
@@ -220,7 +265,11 @@ pub(crate) struct StatsAnswer {
     (status = 200, body = StatsAnswer),
     (status = 422, description = "bad range, resolution, or too many series", content_type = "application/problem+json")
 ))]
-async fn stats(State(state): State<AppState>, _who: Viewer, QueryParams(q): QueryParams<SeriesQuery>) -> ApiResult<axum::Json<StatsAnswer>> {
+async fn stats(
+    State(state): State<AppState>,
+    _who: Viewer,
+    QueryParams(q): QueryParams<SeriesQuery>,
+) -> ApiResult<axum::Json<StatsAnswer>> {
     let now = Utc::now();
     let (from, to) = q.range(now)?;
     let resolution = pick(&state, &q, from, to, now)?;
@@ -249,17 +298,38 @@ async fn stats(State(state): State<AppState>, _who: Viewer, QueryParams(q): Quer
             }
         }
     }
-    let check_ids: Vec<i64> = series.iter().map(|s| s.check_id).collect::<HashSet<_>>().into_iter().collect();
+    let check_ids: Vec<i64> = series
+        .iter()
+        .map(|s| s.check_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let mut checks = Vec::with_capacity(check_ids.len());
     for id in check_ids {
         let counts = state.store.status_counts(&[id], from, to).await?;
         let total = counts.total();
-        checks.push(CheckAvailability { check_id: id, availability: (total > 0).then(|| counts.ok as f64 / total as f64), runs: counts.into() });
+        checks.push(CheckAvailability {
+            check_id: id,
+            availability: (total > 0).then(|| counts.ok as f64 / total as f64),
+            runs: counts.into(),
+        });
     }
     checks.sort_by_key(|c| c.check_id);
     let series = series
         .iter()
-        .map(|s| SeriesStats { series: s.into(), stats: per_series.remove(&s.series_id).unwrap_or_else(|| Stats::exact(&mut [])) })
+        .map(|s| SeriesStats {
+            series: s.into(),
+            stats: per_series
+                .remove(&s.series_id)
+                .unwrap_or_else(|| Stats::exact(&mut [])),
+        })
         .collect();
-    Ok(axum::Json(StatsAnswer { resolution, approximate: resolution != Resolution::Raw, from, to, series, checks }))
+    Ok(axum::Json(StatsAnswer {
+        resolution,
+        approximate: resolution != Resolution::Raw,
+        from,
+        to,
+        series,
+        checks,
+    }))
 }

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::store::{StorageMode, Storage as _};
+use crate::store::{Storage as _, StorageMode};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -29,7 +29,10 @@ pub(crate) struct Health {
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
 async fn healthz() -> axum::Json<Health> {
-    axum::Json(Health { status: "ok", storage: None })
+    axum::Json(Health {
+        status: "ok",
+        storage: None,
+    })
 }
 
 /// The database answers and its migrations are applied.
@@ -39,10 +42,15 @@ async fn healthz() -> axum::Json<Health> {
 ))]
 async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Health>, ApiError> {
     match state.store.ping().await {
-        Ok(()) => Ok(axum::Json(Health { status: "ready", storage: Some(state.store.mode()) })),
+        Ok(()) => Ok(axum::Json(Health {
+            status: "ready",
+            storage: Some(state.store.mode()),
+        })),
         Err(e) => {
             tracing::warn!(error = %e, "The database does not answer: not ready.");
-            Err(ApiError::Unavailable { retry_after_secs: 5 })
+            Err(ApiError::Unavailable {
+                retry_after_secs: 5,
+            })
         }
     }
 }
@@ -60,13 +68,18 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
         if given.map(str::as_bytes) != Some(want.as_bytes()) {
-            return Err(ApiError::Unauthorized("this server's metrics need its metrics token"));
+            return Err(ApiError::Unauthorized(
+                "this server's metrics need its metrics token",
+            ));
         }
     }
     let body = state.telemetry.render(None);
     Ok((
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
         .into_response())

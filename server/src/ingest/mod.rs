@@ -12,7 +12,9 @@ use uuid::Uuid;
 use vantage_protocol::ingest::OutboxStats;
 
 use crate::error::ApiError;
-use crate::store::{CheckKey, ResultRow, SampleRow, SeriesKey, Storage as _, Store, StoreBatch, StoreResult};
+use crate::store::{
+    CheckKey, ResultRow, SampleRow, SeriesKey, Storage as _, Store, StoreBatch, StoreResult,
+};
 use crate::telemetry::{GaugeGuard, Telemetry};
 use validate::{ValidBatch, canonical_labels};
 
@@ -91,7 +93,10 @@ impl IdCache {
                         },
                     )
                     .await?;
-                samples.push(SampleRow { series_id, value: s.value });
+                samples.push(SampleRow {
+                    series_id,
+                    value: s.value,
+                });
             }
             results.push(ResultRow {
                 id: r.id,
@@ -139,13 +144,19 @@ impl IngestGate {
             return Ok((permit, telemetry.ingest_gauge(false)));
         }
         if telemetry.ingest_waiting() as usize >= self.queue {
-            return Err(ApiError::TooManyRequests { retry_after_secs: 1 + rand::random_range(0..3) });
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: 1 + rand::random_range(0..3),
+            });
         }
         let waiting = telemetry.ingest_gauge(true);
         let permit = tokio::time::timeout(Duration::from_secs(20), self.permits.acquire())
             .await
-            .map_err(|_| ApiError::Unavailable { retry_after_secs: 2 + rand::random_range(0..4) })?
-            .map_err(|_| ApiError::Unavailable { retry_after_secs: 5 })?;
+            .map_err(|_| ApiError::Unavailable {
+                retry_after_secs: 2 + rand::random_range(0..4),
+            })?
+            .map_err(|_| ApiError::Unavailable {
+                retry_after_secs: 5,
+            })?;
         drop(waiting);
         Ok((permit, telemetry.ingest_gauge(false)))
     }

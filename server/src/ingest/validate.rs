@@ -69,12 +69,23 @@ pub fn validate(
 ) -> Result<ValidBatch, Vec<FieldError>> {
     let mut errors = Errors(Vec::new());
     if batch.results.len() > MAX_BATCH_RESULTS {
-        errors.push(None, "results", format!("holds {} results; at most {MAX_BATCH_RESULTS} per batch", batch.results.len()));
+        errors.push(
+            None,
+            "results",
+            format!(
+                "holds {} results; at most {MAX_BATCH_RESULTS} per batch",
+                batch.results.len()
+            ),
+        );
         return Err(errors.0);
     }
     let samples: usize = batch.results.iter().map(|r| r.samples.len()).sum();
     if samples > MAX_BATCH_SAMPLES {
-        errors.push(None, "results", format!("holds {samples} samples; at most {MAX_BATCH_SAMPLES} per batch"));
+        errors.push(
+            None,
+            "results",
+            format!("holds {samples} samples; at most {MAX_BATCH_SAMPLES} per batch"),
+        );
         return Err(errors.0);
     }
     let oldest = now - raw_retention;
@@ -86,7 +97,11 @@ pub fn validate(
             errors.push(Some(i), "id", "appears twice in this batch");
         }
         if r.agent != agent {
-            errors.push(Some(i), "agent", format!("is {:?} but this credential belongs to {agent:?}", r.agent));
+            errors.push(
+                Some(i),
+                "agent",
+                format!("is {:?} but this credential belongs to {agent:?}", r.agent),
+            );
         }
         text(&mut errors, i, "check", &r.check, MAX_NAME);
         text(&mut errors, i, "target", &r.target, MAX_TARGET);
@@ -96,30 +111,62 @@ pub fn validate(
             errors.push(Some(i), "plugin_version", "is not a semantic version");
         }
         if !(r.duration.is_finite() && r.duration >= 0.0) {
-            errors.push(Some(i), "duration", "must be a finite number of seconds ≥ 0");
+            errors.push(
+                Some(i),
+                "duration",
+                "must be a finite number of seconds ≥ 0",
+            );
         }
         if r.message.as_ref().is_some_and(|m| m.len() > MAX_MESSAGE) {
-            errors.push(Some(i), "message", format!("is longer than {MAX_MESSAGE} bytes"));
+            errors.push(
+                Some(i),
+                "message",
+                format!("is longer than {MAX_MESSAGE} bytes"),
+            );
         }
         if r.started_at > now + MAX_SKEW {
-            errors.push(Some(i), "started_at", "is more than 5 minutes in the future (check the agent's clock)");
+            errors.push(
+                Some(i),
+                "started_at",
+                "is more than 5 minutes in the future (check the agent's clock)",
+            );
         }
         for (j, s) in r.samples.iter().enumerate() {
             if !is_metric_name(&s.metric) {
-                errors.push(Some(i), format!("samples[{j}].metric"), "must match ^[a-z][a-z0-9_]{0,63}$");
+                errors.push(
+                    Some(i),
+                    format!("samples[{j}].metric"),
+                    "must match ^[a-z][a-z0-9_]{0,63}$",
+                );
             }
             if !s.value.is_finite() {
-                errors.push(Some(i), format!("samples[{j}].value"), "must be a finite number");
+                errors.push(
+                    Some(i),
+                    format!("samples[{j}].value"),
+                    "must be a finite number",
+                );
             }
             if s.labels.len() > MAX_LABELS {
-                errors.push(Some(i), format!("samples[{j}].labels"), format!("has more than {MAX_LABELS} labels"));
+                errors.push(
+                    Some(i),
+                    format!("samples[{j}].labels"),
+                    format!("has more than {MAX_LABELS} labels"),
+                );
             }
             for (k, v) in &s.labels {
                 if !is_metric_name(k) {
-                    errors.push(Some(i), format!("samples[{j}].labels.{k}"), "label names must match ^[a-z][a-z0-9_]{0,63}$");
+                    errors.push(
+                        Some(i),
+                        format!("samples[{j}].labels.{k}"),
+                        "label names must match ^[a-z][a-z0-9_]{0,63}$",
+                    );
                 }
                 if v.len() > MAX_LABEL_VALUE {
-                    errors.push(Some(i), format!("samples[{j}].labels.{k}"), format!("is longer than {MAX_LABEL_VALUE} bytes"));
+                    errors.push(
+                        Some(i),
+                        format!("samples[{j}].labels.{k}"),
+                        format!("is longer than {MAX_LABEL_VALUE} bytes"),
+                    );
                 }
             }
         }
@@ -130,7 +177,10 @@ pub fn validate(
         }
     }
     if errors.0.is_empty() {
-        Ok(ValidBatch { results: keep, expired })
+        Ok(ValidBatch {
+            results: keep,
+            expired,
+        })
     } else {
         Err(errors.0)
     }
@@ -164,7 +214,11 @@ mod tests {
     }
 
     fn batch(results: Vec<CheckResult>) -> IngestBatch {
-        IngestBatch { batch_id: uuid::Uuid::now_v7(), results, outbox: Default::default() }
+        IngestBatch {
+            batch_id: uuid::Uuid::now_v7(),
+            results,
+            outbox: Default::default(),
+        }
     }
 
     const WEEK: chrono::Duration = chrono::Duration::days(7);
@@ -193,8 +247,20 @@ mod tests {
         bad.plugin_version = "one".into();
         let errors = validate(batch(vec![good, bad]), "a1", now, WEEK).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| (e.index, e.field.as_str())).collect();
-        for want in ["id", "agent", "check", "duration", "started_at", "samples[0].metric", "samples[0].value", "plugin_version"] {
-            assert!(fields.contains(&(Some(1), want)), "{want} missing from {fields:?}");
+        for want in [
+            "id",
+            "agent",
+            "check",
+            "duration",
+            "started_at",
+            "samples[0].metric",
+            "samples[0].value",
+            "plugin_version",
+        ] {
+            assert!(
+                fields.contains(&(Some(1), want)),
+                "{want} missing from {fields:?}"
+            );
         }
         assert!(fields.iter().all(|(i, _)| *i == Some(1)), "{fields:?}");
     }

@@ -80,10 +80,14 @@ impl Store {
     /// applies its migrations.
     pub async fn open(url: &str, max_connections: u32) -> StoreResult<Store> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Store::Postgres(PgStore::connect(url, max_connections).await?))
+            Ok(Store::Postgres(
+                PgStore::connect(url, max_connections).await?,
+            ))
         } else {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
-            Ok(Store::Sqlite(SqliteStore::open(std::path::Path::new(path)).await?))
+            Ok(Store::Sqlite(
+                SqliteStore::open(std::path::Path::new(path)).await?,
+            ))
         }
     }
 }

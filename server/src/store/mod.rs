@@ -5,8 +5,8 @@
 //! (`ingest::validate`), and the rollup and retention logic lives once in
 //! `jobs`, over the primitive operations here.
 
-pub mod postgres;
 mod dispatch;
+pub mod postgres;
 pub mod sketch;
 pub mod sqlite;
 
@@ -48,7 +48,17 @@ pub enum StorageMode {
 
 /// Roles, weakest first: each can do what the ones before it can.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -346,22 +356,52 @@ pub trait Storage: Send + Sync + 'static {
     // Users and credentials.
 
     /// Inserts the user unless the name exists; true when inserted.
-    fn create_user(&self, user: &User, now: DateTime<Utc>) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn create_user(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     fn count_users(&self) -> impl Future<Output = StoreResult<u64>> + Send;
-    fn user_by_name(&self, username: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
-    fn create_session(&self, token_sha: &TokenHash, user_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
-    fn delete_session(&self, token_sha: &TokenHash) -> impl Future<Output = StoreResult<()>> + Send;
+    fn user_by_name(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn create_session(
+        &self,
+        token_sha: &TokenHash,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_session(&self, token_sha: &TokenHash)
+    -> impl Future<Output = StoreResult<()>> + Send;
     /// The user of a live session (not expired, user not disabled).
-    fn session_user(&self, token_sha: &TokenHash, now: DateTime<Utc>) -> impl Future<Output = StoreResult<Option<UserPrincipal>>> + Send;
-    fn create_api_token(&self, token: &NewApiToken) -> impl Future<Output = StoreResult<()>> + Send;
+    fn session_user(
+        &self,
+        token_sha: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Option<UserPrincipal>>> + Send;
+    fn create_api_token(&self, token: &NewApiToken)
+    -> impl Future<Output = StoreResult<()>> + Send;
     /// The user of a live API token, with the token's role; stamps `last_used_at`.
-    fn api_token_user(&self, token_sha: &TokenHash, now: DateTime<Utc>) -> impl Future<Output = StoreResult<Option<UserPrincipal>>> + Send;
+    fn api_token_user(
+        &self,
+        token_sha: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Option<UserPrincipal>>> + Send;
     /// True when a token was revoked now (false: unknown or already revoked).
-    fn revoke_api_token(&self, id: Uuid, now: DateTime<Utc>) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn revoke_api_token(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     // Agents.
 
-    fn create_enrollment(&self, enrollment: &NewEnrollment) -> impl Future<Output = StoreResult<()>> + Send;
+    fn create_enrollment(
+        &self,
+        enrollment: &NewEnrollment,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Uses the token once, atomically, and creates the agent.
     fn enroll(
         &self,
@@ -371,14 +411,33 @@ pub trait Storage: Send + Sync + 'static {
         credential_sha: &TokenHash,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<Result<Uuid, EnrollRefusal>>> + Send;
-    fn agent_by_credential(&self, credential_sha: &TokenHash) -> impl Future<Output = StoreResult<Option<AgentAuth>>> + Send;
+    fn agent_by_credential(
+        &self,
+        credential_sha: &TokenHash,
+    ) -> impl Future<Output = StoreResult<Option<AgentAuth>>> + Send;
     /// True when the agent exists (revoking twice is not an error).
-    fn revoke_agent(&self, id: Uuid, now: DateTime<Utc>) -> impl Future<Output = StoreResult<bool>> + Send;
-    fn heartbeat(&self, id: Uuid, heartbeat: &Heartbeat, now: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
+    fn revoke_agent(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn heartbeat(
+        &self,
+        id: Uuid,
+        heartbeat: &Heartbeat,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Agents ordered by name, starting after `after` (cursor), at most `limit`.
-    fn agents(&self, after: Option<&str>, limit: u32) -> impl Future<Output = StoreResult<Vec<AgentRow>>> + Send;
+    fn agents(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<AgentRow>>> + Send;
     fn agent(&self, id: Uuid) -> impl Future<Output = StoreResult<Option<AgentRow>>> + Send;
-    fn agents_seen_since(&self, since: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn agents_seen_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 
     // Ingest.
 
@@ -390,37 +449,93 @@ pub trait Storage: Send + Sync + 'static {
     /// new (by id), their samples, a dirty range for the rollups, the agent's
     /// outbox stats and `last_seen_at`. A batch id seen before stores
     /// nothing and returns the first acknowledgement with `replayed: true`.
-    fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> impl Future<Output = StoreResult<IngestAck>> + Send;
+    fn ingest(
+        &self,
+        batch: &StoreBatch,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<IngestAck>> + Send;
 
     // Queries.
 
-    fn latest(&self, agent_id: Option<Uuid>) -> impl Future<Output = StoreResult<Vec<LatestRow>>> + Send;
-    fn series(&self, filter: &SeriesFilter) -> impl Future<Output = StoreResult<Vec<SeriesRow>>> + Send;
+    fn latest(
+        &self,
+        agent_id: Option<Uuid>,
+    ) -> impl Future<Output = StoreResult<Vec<LatestRow>>> + Send;
+    fn series(
+        &self,
+        filter: &SeriesFilter,
+    ) -> impl Future<Output = StoreResult<Vec<SeriesRow>>> + Send;
     /// Raw samples of the series in `[from, to)`, ordered by series then time.
-    fn raw_samples(&self, series: &[i64], from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<RawPoint>>> + Send;
+    fn raw_samples(
+        &self,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<RawPoint>>> + Send;
     /// Every raw sample in `[from, to)` (the rollup job's input).
-    fn all_raw_samples(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<RawPoint>>> + Send;
+    fn all_raw_samples(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<RawPoint>>> + Send;
     /// Rollup rows of the series in `[from, to)`, ordered by series then bucket.
-    fn rollups(&self, resolution: Rollup, series: &[i64], from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<RollupRow>>> + Send;
-    fn status_counts(&self, check_ids: &[i64], from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<StatusCounts>> + Send;
+    fn rollups(
+        &self,
+        resolution: Rollup,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<RollupRow>>> + Send;
+    fn status_counts(
+        &self,
+        check_ids: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<StatusCounts>> + Send;
 
     // Jobs.
 
     /// Takes or renews a named lease; true when `holder` has it until `now + ttl`.
-    fn try_lease(&self, name: &str, holder: Uuid, now: DateTime<Utc>, ttl: chrono::Duration) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn try_lease(
+        &self,
+        name: &str,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Removes and returns every dirty range.
     fn take_dirty(&self) -> impl Future<Output = StoreResult<Vec<DirtyRange>>> + Send;
     /// Puts ranges back (a rollup round failed half-way).
     fn put_dirty(&self, ranges: &[DirtyRange]) -> impl Future<Output = StoreResult<()>> + Send;
     /// Replaces the rollup rows of every series for the buckets in `[from, to)` with `rows`.
-    fn replace_rollups(&self, resolution: Rollup, from: DateTime<Utc>, to: DateTime<Utc>, rows: &[RollupRow]) -> impl Future<Output = StoreResult<()>> + Send;
+    fn replace_rollups(
+        &self,
+        resolution: Rollup,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        rows: &[RollupRow],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Raw rows (results, samples) older than `before`; rows removed.
     /// Partitioned storage drops only whole days (partitions, chunks) that
     /// end at or before `before`, and may count their rows from statistics.
-    fn delete_raw_before(&self, before: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
-    fn delete_rollups_before(&self, resolution: Rollup, before: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn delete_raw_before(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn delete_rollups_before(
+        &self,
+        resolution: Rollup,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Batch ids older than `before` (replays after that are stored by result id).
-    fn delete_batches_before(&self, before: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn delete_batches_before(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Makes sure partitions exist for `[from, to)` (a no-op where there are none).
-    fn ensure_partitions(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
+    fn ensure_partitions(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }

@@ -190,7 +190,11 @@ mod tests {
         let (mut a, mut b, mut all) = (Sketch::new(), Sketch::new(), Sketch::new());
         for i in 0..500 {
             let v = (i as f64 - 100.0) * 0.37;
-            if i % 2 == 0 { a.add(v) } else { b.add(v) }
+            if i % 2 == 0 {
+                a.add(v)
+            } else {
+                b.add(v)
+            }
             all.add(v);
         }
         a.merge(&b);

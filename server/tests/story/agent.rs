@@ -9,19 +9,35 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::both;
-use crate::support::agent::{AgentHome, RunningAgent, ServerProcess, distinct, free_port, outbox_ids, stored_ids, tcp_target};
+use crate::support::agent::{
+    AgentHome, RunningAgent, ServerProcess, distinct, free_port, outbox_ids, stored_ids, tcp_target,
+};
 use crate::support::http::Client;
 use crate::support::server::{Backend, start, store};
 
 const PASSWORD: &str = "outage-story-password";
 
 async fn enrollment_token(admin: &Client) -> String {
-    admin.post("/api/v1/enrollment-tokens", &json!({})).await.expect(201).json()["token"].as_str().unwrap().to_owned()
+    admin
+        .post("/api/v1/enrollment-tokens", &json!({}))
+        .await
+        .expect(201)
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn login(url: &str) -> Client {
     let c = Client::new(url);
-    let s = c.post("/api/v1/auth/login", &json!({"username": "admin", "password": PASSWORD})).await.expect(200).json();
+    let s = c
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": "admin", "password": PASSWORD}),
+        )
+        .await
+        .expect(200)
+        .json();
     c.with_token(s["token"].as_str().unwrap())
 }
 
@@ -33,18 +49,30 @@ async fn wait_stored(url: &str, want: &BTreeSet<Uuid>, limit: Duration) -> Vec<U
         if want.iter().all(|id| stored.contains(id)) {
             return stored;
         }
-        assert!(start.elapsed() < limit, "{} of {} results stored after {limit:?}", stored.len(), want.len());
+        assert!(
+            start.elapsed() < limit,
+            "{} of {} results stored after {limit:?}",
+            stored.len(),
+            want.len()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 both!(enroll_measure_query);
 async fn enroll_measure_query(backend: Backend) {
-    let Some(server) = start(backend).await else { return };
+    let Some(server) = start(backend).await else {
+        return;
+    };
     let (_target, port) = tcp_target();
     let home = AgentHome::new();
     let config = home.config(Some(port), "500ms", "[server]\nheartbeat = \"1s\"\n");
-    home.enroll(&config, &format!("http://{}", server.addr), &enrollment_token(&server.admin).await, "e2e-agent");
+    home.enroll(
+        &config,
+        &format!("http://{}", server.addr),
+        &enrollment_token(&server.admin).await,
+        "e2e-agent",
+    );
     let agent = RunningAgent::start(&config);
     agent.wait_printed(4, Duration::from_secs(60));
     let printed = distinct(&agent.printed());
@@ -52,15 +80,31 @@ async fn enroll_measure_query(backend: Backend) {
 
     let agents = server.admin.get("/api/v1/agents").await.expect(200).json();
     let a = &agents["items"][0];
-    assert_eq!((a["name"].as_str(), a["online"].as_bool(), a["os"].as_str()), (Some("e2e-agent"), Some(true), Some(std::env::consts::OS)));
-    let latest = server.admin.get("/api/v1/results/latest").await.expect(200).json();
+    assert_eq!(
+        (a["name"].as_str(), a["online"].as_bool(), a["os"].as_str()),
+        (Some("e2e-agent"), Some(true), Some(std::env::consts::OS))
+    );
+    let latest = server
+        .admin
+        .get("/api/v1/results/latest")
+        .await
+        .expect(200)
+        .json();
     assert_eq!(latest[0]["check"], "port");
     assert_eq!(latest[0]["status"], "ok");
     assert_eq!(latest[0]["plugin"], "tcp");
-    let stats = server.admin.get("/api/v1/series/stats?check=port&metric=connect").await.expect(200).json();
+    let stats = server
+        .admin
+        .get("/api/v1/series/stats?check=port&metric=connect")
+        .await
+        .expect(200)
+        .json();
     let s = &stats["series"][0]["stats"];
     assert!(s["count"].as_u64().unwrap() >= 4, "{stats}");
-    assert!(s["p50"].as_f64().unwrap() > 0.0 && s["p50"].as_f64().unwrap() < 0.5, "{stats}");
+    assert!(
+        s["p50"].as_f64().unwrap() > 0.0 && s["p50"].as_f64().unwrap() < 0.5,
+        "{stats}"
+    );
     assert_eq!(stats["checks"][0]["availability"], 1.0);
     let ids = agent.stop();
     wait_stored(&server.url, &distinct(&ids), Duration::from_secs(30)).await;
@@ -75,7 +119,9 @@ async fn database(backend: Backend) -> Option<(String, Option<tempfile::TempDir>
 
 both!(outage_with_kill9);
 async fn outage_with_kill9(backend: Backend) {
-    let Some((url, _dir)) = database(backend).await else { return };
+    let Some((url, _dir)) = database(backend).await else {
+        return;
+    };
     let port = free_port();
     let server = ServerProcess::start(&url, port, PASSWORD);
     let admin = login(&server.url).await;
@@ -83,7 +129,12 @@ async fn outage_with_kill9(backend: Backend) {
     let home = AgentHome::new();
     let extra = "[server]\nheartbeat = \"1s\"\n";
     let config = home.config(Some(tcp), "200ms", extra);
-    home.enroll(&config, &server.url, &enrollment_token(&admin).await, "outage-agent");
+    home.enroll(
+        &config,
+        &server.url,
+        &enrollment_token(&admin).await,
+        "outage-agent",
+    );
 
     let agent = RunningAgent::start(&config);
     agent.wait_printed(5, Duration::from_secs(60));
@@ -109,13 +160,19 @@ async fn outage_with_kill9(backend: Backend) {
     let produced = distinct(&produced);
     let stored = wait_stored(&url, &produced, Duration::from_secs(60)).await;
     drop(drain);
-    assert_eq!(distinct(&stored), produced, "stored results must equal produced ones");
+    assert_eq!(
+        distinct(&stored),
+        produced,
+        "stored results must equal produced ones"
+    );
     drop(server);
 }
 
 both!(outbox_bound_counts_what_it_drops);
 async fn outbox_bound_counts_what_it_drops(backend: Backend) {
-    let Some((url, _dir)) = database(backend).await else { return };
+    let Some((url, _dir)) = database(backend).await else {
+        return;
+    };
     let port = free_port();
     let server = ServerProcess::start(&url, port, PASSWORD);
     let admin = login(&server.url).await;
@@ -123,7 +180,12 @@ async fn outbox_bound_counts_what_it_drops(backend: Backend) {
     let home = AgentHome::new();
     let extra = "[server]\nheartbeat = \"1s\"\n\n[outbox]\nmax_bytes = \"12KiB\"\nsegment_bytes = \"4KiB\"\n";
     let config = home.config(Some(tcp), "100ms", extra);
-    home.enroll(&config, &server.url, &enrollment_token(&admin).await, "bounded-agent");
+    home.enroll(
+        &config,
+        &server.url,
+        &enrollment_token(&admin).await,
+        "bounded-agent",
+    );
     server.kill9();
 
     // About 600 bytes a result: 80 results are four times the bound.
@@ -141,16 +203,34 @@ async fn outbox_bound_counts_what_it_drops(backend: Backend) {
         if agents["items"][0]["last_seen_at"].is_string() && outbox["backlog_results"] == 0 {
             break outbox;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "never drained: {agents}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "never drained: {agents}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     drop(drain);
     let stored = distinct(&stored_ids(&url).await);
-    assert!(stored.is_subset(&produced), "stored results the agent never produced");
+    assert!(
+        stored.is_subset(&produced),
+        "stored results the agent never produced"
+    );
     let dropped = (produced.len() - stored.len()) as u64;
-    assert!(dropped > 0, "the bound never dropped anything: {} produced, {} stored", produced.len(), stored.len());
-    assert_eq!(reported["dropped_results"].as_u64(), Some(dropped), "dropped_results must count exactly what is missing: {reported}");
+    assert!(
+        dropped > 0,
+        "the bound never dropped anything: {} produced, {} stored",
+        produced.len(),
+        stored.len()
+    );
+    assert_eq!(
+        reported["dropped_results"].as_u64(),
+        Some(dropped),
+        "dropped_results must count exactly what is missing: {reported}"
+    );
     // What survived is the newest: every stored id is newer than every dropped one.
     let oldest_stored = stored.iter().min().unwrap();
-    assert!(produced.difference(&stored).all(|d| d < oldest_stored), "the bound must drop the oldest results");
+    assert!(
+        produced.difference(&stored).all(|d| d < oldest_stored),
+        "the bound must drop the oldest results"
+    );
 }

@@ -14,12 +14,33 @@ use crate::support::required;
 use crate::support::server::{Backend, TestServer, start};
 
 /// Operations anyone may call.
-const PUBLIC: &[&str] = &["GET /healthz", "GET /readyz", "GET /metrics", "POST /api/v1/auth/login", "POST /api/v1/agents/enroll"];
+const PUBLIC: &[&str] = &[
+    "GET /healthz",
+    "GET /readyz",
+    "GET /metrics",
+    "POST /api/v1/auth/login",
+    "POST /api/v1/agents/enroll",
+];
 
 async fn user(server: &TestServer, name: &str, role: &str) -> Client {
     let password = "long-enough-password";
-    server.admin.post("/api/v1/users", &json!({"username": name, "password": password, "role": role})).await.expect(201);
-    let login = server.client().post("/api/v1/auth/login", &json!({"username": name, "password": password})).await.expect(200).json();
+    server
+        .admin
+        .post(
+            "/api/v1/users",
+            &json!({"username": name, "password": password, "role": role}),
+        )
+        .await
+        .expect(201);
+    let login = server
+        .client()
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": name, "password": password}),
+        )
+        .await
+        .expect(200)
+        .json();
     server.client().with_token(login["token"].as_str().unwrap())
 }
 
@@ -29,7 +50,12 @@ async fn every_protected_operation_refuses_anonymous_and_wrong_role_requests() {
     let viewer = user(&server, "vic", "viewer").await;
     let operator = user(&server, "otto", "operator").await;
     let (agent, _) = enroll(&server, "walker").await;
-    let doc = server.client().get("/api/v1/openapi.json").await.expect(200).json();
+    let doc = server
+        .client()
+        .get("/api/v1/openapi.json")
+        .await
+        .expect(200)
+        .json();
     assert_eq!(doc["openapi"], "3.1.0");
     let mut walked = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -37,16 +63,30 @@ async fn every_protected_operation_refuses_anonymous_and_wrong_role_requests() {
             let name = format!("{} {path}", method.to_uppercase());
             let security = op["security"].as_array().cloned().unwrap_or_default();
             if security.is_empty() {
-                assert!(PUBLIC.contains(&name.as_str()), "{name} declares no security but is not meant to be public");
+                assert!(
+                    PUBLIC.contains(&name.as_str()),
+                    "{name} declares no security but is not meant to be public"
+                );
                 continue;
             }
             let url = path.replace("{id}", &Uuid::now_v7().to_string());
-            assert!(!url.contains('{'), "{name}: fill its path parameters in this test");
+            assert!(
+                !url.contains('{'),
+                "{name}: fill its path parameters in this test"
+            );
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body = serde_json::to_vec(&json!({})).unwrap();
             let call = |c: Client| {
                 let (m, url, body) = (m.clone(), url.clone(), body.clone());
-                async move { c.send(m, &url, &[("content-type", "application/json")], body.into()).await }
+                async move {
+                    c.send(
+                        m,
+                        &url,
+                        &[("content-type", "application/json")],
+                        body.into(),
+                    )
+                    .await
+                }
             };
             let anon = call(server.client()).await;
             assert_eq!(anon.status, 401, "{name} anonymous: {:?}", anon.body);
@@ -64,7 +104,11 @@ async fn every_protected_operation_refuses_anonymous_and_wrong_role_requests() {
                 panic!("{name}: unknown security scheme {requirement}");
             };
             let wrong = call(below).await;
-            assert_eq!(wrong.status, 403, "{name} with the role below: {:?}", wrong.body);
+            assert_eq!(
+                wrong.status, 403,
+                "{name} with the role below: {:?}",
+                wrong.body
+            );
             assert_eq!(wrong.content_type(), "application/problem+json");
             walked.insert(name);
         }
@@ -72,7 +116,10 @@ async fn every_protected_operation_refuses_anonymous_and_wrong_role_requests() {
     assert!(walked.len() >= 15, "walked only {walked:?}");
     for public in PUBLIC {
         let (m, p) = public.split_once(' ').unwrap();
-        assert!(doc["paths"][p][m.to_lowercase()].is_object(), "{public} is missing from the document");
+        assert!(
+            doc["paths"][p][m.to_lowercase()].is_object(),
+            "{public} is missing from the document"
+        );
     }
 }
 
@@ -83,27 +130,56 @@ async fn the_api_viewer_is_served_from_embedded_assets() {
     let html = String::from_utf8_lossy(&page.body).to_string();
     assert!(html.contains("swagger"), "{html}");
     for asset in ["swagger-ui-bundle.js", "swagger-initializer.js"] {
-        let r = server.client().get(&format!("/api/docs/{asset}")).await.expect(200);
+        let r = server
+            .client()
+            .get(&format!("/api/docs/{asset}"))
+            .await
+            .expect(200);
         let text = String::from_utf8_lossy(&r.body).to_string();
         assert!(!text.contains("validator.swagger.io") || asset != "swagger-initializer.js");
     }
-    let init = server.client().get("/api/docs/swagger-initializer.js").await.expect(200);
+    let init = server
+        .client()
+        .get("/api/docs/swagger-initializer.js")
+        .await
+        .expect(200);
     let init = String::from_utf8_lossy(&init.body).to_string();
-    assert!(init.contains("/api/v1/openapi.json") && init.contains("\"validatorUrl\": \"none\"") || init.contains("validatorUrl\":\"none\""), "{init}");
-    assert!(!html.contains("https://"), "the viewer page loads nothing from the network: {html}");
+    assert!(
+        init.contains("/api/v1/openapi.json") && init.contains("\"validatorUrl\": \"none\"")
+            || init.contains("validatorUrl\":\"none\""),
+        "{init}"
+    );
+    assert!(
+        !html.contains("https://"),
+        "the viewer page loads nothing from the network: {html}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_pass_promtool() {
     let Some(promtool) = which("promtool") else {
-        assert!(!required(), "promtool is missing (Debian package `prometheus`; `cargo xtask test` installs it)");
+        assert!(
+            !required(),
+            "promtool is missing (Debian package `prometheus`; `cargo xtask test` installs it)"
+        );
         eprintln!("skipped: promtool is not installed");
         return;
     };
     let server = start(Backend::Sqlite).await.unwrap();
     let (agent, _) = enroll(&server, "metered").await;
     let now = chrono::Utc::now();
-    agent.post("/api/v1/ingest", &crate::support::batch(vec![crate::support::result("metered", "c", now, &[0.001, 0.002])])).await.expect(200);
+    agent
+        .post(
+            "/api/v1/ingest",
+            &crate::support::batch(vec![crate::support::result(
+                "metered",
+                "c",
+                now,
+                &[0.001, 0.002],
+            )]),
+        )
+        .await
+        .expect(200);
     server.client().get("/nope").await.expect(404);
     let text = server.client().get("/metrics").await.expect(200);
     assert!(text.content_type().starts_with("text/plain; version=0.0.4"));
@@ -124,14 +200,34 @@ async fn metrics_pass_promtool() {
         .spawn()
         .unwrap();
     use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "promtool: {}{}\n{text}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A configured metrics token closes the endpoint.
-    let config = vantage_server::config::ServerConfig { metrics_token: Some("m-secret".into()), ..Default::default() };
-    let closed = crate::support::server::start_with(Backend::Sqlite, config).await.unwrap();
+    let config = vantage_server::config::ServerConfig {
+        metrics_token: Some("m-secret".into()),
+        ..Default::default()
+    };
+    let closed = crate::support::server::start_with(Backend::Sqlite, config)
+        .await
+        .unwrap();
     closed.client().get("/metrics").await.problem(401);
-    closed.client().with_token("m-secret").get("/metrics").await.expect(200);
+    closed
+        .client()
+        .with_token("m-secret")
+        .get("/metrics")
+        .await
+        .expect(200);
 }
 
 fn which(tool: &str) -> Option<std::path::PathBuf> {

@@ -260,6 +260,7 @@ impl PgStore {
                 duplicates: number("duplicates")?,
                 expired: number("expired")?,
                 replayed: true,
+                samples: 0,
             }));
         }
 
@@ -344,6 +345,7 @@ impl PgStore {
             duplicates: duplicates as u32,
             expired: batch.expired,
             replayed: false,
+            samples: samples.len() as u64,
         }))
     }
 }

@@ -114,6 +114,7 @@ impl SqliteStore {
                 duplicates: count_at(&row, "duplicates")?,
                 expired: count_at(&row, "expired")?,
                 replayed: true,
+                samples: 0,
             });
         }
 
@@ -201,6 +202,7 @@ impl SqliteStore {
             duplicates,
             expired: batch.expired,
             replayed: false,
+            samples: samples.len() as u64,
         })
     }
 }

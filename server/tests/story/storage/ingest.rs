@@ -176,6 +176,7 @@ async fn ingest_stores_each_result_once(backend: Backend) {
         again,
         IngestAck {
             replayed: true,
+            samples: 0,
             ..ack
         }
     );
@@ -189,8 +190,15 @@ async fn ingest_stores_each_result_once(backend: Backend) {
     let second = batch(f.agent, vec![r3_again, r4], 0);
     let ack2 = store.ingest(&second, at(7)).await.unwrap();
     assert_eq!(
-        (ack2.accepted, ack2.duplicates, ack2.expired, ack2.replayed),
-        (1, 1, 0, false)
+        (
+            ack2.accepted,
+            ack2.duplicates,
+            ack2.expired,
+            ack2.replayed,
+            ack2.samples
+        ),
+        (1, 1, 0, false, 1),
+        "only the new result's sample is stored and counted"
     );
     let mut want = after_first.clone();
     want.push((f.rtt1, minutes(30), 0.012));

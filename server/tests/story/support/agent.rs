@@ -14,8 +14,17 @@ use uuid::Uuid;
 /// The agent binary, built by `cargo test --workspace` (or `cargo build -p vantage-agent`).
 pub fn agent_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("vantage-agent");
-    assert!(bin.is_file(), "{} is missing: run `cargo build -p vantage-agent` (cargo xtask test does)", bin.display());
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("vantage-agent");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo build -p vantage-agent` (cargo xtask test does)",
+        bin.display()
+    );
     bin
 }
 
@@ -24,7 +33,11 @@ pub fn plugin_dir() -> PathBuf {
     let dir = std::env::var_os("VANTAGE_PLUGIN_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-    assert!(dir.join("tcp.vpkg").is_file(), "no plugin packages in {}: run `cargo xtask build-plugins`", dir.display());
+    assert!(
+        dir.join("tcp.vpkg").is_file(),
+        "no plugin packages in {}: run `cargo xtask build-plugins`",
+        dir.display()
+    );
     dir
 }
 
@@ -33,7 +46,11 @@ pub fn tcp_target() -> (TcpListener, u16) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let accepting = l.try_clone().unwrap();
-    std::thread::spawn(move || for s in accepting.incoming() { drop(s) });
+    std::thread::spawn(move || {
+        for s in accepting.incoming() {
+            drop(s)
+        }
+    });
     (l, port)
 }
 
@@ -45,7 +62,9 @@ pub struct AgentHome {
 
 impl AgentHome {
     pub fn new() -> AgentHome {
-        AgentHome { dir: tempfile::tempdir().unwrap() }
+        AgentHome {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     /// Writes `agent.toml`: a TCP check every `interval` against `port`
@@ -76,9 +95,16 @@ impl AgentHome {
             .args(["--server", server, "--token", token, "--name", name])
             .output()
             .unwrap();
-        assert!(out.status.success(), "enroll: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "enroll: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let credential = self.dir.path().join("data/credential.json");
-        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&credential).unwrap().permissions());
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&credential).unwrap().permissions(),
+        );
         assert_eq!(mode & 0o777, 0o600, "the credential file must be private");
     }
 }
@@ -106,8 +132,11 @@ impl RunningAgent {
         let (p, stdout) = (printed.clone(), child.stdout.take().unwrap());
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-                p.lock().unwrap().push(v["id"].as_str().unwrap().parse().unwrap());
+                let v: serde_json::Value =
+                    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+                p.lock()
+                    .unwrap()
+                    .push(v["id"].as_str().unwrap().parse().unwrap());
             }
         });
         let (l, stderr) = (log.clone(), child.stderr.take().unwrap());
@@ -118,7 +147,11 @@ impl RunningAgent {
                 l.push('\n');
             }
         });
-        RunningAgent { child, printed, log }
+        RunningAgent {
+            child,
+            printed,
+            log,
+        }
     }
 
     pub fn printed(&self) -> Vec<Uuid> {
@@ -129,7 +162,12 @@ impl RunningAgent {
     pub fn wait_printed(&self, n: usize, limit: Duration) {
         let start = Instant::now();
         while self.printed.lock().unwrap().len() < n {
-            assert!(start.elapsed() < limit, "only {} results in {limit:?}; log:\n{}", self.printed().len(), self.log.lock().unwrap());
+            assert!(
+                start.elapsed() < limit,
+                "only {} results in {limit:?}; log:\n{}",
+                self.printed().len(),
+                self.log.lock().unwrap()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -146,7 +184,10 @@ impl RunningAgent {
         signal(self.child.id(), libc::SIGTERM);
         let start = Instant::now();
         while self.child.try_wait().unwrap().is_none() {
-            assert!(start.elapsed() < Duration::from_secs(20), "the agent did not stop on SIGTERM");
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the agent did not stop on SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -179,7 +220,14 @@ pub struct ServerProcess {
 impl ServerProcess {
     pub fn start(database_url: &str, port: u16, password: &str) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vantage-server"))
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--database-url", database_url, "--jobs-interval", "1s"])
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                database_url,
+                "--jobs-interval",
+                "1s",
+            ])
             .env("VANTAGE_ADMIN_PASSWORD", password)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -187,9 +235,17 @@ impl ServerProcess {
             .spawn()
             .unwrap();
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-        assert!(first.starts_with("listening on http://"), "server said {first:?}");
-        ServerProcess { child, url: format!("http://127.0.0.1:{port}") }
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(
+            first.starts_with("listening on http://"),
+            "server said {first:?}"
+        );
+        ServerProcess {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
     }
 
     pub fn kill9(mut self) {
@@ -206,14 +262,21 @@ impl Drop for ServerProcess {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Every result id stored, read straight from the database.
 pub async fn stored_ids(database_url: &str) -> Vec<Uuid> {
     if database_url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(database_url).await.unwrap();
-        let ids = sqlx::query_scalar::<_, Uuid>("SELECT id FROM results").fetch_all(&pool).await.unwrap();
+        let ids = sqlx::query_scalar::<_, Uuid>("SELECT id FROM results")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
         pool.close().await;
         ids
     } else {
@@ -221,7 +284,10 @@ pub async fn stored_ids(database_url: &str) -> Vec<Uuid> {
             .filename(database_url.trim_start_matches("sqlite://"))
             .read_only(true);
         let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        let ids = sqlx::query_scalar::<_, Uuid>("SELECT id FROM results").fetch_all(&pool).await.unwrap();
+        let ids = sqlx::query_scalar::<_, Uuid>("SELECT id FROM results")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
         pool.close().await;
         ids
     }
@@ -250,11 +316,14 @@ pub fn outbox_ids(home: &AgentHome) -> Vec<Uuid> {
         let mut at = 0;
         while at + 8 <= bytes.len() {
             let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-            let Some(record) = bytes.get(at + 8..at + 8 + len) else { break };
-            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(record) {
-                if let Some(id) = v["id"].as_str().and_then(|s| s.parse().ok()) {
-                    ids.push(id);
-                }
+            let Some(record) = bytes.get(at + 8..at + 8 + len) else {
+                break;
+            };
+            if let Some(id) = serde_json::from_slice::<serde_json::Value>(record)
+                .ok()
+                .and_then(|v| v["id"].as_str().and_then(|s| s.parse().ok()))
+            {
+                ids.push(id);
             }
             at += 8 + len;
         }

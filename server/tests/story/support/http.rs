@@ -18,18 +18,31 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{} is not JSON ({e}): {}", self.status, String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{} is not JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     pub fn content_type(&self) -> &str {
-        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Reply {
-        assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
         self
     }
 
@@ -54,15 +67,24 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str) -> Client {
-        Client { base: base.trim_end_matches('/').to_owned(), token: None }
+        Client {
+            base: base.trim_end_matches('/').to_owned(),
+            token: None,
+        }
     }
 
     pub fn with_token(&self, token: &str) -> Client {
-        Client { base: self.base.clone(), token: Some(token.to_owned()) }
+        Client {
+            base: self.base.clone(),
+            token: Some(token.to_owned()),
+        }
     }
 
     pub fn anonymous(&self) -> Client {
-        Client { base: self.base.clone(), token: None }
+        Client {
+            base: self.base.clone(),
+            token: None,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -70,19 +92,34 @@ impl Client {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
-        self.send(Method::POST, path, &[("content-type", "application/json")], serde_json::to_vec(body).unwrap().into())
-            .await
+        self.send(
+            Method::POST,
+            path,
+            &[("content-type", "application/json")],
+            serde_json::to_vec(body).unwrap().into(),
+        )
+        .await
     }
 
     pub async fn delete(&self, path: &str) -> Reply {
         self.send(Method::DELETE, path, &[], Bytes::new()).await
     }
 
-    pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Bytes) -> Reply {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Reply {
         let url: hyper::Uri = format!("{}{path}", self.base).parse().unwrap();
         let authority = url.authority().unwrap().clone();
-        let stream = tokio::net::TcpStream::connect(authority.as_str()).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+        let stream = tokio::net::TcpStream::connect(authority.as_str())
+            .await
+            .unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
         tokio::spawn(conn);
         let mut req = Request::builder()
             .method(method)
@@ -94,12 +131,19 @@ impl Client {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let response = tokio::time::timeout(Duration::from_secs(30), sender.send_request(req.body(Full::new(body)).unwrap()))
-            .await
-            .expect("the server answers within 30 s")
-            .unwrap();
+        let response = tokio::time::timeout(
+            Duration::from_secs(30),
+            sender.send_request(req.body(Full::new(body)).unwrap()),
+        )
+        .await
+        .expect("the server answers within 30 s")
+        .unwrap();
         let (parts, body) = response.into_parts();
-        Reply { status: parts.status, headers: parts.headers, body: body.collect().await.unwrap().to_bytes() }
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body: body.collect().await.unwrap().to_bytes(),
+        }
     }
 }
 

@@ -63,7 +63,9 @@ impl TestServer {
 /// Starts a server with `config` (its listen address and database ignored).
 pub async fn start_with(backend: Backend, config: ServerConfig) -> Option<TestServer> {
     let (store, dir, url) = store(backend).await?;
-    bootstrap_admin(&store, Some(ADMIN_PASSWORD.into())).await.unwrap();
+    bootstrap_admin(&store, Some(ADMIN_PASSWORD.into()))
+        .await
+        .unwrap();
     let state = AppState::new(store, config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -73,12 +75,22 @@ pub async fn start_with(backend: Backend, config: ServerConfig) -> Option<TestSe
     });
     let anonymous = Client::new(&format!("http://{addr}"));
     let login = anonymous
-        .post("/api/v1/auth/login", &serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .post(
+            "/api/v1/auth/login",
+            &serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}),
+        )
         .await
         .expect(200)
         .json();
     let admin = anonymous.with_token(login["token"].as_str().unwrap());
-    Some(TestServer { addr, state, admin, url, _dir: dir, task })
+    Some(TestServer {
+        addr,
+        state,
+        admin,
+        url,
+        _dir: dir,
+        task,
+    })
 }
 
 pub async fn start(backend: Backend) -> Option<TestServer> {

@@ -17,7 +17,10 @@ async fn ingest_stores_new_results_once_and_replays_acks() {
     );
     let first = batch(agent, vec![r1.clone(), r2]);
     let ack = store.ingest(&first, t0()).await.unwrap();
-    assert_eq!((ack.accepted, ack.duplicates, ack.replayed), (2, 0, false));
+    assert_eq!(
+        (ack.accepted, ack.duplicates, ack.replayed, ack.samples),
+        (2, 0, false, 4)
+    );
     assert_eq!(
         (rows(&store, "results").await, rows(&store, "samples").await),
         (2, 4)
@@ -28,6 +31,7 @@ async fn ingest_stores_new_results_once_and_replays_acks() {
         again,
         IngestAck {
             replayed: true,
+            samples: 0,
             ..ack
         }
     );
