@@ -1,5 +1,6 @@
-//! `cargo xtask bench rss|tcp500|icmp`: the release agent's memory and CPU
-//! under fixed loads, read from `/proc` (Linux only). Everything it starts
+//! `cargo xtask bench rss|tcp500|icmp|ingest`: the release agent's memory and
+//! CPU under fixed loads, read from `/proc` (Linux only), and the release
+//! server's ingest rate and query latency ([`ingest`]). Everything it starts
 //! talks to 127.0.0.1 (or, for `icmp`, inside network namespaces of its own)
 //! and is stopped after a bounded time.
 //!
@@ -12,6 +13,7 @@
 //!   traceroute and mtr (see [`icmp`]).
 
 mod icmp;
+mod ingest;
 mod lab;
 mod sys;
 
@@ -34,8 +36,12 @@ const FIRST_RESULTS: Duration = Duration::from_secs(180);
 
 pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let which = args.first().map(String::as_str);
-    if !matches!(which, Some("rss" | "tcp500" | "icmp")) {
-        bail!("usage: cargo xtask bench rss|tcp500|icmp");
+    if !matches!(which, Some("rss" | "tcp500" | "icmp" | "ingest")) {
+        bail!("usage: cargo xtask bench rss|tcp500|icmp|ingest");
+    }
+    // The server alone: no agent, no plugins.
+    if which == Some("ingest") {
+        return ingest::start(root, &args[1..]);
     }
     if which == Some("icmp") {
         icmp::preflight(&args[1..])?;

@@ -5,7 +5,8 @@
 //!   are left as they are).
 //! - `test`: prepares what the suite needs and runs it.
 //! - `demo`: runs the standalone agent against local services.
-//! - `bench rss|tcp500|icmp`: agent benchmarks (see `docs/benchmarks.md`).
+//! - `bench rss|tcp500|icmp|ingest`: agent and server benchmarks (see
+//!   `docs/benchmarks.md`).
 
 mod bench;
 mod demo;
@@ -32,7 +33,8 @@ fn main() -> anyhow::Result<()> {
                  build-plugins   build, pack and sign every plugin into target/plugins\n  \
                  test            prepare the machine and run the whole test suite\n  \
                  demo [--watch]  run the agent on a sample config against local services\n  \
-                 bench rss|tcp500|icmp  measure the release agent's idle memory, 500 TCP checks/s,\n                        or its ICMP path against fping, ping, traceroute and mtr"
+                 bench rss|tcp500|icmp  measure the release agent's idle memory, 500 TCP checks/s,\n                        or its ICMP path against fping, ping, traceroute and mtr\n  \
+                 bench ingest    the release server's ingest rate (vs COPY) and 30-day query latency"
             );
             bail!("unknown or missing command")
         }

@@ -213,6 +213,17 @@ async fn users_sessions_and_api_tokens(backend: Backend) {
         store.api_token_user(&sha(13), now).await.unwrap().is_none(),
         "unknown"
     );
+    // A token never acts above its user's role, whatever it was created with.
+    let vic = user("vic", Role::Viewer, false);
+    assert!(store.create_user(&vic, now).await.unwrap());
+    store
+        .create_api_token(&token(14, vic.id, Role::Admin, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.api_token_user(&sha(14), now).await.unwrap().unwrap().role,
+        Role::Viewer
+    );
     assert!(store.revoke_api_token(forever.id, now).await.unwrap());
     assert!(
         !store.revoke_api_token(forever.id, now).await.unwrap(),

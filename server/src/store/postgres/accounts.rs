@@ -138,7 +138,10 @@ impl PgStore {
              WHERE t.token_sha = $1 AND u.id = t.user_id
                AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)
                AND u.disabled_at IS NULL
-             RETURNING u.id AS user_id, u.username, t.role",
+             RETURNING u.id AS user_id, u.username,
+                       -- A token never acts above its user's current role.
+                       CASE WHEN 'viewer' IN (t.role, u.role) THEN 'viewer'
+                         WHEN 'operator' IN (t.role, u.role) THEN 'operator' ELSE 'admin' END AS role",
         )
         .bind(token_sha)
         .bind(now)

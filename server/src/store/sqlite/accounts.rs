@@ -135,7 +135,10 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserPrincipal>> {
         let row = sqlx::query(
-            "SELECT t.id, u.id AS user_id, u.username, t.role
+            "SELECT t.id, u.id AS user_id, u.username,
+                    -- A token never acts above its user's current role.
+                    CASE WHEN 'viewer' IN (t.role, u.role) THEN 'viewer'
+                         WHEN 'operator' IN (t.role, u.role) THEN 'operator' ELSE 'admin' END AS role
              FROM api_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_sha = ?1 AND t.revoked_at IS NULL
                AND (t.expires_at IS NULL OR t.expires_at > ?2)
