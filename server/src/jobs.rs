@@ -187,7 +187,8 @@ pub async fn retention(
         + store
             .delete_rollups_before(Rollup::Hour, age(r.hour))
             .await?
-        + store.delete_batches_before(age(r.raw)).await?)
+        + store.delete_batches_before(age(r.raw)).await?
+        + store.delete_expired_sessions(now).await?)
 }
 
 /// One round of every job, if this replica holds the lease.

@@ -70,6 +70,7 @@ impl Storage for Store {
         fn replace_rollups(&self, resolution: Rollup, from: DateTime<Utc>, to: DateTime<Utc>, rows: &[RollupRow]) -> StoreResult<()>;
         fn delete_raw_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
         fn delete_rollups_before(&self, resolution: Rollup, before: DateTime<Utc>) -> StoreResult<u64>;
+        fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
         fn delete_batches_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
         fn ensure_partitions(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<()>;
     }

@@ -527,6 +527,11 @@ pub trait Storage: Send + Sync + 'static {
         resolution: Rollup,
         before: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Sessions past their expiry; rows removed.
+    fn delete_expired_sessions(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Batch ids older than `before` (replays after that are stored by result id).
     fn delete_batches_before(
         &self,

@@ -149,6 +149,14 @@ async fn users_sessions_and_api_tokens(backend: Backend) {
         store.session_user(&sha(2), now).await.unwrap().is_none(),
         "unknown"
     );
+    assert_eq!(
+        store
+            .delete_expired_sessions(now + Duration::hours(1))
+            .await
+            .unwrap(),
+        1,
+        "the expired session is cleaned up"
+    );
     store.delete_session(&sha(1)).await.unwrap();
     assert!(
         store.session_user(&sha(1), now).await.unwrap().is_none(),
@@ -221,7 +229,12 @@ async fn users_sessions_and_api_tokens(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        store.api_token_user(&sha(14), now).await.unwrap().unwrap().role,
+        store
+            .api_token_user(&sha(14), now)
+            .await
+            .unwrap()
+            .unwrap()
+            .role,
         Role::Viewer
     );
     assert!(store.revoke_api_token(forever.id, now).await.unwrap());

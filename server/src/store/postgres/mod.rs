@@ -303,6 +303,13 @@ impl Storage for PgStore {
     ) -> StoreResult<u64> {
         self.delete_rollup_rows_before(resolution, before).await
     }
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
     async fn delete_batches_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         self.delete_batch_rows_before(before).await
     }

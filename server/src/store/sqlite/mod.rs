@@ -351,6 +351,13 @@ impl Storage for SqliteStore {
     ) -> StoreResult<u64> {
         self.delete_rollup_rows_before(resolution, before).await
     }
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
+            .bind(micros(now))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected())
+    }
     async fn delete_batches_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         self.delete_batch_rows_before(before).await
     }
