@@ -128,7 +128,7 @@ impl Telemetry {
     }
 
     /// The exposition text.
-    pub fn render(&self, db_connections: Option<(u32, u32)>) -> String {
+    pub fn render(&self, db_connections: (u32, u32)) -> String {
         let mut out = String::with_capacity(4096);
         let batches = ["stored", "replayed", "rejected", "throttled"];
         family(
@@ -224,20 +224,19 @@ impl Telemetry {
             "Results agents report dropped by their outbox bound, summed over agents.",
             self.agents_dropped_results.load(Relaxed) as f64,
         );
-        if let Some((size, idle)) = db_connections {
-            family(
-                &mut out,
-                "vantage_db_pool_connections",
-                "gauge",
-                "Database connections by state.",
-            );
-            let _ = writeln!(out, "vantage_db_pool_connections{{state=\"idle\"}} {idle}");
-            let _ = writeln!(
-                out,
-                "vantage_db_pool_connections{{state=\"busy\"}} {}",
-                size.saturating_sub(idle)
-            );
-        }
+        let (size, idle) = db_connections;
+        family(
+            &mut out,
+            "vantage_db_pool_connections",
+            "gauge",
+            "Database connections by state.",
+        );
+        let _ = writeln!(out, "vantage_db_pool_connections{{state=\"idle\"}} {idle}");
+        let _ = writeln!(
+            out,
+            "vantage_db_pool_connections{{state=\"busy\"}} {}",
+            size.saturating_sub(idle)
+        );
         if let Ok(m) = self.requests.lock() {
             family(
                 &mut out,
@@ -357,7 +356,7 @@ mod tests {
         let t = Telemetry::default();
         t.request("/a", "GET", 200, Duration::from_millis(3));
         t.request("/a", "GET", 500, Duration::from_secs(30));
-        let text = t.render(Some((4, 3)));
+        let text = t.render((4, 3));
         assert!(text.contains("vantage_http_request_duration_seconds_bucket{route=\"/a\",method=\"GET\",le=\"0.005\"} 1"), "{text}");
         assert!(text.contains("le=\"+Inf\"} 2"), "{text}");
         assert!(

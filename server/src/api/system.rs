@@ -73,7 +73,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
             ));
         }
     }
-    let body = state.telemetry.render(None);
+    let body = state.telemetry.render(state.store.pool_stats());
     Ok((
         StatusCode::OK,
         [(

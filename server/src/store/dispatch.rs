@@ -77,6 +77,14 @@ impl Storage for Store {
 }
 
 impl Store {
+    /// Connections open and idle (for `/metrics`).
+    pub fn pool_stats(&self) -> (u32, u32) {
+        match self {
+            Store::Sqlite(s) => s.pool_stats(),
+            Store::Postgres(s) => s.pool_stats(),
+        }
+    }
+
     /// Opens the database a URL names (`postgres://…`, `sqlite://path`) and
     /// applies its migrations.
     pub async fn open(url: &str, max_connections: u32) -> StoreResult<Store> {

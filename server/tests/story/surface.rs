@@ -189,6 +189,7 @@ async fn metrics_pass_promtool() {
         "vantage_ingest_batches_total{outcome=\"stored\"} 1",
         "vantage_http_request_duration_seconds_bucket{route=\"/api/v1/ingest\",method=\"POST\",le=\"+Inf\"} 1",
         "vantage_http_requests_total{route=\"unmatched\",method=\"GET\",code=\"404\"} 1",
+        "vantage_db_pool_connections{state=\"idle\"}",
     ] {
         assert!(text.contains(want), "{want} missing from:\n{text}");
     }

@@ -109,6 +109,11 @@ impl PgStore {
 
     /// The connection pool, for callers that need to look at the database
     /// directly (tests, benchmarks' COPY baseline).
+    /// Connections open and idle in the pool (for `/metrics`).
+    pub fn pool_stats(&self) -> (u32, u32) {
+        (self.pool.size(), self.pool.num_idle() as u32)
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -81,6 +81,14 @@ fn migrator() -> Migrator {
 }
 
 impl SqliteStore {
+    /// Connections open and idle over both pools (for `/metrics`).
+    pub fn pool_stats(&self) -> (u32, u32) {
+        (
+            self.write.size() + self.read.size(),
+            (self.write.num_idle() + self.read.num_idle()) as u32,
+        )
+    }
+
     /// Opens the database at `path`, creating it and its folder if missing,
     /// and applies the migrations.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
