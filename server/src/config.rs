@@ -68,6 +68,12 @@ pub struct ServerConfig {
     /// An agent not heard from for this long is offline.
     #[serde(with = "humantime_serde", default = "default_offline_after")]
     pub offline_after: Duration,
+    /// PEM certificate chain: serve HTTPS (with `tls_key`).
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
     /// Batches waiting for a database connection before new ones get 429.
     #[serde(default = "default_ingest_queue")]
     pub ingest_queue: usize,
@@ -133,6 +139,9 @@ impl ServerConfig {
                 "max_connections must be at least 3 (got {})",
                 self.max_connections
             );
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            anyhow::bail!("tls_cert and tls_key go together: give both or neither");
         }
         if self.jobs_interval < Duration::from_millis(100) {
             anyhow::bail!("jobs_interval must be at least 100ms");

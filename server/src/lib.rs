@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod query;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -149,9 +150,14 @@ pub async fn serve(
     store
         .ensure_partitions(now - raw, now + chrono::Duration::days(2))
         .await?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        _ => None,
+    };
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
+    let local = listener.local_addr()?;
     let state = AppState::new(store.clone(), config)?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let jobs = tokio::spawn(jobs::run(
@@ -160,13 +166,23 @@ pub async fn serve(
         state.telemetry.clone(),
         stop,
     ));
-    tracing::info!(address = %listener.local_addr()?, "Serving the API.");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %local, scheme, "Serving the API.");
     // Scripts and tests read the bound address (it may be port 0) from this line.
-    println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving")?;
+    println!("listening on {scheme}://{local}");
+    let served = match tls {
+        Some(tls) => {
+            axum::serve(tls::TlsListener::new(listener, tls)?, app(state))
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, app(state))
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    };
+    served.context("serving")?;
     let _ = stop_tx.send(true);
     let _ = jobs.await;
     Ok(())

@@ -34,6 +34,12 @@ struct Cli {
     /// Require this bearer token on /metrics.
     #[arg(long, env = "VANTAGE_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, env = "VANTAGE_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "VANTAGE_TLS_KEY")]
+    tls_key: Option<PathBuf>,
     /// How often the rollup and retention jobs run, e.g. `10s`.
     #[arg(long, env = "VANTAGE_JOBS_INTERVAL", value_parser = humantime::parse_duration)]
     jobs_interval: Option<std::time::Duration>,
@@ -51,6 +57,8 @@ impl Cli {
         c.max_connections = self.max_connections.unwrap_or(c.max_connections);
         c.metrics_token = self.metrics_token.or(c.metrics_token);
         c.jobs_interval = self.jobs_interval.unwrap_or(c.jobs_interval);
+        c.tls_cert = self.tls_cert.or(c.tls_cert);
+        c.tls_key = self.tls_key.or(c.tls_key);
         Ok(c)
     }
 }
