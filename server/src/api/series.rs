@@ -14,8 +14,9 @@ use vantage_protocol::manifest::BaseUnit;
 use crate::AppState;
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult, QueryParams};
+use crate::ingest::CHECK_UP;
 use crate::query::{self, Point, Resolution, Stats};
-use crate::store::{LatestRow, SeriesFilter, SeriesRow, StatusCounts, Storage as _};
+use crate::store::{LatestRow, RollupRow, SeriesFilter, SeriesRow, StatusCounts, Storage as _};
 
 /// Most series one history or stats query may cover.
 const MAX_SERIES: usize = 100;
@@ -223,8 +224,11 @@ pub(crate) struct SeriesStats {
 #[derive(Serialize, ToSchema)]
 pub(crate) struct CheckAvailability {
     check_id: i64,
-    runs: StatusCountsView,
-    /// Share of runs that ended `ok`; absent without runs.
+    /// Runs by status (raw resolution only: results are kept for the raw retention).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runs: Option<StatusCountsView>,
+    /// Share of runs that ended `ok` (the mean of the check's `check_up`
+    /// series); absent without runs.
     availability: Option<f64>,
 }
 
@@ -276,42 +280,37 @@ async fn stats(
     let (from, to) = query::align(resolution, from, to);
     let series = matching(&state, &q).await?;
     let ids: Vec<i64> = series.iter().map(|s| s.series_id).collect();
-    let mut per_series: BTreeMap<i64, Stats> = BTreeMap::new();
-    match resolution.rollup() {
-        None => {
-            let mut values: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
-            for p in state.store.raw_samples(&ids, from, to).await? {
-                values.entry(p.series_id).or_default().push(p.value);
-            }
-            for (id, mut v) in values {
-                per_series.insert(id, Stats::exact(&mut v));
-            }
-        }
-        Some(r) => {
-            let rows = state.store.rollups(r, &ids, from, to).await?;
-            let mut by: BTreeMap<i64, Vec<&crate::store::RollupRow>> = BTreeMap::new();
-            for row in &rows {
-                by.entry(row.series_id).or_default().push(row);
-            }
-            for (id, rows) in by {
-                per_series.insert(id, Stats::merged(&rows));
-            }
-        }
-    }
-    let check_ids: Vec<i64> = series
-        .iter()
-        .map(|s| s.check_id)
-        .collect::<HashSet<_>>()
+    let mut per_series = series_stats(&state, resolution, &ids, from, to).await?;
+    let check_ids: HashSet<i64> = series.iter().map(|s| s.check_id).collect();
+    // Availability is the mean of each check's `check_up` series, so it
+    // holds at every resolution; run counts by status come from raw results.
+    let up: Vec<SeriesRow> = state
+        .store
+        .series(&SeriesFilter {
+            metric: Some(CHECK_UP.into()),
+            ..q.filter()
+        })
+        .await?
         .into_iter()
+        .filter(|s| check_ids.contains(&s.check_id))
         .collect();
+    let up_ids: Vec<i64> = up.iter().map(|s| s.series_id).collect();
+    let mut up_stats = series_stats(&state, resolution, &up_ids, from, to).await?;
     let mut checks = Vec::with_capacity(check_ids.len());
     for id in check_ids {
-        let counts = state.store.status_counts(&[id], from, to).await?;
-        let total = counts.total();
+        let availability = up
+            .iter()
+            .find(|s| s.check_id == id)
+            .and_then(|s| up_stats.remove(&s.series_id))
+            .and_then(|s| s.avg);
+        let runs = match resolution {
+            Resolution::Raw => Some(state.store.status_counts(&[id], from, to).await?.into()),
+            _ => None,
+        };
         checks.push(CheckAvailability {
             check_id: id,
-            availability: (total > 0).then(|| counts.ok as f64 / total as f64),
-            runs: counts.into(),
+            availability,
+            runs,
         });
     }
     checks.sort_by_key(|c| c.check_id);
@@ -332,4 +331,38 @@ async fn stats(
         series,
         checks,
     }))
+}
+
+/// Statistics per series over a range: exact from raw samples, merged
+/// sketches from rollups.
+async fn series_stats(
+    state: &AppState,
+    resolution: Resolution,
+    ids: &[i64],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> ApiResult<BTreeMap<i64, Stats>> {
+    let mut out = BTreeMap::new();
+    match resolution.rollup() {
+        None => {
+            let mut values: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+            for p in state.store.raw_samples(ids, from, to).await? {
+                values.entry(p.series_id).or_default().push(p.value);
+            }
+            for (id, mut v) in values {
+                out.insert(id, Stats::exact(&mut v));
+            }
+        }
+        Some(r) => {
+            let rows = state.store.rollups(r, ids, from, to).await?;
+            let mut by: BTreeMap<i64, Vec<&RollupRow>> = BTreeMap::new();
+            for row in &rows {
+                by.entry(row.series_id).or_default().push(row);
+            }
+            for (id, rows) in by {
+                out.insert(id, Stats::merged(&rows));
+            }
+        }
+    }
+    Ok(out)
 }

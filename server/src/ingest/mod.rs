@@ -10,6 +10,8 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 use vantage_protocol::ingest::OutboxStats;
+use vantage_protocol::manifest::BaseUnit;
+use vantage_protocol::result::Status;
 
 use crate::error::ApiError;
 use crate::store::{
@@ -17,6 +19,11 @@ use crate::store::{
 };
 use crate::telemetry::{GaugeGuard, Telemetry};
 use validate::{ValidBatch, canonical_labels};
+
+/// The series the server adds to every check: 1 for a run that ended `ok`,
+/// 0 otherwise. Its average over a range is the check's availability, at
+/// any resolution. Plugins may not emit it.
+pub const CHECK_UP: &str = "check_up";
 
 /// Entries kept before a cache starts over (ids are cheap to look up again).
 const CACHE_LIMIT: usize = 200_000;
@@ -98,6 +105,22 @@ impl IdCache {
                     value: s.value,
                 });
             }
+            // Every run also feeds its check's availability series.
+            let up = self
+                .series(
+                    store,
+                    SeriesKey {
+                        check_id,
+                        metric: CHECK_UP.into(),
+                        unit: BaseUnit::Ratio,
+                        labels: "{}".into(),
+                    },
+                )
+                .await?;
+            samples.push(SampleRow {
+                series_id: up,
+                value: if r.status == Status::Ok { 1.0 } else { 0.0 },
+            });
             results.push(ResultRow {
                 id: r.id,
                 check_id,

@@ -138,6 +138,12 @@ pub fn validate(
                     format!("samples[{j}].metric"),
                     "must match ^[a-z][a-z0-9_]{0,63}$",
                 );
+            } else if s.metric == super::CHECK_UP {
+                errors.push(
+                    Some(i),
+                    format!("samples[{j}].metric"),
+                    "`check_up` is the server's own availability series",
+                );
             }
             if !s.value.is_finite() {
                 errors.push(

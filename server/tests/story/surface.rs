@@ -185,7 +185,7 @@ async fn metrics_pass_promtool() {
     assert!(text.content_type().starts_with("text/plain; version=0.0.4"));
     let text = String::from_utf8(text.body.to_vec()).unwrap();
     for want in [
-        "vantage_ingest_samples_total 4",
+        "vantage_ingest_samples_total 5", // two RTTs, their average, the loss, and check_up
         "vantage_ingest_batches_total{outcome=\"stored\"} 1",
         "vantage_http_request_duration_seconds_bucket{route=\"/api/v1/ingest\",method=\"POST\",le=\"+Inf\"} 1",
         "vantage_http_requests_total{route=\"unmatched\",method=\"GET\",code=\"404\"} 1",
