@@ -30,6 +30,12 @@ pub struct AgentConfig {
     pub tls: TlsSection,
     #[serde(default)]
     pub icmp: IcmpSection,
+    /// The link to a server, once enrolled (`vantage-agent enroll`).
+    #[serde(default)]
+    pub server: ServerSection,
+    /// The durable queue of results for the server.
+    #[serde(default)]
+    pub outbox: OutboxSection,
     #[serde(default, rename = "check")]
     pub checks: Vec<CheckConfig>,
     /// The file this was read from; relative paths resolve against its folder.
@@ -159,6 +165,111 @@ fn default_max_pps() -> u32 {
     IcmpOptions::default().max_pps
 }
 
+/// How the agent talks to its server (the URL and credential come from
+/// enrollment, in `<data_dir>/credential.json`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// How often the agent tells the server it is alive.
+    #[serde(default = "default_heartbeat", with = "humantime_serde")]
+    pub heartbeat: Duration,
+    /// The longest wait between retries while the server is unreachable.
+    #[serde(default = "default_max_backoff", with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// How long to pause sending after the server refused the credential.
+    #[serde(default = "default_auth_pause", with = "humantime_serde")]
+    pub auth_pause: Duration,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            heartbeat: default_heartbeat(),
+            max_backoff: default_max_backoff(),
+            auth_pause: default_auth_pause(),
+        }
+    }
+}
+
+fn default_heartbeat() -> Duration {
+    Duration::from_secs(15)
+}
+fn default_max_backoff() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_auth_pause() -> Duration {
+    Duration::from_secs(300)
+}
+
+/// The outbox: results wait here, on disk, until the server acknowledges them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSection {
+    /// The most disk the outbox may use; beyond it the oldest results are
+    /// dropped (and counted). Sizes like "256MiB".
+    #[serde(default = "default_max_bytes", deserialize_with = "size")]
+    pub max_bytes: u64,
+    /// Size of one segment file.
+    #[serde(default = "default_segment_bytes", deserialize_with = "size")]
+    pub segment_bytes: u64,
+    /// Results per batch sent to the server.
+    #[serde(default = "default_batch_results")]
+    pub batch_results: usize,
+}
+
+impl Default for OutboxSection {
+    fn default() -> Self {
+        OutboxSection {
+            max_bytes: default_max_bytes(),
+            segment_bytes: default_segment_bytes(),
+            batch_results: default_batch_results(),
+        }
+    }
+}
+
+fn default_max_bytes() -> u64 {
+    256 << 20
+}
+fn default_segment_bytes() -> u64 {
+    8 << 20
+}
+fn default_batch_results() -> usize {
+    500
+}
+
+/// Parses "12KiB", "256MiB", "1GiB", "4096" (bytes).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" | "KB" | "kB" => 1 << 10,
+        "MiB" | "M" | "MB" => 1 << 20,
+        "GiB" | "G" | "GB" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(scale)
+}
+
+fn size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    match Size::deserialize(d)? {
+        Size::Bytes(n) => Ok(n),
+        Size::Text(t) => parse_size(&t).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{t}` is not a size (like \"64KiB\" or \"256MiB\")"
+            ))
+        }),
+    }
+}
+
 /// One `[[check]]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -233,6 +344,21 @@ impl AgentConfig {
         }
         if !(1..=4096).contains(&self.limits.memory_mib) {
             return Err("limits.memory_mib: must be between 1 and 4096".into());
+        }
+        let o = &self.outbox;
+        if o.segment_bytes < 1024 || o.max_bytes < 2 * o.segment_bytes {
+            return Err(
+                "outbox: segment_bytes must be at least 1KiB and max_bytes at least two segments"
+                    .into(),
+            );
+        }
+        if !(1..=5000).contains(&o.batch_results) {
+            return Err("outbox.batch_results: must be between 1 and 5000".into());
+        }
+        if self.server.heartbeat < Duration::from_millis(100)
+            || self.server.max_backoff < Duration::from_millis(100)
+        {
+            return Err("server: heartbeat and max_backoff must be at least 100ms".into());
         }
         if self.limits.output_kib == 0 || self.limits.host_calls == 0 {
             return Err("limits: output_kib and host_calls must be at least 1".into());

@@ -5,17 +5,21 @@
 //! [`config`] → [`catalog`] (packages verified against the [trust
 //! store](vantage_protocol::package::TrustStore), compiled by the
 //! [`host::PluginHost`]) → [`scheduler`] → [`run`] (one instance per run,
-//! with the [`caps`] it was granted) → [`normalise`] → output.
+//! with the [`caps`] it was granted) → [`normalise`] → [`outbox`] →
+//! [`uplink`] to the server (once [`enroll`]ed), or stdout (standalone).
 
 pub mod bindings;
 pub mod caps;
 pub mod catalog;
 pub mod config;
+pub mod enroll;
 pub mod host;
 pub mod icmp;
 pub mod normalise;
+pub mod outbox;
 pub mod plugin;
 mod precompiled;
 pub mod run;
 pub mod scheduler;
 pub mod standalone;
+pub mod uplink;

@@ -36,6 +36,26 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Enrolls this agent with a server: exchanges a one-time enrollment
+    /// token for the agent's credential, kept in its data folder. From then
+    /// on `run` ships results to that server.
+    Enroll {
+        /// The agent's TOML configuration (for its data folder).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The server's URL, e.g. https://vantage.example.com
+        #[arg(long)]
+        server: String,
+        /// The enrollment token (`ve_…`) an admin created.
+        #[arg(long, env = "VANTAGE_ENROLL_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The agent's name on the server [default: the host name].
+        #[arg(long)]
+        name: Option<String>,
+        /// A PEM file of a CA to trust for the server's certificate.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -72,6 +92,28 @@ async fn run(command: Command) -> Result<(), StartError> {
         Command::Check { config } => {
             let agent = Agent::prepare(&config)?;
             println!("{}: {} jobs ready", config.display(), agent.jobs.len());
+            Ok(())
+        }
+        Command::Enroll {
+            config,
+            server,
+            token,
+            name,
+            ca,
+        } => {
+            let config = vantage_agent::config::AgentConfig::load(&config)?;
+            let data_dir = config.resolve(&config.agent.data_dir);
+            let enrolled =
+                vantage_agent::enroll::enroll(&data_dir, &server, &token, name, ca).await?;
+            println!(
+                "enrolled as {} ({}) with {}; credential in {}",
+                enrolled.name,
+                enrolled.agent_id,
+                enrolled.server,
+                data_dir
+                    .join(vantage_agent::enroll::CREDENTIAL_FILE)
+                    .display()
+            );
             Ok(())
         }
         Command::Run { config, once: true } => {

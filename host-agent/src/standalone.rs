@@ -1,4 +1,6 @@
-//! Standalone mode: a local TOML configuration, results as JSON lines.
+//! Running the agent from its local TOML configuration: results as JSON
+//! lines on stdout, and, once enrolled, through the durable outbox to the
+//! server.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,10 +10,14 @@ use tokio::sync::{mpsc, watch};
 use vantage_protocol::result::CheckResult;
 
 use crate::catalog::{Catalog, build_jobs, load_trust};
-use crate::config::{AgentConfig, ConfigError};
+use crate::config::{AgentConfig, ConfigError, OutboxSection, ServerSection};
+use crate::enroll::Credential;
 use crate::host::{HostOptions, PluginHost};
 use crate::icmp::IcmpOptions;
+use crate::outbox::Outbox;
 use crate::scheduler::{Job, Scheduler};
+use crate::uplink::Link;
+use crate::uplink::client::ServerClient;
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +35,17 @@ pub enum StartError {
 pub struct Agent {
     pub scheduler: Scheduler,
     pub jobs: Vec<Job>,
+    /// Set when the agent is enrolled: results go to this server too.
+    pub managed: Option<Managed>,
+}
+
+/// What managed mode needs: the credential and where the outbox lives.
+#[derive(Debug)]
+pub struct Managed {
+    pub credential: Credential,
+    pub outbox_dir: std::path::PathBuf,
+    pub outbox: OutboxSection,
+    pub server: ServerSection,
 }
 
 impl Agent {
@@ -68,17 +85,30 @@ impl Agent {
         };
         let host = Arc::new(PluginHost::new(&options)?);
         let jobs = build_jobs(&config, &catalog, &host)?;
-        let scheduler = Scheduler::new(
-            host,
-            &config.agent_name(),
-            config.agent.max_concurrent_runs as usize,
-        );
+        let data_dir = config.resolve(&config.agent.data_dir);
+        let managed = Credential::load(&data_dir)?.map(|credential| Managed {
+            credential,
+            outbox_dir: data_dir.join("outbox"),
+            outbox: config.outbox.clone(),
+            server: config.server.clone(),
+        });
+        // An enrolled agent is known to the server by its enrolled name.
+        let name = match &managed {
+            Some(m) => m.credential.name.clone(),
+            None => config.agent_name(),
+        };
+        let scheduler = Scheduler::new(host, &name, config.agent.max_concurrent_runs as usize);
         tracing::info!(
             jobs = jobs.len(),
-            agent = config.agent_name(),
+            agent = name,
+            server = managed.as_ref().map(|m| m.credential.server.as_str()),
             "Agent configured."
         );
-        Ok(Agent { scheduler, jobs })
+        Ok(Agent {
+            scheduler,
+            jobs,
+            managed,
+        })
     }
 
     /// Runs every job once and writes the results.
@@ -87,21 +117,105 @@ impl Agent {
         Ok(self.scheduler.run_once(&self.jobs).await)
     }
 
-    /// Runs until `stop` turns true, writing each result as a JSON line.
+    /// Runs until `stop` turns true, writing each result as a JSON line and,
+    /// when enrolled, first appending it to the outbox that the uplink ships.
     pub async fn run(self, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
         self.scheduler.start_services(&self.jobs);
         let (tx, mut rx) = mpsc::channel::<CheckResult>(1024);
+        let link = match &self.managed {
+            Some(m) => Some(start_link(m, stop.clone())?),
+            None => None,
+        };
+        let writer_link = link.clone();
         let writer = tokio::spawn(async move {
             let mut out = tokio::io::stdout();
             while let Some(result) = rx.recv().await {
+                if let Some(link) = &writer_link {
+                    // Produced = durable in the outbox: before anyone else sees it.
+                    let appended = link
+                        .outbox
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .append(&result);
+                    if let Err(e) = appended {
+                        tracing::error!(error = %e, id = %result.id, "A result could not be written to the outbox.");
+                    }
+                    link.appended.notify_one();
+                }
                 write_line(&mut out, &result).await?;
             }
             anyhow::Ok(())
         });
+        let mut stopped = stop.clone();
         self.scheduler.run_forever(self.jobs, tx, stop).await;
         writer.await??;
+        if let Some(link) = link {
+            // With no checks left to run, an enrolled agent still ships its
+            // backlog and sends heartbeats until it is stopped.
+            let _ = stopped.wait_for(|s| *s).await;
+            let mut outbox = link.outbox.lock().unwrap_or_else(|p| p.into_inner());
+            outbox.sync()?;
+        }
         Ok(())
     }
+}
+
+/// Opens the outbox and starts the uplink, the heartbeats and the outbox's
+/// periodic sync.
+fn start_link(m: &Managed, stop: watch::Receiver<bool>) -> anyhow::Result<Link> {
+    let outbox = Outbox::open(&m.outbox_dir, &m.outbox)
+        .map_err(|e| anyhow::anyhow!("opening the outbox in {}: {e}", m.outbox_dir.display()))?;
+    let stats = outbox.stats();
+    tracing::info!(
+        backlog = stats.backlog_results,
+        dropped = stats.dropped_results,
+        server = m.credential.server,
+        "Results go to the server through the outbox."
+    );
+    let link = Link {
+        outbox: Arc::new(std::sync::Mutex::new(outbox)),
+        appended: Arc::new(tokio::sync::Notify::new()),
+        config: m.server.clone(),
+        batch_results: m.outbox.batch_results,
+    };
+    let client = |c: &Credential| {
+        ServerClient::new(&c.server, c.ca_file.as_deref(), Some(c.credential.clone()))
+    };
+    let shipper = client(&m.credential)?;
+    if shipper.is_plaintext_remote() {
+        tracing::warn!(
+            server = m.credential.server,
+            "The server is remote and plain HTTP: results and the credential cross the network unencrypted."
+        );
+    }
+    tokio::spawn(link.clone().ship(shipper, stop.clone()));
+    let addresses = crate::enroll::addresses();
+    tokio::spawn(link.clone().heartbeats(
+        client(&m.credential)?,
+        chrono::Utc::now(),
+        addresses,
+        stop.clone(),
+    ));
+    let syncing = link.outbox.clone();
+    let mut sync_stop = stop;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = sync_stop.changed() => return,
+            }
+            let outbox = syncing.clone();
+            let synced = tokio::task::spawn_blocking(move || {
+                outbox.lock().unwrap_or_else(|p| p.into_inner()).sync()
+            })
+            .await;
+            if let Ok(Err(e)) = synced {
+                tracing::warn!(error = %e, "Syncing the outbox to disk failed.");
+            }
+        }
+    });
+    Ok(link)
 }
 
 /// Writes one result as a JSON line and flushes it.

@@ -66,7 +66,11 @@ async fn enroll_measure_query(backend: Backend) {
     };
     let (_target, port) = tcp_target();
     let home = AgentHome::new();
-    let config = home.config(Some(port), "500ms", "[server]\nheartbeat = \"1s\"\n");
+    let config = home.config(
+        Some(port),
+        "500ms",
+        "[server]\nheartbeat = \"1s\"\nmax_backoff = \"2s\"\n",
+    );
     home.enroll(
         &config,
         &format!("http://{}", server.addr),
@@ -95,7 +99,7 @@ async fn enroll_measure_query(backend: Backend) {
     assert_eq!(latest[0]["plugin"], "tcp");
     let stats = server
         .admin
-        .get("/api/v1/series/stats?check=port&metric=connect")
+        .get("/api/v1/series/stats?check=port&metric=connect_time")
         .await
         .expect(200)
         .json();
@@ -127,7 +131,7 @@ async fn outage_with_kill9(backend: Backend) {
     let admin = login(&server.url).await;
     let (_target, tcp) = tcp_target();
     let home = AgentHome::new();
-    let extra = "[server]\nheartbeat = \"1s\"\n";
+    let extra = "[server]\nheartbeat = \"1s\"\nmax_backoff = \"2s\"\n";
     let config = home.config(Some(tcp), "200ms", extra);
     home.enroll(
         &config,
@@ -178,7 +182,7 @@ async fn outbox_bound_counts_what_it_drops(backend: Backend) {
     let admin = login(&server.url).await;
     let (_target, tcp) = tcp_target();
     let home = AgentHome::new();
-    let extra = "[server]\nheartbeat = \"1s\"\n\n[outbox]\nmax_bytes = \"12KiB\"\nsegment_bytes = \"4KiB\"\n";
+    let extra = "[server]\nheartbeat = \"1s\"\nmax_backoff = \"2s\"\n\n[outbox]\nmax_bytes = \"12KiB\"\nsegment_bytes = \"4KiB\"\n";
     let config = home.config(Some(tcp), "100ms", extra);
     home.enroll(
         &config,

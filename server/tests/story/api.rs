@@ -116,10 +116,18 @@ async fn story(backend: Backend) {
     );
     assert_eq!(stored_results(&server).await, 4);
     // A run that timed out: no samples of its own, but it counts against availability.
-    let mut timeout = result("edge-1", "ping-core", now - chrono::Duration::seconds(50), &[]);
+    let mut timeout = result(
+        "edge-1",
+        "ping-core",
+        now - chrono::Duration::seconds(50),
+        &[],
+    );
     timeout["status"] = json!("timeout");
     timeout["samples"] = json!([]);
-    agent.post("/api/v1/ingest", &batch(vec![timeout])).await.expect(200);
+    agent
+        .post("/api/v1/ingest", &batch(vec![timeout]))
+        .await
+        .expect(200);
 
     agent
         .post("/api/v1/agents/heartbeat", &json!({"version": "0.1.0", "started_at": now, "outbox": {"backlog_results": 2, "backlog_bytes": 300, "dropped_results": 5, "dropped_bytes": 700}, "addresses": ["10.1.2.3"]}))
@@ -241,7 +249,10 @@ async fn story(backend: Backend) {
         (Some(0.001), Some(0.010))
     );
     assert_eq!(hour_stats["checks"][0]["availability"], 1.0);
-    assert!(hour_stats["checks"][0].get("runs").is_none(), "run counts are raw-only");
+    assert!(
+        hour_stats["checks"][0].get("runs").is_none(),
+        "run counts are raw-only"
+    );
     let p50 = s["p50"].as_f64().unwrap();
     assert!((p50 - 0.005).abs() <= 0.005 * 0.011, "p50 {p50}");
     // Rolling up again changes nothing (the ranges were consumed; recomputing is idempotent).
@@ -419,7 +430,11 @@ async fn bad_input(backend: Backend) {
         .iter()
         .map(|e| e["field"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, ["agent", "samples[0].metric", "samples[1].metric"], "{p}");
+    assert_eq!(
+        fields,
+        ["agent", "samples[0].metric", "samples[1].metric"],
+        "{p}"
+    );
     assert_eq!(p["errors"][0]["index"], 0);
     healthy_and_empty().await;
 
