@@ -238,3 +238,78 @@ async fn outbox_bound_counts_what_it_drops(backend: Backend) {
         "the bound must drop the oldest results"
     );
 }
+
+both!(tls_with_a_private_ca);
+async fn tls_with_a_private_ca(backend: Backend) {
+    let Some((url, _dir)) = database(backend).await else {
+        return;
+    };
+    let pki = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = private_ca(pki.path());
+    // Two replicas on one database: plain HTTP for this test's admin calls,
+    // HTTPS with the private CA's certificate for the agent.
+    let plain = ServerProcess::start(&url, free_port(), PASSWORD);
+    let tls = ServerProcess::start_with(
+        &url,
+        free_port(),
+        PASSWORD,
+        &["--tls-cert", &cert, "--tls-key", &key],
+    );
+    assert!(tls.url.starts_with("https://127.0.0.1:"), "{}", tls.url);
+    let admin = login(&plain.url).await;
+    let (_target, tcp) = tcp_target();
+    let home = AgentHome::new();
+    let config = home.config(
+        Some(tcp),
+        "300ms",
+        "[server]\nheartbeat = \"1s\"\nmax_backoff = \"2s\"\n",
+    );
+    let token = enrollment_token(&admin).await;
+    // Without the CA the server's certificate is not trusted, and the token is not spent.
+    let refused = home.try_enroll(&config, &tls.url, &token, "tls-agent", &[]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("TLS") || said.contains("certificate"),
+        "{said}"
+    );
+    let ok = home.try_enroll(&config, &tls.url, &token, "tls-agent", &["--ca", &ca]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let agent = RunningAgent::start(&config);
+    agent.wait_printed(3, Duration::from_secs(60));
+    wait_stored(&url, &distinct(&agent.printed()), Duration::from_secs(30)).await;
+    let agents = admin.get("/api/v1/agents").await.expect(200).json();
+    assert_eq!(agents["items"][0]["name"], "tls-agent");
+}
+
+/// A CA and a certificate for 127.0.0.1 it signed, as PEM files.
+fn private_ca(dir: &std::path::Path) -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Vantage story CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let write = |name: &str, pem: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).unwrap();
+        path.display().to_string()
+    };
+    (
+        write("ca.pem", ca_cert.pem()),
+        write("cert.pem", leaf.pem()),
+        write("key.pem", key.serialize_pem()),
+    )
+}

@@ -89,12 +89,7 @@ impl AgentHome {
 
     /// `vantage-agent enroll`; panics with its output when it fails.
     pub fn enroll(&self, config: &Path, server: &str, token: &str, name: &str) {
-        let out = Command::new(agent_bin())
-            .args(["enroll", "--config"])
-            .arg(config)
-            .args(["--server", server, "--token", token, "--name", name])
-            .output()
-            .unwrap();
+        let out = self.try_enroll(config, server, token, name, &[]);
         assert!(
             out.status.success(),
             "enroll: {}{}",
@@ -106,6 +101,23 @@ impl AgentHome {
             &std::fs::metadata(&credential).unwrap().permissions(),
         );
         assert_eq!(mode & 0o777, 0o600, "the credential file must be private");
+    }
+
+    pub fn try_enroll(
+        &self,
+        config: &Path,
+        server: &str,
+        token: &str,
+        name: &str,
+        extra: &[&str],
+    ) -> std::process::Output {
+        Command::new(agent_bin())
+            .args(["enroll", "--config"])
+            .arg(config)
+            .args(["--server", server, "--token", token, "--name", name])
+            .args(extra)
+            .output()
+            .unwrap()
     }
 }
 
@@ -219,6 +231,16 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(database_url: &str, port: u16, password: &str) -> ServerProcess {
+        ServerProcess::start_with(database_url, port, password, &[])
+    }
+
+    /// With extra flags (e.g. `--tls-cert`); the URL's scheme is what the server announces.
+    pub fn start_with(
+        database_url: &str,
+        port: u16,
+        password: &str,
+        extra: &[&str],
+    ) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vantage-server"))
             .args([
                 "--listen",
@@ -228,6 +250,7 @@ impl ServerProcess {
                 "--jobs-interval",
                 "1s",
             ])
+            .args(extra)
             .env("VANTAGE_ADMIN_PASSWORD", password)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -238,14 +261,12 @@ impl ServerProcess {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut first)
             .unwrap();
-        assert!(
-            first.starts_with("listening on http://"),
-            "server said {first:?}"
-        );
-        ServerProcess {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("server said {first:?}"))
+            .to_owned();
+        ServerProcess { child, url }
     }
 
     pub fn kill9(mut self) {
