@@ -1,24 +1,32 @@
-//! `cargo xtask demo`: builds the plugins and the agent, starts small local
-//! services on loopback (TCP banner, UDP echo, HTTP, and DNS through dnsmasq
-//! when installed), and runs the standalone agent against them.
+//! `cargo xtask demo`: builds the plugins, the agent and the server, starts
+//! small local services on loopback (TCP banner, UDP echo, HTTP, and DNS
+//! through dnsmasq when installed), the server on embedded SQLite, and an
+//! agent enrolled against it with a check per plugin. Prints the server's
+//! URL and the admin credential, then runs until Ctrl-C (`--once`: until the
+//! first results are stored, then stops).
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::{TcpListener, UdpSocket};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 
+use crate::http::Client;
 use crate::{cargo, packages};
 
+/// How long the agent may take to compile every plugin and report.
+const FIRST_RESULTS: Duration = Duration::from_secs(300);
+
 pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
-    let watch = args.iter().any(|a| a == "--watch");
+    let once = args.iter().any(|a| a == "--once");
+    let port: u16 = match args.iter().position(|a| a == "--port") {
+        Some(i) => args.get(i + 1).context("--port needs a number")?.parse().context("--port")?,
+        None => 8080,
+    };
     let plugins = packages::build_plugins(root)?;
-    crate::run(
-        cargo()
-            .current_dir(root)
-            .args(["build", "-p", "vantage-agent"]),
-    )?;
+    crate::run(cargo().current_dir(root).args(["build", "-p", "vantage-agent", "-p", "vantage-server"]))?;
 
     let tcp = tcp_banner()?;
     let udp = udp_echo()?;
@@ -27,22 +35,147 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let dir = root.join("target/demo");
     std::fs::create_dir_all(&dir)?;
     let config = dir.join("agent.toml");
-    std::fs::write(
-        &config,
-        demo_config(&plugins, tcp, udp, http, dns.as_ref().map(|d| d.1)),
-    )?;
-    eprintln!("demo configuration: {}", config.display());
+    std::fs::write(&config, demo_config(&plugins, tcp, udp, http, dns.as_ref().map(|d| d.1)))?;
 
-    let mut agent = Command::new(root.join("target/debug/vantage-agent"));
-    agent.args(["run", "--config"]).arg(&config);
-    if !watch {
-        agent.arg("--once");
+    let password = admin_password(&dir)?;
+    let server = Server::start(root, &dir, port, &password)?;
+    let url = format!("http://{}", server.addr);
+    if !dir.join("data/credential.json").is_file() {
+        let token = enrollment_token(server.addr, &password)?;
+        crate::run(
+            Command::new(root.join("target/debug/vantage-agent"))
+                .args(["enroll", "--config"])
+                .arg(&config)
+                .args(["--server", &url, "--token", &token, "--name", "demo-agent"]),
+        )?;
     }
-    let result = crate::run(&mut agent);
+    println!("\nVantage demo");
+    println!("  server     {url}   (API viewer: {url}/api/docs/)");
+    println!("  admin      admin / {password}   (kept in {})", dir.join("admin-password").display());
+    println!("  agent      demo-agent, configuration {}", config.display());
+    println!("  database   {}\n", dir.join("server/vantage.db").display());
+
+    let mut agent = Command::new(root.join("target/debug/vantage-agent"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting the agent")?;
+    let result = if once {
+        let shown = show_first_results(server.addr, &password);
+        let _ = agent.kill();
+        shown
+    } else {
+        println!("Running until Ctrl-C. Results: {url}/api/v1/results/latest (log in at /api/v1/auth/login).");
+        agent.wait().map(|_| ()).context("waiting for the agent")
+    };
+    let _ = agent.wait();
     if let Some((mut child, _)) = dns {
         let _ = child.kill();
     }
+    drop(server);
     result
+}
+
+/// The demo's admin password: made once, kept in `target/demo/admin-password`.
+fn admin_password(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("admin-password");
+    if let Ok(p) = std::fs::read_to_string(&path) {
+        return Ok(p.trim().to_owned());
+    }
+    let mut bytes = [0u8; 15];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let password: String = bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+    std::fs::write(&path, &password)?;
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok(password)
+}
+
+/// The server on SQLite in `target/demo/server`, stopped when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(root: &Path, dir: &Path, port: u16, password: &str) -> anyhow::Result<Server> {
+        // Port 8080 may be taken: then any free port.
+        let port = if TcpListener::bind(("127.0.0.1", port)).is_ok() { port } else { 0 };
+        let mut child = Command::new(root.join("target/debug/vantage-server"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(dir.join("server"))
+            .env("VANTAGE_ADMIN_PASSWORD", password)
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting the server")?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().context("server stdout")?).read_line(&mut line)?;
+        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
+            let _ = child.kill();
+            bail!("the server did not start (it said {line:?})");
+        };
+        Ok(Server { addr: addr.parse().context("the server's address")?, child })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn login(addr: SocketAddr, password: &str) -> anyhow::Result<(Client, String)> {
+    let mut client = Client::new(addr);
+    let body = serde_json::json!({"username": "admin", "password": password}).to_string();
+    let session = client
+        .request("POST", "/api/v1/auth/login", &[("Content-Type", "application/json")], body.as_bytes())?
+        .json("logging in as admin (delete target/demo to start afresh)")?;
+    let token = session["token"].as_str().context("login answer without a token")?.to_owned();
+    Ok((client, format!("Bearer {token}")))
+}
+
+fn enrollment_token(addr: SocketAddr, password: &str) -> anyhow::Result<String> {
+    let (mut client, auth) = login(addr, password)?;
+    let answer = client
+        .request(
+            "POST",
+            "/api/v1/enrollment-tokens",
+            &[("Authorization", &auth), ("Content-Type", "application/json")],
+            b"{\"expires_in\": \"10m\"}",
+        )?
+        .json("creating an enrollment token")?;
+    Ok(answer["token"].as_str().context("no token in the answer")?.to_owned())
+}
+
+/// Waits until every check has a stored result, and prints them.
+fn show_first_results(addr: SocketAddr, password: &str) -> anyhow::Result<()> {
+    let (mut client, auth) = login(addr, password)?;
+    let start = Instant::now();
+    loop {
+        let latest = client
+            .request("GET", "/api/v1/results/latest", &[("Authorization", &auth)], b"")?
+            .json("reading the latest results")?;
+        let rows = latest.as_array().cloned().unwrap_or_default();
+        if rows.len() >= 4 {
+            println!("Latest results stored on the server:");
+            for r in rows {
+                println!(
+                    "  {:<12} {:<8} {:<12} {}",
+                    r["check"].as_str().unwrap_or(""),
+                    r["plugin"].as_str().unwrap_or(""),
+                    r["status"].as_str().unwrap_or(""),
+                    r["message"].as_str().unwrap_or("")
+                );
+            }
+            return Ok(());
+        }
+        if start.elapsed() > FIRST_RESULTS {
+            bail!("only {} checks reported within {FIRST_RESULTS:?}", rows.len());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 fn demo_config(plugins: &Path, tcp: u16, udp: u16, http: u16, dns: Option<u16>) -> String {
