@@ -22,11 +22,21 @@ const FIRST_RESULTS: Duration = Duration::from_secs(300);
 pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let once = args.iter().any(|a| a == "--once");
     let port: u16 = match args.iter().position(|a| a == "--port") {
-        Some(i) => args.get(i + 1).context("--port needs a number")?.parse().context("--port")?,
+        Some(i) => args
+            .get(i + 1)
+            .context("--port needs a number")?
+            .parse()
+            .context("--port")?,
         None => 8080,
     };
     let plugins = packages::build_plugins(root)?;
-    crate::run(cargo().current_dir(root).args(["build", "-p", "vantage-agent", "-p", "vantage-server"]))?;
+    crate::run(cargo().current_dir(root).args([
+        "build",
+        "-p",
+        "vantage-agent",
+        "-p",
+        "vantage-server",
+    ]))?;
 
     let tcp = tcp_banner()?;
     let udp = udp_echo()?;
@@ -35,7 +45,10 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let dir = root.join("target/demo");
     std::fs::create_dir_all(&dir)?;
     let config = dir.join("agent.toml");
-    std::fs::write(&config, demo_config(&plugins, tcp, udp, http, dns.as_ref().map(|d| d.1)))?;
+    std::fs::write(
+        &config,
+        demo_config(&plugins, tcp, udp, http, dns.as_ref().map(|d| d.1)),
+    )?;
 
     let password = admin_password(&dir)?;
     let server = Server::start(root, &dir, port, &password)?;
@@ -51,8 +64,14 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     }
     println!("\nVantage demo");
     println!("  server     {url}   (API viewer: {url}/api/docs/)");
-    println!("  admin      admin / {password}   (kept in {})", dir.join("admin-password").display());
-    println!("  agent      demo-agent, configuration {}", config.display());
+    println!(
+        "  admin      admin / {password}   (kept in {})",
+        dir.join("admin-password").display()
+    );
+    println!(
+        "  agent      demo-agent, configuration {}",
+        config.display()
+    );
     println!("  database   {}\n", dir.join("server/vantage.db").display());
 
     let mut agent = Command::new(root.join("target/debug/vantage-agent"))
@@ -66,7 +85,9 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
         let _ = agent.kill();
         shown
     } else {
-        println!("Running until Ctrl-C. Results: {url}/api/v1/results/latest (log in at /api/v1/auth/login).");
+        println!(
+            "Running until Ctrl-C. Results: {url}/api/v1/results/latest (log in at /api/v1/auth/login)."
+        );
         agent.wait().map(|_| ()).context("waiting for the agent")
     };
     let _ = agent.wait();
@@ -86,7 +107,10 @@ fn admin_password(dir: &Path) -> anyhow::Result<String> {
     let mut bytes = [0u8; 15];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let password: String = bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+    let password: String = bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
     std::fs::write(&path, &password)?;
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     Ok(password)
@@ -101,7 +125,11 @@ struct Server {
 impl Server {
     fn start(root: &Path, dir: &Path, port: u16, password: &str) -> anyhow::Result<Server> {
         // Port 8080 may be taken: then any free port.
-        let port = if TcpListener::bind(("127.0.0.1", port)).is_ok() { port } else { 0 };
+        let port = if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            port
+        } else {
+            0
+        };
         let mut child = Command::new(root.join("target/debug/vantage-server"))
             .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(dir.join("server"))
@@ -115,7 +143,10 @@ impl Server {
             let _ = child.kill();
             bail!("the server did not start (it said {line:?})");
         };
-        Ok(Server { addr: addr.parse().context("the server's address")?, child })
+        Ok(Server {
+            addr: addr.parse().context("the server's address")?,
+            child,
+        })
     }
 }
 
@@ -130,9 +161,17 @@ fn login(addr: SocketAddr, password: &str) -> anyhow::Result<(Client, String)> {
     let mut client = Client::new(addr);
     let body = serde_json::json!({"username": "admin", "password": password}).to_string();
     let session = client
-        .request("POST", "/api/v1/auth/login", &[("Content-Type", "application/json")], body.as_bytes())?
+        .request(
+            "POST",
+            "/api/v1/auth/login",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )?
         .json("logging in as admin (delete target/demo to start afresh)")?;
-    let token = session["token"].as_str().context("login answer without a token")?.to_owned();
+    let token = session["token"]
+        .as_str()
+        .context("login answer without a token")?
+        .to_owned();
     Ok((client, format!("Bearer {token}")))
 }
 
@@ -142,11 +181,17 @@ fn enrollment_token(addr: SocketAddr, password: &str) -> anyhow::Result<String> 
         .request(
             "POST",
             "/api/v1/enrollment-tokens",
-            &[("Authorization", &auth), ("Content-Type", "application/json")],
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
             b"{\"expires_in\": \"10m\"}",
         )?
         .json("creating an enrollment token")?;
-    Ok(answer["token"].as_str().context("no token in the answer")?.to_owned())
+    Ok(answer["token"]
+        .as_str()
+        .context("no token in the answer")?
+        .to_owned())
 }
 
 /// Waits until every check has a stored result, and prints them.
@@ -155,7 +200,12 @@ fn show_first_results(addr: SocketAddr, password: &str) -> anyhow::Result<()> {
     let start = Instant::now();
     loop {
         let latest = client
-            .request("GET", "/api/v1/results/latest", &[("Authorization", &auth)], b"")?
+            .request(
+                "GET",
+                "/api/v1/results/latest",
+                &[("Authorization", &auth)],
+                b"",
+            )?
             .json("reading the latest results")?;
         let rows = latest.as_array().cloned().unwrap_or_default();
         if rows.len() >= 4 {
@@ -172,7 +222,10 @@ fn show_first_results(addr: SocketAddr, password: &str) -> anyhow::Result<()> {
             return Ok(());
         }
         if start.elapsed() > FIRST_RESULTS {
-            bail!("only {} checks reported within {FIRST_RESULTS:?}", rows.len());
+            bail!(
+                "only {} checks reported within {FIRST_RESULTS:?}",
+                rows.len()
+            );
         }
         std::thread::sleep(Duration::from_millis(500));
     }

@@ -10,6 +10,7 @@
 
 mod bench;
 mod demo;
+mod http;
 mod packages;
 mod prepare;
 
