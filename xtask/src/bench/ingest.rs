@@ -1,0 +1,375 @@
+//! `cargo xtask bench ingest [pg] [sqlite] [rate] [history] [--seconds N]
+//! [--max-connections A,B,…] [--agents N] [--batches N] [--history-samples N]
+//! [--jobs-interval D] [--server PATH]`:
+//! the release `vantage-server` under ingest and query load, with the
+//! database's own bulk load as the peer. Everything runs on 127.0.0.1, and
+//! every loop is bounded in count and time. Prints markdown tables (see
+//! `docs/benchmarks.md`, "Server ingest and queries").
+//!
+//! - `rate`: [`load`] makes every agent's gzipped batches first; then, per
+//!   backend and `--max-connections` value, a fresh database, a server, 100
+//!   enrolled agents, one warm-up batch each and `--seconds` of posting on
+//!   one keep-alive connection per agent. The rate is Δ
+//!   `vantage_ingest_samples_total` over the window. The server is then
+//!   stopped and [`peer`] loads the very rows it stored into copy tables.
+//! - `history`: a fresh database and a server with `--jobs-interval 1s`;
+//!   see [`history`].
+//!
+//! PostgreSQL is a throw-away cluster ([`postgres`]); SQLite lives in
+//! `target/bench/ingest/`. Both server configs keep raw data 40 days, so
+//! that 30-day-old results are stored rather than acknowledged as expired.
+
+mod history;
+mod load;
+mod peer;
+mod postgres;
+mod proc;
+mod report;
+mod server;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+
+use super::sys;
+use crate::cargo;
+use load::{Window, Workload};
+use peer::Peer;
+use postgres::Cluster;
+use server::{Server, ServerSetup};
+
+const USAGE: &str = "cargo xtask bench ingest [pg] [sqlite] [rate] [history] [--seconds N] \
+                     [--max-connections A,B,…] [--agents N] [--batches N] [--history-samples N] [--jobs-interval D] [--server PATH]";
+
+struct Options {
+    pg: bool,
+    sqlite: bool,
+    rate: bool,
+    history: bool,
+    seconds: u64,
+    max_connections: Vec<u32>,
+    agents: usize,
+    /// Batches made per agent: enough for `seconds` at several times the
+    /// expected rate (an agent that runs out is reported).
+    batches: usize,
+    history_samples: u64,
+    /// The server's `--jobs-interval` in `rate` runs (its default, 10 s,
+    /// when absent); `1h` keeps the rollup job out of the window.
+    jobs_interval: Option<String>,
+    /// A server binary to use instead of building the release one.
+    server: Option<PathBuf>,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> anyhow::Result<Options> {
+        let mut o = Options {
+            pg: false,
+            sqlite: false,
+            rate: false,
+            history: false,
+            seconds: 30,
+            max_connections: vec![16],
+            agents: 100,
+            batches: 250,
+            history_samples: 10_000_000,
+            jobs_interval: None,
+            server: None,
+        };
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let mut value = |name: &str| {
+                it.next()
+                    .with_context(|| format!("{name} needs a value\nusage: {USAGE}"))
+            };
+            match arg.as_str() {
+                "pg" => o.pg = true,
+                "sqlite" => o.sqlite = true,
+                "rate" => o.rate = true,
+                "history" => o.history = true,
+                "--seconds" => o.seconds = value(arg)?.parse()?,
+                "--agents" => o.agents = value(arg)?.parse()?,
+                "--batches" => o.batches = value(arg)?.parse()?,
+                "--history-samples" => o.history_samples = value(arg)?.parse()?,
+                "--server" => o.server = Some(PathBuf::from(value(arg)?)),
+                "--jobs-interval" => o.jobs_interval = Some(value(arg)?.clone()),
+                "--max-connections" => {
+                    o.max_connections = value(arg)?
+                        .split(',')
+                        .map(str::parse)
+                        .collect::<Result<_, _>>()?;
+                }
+                _ => bail!("unknown argument `{arg}`\nusage: {USAGE}"),
+            }
+        }
+        if !o.pg && !o.sqlite {
+            (o.pg, o.sqlite) = (true, true);
+        }
+        if !o.rate && !o.history {
+            (o.rate, o.history) = (true, true);
+        }
+        if !(1..=600).contains(&o.seconds) || !(1..=1000).contains(&o.agents) || o.batches < 2 {
+            bail!("--seconds 1–600, --agents 1–1000, --batches ≥ 2");
+        }
+        if o.max_connections.is_empty()
+            || o.max_connections.iter().any(|&n| !(3..=190).contains(&n))
+        {
+            bail!("--max-connections takes values 3–190 (the cluster allows 200 connections)");
+        }
+        Ok(o)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "PostgreSQL",
+            Backend::Sqlite => "SQLite",
+        }
+    }
+}
+
+/// One rate run: the window and its peer.
+struct RateRun {
+    backend: Backend,
+    max_connections: u32,
+    window: Window,
+    peer: Peer,
+}
+
+pub(super) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let options = Options::parse(args)?;
+    if options.pg {
+        Cluster::preflight()?;
+    }
+    if options.sqlite
+        && options.rate
+        && std::process::Command::new("python3")
+            .arg("-V")
+            .output()
+            .is_err()
+    {
+        bail!("python3 is missing (the SQLite peer): apt-get install python3");
+    }
+    let binary = match &options.server {
+        Some(path) => path.clone(),
+        None => {
+            crate::run(cargo().current_dir(root).args([
+                "build",
+                "--release",
+                "-p",
+                "vantage-server",
+            ]))?;
+            root.join("target/release/vantage-server")
+        }
+    };
+    sys::catch_interrupts();
+    let bench = Ingest::new(root, binary)?;
+    bench.run(&options)
+}
+
+/// The benchmark's files and the cluster, shared by every run.
+struct Ingest {
+    binary: PathBuf,
+    dir: PathBuf,
+    config: PathBuf,
+}
+
+impl Ingest {
+    fn new(root: &Path, binary: PathBuf) -> anyhow::Result<Ingest> {
+        let dir = root.join("target/bench/ingest");
+        std::fs::create_dir_all(&dir)?;
+        let config = dir.join("server.toml");
+        std::fs::write(
+            &config,
+            "# Written by `cargo xtask bench ingest`: keep 30-day-old results.\n[retention]\nraw = \"40d\"\n",
+        )?;
+        Ok(Ingest {
+            binary,
+            dir,
+            config,
+        })
+    }
+
+    fn run(&self, o: &Options) -> anyhow::Result<()> {
+        let cluster = if o.pg {
+            Some(Cluster::start(&self.dir)?)
+        } else {
+            None
+        };
+        println!(
+            "Server ingest benchmark: {}{}",
+            report::machine(),
+            cluster
+                .as_ref()
+                .map(|c| format!(", PostgreSQL {}", c.version()))
+                .unwrap_or_default()
+        );
+        let backends: Vec<Backend> = [(o.pg, Backend::Postgres), (o.sqlite, Backend::Sqlite)]
+            .into_iter()
+            .filter_map(|(on, b)| on.then_some(b))
+            .collect();
+        let mut runs = Vec::new();
+        if o.rate {
+            let started = Instant::now();
+            let work = Workload::generate(o.agents, o.batches)?;
+            println!(
+                "made {} gzipped batches ({:.1} MiB) in {:.1} s",
+                o.agents * o.batches,
+                work.bytes() as f64 / (1 << 20) as f64,
+                started.elapsed().as_secs_f64()
+            );
+            for &backend in &backends {
+                for &mc in &o.max_connections {
+                    let run = self.rate(backend, cluster.as_ref(), mc, &work, o)?;
+                    report::print_rate(std::slice::from_ref(&run));
+                    runs.push(run);
+                }
+            }
+        }
+        let mut histories = Vec::new();
+        if o.history {
+            for &backend in &backends {
+                histories.push((
+                    backend,
+                    self.history(backend, cluster.as_ref(), o.history_samples)?,
+                ));
+            }
+        }
+        if runs.len() > 1 {
+            println!("\nAll rate runs:");
+            report::print_rate(&runs);
+        }
+        if !histories.is_empty() {
+            report::print_history(&histories);
+        }
+        Ok(())
+    }
+
+    /// A fresh database: its URL (PostgreSQL) and the server's data folder
+    /// (SQLite), removed when dropped.
+    fn database(
+        &self,
+        backend: Backend,
+        cluster: Option<&Cluster>,
+        name: &str,
+    ) -> anyhow::Result<(Option<String>, Scratch)> {
+        let data_dir = Scratch(self.dir.join(format!("data-{name}")));
+        let _ = std::fs::remove_dir_all(&data_dir.0);
+        match backend {
+            Backend::Postgres => {
+                let cluster = cluster.context("no cluster")?;
+                cluster.create_database(name)?;
+                Ok((Some(cluster.url(name)), data_dir))
+            }
+            Backend::Sqlite => Ok((None, data_dir)),
+        }
+    }
+
+    fn setup<'a>(
+        &'a self,
+        url: Option<String>,
+        data_dir: PathBuf,
+        max_connections: u32,
+        jobs_interval: Option<&'a str>,
+        name: &str,
+    ) -> ServerSetup<'a> {
+        ServerSetup {
+            binary: &self.binary,
+            database_url: url,
+            data_dir,
+            max_connections,
+            jobs_interval,
+            config: &self.config,
+            log: self.dir.join(format!("server-{name}.log")),
+        }
+    }
+
+    fn rate(
+        &self,
+        backend: Backend,
+        cluster: Option<&Cluster>,
+        mc: u32,
+        work: &Workload,
+        o: &Options,
+    ) -> anyhow::Result<RateRun> {
+        let seconds = o.seconds;
+        let name = format!("rate_{}_{mc}", backend_tag(backend));
+        println!(
+            "\n{} with --max-connections {mc}: {} agents, {seconds} s (load before: {:.2})",
+            backend.name(),
+            work.names.len(),
+            proc::load()
+        );
+        let (url, data_dir) = self.database(backend, cluster, &name)?;
+        let jobs = o.jobs_interval.as_deref();
+        let mut server = Server::start(&self.setup(url, data_dir.0.clone(), mc, jobs, &name))?;
+        let admin = server.login()?;
+        let agents = server.enroll(&admin, &work.names)?;
+        if let (Backend::Postgres, Some(c)) = (backend, cluster) {
+            c.psql(&name, "CHECKPOINT")?;
+        }
+        let window = load::run(&server, cluster.map(Cluster::pid), &agents, work, seconds)?;
+        server.check_alive()?;
+        drop(server);
+        if window.exhausted > 0 {
+            println!(
+                "  warning: {} agents ran out of batches: raise --batches",
+                window.exhausted
+            );
+        }
+        if let Some(e) = &window.first_error {
+            println!("  {} errors; the first: {e}", window.errors);
+        }
+        let peer = match backend {
+            Backend::Postgres => peer::postgres(cluster.context("no cluster")?, &name, &self.dir)?,
+            Backend::Sqlite => {
+                let (peer, version) = peer::sqlite(&data_dir.0.join("vantage.db"))?;
+                println!("  peer: python3 sqlite3 {version}, executemany in one transaction");
+                peer
+            }
+        };
+        Ok(RateRun {
+            backend,
+            max_connections: mc,
+            window,
+            peer,
+        })
+    }
+
+    fn history(
+        &self,
+        backend: Backend,
+        cluster: Option<&Cluster>,
+        samples: u64,
+    ) -> anyhow::Result<history::History> {
+        let name = format!("history_{}", backend_tag(backend));
+        println!("\n{}: 30-day history, {samples} samples", backend.name());
+        let (url, data_dir) = self.database(backend, cluster, &name)?;
+        let mut server =
+            Server::start(&self.setup(url, data_dir.0.clone(), 16, Some("1s"), &name))?;
+        history::run(&mut server, samples)
+    }
+}
+
+/// A folder removed when dropped (declare it before the server using it).
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn backend_tag(b: Backend) -> &'static str {
+    match b {
+        Backend::Postgres => "pg",
+        Backend::Sqlite => "sqlite",
+    }
+}
