@@ -52,6 +52,18 @@ pub fn merge_ranges(mut ranges: Vec<DirtyRange>) -> Vec<DirtyRange> {
     out
 }
 
+fn empty_row(series_id: i64, bucket: DateTime<Utc>) -> RollupRow {
+    RollupRow {
+        series_id,
+        bucket,
+        count: 0,
+        sum: 0.0,
+        min: f64::INFINITY,
+        max: f64::NEG_INFINITY,
+        sketch: Sketch::new(),
+    }
+}
+
 /// Buckets `(series, bucket)` of raw values into rollup rows.
 fn bucket_raw(points: &[crate::store::RawPoint], res: Rollup) -> Vec<RollupRow> {
     let mut rows: BTreeMap<(i64, DateTime<Utc>), RollupRow> = BTreeMap::new();
@@ -59,15 +71,7 @@ fn bucket_raw(points: &[crate::store::RawPoint], res: Rollup) -> Vec<RollupRow> 
         let bucket = floor(p.ts, step(res));
         let row = rows
             .entry((p.series_id, bucket))
-            .or_insert_with(|| RollupRow {
-                series_id: p.series_id,
-                bucket,
-                count: 0,
-                sum: 0.0,
-                min: f64::INFINITY,
-                max: f64::NEG_INFINITY,
-                sketch: Sketch::new(),
-            });
+            .or_insert_with(|| empty_row(p.series_id, bucket));
         row.count += 1;
         row.sum += p.value;
         row.min = row.min.min(p.value);
@@ -84,15 +88,7 @@ fn bucket_rollups(rows: &[RollupRow], res: Rollup) -> Vec<RollupRow> {
         let bucket = floor(r.bucket, step(res));
         let row = out
             .entry((r.series_id, bucket))
-            .or_insert_with(|| RollupRow {
-                series_id: r.series_id,
-                bucket,
-                count: 0,
-                sum: 0.0,
-                min: f64::INFINITY,
-                max: f64::NEG_INFINITY,
-                sketch: Sketch::new(),
-            });
+            .or_insert_with(|| empty_row(r.series_id, bucket));
         row.count += r.count;
         row.sum += r.sum;
         row.min = row.min.min(r.min);

@@ -161,6 +161,32 @@ fn pick(
     }
 }
 
+/// What a history or stats query reads: the resolution, the range widened
+/// to its buckets, and the matching series.
+struct Plan {
+    resolution: Resolution,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    series: Vec<SeriesRow>,
+    ids: Vec<i64>,
+}
+
+async fn plan(state: &AppState, q: &SeriesQuery) -> ApiResult<Plan> {
+    let now = Utc::now();
+    let (from, to) = q.range(now)?;
+    let resolution = pick(state, q, from, to, now)?;
+    let (from, to) = query::align(resolution, from, to);
+    let series = matching(state, q).await?;
+    let ids = series.iter().map(|s| s.series_id).collect();
+    Ok(Plan {
+        resolution,
+        from,
+        to,
+        series,
+        ids,
+    })
+}
+
 #[derive(Serialize, ToSchema)]
 pub(crate) struct SeriesPoints {
     series: SeriesInfo,
@@ -189,12 +215,13 @@ async fn history(
     _who: Viewer,
     QueryParams(q): QueryParams<SeriesQuery>,
 ) -> ApiResult<axum::Json<History>> {
-    let now = Utc::now();
-    let (from, to) = q.range(now)?;
-    let resolution = pick(&state, &q, from, to, now)?;
-    let (from, to) = query::align(resolution, from, to);
-    let series = matching(&state, &q).await?;
-    let ids: Vec<i64> = series.iter().map(|s| s.series_id).collect();
+    let Plan {
+        resolution,
+        from,
+        to,
+        series,
+        ids,
+    } = plan(&state, &q).await?;
     let mut points = match resolution.rollup() {
         None => query::raw_points(&state.store.raw_samples(&ids, from, to).await?),
         Some(r) => query::rollup_points(&state.store.rollups(r, &ids, from, to).await?),
@@ -274,12 +301,13 @@ async fn stats(
     _who: Viewer,
     QueryParams(q): QueryParams<SeriesQuery>,
 ) -> ApiResult<axum::Json<StatsAnswer>> {
-    let now = Utc::now();
-    let (from, to) = q.range(now)?;
-    let resolution = pick(&state, &q, from, to, now)?;
-    let (from, to) = query::align(resolution, from, to);
-    let series = matching(&state, &q).await?;
-    let ids: Vec<i64> = series.iter().map(|s| s.series_id).collect();
+    let Plan {
+        resolution,
+        from,
+        to,
+        series,
+        ids,
+    } = plan(&state, &q).await?;
     let mut per_series = series_stats(&state, resolution, &ids, from, to).await?;
     let check_ids: HashSet<i64> = series.iter().map(|s| s.check_id).collect();
     // Availability is the mean of each check's `check_up` series, so it
