@@ -114,7 +114,8 @@ pub struct IngestAck {
     pub expired: u32,
     /// True when this batch id was stored before: nothing was stored again.
     pub replayed: bool,
-    /// Samples stored by this request (those of the accepted results; 0 on a replay).
+    /// Sample rows stored by this request: those of the accepted results,
+    /// plus one `check_up` row per accepted result (0 on a replay).
     #[serde(default)]
     pub samples: u64,
 }

@@ -6,7 +6,7 @@
 //! every loop is bounded in count and time. Prints markdown tables (see
 //! `docs/benchmarks.md`, "Server ingest and queries").
 //!
-//! - `rate`: [`load`] makes every agent's gzipped batches first; then, per
+//! - `rate`: [`workload`] makes every agent's gzipped batches first; then, per
 //!   backend and `--max-connections` value, a fresh database, a server, 100
 //!   enrolled agents, one warm-up batch each and `--seconds` of posting on
 //!   one keep-alive connection per agent. The rate is Δ
@@ -21,11 +21,13 @@
 
 mod history;
 mod load;
+mod options;
 mod peer;
 mod postgres;
 mod proc;
 mod report;
 mod server;
+mod workload;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -34,91 +36,12 @@ use anyhow::{Context as _, bail};
 
 use super::sys;
 use crate::cargo;
-use load::{Window, Workload};
+use load::Window;
+use options::Options;
 use peer::Peer;
 use postgres::Cluster;
 use server::{Server, ServerSetup};
-
-const USAGE: &str = "cargo xtask bench ingest [pg] [sqlite] [rate] [history] [--seconds N] \
-                     [--max-connections A,B,…] [--agents N] [--batches N] [--history-samples N] [--jobs-interval D] [--server PATH]";
-
-struct Options {
-    pg: bool,
-    sqlite: bool,
-    rate: bool,
-    history: bool,
-    seconds: u64,
-    max_connections: Vec<u32>,
-    agents: usize,
-    /// Batches made per agent: enough for `seconds` at several times the
-    /// expected rate (an agent that runs out is reported).
-    batches: usize,
-    history_samples: u64,
-    /// The server's `--jobs-interval` in `rate` runs (its default, 10 s,
-    /// when absent); `1h` keeps the rollup job out of the window.
-    jobs_interval: Option<String>,
-    /// A server binary to use instead of building the release one.
-    server: Option<PathBuf>,
-}
-
-impl Options {
-    fn parse(args: &[String]) -> anyhow::Result<Options> {
-        let mut o = Options {
-            pg: false,
-            sqlite: false,
-            rate: false,
-            history: false,
-            seconds: 30,
-            max_connections: vec![16],
-            agents: 100,
-            batches: 250,
-            history_samples: 10_000_000,
-            jobs_interval: None,
-            server: None,
-        };
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            let mut value = |name: &str| {
-                it.next()
-                    .with_context(|| format!("{name} needs a value\nusage: {USAGE}"))
-            };
-            match arg.as_str() {
-                "pg" => o.pg = true,
-                "sqlite" => o.sqlite = true,
-                "rate" => o.rate = true,
-                "history" => o.history = true,
-                "--seconds" => o.seconds = value(arg)?.parse()?,
-                "--agents" => o.agents = value(arg)?.parse()?,
-                "--batches" => o.batches = value(arg)?.parse()?,
-                "--history-samples" => o.history_samples = value(arg)?.parse()?,
-                "--server" => o.server = Some(PathBuf::from(value(arg)?)),
-                "--jobs-interval" => o.jobs_interval = Some(value(arg)?.clone()),
-                "--max-connections" => {
-                    o.max_connections = value(arg)?
-                        .split(',')
-                        .map(str::parse)
-                        .collect::<Result<_, _>>()?;
-                }
-                _ => bail!("unknown argument `{arg}`\nusage: {USAGE}"),
-            }
-        }
-        if !o.pg && !o.sqlite {
-            (o.pg, o.sqlite) = (true, true);
-        }
-        if !o.rate && !o.history {
-            (o.rate, o.history) = (true, true);
-        }
-        if !(1..=600).contains(&o.seconds) || !(1..=1000).contains(&o.agents) || o.batches < 2 {
-            bail!("--seconds 1–600, --agents 1–1000, --batches ≥ 2");
-        }
-        if o.max_connections.is_empty()
-            || o.max_connections.iter().any(|&n| !(3..=190).contains(&n))
-        {
-            bail!("--max-connections takes values 3–190 (the cluster allows 200 connections)");
-        }
-        Ok(o)
-    }
-}
+use workload::Workload;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
@@ -174,7 +97,7 @@ pub(super) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     bench.run(&options)
 }
 
-/// The benchmark's files and the cluster, shared by every run.
+/// The server binary and the files every run shares.
 struct Ingest {
     binary: PathBuf,
     dir: PathBuf,
@@ -323,6 +246,10 @@ impl Ingest {
                 "  warning: {} agents ran out of batches: raise --batches",
                 window.exhausted
             );
+        }
+        if window.replayed > 0 {
+            // Only a retried request after an I/O error is replayed.
+            println!("  {} batches were acknowledged as replays", window.replayed);
         }
         if let Some(e) = &window.first_error {
             println!("  {} errors; the first: {e}", window.errors);

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use chrono::{SecondsFormat, Utc};
 
-use super::load::{self, RESULTS_PER_BATCH, Rng, SAMPLES_PER_RESULT};
 use super::server::{Agent, Server};
+use super::workload::{self, RESULTS_PER_BATCH, Rng, SAMPLES_PER_RESULT};
 use crate::http::Client;
 
 /// Agents, each with one check (10 series).
@@ -143,7 +143,7 @@ fn send(server: &Server, agents: &[Agent], per_agent: usize) -> anyhow::Result<(
                                 let day = (at.timestamp() % 86_400) as f64 / 86_400.0;
                                 let typical =
                                     base * (1.0 + 0.3 * (day * std::f64::consts::TAU).sin());
-                                load::ping_result(
+                                workload::ping_result(
                                     &mut rng,
                                     &agent.name,
                                     CHECK.0,
@@ -153,7 +153,7 @@ fn send(server: &Server, agents: &[Agent], per_agent: usize) -> anyhow::Result<(
                                 )
                             })
                             .collect();
-                        let body = load::gzip_batch(results)?;
+                        let body = workload::gzip_batch(results)?;
                         post(&mut client, &headers, &body, deadline)?;
                     }
                     Ok(())

@@ -19,7 +19,7 @@ fn stat_fields(pid: u32) -> Option<Vec<u64>> {
 
 /// User + system CPU ticks of `pid` (0 when it is gone).
 pub(super) fn ticks(pid: u32) -> u64 {
-    stat_fields(pid).map_or(0, |f| f[UTIME] + f[UTIME + 1])
+    super::super::cpu_ticks(pid).unwrap_or(0)
 }
 
 /// User + system CPU ticks of `pid`, of its children that exited and were

@@ -1,7 +1,7 @@
 //! The tables `cargo xtask bench ingest` prints (markdown, as in
 //! `docs/benchmarks.md`).
 
-use super::{Backend, RateRun, history, load, proc};
+use super::{Backend, RateRun, history, load, proc, workload};
 
 pub(super) fn print_rate(runs: &[RateRun]) {
     println!(
@@ -17,7 +17,7 @@ pub(super) fn print_rate(runs: &[RateRun]) {
             r.max_connections,
             w.samples / w.seconds,
             w.acked_samples as f64 / w.seconds,
-            (w.accepted * load::SAMPLES_PER_RESULT as u64) as f64 / w.seconds,
+            (w.accepted * workload::SAMPLES_PER_RESULT as u64) as f64 / w.seconds,
             w.batches as f64 / w.seconds,
             w.latency_ms(0.50),
             w.latency_ms(0.95),

@@ -247,3 +247,23 @@ impl Metrics {
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+
+    #[test]
+    fn metrics_are_read_by_exact_name() {
+        let m = Metrics(
+            "# TYPE vantage_ingest_samples_total counter\nvantage_ingest_samples_total 1500\n\
+             vantage_ingest_samples_total_x 7\nvantage_ingest_batches_total{outcome=\"stored\"} 3\n"
+                .into(),
+        );
+        assert_eq!(m.get("vantage_ingest_samples_total"), Some(1500.0));
+        assert_eq!(
+            m.get("vantage_ingest_batches_total{outcome=\"stored\"}"),
+            Some(3.0)
+        );
+        assert_eq!(m.get("vantage_rollup_rows_total"), None);
+    }
+}
