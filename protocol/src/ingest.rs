@@ -69,6 +69,10 @@ pub struct EnrollResponse {
     /// The agent's bearer credential (`va_…`). Shown once: the server keeps
     /// only its hash.
     pub credential: String,
+    /// The registry's root keys now: the agent pins them and from then on
+    /// trusts only publisher keys that one of them endorsed.
+    #[serde(default)]
+    pub trust_roots: Vec<crate::config::PublisherKey>,
 }
 
 /// What the agent's outbox holds and what its size bound forced out.

@@ -185,6 +185,54 @@ impl SigningKeyPair {
     }
 }
 
+/// A root key's signature over another publisher key: how a registry adds
+/// publishers that agents trust without re-pinning anything. An agent trusts
+/// an endorsed key only when the endorsing root is one it pinned itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Endorsement {
+    /// The root key that signed.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub by: KeyId,
+    /// base64 of the 64-byte ed25519 signature over
+    /// `"vantage-key-endorsement-v1\n" ‖ name ‖ "\n" ‖ public key bytes`.
+    pub signature: String,
+}
+
+fn endorsement_message(key: &PublicKey) -> Vec<u8> {
+    [
+        b"vantage-key-endorsement-v1\n".as_slice(),
+        key.name.as_bytes(),
+        b"\n",
+        key.key.as_bytes(),
+    ]
+    .concat()
+}
+
+impl SigningKeyPair {
+    /// Endorses `key` with this (root) key.
+    pub fn endorse(&self, key: &PublicKey) -> Endorsement {
+        Endorsement {
+            by: self.public().id(),
+            signature: B64.encode(self.sign(&endorsement_message(key))),
+        }
+    }
+}
+
+impl Endorsement {
+    /// Whether `root` made this endorsement of `key`.
+    pub fn verify(&self, key: &PublicKey, root: &PublicKey) -> bool {
+        if self.by != root.id() {
+            return false;
+        }
+        match decode::<64>(&self.signature, "signature") {
+            Ok(sig) => root.verify(&endorsement_message(key), &sig),
+            Err(_) => false,
+        }
+    }
+}
+
 fn key_id(key: &VerifyingKey) -> KeyId {
     let digest = Sha256::digest(key.as_bytes());
     KeyId(hex::encode(&digest[..8]))
@@ -234,5 +282,25 @@ mod tests {
             PublicKey::from_file(&forged),
             Err(KeyError::IdMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn endorsements_bind_the_root_the_key_and_its_name() {
+        let root = SigningKeyPair::from_seed("root", [1; 32]);
+        let other_root = SigningKeyPair::from_seed("other", [2; 32]);
+        let publisher = SigningKeyPair::from_seed("team", [3; 32]).public();
+        let e = root.endorse(&publisher);
+        assert!(e.verify(&publisher, &root.public()));
+        // Another root, another key, or the same key renamed: refused.
+        assert!(!e.verify(&publisher, &other_root.public()));
+        assert!(!e.verify(&other_root.public(), &root.public()));
+        let mut renamed = publisher.clone();
+        renamed.name = "impostor".into();
+        assert!(!e.verify(&renamed, &root.public()));
+        let garbled = Endorsement {
+            signature: "AAAA".into(),
+            ..e
+        };
+        assert!(!garbled.verify(&publisher, &root.public()));
     }
 }

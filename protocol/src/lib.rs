@@ -5,6 +5,7 @@
 //! - [`keys`]: publisher signing keys and the trust store format.
 //! - [`result`]: the normalised result of one check run.
 //! - [`ingest`]: the agent ↔ server link (enrollment, batches, heartbeats, problems).
+//! - [`config`]: the registry, checks defined on the server, and each agent's desired state.
 //!
 //! ```
 //! use vantage_protocol::keys::SigningKeyPair;
@@ -24,6 +25,7 @@
 //! assert!(read.signatures()[0].verify(&read.digest(), &key.public()).is_ok());
 //! ```
 
+pub mod config;
 pub mod ingest;
 pub mod keys;
 pub mod manifest;

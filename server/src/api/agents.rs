@@ -136,6 +136,7 @@ async fn enroll(
                     agent_id,
                     name,
                     credential,
+                    trust_roots: Vec::new(),
                 }),
             ))
         }
