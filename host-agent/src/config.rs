@@ -179,6 +179,10 @@ pub struct ServerSection {
     /// How long to pause sending after the server refused the credential.
     #[serde(default = "default_auth_pause", with = "humantime_serde")]
     pub auth_pause: Duration,
+    /// How long one request for the desired configuration may wait on the
+    /// server for a change (a long poll): changes arrive as they happen.
+    #[serde(default = "default_config_wait", with = "humantime_serde")]
+    pub config_wait: Duration,
 }
 
 impl Default for ServerSection {
@@ -187,6 +191,7 @@ impl Default for ServerSection {
             heartbeat: default_heartbeat(),
             max_backoff: default_max_backoff(),
             auth_pause: default_auth_pause(),
+            config_wait: default_config_wait(),
         }
     }
 }
@@ -196,6 +201,9 @@ fn default_heartbeat() -> Duration {
 }
 fn default_max_backoff() -> Duration {
     Duration::from_secs(60)
+}
+fn default_config_wait() -> Duration {
+    Duration::from_secs(30)
 }
 fn default_auth_pause() -> Duration {
     Duration::from_secs(300)
@@ -359,6 +367,10 @@ impl AgentConfig {
             || self.server.max_backoff < Duration::from_millis(100)
         {
             return Err("server: heartbeat and max_backoff must be at least 100ms".into());
+        }
+        let max_wait = vantage_protocol::config::MAX_DESIRED_WAIT_SECS;
+        if self.server.config_wait > Duration::from_secs(max_wait) {
+            return Err(format!("server.config_wait: at most {max_wait}s (the server waits no longer)"));
         }
         if self.limits.output_kib == 0 || self.limits.host_calls == 0 {
             return Err("limits: output_kib and host_calls must be at least 1".into());

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use vantage_protocol::config::PublisherKey;
 use vantage_protocol::ingest::{AgentInfo, ENROLL_PATH, EnrollRequest, EnrollResponse};
+use vantage_protocol::keys::{KeyId, PublicKey};
 
 use crate::uplink::client::ServerClient;
 
@@ -27,6 +29,31 @@ pub struct Credential {
     /// An extra CA (PEM) trusted for the server's certificate.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// The registry's root keys when this agent enrolled: pinned here, they
+    /// decide which publisher keys the agent trusts. The server cannot add
+    /// a root later; only a root can endorse a new publisher key.
+    #[serde(default)]
+    pub trust_roots: Vec<PublisherKey>,
+}
+
+impl Credential {
+    /// The pinned roots as keys, each checked against its stated id.
+    pub fn roots(&self) -> anyhow::Result<Vec<PublicKey>> {
+        self.trust_roots.iter().map(public_key).collect()
+    }
+}
+
+/// A registry key as a [`PublicKey`], refusing one whose id does not match.
+pub fn public_key(key: &PublisherKey) -> anyhow::Result<PublicKey> {
+    let public = PublicKey::from_base64(&key.name, &key.public_key)
+        .with_context(|| format!("key {} is not an ed25519 public key", key.key_id))?;
+    anyhow::ensure!(
+        public.id() == key.key_id,
+        "key {} is really key {}",
+        key.key_id,
+        public.id()
+    );
+    Ok(public)
 }
 
 impl Credential {
@@ -96,13 +123,17 @@ pub fn addresses() -> Vec<String> {
     out
 }
 
-/// Exchanges `token` at `server` for a credential and stores it in `data_dir`.
+/// Exchanges `token` at `server` for a credential and stores it in `data_dir`,
+/// with the registry's root keys pinned. Every id in `expect_roots` must be
+/// among them (compare them out of band, like an SSH host key), or nothing
+/// is stored.
 pub async fn enroll(
     data_dir: &Path,
     server: &str,
     token: &str,
     name: Option<String>,
     ca_file: Option<PathBuf>,
+    expect_roots: &[String],
 ) -> anyhow::Result<Credential> {
     let ca_file = ca_file.map(|f| std::path::absolute(&f).unwrap_or(f));
     let mut client = ServerClient::new(server, ca_file.as_deref(), None)?;
@@ -125,12 +156,39 @@ pub async fn enroll(
     }
     let answer: EnrollResponse =
         serde_json::from_slice(&reply.body).context("the server's answer is not an enrollment")?;
+    let trust_roots: Vec<PublisherKey> = answer
+        .trust_roots
+        .into_iter()
+        .filter(|k| k.root && k.revoked_at.is_none())
+        .collect();
+    for key in &trust_roots {
+        public_key(key).context("the server offered a damaged root key")?;
+    }
+    for expected in expect_roots {
+        let expected = KeyId(expected.trim().to_ascii_lowercase());
+        anyhow::ensure!(
+            trust_roots.iter().any(|k| k.key_id == expected),
+            "the server's registry does not offer root key {expected} (it offers: {}); nothing was stored",
+            if trust_roots.is_empty() {
+                "none".to_owned()
+            } else {
+                trust_roots.iter().map(|k| k.key_id.0.clone()).collect::<Vec<_>>().join(", ")
+            }
+        );
+    }
+    if trust_roots.is_empty() {
+        tracing::warn!(
+            server,
+            "The server's registry has no root keys: only keys in the local [trust] section will be trusted."
+        );
+    }
     let credential = Credential {
         server: client.base().as_str().trim_end_matches('/').to_owned(),
         agent_id: answer.agent_id,
         name: answer.name,
         credential: answer.credential,
         ca_file,
+        trust_roots,
     };
     credential.save(data_dir)?;
     Ok(credential)

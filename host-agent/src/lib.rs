@@ -7,6 +7,7 @@
 //! [`host::PluginHost`]) → [`scheduler`] → [`run`] (one instance per run,
 //! with the [`caps`] it was granted) → [`normalise`] → [`outbox`] →
 //! [`uplink`] to the server (once [`enroll`]ed), or stdout (standalone).
+//! Once enrolled, [`managed`] adds the checks the server assigns.
 
 pub mod bindings;
 pub mod caps;
@@ -15,6 +16,7 @@ pub mod config;
 pub mod enroll;
 pub mod host;
 pub mod icmp;
+pub mod managed;
 pub mod normalise;
 pub mod outbox;
 pub mod plugin;

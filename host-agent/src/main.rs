@@ -55,6 +55,11 @@ enum Command {
         /// A PEM file of a CA to trust for the server's certificate.
         #[arg(long)]
         ca: Option<PathBuf>,
+        /// The id of a registry root key this agent must pin (repeatable):
+        /// enrollment fails unless the server offers it. Compare the ids out
+        /// of band, like an SSH host key fingerprint.
+        #[arg(long = "trust-root", value_name = "KEY_ID")]
+        trust_roots: Vec<String>,
     },
 }
 
@@ -100,19 +105,27 @@ async fn run(command: Command) -> Result<(), StartError> {
             token,
             name,
             ca,
+            trust_roots,
         } => {
             let config = vantage_agent::config::AgentConfig::load(&config)?;
             let data_dir = config.resolve(&config.agent.data_dir);
             let enrolled =
-                vantage_agent::enroll::enroll(&data_dir, &server, &token, name, ca).await?;
+                vantage_agent::enroll::enroll(&data_dir, &server, &token, name, ca, &trust_roots)
+                    .await?;
+            let roots: Vec<&str> = enrolled
+                .trust_roots
+                .iter()
+                .map(|k| k.key_id.0.as_str())
+                .collect();
             println!(
-                "enrolled as {} ({}) with {}; credential in {}",
+                "enrolled as {} ({}) with {}; credential in {}; pinned root keys: {}",
                 enrolled.name,
                 enrolled.agent_id,
                 enrolled.server,
                 data_dir
                     .join(vantage_agent::enroll::CREDENTIAL_FILE)
-                    .display()
+                    .display(),
+                if roots.is_empty() { "none".to_owned() } else { roots.join(", ") }
             );
             Ok(())
         }

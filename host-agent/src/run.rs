@@ -46,7 +46,7 @@ impl Default for Limits {
 }
 
 /// Everything a run needs besides the plugin.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunRequest {
     pub check: Arc<str>,
     pub target: String,

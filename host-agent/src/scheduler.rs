@@ -4,6 +4,7 @@
 //! missed entirely (the previous run or the queue overran it) is skipped and
 //! counted, never run twice.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,30 +78,132 @@ impl Scheduler {
         results: mpsc::Sender<CheckResult>,
         stop: watch::Receiver<bool>,
     ) {
-        let start = Instant::now();
-        let mut tasks = tokio::task::JoinSet::new();
-        for job in jobs {
-            let this = self.clone();
-            let results = results.clone();
-            let mut stop = stop.clone();
-            tasks.spawn(async move {
-                let mut slot = start;
-                loop {
-                    let offset = jittered(job.jitter);
-                    tokio::select! {
-                        _ = tokio::time::sleep_until(slot + offset) => {}
-                        _ = stop.wait_for(|s| *s) => return,
-                    }
-                    let result = this.run_job(&job).await;
-                    if results.send(result).await.is_err() {
-                        return;
-                    }
-                    slot = next_slot(slot, job.interval, Instant::now(), &job.request.check);
+        let (_keep, jobs) = watch::channel(Arc::new(jobs));
+        self.run_swappable(jobs, results, stop).await;
+    }
+
+    /// Runs the job set that `jobs` holds, and every set it changes to,
+    /// until `stop` turns true or the receiver of `results` is dropped.
+    ///
+    /// On a change, a job whose plugin and request are the same keeps its
+    /// timetable; a changed job's old task finishes the run in progress (a
+    /// swap happens between runs, never during one), then the new one starts;
+    /// a removed job stops after its run in progress.
+    pub async fn run_swappable(
+        &self,
+        mut jobs: watch::Receiver<Arc<Vec<Job>>>,
+        results: mpsc::Sender<CheckResult>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut running: HashMap<(Arc<str>, String), Running> = HashMap::new();
+        let mut set = jobs.borrow_and_update().clone();
+        loop {
+            self.start_services(&set);
+            let mut next: HashMap<(Arc<str>, String), Running> = HashMap::new();
+            for job in set.iter() {
+                let key = (job.request.check.clone(), job.request.target.clone());
+                if next.contains_key(&key) {
+                    tracing::warn!(check = %key.0, target = key.1, "Duplicate job ignored.");
+                    continue;
                 }
-            });
+                let previous = running.remove(&key);
+                let entry = match previous {
+                    Some(old) if old.job.same_as(job) => old,
+                    old => {
+                        let after = old.map(|old| {
+                            tracing::info!(
+                                check = %key.0,
+                                target = key.1,
+                                from = old.job.plugin.manifest().id(),
+                                to = job.plugin.manifest().id(),
+                                "Job changed: swapping after its run in progress."
+                            );
+                            old.retire()
+                        });
+                        self.spawn(job.clone(), after, results.clone(), stop.clone())
+                    }
+                };
+                next.insert(key, entry);
+            }
+            for (key, old) in running.drain() {
+                tracing::info!(check = %key.0, target = key.1, "Job removed.");
+                drop(old.retire());
+            }
+            running = next;
+            tokio::select! {
+                changed = jobs.changed() => {
+                    if changed.is_err() {
+                        // The sender is gone: the set is final.
+                        break;
+                    }
+                    set = jobs.borrow_and_update().clone();
+                }
+                _ = stop.wait_for(|s| *s) => break,
+                _ = results.closed() => break,
+            }
         }
         drop(results);
-        while tasks.join_next().await.is_some() {}
+        for (_, job) in running {
+            let _ = job.task.await;
+        }
+    }
+
+    fn spawn(
+        &self,
+        job: Job,
+        after: Option<tokio::task::JoinHandle<()>>,
+        results: mpsc::Sender<CheckResult>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Running {
+        let (retire, mut retired) = watch::channel(false);
+        let this = self.clone();
+        let task_job = job.clone();
+        let task = tokio::spawn(async move {
+            let job = task_job;
+            if let Some(previous) = after {
+                let _ = previous.await;
+            }
+            let mut slot = Instant::now();
+            loop {
+                let offset = jittered(job.jitter);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(slot + offset) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                    _ = retired.wait_for(|r| *r) => return,
+                }
+                let result = this.run_job(&job).await;
+                if results.send(result).await.is_err() {
+                    return;
+                }
+                slot = next_slot(slot, job.interval, Instant::now(), &job.request.check);
+            }
+        });
+        Running { job, retire, task }
+    }
+}
+
+/// A job's task and the switch that retires it.
+struct Running {
+    job: Job,
+    retire: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Tells the task to stop after its run in progress; its handle says when it has.
+    fn retire(self) -> tokio::task::JoinHandle<()> {
+        let _ = self.retire.send(true);
+        self.task
+    }
+}
+
+impl Job {
+    /// Whether `other` runs the same package with the same request and timetable.
+    pub fn same_as(&self, other: &Job) -> bool {
+        self.plugin.digest() == other.plugin.digest()
+            && self.request == other.request
+            && self.interval == other.interval
+            && self.jitter == other.jitter
     }
 }
 

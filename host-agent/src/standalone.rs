@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use tokio::io::AsyncWriteExt as _;
 use tokio::sync::{mpsc, watch};
+use vantage_protocol::package::TrustStore;
 use vantage_protocol::result::CheckResult;
 
 use crate::catalog::{Catalog, build_jobs, load_trust};
-use crate::config::{AgentConfig, ConfigError, OutboxSection, ServerSection};
+use crate::config::{AgentConfig, ConfigError, LimitsSection, OutboxSection, ServerSection};
 use crate::enroll::Credential;
 use crate::host::{HostOptions, PluginHost};
 use crate::icmp::IcmpOptions;
+use crate::managed::Remote;
 use crate::outbox::Outbox;
 use crate::scheduler::{Job, Scheduler};
 use crate::uplink::Link;
@@ -39,13 +41,18 @@ pub struct Agent {
     pub managed: Option<Managed>,
 }
 
-/// What managed mode needs: the credential and where the outbox lives.
+/// What managed mode needs: the credential, where the outbox lives, and
+/// what remote configuration needs.
 #[derive(Debug)]
 pub struct Managed {
     pub credential: Credential,
     pub outbox_dir: std::path::PathBuf,
     pub outbox: OutboxSection,
     pub server: ServerSection,
+    pub data_dir: std::path::PathBuf,
+    pub trust: TrustStore,
+    pub limits: LimitsSection,
+    pub host: Arc<PluginHost>,
 }
 
 impl Agent {
@@ -91,6 +98,10 @@ impl Agent {
             outbox_dir: data_dir.join("outbox"),
             outbox: config.outbox.clone(),
             server: config.server.clone(),
+            data_dir: data_dir.clone(),
+            trust,
+            limits: config.limits.clone(),
+            host: host.clone(),
         });
         // An enrolled agent is known to the server by its enrolled name.
         let name = match &managed {
@@ -120,8 +131,23 @@ impl Agent {
     /// Runs until `stop` turns true, writing each result as a JSON line and,
     /// when enrolled, first appending it to the outbox that the uplink ships.
     pub async fn run(self, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
-        self.scheduler.start_services(&self.jobs);
         let (tx, mut rx) = mpsc::channel::<CheckResult>(1024);
+        let (jobs_tx, jobs) = watch::channel(Arc::new(self.jobs.clone()));
+        let remote = self.managed.as_ref().map(|m| {
+            Remote::new(
+                m.host.clone(),
+                m.credential.clone(),
+                m.trust.clone(),
+                m.limits.clone(),
+                m.server.clone(),
+                m.data_dir.clone(),
+                self.jobs.clone(),
+                jobs_tx,
+            )
+        });
+        // Remote configuration (starting from the last-known-good state) runs
+        // beside the scheduler, handing it each new job set.
+        let remote_task = remote.map(|r| tokio::spawn(r.run(stop.clone())));
         let link = match &self.managed {
             Some(m) => Some(start_link(m, stop.clone())?),
             None => None,
@@ -147,8 +173,11 @@ impl Agent {
             anyhow::Ok(())
         });
         let mut stopped = stop.clone();
-        self.scheduler.run_forever(self.jobs, tx, stop).await;
+        self.scheduler.run_swappable(jobs, tx, stop).await;
         writer.await??;
+        if let Some(task) = remote_task {
+            let _ = task.await;
+        }
         if let Some(link) = link {
             // With no checks left to run, an enrolled agent still ships its
             // backlog and sends heartbeats until it is stopped.

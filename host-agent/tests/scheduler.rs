@@ -87,3 +87,97 @@ async fn timetables_do_not_drift_under_load() {
         "a run started {worst:?} away from its slot"
     );
 }
+
+/// A new job set takes effect between runs: a changed job's old version
+/// finishes its run in progress before the new one starts, a removed job
+/// stops, an added job starts, and an unchanged job keeps its timetable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_sets_swap_between_runs() {
+    let host = host();
+    let misbehave = compile(&host, "misbehave");
+    let tcp = compile(&host, "tcp");
+    let interval = Duration::from_millis(100);
+    let job = |plugin: &std::sync::Arc<vantage_agent::plugin::CompiledPlugin>,
+               check: &str,
+               config: serde_json::Value| {
+        let mut request = request(plugin, "127.0.0.1:9", config);
+        request.check = check.into();
+        request.timeout = Duration::from_millis(500);
+        Job {
+            plugin: plugin.clone(),
+            request,
+            interval,
+            jitter: Duration::ZERO,
+        }
+    };
+    // `swapped` sleeps 250 ms per run: a swap always finds one in progress.
+    let slow = json!({"mode": "sleep", "sleep_ms": 250});
+    let first = vec![
+        job(&misbehave, "steady", json!({"mode": "ok"})),
+        job(&misbehave, "swapped", slow.clone()),
+        job(&misbehave, "removed", json!({"mode": "ok"})),
+    ];
+    let second = vec![
+        job(&misbehave, "steady", json!({"mode": "ok"})),
+        job(&tcp, "swapped", json!({})),
+        job(&misbehave, "added", json!({"mode": "ok"})),
+    ];
+    let scheduler = Scheduler::new(host.clone(), "test-agent", 8);
+    let (tx, mut rx) = mpsc::channel(16_384);
+    let (stop_tx, stop) = watch::channel(false);
+    let (set_tx, set) = watch::channel(std::sync::Arc::new(first));
+    let running = tokio::spawn(async move { scheduler.run_swappable(set, tx, stop).await });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let swapped_at = Utc::now();
+    set_tx.send(std::sync::Arc::new(second)).unwrap();
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    stop_tx.send(true).unwrap();
+    running.await.unwrap();
+
+    let mut results: HashMap<String, Vec<vantage_protocol::result::CheckResult>> = HashMap::new();
+    while let Ok(r) = rx.try_recv() {
+        results.entry(r.check.clone()).or_default().push(r);
+    }
+    // The swapped job: misbehave until the swap, tcp after, never both at once.
+    let swapped = &results["swapped"];
+    let first_tcp = swapped
+        .iter()
+        .position(|r| r.plugin == "tcp")
+        .expect("the new version ran");
+    assert!(first_tcp > 0, "the old version ran first");
+    assert!(
+        swapped[first_tcp..].iter().all(|r| r.plugin == "tcp"),
+        "no old run after the new version started"
+    );
+    let last_old = &swapped[first_tcp - 1];
+    let old_end = last_old.started_at
+        + chrono::Duration::from_std(Duration::from_secs_f64(last_old.duration)).unwrap();
+    assert!(
+        swapped[first_tcp].started_at >= old_end,
+        "the new version started at {} while the old run went on until {old_end}",
+        swapped[first_tcp].started_at
+    );
+    // The old run in progress at the swap was finished, not cut short.
+    assert!(
+        swapped[..first_tcp].iter().all(|r| r.status == vantage_protocol::result::Status::Ok),
+        "{:?}",
+        swapped[..first_tcp].iter().map(|r| (&r.status, &r.message)).collect::<Vec<_>>()
+    );
+    // Removed: nothing started after the swap. Added: runs after it.
+    assert!(results["removed"].iter().all(|r| r.started_at < swapped_at));
+    assert!(results["added"].len() >= 5, "{}", results["added"].len());
+    assert!(results["added"].iter().all(|r| r.started_at >= swapped_at));
+    // Unchanged: one timetable across the swap, no extra run at the swap.
+    let steady: Vec<_> = results["steady"].iter().map(|r| r.started_at).collect();
+    let t0 = steady[0];
+    for s in &steady {
+        let since = (*s - t0).to_std().unwrap().as_secs_f64();
+        let off = since - (since / 0.1).round() * 0.1;
+        assert!(off.abs() < 0.04, "a steady run {off:.3}s off its slot");
+    }
+    assert!(
+        steady.len() >= 13 && steady.len() <= 17,
+        "{} runs in 1.6 s at 100 ms",
+        steady.len()
+    );
+}

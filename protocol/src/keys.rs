@@ -112,6 +112,16 @@ impl PublicKey {
     pub fn to_base64(&self) -> String {
         B64.encode(self.key.as_bytes())
     }
+
+    /// The key from the base64 of its 32 bytes (the registry's form).
+    pub fn from_base64(name: &str, text: &str) -> Result<Self, KeyError> {
+        let bytes: [u8; 32] = decode(text, "key")?;
+        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::Encoding("key"))?;
+        Ok(PublicKey {
+            name: name.to_owned(),
+            key,
+        })
+    }
 }
 
 /// A publisher's signing key pair.

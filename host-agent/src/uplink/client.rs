@@ -19,7 +19,7 @@ use crate::caps::tls::TlsConfigs;
 
 /// The longest one request may take, from connecting to the last byte.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// The largest answer read.
+/// The largest answer read, but for [`ServerClient::get`]'s own bound.
 const MAX_ANSWER: usize = 1 << 20;
 const USER_AGENT: &str = concat!("vantage-agent/", env!("CARGO_PKG_VERSION"));
 
@@ -29,6 +29,8 @@ pub struct Reply {
     pub status: u16,
     /// `Retry-After`, in seconds.
     pub retry_after: Option<Duration>,
+    /// `ETag`, without its quotes.
+    pub etag: Option<String>,
     pub body: Bytes,
 }
 
@@ -47,6 +49,16 @@ impl Reply {
             ),
         }
     }
+}
+
+/// One request, as [`ServerClient::exchange`] sends it.
+struct Exchange<'a> {
+    method: hyper::Method,
+    path: &'a str,
+    headers: Vec<(hyper::header::HeaderName, String)>,
+    body: Vec<u8>,
+    max_answer: usize,
+    timeout: Duration,
 }
 
 #[derive(Debug)]
@@ -113,7 +125,48 @@ impl ServerClient {
     /// POSTs JSON (gzip-compressed when `gzip`) to `path`.
     pub async fn post(&mut self, path: &str, json: &[u8], gzip: bool) -> anyhow::Result<Reply> {
         let body = if gzip { compress(json)? } else { json.to_vec() };
-        match tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(path, body, gzip)).await {
+        let mut headers = vec![(hyper::header::CONTENT_TYPE, "application/json".to_owned())];
+        if gzip {
+            headers.push((hyper::header::CONTENT_ENCODING, "gzip".to_owned()));
+        }
+        let request = Exchange {
+            method: hyper::Method::POST,
+            path,
+            headers,
+            body,
+            max_answer: MAX_ANSWER,
+            timeout: REQUEST_TIMEOUT,
+        };
+        self.send(request).await
+    }
+
+    /// GETs `path`, reading at most `max_answer` bytes, within `timeout`
+    /// (a long poll's wait plus the usual time). `if_none_match` is an
+    /// entity tag without its quotes.
+    pub async fn get(
+        &mut self,
+        path: &str,
+        if_none_match: Option<&str>,
+        max_answer: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<Reply> {
+        let headers = if_none_match
+            .map(|tag| vec![(hyper::header::IF_NONE_MATCH, format!("\"{tag}\""))])
+            .unwrap_or_default();
+        let request = Exchange {
+            method: hyper::Method::GET,
+            path,
+            headers,
+            body: Vec::new(),
+            max_answer,
+            timeout: timeout + REQUEST_TIMEOUT,
+        };
+        self.send(request).await
+    }
+
+    async fn send(&mut self, request: Exchange<'_>) -> anyhow::Result<Reply> {
+        let limit = request.timeout;
+        match tokio::time::timeout(limit, self.exchange(request)).await {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(e)) => {
                 self.conn = None;
@@ -121,33 +174,47 @@ impl ServerClient {
             }
             Err(_) => {
                 self.conn = None;
-                anyhow::bail!("no answer from {} within {REQUEST_TIMEOUT:?}", self.base)
+                anyhow::bail!("no answer from {} within {limit:?}", self.base)
             }
         }
     }
 
-    async fn exchange(&mut self, path: &str, body: Vec<u8>, gzip: bool) -> anyhow::Result<Reply> {
-        let mut request = hyper::Request::post(self.base.join(path)?.path())
+    async fn exchange(&mut self, x: Exchange<'_>) -> anyhow::Result<Reply> {
+        let url = self.base.join(x.path)?;
+        let target = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let mut request = hyper::Request::builder()
+            .method(x.method)
+            .uri(target)
             .header(hyper::header::HOST, format!("{}:{}", self.host, self.port))
-            .header(hyper::header::USER_AGENT, USER_AGENT)
-            .header(hyper::header::CONTENT_TYPE, "application/json");
-        if gzip {
-            request = request.header(hyper::header::CONTENT_ENCODING, "gzip");
+            .header(hyper::header::USER_AGENT, USER_AGENT);
+        for (name, value) in x.headers {
+            request = request.header(name, value);
         }
         if let Some(c) = &self.credential {
             request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {c}"));
         }
-        let request = request.body(Full::new(Bytes::from(body)))?;
+        let request = request.body(Full::new(Bytes::from(x.body)))?;
         let sender = self.connection().await?;
         let response = sender.send_request(request).await?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(hyper::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &hyper::header::HeaderValue| v.to_str().ok())
+                .map(str::trim)
+                .map(str::to_owned)
+        };
+        let retry_after = header(hyper::header::RETRY_AFTER)
+            .and_then(|v| v.parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER)
+        let etag = header(hyper::header::ETAG).map(|t| {
+            t.trim_start_matches("W/").trim_matches('"').to_owned()
+        });
+        let body = http_body_util::Limited::new(response.into_body(), x.max_answer)
             .collect()
             .await
             .map_err(|e| anyhow::anyhow!("reading the answer: {e}"))?
@@ -155,6 +222,7 @@ impl ServerClient {
         Ok(Reply {
             status,
             retry_after,
+            etag,
             body,
         })
     }

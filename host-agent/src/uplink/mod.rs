@@ -305,6 +305,7 @@ mod tests {
         Reply {
             status,
             retry_after: None,
+            etag: None,
             body: Bytes::from(body.to_owned()),
         }
     }

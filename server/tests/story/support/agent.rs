@@ -126,6 +126,8 @@ impl AgentHome {
 pub struct RunningAgent {
     pub child: Child,
     pub printed: Arc<Mutex<Vec<Uuid>>>,
+    /// Every printed result, whole.
+    pub results: Arc<Mutex<Vec<serde_json::Value>>>,
     pub log: Arc<Mutex<String>>,
 }
 
@@ -140,8 +142,13 @@ impl RunningAgent {
             .spawn()
             .unwrap();
         let printed = Arc::new(Mutex::new(Vec::new()));
+        let results = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::new(Mutex::new(String::new()));
-        let (p, stdout) = (printed.clone(), child.stdout.take().unwrap());
+        let (p, r, stdout) = (
+            printed.clone(),
+            results.clone(),
+            child.stdout.take().unwrap(),
+        );
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let v: serde_json::Value =
@@ -149,6 +156,7 @@ impl RunningAgent {
                 p.lock()
                     .unwrap()
                     .push(v["id"].as_str().unwrap().parse().unwrap());
+                r.lock().unwrap().push(v);
             }
         });
         let (l, stderr) = (log.clone(), child.stderr.take().unwrap());
@@ -162,12 +170,49 @@ impl RunningAgent {
         RunningAgent {
             child,
             printed,
+            results,
             log,
         }
     }
 
     pub fn printed(&self) -> Vec<Uuid> {
         self.printed.lock().unwrap().clone()
+    }
+
+    /// Printed results of `check`, in order.
+    pub fn results_of(&self, check: &str) -> Vec<serde_json::Value> {
+        self.results
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r["check"] == check)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until a result printed after the first `skip` of `check`
+    /// satisfies `want`; returns how many results of `check` there are then.
+    pub fn wait_result(
+        &self,
+        check: &str,
+        skip: usize,
+        limit: Duration,
+        want: impl Fn(&serde_json::Value) -> bool,
+    ) -> usize {
+        let start = Instant::now();
+        loop {
+            let results = self.results_of(check);
+            if let Some(i) = results.iter().skip(skip).position(&want) {
+                return skip + i + 1;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "no wanted result of `{check}` within {limit:?}; last: {}; log:\n{}",
+                results.last().map(|r| r.to_string()).unwrap_or_default(),
+                self.log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Waits until at least `n` results were printed.
