@@ -23,6 +23,7 @@ use vantage_protocol::config::{
     BLOB_PATH, CONFIG_STATUS_PATH, CheckState, CheckStatus, ConfigSource, ConfigStatus,
     DESIRED_PATH, DesiredCheck, DesiredState, PluginPin,
 };
+use vantage_protocol::keys::PublicKey;
 use vantage_protocol::package::{MAX_COMPONENT_BYTES, Package, TrustStore};
 
 use crate::caps::Scope;
@@ -119,20 +120,45 @@ impl Remote {
         }
     }
 
-    /// Long-polls the desired state and applies every new one.
+    /// Long-polls the desired state and applies every new one. While some
+    /// check of the current state is not running (a download failed, a
+    /// package was refused), the state is applied again now and then, with
+    /// growing pauses: what was transient heals, what was refused stays so.
     async fn follow(
         &mut self,
         mut client: ServerClient,
         mut current: Option<String>,
         mut stop: watch::Receiver<bool>,
     ) {
-        let wait = self.server.config_wait;
-        let path = format!("{DESIRED_PATH}?wait={}", wait.as_secs());
         let mut attempt: u32 = 0;
+        let mut last: Option<(DesiredState, ConfigStatus)> = None;
+        let mut retries: u32 = 0;
+        let mut retry_at: Option<tokio::time::Instant> = None;
         loop {
             if *stop.borrow() {
                 return;
             }
+            if let (Some(at), Some((state, reported))) = (retry_at, &last)
+                && tokio::time::Instant::now() >= at
+            {
+                let state = state.clone();
+                let status = self
+                    .apply(&state, ConfigSource::Server, Some(&mut client))
+                    .await;
+                if status.checks != reported.checks {
+                    log_status(&status);
+                    self.report(&mut client, &status).await;
+                }
+                retries += 1;
+                retry_at = incomplete(&status).then(|| retry_after(retries));
+                last = Some((state, status));
+            }
+            // Wait on the server no longer than until the next retry.
+            let mut wait = self.server.config_wait;
+            if let Some(at) = retry_at {
+                wait = wait.min(at.saturating_duration_since(tokio::time::Instant::now()));
+            }
+            let path = format!("{DESIRED_PATH}?wait={}", wait.as_secs());
             let asked = tokio::select! {
                 r = client.get(&path, current.as_deref(), MAX_DESIRED_BYTES, wait) => r,
                 _ = stop.wait_for(|s| *s) => return,
@@ -147,7 +173,10 @@ impl Remote {
                                 .await;
                             log_status(&status);
                             self.report(&mut client, &status).await;
-                            current = Some(state.version);
+                            current = Some(state.version.clone());
+                            retries = 0;
+                            retry_at = incomplete(&status).then(|| retry_after(retries));
+                            last = Some((state, status));
                             None
                         }
                         Err(e) => {
@@ -158,6 +187,19 @@ impl Remote {
                 }
                 Ok(reply) if reply.status == 304 => {
                     attempt = 0;
+                    if last.is_none() && current.is_some() {
+                        // Started from last-known-good and the server agrees:
+                        // apply it once more with the server at hand, so
+                        // what the cache lacked is downloaded.
+                        if let Ok(Some(state)) = load_last_known_good(&self.data_dir) {
+                            let status = self
+                                .apply(&state, ConfigSource::Server, Some(&mut client))
+                                .await;
+                            self.report(&mut client, &status).await;
+                            retry_at = incomplete(&status).then(|| retry_after(retries));
+                            last = Some((state, status));
+                        }
+                    }
                     None
                 }
                 Ok(reply) if reply.status == 401 || reply.status == 403 => {
@@ -299,42 +341,13 @@ impl Remote {
         jobs
     }
 
-    /// The keys this agent trusts for `state`: the local `[trust]` keys and
-    /// the pinned roots, plus each publisher key that one of *those* endorsed;
-    /// minus every revocation, local or from the server.
+    /// The keys this agent trusts for `state` (see [`agent_trust`]).
     fn trust(&self, state: &DesiredState) -> TrustStore {
-        let mut trust = self.local_trust.clone();
-        let mut roots: Vec<_> = trust.keys().cloned().collect();
-        match self.credential.roots() {
-            Ok(pinned) => roots.extend(pinned),
-            Err(e) => tracing::error!(error = %format!("{e:#}"), "A pinned root key is damaged; it is not trusted."),
-        }
-        for root in &roots {
-            trust.add(root.clone());
-        }
-        for key in &state.keys {
-            if key.root {
-                // A root the server names is trusted only if pinned here.
-                continue;
-            }
-            let (Some(endorsement), Ok(public)) = (&key.endorsement, public_key(key)) else {
-                continue;
-            };
-            if roots.iter().any(|root| endorsement.verify(&public, root)) {
-                trust.add(public);
-            } else {
-                tracing::debug!(key = %key.key_id, "A publisher key no pinned root endorsed is not trusted.");
-            }
-        }
-        for key in &state.keys {
-            if key.revoked_at.is_some() {
-                trust.revoke(key.key_id.clone());
-            }
-        }
-        for id in &state.revoked_keys {
-            trust.revoke(id.clone());
-        }
-        trust
+        let pinned = self.credential.roots().unwrap_or_else(|e| {
+            tracing::error!(error = %format!("{e:#}"), "A pinned root key is damaged; no pinned root is trusted.");
+            Vec::new()
+        });
+        agent_trust(&self.local_trust, &pinned, state)
     }
 
     /// Fetches, verifies and compiles the check's package, and builds its jobs.
@@ -470,6 +483,36 @@ impl Remote {
     }
 }
 
+/// The keys an agent trusts for `state`: its local `[trust]` keys and its
+/// pinned roots, plus each publisher key that one of *those* endorsed; minus
+/// every revocation, local or from the server. A root the server names is
+/// trusted only if it is pinned or local.
+pub fn agent_trust(local: &TrustStore, pinned: &[PublicKey], state: &DesiredState) -> TrustStore {
+    let mut trust = local.clone();
+    let mut roots: Vec<PublicKey> = trust.keys().cloned().collect();
+    roots.extend(pinned.iter().cloned());
+    for root in &roots {
+        trust.add(root.clone());
+    }
+    for key in state.keys.iter().filter(|k| !k.root) {
+        let (Some(endorsement), Ok(public)) = (&key.endorsement, public_key(key)) else {
+            continue;
+        };
+        if roots.iter().any(|root| endorsement.verify(&public, root)) {
+            trust.add(public);
+        } else {
+            tracing::debug!(key = %key.key_id, "A publisher key no trusted root endorsed is not trusted.");
+        }
+    }
+    for key in state.keys.iter().filter(|k| k.revoked_at.is_some()) {
+        trust.revoke(key.key_id.clone());
+    }
+    for id in &state.revoked_keys {
+        trust.revoke(id.clone());
+    }
+    trust
+}
+
 async fn download(client: &mut ServerClient, pin: &PluginPin) -> anyhow::Result<Vec<u8>> {
     let size = usize::try_from(pin.size.min(MAX_COMPONENT_BYTES + (4 << 20))).unwrap_or(usize::MAX);
     let reply = client
@@ -482,6 +525,17 @@ async fn download(client: &mut ServerClient, pin: &PluginPin) -> anyhow::Result<
         .await?;
     anyhow::ensure!(reply.status == 200, "{}", reply.problem_text());
     Ok(reply.body.to_vec())
+}
+
+/// Whether some check of the state is not running as asked.
+fn incomplete(status: &ConfigStatus) -> bool {
+    status.checks.iter().any(|c| c.state != CheckState::Running)
+}
+
+/// When to apply an incomplete state again: 5 s, 10 s, 20 s… at most 5 min.
+fn retry_after(retries: u32) -> tokio::time::Instant {
+    let wait = Duration::from_secs(5) * 2u32.saturating_pow(retries.min(6));
+    tokio::time::Instant::now() + wait.min(Duration::from_secs(300))
 }
 
 fn log_status(status: &ConfigStatus) {
@@ -527,4 +581,88 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()>
     std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
     std::fs::File::open(dir)?.sync_all()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use vantage_protocol::config::PublisherKey;
+    use vantage_protocol::keys::SigningKeyPair;
+    use vantage_protocol::manifest::Manifest;
+
+    use super::*;
+
+    fn registry_key(pair: &SigningKeyPair, root: Option<&SigningKeyPair>) -> PublisherKey {
+        PublisherKey {
+            key_id: pair.public().id(),
+            name: pair.name.clone(),
+            public_key: pair.public().to_base64(),
+            root: root.is_none(),
+            endorsement: root.map(|r| r.endorse(&pair.public())),
+            created_at: Utc::now(),
+            revoked_at: None,
+        }
+    }
+
+    fn signed_by(pair: &SigningKeyPair) -> Package {
+        let manifest = Manifest::from_json(
+            br#"{"name": "t", "version": "1.0.0", "description": "t", "capabilities": [],
+                 "config_schema": {"type": "object"}, "metrics": []}"#,
+        )
+        .unwrap();
+        let mut package = Package::new(manifest, b"\0asm\x0d\0\x01\0".to_vec()).unwrap();
+        package.sign(pair);
+        package
+    }
+
+    fn state(keys: Vec<PublisherKey>, revoked: Vec<vantage_protocol::keys::KeyId>) -> DesiredState {
+        DesiredState {
+            version: "v".into(),
+            checks: Vec::new(),
+            keys,
+            revoked_keys: revoked,
+        }
+    }
+
+    #[test]
+    fn only_keys_a_pinned_root_endorsed_are_trusted() {
+        let pinned = SigningKeyPair::from_seed("pinned", [1; 32]);
+        let team = SigningKeyPair::from_seed("team", [2; 32]);
+        let rogue_root = SigningKeyPair::from_seed("rogue", [3; 32]);
+        let rogue = SigningKeyPair::from_seed("rogue-team", [4; 32]);
+        let s = state(
+            vec![
+                registry_key(&pinned, None),
+                registry_key(&team, Some(&pinned)),
+                // The server names a root of its own and a key it endorsed.
+                registry_key(&rogue_root, None),
+                registry_key(&rogue, Some(&rogue_root)),
+            ],
+            Vec::new(),
+        );
+        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &s);
+        assert!(trust.verify(&signed_by(&pinned)).is_ok());
+        assert!(trust.verify(&signed_by(&team)).is_ok());
+        assert!(trust.verify(&signed_by(&rogue_root)).is_err());
+        assert!(trust.verify(&signed_by(&rogue)).is_err());
+
+        // A forged endorsement (the key renamed after signing) is ignored.
+        let mut forged = registry_key(&rogue, Some(&pinned));
+        forged.name = "someone-else".into();
+        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &state(vec![forged], Vec::new()));
+        assert!(trust.verify(&signed_by(&rogue)).is_err());
+
+        // Revocations from the server always narrow trust, roots included.
+        let s = state(vec![registry_key(&team, Some(&pinned))], vec![team.public().id()]);
+        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &s);
+        assert!(trust.verify(&signed_by(&team)).is_err());
+        let s = state(Vec::new(), vec![pinned.public().id()]);
+        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &s);
+        assert!(trust.verify(&signed_by(&pinned)).is_err());
+
+        // Local [trust] keys are roots too.
+        let mut local = TrustStore::new();
+        local.add(rogue_root.public());
+        let s = state(vec![registry_key(&rogue, Some(&rogue_root))], Vec::new());
+        assert!(agent_trust(&local, &[], &s).verify(&signed_by(&rogue)).is_ok());
+    }
 }
