@@ -1,13 +1,17 @@
-//! `vantage keys …`: publisher signing keys.
+//! `vantage keys …`: publisher signing keys, their endorsements and the
+//! registry's keys.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
-use vantage_protocol::keys::SigningKeyPair;
+use reqwest::Method;
+use vantage_protocol::config::{AddKey, PublisherKey};
+use vantage_protocol::keys::{Endorsement, SigningKeyPair};
 
-use crate::files;
+use crate::server::ServerArgs;
+use crate::{files, table};
 
 #[derive(Subcommand)]
 pub(crate) enum KeysCommand {
@@ -23,14 +27,152 @@ pub(crate) enum KeysCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Endorse a publisher key with a root key, offline: the endorsement JSON.
+    Endorse {
+        /// The root's secret key file.
+        #[arg(long, value_name = "ROOT.key")]
+        root: PathBuf,
+        /// The publisher's public key file.
+        #[arg(value_name = "PUBLISHER.pub")]
+        key: PathBuf,
+        /// Write the endorsement to this file instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Add a publisher key to the server's registry (admin).
+    Add {
+        /// The public key file.
+        #[arg(value_name = "PUBLISHER.pub")]
+        key: PathBuf,
+        /// As a root key: agents that enroll from now on pin it.
+        #[arg(
+            long,
+            required_unless_present = "endorsement",
+            conflicts_with = "endorsement"
+        )]
+        root: bool,
+        /// A root's endorsement of the key (`vantage keys endorse`).
+        #[arg(long, value_name = "FILE")]
+        endorsement: Option<PathBuf>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Revoke a key in the server's registry (admin); agents honour it at once.
+    Revoke {
+        key_id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the keys of the server's registry.
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
+
+const KEYS: &str = "/api/v1/registry/keys";
 
 impl KeysCommand {
     pub(crate) fn run(self) -> Result<()> {
         match self {
             KeysCommand::Generate { name, out, force } => generate(&name, out, force),
+            KeysCommand::Endorse { root, key, out } => endorse(&root, &key, out.as_deref()),
+            KeysCommand::Add {
+                key,
+                root,
+                endorsement,
+                server,
+            } => add(&key, root, endorsement.as_deref(), server),
+            KeysCommand::Revoke { key_id, server } => {
+                let server = server.connect()?;
+                let url = server.url(KEYS, &[&key_id, "revoke"]);
+                server.send(server.request(Method::POST, url))?;
+                println!("revoked key {key_id}");
+                Ok(())
+            }
+            KeysCommand::List { server } => list(server),
         }
     }
+}
+
+fn endorse(root: &Path, key: &Path, out: Option<&Path>) -> Result<()> {
+    let root = files::read_secret_key(root)?;
+    let key = files::read_public_key(key)?;
+    let text = endorsement_file(&root.endorse(&key));
+    match out {
+        Some(path) => {
+            files::write_atomic(path, text.as_bytes())?;
+            eprintln!(
+                "endorsed key {} ({}) with root {} ({}) in {}",
+                key.id(),
+                key.name,
+                root.public().id(),
+                root.name,
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+fn endorsement_file(endorsement: &Endorsement) -> String {
+    serde_json::to_string_pretty(endorsement).expect("an endorsement serialises") + "\n"
+}
+
+fn read_endorsement(path: &Path) -> Result<Endorsement> {
+    let text = files::read_text(path, "endorsement file")?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("reading endorsement file {}", path.display()))
+}
+
+fn add(key: &Path, root: bool, endorsement: Option<&Path>, server: ServerArgs) -> Result<()> {
+    let public = files::read_public_key(key)?;
+    let endorsement = endorsement.map(read_endorsement).transpose()?;
+    let added = match &endorsement {
+        Some(e) => format!(
+            "key {} ({}), endorsed by {}",
+            public.id(),
+            public.name,
+            e.by
+        ),
+        None => format!("root key {} ({})", public.id(), public.name),
+    };
+    let body = AddKey {
+        key: public.to_file(),
+        root,
+        endorsement,
+    };
+    let server = server.connect()?;
+    let request = server
+        .request(Method::POST, server.url(KEYS, &[]))
+        .json(&body);
+    server
+        .send(request)
+        .with_context(|| format!("adding key {} ({})", public.id(), public.name))?;
+    println!("added {added}");
+    Ok(())
+}
+
+fn list(server: ServerArgs) -> Result<()> {
+    let server = server.connect()?;
+    let keys: Vec<PublisherKey> = server.get(server.url(KEYS, &[]))?;
+    let mut rows = vec![
+        ["KEY ID", "NAME", "TRUST", "REVOKED"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for k in keys {
+        let trust = match (&k.endorsement, k.root) {
+            (_, true) => "root".to_owned(),
+            (Some(e), false) => format!("endorsed by {}", e.by),
+            (None, false) => "-".to_owned(),
+        };
+        let revoked = k.revoked_at.map_or("-".to_owned(), |t| t.to_rfc3339());
+        rows.push(vec![k.key_id.0, k.name, trust, revoked]);
+    }
+    table::print(&rows);
+    Ok(())
 }
 
 fn generate(name: &str, dir: PathBuf, force: bool) -> Result<()> {
@@ -80,5 +222,32 @@ fn check_key_name(name: &str) -> Result<()> {
         bail!(
             "key name `{name}` must be 1–64 letters, digits, `-`, `_` or `.`, starting with a letter or digit"
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vantage_protocol::keys::SigningKeyPair;
+
+    use super::*;
+
+    #[test]
+    fn an_endorsement_file_reads_back_and_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = SigningKeyPair::from_seed("root", [1; 32]);
+        let team = SigningKeyPair::from_seed("team", [2; 32]).public();
+        let path = dir.path().join("team.endorsement.json");
+        std::fs::write(&path, endorsement_file(&root.endorse(&team))).unwrap();
+
+        let read = read_endorsement(&path).unwrap();
+        assert_eq!(read.by, root.public().id());
+        assert!(read.verify(&team, &root.public()));
+
+        std::fs::write(&path, "{\"by\": \"x\"}").unwrap();
+        let e = format!("{:#}", read_endorsement(&path).unwrap_err());
+        assert!(
+            e.contains("team.endorsement.json") && e.contains("signature"),
+            "{e}"
+        );
     }
 }

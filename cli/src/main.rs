@@ -1,8 +1,11 @@
 //! `vantage`: the command line for Vantage plugin authors and admins.
 
+mod checks;
 mod files;
 mod keys;
 mod plugin;
+mod server;
+mod table;
 
 use std::process::ExitCode;
 
@@ -21,9 +24,12 @@ enum Command {
     /// Manage publisher signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
-    /// Scaffold, pack, sign, verify and inspect plugins.
+    /// Scaffold, pack, sign, verify and inspect plugins; publish them to a server.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Define the checks a server hands its agents.
+    #[command(subcommand)]
+    Checks(checks::ChecksCommand),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keys(command) => command.run(),
         Command::Plugin(command) => command.run(),
+        Command::Checks(command) => command.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,7 +51,7 @@ fn main() -> ExitCode {
 /// The error and its causes on one line, `: `-separated. A cause that its
 /// parent's message already ends with (`#[error("…: {0}")]` with `#[from]`)
 /// is shown once.
-fn report(error: &anyhow::Error) -> String {
+pub(crate) fn report(error: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in error.chain() {
         let cause = cause.to_string();
@@ -56,5 +63,5 @@ fn report(error: &anyhow::Error) -> String {
         }
         line.push_str(&cause);
     }
-    line
+    line.trim_end().to_owned()
 }

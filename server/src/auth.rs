@@ -177,6 +177,26 @@ impl FromRequestParts<AppState> for AgentCredential {
     }
 }
 
+/// Any valid credential: a user's session or API token (any role), or an
+/// agent's credential. For what users and agents both read (package files).
+#[derive(Debug, Clone)]
+pub struct AnyCredential;
+
+impl FromRequestParts<AppState> for AnyCredential {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token =
+            bearer(&parts.headers).ok_or(ApiError::Unauthorized("credentials are required"))?;
+        if TokenKind::of(token) == Some(TokenKind::Agent) {
+            AgentCredential::from_request_parts(parts, state).await?;
+        } else {
+            Viewer::from_request_parts(parts, state).await?;
+        }
+        Ok(AnyCredential)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,6 +77,9 @@ pub struct ServerConfig {
     /// Batches waiting for a database connection before new ones get 429.
     #[serde(default = "default_ingest_queue")]
     pub ingest_queue: usize,
+    /// The largest plugin package the registry accepts, in bytes.
+    #[serde(default = "default_max_package_bytes")]
+    pub max_package_bytes: usize,
 }
 
 fn default_listen() -> SocketAddr {
@@ -99,6 +102,9 @@ fn default_offline_after() -> Duration {
 }
 fn default_ingest_queue() -> usize {
     256
+}
+fn default_max_package_bytes() -> usize {
+    128 << 20
 }
 
 impl Default for ServerConfig {

@@ -18,6 +18,7 @@ pub mod error;
 pub mod ingest;
 pub mod jobs;
 pub mod query;
+pub mod remote;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub telemetry: Arc<Telemetry>,
     pub ids: Arc<IdCache>,
     pub gate: Arc<IngestGate>,
+    /// Wakes the agents long-polling their desired state.
+    pub changes: Arc<remote::Changes>,
     /// A hash to verify against when a login names no user, so that unknown
     /// and known names take the same time.
     pub dummy_hash: Arc<str>,
@@ -58,6 +61,7 @@ impl AppState {
         Ok(AppState {
             store,
             gate: Arc::new(IngestGate::new(concurrent, config.ingest_queue)),
+            changes: Arc::default(),
             config: Arc::new(config),
             telemetry: Arc::new(Telemetry::default()),
             ids: Arc::new(IdCache::default()),
@@ -166,6 +170,12 @@ pub async fn serve(
         state.telemetry.clone(),
         stop,
     ));
+    // Long polls answer at once when the server stops, instead of holding it up.
+    let changes = state.changes.clone();
+    let shutdown = async move {
+        shutdown.await;
+        changes.close();
+    };
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(address = %local, scheme, "Serving the API.");
     // Scripts and tests read the bound address (it may be port 0) from this line.

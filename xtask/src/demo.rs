@@ -1,8 +1,11 @@
 //! `cargo xtask demo`: builds the plugins, the agent and the server, starts
 //! small local services on loopback (TCP banner, UDP echo, HTTP, and DNS
-//! through dnsmasq when installed), the server on embedded SQLite, and an
-//! agent enrolled against it with a check per plugin. Prints the server's
-//! URL and the admin credential, then runs until Ctrl-C (`--once`: until the
+//! through dnsmasq when installed) and the server on embedded SQLite;
+//! publishes the first-party plugins to the server's registry (signed with
+//! the development key, which the demo registers as the registry's root),
+//! defines a check per plugin on the server, and enrolls an agent that pins
+//! that root and pulls its checks from the server. Prints the server's URL
+//! and the admin credential, then runs until Ctrl-C (`--once`: until the
 //! first results are stored, then stops).
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
@@ -45,21 +48,22 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let dir = root.join("target/demo");
     std::fs::create_dir_all(&dir)?;
     let config = dir.join("agent.toml");
-    std::fs::write(
-        &config,
-        demo_config(&plugins, tcp, udp, http, dns.as_ref().map(|d| d.1)),
-    )?;
+    std::fs::write(&config, AGENT_CONFIG)?;
 
     let password = admin_password(&dir)?;
     let server = Server::start(root, &dir, port, &password)?;
     let url = format!("http://{}", server.addr);
+    let root_key = registry(server.addr, &password, &plugins)?;
+    let checks = demo_checks(tcp, udp, http, dns.as_ref().map(|d| d.1));
+    assign(server.addr, &password, &checks)?;
     if !dir.join("data/credential.json").is_file() {
         let token = enrollment_token(server.addr, &password)?;
         crate::run(
             Command::new(root.join("target/debug/vantage-agent"))
                 .args(["enroll", "--config"])
                 .arg(&config)
-                .args(["--server", &url, "--token", &token, "--name", "demo-agent"]),
+                .args(["--server", &url, "--token", &token, "--name", "demo-agent"])
+                .args(["--trust-root", &root_key]),
         )?;
     }
     println!("\nVantage demo");
@@ -231,62 +235,95 @@ fn show_first_results(addr: SocketAddr, password: &str) -> anyhow::Result<()> {
     }
 }
 
-fn demo_config(plugins: &Path, tcp: u16, udp: u16, http: u16, dns: Option<u16>) -> String {
-    let mut text = format!(
-        r#"# Written by `cargo xtask demo`.
+/// The demo agent's local configuration: no checks, no keys, no plugin
+/// folders. Its checks come from the server; its trust from the root it
+/// pins at enrollment.
+const AGENT_CONFIG: &str = r#"# Written by `cargo xtask demo`. The checks are defined on the server
+# (GET /api/v1/checks); this agent pulls them and the plugins they name.
 [agent]
 name = "demo-agent"
 data_dir = "data"
 
-[trust]
-keys = ["{plugins}/dev.pub"]
+[server]
+heartbeat = "5s"
+"#;
 
-[plugins]
-dirs = ["{plugins}"]
-
-[[check]]
-name = "tcp-banner"
-plugin = "tcp"
-targets = ["127.0.0.1:{tcp}"]
-interval = "5s"
-config = {{ expect = "SSH-2.0" }}
-
-[[check]]
-name = "udp-echo"
-plugin = "udp"
-targets = ["127.0.0.1:{udp}"]
-interval = "5s"
-config = {{ payload = "ping", expect = "ping", count = 3 }}
-
-[[check]]
-name = "web"
-plugin = "http"
-targets = ["http://127.0.0.1:{http}/old"]
-interval = "5s"
-config = {{ body_contains = "hello" }}
-
-[[check]]
-name = "this-host"
-plugin = "system"
-targets = ["localhost"]
-interval = "10s"
-config = {{ top_processes = 3 }}
-"#,
-        plugins = plugins.display()
-    );
+/// The demo's checks, one per first-party plugin, for every agent.
+fn demo_checks(tcp: u16, udp: u16, http: u16, dns: Option<u16>) -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let mut checks = vec![
+        json!({"name": "tcp-banner", "plugin": "tcp", "targets": [format!("127.0.0.1:{tcp}")],
+               "interval": "5s", "config": {"expect": "SSH-2.0"}, "grants": ["tcp"]}),
+        json!({"name": "udp-echo", "plugin": "udp", "targets": [format!("127.0.0.1:{udp}")],
+               "interval": "5s", "config": {"payload": "ping", "expect": "ping", "count": 3},
+               "grants": ["udp"]}),
+        json!({"name": "web", "plugin": "http", "targets": [format!("http://127.0.0.1:{http}/old")],
+               "interval": "5s", "config": {"body_contains": "hello"}, "grants": ["http"]}),
+        json!({"name": "this-host", "plugin": "system", "targets": ["localhost"],
+               "interval": "10s", "config": {"top_processes": 3}, "grants": ["system"]}),
+    ];
     if let Some(port) = dns {
-        text.push_str(&format!(
-            r#"
-[[check]]
-name = "dns"
-plugin = "dns"
-targets = ["127.0.0.1:{port}"]
-interval = "5s"
-config = {{ name = "demo.vantage.test", type = "A", expect = ["127.0.0.1"] }}
-"#
-        ));
+        checks.push(json!({"name": "dns", "plugin": "dns", "targets": [format!("127.0.0.1:{port}")],
+            "interval": "5s", "config": {"name": "demo.vantage.test", "type": "A", "expect": ["127.0.0.1"]},
+            "grants": ["dns"]}));
     }
-    text
+    checks
+}
+
+/// Registers the development key as the registry's root and publishes every
+/// first-party package (a version already there is left as it is); the
+/// root's key id, for the agent to pin.
+fn registry(addr: SocketAddr, password: &str, plugins: &Path) -> anyhow::Result<String> {
+    let (mut client, auth) = login(addr, password)?;
+    let public = std::fs::read_to_string(plugins.join("dev.pub"))?;
+    let key_id = vantage_protocol::keys::PublicKey::from_file(&public)?.id().0;
+    let body = serde_json::json!({"key": public, "root": true}).to_string();
+    let added = client.request(
+        "POST",
+        "/api/v1/registry/keys",
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        body.as_bytes(),
+    )?;
+    if added.status != 409 {
+        added.json("registering the development key as the registry's root")?;
+    }
+    let mut names: Vec<_> = std::fs::read_dir(plugins)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "vpkg"))
+        // A sandbox fixture, not a probe.
+        .filter(|p| p.file_stem().is_some_and(|s| s != "misbehave"))
+        .collect();
+    names.sort();
+    for path in names {
+        let bytes = std::fs::read(&path)?;
+        let published = client.request(
+            "POST",
+            "/api/v1/registry/plugins",
+            &[("Authorization", &auth), ("Content-Type", "application/octet-stream")],
+            &bytes,
+        )?;
+        if published.status != 409 {
+            published.json(&format!("publishing {}", path.display()))?;
+        }
+    }
+    Ok(key_id)
+}
+
+/// Defines (or updates) the demo's checks on the server.
+fn assign(addr: SocketAddr, password: &str, checks: &[serde_json::Value]) -> anyhow::Result<()> {
+    let (mut client, auth) = login(addr, password)?;
+    for check in checks {
+        let name = check["name"].as_str().context("a check without a name")?;
+        client
+            .request(
+                "PUT",
+                &format!("/api/v1/checks/{name}"),
+                &[("Authorization", &auth), ("Content-Type", "application/json")],
+                check.to_string().as_bytes(),
+            )?
+            .json(&format!("defining check {name}"))?;
+    }
+    Ok(())
 }
 
 fn tcp_banner() -> anyhow::Result<u16> {

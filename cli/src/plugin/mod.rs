@@ -1,8 +1,10 @@
-//! `vantage plugin …`: scaffold, pack, sign, verify and inspect plugin packages.
+//! `vantage plugin …`: scaffold, pack, sign, verify and inspect plugin packages;
+//! publish, yank and search them in a server's registry.
 
 mod inspect;
 mod new;
 mod pack;
+mod registry;
 mod sign;
 mod verify;
 
@@ -24,6 +26,12 @@ pub(crate) enum PluginCommand {
     Inspect(inspect::InspectArgs),
     /// Print the JSON Schema of the plugin manifest format.
     ManifestSchema,
+    /// Upload signed packages to the server's registry (operator).
+    Publish(registry::PublishArgs),
+    /// Hide a published version from resolution, or restore it with --undo (operator).
+    Yank(registry::YankArgs),
+    /// Search the server's registry.
+    List(registry::ListArgs),
 }
 
 impl PluginCommand {
@@ -39,6 +47,9 @@ impl PluginCommand {
                 println!("{schema}");
                 Ok(())
             }
+            PluginCommand::Publish(args) => registry::publish(args),
+            PluginCommand::Yank(args) => registry::yank(args),
+            PluginCommand::List(args) => registry::list(args),
         }
     }
 }

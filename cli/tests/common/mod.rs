@@ -63,12 +63,18 @@ impl Workdir {
 
     /// Runs `vantage ARGS…` with this directory as the working directory.
     pub fn vantage(&self, args: &[&str]) -> Run {
+        self.vantage_with_env(args, &[])
+    }
+
+    /// Runs `vantage ARGS…` with these environment variables set besides.
+    pub fn vantage_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let Output {
             status,
             stdout,
             stderr,
         } = Command::new(env!("CARGO_BIN_EXE_vantage"))
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(self.path())
             .output()
             .expect("vantage runs");

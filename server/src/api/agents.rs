@@ -1,4 +1,6 @@
-//! Enrollment, the agent inventory, revocation and heartbeats.
+//! Enrollment, the agent inventory, placement, revocation and heartbeats.
+
+use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,11 +10,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
+use vantage_protocol::config::{AgentPlacement, ConfigStatus};
 use vantage_protocol::ingest::{AgentInfo, EnrollRequest, EnrollResponse, Heartbeat, OutboxStats};
 
 use crate::AppState;
-use crate::auth::{Admin, AgentCredential, TokenKind, Viewer, new_token, token_hash};
+use crate::auth::{Admin, AgentCredential, Operator, TokenKind, Viewer, new_token, token_hash};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
+use crate::remote::validate;
 use crate::store::{AgentRow, EnrollRefusal, NewEnrollment, Storage as _};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -21,7 +25,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(enroll))
         .routes(routes!(heartbeat))
         .routes(routes!(list_agents))
-        .routes(routes!(get_agent))
+        .routes(routes!(get_agent, place_agent))
         .routes(routes!(revoke_agent))
 }
 
@@ -130,13 +134,22 @@ async fn enroll(
     match outcome {
         Ok(agent_id) => {
             tracing::info!(%agent_id, name, hostname = body.agent.hostname, "An agent enrolled.");
+            state.changes.bump();
+            // The agent pins these: from now on it trusts only keys they endorsed.
+            let trust_roots = state
+                .store
+                .keys()
+                .await?
+                .into_iter()
+                .filter(|k| k.root && k.revoked_at.is_none())
+                .collect();
             Ok((
                 StatusCode::CREATED,
                 axum::Json(EnrollResponse {
                     agent_id,
                     name,
                     credential,
-                    trust_roots: Vec::new(),
+                    trust_roots,
                 }),
             ))
         }
@@ -196,7 +209,10 @@ async fn heartbeat(
     JsonBody(body): JsonBody<Heartbeat>,
 ) -> ApiResult<StatusCode> {
     check_addresses(&body.addresses)?;
-    state.store.heartbeat(agent.id, &body, Utc::now()).await?;
+    if state.store.heartbeat(agent.id, &body, Utc::now()).await? {
+        // Mesh peers probe the new addresses.
+        state.changes.bump();
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -216,6 +232,11 @@ pub(crate) struct AgentView {
     /// Heard from within `offline_after` and not revoked.
     online: bool,
     outbox: OutboxStats,
+    /// Checks select agents by these.
+    groups: Vec<String>,
+    labels: BTreeMap<String, String>,
+    /// What the agent last reported applying.
+    config_status: Option<ConfigStatus>,
 }
 
 impl AgentView {
@@ -233,6 +254,9 @@ impl AgentView {
             last_seen_at: row.last_seen_at,
             revoked_at: row.revoked_at,
             outbox: row.outbox,
+            groups: row.groups,
+            labels: row.labels,
+            config_status: row.config_status,
         }
     }
 }
@@ -306,6 +330,40 @@ async fn get_agent(
     Ok(axum::Json(AgentView::of(row, online_since(&state))))
 }
 
+/// Places an agent: sets its groups and labels (the fields given).
+#[utoipa::path(patch, path = "/api/v1/agents/{id}", tag = "agents", security(("bearer" = ["operator"])), params(("id" = Uuid, Path)), request_body = AgentPlacement, responses(
+    (status = 200, body = AgentView),
+    (status = 404, description = "no such agent", content_type = "application/problem+json"),
+    (status = 422, description = "a bad group name or label", content_type = "application/problem+json")
+))]
+async fn place_agent(
+    State(state): State<AppState>,
+    _who: Operator,
+    PathParams(id): PathParams<Uuid>,
+    JsonBody(body): JsonBody<AgentPlacement>,
+) -> ApiResult<axum::Json<AgentView>> {
+    validate::placement(&body).map_err(ApiError::invalid)?;
+    let mut groups = body.groups;
+    if let Some(g) = &mut groups {
+        g.sort();
+        g.dedup();
+    }
+    if !state
+        .store
+        .set_placement(id, groups.as_deref(), body.labels.as_ref())
+        .await?
+    {
+        return Err(ApiError::NotFound(format!("no agent {id}")));
+    }
+    state.changes.bump();
+    let row = state
+        .store
+        .agent(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
+    Ok(axum::Json(AgentView::of(row, online_since(&state))))
+}
+
 /// Revokes an agent's credential: its requests are refused from now on.
 #[utoipa::path(post, path = "/api/v1/agents/{id}/revoke", tag = "agents", security(("bearer" = ["admin"])), params(("id" = Uuid, Path)), responses(
     (status = 204, description = "revoked"),
@@ -317,6 +375,7 @@ async fn revoke_agent(
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<StatusCode> {
     if state.store.revoke_agent(id, Utc::now()).await? {
+        state.changes.bump();
         tracing::info!(agent_id = %id, "An agent's credential was revoked.");
         Ok(StatusCode::NO_CONTENT)
     } else {

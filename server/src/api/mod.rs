@@ -3,7 +3,11 @@
 
 mod agents;
 mod auth;
+mod checks;
+mod desired;
 mod ingest;
+mod keys;
+mod registry;
 mod series;
 mod system;
 
@@ -32,7 +36,9 @@ scheme name the least role an operation needs (viewer < operator < admin). Agent
         (name = "users", description = "Users and API tokens"),
         (name = "agents", description = "Enrollment and the agent inventory"),
         (name = "ingest", description = "Results from agents"),
-        (name = "results", description = "Latest results, history and statistics")
+        (name = "results", description = "Latest results, history and statistics"),
+        (name = "registry", description = "Publisher keys and signed plugin packages"),
+        (name = "checks", description = "Checks defined on the server, and the mesh matrix")
     )
 )]
 struct ApiDoc;
@@ -71,11 +77,26 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(agents::router())
         .merge(ingest::router())
         .merge(series::router())
+        .merge(keys::router())
+        .merge(registry::router())
+        .merge(checks::router())
+        .merge(desired::router())
 }
 
 /// The generated OpenAPI document (also served at `/api/v1/openapi.json`).
 pub fn openapi() -> OpenApiDoc {
     routes().into_openapi()
+}
+
+/// Whether `If-None-Match` names the entity tag `tag` (or `*`).
+pub(crate) fn none_match(headers: &axum::http::HeaderMap, tag: &str) -> bool {
+    headers
+        .get_all(axum::http::header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/").trim_matches('"'))
+        .any(|t| t == tag || t == "*")
 }
 
 /// Cursors are opaque to clients: base64url of the sort key.

@@ -1,8 +1,13 @@
 //! [`Store`]: the backend chosen at start, behind the one [`Storage`] trait.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+use vantage_protocol::config::{CheckSpec, ConfigStatus, PublisherKey};
 use vantage_protocol::ingest::{AgentInfo, Heartbeat, IngestAck};
+use vantage_protocol::keys::KeyId;
+use vantage_protocol::manifest::Capability;
 
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
@@ -51,10 +56,22 @@ impl Storage for Store {
         fn enroll(&self, token_sha: &TokenHash, name: &str, info: &AgentInfo, credential_sha: &TokenHash, now: DateTime<Utc>) -> StoreResult<Result<Uuid, EnrollRefusal>>;
         fn agent_by_credential(&self, credential_sha: &TokenHash) -> StoreResult<Option<AgentAuth>>;
         fn revoke_agent(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
-        fn heartbeat(&self, id: Uuid, heartbeat: &Heartbeat, now: DateTime<Utc>) -> StoreResult<()>;
+        fn heartbeat(&self, id: Uuid, heartbeat: &Heartbeat, now: DateTime<Utc>) -> StoreResult<bool>;
         fn agents(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<AgentRow>>;
         fn agent(&self, id: Uuid) -> StoreResult<Option<AgentRow>>;
         fn agents_seen_since(&self, since: DateTime<Utc>) -> StoreResult<u64>;
+        fn set_placement(&self, id: Uuid, groups: Option<&[String]>, labels: Option<&BTreeMap<String, String>>) -> StoreResult<bool>;
+        fn put_config_status(&self, id: Uuid, status: &ConfigStatus) -> StoreResult<()>;
+        fn put_key(&self, key: &PublisherKey) -> StoreResult<bool>;
+        fn keys(&self) -> StoreResult<Vec<PublisherKey>>;
+        fn revoke_key(&self, id: &KeyId, now: DateTime<Utc>) -> StoreResult<bool>;
+        fn publish_package(&self, package: &PackageRow, bytes: &[u8]) -> StoreResult<bool>;
+        fn packages(&self, name: Option<&str>) -> StoreResult<Vec<PackageRow>>;
+        fn package_blob(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>>;
+        fn set_yanked(&self, name: &str, version: &str, at: Option<DateTime<Utc>>) -> StoreResult<bool>;
+        fn put_check(&self, spec: &CheckSpec, reviewed: &BTreeSet<Capability>, now: DateTime<Utc>) -> StoreResult<CheckSaved>;
+        fn delete_check(&self, name: &str) -> StoreResult<bool>;
+        fn checks(&self) -> StoreResult<Vec<CheckRow>>;
         fn check_id(&self, key: &CheckKey) -> StoreResult<i64>;
         fn series_id(&self, key: &SeriesKey) -> StoreResult<i64>;
         fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<IngestAck>;

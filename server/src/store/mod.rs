@@ -7,19 +7,24 @@
 
 mod dispatch;
 pub mod postgres;
+mod registry;
 pub mod sketch;
 pub mod sqlite;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
+use vantage_protocol::config::{CheckSpec, ConfigStatus, PublisherKey};
 use vantage_protocol::ingest::{AgentInfo, Heartbeat, IngestAck, OutboxStats};
-use vantage_protocol::manifest::BaseUnit;
+use vantage_protocol::keys::KeyId;
+use vantage_protocol::manifest::{BaseUnit, Capability};
 use vantage_protocol::result::Status;
 
 pub use self::dispatch::Store;
+pub use self::registry::{CheckRow, CheckSaved, PackageRow, sort_packages};
 pub use self::sketch::Sketch;
 
 /// A storage failure. Callers answer 500/503 and log it; it never reaches a client.
@@ -146,6 +151,11 @@ pub struct AgentRow {
     pub last_seen_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub outbox: OutboxStats,
+    /// Placement: the groups and labels checks select agents by.
+    pub groups: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// What the agent last reported applying.
+    pub config_status: Option<ConfigStatus>,
 }
 
 /// Why an enrollment was refused.
@@ -421,12 +431,13 @@ pub trait Storage: Send + Sync + 'static {
         id: Uuid,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Records a heartbeat; true when the agent's addresses changed.
     fn heartbeat(
         &self,
         id: Uuid,
         heartbeat: &Heartbeat,
         now: DateTime<Utc>,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Agents ordered by name, starting after `after` (cursor), at most `limit`.
     fn agents(
         &self,
@@ -438,6 +449,71 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         since: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Replaces the groups and labels given; true when the agent exists.
+    fn set_placement(
+        &self,
+        id: Uuid,
+        groups: Option<&[String]>,
+        labels: Option<&BTreeMap<String, String>>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn put_config_status(
+        &self,
+        id: Uuid,
+        status: &ConfigStatus,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // The registry.
+
+    /// Inserts a publisher key; false when its id exists.
+    fn put_key(&self, key: &PublisherKey) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Every publisher key, oldest first.
+    fn keys(&self) -> impl Future<Output = StoreResult<Vec<PublisherKey>>> + Send;
+    /// True when the key exists (revoking twice keeps the first time).
+    fn revoke_key(
+        &self,
+        id: &KeyId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Stores a package and its file; false when its name and version exist.
+    fn publish_package(
+        &self,
+        package: &PackageRow,
+        bytes: &[u8],
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Packages (of one plugin, when named) without their files, by name
+    /// and newest version first.
+    fn packages(
+        &self,
+        name: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Vec<PackageRow>>> + Send;
+    /// The package file with that sha256 (hex).
+    fn package_blob(
+        &self,
+        sha256: &str,
+    ) -> impl Future<Output = StoreResult<Option<Vec<u8>>>> + Send;
+    /// Yanks (`Some`: keeping an earlier time) or restores (`None`) a
+    /// version; true when it exists.
+    fn set_yanked(
+        &self,
+        name: &str,
+        version: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    // Checks defined on the server.
+
+    /// Inserts or replaces a check. The revision moves only when the spec or
+    /// the reviewed capabilities change.
+    fn put_check(
+        &self,
+        spec: &CheckSpec,
+        reviewed: &BTreeSet<Capability>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<CheckSaved>> + Send;
+    /// True when the check existed.
+    fn delete_check(&self, name: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Every check, by name.
+    fn checks(&self) -> impl Future<Output = StoreResult<Vec<CheckRow>>> + Send;
 
     // Ingest.
 

@@ -3,6 +3,8 @@
 
 mod agent;
 mod api;
+mod checks;
+mod registry;
 mod storage;
 mod support;
 mod surface;

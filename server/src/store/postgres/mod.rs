@@ -16,21 +16,28 @@ macro_rules! rollup_sql {
 
 mod accounts;
 mod agents;
+mod check_configs;
 mod ingest;
 mod jobs;
 mod mode;
 mod query;
+mod registry;
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Row, SqlSafeStr};
 use uuid::Uuid;
+use vantage_protocol::config::{CheckSpec, ConfigStatus, PublisherKey};
 use vantage_protocol::ingest::{AgentInfo, Heartbeat, IngestAck};
+use vantage_protocol::keys::KeyId;
+use vantage_protocol::manifest::Capability;
 
 use super::*;
 
@@ -53,11 +60,18 @@ fn migrator() -> Migrator {
             false,
         )
     };
-    Migrator::with_migrations(vec![migration(
-        1,
-        "init",
-        include_str!("../../../migrations/postgres/0001_init.sql"),
-    )])
+    Migrator::with_migrations(vec![
+        migration(
+            1,
+            "init",
+            include_str!("../../../migrations/postgres/0001_init.sql"),
+        ),
+        migration(
+            2,
+            "registry",
+            include_str!("../../../migrations/postgres/0002_registry.sql"),
+        ),
+    ])
 }
 
 impl PgStore {
@@ -212,7 +226,7 @@ impl Storage for PgStore {
         id: Uuid,
         heartbeat: &Heartbeat,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         self.record_heartbeat(id, heartbeat, now).await
     }
     async fn agents(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<AgentRow>> {
@@ -223,6 +237,59 @@ impl Storage for PgStore {
     }
     async fn agents_seen_since(&self, since: DateTime<Utc>) -> StoreResult<u64> {
         self.count_agents_seen(since).await
+    }
+    async fn set_placement(
+        &self,
+        id: Uuid,
+        groups: Option<&[String]>,
+        labels: Option<&BTreeMap<String, String>>,
+    ) -> StoreResult<bool> {
+        self.update_placement(id, groups, labels).await
+    }
+    async fn put_config_status(&self, id: Uuid, status: &ConfigStatus) -> StoreResult<()> {
+        self.record_config_status(id, status).await
+    }
+
+    async fn put_key(&self, key: &PublisherKey) -> StoreResult<bool> {
+        self.insert_key(key).await
+    }
+    async fn keys(&self) -> StoreResult<Vec<PublisherKey>> {
+        self.all_keys().await
+    }
+    async fn revoke_key(&self, id: &KeyId, now: DateTime<Utc>) -> StoreResult<bool> {
+        self.revoke_key_row(id, now).await
+    }
+    async fn publish_package(&self, package: &PackageRow, bytes: &[u8]) -> StoreResult<bool> {
+        self.insert_package(package, bytes).await
+    }
+    async fn packages(&self, name: Option<&str>) -> StoreResult<Vec<PackageRow>> {
+        self.package_rows(name).await
+    }
+    async fn package_blob(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.package_bytes(sha256).await
+    }
+    async fn set_yanked(
+        &self,
+        name: &str,
+        version: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> StoreResult<bool> {
+        self.yank(name, version, at).await
+    }
+
+    async fn put_check(
+        &self,
+        spec: &CheckSpec,
+        reviewed: &BTreeSet<Capability>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CheckSaved> {
+        self.upsert_check(spec, reviewed, now).await
+    }
+    async fn delete_check(&self, name: &str) -> StoreResult<bool> {
+        self.delete_check_row(name).await
+    }
+    async fn checks(&self) -> StoreResult<Vec<CheckRow>> {
+        self.check_rows().await
     }
 
     async fn check_id(&self, key: &CheckKey) -> StoreResult<i64> {

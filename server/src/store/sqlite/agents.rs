@@ -1,10 +1,13 @@
 //! Enrollment and the agent inventory.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
 use uuid::Uuid;
+use vantage_protocol::config::ConfigStatus;
 use vantage_protocol::ingest::{AgentInfo, Heartbeat, OutboxStats};
 
 use super::{SqliteStore, micros, optional_time_at, time_at};
@@ -13,13 +16,17 @@ use crate::store::*;
 /// The columns [`agent_row`] reads, as a literal for `concat!`.
 macro_rules! agent_columns {
     () => {
-        "id, name, hostname, os, arch, version, addresses, enrolled_at, last_seen_at, revoked_at, outbox"
+        "id, name, hostname, os, arch, version, addresses, enrolled_at, last_seen_at, revoked_at, outbox,
+         groups, labels, config_status"
     };
 }
 
 fn agent_row(row: &SqliteRow) -> StoreResult<AgentRow> {
     let Json(addresses): Json<Vec<String>> = row.try_get("addresses")?;
     let outbox: Option<Json<OutboxStats>> = row.try_get("outbox")?;
+    let Json(groups): Json<Vec<String>> = row.try_get("groups")?;
+    let Json(labels): Json<BTreeMap<String, String>> = row.try_get("labels")?;
+    let config_status: Option<Json<ConfigStatus>> = row.try_get("config_status")?;
     Ok(AgentRow {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -34,6 +41,9 @@ fn agent_row(row: &SqliteRow) -> StoreResult<AgentRow> {
         last_seen_at: optional_time_at(row, "last_seen_at")?,
         revoked_at: optional_time_at(row, "revoked_at")?,
         outbox: outbox.map(|Json(o)| o).unwrap_or_default(),
+        groups,
+        labels,
+        config_status: config_status.map(|Json(s)| s),
     })
 }
 
@@ -144,25 +154,63 @@ impl SqliteStore {
         Ok(found.rows_affected() == 1)
     }
 
+    /// True when the addresses changed (mesh peers probe them).
     pub(super) async fn record_heartbeat(
         &self,
         id: Uuid,
         hb: &Heartbeat,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let moved =
+            sqlx::query("UPDATE agents SET addresses = ?2 WHERE id = ?1 AND addresses IS NOT ?2")
+                .bind(id)
+                .bind(Json(&hb.addresses))
+                .execute(&mut *tx)
+                .await?;
         // SQLite's max() is NULL when an argument is.
         sqlx::query(
-            "UPDATE agents SET version = ?2, addresses = ?3, outbox = ?4,
-                               last_seen_at = max(ifnull(last_seen_at, ?5), ?5)
+            "UPDATE agents SET version = ?2, outbox = ?3,
+                               last_seen_at = max(ifnull(last_seen_at, ?4), ?4)
              WHERE id = ?1",
         )
         .bind(id)
         .bind(&hb.version)
-        .bind(Json(&hb.addresses))
         .bind(Json(hb.outbox))
         .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(moved.rows_affected() == 1)
+    }
+
+    pub(super) async fn update_placement(
+        &self,
+        id: Uuid,
+        groups: Option<&[String]>,
+        labels: Option<&BTreeMap<String, String>>,
+    ) -> StoreResult<bool> {
+        let found = sqlx::query(
+            "UPDATE agents SET groups = ifnull(?2, groups), labels = ifnull(?3, labels) WHERE id = ?1",
+        )
+        .bind(id)
+        .bind(groups.map(Json))
+        .bind(labels.map(Json))
         .execute(&self.write)
         .await?;
+        Ok(found.rows_affected() == 1)
+    }
+
+    pub(super) async fn record_config_status(
+        &self,
+        id: Uuid,
+        status: &ConfigStatus,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE agents SET config_status = ?2 WHERE id = ?1")
+            .bind(id)
+            .bind(Json(status))
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 

@@ -23,14 +23,18 @@ macro_rules! rollup_sql {
 mod accounts;
 mod agents;
 mod bulk;
+mod check_configs;
 mod ingest;
 mod jobs;
 mod query;
+mod registry;
 #[cfg(test)]
 mod tests;
 
 use std::path::Path;
 use std::time::Duration;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -40,7 +44,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlSafeStr, Sqlite, Transaction};
 use uuid::Uuid;
+use vantage_protocol::config::{CheckSpec, ConfigStatus, PublisherKey};
 use vantage_protocol::ingest::{AgentInfo, Heartbeat, IngestAck};
+use vantage_protocol::keys::KeyId;
+use vantage_protocol::manifest::Capability;
 
 use super::*;
 
@@ -73,11 +80,18 @@ fn migrator() -> Migrator {
             false,
         )
     };
-    Migrator::with_migrations(vec![migration(
-        1,
-        "init",
-        include_str!("../../../migrations/sqlite/0001_init.sql"),
-    )])
+    Migrator::with_migrations(vec![
+        migration(
+            1,
+            "init",
+            include_str!("../../../migrations/sqlite/0001_init.sql"),
+        ),
+        migration(
+            2,
+            "registry",
+            include_str!("../../../migrations/sqlite/0002_registry.sql"),
+        ),
+    ])
 }
 
 impl SqliteStore {
@@ -263,7 +277,7 @@ impl Storage for SqliteStore {
         id: Uuid,
         heartbeat: &Heartbeat,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         self.record_heartbeat(id, heartbeat, now).await
     }
     async fn agents(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<AgentRow>> {
@@ -274,6 +288,59 @@ impl Storage for SqliteStore {
     }
     async fn agents_seen_since(&self, since: DateTime<Utc>) -> StoreResult<u64> {
         self.count_agents_seen(since).await
+    }
+    async fn set_placement(
+        &self,
+        id: Uuid,
+        groups: Option<&[String]>,
+        labels: Option<&BTreeMap<String, String>>,
+    ) -> StoreResult<bool> {
+        self.update_placement(id, groups, labels).await
+    }
+    async fn put_config_status(&self, id: Uuid, status: &ConfigStatus) -> StoreResult<()> {
+        self.record_config_status(id, status).await
+    }
+
+    async fn put_key(&self, key: &PublisherKey) -> StoreResult<bool> {
+        self.insert_key(key).await
+    }
+    async fn keys(&self) -> StoreResult<Vec<PublisherKey>> {
+        self.all_keys().await
+    }
+    async fn revoke_key(&self, id: &KeyId, now: DateTime<Utc>) -> StoreResult<bool> {
+        self.revoke_key_row(id, now).await
+    }
+    async fn publish_package(&self, package: &PackageRow, bytes: &[u8]) -> StoreResult<bool> {
+        self.insert_package(package, bytes).await
+    }
+    async fn packages(&self, name: Option<&str>) -> StoreResult<Vec<PackageRow>> {
+        self.package_rows(name).await
+    }
+    async fn package_blob(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.package_bytes(sha256).await
+    }
+    async fn set_yanked(
+        &self,
+        name: &str,
+        version: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> StoreResult<bool> {
+        self.yank(name, version, at).await
+    }
+
+    async fn put_check(
+        &self,
+        spec: &CheckSpec,
+        reviewed: &BTreeSet<Capability>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CheckSaved> {
+        self.upsert_check(spec, reviewed, now).await
+    }
+    async fn delete_check(&self, name: &str) -> StoreResult<bool> {
+        self.delete_check_row(name).await
+    }
+    async fn checks(&self) -> StoreResult<Vec<CheckRow>> {
+        self.check_rows().await
     }
 
     async fn check_id(&self, key: &CheckKey) -> StoreResult<i64> {

@@ -133,7 +133,20 @@ pub struct RunningAgent {
 
 impl RunningAgent {
     pub fn start(config: &Path) -> RunningAgent {
-        let mut child = Command::new(agent_bin())
+        RunningAgent::start_in(None, config)
+    }
+
+    /// Starts the agent inside network namespace `netns`, if given.
+    pub fn start_in(netns: Option<&str>, config: &Path) -> RunningAgent {
+        let mut command = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(agent_bin());
+                c
+            }
+            None => Command::new(agent_bin()),
+        };
+        let mut child = command
             .args(["run", "--config"])
             .arg(config)
             .env("RUST_LOG", "info")
