@@ -370,7 +370,9 @@ impl AgentConfig {
         }
         let max_wait = vantage_protocol::config::MAX_DESIRED_WAIT_SECS;
         if self.server.config_wait > Duration::from_secs(max_wait) {
-            return Err(format!("server.config_wait: at most {max_wait}s (the server waits no longer)"));
+            return Err(format!(
+                "server.config_wait: at most {max_wait}s (the server waits no longer)"
+            ));
         }
         if self.limits.output_kib == 0 || self.limits.host_calls == 0 {
             return Err("limits: output_kib and host_calls must be at least 1".into());

@@ -172,7 +172,11 @@ pub async fn enroll(
             if trust_roots.is_empty() {
                 "none".to_owned()
             } else {
-                trust_roots.iter().map(|k| k.key_id.0.clone()).collect::<Vec<_>>().join(", ")
+                trust_roots
+                    .iter()
+                    .map(|k| k.key_id.0.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         );
     }

@@ -125,7 +125,11 @@ async fn run(command: Command) -> Result<(), StartError> {
                 data_dir
                     .join(vantage_agent::enroll::CREDENTIAL_FILE)
                     .display(),
-                if roots.is_empty() { "none".to_owned() } else { roots.join(", ") }
+                if roots.is_empty() {
+                    "none".to_owned()
+                } else {
+                    roots.join(", ")
+                }
             );
             Ok(())
         }

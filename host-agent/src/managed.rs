@@ -107,7 +107,9 @@ impl Remote {
                 current = Some(state.version);
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "The last-known-good configuration is unreadable; ignoring it."),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "The last-known-good configuration is unreadable; ignoring it.")
+            }
         }
         let client = ServerClient::new(
             &self.credential.server,
@@ -116,7 +118,9 @@ impl Remote {
         );
         match client {
             Ok(client) => self.follow(client, current, stop).await,
-            Err(e) => tracing::error!(error = %format!("{e:#}"), "Cannot reach the server for configuration."),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "Cannot reach the server for configuration.")
+            }
         }
     }
 
@@ -211,7 +215,11 @@ impl Remote {
                     Some(self.server.auth_pause)
                 }
                 Ok(reply) => {
-                    tracing::warn!(status = reply.status, problem = reply.problem_text(), "Fetching the desired state failed.");
+                    tracing::warn!(
+                        status = reply.status,
+                        problem = reply.problem_text(),
+                        "Fetching the desired state failed."
+                    );
                     Some(backoff(attempt, self.server.max_backoff, reply.retry_after))
                 }
                 Err(e) => {
@@ -233,8 +241,14 @@ impl Remote {
         let body = serde_json::to_vec(status).expect("a status serialises");
         match client.post(CONFIG_STATUS_PATH, &body, false).await {
             Ok(r) if (200..300).contains(&r.status) => {}
-            Ok(r) => tracing::warn!(status = r.status, problem = r.problem_text(), "The server did not take the configuration status."),
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "Reporting the configuration status failed."),
+            Ok(r) => tracing::warn!(
+                status = r.status,
+                problem = r.problem_text(),
+                "The server did not take the configuration status."
+            ),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "Reporting the configuration status failed.")
+            }
         }
     }
 
@@ -284,7 +298,12 @@ impl Remote {
                         ),
                         None => problem,
                     };
-                    tracing::warn!(check = check.name, plugin = plugin_id, problem, "Check not applied.");
+                    tracing::warn!(
+                        check = check.name,
+                        plugin = plugin_id,
+                        problem,
+                        "Check not applied."
+                    );
                     statuses.push(CheckStatus {
                         name: check.name.clone(),
                         plugin: plugin_id,
@@ -305,7 +324,8 @@ impl Remote {
             .values()
             .map(|(c, _)| c.plugin.digest.as_str())
             .collect();
-        self.compiled.retain(|digest, _| in_use.contains(digest.as_str()));
+        self.compiled
+            .retain(|digest, _| in_use.contains(digest.as_str()));
         let effective = DesiredState {
             version: state.version.clone(),
             checks: self.applied.values().map(|(c, _)| c.clone()).collect(),
@@ -401,7 +421,10 @@ impl Remote {
                     ));
                 };
                 let bytes = download(client, pin).await.map_err(|e| {
-                    (CheckState::Failed, format!("downloading the package: {e:#}"))
+                    (
+                        CheckState::Failed,
+                        format!("downloading the package: {e:#}"),
+                    )
                 })?;
                 if hex::encode(Sha256::digest(&bytes)) != pin.sha256.to_ascii_lowercase() {
                     return Err(refused(
@@ -434,14 +457,21 @@ impl Remote {
     }
 
     /// One job per target, checked like a local `[[check]]`.
-    fn jobs_for(&self, check: &DesiredCheck, plugin: Arc<CompiledPlugin>) -> Result<Vec<Job>, String> {
+    fn jobs_for(
+        &self,
+        check: &DesiredCheck,
+        plugin: Arc<CompiledPlugin>,
+    ) -> Result<Vec<Job>, String> {
         let manifest = plugin.manifest();
         if let Some(extra) = check
             .grants
             .iter()
             .find(|g| !manifest.capabilities.contains(g))
         {
-            return Err(format!("`{extra}` is granted but {} does not request it", manifest.id()));
+            return Err(format!(
+                "`{extra}` is granted but {} does not request it",
+                manifest.id()
+            ));
         }
         manifest
             .validate_config(&check.config)
@@ -463,7 +493,8 @@ impl Remote {
             .targets
             .iter()
             .map(|t| {
-                let scope = Scope::new(&t.target, &check.allow).map_err(|e| format!("allow: {e}"))?;
+                let scope =
+                    Scope::new(&t.target, &check.allow).map_err(|e| format!("allow: {e}"))?;
                 Ok(Job {
                     plugin: plugin.clone(),
                     request: RunRequest {
@@ -558,7 +589,8 @@ pub fn load_last_known_good(data_dir: &Path) -> anyhow::Result<Option<DesiredSta
     let path = data_dir.join(DESIRED_FILE);
     match std::fs::read(&path) {
         Ok(bytes) => Ok(Some(
-            serde_json::from_slice(&bytes).with_context(|| format!("reading {}", path.display()))?,
+            serde_json::from_slice(&bytes)
+                .with_context(|| format!("reading {}", path.display()))?,
         )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
@@ -575,7 +607,8 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()>
     use std::io::Write as _;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let mut file =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     file.write_all(bytes)?;
     file.sync_all()?;
     std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
@@ -648,11 +681,18 @@ mod tests {
         // A forged endorsement (the key renamed after signing) is ignored.
         let mut forged = registry_key(&rogue, Some(&pinned));
         forged.name = "someone-else".into();
-        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &state(vec![forged], Vec::new()));
+        let trust = agent_trust(
+            &TrustStore::new(),
+            &[pinned.public()],
+            &state(vec![forged], Vec::new()),
+        );
         assert!(trust.verify(&signed_by(&rogue)).is_err());
 
         // Revocations from the server always narrow trust, roots included.
-        let s = state(vec![registry_key(&team, Some(&pinned))], vec![team.public().id()]);
+        let s = state(
+            vec![registry_key(&team, Some(&pinned))],
+            vec![team.public().id()],
+        );
         let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &s);
         assert!(trust.verify(&signed_by(&team)).is_err());
         let s = state(Vec::new(), vec![pinned.public().id()]);
@@ -663,6 +703,10 @@ mod tests {
         let mut local = TrustStore::new();
         local.add(rogue_root.public());
         let s = state(vec![registry_key(&rogue, Some(&rogue_root))], Vec::new());
-        assert!(agent_trust(&local, &[], &s).verify(&signed_by(&rogue)).is_ok());
+        assert!(
+            agent_trust(&local, &[], &s)
+                .verify(&signed_by(&rogue))
+                .is_ok()
+        );
     }
 }

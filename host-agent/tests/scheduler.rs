@@ -159,9 +159,14 @@ async fn job_sets_swap_between_runs() {
     );
     // The old run in progress at the swap was finished, not cut short.
     assert!(
-        swapped[..first_tcp].iter().all(|r| r.status == vantage_protocol::result::Status::Ok),
+        swapped[..first_tcp]
+            .iter()
+            .all(|r| r.status == vantage_protocol::result::Status::Ok),
         "{:?}",
-        swapped[..first_tcp].iter().map(|r| (&r.status, &r.message)).collect::<Vec<_>>()
+        swapped[..first_tcp]
+            .iter()
+            .map(|r| (&r.status, &r.message))
+            .collect::<Vec<_>>()
     );
     // Removed: nothing started after the swap. Added: runs after it.
     assert!(results["removed"].iter().all(|r| r.started_at < swapped_at));

@@ -181,7 +181,11 @@ pub struct CheckSpec {
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "30s"))]
     pub interval: std::time::Duration,
     /// Defaults to the interval, at most 10 s.
-    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "5s"))]
     pub timeout: Option<std::time::Duration>,
     /// The plugin's configuration, validated against its schema when saved.

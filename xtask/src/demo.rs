@@ -276,12 +276,17 @@ fn demo_checks(tcp: u16, udp: u16, http: u16, dns: Option<u16>) -> Vec<serde_jso
 fn registry(addr: SocketAddr, password: &str, plugins: &Path) -> anyhow::Result<String> {
     let (mut client, auth) = login(addr, password)?;
     let public = std::fs::read_to_string(plugins.join("dev.pub"))?;
-    let key_id = vantage_protocol::keys::PublicKey::from_file(&public)?.id().0;
+    let key_id = vantage_protocol::keys::PublicKey::from_file(&public)?
+        .id()
+        .0;
     let body = serde_json::json!({"key": public, "root": true}).to_string();
     let added = client.request(
         "POST",
         "/api/v1/registry/keys",
-        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
         body.as_bytes(),
     )?;
     if added.status != 409 {
@@ -299,7 +304,10 @@ fn registry(addr: SocketAddr, password: &str, plugins: &Path) -> anyhow::Result<
         let published = client.request(
             "POST",
             "/api/v1/registry/plugins",
-            &[("Authorization", &auth), ("Content-Type", "application/octet-stream")],
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/octet-stream"),
+            ],
             &bytes,
         )?;
         if published.status != 409 {
@@ -318,7 +326,10 @@ fn assign(addr: SocketAddr, password: &str, checks: &[serde_json::Value]) -> any
             .request(
                 "PUT",
                 &format!("/api/v1/checks/{name}"),
-                &[("Authorization", &auth), ("Content-Type", "application/json")],
+                &[
+                    ("Authorization", &auth),
+                    ("Content-Type", "application/json"),
+                ],
                 check.to_string().as_bytes(),
             )?
             .json(&format!("defining check {name}"))?;

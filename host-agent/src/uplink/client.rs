@@ -211,9 +211,8 @@ impl ServerClient {
         let retry_after = header(hyper::header::RETRY_AFTER)
             .and_then(|v| v.parse::<u64>().ok())
             .map(Duration::from_secs);
-        let etag = header(hyper::header::ETAG).map(|t| {
-            t.trim_start_matches("W/").trim_matches('"').to_owned()
-        });
+        let etag = header(hyper::header::ETAG)
+            .map(|t| t.trim_start_matches("W/").trim_matches('"').to_owned());
         let body = http_body_util::Limited::new(response.into_body(), x.max_answer)
             .collect()
             .await
