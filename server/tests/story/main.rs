@@ -4,7 +4,9 @@
 mod agent;
 mod api;
 mod checks;
+mod mesh;
 mod registry;
+mod remote;
 mod storage;
 mod support;
 mod surface;

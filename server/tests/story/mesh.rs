@@ -1,0 +1,306 @@
+//! The agent mesh across real network namespaces: three agents, each in its
+//! own namespace behind a bridge, and the server in a fourth. One mesh check
+//! (ping) assigned to their group; the server's matrix fills with every
+//! agent → peer pair.
+//!
+//! The story itself runs on a thread that has entered the hub namespace, so
+//! its API calls and the server it starts live there; every address is one
+//! this test created (10.213.x.0/24 inside its own namespaces).
+
+use std::os::fd::AsRawFd as _;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hyper::Method;
+use serde_json::json;
+
+use crate::remote::{publish, send_json};
+use crate::support::agent::{AgentHome, RunningAgent, agent_bin, plugin_dir};
+use crate::support::http::Client;
+
+/// Namespaces made by this test, deleted on drop.
+struct Namespaces {
+    names: Vec<String>,
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for ns in &self.names {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Whether namespaces can be made here; panics unless `VANTAGE_SKIP_NETNS=1`.
+fn netns_or_skip() -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1).map(|u| u == "0"))
+        .unwrap_or(false);
+    let ip_works = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if root && ip_works {
+        return true;
+    }
+    if std::env::var_os("VANTAGE_SKIP_NETNS").is_some_and(|v| v == "1") {
+        eprintln!("skipped: network namespaces need root and iproute2 (VANTAGE_SKIP_NETNS=1)");
+        return false;
+    }
+    panic!("network namespaces need root and iproute2: set VANTAGE_SKIP_NETNS=1 to skip");
+}
+
+/// hub (bridge, 10.213.N.1, the server) + one namespace per agent at
+/// 10.213.N.(10+i), each on a veth pair whose hub end is on the bridge.
+fn build(prefix: &str, net: u8, agents: &[&str]) -> Namespaces {
+    let hub = format!("{prefix}-hub");
+    let mut made = Namespaces {
+        names: vec![hub.clone()],
+    };
+    ip(&["netns", "add", &hub]);
+    ip(&["-n", &hub, "link", "set", "lo", "up"]);
+    ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"]);
+    ip(&[
+        "-n",
+        &hub,
+        "addr",
+        "add",
+        &format!("10.213.{net}.1/24"),
+        "dev",
+        "br0",
+    ]);
+    ip(&["-n", &hub, "link", "set", "br0", "up"]);
+    for (i, agent) in agents.iter().enumerate() {
+        let ns = format!("{prefix}-{agent}");
+        ip(&["netns", "add", &ns]);
+        made.names.push(ns.clone());
+        ip(&["-n", &ns, "link", "set", "lo", "up"]);
+        let (inner, outer) = (format!("m{i}in"), format!("m{i}out"));
+        ip(&[
+            "-n", &ns, "link", "add", &inner, "type", "veth", "peer", "name", &outer, "netns", &hub,
+        ]);
+        ip(&["-n", &hub, "link", "set", &outer, "master", "br0", "up"]);
+        ip(&[
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("10.213.{net}.{}/24", 10 + i),
+            "dev",
+            &inner,
+        ]);
+        ip(&["-n", &ns, "link", "set", &inner, "up"]);
+    }
+    made
+}
+
+/// Moves the calling thread into namespace `ns` (processes it spawns follow).
+#[allow(unsafe_code)]
+fn enter(ns: &str) {
+    let file = std::fs::File::open(format!("/var/run/netns/{ns}")).unwrap();
+    // SAFETY: setns(2) on an open namespace file; it changes only this
+    // thread's network namespace and touches no memory.
+    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns {ns}: {}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn three_agents_report_the_full_mesh_matrix() {
+    if !netns_or_skip() {
+        return;
+    }
+    let pid = std::process::id();
+    let prefix = format!("vm{}", pid % 100_000);
+    let net = (pid % 200) as u8 + 20;
+    let names = ["a", "b", "c"];
+    let _namespaces = build(&prefix, net, &names);
+    let hub = format!("{prefix}-hub");
+    let story = std::thread::spawn(move || {
+        enter(&hub);
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(mesh_story(prefix, net, names))
+    });
+    story.join().unwrap();
+}
+
+/// The server binary, started in the current thread's namespace.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn mesh_story(prefix: String, net: u8, names: [&str; 3]) {
+    let data = tempfile::tempdir().unwrap();
+    let password = "mesh-story-password";
+    let listen = format!("10.213.{net}.1:8080");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vantage-server"))
+        .args(["--listen", &listen, "--database-url"])
+        .arg(format!(
+            "sqlite://{}",
+            data.path().join("vantage.db").display()
+        ))
+        .env("VANTAGE_ADMIN_PASSWORD", password)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _server = Server(child);
+    let url = format!("http://{listen}");
+    assert!(line.contains(&listen), "server said {line:?}");
+    let anonymous = Client::new(&url);
+    let login = anonymous
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": "admin", "password": password}),
+        )
+        .await
+        .expect(200)
+        .json();
+    let admin = anonymous.with_token(login["token"].as_str().unwrap());
+
+    // The first-party ping plugin, published as it was built and signed
+    // with the development key, which the registry takes as its root.
+    let dev = std::fs::read_to_string(plugin_dir().join("dev.pub")).unwrap();
+    admin
+        .post("/api/v1/registry/keys", &json!({"key": dev, "root": true}))
+        .await
+        .expect(201);
+    let ping = std::fs::read(plugin_dir().join("ping.vpkg")).unwrap();
+    publish(&admin, ping).await.expect(201);
+    let dev_id = vantage_protocol::keys::PublicKey::from_file(&dev)
+        .unwrap()
+        .id()
+        .0;
+
+    // Three agents, each enrolled from its own namespace into group `mesh`.
+    let mut agents = Vec::new();
+    for name in names {
+        let ns = format!("{prefix}-{name}");
+        let home = AgentHome::new();
+        let config = crate::remote::managed_config(&home);
+        let token = crate::remote::enrollment_token(&admin).await;
+        let out = Command::new("ip")
+            .args(["netns", "exec", &ns])
+            .arg(agent_bin())
+            .args(["enroll", "--config"])
+            .arg(&config)
+            .args(["--server", &url, "--token", &token, "--name", name])
+            .args(["--trust-root", &dev_id])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "enroll {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let list = admin.get("/api/v1/agents").await.expect(200).json();
+        let agent = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap()
+            .clone();
+        // Each reports the one address it has: its own veth.
+        let addresses = agent["addresses"].clone();
+        assert_eq!(
+            addresses,
+            json!([format!("10.213.{net}.{}", 10 + agents.len())]),
+            "{agent}"
+        );
+        send_json(
+            &admin,
+            Method::PATCH,
+            &format!("/api/v1/agents/{}", agent["id"].as_str().unwrap()),
+            &json!({"groups": ["mesh"]}),
+        )
+        .await
+        .expect(200);
+        let running = RunningAgent::start_in(Some(&ns), &config);
+        agents.push((home, running));
+    }
+
+    send_json(
+        &admin,
+        Method::PUT,
+        "/api/v1/checks/mesh-ping",
+        &json!({
+            "name": "mesh-ping", "plugin": "ping", "mesh": {"group": "mesh"},
+            "interval": "1s", "timeout": "900ms",
+            "config": {"count": 3, "interval_ms": 20}, "grants": ["icmp"],
+        }),
+    )
+    .await
+    .expect(201);
+
+    // Every agent pings both others; the matrix has all six pairs, ok.
+    let start = Instant::now();
+    let matrix = loop {
+        let m = admin
+            .get("/api/v1/checks/mesh-ping/mesh")
+            .await
+            .expect(200)
+            .json();
+        let cells = m["cells"].as_array().cloned().unwrap_or_default();
+        if cells.len() == 6 && cells.iter().all(|c| c["status"] == "ok") {
+            break m;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "matrix incomplete: {m}; agent a log:\n{}",
+            agents[0].1.log.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(matrix["agents"], json!(["a", "b", "c"]));
+    let mut pairs = Vec::new();
+    for cell in matrix["cells"].as_array().unwrap() {
+        let (from, to) = (cell["from"].as_str().unwrap(), cell["to"].as_str().unwrap());
+        assert_ne!(from, to);
+        let i = names.iter().position(|n| *n == to).unwrap();
+        assert_eq!(cell["target"], format!("10.213.{net}.{}", 10 + i), "{cell}");
+        assert_eq!(cell["metrics"]["loss"], 0.0, "{cell}");
+        assert!(cell["metrics"]["rtt_avg"].as_f64().unwrap() > 0.0, "{cell}");
+        pairs.push((from.to_owned(), to.to_owned()));
+    }
+    pairs.sort();
+    pairs.dedup();
+    assert_eq!(pairs.len(), 6, "{pairs:?}");
+    // And each agent printed results toward exactly its two peers.
+    for (i, (_, agent)) in agents.iter().enumerate() {
+        let targets: std::collections::BTreeSet<String> = agent
+            .results_of("mesh-ping")
+            .iter()
+            .map(|r| r["target"].as_str().unwrap().to_owned())
+            .collect();
+        let own = format!("10.213.{net}.{}", 10 + i);
+        assert_eq!(targets.len(), 2, "{targets:?}");
+        assert!(!targets.contains(&own));
+    }
+}
