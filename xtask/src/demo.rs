@@ -56,7 +56,10 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let root_key = registry(server.addr, &password, &plugins)?;
     let checks = demo_checks(tcp, udp, http, dns.as_ref().map(|d| d.1));
     assign(server.addr, &password, &checks)?;
-    if !dir.join("data/credential.json").is_file() {
+    let credential = dir.join("data/credential.json");
+    if credential.is_file() {
+        follow_the_server(&credential, &url)?;
+    } else {
         let token = enrollment_token(server.addr, &password)?;
         crate::run(
             Command::new(root.join("target/debug/vantage-agent"))
@@ -85,7 +88,7 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
         .spawn()
         .context("starting the agent")?;
     let result = if once {
-        let shown = show_first_results(server.addr, &password);
+        let shown = show_first_results(server.addr, &password, checks.len());
         let _ = agent.kill();
         shown
     } else {
@@ -100,6 +103,21 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     }
     drop(server);
     result
+}
+
+/// The demo's server may listen on another port than last time (`--port
+/// 0`): the enrolled agent of the same database follows it there.
+fn follow_the_server(credential: &Path, url: &str) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(credential)
+        .with_context(|| format!("reading {}", credential.display()))?;
+    let mut value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", credential.display()))?;
+    if value["server"] != url {
+        value["server"] = url.into();
+        std::fs::write(credential, serde_json::to_vec_pretty(&value)?)
+            .with_context(|| format!("writing {}", credential.display()))?;
+    }
+    Ok(())
 }
 
 /// The demo's admin password: made once, kept in `target/demo/admin-password`.
@@ -199,7 +217,7 @@ fn enrollment_token(addr: SocketAddr, password: &str) -> anyhow::Result<String> 
 }
 
 /// Waits until every check has a stored result, and prints them.
-fn show_first_results(addr: SocketAddr, password: &str) -> anyhow::Result<()> {
+fn show_first_results(addr: SocketAddr, password: &str, checks: usize) -> anyhow::Result<()> {
     let (mut client, auth) = login(addr, password)?;
     let start = Instant::now();
     loop {
@@ -212,7 +230,9 @@ fn show_first_results(addr: SocketAddr, password: &str) -> anyhow::Result<()> {
             )?
             .json("reading the latest results")?;
         let rows = latest.as_array().cloned().unwrap_or_default();
-        if rows.len() >= 4 {
+        let reported: std::collections::BTreeSet<_> =
+            rows.iter().filter_map(|r| r["check"].as_str()).collect();
+        if reported.len() >= checks {
             println!("Latest results stored on the server:");
             for r in rows {
                 println!(
@@ -227,8 +247,8 @@ fn show_first_results(addr: SocketAddr, password: &str) -> anyhow::Result<()> {
         }
         if start.elapsed() > FIRST_RESULTS {
             bail!(
-                "only {} checks reported within {FIRST_RESULTS:?}",
-                rows.len()
+                "only {} of {checks} checks reported within {FIRST_RESULTS:?}",
+                reported.len()
             );
         }
         std::thread::sleep(Duration::from_millis(500));
