@@ -250,10 +250,17 @@ async fn publish_assign_upgrade_yank_approve(backend: Backend) {
     .await;
 
     // A new minor version: swapped between runs, same process.
+    let published = Instant::now();
     publish(admin, packages.tcp("1.1.0", &["tcp"], publisher))
         .await
         .expect(201);
     let swapped = agent.wait_result("port", seen, LIMIT, |r| version(r) == "1.1.0");
+    // A figure for the notes (not asserted): publish → first run of 1.1.0,
+    // through long poll, download, verification and compilation.
+    eprintln!(
+        "[{backend:?}] publish → first result of 1.1.0: {:?}",
+        published.elapsed()
+    );
     let after: Vec<_> = agent.results_of("port")[swapped - 1..].to_vec();
     assert!(
         after.iter().all(|r| version(r) == "1.1.0"),
