@@ -112,3 +112,129 @@ async fn a_scaffolded_plugin_builds_signs_verifies_and_runs() {
         "{result:?}"
     );
 }
+
+/// `vantage plugin new --lang LANG`, then the scaffold's own `build.sh`: its
+/// native tests, then the component; then pack, sign, verify and run it in
+/// the agent's host against a listener and against a closed port.
+async fn scaffold_in(lang: &str) {
+    let work = Workdir::new();
+    work.vantage(&["keys", "generate", "--name", "author", "--out", "keys"])
+        .ok();
+    let created = work
+        .vantage(&["plugin", "new", "port-probe", "--lang", lang])
+        .ok();
+    assert!(
+        created.stdout.contains("./build.sh --test && ./build.sh"),
+        "{}",
+        created.stdout
+    );
+    let dir = work.join("port-probe");
+    assert!(dir.join("wit/plugin.wit").is_file());
+    assert!(dir.join("manifest.json").is_file());
+
+    let build = |args: &[&str]| {
+        let output = Command::new(dir.join("build.sh"))
+            .args(args)
+            .current_dir(&dir)
+            .env("VANTAGE", env!("CARGO_BIN_EXE_vantage"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{lang}: build.sh {args:?} failed\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    build(&["--test"]);
+    build(&["port-probe.wasm"]);
+
+    work.vantage(&[
+        "plugin",
+        "pack",
+        "--manifest",
+        "port-probe/manifest.json",
+        "--component",
+        "port-probe/port-probe.wasm",
+        "--out",
+        "port-probe.vpkg",
+    ])
+    .ok();
+    work.vantage(&[
+        "plugin",
+        "sign",
+        "port-probe.vpkg",
+        "--key",
+        "keys/author.key",
+    ])
+    .ok();
+    let verified = work
+        .vantage(&[
+            "plugin",
+            "verify",
+            "port-probe.vpkg",
+            "--trust",
+            "keys/author.pub",
+        ])
+        .ok();
+    assert!(
+        verified.stdout.contains("verified: port-probe@0.1.0"),
+        "{}",
+        verified.stdout
+    );
+
+    let mut trust = TrustStore::new();
+    trust.add(
+        PublicKey::from_file(&std::fs::read_to_string(work.join("keys/author.pub")).unwrap())
+            .unwrap(),
+    );
+    let package =
+        Package::from_bytes(&std::fs::read(work.join("port-probe.vpkg")).unwrap()).unwrap();
+    let host = PluginHost::new(&HostOptions::default()).unwrap();
+    let plugin = host
+        .compile(VerifiedPlugin::verify(package, &trust).unwrap())
+        .unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let open = listener.local_addr().unwrap().to_string();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let request = |target: &str| RunRequest {
+        check: "scaffold".into(),
+        target: target.to_owned(),
+        config: "{}".into(),
+        timeout: Duration::from_secs(5),
+        grants: plugin.manifest().capabilities.clone(),
+        scope: Arc::new(Scope::new(target, &[]).unwrap()),
+        limits: Limits::default(),
+    };
+    let result = plugin.run(&host, "author-laptop", &request(&open)).await;
+    assert_eq!(result.status, Status::Ok, "{lang}: {result:?}");
+    assert!(
+        result
+            .samples
+            .iter()
+            .any(|s| s.metric == "connect_time" && s.value > 0.0),
+        "{lang}: {result:?}"
+    );
+    let result = plugin.run(&host, "author-laptop", &request(&closed)).await;
+    assert_eq!(result.status, Status::Refused, "{lang}: {result:?}");
+    assert!(result.message.is_some(), "{lang}: {result:?}");
+}
+
+#[tokio::test]
+async fn a_scaffolded_c_plugin_builds_signs_verifies_and_runs() {
+    scaffold_in("c").await;
+}
+
+#[tokio::test]
+async fn a_scaffolded_javascript_plugin_builds_signs_verifies_and_runs() {
+    scaffold_in("js").await;
+}
+
+#[tokio::test]
+async fn a_scaffolded_python_plugin_builds_signs_verifies_and_runs() {
+    scaffold_in("python").await;
+}

@@ -156,9 +156,10 @@ fn engine_config(options: &HostOptions, pooling: bool) -> Config {
         let n = options.max_instances.max(1);
         let mut pool = PoolingAllocationConfig::default();
         // Components from other languages carry several core modules
-        // (adapters, runtimes), hence the per-component headroom.
+        // (adapters, runtimes): a componentize-py component instantiates
+        // 14, hence the per-component headroom.
         pool.total_component_instances(n)
-            .total_core_instances(n * 8)
+            .total_core_instances(n * 16)
             .total_memories(n * 4)
             .total_tables(n * 8)
             .total_stacks(n)

@@ -1,8 +1,9 @@
 //! `cargo xtask`: build orchestration for Vantage.
 //!
-//! - `build-plugins`: builds every plugin for `wasm32-wasip2`, packs and signs
-//!   it with the development key into `target/plugins/` (unchanged packages
-//!   are left as they are).
+//! - `build-plugins`: builds every plugin (Rust with cargo for
+//!   `wasm32-wasip2`, Python, JavaScript and C with their `build.sh`), packs
+//!   and signs it with the development key into `target/plugins/` (unchanged
+//!   packages are left as they are).
 //! - `test`: prepares what the suite needs and runs it.
 //! - `demo`: runs the standalone agent against local services.
 //! - `bench rss|tcp500|icmp|ingest`: agent and server benchmarks (see
@@ -79,7 +80,6 @@ fn host_triple() -> anyhow::Result<String> {
 fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     prepare::system_packages()?;
     prepare::wasm_target()?;
-    let plugins = packages::build_plugins(root)?;
     run(cargo().current_dir(root).args(["fmt", "--all", "--check"]))?;
     run(cargo().current_dir(root).args([
         "clippy",
@@ -106,9 +106,21 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
         "--target",
         &host_triple()?,
     ]))?;
+    // Build the tests first: the C plugins use the `vantage` binary built
+    // with them, so that the CLI is compiled once, with the tests' features.
+    run(cargo()
+        .current_dir(root)
+        .args(["test", "--workspace", "--no-run"]))?;
+    let plugins = packages::build_plugins_with(root, Some(&root.join("target/debug/vantage")))?;
+    packages::test_foreign_plugins(root)?;
+    // componentize-py for the scaffolded Python plugin of `cli/tests/scaffold.rs`.
+    let path = std::env::join_paths(std::iter::once(prepare::python_toolchain(root)?).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))?;
     run(cargo()
         .current_dir(root)
         .env("VANTAGE_PLUGIN_DIR", &plugins)
+        .env("PATH", path)
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra))?;
     Ok(())

@@ -1,6 +1,7 @@
 //! Installs what the test suite needs on a fresh machine: Debian packages
 //! (when running as root) and the `wasm32-wasip2` Rust target.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::bail;
@@ -23,12 +24,23 @@ const PACKAGES: &[(&str, &str)] = &[
     // binaries, and `promtool check metrics` over `/metrics`.
     ("postgresql-15", "/usr/lib/postgresql/15/bin/initdb"),
     ("prometheus", "/usr/bin/promtool"),
+    // C plugins (plugins/examples/c-*): clang for wasm32 with wasi-libc.
+    ("clang-19", "/usr/bin/clang-19"),
+    ("lld-19", "/usr/bin/wasm-ld-19"),
+    (
+        "libclang-rt-19-dev-wasm32",
+        "/usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a",
+    ),
+    ("wasi-libc", "/usr/lib/wasm32-wasi/libc.a"),
 ];
+
+/// The Python plugin toolchain, from PyPI.
+pub(crate) const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
 
 pub(crate) fn system_packages() -> anyhow::Result<()> {
     let missing: Vec<&str> = PACKAGES
         .iter()
-        .filter(|(_, bin)| !std::path::Path::new(bin).exists())
+        .filter(|(_, bin)| !Path::new(bin).exists())
         .map(|(pkg, _)| *pkg)
         .collect();
     if missing.is_empty() {
@@ -45,6 +57,56 @@ pub(crate) fn system_packages() -> anyhow::Result<()> {
         .args(["install", "-y", "-q", "--no-install-recommends"])
         .args(&missing)
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// A virtual environment under `target/toolchains/python` holding
+/// componentize-py; returns its `bin` folder.
+pub(crate) fn python_toolchain(root: &Path) -> anyhow::Result<PathBuf> {
+    let venv = root.join("target/toolchains/python");
+    let bin = venv.join("bin");
+    let stamp = venv.join("installed");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == COMPONENTIZE_PY) {
+        return Ok(bin);
+    }
+    if !bin.join("python3").exists() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    run(Command::new(bin.join("python3")).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        COMPONENTIZE_PY,
+    ]))?;
+    std::fs::write(&stamp, COMPONENTIZE_PY)?;
+    Ok(bin)
+}
+
+/// Fails with what to install when the C toolchain is missing (`cargo xtask
+/// test` installs it as root; `build-plugins` alone does not).
+pub(crate) fn c_toolchain() -> anyhow::Result<()> {
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .filter(|(pkg, bin)| {
+            [
+                "clang-19",
+                "lld-19",
+                "libclang-rt-19-dev-wasm32",
+                "wasi-libc",
+            ]
+            .contains(pkg)
+                && !Path::new(bin).exists()
+        })
+        .map(|(pkg, _)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "the C plugins need these Debian packages: {}",
+        missing.join(" ")
+    )
 }
 
 pub(crate) fn wasm_target() -> anyhow::Result<()> {

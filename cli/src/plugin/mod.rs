@@ -6,6 +6,7 @@ mod new;
 mod pack;
 mod registry;
 mod sign;
+pub(crate) mod toolchain;
 mod verify;
 
 use anyhow::Result;
@@ -14,8 +15,14 @@ use vantage_protocol::manifest::Manifest;
 
 #[derive(Subcommand)]
 pub(crate) enum PluginCommand {
-    /// Scaffold a Rust plugin crate (a TCP-connect probe) at PARENT/NAME.
+    /// Scaffold a working plugin (a TCP-connect probe) in Rust, Python, JavaScript or C at PARENT/NAME.
     New(new::NewArgs),
+    /// Print the plugin contract (wit/plugin.wit), or write it into a directory.
+    Wit(toolchain::WitArgs),
+    /// Generate bindings of the plugin world for a language without its own generator (C).
+    Bindgen(toolchain::BindgenArgs),
+    /// Turn a WASI preview 1 reactor module (clang + wasi-libc) into a plugin component.
+    Componentize(toolchain::ComponentizeArgs),
     /// Build an unsigned .vpkg package from a manifest and a WebAssembly component.
     Pack(pack::PackArgs),
     /// Add a signature to a package.
@@ -38,6 +45,9 @@ impl PluginCommand {
     pub(crate) fn run(self) -> Result<()> {
         match self {
             PluginCommand::New(args) => new::run(args),
+            PluginCommand::Wit(args) => toolchain::wit(args),
+            PluginCommand::Bindgen(args) => toolchain::bindgen(args),
+            PluginCommand::Componentize(args) => toolchain::componentize(args),
             PluginCommand::Pack(args) => pack::run(args),
             PluginCommand::Sign(args) => sign::run(args),
             PluginCommand::Verify(args) => verify::run(args),

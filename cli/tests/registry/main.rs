@@ -21,20 +21,25 @@ fn vantage(w: &Workdir, server: &TestServer, args: &[&str]) -> Run {
     w.vantage_with_env(args, &server.env())
 }
 
-/// The first-party tcp plugin (`cargo xtask build-plugins`), re-packed as
-/// `version` with `capabilities` and signed by `key`, at `tcp-VERSION.vpkg`.
-fn tcp_package(w: &Workdir, version: &str, capabilities: &[Capability], key: &str) -> String {
+/// A package built by `cargo xtask build-plugins`.
+fn built_package(name: &str) -> Package {
     let dir = std::env::var_os("VANTAGE_PLUGIN_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-    let path = dir.join("tcp.vpkg");
+    let path = dir.join(format!("{name}.vpkg"));
     let bytes = fs::read(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}: run `cargo xtask build-plugins` (or `cargo xtask test`)",
             path.display()
         )
     });
-    let original = Package::from_bytes(&bytes).unwrap();
+    Package::from_bytes(&bytes).unwrap()
+}
+
+/// The first-party tcp plugin (`cargo xtask build-plugins`), re-packed as
+/// `version` with `capabilities` and signed by `key`, at `tcp-VERSION.vpkg`.
+fn tcp_package(w: &Workdir, version: &str, capabilities: &[Capability], key: &str) -> String {
+    let original = built_package("tcp");
     let mut manifest = original.manifest().clone();
     manifest.version = Version::parse(version).unwrap();
     manifest.capabilities = capabilities.iter().copied().collect();
@@ -222,6 +227,100 @@ fn a_publisher_and_an_operator_configure_the_server_from_the_command_line() {
     assert_eq!(run.stdout.trim(), format!("revoked key {team}"));
     let v12 = tcp_package(&w, "1.2.0", &[Capability::Tcp], "team");
     v(&["plugin", "publish", &v12]).fails(1, "422");
+}
+
+/// Python, JavaScript and C plugins go through the registry exactly like a
+/// Rust one: unsigned refused, signed published, downloaded byte for byte,
+/// verified offline, and their checks validated against their own schemas.
+#[test]
+fn plugins_in_every_language_publish_and_verify_like_rust_ones() {
+    let server = TestServer::start(None);
+    let w = Workdir::new();
+    let v = |args: &[&str]| vantage(&w, &server, args);
+    let root = w.generate_key("root");
+    v(&["keys", "add", "keys/root.pub", "--root"]).ok();
+    let key =
+        SigningKeyPair::from_file(&fs::read_to_string(w.join("keys/root.key")).unwrap()).unwrap();
+
+    let plugins = [
+        ("tcp", "Rust"),
+        ("example-http-keyword", "Python"),
+        ("example-tls-expiry", "JavaScript"),
+        ("example-tcp-banner", "C"),
+    ];
+    for (name, language) in plugins {
+        let built = built_package(name);
+        let version = built.manifest().version.to_string();
+        let mut package =
+            Package::new(built.manifest().clone(), built.component().to_vec()).unwrap();
+        let unsigned = format!("{name}-unsigned.vpkg");
+        fs::write(w.join(&unsigned), package.to_bytes()).unwrap();
+        v(&["plugin", "publish", &unsigned]).fails(1, "422");
+
+        package.sign(&key);
+        let file = format!("{name}.vpkg");
+        fs::write(w.join(&file), package.to_bytes()).unwrap();
+        let run = v(&["plugin", "publish", &file]).ok();
+        says(&run, &format!("published {name}@{version} (sha256 "));
+        says(&run, &format!("signed by {root})"));
+
+        let listed = server.get(&format!("/api/v1/registry/plugins/{name}/{version}"));
+        assert_eq!(listed["size"], package.to_bytes().len(), "{language}");
+        let sha256 = listed["sha256"].as_str().unwrap();
+        let blob = server.get_bytes(&format!("/api/v1/registry/blobs/{sha256}"));
+        assert_eq!(
+            blob,
+            package.to_bytes(),
+            "{language}: the blob is the upload"
+        );
+        let downloaded = format!("{name}-downloaded.vpkg");
+        fs::write(w.join(&downloaded), &blob).unwrap();
+        let run = v(&["plugin", "verify", &downloaded, "--trust", "keys/root.pub"]).ok();
+        says(&run, &format!("verified: {name}@{version}"));
+    }
+
+    // Each plugin's checks are validated against its own schema.
+    let checks = r#"
+[[check]]
+name = "ssh"
+plugin = "example-tcp-banner"
+targets = ["127.0.0.1:22"]
+interval = "1m"
+grants = ["tcp"]
+[check.config]
+expect = "SSH-2.0-"
+
+[[check]]
+name = "api"
+plugin = "example-http-keyword"
+targets = ["http://127.0.0.1:8080/health"]
+interval = "1m"
+grants = ["http"]
+[check.config]
+keyword = "ok"
+
+[[check]]
+name = "cert"
+plugin = "example-tls-expiry"
+targets = ["https://127.0.0.1:8443/"]
+interval = "1h"
+grants = ["http"]
+[check.config]
+warn_days = 21
+"#;
+    fs::write(w.join("checks.toml"), checks).unwrap();
+    let run = v(&["checks", "apply", "-f", "checks.toml"]).ok();
+    for name in ["ssh", "api", "cert"] {
+        says(&run, &format!("created {name} (revision "));
+    }
+    let bad = checks
+        .replace("expect = \"SSH-2.0-\"", "expect = \"\"")
+        .replace("warn_days = 21", "warn_days = \"soon\"");
+    fs::write(w.join("bad.toml"), bad).unwrap();
+    let run = v(&["checks", "apply", "-f", "bad.toml"]).fails(1, "422");
+    assert!(run.stderr.contains("error: ssh: 422"), "{}", run.stderr);
+    assert!(run.stderr.contains("error: cert: 422"), "{}", run.stderr);
+    says(&run, "= 1 unchanged");
 }
 
 #[test]

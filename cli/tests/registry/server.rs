@@ -124,6 +124,22 @@ impl TestServer {
         self.call("GET", path, Some(&self.token), None)
     }
 
+    /// `GET`s `path` as the admin: the body's bytes (any error fails the test).
+    pub(crate) fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        response.bytes().unwrap().to_vec()
+    }
+
     /// `VANTAGE_SERVER` and `VANTAGE_TOKEN` for `vantage` runs.
     pub(crate) fn env(&self) -> [(&str, &str); 2] {
         [

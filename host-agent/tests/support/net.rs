@@ -59,6 +59,16 @@ pub struct TestCa {
 
 impl TestCa {
     pub fn new() -> TestCa {
+        TestCa::build(None)
+    }
+
+    /// A CA whose server certificate expires `days` from today, at
+    /// midnight UTC (so between `days - 1` and `days` days from now).
+    pub fn with_leaf_valid_for_days(days: i64) -> TestCa {
+        TestCa::build(Some(days))
+    }
+
+    fn build(leaf_days: Option<i64>) -> TestCa {
         use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
         let ca_key = KeyPair::generate().unwrap();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -74,6 +84,12 @@ impl TestCa {
         leaf_params
             .distinguished_name
             .push(rcgen::DnType::CommonName, "vantage-test-server");
+        if let Some(days) = leaf_days {
+            use chrono::Datelike as _;
+            let day = (chrono::Utc::now() + chrono::Duration::days(days)).date_naive();
+            leaf_params.not_after =
+                rcgen::date_time_ymd(day.year(), day.month() as u8, day.day() as u8);
+        }
         let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let ca_pem_file = dir.path().join("ca.pem");
@@ -118,6 +134,10 @@ async fn handle(req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<By
             r
         }
         "/teapot" => response(418, "short and stout"),
+        "/status.json" => response(
+            200,
+            r#"{"status": "up", "checks": [{"name": "db", "ok": true}, {"name": "queue", "ok": false}]}"#,
+        ),
         "/slow" => {
             tokio::time::sleep(Duration::from_secs(3)).await;
             response(200, "late")
@@ -127,7 +147,8 @@ async fn handle(req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<By
 }
 
 /// An HTTP (or, with a CA, HTTPS) server on loopback. Paths: `/ok`,
-/// `/redirect` (→ `/ok`), `/away` (→ another host), `/teapot` (418), `/slow`.
+/// `/redirect` (→ `/ok`), `/away` (→ another host), `/teapot` (418), `/slow`,
+/// `/status.json` (a JSON health document).
 pub async fn http_server(tls: Option<Arc<rustls::ServerConfig>>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
