@@ -124,3 +124,65 @@ fn new_refuses_bad_names_and_existing_directories() {
         .fails(1, "taken already exists");
     assert_eq!(fs::read_dir(w.join("taken")).unwrap().count(), 0);
 }
+
+#[test]
+fn new_scaffolds_each_language_with_the_contract_and_an_executable_build() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let w = Workdir::new();
+    for (lang, files) in [
+        ("python", &["app.py", "logic.py", "test_logic.py"][..]),
+        (
+            "js",
+            &[
+                "src/probe.js",
+                "src/connect.js",
+                "test/connect.test.js",
+                "package.json",
+                "package-lock.json",
+            ][..],
+        ),
+        (
+            "c",
+            &["probe.c", "config.c", "config.h", "test_config.c"][..],
+        ),
+    ] {
+        let name = format!("probe-{lang}");
+        w.vantage(&["plugin", "new", &name, "--lang", lang]).ok();
+        let dir = w.join(&name);
+        for file in files
+            .iter()
+            .chain(&["manifest.json", "README.md", ".gitignore"])
+        {
+            let text =
+                fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{lang} {file}: {e}"));
+            assert!(!text.contains("{{"), "{lang} {file} has a placeholder left");
+        }
+        let build = fs::metadata(dir.join("build.sh")).unwrap();
+        assert_eq!(
+            build.permissions().mode() & 0o111,
+            0o111,
+            "{lang}: build.sh is not executable"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.join("wit/plugin.wit")).unwrap(),
+            include_str!("../../wit/plugin.wit"),
+            "{lang}: the scaffold's WIT is the contract"
+        );
+        let manifest: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["name"], name.as_str());
+    }
+    // The CLI prints the same contract.
+    let wit = w.vantage(&["plugin", "wit"]).ok();
+    assert_eq!(wit.stdout, include_str!("../../wit/plugin.wit"));
+}
+
+#[test]
+fn new_refuses_an_unknown_language_and_an_sdk_path_outside_rust() {
+    let w = Workdir::new();
+    w.vantage(&["plugin", "new", "probe", "--lang", "cobol"])
+        .fails(2, "invalid value 'cobol'");
+    w.vantage(&["plugin", "new", "probe", "--lang", "js", "--sdk-path", "."])
+        .fails(1, "--sdk-path is for Rust plugins only");
+    assert_eq!(fs::read_dir(w.path()).unwrap().count(), 0);
+}

@@ -122,9 +122,18 @@ pub(crate) fn componentize_module(module: &[u8]) -> Result<Vec<u8>> {
         }
         bail!("not a WebAssembly module");
     }
+    if !custom_section_names(module)?
+        .iter()
+        .any(|name| name.starts_with("component-type"))
+    {
+        bail!(
+            "the module carries no component type: link plugin_component_type.o \
+             from `vantage plugin bindgen`"
+        );
+    }
     wit_component::ComponentEncoder::default()
         .module(module)
-        .context("reading the module's component type (link plugin_component_type.o from `vantage plugin bindgen`)")?
+        .context("reading the module's component type")?
         .adapter(
             wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
             wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
@@ -133,8 +142,82 @@ pub(crate) fn componentize_module(module: &[u8]) -> Result<Vec<u8>> {
         .encode()
 }
 
+/// The names of a core module's custom sections.
+fn custom_section_names(module: &[u8]) -> Result<Vec<String>> {
+    fn leb128(bytes: &[u8], at: &mut usize) -> Result<usize> {
+        let mut value = 0usize;
+        for shift in (0..35).step_by(7) {
+            let byte = *bytes.get(*at).context("the module is truncated")?;
+            *at += 1;
+            value |= usize::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        bail!("the module has a malformed section length")
+    }
+    let mut names = Vec::new();
+    let mut at = 8;
+    while at < module.len() {
+        let id = module[at];
+        at += 1;
+        let size = leb128(module, &mut at)?;
+        let end = at
+            .checked_add(size)
+            .filter(|end| *end <= module.len())
+            .context("the module is truncated")?;
+        if id == 0 {
+            let mut name_at = at;
+            let len = leb128(module, &mut name_at)?;
+            let name = module
+                .get(name_at..name_at + len)
+                .context("the module has a malformed custom section")?;
+            names.push(String::from_utf8_lossy(name).into_owned());
+        }
+        at = end;
+    }
+    Ok(names)
+}
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("wasm.tmp");
     fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_bindings_declare_the_probe_export_and_carry_the_world() {
+        let files = c_bindings().unwrap();
+        let names: Vec<_> = files.iter().map(|(name, _)| name.to_owned()).collect();
+        assert_eq!(names, ["plugin.c", "plugin.h", "plugin_component_type.o"]);
+        let (_, header) = files.iter().find(|(n, _)| *n == "plugin.h").unwrap();
+        let header = String::from_utf8_lossy(header);
+        assert!(header.contains("void exports_vantage_plugin_probe_run("));
+        assert!(header.contains("vantage_plugin_tcp_connect("));
+    }
+
+    #[test]
+    fn componentize_refuses_what_it_cannot_wrap() {
+        let error = |bytes: &[u8]| format!("{:#}", componentize_module(bytes).unwrap_err());
+        assert_eq!(error(b"#!/bin/sh\n"), "not a WebAssembly module");
+        assert!(error(b"\0asm\x0d\0\x01\0").contains("already a component"));
+        // An empty core module: no component type linked in.
+        assert!(error(b"\0asm\x01\0\0\0").contains("link plugin_component_type.o"));
+        // A custom section that claims more bytes than there are.
+        assert!(error(b"\0asm\x01\0\0\0\0\x7f\x01").contains("truncated"));
+    }
+
+    #[test]
+    fn custom_sections_are_read_by_name() {
+        // "\0asm" v1, one custom section "component-type:x" holding nothing else.
+        let mut module = b"\0asm\x01\0\0\0".to_vec();
+        let name = b"component-type:x";
+        module.extend([0, (name.len() + 1) as u8, name.len() as u8]);
+        module.extend(name);
+        assert_eq!(custom_section_names(&module).unwrap(), ["component-type:x"]);
+    }
 }
