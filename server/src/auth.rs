@@ -5,6 +5,12 @@
 //! `vs_` login session, `vt_` API token, `va_` agent credential, `ve_`
 //! enrollment token. The database keeps only hashes, looked up directly, so a
 //! request costs no argon2.
+//!
+//! The dashboard holds its session in an `HttpOnly`, `SameSite=Strict`
+//! cookie instead of a header. A request authenticated by that cookie that
+//! changes anything must also carry `X-CSRF-Token`: a value derived from the
+//! session token, which the page learns from `GET /api/v1/auth/session` and
+//! which another site can neither read nor compute.
 
 use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
 use axum::extract::FromRequestParts;
@@ -36,7 +42,7 @@ impl TokenKind {
         }
     }
 
-    fn of(token: &str) -> Option<TokenKind> {
+    pub fn of(token: &str) -> Option<TokenKind> {
         [
             TokenKind::Session,
             TokenKind::Api,
@@ -102,6 +108,62 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// The dashboard's session cookie.
+pub const SESSION_COOKIE: &str = "vantage_session";
+/// The header that a cookie-authenticated request must carry to change anything.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The value of a cookie of a request, if any.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find_map(|(k, v)| (k == name).then_some(v))
+}
+
+/// The anti-forgery token of a session: known to the session's page, derived
+/// so that the server keeps nothing more.
+pub fn csrf_token(session: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"vantage csrf\0")
+        .chain_update(session.as_bytes())
+        .finalize();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+}
+
+/// The credential of a user's request: the `Authorization` header, else the
+/// session cookie, which admits a request that changes state only with the
+/// session's anti-forgery token.
+pub fn user_credential<'a>(
+    headers: &'a axum::http::HeaderMap,
+    method: &axum::http::Method,
+) -> Result<&'a str, ApiError> {
+    if let Some(token) = bearer(headers) {
+        return Ok(token);
+    }
+    let token = cookie(headers, SESSION_COOKIE)
+        .filter(|t| TokenKind::of(t) == Some(TokenKind::Session))
+        .ok_or(ApiError::Unauthorized("credentials are required"))?;
+    if !method.is_safe() {
+        let sent = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::Forbidden(
+                "a session cookie needs the X-CSRF-Token header to change anything",
+            ))?;
+        // Compare digests, so that the comparison's time tells nothing.
+        if Sha256::digest(sent.as_bytes()) != Sha256::digest(csrf_token(token).as_bytes()) {
+            return Err(ApiError::Forbidden(
+                "the X-CSRF-Token header does not match this session",
+            ));
+        }
+    }
+    Ok(token)
+}
+
 /// A user admitted with at least the role `MIN` (0 viewer, 1 operator, 2 admin).
 #[derive(Debug, Clone)]
 pub struct Authed<const MIN: u8>(pub UserPrincipal);
@@ -122,8 +184,7 @@ impl<const MIN: u8> FromRequestParts<AppState> for Authed<MIN> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token =
-            bearer(&parts.headers).ok_or(ApiError::Unauthorized("credentials are required"))?;
+        let token = user_credential(&parts.headers, &parts.method)?;
         let hash = token_hash(token);
         let now = chrono::Utc::now();
         let principal = match TokenKind::of(token) {
@@ -186,9 +247,7 @@ impl FromRequestParts<AppState> for AnyCredential {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token =
-            bearer(&parts.headers).ok_or(ApiError::Unauthorized("credentials are required"))?;
-        if TokenKind::of(token) == Some(TokenKind::Agent) {
+        if bearer(&parts.headers).is_some_and(|t| TokenKind::of(t) == Some(TokenKind::Agent)) {
             AgentCredential::from_request_parts(parts, state).await?;
         } else {
             Viewer::from_request_parts(parts, state).await?;

@@ -17,11 +17,13 @@ pub mod config;
 pub mod error;
 pub mod ingest;
 pub mod jobs;
+pub mod live;
 pub mod query;
 pub mod remote;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -49,6 +51,8 @@ pub struct AppState {
     pub gate: Arc<IngestGate>,
     /// Wakes the agents long-polling their desired state.
     pub changes: Arc<remote::Changes>,
+    /// Stored results and heartbeats, for the dashboard's WebSockets.
+    pub live: Arc<live::Live>,
     /// A hash to verify against when a login names no user, so that unknown
     /// and known names take the same time.
     pub dummy_hash: Arc<str>,
@@ -62,6 +66,7 @@ impl AppState {
             store,
             gate: Arc::new(IngestGate::new(concurrent, config.ingest_queue)),
             changes: Arc::default(),
+            live: Arc::default(),
             config: Arc::new(config),
             telemetry: Arc::new(Telemetry::default()),
             ids: Arc::new(IdCache::default()),
@@ -78,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .config(SwaggerConfig::new(["/api/v1/openapi.json"]).validator_url("none"));
     router
         .merge(docs)
+        .fallback(web::serve)
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
         .layer(
             RequestDecompressionLayer::new()

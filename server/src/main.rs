@@ -16,6 +16,8 @@ use vantage_server::config::ServerConfig;
     about = "Stores and serves Vantage agents' results"
 )]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// A TOML configuration file (see docs/server-config.md).
     #[arg(long, short, env = "VANTAGE_CONFIG")]
     config: Option<PathBuf>,
@@ -45,6 +47,13 @@ struct Cli {
     jobs_interval: Option<std::time::Duration>,
 }
 
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Print the OpenAPI document of the API (JSON) and exit: the dashboard's
+    /// types are generated from it.
+    Openapi,
+}
+
 impl Cli {
     fn config(self) -> anyhow::Result<ServerConfig> {
         let mut c = match &self.config {
@@ -71,7 +80,21 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let config = match Cli::parse().config().and_then(|c| c.validate().map(|()| c)) {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        let doc = vantage_server::api::openapi();
+        return match doc.to_pretty_json() {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let config = match cli.config().and_then(|c| c.validate().map(|()| c)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e:#}");

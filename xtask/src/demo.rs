@@ -33,6 +33,8 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
         None => 8080,
     };
     let plugins = packages::build_plugins(root)?;
+    crate::web::install(root)?;
+    crate::web::build(root)?;
     crate::run(cargo().current_dir(root).args([
         "build",
         "-p",
@@ -40,69 +42,105 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
         "-p",
         "vantage-server",
     ]))?;
-
-    let tcp = tcp_banner()?;
-    let udp = udp_echo()?;
-    let http = http_server()?;
-    let dns = dnsmasq();
-    let dir = root.join("target/demo");
-    std::fs::create_dir_all(&dir)?;
-    let config = dir.join("agent.toml");
-    std::fs::write(&config, AGENT_CONFIG)?;
-
-    let password = admin_password(&dir)?;
-    let server = Server::start(root, &dir, port, &password)?;
-    let url = format!("http://{}", server.addr);
-    let root_key = registry(server.addr, &password, &plugins)?;
-    let checks = demo_checks(tcp, udp, http, dns.as_ref().map(|d| d.1));
-    assign(server.addr, &password, &checks)?;
-    let credential = dir.join("data/credential.json");
-    if credential.is_file() {
-        follow_the_server(&credential, &url)?;
-    } else {
-        let token = enrollment_token(server.addr, &password)?;
-        crate::run(
-            Command::new(root.join("target/debug/vantage-agent"))
-                .args(["enroll", "--config"])
-                .arg(&config)
-                .args(["--server", &url, "--token", &token, "--name", "demo-agent"])
-                .args(["--trust-root", &root_key]),
-        )?;
-    }
+    let mut demo = Demo::up(root, &root.join("target/demo"), port, &plugins)?;
+    let dir = &demo.dir;
     println!("\nVantage demo");
-    println!("  server     {url}   (API viewer: {url}/api/docs/)");
     println!(
-        "  admin      admin / {password}   (kept in {})",
+        "  dashboard  {}   (API viewer: {}/api/docs/)",
+        demo.url, demo.url
+    );
+    println!(
+        "  admin      admin / {}   (kept in {})",
+        demo.password,
         dir.join("admin-password").display()
     );
     println!(
         "  agent      demo-agent, configuration {}",
-        config.display()
+        dir.join("agent.toml").display()
     );
     println!("  database   {}\n", dir.join("server/vantage.db").display());
-
-    let mut agent = Command::new(root.join("target/debug/vantage-agent"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting the agent")?;
-    let result = if once {
-        let shown = show_first_results(server.addr, &password, checks.len());
-        let _ = agent.kill();
-        shown
+    if once {
+        show_first_results(demo.server.addr, &demo.password, demo.checks)
     } else {
-        println!(
-            "Running until Ctrl-C. Results: {url}/api/v1/results/latest (log in at /api/v1/auth/login)."
-        );
-        agent.wait().map(|_| ()).context("waiting for the agent")
-    };
-    let _ = agent.wait();
-    if let Some((mut child, _)) = dns {
-        let _ = child.kill();
+        println!("Running until Ctrl-C.");
+        demo.agent
+            .wait()
+            .map(|_| ())
+            .context("waiting for the agent")
     }
-    drop(server);
-    result
+}
+
+/// A running demo: local services, the server with the plugins published
+/// and the checks defined, and an enrolled agent. Stopped when dropped.
+pub(crate) struct Demo {
+    pub(crate) url: String,
+    pub(crate) password: String,
+    pub(crate) dir: std::path::PathBuf,
+    /// How many checks the agent runs.
+    pub(crate) checks: usize,
+    agent: Child,
+    dns: Option<Child>,
+    server: Server,
+}
+
+impl Demo {
+    /// Starts it all with its state in `dir` (kept between runs) and the
+    /// server on `port` (any free port when taken, or with 0).
+    pub(crate) fn up(root: &Path, dir: &Path, port: u16, plugins: &Path) -> anyhow::Result<Demo> {
+        let tcp = tcp_banner()?;
+        let udp = udp_echo()?;
+        let http = http_server()?;
+        let dns = dnsmasq();
+        std::fs::create_dir_all(dir)?;
+        let config = dir.join("agent.toml");
+        std::fs::write(&config, AGENT_CONFIG)?;
+
+        let password = admin_password(dir)?;
+        let server = Server::start(root, dir, port, &password)?;
+        let url = format!("http://{}", server.addr);
+        let root_key = registry(server.addr, &password, plugins)?;
+        let checks = demo_checks(tcp, udp, http, dns.as_ref().map(|d| d.1));
+        assign(server.addr, &password, &checks)?;
+        let credential = dir.join("data/credential.json");
+        if credential.is_file() {
+            follow_the_server(&credential, &url)?;
+        } else {
+            let token = enrollment_token(server.addr, &password)?;
+            crate::run(
+                Command::new(root.join("target/debug/vantage-agent"))
+                    .args(["enroll", "--config"])
+                    .arg(&config)
+                    .args(["--server", &url, "--token", &token, "--name", "demo-agent"])
+                    .args(["--trust-root", &root_key]),
+            )?;
+        }
+        let agent = Command::new(root.join("target/debug/vantage-agent"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting the agent")?;
+        Ok(Demo {
+            url,
+            password,
+            dir: dir.to_owned(),
+            checks: checks.len(),
+            agent,
+            dns: dns.map(|d| d.0),
+            server,
+        })
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.agent.kill();
+        let _ = self.agent.wait();
+        if let Some(dns) = &mut self.dns {
+            let _ = dns.kill();
+            let _ = dns.wait();
+        }
+    }
 }
 
 /// The demo's server may listen on another port than last time (`--port
@@ -316,7 +354,10 @@ fn registry(addr: SocketAddr, password: &str, plugins: &Path) -> anyhow::Result<
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "vpkg"))
         // A sandbox fixture, not a probe.
-        .filter(|p| p.file_stem().is_some_and(|s| s != "misbehave"))
+        .filter(|p| {
+            p.file_stem()
+                .is_some_and(|s| !s.to_string_lossy().starts_with("misbehave"))
+        })
         .collect();
     names.sort();
     for path in names {

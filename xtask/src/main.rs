@@ -5,7 +5,9 @@
 //!   and signs it with the development key into `target/plugins/` (unchanged
 //!   packages are left as they are).
 //! - `test`: prepares what the suite needs and runs it.
-//! - `demo`: runs the standalone agent against local services.
+//! - `demo`: runs a server with the dashboard and an agent with checks
+//!   against local services.
+//! - `web [--update-types]`: builds the dashboard into `web/dist`.
 //! - `bench rss|tcp500|icmp|ingest`: agent and server benchmarks (see
 //!   `docs/benchmarks.md`).
 
@@ -14,6 +16,7 @@ mod demo;
 mod http;
 mod packages;
 mod prepare;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,13 +31,21 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(&root, &args[1..]),
         Some("demo") => demo::start(&root, &args[1..]),
         Some("bench") => bench::start(&root, &args[1..]),
+        Some("web") => web::start(&root, &args[1..]),
+        Some("e2e") => {
+            web::install(&root)?;
+            web::build(&root)?;
+            web::e2e(&root, &root.join("target/plugins"))
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  build-plugins   build, pack and sign every plugin into target/plugins\n  \
                  test            prepare the machine and run the whole test suite\n  \
-                 demo [--watch]  run the agent on a sample config against local services\n  \
+                 demo [--once]   run a server with the dashboard, and an agent with checks against local services\n  \
+                 web [--update-types]  build the dashboard into web/dist (regenerating its API types)\n  \
+                 e2e             the dashboard's browser tests (after `test` or `demo` built the binaries)\n  \
                  bench rss|tcp500|icmp  measure the release agent's idle memory, 500 TCP checks/s,\n                        or its ICMP path against fping, ping, traceroute and mtr\n  \
                  bench ingest    the release server's ingest rate (vs COPY) and 30-day query latency"
             );
@@ -113,6 +124,12 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
         .args(["test", "--workspace", "--no-run"]))?;
     let plugins = packages::build_plugins_with(root, Some(&root.join("target/debug/vantage")))?;
     packages::test_foreign_plugins(root)?;
+    // The dashboard: its types must match the API, its units pass, and its
+    // build is in web/dist before the server's tests serve it.
+    web::install(root)?;
+    web::types(root, &root.join("target/debug/vantage-server"), true)?;
+    web::unit_tests(root)?;
+    web::build(root)?;
     // componentize-py for the scaffolded Python plugin of `cli/tests/scaffold.rs`.
     let path = std::env::join_paths(std::iter::once(prepare::python_toolchain(root)?).chain(
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
@@ -123,5 +140,6 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
         .env("PATH", path)
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra))?;
+    web::e2e(root, &plugins)?;
     Ok(())
 }

@@ -32,6 +32,8 @@ const PACKAGES: &[(&str, &str)] = &[
         "/usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a",
     ),
     ("wasi-libc", "/usr/lib/wasm32-wasi/libc.a"),
+    // The dashboard's browser tests (web/e2e) drive Debian's Chromium.
+    ("chromium", "/usr/bin/chromium"),
 ];
 
 /// The Python plugin toolchain, from PyPI.

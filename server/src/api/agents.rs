@@ -16,6 +16,7 @@ use vantage_protocol::ingest::{AgentInfo, EnrollRequest, EnrollResponse, Heartbe
 use crate::AppState;
 use crate::auth::{Admin, AgentCredential, Operator, TokenKind, Viewer, new_token, token_hash};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
+use crate::live::LiveEvent;
 use crate::remote::validate;
 use crate::store::{AgentRow, EnrollRefusal, NewEnrollment, Storage as _};
 
@@ -209,9 +210,17 @@ async fn heartbeat(
     JsonBody(body): JsonBody<Heartbeat>,
 ) -> ApiResult<StatusCode> {
     check_addresses(&body.addresses)?;
-    if state.store.heartbeat(agent.id, &body, Utc::now()).await? {
+    let now = Utc::now();
+    if state.store.heartbeat(agent.id, &body, now).await? {
         // Mesh peers probe the new addresses.
         state.changes.bump();
+    }
+    if state.live.watched() {
+        state.live.publish(LiveEvent::Agent {
+            agent_id: agent.id,
+            name: agent.name,
+            last_seen_at: now,
+        });
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -268,6 +277,7 @@ fn online_since(state: &AppState) -> DateTime<Utc> {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Page {
     /// From a previous page's `next_cursor`.

@@ -1,7 +1,8 @@
 //! Login sessions, users and API tokens.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::IntoResponse;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,17 +12,19 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{
-    Admin, TokenKind, Viewer, bearer, hash_password, new_token, token_hash, verify_password,
+    Admin, SESSION_COOKIE, TokenKind, Viewer, bearer, csrf_token, hash_password, new_token,
+    token_hash, user_credential, verify_password,
 };
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
-use crate::store::{NewApiToken, Role, Storage as _, User};
+use crate::store::{NewApiToken, Role, Storage as _, User, UserSummary};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(logout))
+        .routes(routes!(open_session, session, close_session))
         .routes(routes!(me))
-        .routes(routes!(create_user))
+        .routes(routes!(create_user, list_users))
         .routes(routes!(create_token))
         .routes(routes!(revoke_token))
 }
@@ -51,6 +54,20 @@ async fn login(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<Login>,
 ) -> ApiResult<axum::Json<Session>> {
+    let (token, expires_at, user) = start_session(&state, body).await?;
+    Ok(axum::Json(Session {
+        token,
+        expires_at,
+        username: user.username,
+        role: user.role,
+    }))
+}
+
+/// Checks a username and password and stores a new session for them.
+async fn start_session(
+    state: &AppState,
+    body: Login,
+) -> ApiResult<(String, chrono::DateTime<Utc>, User)> {
     let user = state.store.user_by_name(&body.username).await?;
     // An unknown name costs the same as a wrong password.
     let phc = user
@@ -71,12 +88,94 @@ async fn login(
         .store
         .create_session(&hash, user.id, now, expires_at)
         .await?;
-    Ok(axum::Json(Session {
+    Ok((token, expires_at, user))
+}
+
+/// The dashboard's view of its session. The session token itself stays in
+/// the `HttpOnly` cookie, out of the page's reach.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct BrowserSession {
+    username: String,
+    role: Role,
+    /// Send as `X-CSRF-Token` with every request that changes anything.
+    csrf_token: String,
+    /// An agent not heard from for this long is offline.
+    offline_after_seconds: u64,
+}
+
+fn browser_session(state: &AppState, token: &str, username: String, role: Role) -> BrowserSession {
+    BrowserSession {
+        username,
+        role,
+        csrf_token: csrf_token(token),
+        offline_after_seconds: state.config.offline_after.as_secs(),
+    }
+}
+
+fn session_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
+    let secure = if state.config.tls_cert.is_some() {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .expect("a session token is a valid header value")
+}
+
+/// Logs the dashboard in: the session travels in an `HttpOnly`,
+/// `SameSite=Strict` cookie.
+#[utoipa::path(post, path = "/api/v1/auth/session", tag = "auth", request_body = Login, responses(
+    (status = 200, body = BrowserSession, headers(("set-cookie" = String, description = "the session cookie"))),
+    (status = 401, description = "wrong username or password", content_type = "application/problem+json")
+))]
+async fn open_session(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Login>,
+) -> ApiResult<impl IntoResponse> {
+    let (token, expires_at, user) = start_session(&state, body).await?;
+    let max_age = (expires_at - Utc::now()).num_seconds().max(0) as u64;
+    let cookie = session_cookie(&state, &token, max_age);
+    let body = browser_session(&state, &token, user.username, user.role);
+    Ok(([(header::SET_COOKIE, cookie)], axum::Json(body)))
+}
+
+/// The session of this request, with its anti-forgery token.
+#[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth", security(("bearer" = ["viewer"])), responses(
+    (status = 200, body = BrowserSession),
+    (status = 401, description = "no session, or it expired", content_type = "application/problem+json")
+))]
+async fn session(
+    State(state): State<AppState>,
+    who: Viewer,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<axum::Json<BrowserSession>> {
+    let token = user_credential(&headers, &method)?;
+    Ok(axum::Json(browser_session(
+        &state,
         token,
-        expires_at,
-        username: user.username,
-        role: user.role,
-    }))
+        who.0.username,
+        who.0.role,
+    )))
+}
+
+/// Logs the dashboard out: ends the session and clears its cookie.
+#[utoipa::path(delete, path = "/api/v1/auth/session", tag = "auth", security(("bearer" = ["viewer"])), responses(
+    (status = 204, description = "the session is gone"),
+    (status = 403, description = "no or a wrong X-CSRF-Token", content_type = "application/problem+json")
+))]
+async fn close_session(
+    State(state): State<AppState>,
+    _who: Viewer,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let token = user_credential(&headers, &method)?;
+    state.store.delete_session(&token_hash(token)).await?;
+    let cookie = session_cookie(&state, "", 0);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]))
 }
 
 /// Ends the session whose token authenticates this request.
@@ -118,6 +217,17 @@ pub(crate) struct NewUser {
     username: String,
     password: String,
     role: Role,
+}
+
+/// Every user, by name.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = ["admin"])), responses(
+    (status = 200, body = Vec<UserSummary>)
+))]
+async fn list_users(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> ApiResult<axum::Json<Vec<UserSummary>>> {
+    Ok(axum::Json(state.store.users().await?))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -10,6 +10,7 @@ use crate::AppState;
 use crate::auth::AgentCredential;
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::ingest::validate::validate;
+use crate::live::ResultNames;
 use crate::store::Storage as _;
 use crate::telemetry::BatchOutcome;
 
@@ -49,6 +50,18 @@ async fn ingest(
         .enter(&state.telemetry)
         .await
         .inspect_err(|_| state.telemetry.batch(BatchOutcome::Throttled))?;
+    // The names of each result, for the dashboard's live stream.
+    let names: Option<Vec<_>> = state.live.watched().then(|| {
+        valid
+            .results
+            .iter()
+            .map(|r| ResultNames {
+                check: r.check.clone(),
+                target: r.target.clone(),
+                plugin: r.plugin.clone(),
+            })
+            .collect()
+    });
     let rows = state
         .ids
         .resolve(&state.store, agent.id, batch_id, valid, outbox)
@@ -57,6 +70,11 @@ async fn ingest(
     if ack.replayed {
         state.telemetry.batch(BatchOutcome::Replayed);
     } else {
+        if let Some(names) = names {
+            state
+                .live
+                .results(agent.id, &agent.name, names, &rows.results);
+        }
         state.telemetry.batch(BatchOutcome::Stored);
         state
             .telemetry

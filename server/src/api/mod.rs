@@ -7,6 +7,7 @@ mod checks;
 mod desired;
 mod ingest;
 mod keys;
+mod live;
 mod registry;
 mod series;
 mod system;
@@ -25,7 +26,8 @@ use crate::error::ApiError;
     info(
         title = "Vantage API",
         description = "Agents, results and configuration of a Vantage monitoring server. Errors are `application/problem+json` (RFC 9457). \
-User endpoints take `Authorization: Bearer <token>` (a session from `/api/v1/auth/login` or an API token); the scopes of the `bearer` \
+User endpoints take `Authorization: Bearer <token>` (a session from `/api/v1/auth/login` or an API token), or the dashboard's \
+session cookie from `POST /api/v1/auth/session` (then a request that changes anything also sends `X-CSRF-Token`); the scopes of the `bearer` \
 scheme name the least role an operation needs (viewer < operator < admin). Agent endpoints take the agent's credential (`agent` scheme).",
         license(name = "Apache-2.0")
     ),
@@ -81,6 +83,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(registry::router())
         .merge(checks::router())
         .merge(desired::router())
+        .merge(live::router())
 }
 
 /// The generated OpenAPI document (also served at `/api/v1/openapi.json`).

@@ -93,6 +93,7 @@ async fn publish(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Search {
     /// Part of a name or description, any case.

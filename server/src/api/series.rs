@@ -30,6 +30,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LatestQuery {
     agent_id: Option<Uuid>,
@@ -37,7 +38,7 @@ pub(crate) struct LatestQuery {
 
 /// The latest result of every check target (of one agent, when given).
 #[utoipa::path(get, path = "/api/v1/results/latest", tag = "results", security(("bearer" = ["viewer"])), params(LatestQuery), responses(
-    (status = 200, body = Vec<Object>, description = "one result per check target")
+    (status = 200, body = Vec<LatestRow>, description = "one result per check target")
 ))]
 async fn latest(
     State(state): State<AppState>,
@@ -48,6 +49,7 @@ async fn latest(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SeriesQuery {
     agent_id: Option<Uuid>,

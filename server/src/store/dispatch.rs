@@ -45,6 +45,7 @@ impl Storage for Store {
         fn ping(&self) -> StoreResult<()>;
         fn create_user(&self, user: &User, now: DateTime<Utc>) -> StoreResult<bool>;
         fn count_users(&self) -> StoreResult<u64>;
+        fn users(&self) -> StoreResult<Vec<UserSummary>>;
         fn user_by_name(&self, username: &str) -> StoreResult<Option<User>>;
         fn create_session(&self, token_sha: &TokenHash, user_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()>;
         fn delete_session(&self, token_sha: &TokenHash) -> StoreResult<()>;

@@ -104,6 +104,15 @@ pub struct User {
     pub disabled: bool,
 }
 
+/// A user as the admin's list shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserSummary {
+    pub id: Uuid,
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+}
+
 /// Who a user credential (session or API token) belongs to.
 #[derive(Debug, Clone)]
 pub struct UserPrincipal {
@@ -218,7 +227,7 @@ pub struct StoreBatch {
 }
 
 /// The latest result of one check target.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LatestRow {
     pub check_id: i64,
     pub agent_id: Uuid,
@@ -372,6 +381,8 @@ pub trait Storage: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     fn count_users(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Every user, by name.
+    fn users(&self) -> impl Future<Output = StoreResult<Vec<UserSummary>>> + Send;
     fn user_by_name(
         &self,
         username: &str,

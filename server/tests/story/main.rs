@@ -4,6 +4,7 @@
 mod agent;
 mod api;
 mod checks;
+mod dashboard;
 mod mesh;
 mod registry;
 mod remote;

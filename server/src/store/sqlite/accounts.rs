@@ -46,6 +46,24 @@ impl SqliteStore {
         Ok(n.max(0) as u64)
     }
 
+    pub(super) async fn list_users(&self) -> StoreResult<Vec<UserSummary>> {
+        let rows = sqlx::query(
+            "SELECT id, username, role, disabled_at IS NOT NULL AS disabled FROM users ORDER BY username",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UserSummary {
+                    id: row.try_get("id")?,
+                    username: row.try_get("username")?,
+                    role: role_at(row, "role")?,
+                    disabled: row.try_get("disabled")?,
+                })
+            })
+            .collect()
+    }
+
     pub(super) async fn find_user(&self, username: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query(
             "SELECT id, username, password_hash, role, disabled_at IS NOT NULL AS disabled

@@ -212,6 +212,9 @@ impl Storage for SqliteStore {
     async fn count_users(&self) -> StoreResult<u64> {
         self.user_count().await
     }
+    async fn users(&self) -> StoreResult<Vec<UserSummary>> {
+        self.list_users().await
+    }
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>> {
         self.find_user(username).await
     }

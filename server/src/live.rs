@@ -1,0 +1,148 @@
+//! Live events for the dashboard: every stored result and every agent
+//! heartbeat, fanned out in process to the WebSockets of `/api/v1/live`.
+//!
+//! Publishing costs nothing when nobody watches. A socket that falls behind
+//! by more than the channel holds is told to resynchronise (re-read what it
+//! shows) instead of slowing ingest down.
+
+use axum::extract::ws::Utf8Bytes;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::broadcast;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::store::{LatestRow, ResultRow};
+
+/// Events a watcher may lag behind before it must resynchronise.
+const CAPACITY: usize = 8192;
+
+/// One message of the live stream (JSON text frames).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// A result was stored.
+    Result {
+        result: LatestRow,
+        /// Its samples, by series (`check_up` included).
+        samples: Vec<LiveSample>,
+    },
+    /// An agent sent a heartbeat.
+    Agent {
+        agent_id: Uuid,
+        name: String,
+        last_seen_at: DateTime<Utc>,
+    },
+    /// Events were dropped for this watcher: read the current state again.
+    Resync,
+}
+
+impl LiveEvent {
+    pub fn to_text(&self) -> Utf8Bytes {
+        serde_json::to_string(self)
+            .expect("live events serialise")
+            .into()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct LiveSample {
+    pub series_id: i64,
+    pub value: f64,
+}
+
+/// The names of a result, which stored rows hold only as ids.
+#[derive(Debug, Clone)]
+pub struct ResultNames {
+    pub check: String,
+    pub target: String,
+    pub plugin: String,
+}
+
+/// The in-process fan-out of live events, each serialised once for every
+/// watcher.
+#[derive(Debug)]
+pub struct Live {
+    tx: broadcast::Sender<Utf8Bytes>,
+}
+
+impl Default for Live {
+    fn default() -> Live {
+        Live {
+            tx: broadcast::Sender::new(CAPACITY),
+        }
+    }
+}
+
+impl Live {
+    /// Whether any socket watches: publishers skip building events otherwise.
+    pub fn watched(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Utf8Bytes> {
+        self.tx.subscribe()
+    }
+
+    pub fn publish(&self, event: LiveEvent) {
+        // No receiver is not an error: nobody is watching.
+        let _ = self.tx.send(event.to_text());
+    }
+
+    /// Publishes the results of a stored batch.
+    pub fn results(
+        &self,
+        agent_id: Uuid,
+        agent: &str,
+        names: Vec<ResultNames>,
+        rows: &[ResultRow],
+    ) {
+        for (names, row) in names.into_iter().zip(rows) {
+            self.publish(LiveEvent::Result {
+                result: LatestRow {
+                    check_id: row.check_id,
+                    agent_id,
+                    agent: agent.to_owned(),
+                    check: names.check,
+                    target: names.target,
+                    plugin: names.plugin,
+                    plugin_version: row.plugin_version.clone(),
+                    result_id: row.id,
+                    status: row.status,
+                    started_at: row.started_at,
+                    duration: row.duration,
+                    message: row.message.clone(),
+                },
+                samples: row
+                    .samples
+                    .iter()
+                    .map(|s| LiveSample {
+                        series_id: s.series_id,
+                        value: s.value,
+                    })
+                    .collect(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_watcher_that_falls_behind_learns_it_lagged() {
+        let live = Live::default();
+        assert!(!live.watched());
+        let mut rx = live.subscribe();
+        assert!(live.watched());
+        for _ in 0..CAPACITY + 5 {
+            live.publish(LiveEvent::Resync);
+        }
+        assert!(matches!(
+            rx.recv().await,
+            Err(broadcast::error::RecvError::Lagged(5))
+        ));
+        assert!(rx.recv().await.is_ok(), "it carries on after the gap");
+    }
+}

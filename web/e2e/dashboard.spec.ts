@@ -1,0 +1,191 @@
+// The dashboard against a real server with a real agent (`cargo xtask test`
+// starts both, as `cargo xtask demo` does): log in, see the agent online,
+// watch a check's chart grow live, and the session's guards.
+
+import { expect, type Page, test } from "@playwright/test";
+
+const password = process.env.VANTAGE_PASSWORD ?? "";
+const shots = `${process.env.VANTAGE_E2E_OUT ?? "../target/e2e"}/screenshots`;
+
+/** A link of the main navigation bar. */
+function nav(page: Page, name: string) {
+  return page.getByRole("navigation", { name: "Main navigation" }).getByRole("link", { name, exact: true });
+}
+
+async function logIn(page: Page) {
+  await page.goto("/");
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+}
+
+test("a wrong password is refused with a reason, and nothing else opens", async ({ page }) => {
+  await page.goto("/");
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("alert")).toContainText("Wrong username or password");
+  await expect(page.getByRole("heading", { name: "Overview" })).toHaveCount(0);
+  // The API refuses a page without a session, too.
+  const answer = await page.request.get("/api/v1/agents");
+  expect(answer.status()).toBe(401);
+  expect(answer.headers()["content-type"]).toContain("application/problem+json");
+});
+
+test("log in, see the agent come online and the checks report", async ({ page }) => {
+  await logIn(page);
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === "vantage_session");
+  expect(session?.httpOnly).toBe(true);
+  expect(session?.sameSite).toBe("Strict");
+  expect(await page.evaluate(() => document.cookie)).not.toContain("vantage_session");
+
+  await expect(page.getByTestId("live-state")).toHaveAttribute("data-state", "open");
+  const agent = page.getByTestId("agent-demo-agent");
+  await expect(agent.getByTestId("agent-status")).toHaveText("online", { timeout: 90_000 });
+  await expect(page.getByTestId("result-tcp-banner")).toContainText("ok", { timeout: 90_000 });
+  await expect(page.getByTestId("agents-online")).toHaveText("1");
+  await page.screenshot({ path: `${shots}/overview.png`, fullPage: true });
+
+  await agent.getByRole("link", { name: "demo-agent" }).click();
+  await expect(page.getByRole("heading", { name: /demo-agent/ })).toBeVisible();
+  await expect(page.getByTestId("agent-status")).toHaveText("online");
+  await expect(page.getByTestId("result-udp-echo")).toBeVisible();
+  await page.screenshot({ path: `${shots}/agent.png`, fullPage: true });
+});
+
+test("a check's smoke chart grows live, without reloading", async ({ page }) => {
+  await logIn(page);
+  await expect(page.getByTestId("result-tcp-banner")).toContainText("ok", { timeout: 90_000 });
+  await page.getByTestId("result-tcp-banner").getByRole("link", { name: "tcp-banner" }).click();
+  await expect(page.getByRole("heading", { name: /tcp-banner/ })).toBeVisible();
+  await page.getByRole("button", { name: "5 min" }).click();
+  await expect(page.getByRole("button", { name: "5 min" })).toHaveAttribute("aria-pressed", "true");
+  const chart = page.getByTestId("smoke-chart");
+  await expect(chart).toBeVisible();
+  await expect(chart.locator("canvas")).toBeVisible();
+  // A marker that a reload would wipe.
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+  const before = Number(await chart.getAttribute("data-buckets"));
+  // The check runs every 5 s: its next result reaches the chart over the socket.
+  await expect.poll(async () => Number(await chart.getAttribute("data-buckets")), { timeout: 30_000 }).toBeGreaterThan(before);
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+  await expect(page.getByTestId("availability")).toContainText("%");
+  await page.screenshot({ path: `${shots}/check.png`, fullPage: true });
+
+  // Every range is served, the longer ones from the server's rollups.
+  for (const range of ["1 hour", "24 hours", "30 days"]) {
+    await page.getByRole("button", { name: range }).click();
+    await expect(page.getByTestId("resolution")).toBeVisible();
+    await expect(page.getByRole("alert")).toHaveCount(0);
+  }
+});
+
+test("changes need the session's CSRF token, and an ended session lands on the login page", async ({ page }) => {
+  await logIn(page);
+  // Without the header, the cookie alone may not change anything.
+  const forged = await page.evaluate(async () => (await fetch("/api/v1/auth/session", { method: "DELETE" })).status);
+  expect(forged).toBe(403);
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+
+  // The session ends elsewhere (as on expiry): the next read sends the page to the login form.
+  const ended = await page.evaluate(async () => {
+    const session = await (await fetch("/api/v1/auth/session")).json();
+    return (await fetch("/api/v1/auth/session", { method: "DELETE", headers: { "X-CSRF-Token": session.csrf_token } }))
+      .status;
+  });
+  expect(ended).toBe(204);
+  await nav(page, "Plugins").click();
+  await expect(page.getByLabel("Password")).toBeVisible();
+  await page.screenshot({ path: `${shots}/login.png` });
+});
+
+test("logging out ends the session", async ({ page }) => {
+  await logIn(page);
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page.getByLabel("Password")).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel("Password")).toBeVisible();
+  expect((await page.request.get("/api/v1/auth/session")).status()).toBe(401);
+});
+
+test("install a plugin from the plugin manager onto a group, see its results and its path", async ({ page }) => {
+  await logIn(page);
+  // Put the agent into a group from its page.
+  await page.getByTestId("agent-demo-agent").getByRole("link", { name: "demo-agent" }).click();
+  await page.getByLabel("Groups (comma-separated)").fill("e2e-edge");
+  await page.getByRole("button", { name: "Save groups" }).click();
+  await expect(page.getByRole("status")).toContainText("Saved");
+
+  await nav(page, "Plugins").click();
+  await page.getByTestId("plugin-traceroute").getByRole("link", { name: "traceroute" }).click();
+  const version = page.locator("[data-testid^=version-]").first();
+  await expect(version).toContainText("(root)");
+  await expect(version).toContainText("icmp");
+
+  // A bad configuration is refused with the schema's reason, nothing saved.
+  await page.getByLabel("Check name").fill("e2e-path");
+  await page.getByLabel("Interval").fill("5s");
+  await page.getByLabel("Agent group (empty: every agent)").fill("e2e-edge");
+  await page.getByLabel("Targets (one per line)").fill("127.0.0.1");
+  await page.getByLabel("Configuration (JSON, checked against the plugin's schema)").fill('{"max_hops": 0}');
+  await page.getByRole("button", { name: "Install" }).click();
+  await expect(page.getByTestId("notice")).toContainText("Not saved");
+  await expect(page.getByTestId("check-e2e-path")).toHaveCount(0);
+
+  await page.getByLabel("Configuration (JSON, checked against the plugin's schema)").fill('{"max_hops": 4, "queries": 1}');
+  await page.getByRole("button", { name: "Install" }).click();
+  await expect(page.getByTestId("notice")).toContainText("e2e-path installed");
+  await expect(page.getByTestId("check-e2e-path")).toContainText("groups e2e-edge");
+  await page.screenshot({ path: `${shots}/plugin-manager.png`, fullPage: true });
+
+  // The agent runs it within seconds; its result appears on the overview live.
+  await nav(page, "Overview").click();
+  const row = page.getByTestId("result-e2e-path");
+  await expect(row).toContainText("ok", { timeout: 60_000 });
+  await row.getByRole("link", { name: "e2e-path" }).click();
+  await expect(page.getByTestId("hops")).toBeVisible();
+  await expect(page.getByTestId("hop-1")).toContainText("127.0.0.1");
+  await expect(page.getByTestId("path-timeline")).toContainText("127.0.0.1");
+  await page.screenshot({ path: `${shots}/path.png`, fullPage: true });
+});
+
+test("a viewer sees no admin actions, and the API refuses them anyway", async ({ page, browser }) => {
+  await logIn(page);
+  await nav(page, "Enrollment & users").click();
+  await page.getByRole("button", { name: "Create an enrollment token" }).click();
+  await expect(page.getByLabel("Install command")).toHaveValue(/vantage-agent enroll --server http.* --token ve_/);
+  await page.getByLabel("Username").fill("watcher");
+  await page.getByLabel("Password").fill("a-long-enough-password");
+  await page.getByRole("button", { name: "Add user" }).click();
+  await expect(page.getByTestId("user-watcher")).toContainText("viewer");
+  await page.screenshot({ path: `${shots}/admin.png`, fullPage: true });
+
+  const viewer = await (await browser.newContext()).newPage();
+  await viewer.goto("/");
+  await viewer.getByLabel("Username").fill("watcher");
+  await viewer.getByLabel("Password").fill("a-long-enough-password");
+  await viewer.getByRole("button", { name: "Log in" }).click();
+  await expect(viewer.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await expect(nav(viewer, "Enrollment & users")).toHaveCount(0);
+  await nav(viewer, "Plugins").click();
+  await viewer.getByTestId("plugin-tcp").getByRole("link", { name: "tcp" }).click();
+  await expect(viewer.locator("[data-testid^=version-]").first()).toBeVisible();
+  await expect(viewer.getByRole("button", { name: /Yank|Install|Pin|Upgrade/ })).toHaveCount(0);
+  await nav(viewer, "Overview").click();
+  await viewer.getByTestId("agent-demo-agent").getByRole("link", { name: "demo-agent" }).click();
+  await expect(viewer.getByRole("button", { name: "Save groups" })).toHaveCount(0);
+
+  // With the CSRF token in hand, the API still refuses a viewer's change.
+  const status = await viewer.evaluate(async () => {
+    const session = await (await fetch("/api/v1/auth/session")).json();
+    const answer = await fetch("/api/v1/enrollment-tokens", {
+      method: "POST",
+      headers: { "X-CSRF-Token": session.csrf_token, "Content-Type": "application/json" },
+      body: "{}",
+    });
+    return answer.status;
+  });
+  expect(status).toBe(403);
+});

@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import type { Latest } from "./data";
+import { failing, isOnline, merge } from "./status";
+
+const result = (check_id: number, status: Latest["status"], started_at: string): Latest => ({
+  check_id,
+  agent_id: "a1",
+  agent: "edge-1",
+  check: `check-${check_id}`,
+  target: "127.0.0.1:22",
+  plugin: "tcp",
+  plugin_version: "0.1.0",
+  result_id: `${check_id}-${started_at}`,
+  status,
+  started_at,
+  duration: 0.01,
+});
+
+describe("isOnline", () => {
+  const now = Date.parse("2026-12-04T10:01:00Z");
+  it("counts an agent heard from within the window", () => {
+    expect(isOnline({ id: "a", name: "a", last_seen_at: "2026-12-04T10:00:30Z" }, now, 45)).toBe(true);
+    expect(isOnline({ id: "a", name: "a", last_seen_at: "2026-12-04T10:00:00Z" }, now, 45)).toBe(false);
+  });
+  it("never counts a revoked or silent agent", () => {
+    expect(isOnline({ id: "a", name: "a" }, now, 45)).toBe(false);
+    expect(
+      isOnline({ id: "a", name: "a", last_seen_at: "2026-12-04T10:00:59Z", revoked_at: "2026-12-04T09:00:00Z" }, now, 45),
+    ).toBe(false);
+  });
+});
+
+describe("failing", () => {
+  it("lists only failures, the longest-failing first", () => {
+    const rows = [
+      result(1, "ok", "2026-12-04T10:00:00Z"),
+      result(2, "timeout", "2026-12-04T10:00:05Z"),
+      result(3, "refused", "2026-12-04T09:59:00Z"),
+    ];
+    expect(failing(rows).map((r) => r.check_id)).toEqual([3, 2]);
+  });
+});
+
+describe("merge", () => {
+  it("replaces older results and reports a change of status", () => {
+    const latest = new Map([[1, result(1, "ok", "2026-12-04T10:00:00Z")]]);
+    expect(merge(latest, result(1, "ok", "2026-12-04T10:00:05Z"))).toBeNull();
+    const change = merge(latest, result(1, "timeout", "2026-12-04T10:00:10Z"));
+    expect(change).toMatchObject({ check_id: 1, from: "ok", to: "timeout" });
+    expect(latest.get(1)!.status).toBe("timeout");
+  });
+  it("ignores a replayed or out-of-order result", () => {
+    const latest = new Map([[1, result(1, "timeout", "2026-12-04T10:00:10Z")]]);
+    expect(merge(latest, result(1, "ok", "2026-12-04T10:00:05Z"))).toBeNull();
+    expect(merge(latest, result(1, "ok", "2026-12-04T10:00:10Z"))).toBeNull();
+    expect(latest.get(1)!.status).toBe("timeout");
+  });
+  it("takes a first result without reporting a change", () => {
+    const latest = new Map<number, Latest>();
+    expect(merge(latest, result(9, "error", "2026-12-04T10:00:00Z"))).toBeNull();
+    expect(latest.size).toBe(1);
+  });
+});

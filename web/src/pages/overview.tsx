@@ -1,0 +1,211 @@
+// At a glance: which agents are online, which check targets fail and why,
+// and what changed since the page opened. Kept current by the live stream.
+
+import { useEffect, useState } from "preact/hooks";
+import type { BrowserSession } from "../api/client";
+import { problemText } from "../api/client";
+import type { LiveStream } from "../api/live";
+import { type Agent, allAgents, type Latest, latestResults } from "../lib/data";
+import { ago, ms } from "../lib/format";
+import { type Change, failing, isOnline, merge } from "../lib/status";
+import { StatusTag } from "../components/status";
+import { useNow } from "../components/now";
+
+export function Overview({ session, live }: { session: BrowserSession; live: LiveStream }) {
+  const [agents, setAgents] = useState<Map<string, Agent>>(new Map());
+  const [latest, setLatest] = useState<Map<number, Latest>>(new Map());
+  const [changes, setChanges] = useState<Change[]>([]);
+  const [error, setError] = useState("");
+  const [loaded, setLoaded] = useState(false);
+  const now = useNow();
+
+  const load = async () => {
+    try {
+      const [a, l] = await Promise.all([allAgents(), latestResults()]);
+      setAgents(new Map(a.map((x) => [x.id, x])));
+      setLatest(new Map(l.map((r) => [r.check_id, r])));
+      setError("");
+      setLoaded(true);
+    } catch (e) {
+      setError(problemText(e, "the server did not answer"));
+    }
+  };
+
+  useEffect(() => {
+    load();
+    return live.listen((event) => {
+      if (event.type === "resync") load();
+      else if (event.type === "agent") {
+        setAgents((prev) => {
+          const known = prev.get(event.agent_id);
+          // A new agent: read the inventory again for the rest of its fields.
+          if (!known) {
+            load();
+            return prev;
+          }
+          const next = new Map(prev);
+          next.set(event.agent_id, { ...known, last_seen_at: event.last_seen_at });
+          return next;
+        });
+      } else if (event.type === "result") {
+        setLatest((prev) => {
+          const next = new Map(prev);
+          const change = merge(next, event.result);
+          if (change) setChanges((c) => [change, ...c].slice(0, 50));
+          return next;
+        });
+      }
+    });
+  }, [live]);
+
+  const offlineAfter = session.offline_after_seconds;
+  const agentList = [...agents.values()].filter((a) => !a.revoked_at).sort((a, b) => a.name.localeCompare(b.name));
+  const online = agentList.filter((a) => isOnline(a, now, offlineAfter)).length;
+  const down = failing(latest.values());
+  const rows = [...latest.values()].sort(
+    (a, b) => a.check.localeCompare(b.check) || a.agent.localeCompare(b.agent) || a.target.localeCompare(b.target),
+  );
+
+  return (
+    <div class="container is-fluid">
+      <h1 class="title">Overview</h1>
+      {error && (
+        <div class="notification is-danger" role="alert">
+          Could not read the overview: {error}.
+        </div>
+      )}
+      <div class="columns is-multiline" aria-busy={!loaded}>
+        <Figure label="Agents online" value={online} testid="agents-online" tone="is-success" />
+        <Figure label="Agents offline" value={agentList.length - online} testid="agents-offline" tone="is-danger" />
+        <Figure label="Check targets OK" value={rows.length - down.length} testid="checks-ok" tone="is-success" />
+        <Figure label="Check targets failing" value={down.length} testid="checks-failing" tone="is-danger" />
+      </div>
+
+      <div class="columns">
+        <section class="column is-two-thirds" aria-labelledby="failing-title">
+          <h2 id="failing-title" class="title is-5">
+            Failing now
+          </h2>
+          {down.length === 0 ? (
+            <p class="has-text-success">Every check target passed its last run.</p>
+          ) : (
+            <ResultTable rows={down} now={now} label="Failing check targets" />
+          )}
+        </section>
+        <section class="column" aria-labelledby="changes-title">
+          <h2 id="changes-title" class="title is-5">
+            Recent changes
+          </h2>
+          {changes.length === 0 ? (
+            <p class="has-text-grey">No status changed since this page opened.</p>
+          ) : (
+            <ul data-testid="changes">
+              {changes.map((c) => (
+                <li key={`${c.check_id}-${c.at}`}>
+                  <a href={`/checks/${c.check_id}`}>{c.label}</a>: <StatusTag status={c.from} /> →{" "}
+                  <StatusTag status={c.to} /> <span class="has-text-grey">{ago(c.at, now)}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </div>
+
+      <section class="block" aria-labelledby="agents-title">
+        <h2 id="agents-title" class="title is-5">
+          Agents
+        </h2>
+        <div class="table-container">
+          <table class="table is-fullwidth is-hoverable" aria-label="Agents">
+            <thead>
+              <tr>
+                <th scope="col">Agent</th>
+                <th scope="col">Status</th>
+                <th scope="col">Last seen</th>
+                <th scope="col">Version</th>
+                <th scope="col">Groups</th>
+              </tr>
+            </thead>
+            <tbody>
+              {agentList.map((a) => {
+                const up = isOnline(a, now, offlineAfter);
+                return (
+                  <tr key={a.id} data-testid={`agent-${a.name}`}>
+                    <td>
+                      <a href={`/agents/${a.id}`}>{a.name}</a>
+                    </td>
+                    <td>
+                      <span class={`tag ${up ? "is-success" : "is-danger"}`} data-testid="agent-status">
+                        {up ? "online" : "offline"}
+                      </span>
+                    </td>
+                    <td>{ago(a.last_seen_at, now)}</td>
+                    <td class="mono">{a.version}</td>
+                    <td>{a.groups.join(", ")}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      </section>
+
+      <section class="block" aria-labelledby="checks-title">
+        <h2 id="checks-title" class="title is-5">
+          Check targets
+        </h2>
+        <ResultTable rows={rows} now={now} label="Check targets" />
+      </section>
+    </div>
+  );
+}
+
+function Figure(props: { label: string; value: number; testid: string; tone: string }) {
+  return (
+    <div class="column is-half-tablet is-one-quarter-desktop">
+      <div class="box">
+        <p class="heading">{props.label}</p>
+        <p class={`tile-figure ${props.value > 0 ? `has-text-${props.tone.slice(3)}` : ""}`} data-testid={props.testid}>
+          {props.value}
+        </p>
+      </div>
+    </div>
+  );
+}
+
+export function ResultTable({ rows, now, label }: { rows: Latest[]; now: number; label: string }) {
+  return (
+    <div class="table-container">
+      <table class="table is-fullwidth is-hoverable is-narrow" aria-label={label}>
+        <thead>
+          <tr>
+            <th scope="col">Check</th>
+            <th scope="col">Target</th>
+            <th scope="col">Agent</th>
+            <th scope="col">Status</th>
+            <th scope="col">Run took</th>
+            <th scope="col">Last run</th>
+            <th scope="col">Message</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.check_id} data-testid={`result-${r.check}`}>
+              <td>
+                <a href={`/checks/${r.check_id}`}>{r.check}</a>
+              </td>
+              <td class="mono">{r.target}</td>
+              <td>{r.agent}</td>
+              <td>
+                <StatusTag status={r.status} />
+              </td>
+              <td>{ms(r.duration)}</td>
+              <td>{ago(r.started_at, now)}</td>
+              <td>{r.message}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
