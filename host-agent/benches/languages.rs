@@ -19,7 +19,7 @@
 //! Everything it talks to is on 127.0.0.1 and started by the bench itself.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod support;
 
 use std::fmt::Write as _;

@@ -61,7 +61,8 @@ async fn timetables_do_not_drift_under_load() {
     // (a little late, so a run can seem a little early).
     let t0 = starts.values().flatten().min().copied().unwrap();
     let step = interval.as_secs_f64();
-    let mut worst = 0f64;
+    // Per run: its slot number and its signed distance to that slot.
+    let mut offsets: Vec<(u32, f64)> = Vec::new();
     for i in 0..60 {
         let runs = &starts[&format!("ok-{i}")];
         // A skipped slot is allowed under load; a lost timetable is not.
@@ -72,19 +73,42 @@ async fn timetables_do_not_drift_under_load() {
         );
         for start in runs {
             let since = (*start - t0).to_std().unwrap().as_secs_f64();
-            // Signed distance to the nearest slot of the timetable.
-            let off = since - (since / step).round() * step;
-            worst = worst.max(off.abs());
+            let slot = (since / step).round();
+            offsets.push((slot as u32, since - slot * step));
         }
     }
-    let worst = Duration::from_secs_f64(worst);
-    eprintln!("farthest run from its slot: {worst:?}");
-    // Every run starts near its slot, in cycle 25 as in cycle 1: lateness
-    // does not accumulate (a scheduler that sleeps an interval after each run
-    // would be a run's duration later every cycle).
+    let mut distances: Vec<f64> = offsets.iter().map(|(_, off)| off.abs()).collect();
+    distances.sort_by(f64::total_cmp);
+    let p95 = Duration::from_secs_f64(distances[distances.len() * 95 / 100]);
+    let worst = Duration::from_secs_f64(distances[distances.len() - 1]);
+    let mean_in = |slots: std::ops::Range<u32>| {
+        let picked: Vec<f64> = offsets
+            .iter()
+            .filter(|(slot, _)| slots.contains(slot))
+            .map(|(_, off)| *off)
+            .collect();
+        picked.iter().sum::<f64>() / picked.len().max(1) as f64
+    };
+    let early = mean_in(0..5);
+    let late = mean_in(cycles - 6..cycles - 1);
+    eprintln!(
+        "runs from their slots: p95 {p95:?}, farthest {worst:?}; mean offset {:.1} ms in the first 5 cycles, {:.1} ms in the last 5",
+        early * 1e3,
+        late * 1e3
+    );
+    // Runs start near their slots, in cycle 25 as in cycle 1: lateness does
+    // not accumulate (a scheduler that sleeps an interval after each run
+    // would be a run's duration later every cycle, 25 runs' worth by the
+    // end). A single run delayed by a busy machine is tolerated; a drifting
+    // timetable is not.
     assert!(
-        worst < interval / 3,
-        "a run started {worst:?} away from its slot"
+        p95 < interval / 4,
+        "5 % of runs started {p95:?} or more away from their slots"
+    );
+    assert!(
+        late - early < 0.015,
+        "runs drift: {:.1} ms later on average after {cycles} cycles",
+        (late - early) * 1e3
     );
 }
 
