@@ -54,6 +54,10 @@ pub struct AgentSection {
     /// Runs in flight at once, across all checks.
     #[serde(default = "default_concurrency")]
     pub max_concurrent_runs: u32,
+    /// The addresses other agents' mesh checks reach this one at (behind NAT:
+    /// the public one). Empty: the host's own, neither loopback nor link-local.
+    #[serde(default)]
+    pub advertise: Vec<std::net::IpAddr>,
 }
 
 impl Default for AgentSection {
@@ -62,6 +66,7 @@ impl Default for AgentSection {
             name: None,
             data_dir: default_data_dir(),
             max_concurrent_runs: default_concurrency(),
+            advertise: Vec::new(),
         }
     }
 }
@@ -347,6 +352,9 @@ impl AgentConfig {
     }
 
     fn check(&self) -> Result<(), String> {
+        if self.agent.advertise.len() > 64 {
+            return Err("agent.advertise: at most 64 addresses".into());
+        }
         if self.agent.max_concurrent_runs == 0 || self.agent.max_concurrent_runs > 4096 {
             return Err("agent.max_concurrent_runs: must be between 1 and 4096".into());
         }
@@ -505,6 +513,26 @@ mod tests {
         assert_eq!(c.checks[0].jitter(), Duration::from_secs(1));
         assert_eq!(c.agent.max_concurrent_runs, 64);
         assert_eq!(c.resolve(Path::new("x")), Path::new("x"));
+    }
+
+    #[test]
+    fn advertised_addresses_are_addresses() {
+        let c = parse(&format!(
+            "[agent]\nadvertise = [\"203.0.113.7\", \"2001:db8::1\"]\n{GOOD}"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.agent
+                .advertise
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["203.0.113.7", "2001:db8::1"]
+        );
+        let e = parse(&format!("[agent]\nadvertise = [\"edge.example\"]\n{GOOD}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("advertise"), "{e}");
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct Managed {
     pub trust: TrustStore,
     pub limits: LimitsSection,
     pub host: Arc<PluginHost>,
+    /// What the heartbeats report as this agent's addresses.
+    pub addresses: Vec<String>,
 }
 
 impl Agent {
@@ -102,6 +104,16 @@ impl Agent {
             trust,
             limits: config.limits.clone(),
             host: host.clone(),
+            addresses: if config.agent.advertise.is_empty() {
+                crate::enroll::addresses()
+            } else {
+                config
+                    .agent
+                    .advertise
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            },
         });
         // An enrolled agent is known to the server by its enrolled name.
         let name = match &managed {
@@ -218,11 +230,10 @@ fn start_link(m: &Managed, stop: watch::Receiver<bool>) -> anyhow::Result<Link> 
         );
     }
     tokio::spawn(link.clone().ship(shipper, stop.clone()));
-    let addresses = crate::enroll::addresses();
     tokio::spawn(link.clone().heartbeats(
         client(&m.credential)?,
         chrono::Utc::now(),
-        addresses,
+        m.addresses.clone(),
         stop.clone(),
     ));
     let syncing = link.outbox.clone();

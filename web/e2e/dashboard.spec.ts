@@ -1,5 +1,5 @@
 // The dashboard against a real server with a real agent (`cargo xtask test`
-// starts both, as `cargo xtask demo` does): log in, see the agent online,
+// starts them, as `cargo xtask demo` does): log in, see the agent online,
 // watch a check's chart grow live, and the session's guards.
 
 import { expect, type Page, test } from "@playwright/test";
@@ -44,21 +44,22 @@ test("log in, see the agent come online and the checks report", async ({ page })
   await expect(page.getByTestId("live-state")).toHaveAttribute("data-state", "open");
   const agent = page.getByTestId("agent-demo-agent");
   await expect(agent.getByTestId("agent-status")).toHaveText("online", { timeout: 90_000 });
-  await expect(page.getByTestId("result-tcp-banner")).toContainText("ok", { timeout: 90_000 });
-  await expect(page.getByTestId("agents-online")).toHaveText("1");
+  await expect(page.getByTestId("result-tcp-banner@demo-agent")).toContainText("ok", { timeout: 90_000 });
+  await expect(page.getByTestId("agent-demo-agent-2").getByTestId("agent-status")).toHaveText("online");
+  await expect(page.getByTestId("agents-online")).toHaveText("2");
   await page.screenshot({ path: `${shots}/overview.png`, fullPage: true });
 
   await agent.getByRole("link", { name: "demo-agent" }).click();
   await expect(page.getByRole("heading", { name: /demo-agent/ })).toBeVisible();
   await expect(page.getByTestId("agent-status")).toHaveText("online");
-  await expect(page.getByTestId("result-udp-echo")).toBeVisible();
+  await expect(page.getByTestId("result-udp-echo@demo-agent")).toBeVisible();
   await page.screenshot({ path: `${shots}/agent.png`, fullPage: true });
 });
 
 test("a check's smoke chart grows live, without reloading", async ({ page }) => {
   await logIn(page);
-  await expect(page.getByTestId("result-tcp-banner")).toContainText("ok", { timeout: 90_000 });
-  await page.getByTestId("result-tcp-banner").getByRole("link", { name: "tcp-banner" }).click();
+  await expect(page.getByTestId("result-tcp-banner@demo-agent")).toContainText("ok", { timeout: 90_000 });
+  await page.getByTestId("result-tcp-banner@demo-agent").getByRole("link", { name: "tcp-banner" }).click();
   await expect(page.getByRole("heading", { name: /tcp-banner/ })).toBeVisible();
   await page.getByRole("button", { name: "5 min" }).click();
   await expect(page.getByRole("button", { name: "5 min" })).toHaveAttribute("aria-pressed", "true");
@@ -142,7 +143,7 @@ test("install a plugin from the plugin manager onto a group, see its results and
 
   // The agent runs it within seconds; its result appears on the overview live.
   await nav(page, "Overview").click();
-  const row = page.getByTestId("result-e2e-path");
+  const row = page.getByTestId("result-e2e-path@demo-agent");
   await expect(row).toContainText("ok", { timeout: 60_000 });
   await row.getByRole("link", { name: "e2e-path" }).click();
   await expect(page.getByTestId("hops")).toBeVisible();
@@ -188,4 +189,49 @@ test("a viewer sees no admin actions, and the API refuses them anyway", async ({
     return answer.status;
   });
   expect(status).toBe(403);
+});
+
+test("the mesh matrix shows every pair of agents, and a cell leads to its check", async ({ page }) => {
+  await logIn(page);
+  // Both agents (on 127.0.0.1 and 127.0.0.2) into one group, and a ping mesh over it.
+  const saved = await page.evaluate(async () => {
+    const session = await (await fetch("/api/v1/auth/session")).json();
+    const headers = { "X-CSRF-Token": session.csrf_token, "Content-Type": "application/json" };
+    const agents = (await (await fetch("/api/v1/agents")).json()).items as { id: string; name: string; groups: string[] }[];
+    const statuses = [];
+    for (const a of agents) {
+      const groups = [...new Set([...a.groups, "e2e-mesh"])];
+      statuses.push((await fetch(`/api/v1/agents/${a.id}`, { method: "PATCH", headers, body: JSON.stringify({ groups }) })).status);
+    }
+    const check = {
+      name: "e2e-mesh",
+      plugin: "ping",
+      mesh: { group: "e2e-mesh" },
+      interval: "5s",
+      config: { count: 3 },
+      grants: ["icmp"],
+    };
+    statuses.push((await fetch("/api/v1/checks/e2e-mesh", { method: "PUT", headers, body: JSON.stringify(check) })).status);
+    return statuses;
+  });
+  expect(saved).toEqual([200, 200, 201]);
+
+  await nav(page, "Mesh").click();
+  await page.getByRole("link", { name: "e2e-mesh" }).click();
+  const matrix = page.getByTestId("mesh-matrix");
+  await expect(matrix).toBeVisible();
+  for (const [from, to] of [
+    ["demo-agent", "demo-agent-2"],
+    ["demo-agent-2", "demo-agent"],
+  ]) {
+    await expect(page.getByTestId(`cell-${from}-${to}`)).toHaveAttribute("data-tone", /good|fair|slow/, {
+      timeout: 60_000,
+    });
+  }
+  await expect(page.getByTestId("cell-demo-agent-demo-agent")).toHaveAttribute("data-tone", "self");
+  await page.screenshot({ path: `${shots}/mesh.png`, fullPage: true });
+
+  await page.getByTestId("cell-demo-agent-demo-agent-2").getByRole("button").click();
+  await expect(page.getByRole("heading", { name: /e2e-mesh/ })).toContainText("127.0.0.2");
+  await expect(page.getByTestId("smoke-chart")).toBeVisible();
 });

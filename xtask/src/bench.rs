@@ -11,7 +11,10 @@
 //!   runs per second, CPU (% of one core) and RSS over a 15 s window.
 //! - `icmp`: the ping and traceroute plugins against fping, iputils ping,
 //!   traceroute and mtr (see [`icmp`]).
+//! - `dashboard`: result → page latency and page load with 500 agents (see
+//!   [`dashboard`]).
 
+mod dashboard;
 mod icmp;
 mod ingest;
 mod lab;
@@ -36,8 +39,14 @@ const FIRST_RESULTS: Duration = Duration::from_secs(180);
 
 pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let which = args.first().map(String::as_str);
-    if !matches!(which, Some("rss" | "tcp500" | "icmp" | "ingest")) {
-        bail!("usage: cargo xtask bench rss|tcp500|icmp|ingest");
+    if !matches!(
+        which,
+        Some("rss" | "tcp500" | "icmp" | "ingest" | "dashboard")
+    ) {
+        bail!("usage: cargo xtask bench rss|tcp500|icmp|ingest|dashboard");
+    }
+    if which == Some("dashboard") {
+        return dashboard::start(root);
     }
     // The server alone: no agent, no plugins.
     if which == Some("ingest") {

@@ -43,6 +43,7 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
         "vantage-server",
     ]))?;
     let mut demo = Demo::up(root, &root.join("target/demo"), port, &plugins)?;
+    demo.agent("demo-agent", None)?;
     let dir = &demo.dir;
     println!("\nVantage demo");
     println!(
@@ -63,79 +64,115 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
         show_first_results(demo.server.addr, &demo.password, demo.checks)
     } else {
         println!("Running until Ctrl-C.");
-        demo.agent
-            .wait()
-            .map(|_| ())
-            .context("waiting for the agent")
+        demo.wait()
     }
 }
 
 /// A running demo: local services, the server with the plugins published
-/// and the checks defined, and an enrolled agent. Stopped when dropped.
+/// and the checks defined, and enrolled agents. Stopped when dropped.
 pub(crate) struct Demo {
     pub(crate) url: String,
     pub(crate) password: String,
     pub(crate) dir: std::path::PathBuf,
-    /// How many checks the agent runs.
+    /// How many checks each agent runs.
     pub(crate) checks: usize,
-    agent: Child,
+    root_key: String,
+    /// The folder of the binaries (`target/debug` or `target/release`).
+    bin: std::path::PathBuf,
+    agents: Vec<Child>,
     dns: Option<Child>,
     server: Server,
 }
 
 impl Demo {
-    /// Starts it all with its state in `dir` (kept between runs) and the
-    /// server on `port` (any free port when taken, or with 0).
+    /// Starts it all with its state in `dir` (kept between runs), the server
+    /// on `port` (any free port when taken, or with 0); no agent yet.
     pub(crate) fn up(root: &Path, dir: &Path, port: u16, plugins: &Path) -> anyhow::Result<Demo> {
+        Demo::up_with(&root.join("target/debug"), dir, port, plugins)
+    }
+
+    /// [`Demo::up`] with the binaries of `bin`.
+    pub(crate) fn up_with(
+        bin: &Path,
+        dir: &Path,
+        port: u16,
+        plugins: &Path,
+    ) -> anyhow::Result<Demo> {
         let tcp = tcp_banner()?;
         let udp = udp_echo()?;
         let http = http_server()?;
         let dns = dnsmasq();
         std::fs::create_dir_all(dir)?;
-        let config = dir.join("agent.toml");
-        std::fs::write(&config, AGENT_CONFIG)?;
-
         let password = admin_password(dir)?;
-        let server = Server::start(root, dir, port, &password)?;
+        let server = Server::start(bin, dir, port, &password)?;
         let url = format!("http://{}", server.addr);
         let root_key = registry(server.addr, &password, plugins)?;
         let checks = demo_checks(tcp, udp, http, dns.as_ref().map(|d| d.1));
         assign(server.addr, &password, &checks)?;
-        let credential = dir.join("data/credential.json");
-        if credential.is_file() {
-            follow_the_server(&credential, &url)?;
-        } else {
-            let token = enrollment_token(server.addr, &password)?;
-            crate::run(
-                Command::new(root.join("target/debug/vantage-agent"))
-                    .args(["enroll", "--config"])
-                    .arg(&config)
-                    .args(["--server", &url, "--token", &token, "--name", "demo-agent"])
-                    .args(["--trust-root", &root_key]),
-            )?;
-        }
-        let agent = Command::new(root.join("target/debug/vantage-agent"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting the agent")?;
         Ok(Demo {
             url,
             password,
             dir: dir.to_owned(),
             checks: checks.len(),
-            agent,
+            root_key,
+            bin: bin.to_owned(),
+            agents: Vec::new(),
             dns: dns.map(|d| d.0),
             server,
         })
+    }
+
+    /// Enrolls (once: the credential is kept in its folder) and starts an
+    /// agent, in `dir` itself for `demo-agent` and in `dir/<name>` for any
+    /// other; `advertise` is the address other agents' mesh checks reach it at.
+    pub(crate) fn agent(&mut self, name: &str, advertise: Option<&str>) -> anyhow::Result<()> {
+        let home = if name == "demo-agent" {
+            self.dir.clone()
+        } else {
+            self.dir.join(name)
+        };
+        std::fs::create_dir_all(&home)?;
+        let config = home.join("agent.toml");
+        std::fs::write(&config, agent_config(name, advertise))?;
+        let bin = self.bin.join("vantage-agent");
+        let credential = home.join("data/credential.json");
+        if credential.is_file() {
+            follow_the_server(&credential, &self.url)?;
+        } else {
+            let token = enrollment_token(self.server.addr, &self.password)?;
+            crate::run(
+                Command::new(&bin)
+                    .args(["enroll", "--config"])
+                    .arg(&config)
+                    .args(["--server", &self.url, "--token", &token, "--name", name])
+                    .args(["--trust-root", &self.root_key]),
+            )?;
+        }
+        let agent = Command::new(&bin)
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        self.agents.push(agent);
+        Ok(())
+    }
+
+    /// Waits for the first agent to end (it runs until Ctrl-C).
+    pub(crate) fn wait(&mut self) -> anyhow::Result<()> {
+        match self.agents.first_mut() {
+            Some(agent) => agent.wait().map(|_| ()).context("waiting for the agent"),
+            None => Ok(()),
+        }
     }
 }
 
 impl Drop for Demo {
     fn drop(&mut self) {
-        let _ = self.agent.kill();
-        let _ = self.agent.wait();
+        for agent in &mut self.agents {
+            let _ = agent.kill();
+            let _ = agent.wait();
+        }
         if let Some(dns) = &mut self.dns {
             let _ = dns.kill();
             let _ = dns.wait();
@@ -183,14 +220,14 @@ struct Server {
 }
 
 impl Server {
-    fn start(root: &Path, dir: &Path, port: u16, password: &str) -> anyhow::Result<Server> {
+    fn start(bin: &Path, dir: &Path, port: u16, password: &str) -> anyhow::Result<Server> {
         // Port 8080 may be taken: then any free port.
         let port = if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             port
         } else {
             0
         };
-        let mut child = Command::new(root.join("target/debug/vantage-server"))
+        let mut child = Command::new(bin.join("vantage-server"))
             .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(dir.join("server"))
             .env("VANTAGE_ADMIN_PASSWORD", password)
@@ -296,15 +333,17 @@ fn show_first_results(addr: SocketAddr, password: &str, checks: usize) -> anyhow
 /// The demo agent's local configuration: no checks, no keys, no plugin
 /// folders. Its checks come from the server; its trust from the root it
 /// pins at enrollment.
-const AGENT_CONFIG: &str = r#"# Written by `cargo xtask demo`. The checks are defined on the server
-# (GET /api/v1/checks); this agent pulls them and the plugins they name.
-[agent]
-name = "demo-agent"
-data_dir = "data"
-
-[server]
-heartbeat = "5s"
-"#;
+fn agent_config(name: &str, advertise: Option<&str>) -> String {
+    let advertise = advertise
+        .map(|a| format!("advertise = [\"{a}\"]\n"))
+        .unwrap_or_default();
+    format!(
+        "# Written by `cargo xtask demo`. The checks are defined on the server\n\
+         # (GET /api/v1/checks); this agent pulls them and the plugins they name.\n\
+         [agent]\nname = \"{name}\"\ndata_dir = \"data\"\n{advertise}\n\
+         [server]\nheartbeat = \"5s\"\n"
+    )
+}
 
 /// The demo's checks, one per first-party plugin, for every agent.
 fn demo_checks(tcp: u16, udp: u16, http: u16, dns: Option<u16>) -> Vec<serde_json::Value> {

@@ -25,11 +25,11 @@ describe("buildMatrix", () => {
 
   it("colours by loss, failure and latency against the matrix's median", () => {
     const cells = [
-      cell("a", "b", { rtt_avg: 0.001, loss: 0 }),
-      cell("a", "c", { rtt_avg: 0.001, loss: 0 }),
-      cell("b", "a", { rtt_avg: 0.002, loss: 0 }),
-      cell("b", "c", { rtt_avg: 0.01, loss: 0 }),
-      cell("c", "a", { rtt_avg: 0.001, loss: 0.25 }),
+      cell("a", "b", { rtt_avg: 0.01, loss: 0 }),
+      cell("a", "c", { rtt_avg: 0.01, loss: 0 }),
+      cell("b", "a", { rtt_avg: 0.02, loss: 0 }),
+      cell("b", "c", { rtt_avg: 0.1, loss: 0 }),
+      cell("c", "a", { rtt_avg: 0.01, loss: 0.25 }),
       cell("c", "b", { loss: 1 }, "timeout"),
     ];
     const tones = buildMatrix({ check: "mesh", agents, cells }).map((r) => r.map((c) => c.tone));
@@ -38,6 +38,12 @@ describe("buildMatrix", () => {
       ["fair", "self", "slow"],
       ["lossy", "down", "self"],
     ]);
+  });
+
+  it("does not flag microseconds on a fast network", () => {
+    const cells = [cell("a", "b", { rtt_avg: 0.00004 }), cell("b", "a", { rtt_avg: 0.00008 })];
+    const rows = buildMatrix({ check: "m", agents: ["a", "b"], cells });
+    expect(rows[1]![0]!.tone).toBe("good");
   });
 
   it("counts total loss as down even when the run says ok", () => {

@@ -190,7 +190,12 @@ export function ResultTable({ rows, now, label }: { rows: Latest[]; now: number;
         </thead>
         <tbody>
           {rows.map((r) => (
-            <tr key={r.check_id} data-testid={`result-${r.check}`}>
+            <tr
+              key={r.check_id}
+              data-testid={`result-${r.check}@${r.agent}`}
+              data-result={r.result_id}
+              data-produced={Date.parse(r.started_at) + r.duration * 1000}
+            >
               <td>
                 <a href={`/checks/${r.check_id}`}>{r.check}</a>
               </td>
