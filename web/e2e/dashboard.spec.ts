@@ -53,6 +53,9 @@ test("log in, see the agent come online and the checks report", async ({ page })
   await expect(page.getByRole("heading", { name: /demo-agent/ })).toBeVisible();
   await expect(page.getByTestId("agent-status")).toHaveText("online");
   await expect(page.getByTestId("result-udp-echo@demo-agent")).toBeVisible();
+  // Its own machine, from the demo's system check.
+  await expect(page.getByTestId("system-cpu")).toContainText("%", { timeout: 60_000 });
+  await expect(page.getByTestId("system-memory")).toContainText("iB of");
   await page.screenshot({ path: `${shots}/agent.png`, fullPage: true });
 });
 

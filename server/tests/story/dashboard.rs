@@ -141,6 +141,24 @@ async fn session_cookie(backend: Backend) {
         .await
         .expect(201);
 
+    // The admin page lists the users.
+    server
+        .admin
+        .post(
+            "/api/v1/users",
+            &json!({"username": "watcher", "password": "long-enough-password", "role": "viewer"}),
+        )
+        .await
+        .expect(201);
+    let users = server.admin.get("/api/v1/users").await.expect(200).json();
+    let listed: Vec<(&str, &str)> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["username"].as_str().unwrap(), u["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(listed, [("admin", "admin"), ("watcher", "viewer")]);
+
     // Only a session token is taken from the cookie.
     let api_token = server
         .admin

@@ -30,7 +30,8 @@ export function withUnit(value: number, unit: string): string {
     case "ratio":
       return percent(value);
     case "bytes":
-      return value >= 1 << 20 ? `${(value / (1 << 20)).toFixed(1)} MiB` : `${(value / 1024).toFixed(1)} KiB`;
+      if (value >= 2 ** 30) return `${(value / 2 ** 30).toFixed(1)} GiB`;
+      return value >= 2 ** 20 ? `${(value / 2 ** 20).toFixed(1)} MiB` : `${(value / 1024).toFixed(1)} KiB`;
     default:
       return Number.isInteger(value) ? String(value) : value.toFixed(3);
   }

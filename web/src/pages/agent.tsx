@@ -9,6 +9,7 @@ import { isOnline, merge } from "../lib/status";
 import { lines } from "../lib/plugins";
 import { useNow } from "../components/now";
 import { ResultTable } from "./overview";
+import { SystemPanel } from "../components/system-panel";
 
 export function AgentPage({ id, session, live }: { id: string; session: BrowserSession; live: LiveStream }) {
   const [agent, setAgent] = useState<Agent | null>(null);
@@ -78,6 +79,9 @@ export function AgentPage({ id, session, live }: { id: string; session: BrowserS
           <Fact term="Outbox" value={`${agent.outbox.backlog_results} waiting, ${agent.outbox.dropped_results} dropped`} />
         </dl>
       </div>
+      {rows.some((r) => r.plugin === "system") && (
+        <SystemPanel row={rows.find((r) => r.plugin === "system")!} live={live} />
+      )}
       {session.role !== "viewer" && <Placement agent={agent} onSaved={load} />}
       <h2 class="title is-5">Check targets</h2>
       <ResultTable rows={rows} now={now} label={`Check targets of ${agent.name}`} />
