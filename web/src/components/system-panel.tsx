@@ -66,7 +66,10 @@ export function SystemPanel({ row, live }: { row: Latest; live: LiveStream }) {
       {
         width: el.clientWidth || 600,
         height: 140,
-        scales: { y: { range: [0, 100] } },
+        scales: {
+          x: { time: true, range: () => [Date.now() / 1000 - 3600, Date.now() / 1000] },
+          y: { range: [0, 100] },
+        },
         axes: [{ stroke: "currentColor" }, { stroke: "currentColor", label: "CPU %", size: 50 }],
         series: [{}, { label: "CPU", stroke: "rgb(72, 95, 199)", fill: "rgba(72, 95, 199, 0.15)", width: 1 }],
         legend: { show: false },

@@ -10,6 +10,7 @@ import { ago, ms } from "../lib/format";
 import { type Change, failing, isOnline, merge } from "../lib/status";
 import { StatusTag } from "../components/status";
 import { useNow } from "../components/now";
+import { VirtualTable } from "../components/virtual-rows";
 
 export function Overview({ session, live }: { session: BrowserSession; live: LiveStream }) {
   const [agents, setAgents] = useState<Map<string, Agent>>(new Map());
@@ -115,39 +116,38 @@ export function Overview({ session, live }: { session: BrowserSession; live: Liv
         <h2 id="agents-title" class="title is-5">
           Agents
         </h2>
-        <div class="table-container">
-          <table class="table is-fullwidth is-hoverable" aria-label="Agents">
-            <thead>
-              <tr>
-                <th scope="col">Agent</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">Version</th>
-                <th scope="col">Groups</th>
+        <VirtualTable
+          rows={agentList}
+          label="Agents"
+          columns={5}
+          head={
+            <tr>
+              <th scope="col">Agent</th>
+              <th scope="col">Status</th>
+              <th scope="col">Last seen</th>
+              <th scope="col">Version</th>
+              <th scope="col">Groups</th>
+            </tr>
+          }
+          row={(a) => {
+            const up = isOnline(a, now, offlineAfter);
+            return (
+              <tr key={a.id} data-testid={`agent-${a.name}`}>
+                <td>
+                  <a href={`/agents/${a.id}`}>{a.name}</a>
+                </td>
+                <td>
+                  <span class={`tag ${up ? "is-success" : "is-danger"}`} data-testid="agent-status">
+                    {up ? "online" : "offline"}
+                  </span>
+                </td>
+                <td>{ago(a.last_seen_at, now)}</td>
+                <td class="mono">{a.version}</td>
+                <td>{a.groups.join(", ")}</td>
               </tr>
-            </thead>
-            <tbody>
-              {agentList.map((a) => {
-                const up = isOnline(a, now, offlineAfter);
-                return (
-                  <tr key={a.id} data-testid={`agent-${a.name}`}>
-                    <td>
-                      <a href={`/agents/${a.id}`}>{a.name}</a>
-                    </td>
-                    <td>
-                      <span class={`tag ${up ? "is-success" : "is-danger"}`} data-testid="agent-status">
-                        {up ? "online" : "offline"}
-                      </span>
-                    </td>
-                    <td>{ago(a.last_seen_at, now)}</td>
-                    <td class="mono">{a.version}</td>
-                    <td>{a.groups.join(", ")}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          }}
+        />
       </section>
 
       <section class="block" aria-labelledby="checks-title">
@@ -175,42 +175,41 @@ function Figure(props: { label: string; value: number; testid: string; tone: str
 
 export function ResultTable({ rows, now, label }: { rows: Latest[]; now: number; label: string }) {
   return (
-    <div class="table-container">
-      <table class="table is-fullwidth is-hoverable is-narrow" aria-label={label}>
-        <thead>
-          <tr>
-            <th scope="col">Check</th>
-            <th scope="col">Target</th>
-            <th scope="col">Agent</th>
-            <th scope="col">Status</th>
-            <th scope="col">Run took</th>
-            <th scope="col">Last run</th>
-            <th scope="col">Message</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr
-              key={r.check_id}
-              data-testid={`result-${r.check}@${r.agent}`}
-              data-result={r.result_id}
-              data-produced={Date.parse(r.started_at) + r.duration * 1000}
-            >
-              <td>
-                <a href={`/checks/${r.check_id}`}>{r.check}</a>
-              </td>
-              <td class="mono">{r.target}</td>
-              <td>{r.agent}</td>
-              <td>
-                <StatusTag status={r.status} />
-              </td>
-              <td>{ms(r.duration)}</td>
-              <td>{ago(r.started_at, now)}</td>
-              <td>{r.message}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <VirtualTable
+      rows={rows}
+      label={label}
+      columns={7}
+      head={
+        <tr>
+          <th scope="col">Check</th>
+          <th scope="col">Target</th>
+          <th scope="col">Agent</th>
+          <th scope="col">Status</th>
+          <th scope="col">Run took</th>
+          <th scope="col">Last run</th>
+          <th scope="col">Message</th>
+        </tr>
+      }
+      row={(r) => (
+        <tr
+          key={r.check_id}
+          data-testid={`result-${r.check}@${r.agent}`}
+          data-result={r.result_id}
+          data-produced={Date.parse(r.started_at) + r.duration * 1000}
+        >
+          <td>
+            <a href={`/checks/${r.check_id}`}>{r.check}</a>
+          </td>
+          <td class="mono">{r.target}</td>
+          <td>{r.agent}</td>
+          <td>
+            <StatusTag status={r.status} />
+          </td>
+          <td>{ms(r.duration)}</td>
+          <td>{ago(r.started_at, now)}</td>
+          <td title={r.message ?? undefined}>{r.message}</td>
+        </tr>
+      )}
+    />
   );
 }
