@@ -90,6 +90,7 @@ await page.evaluate(() => {
 await page.waitForTimeout(liveSeconds * 1000);
 const { rendered, arrived } = await page.evaluate(() => ({ rendered: window.benchRendered, arrived: window.benchArrived }));
 await api("/api/v1/checks/bench-live", { token, method: "DELETE" });
+console.log(`live: ${rendered.length} rows rendered, ${arrived.length} events arrived`);
 
 // 2. Page load with 500 agents and 5,000 check targets.
 const started = Date.now();
@@ -98,18 +99,19 @@ for (let i = 0; i < AGENTS; i += 25) {
   await Promise.all(
     Array.from({ length: Math.min(25, AGENTS - i) }, async (_, k) => {
       const n = i + k;
+      const name = `bench-${String(n).padStart(3, "0")}`;
       const { token: enrollment } = await api("/api/v1/enrollment-tokens", { token, method: "POST", body: { expires_in: "10m" } });
       const enrolled = await api("/api/v1/agents/enroll", {
         method: "POST",
         body: {
           token: enrollment,
-          name: `bench-${String(n).padStart(3, "0")}`,
+          name,
           agent: { hostname: `bench-${n}`, os: "linux", arch: "x86_64", version: "0.1.0", addresses: [] },
         },
       });
       const results = Array.from({ length: PER_AGENT }, (_, c) => ({
         id: crypto.randomUUID(),
-        agent: `bench-${n}`,
+        agent: name,
         check: `bench-check-${c}`,
         target: `192.0.2.${c + 1}:443`,
         plugin: "tcp",
