@@ -164,6 +164,13 @@ test("a viewer sees no admin actions, and the API refuses them anyway", async ({
   await page.getByLabel("Password").fill("a-long-enough-password");
   await page.getByRole("button", { name: "Add user" }).click();
   await expect(page.getByTestId("user-watcher")).toContainText("viewer");
+  await page.getByLabel("Token name").fill("e2e-ci");
+  await page.getByRole("button", { name: "Create a token" }).click();
+  await expect(page.getByLabel("API token", { exact: true })).toHaveValue(/^vt_/);
+  const token = page.getByTestId("token-e2e-ci");
+  await expect(token).toContainText("active");
+  await token.getByRole("button", { name: "Revoke" }).click();
+  await expect(token).toContainText("revoked");
   await page.screenshot({ path: `${shots}/admin.png`, fullPage: true });
 
   const viewer = await (await browser.newContext()).newPage();

@@ -16,7 +16,7 @@ use crate::auth::{
     token_hash, user_credential, verify_password,
 };
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
-use crate::store::{NewApiToken, Role, Storage as _, User, UserSummary};
+use crate::store::{ApiTokenSummary, NewApiToken, Role, Storage as _, User, UserSummary};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -25,7 +25,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(open_session, session, close_session))
         .routes(routes!(me))
         .routes(routes!(create_user, list_users))
-        .routes(routes!(create_token))
+        .routes(routes!(create_token, list_tokens))
         .routes(routes!(revoke_token))
 }
 
@@ -228,6 +228,19 @@ async fn list_users(
     _admin: Admin,
 ) -> ApiResult<axum::Json<Vec<UserSummary>>> {
     Ok(axum::Json(state.store.users().await?))
+}
+
+/// API tokens, newest first, without their secrets: your own, or every
+/// user's for an admin.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "users", security(("bearer" = ["viewer"])), responses(
+    (status = 200, body = Vec<ApiTokenSummary>)
+))]
+async fn list_tokens(
+    State(state): State<AppState>,
+    who: Viewer,
+) -> ApiResult<axum::Json<Vec<ApiTokenSummary>>> {
+    let whose = (who.0.role != Role::Admin).then_some(who.0.user_id);
+    Ok(axum::Json(state.store.api_tokens(whose).await?))
 }
 
 #[derive(Serialize, ToSchema)]

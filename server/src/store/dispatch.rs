@@ -52,6 +52,7 @@ impl Storage for Store {
         fn session_user(&self, token_sha: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<UserPrincipal>>;
         fn create_api_token(&self, token: &NewApiToken) -> StoreResult<()>;
         fn api_token_user(&self, token_sha: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<UserPrincipal>>;
+        fn api_tokens(&self, user_id: Option<Uuid>) -> StoreResult<Vec<ApiTokenSummary>>;
         fn revoke_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
         fn create_enrollment(&self, enrollment: &NewEnrollment) -> StoreResult<()>;
         fn enroll(&self, token_sha: &TokenHash, name: &str, info: &AgentInfo, credential_sha: &TokenHash, now: DateTime<Utc>) -> StoreResult<Result<Uuid, EnrollRefusal>>;

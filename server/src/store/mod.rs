@@ -113,6 +113,19 @@ pub struct UserSummary {
     pub disabled: bool,
 }
 
+/// An API token as its list shows it: never the secret.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiTokenSummary {
+    pub id: Uuid,
+    pub username: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// Who a user credential (session or API token) belongs to.
 #[derive(Debug, Clone)]
 pub struct UserPrincipal {
@@ -410,6 +423,11 @@ pub trait Storage: Send + Sync + 'static {
         token_sha: &TokenHash,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<Option<UserPrincipal>>> + Send;
+    /// API tokens, newest first: one user's, or everyone's with `None`.
+    fn api_tokens(
+        &self,
+        user_id: Option<Uuid>,
+    ) -> impl Future<Output = StoreResult<Vec<ApiTokenSummary>>> + Send;
     /// True when a token was revoked now (false: unknown or already revoked).
     fn revoke_api_token(
         &self,

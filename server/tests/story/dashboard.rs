@@ -166,6 +166,50 @@ async fn session_cookie(backend: Backend) {
         .await
         .expect(201)
         .json();
+    // Tokens are listed without their secrets: an admin sees everyone's, a
+    // user only their own; a revoked one says so.
+    let watcher = page
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": "watcher", "password": "long-enough-password"}),
+        )
+        .await
+        .expect(200)
+        .json();
+    let watcher = page.with_token(watcher["token"].as_str().unwrap());
+    assert_eq!(
+        watcher.get("/api/v1/tokens").await.expect(200).json(),
+        json!([])
+    );
+    watcher
+        .post("/api/v1/tokens", &json!({"name": "mine"}))
+        .await
+        .expect(201);
+    let own = watcher.get("/api/v1/tokens").await.expect(200).json();
+    assert_eq!(own.as_array().unwrap().len(), 1, "{own}");
+    assert_eq!(own[0]["name"], "mine");
+    assert_eq!(own[0]["username"], "watcher");
+    let all = server.admin.get("/api/v1/tokens").await.expect(200).json();
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["mine", "ci"], "newest first");
+    assert!(!all.to_string().contains("vt_"), "no secret listed: {all}");
+    server
+        .admin
+        .delete(&format!(
+            "/api/v1/tokens/{}",
+            api_token["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(204);
+    let all = server.admin.get("/api/v1/tokens").await.expect(200).json();
+    assert!(all[1]["revoked_at"].is_string(), "{all}");
+    assert!(all[0]["revoked_at"].is_null(), "{all}");
+
     let wrong_kind = format!("vantage_session={}", api_token["token"].as_str().unwrap());
     as_page(
         &server,

@@ -543,7 +543,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * API tokens, newest first, without their secrets: your own, or every
+         *     user's for an admin.
+         */
+        get: operations["list_tokens"];
         put?: never;
         /** Creates an API token for automation, acting as you with at most your role. */
         post: operations["create_token"];
@@ -713,6 +717,22 @@ export interface components {
             /** Format: date-time */
             revoked_at?: string | null;
             version: string;
+        };
+        /** @description An API token as its list shows it: never the secret. */
+        ApiTokenSummary: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            last_used_at?: string | null;
+            name: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            role: components["schemas"]["Role"];
+            username: string;
         };
         /**
          * @description The dashboard's view of its session. The session token itself stays in
@@ -2570,6 +2590,25 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    list_tokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiTokenSummary"][];
                 };
             };
         };

@@ -191,20 +191,28 @@ function Users() {
 }
 
 function Tokens() {
+  const [tokens, setTokens] = useState<Schemas["ApiTokenSummary"][]>([]);
   const [name, setName] = useState("");
   const [created, setCreated] = useState<Schemas["TokenCreated"] | null>(null);
-  const [revokeId, setRevokeId] = useState("");
   const [message, setMessage] = useState("");
+  const load = () => api.GET("/api/v1/tokens").then(({ data }) => setTokens(data ?? []));
+  useEffect(() => {
+    load();
+  }, []);
   const create = async (e: Event) => {
     e.preventDefault();
     const { data, error } = await api.POST("/api/v1/tokens", { body: { name } });
     setCreated(data ?? null);
     setMessage(data ? "" : problemText(error));
+    if (data) {
+      setName("");
+      load();
+    }
   };
-  const revoke = async (e: Event) => {
-    e.preventDefault();
-    const { error } = await api.DELETE("/api/v1/tokens/{id}", { params: { path: { id: revokeId } } });
-    setMessage(error ? problemText(error) : "The token is revoked.");
+  const revoke = async (id: string, label: string) => {
+    const { error } = await api.DELETE("/api/v1/tokens/{id}", { params: { path: { id } } });
+    setMessage(error ? problemText(error) : `${label} is revoked.`);
+    load();
   };
   return (
     <section class="box" aria-labelledby="tokens-title">
@@ -231,30 +239,53 @@ function Tokens() {
       {created && (
         <div class="mb-4" data-testid="api-token">
           <p class="mb-2">
-            Shown once: send it as <span class="mono">Authorization: Bearer …</span>. Its id is{" "}
-            <span class="mono">{created.id}</span>.
+            Shown once: send it as <span class="mono">Authorization: Bearer …</span>.
           </p>
           <Copyable text={created.token} label="API token" />
         </div>
       )}
-      <form class="field has-addons" onSubmit={revoke}>
-        <div class="control is-expanded">
-          <input
-            class="input mono"
-            required
-            placeholder="Token id"
-            aria-label="Token id to revoke"
-            value={revokeId}
-            onInput={(e) => setRevokeId(e.currentTarget.value)}
-          />
-        </div>
-        <div class="control">
-          <button type="submit" class="button is-danger">
-            Revoke
-          </button>
-        </div>
-      </form>
       {message && <p role="status">{message}</p>}
+      <table class="table is-narrow is-fullwidth" aria-label="API tokens">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">User</th>
+            <th scope="col">Role</th>
+            <th scope="col">Created</th>
+            <th scope="col">Last used</th>
+            <th scope="col">State</th>
+            <th scope="col">
+              <span class="is-sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {tokens.map((t) => {
+            const expired = t.expires_at && Date.parse(t.expires_at) < Date.now();
+            return (
+              <tr key={t.id} data-testid={`token-${t.name}`}>
+                <td>{t.name}</td>
+                <td>{t.username}</td>
+                <td>{t.role}</td>
+                <td>{new Date(t.created_at).toLocaleString()}</td>
+                <td>{t.last_used_at ? new Date(t.last_used_at).toLocaleString() : "never"}</td>
+                <td>{t.revoked_at ? "revoked" : expired ? "expired" : "active"}</td>
+                <td>
+                  {!t.revoked_at && (
+                    <button
+                      type="button"
+                      class="button is-small is-danger is-light"
+                      onClick={() => revoke(t.id, `${t.name} (${t.username})`)}
+                    >
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
     </section>
   );
 }

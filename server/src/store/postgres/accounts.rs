@@ -64,6 +64,35 @@ impl PgStore {
             .collect()
     }
 
+    pub(super) async fn list_api_tokens(
+        &self,
+        user_id: Option<Uuid>,
+    ) -> StoreResult<Vec<ApiTokenSummary>> {
+        let rows = sqlx::query(
+            "SELECT t.id, u.username, t.name, t.role, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE $1::uuid IS NULL OR t.user_id = $1
+             ORDER BY t.created_at DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApiTokenSummary {
+                    id: row.try_get("id")?,
+                    username: row.try_get("username")?,
+                    name: row.try_get("name")?,
+                    role: role_of(row, "role")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                    revoked_at: row.try_get("revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
     pub(super) async fn find_user(&self, username: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query(
             "SELECT id, username, password_hash, role, disabled_at IS NOT NULL AS disabled

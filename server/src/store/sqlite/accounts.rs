@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
-use super::{SqliteStore, micros};
+use super::{SqliteStore, micros, optional_time_at, time_at};
 use crate::store::*;
 
 fn role_at(row: &SqliteRow, column: &str) -> StoreResult<Role> {
@@ -59,6 +59,35 @@ impl SqliteStore {
                     username: row.try_get("username")?,
                     role: role_at(row, "role")?,
                     disabled: row.try_get("disabled")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn list_api_tokens(
+        &self,
+        user_id: Option<Uuid>,
+    ) -> StoreResult<Vec<ApiTokenSummary>> {
+        let rows = sqlx::query(
+            "SELECT t.id, u.username, t.name, t.role, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE ?1 IS NULL OR t.user_id = ?1
+             ORDER BY t.created_at DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApiTokenSummary {
+                    id: row.try_get("id")?,
+                    username: row.try_get("username")?,
+                    name: row.try_get("name")?,
+                    role: role_at(row, "role")?,
+                    created_at: time_at(row, "created_at")?,
+                    expires_at: optional_time_at(row, "expires_at")?,
+                    last_used_at: optional_time_at(row, "last_used_at")?,
+                    revoked_at: optional_time_at(row, "revoked_at")?,
                 })
             })
             .collect()

@@ -248,6 +248,9 @@ impl Storage for SqliteStore {
     ) -> StoreResult<Option<UserPrincipal>> {
         self.live_api_token_user(token_sha, now).await
     }
+    async fn api_tokens(&self, user_id: Option<Uuid>) -> StoreResult<Vec<ApiTokenSummary>> {
+        self.list_api_tokens(user_id).await
+    }
     async fn revoke_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
         self.revoke_token(id, now).await
     }
