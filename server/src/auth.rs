@@ -186,20 +186,16 @@ impl<const MIN: u8> FromRequestParts<AppState> for Authed<MIN> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = user_credential(&parts.headers, &parts.method)?;
         let hash = token_hash(token);
-        let now = chrono::Utc::now();
-        let principal = match TokenKind::of(token) {
-            Some(TokenKind::Session) => state.store.session_user(&hash, now).await?,
-            Some(TokenKind::Api) => state.store.api_token_user(&hash, now).await?,
-            Some(TokenKind::Agent) => {
-                return match state.store.agent_by_credential(&hash).await? {
-                    Some(a) if !a.revoked => {
-                        Err(ApiError::Forbidden("agents may not use this endpoint"))
-                    }
-                    _ => Err(ApiError::Unauthorized("unknown or revoked credential")),
-                };
-            }
-            _ => None,
-        };
+        let kind = TokenKind::of(token);
+        if kind == Some(TokenKind::Agent) {
+            return match state.store.agent_by_credential(&hash).await? {
+                Some(a) if !a.revoked => {
+                    Err(ApiError::Forbidden("agents may not use this endpoint"))
+                }
+                _ => Err(ApiError::Unauthorized("unknown or revoked credential")),
+            };
+        }
+        let principal = user_of(state, kind, &hash).await?;
         let principal = principal.ok_or(ApiError::Unauthorized(
             "unknown, expired or revoked credential",
         ))?;
@@ -207,6 +203,21 @@ impl<const MIN: u8> FromRequestParts<AppState> for Authed<MIN> {
             return Err(ApiError::Forbidden("your role does not allow this"));
         }
         Ok(Authed(principal))
+    }
+}
+
+/// The user a live session or API token belongs to; `None` for an unknown,
+/// expired or revoked one, and for any other kind of token.
+pub async fn user_of(
+    state: &AppState,
+    kind: Option<TokenKind>,
+    hash: &TokenHash,
+) -> crate::store::StoreResult<Option<UserPrincipal>> {
+    let now = chrono::Utc::now();
+    match kind {
+        Some(TokenKind::Session) => state.store.session_user(hash, now).await,
+        Some(TokenKind::Api) => state.store.api_token_user(hash, now).await,
+        _ => Ok(None),
     }
 }
 

@@ -122,6 +122,20 @@ impl Demo {
         })
     }
 
+    /// A fresh demo in `dir` (emptied first) with two agents on loopback
+    /// addresses of their own, `demo-agent` on 127.0.0.1 and `demo-agent-2`
+    /// on 127.0.0.2, so that a mesh check has a pair to probe: what the
+    /// browser tests and the dashboard bench run against.
+    pub(crate) fn pair(bin: &Path, dir: &Path, plugins: &Path) -> anyhow::Result<Demo> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        let mut demo = Demo::up_with(bin, dir, 0, plugins)?;
+        demo.agent("demo-agent", Some("127.0.0.1"))?;
+        demo.agent("demo-agent-2", Some("127.0.0.2"))?;
+        Ok(demo)
+    }
+
     /// Enrolls (once: the credential is kept in its folder) and starts an
     /// agent, in `dir` itself for `demo-agent` and in `dir/<name>` for any
     /// other; `advertise` is the address other agents' mesh checks reach it at.

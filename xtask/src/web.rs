@@ -116,10 +116,7 @@ pub(crate) fn e2e(root: &Path, plugins: &Path) -> anyhow::Result<()> {
     if out.exists() {
         std::fs::remove_dir_all(&out)?;
     }
-    let mut demo = crate::demo::Demo::up(root, &out.join("demo"), 0, plugins)?;
-    // Two agents on loopback addresses of their own, for the mesh matrix.
-    demo.agent("demo-agent", Some("127.0.0.1"))?;
-    demo.agent("demo-agent-2", Some("127.0.0.2"))?;
+    let demo = crate::demo::Demo::pair(&root.join("target/debug"), &out.join("demo"), plugins)?;
     eprintln!("browser tests against {}", demo.url);
     run(npm(&root.join("web"))
         .args(["run", "e2e"])

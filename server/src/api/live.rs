@@ -7,16 +7,15 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
-use chrono::Utc;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{TokenKind, Viewer, token_hash, user_credential};
+use crate::auth::{TokenKind, Viewer, token_hash, user_credential, user_of};
 use crate::error::{ApiError, ApiResult};
 use crate::live::LiveEvent;
-use crate::store::{Storage as _, TokenHash};
+use crate::store::TokenHash;
 
 /// How often an open socket is pinged and its credential checked again.
 const RECHECK: Duration = Duration::from_secs(20);
@@ -126,12 +125,6 @@ async fn stream(
 /// Whether the socket's credential is still good (a logout, an expiry or a
 /// revoked token ends the stream within [`RECHECK`]).
 async fn still_valid(state: &AppState, (kind, hash): &(Option<TokenKind>, TokenHash)) -> bool {
-    let now = Utc::now();
-    let user = match kind {
-        Some(TokenKind::Session) => state.store.session_user(hash, now).await,
-        Some(TokenKind::Api) => state.store.api_token_user(hash, now).await,
-        _ => return false,
-    };
     // A database hiccup does not end a stream; only a definite "no" does.
-    !matches!(user, Ok(None))
+    !matches!(user_of(state, *kind, hash).await, Ok(None))
 }

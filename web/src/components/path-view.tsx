@@ -4,22 +4,14 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { api, problemText } from "../api/client";
-import type { Latest } from "../lib/data";
+import { type Latest, lastSeconds, targetQuery } from "../lib/data";
 import { ms, percent } from "../lib/format";
 import { hopsAt, type HopRow, type LabelledPoints, pathDiff, pathTimeline, type PathSegment } from "../lib/path";
 
 async function labelled(row: Latest, metric: string, from: Date, to: Date, raw: boolean): Promise<LabelledPoints[]> {
   const { data, error } = await api.GET("/api/v1/series/history", {
     params: {
-      query: {
-        agent_id: row.agent_id,
-        check: row.check,
-        target: row.target,
-        metric,
-        from: from.toISOString(),
-        to: to.toISOString(),
-        ...(raw ? { resolution: "raw" as const } : {}),
-      },
+      query: { ...targetQuery(row, from, to), metric, ...(raw ? { resolution: "raw" as const } : {}) },
     },
   });
   if (!data) throw error;
@@ -44,9 +36,7 @@ export function PathView({ row, rangeSeconds }: { row: Latest; rangeSeconds: num
           labelled(row, "hop_rtt_avg", ...around, true),
         ]);
         setHops(hopsAt([...loss, ...rtt], row.started_at));
-        const to = new Date();
-        const from = new Date(to.getTime() - rangeSeconds * 1000);
-        setTimeline(pathTimeline(await labelled(row, "path_fingerprint", from, to, false)));
+        setTimeline(pathTimeline(await labelled(row, "path_fingerprint", ...lastSeconds(rangeSeconds), false)));
         setError("");
       } catch (e) {
         setError(problemText(e));

@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import { api } from "../api/client";
 import type { LiveStream } from "../api/live";
-import type { Latest } from "../lib/data";
+import { type Latest, lastSeconds, targetQuery } from "../lib/data";
 import { percent, withUnit } from "../lib/format";
 
 const METRICS = ["cpu_usage", "memory_used", "memory_total", "swap_used", "swap_total", "load1", "load5", "load15", "uptime"];
@@ -14,23 +14,9 @@ type Points = { t: string; avg: number }[];
 
 /** The machine-wide series of each metric (the unlabelled one; per-core and per-disk series are left out). */
 async function machine(row: Latest): Promise<Map<string, Points>> {
-  const to = new Date();
-  const from = new Date(to.getTime() - 3600_000);
+  const range = targetQuery(row, ...lastSeconds(3600));
   const answers = await Promise.all(
-    METRICS.map((metric) =>
-      api.GET("/api/v1/series/history", {
-        params: {
-          query: {
-            agent_id: row.agent_id,
-            check: row.check,
-            target: row.target,
-            metric,
-            from: from.toISOString(),
-            to: to.toISOString(),
-          },
-        },
-      }),
-    ),
+    METRICS.map((metric) => api.GET("/api/v1/series/history", { params: { query: { ...range, metric } } })),
   );
   const out = new Map<string, Points>();
   answers.forEach((a, i) => {

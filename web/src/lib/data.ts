@@ -19,6 +19,17 @@ export async function allAgents(): Promise<Agent[]> {
   return agents;
 }
 
+/** The series query of one check target over `[from, to]`. */
+export function targetQuery(row: Pick<Latest, "agent_id" | "check" | "target">, from: Date, to: Date) {
+  return { agent_id: row.agent_id, check: row.check, target: row.target, from: from.toISOString(), to: to.toISOString() };
+}
+
+/** The range of the last `seconds`, ending now. */
+export function lastSeconds(seconds: number): [Date, Date] {
+  const to = new Date();
+  return [new Date(to.getTime() - seconds * 1000), to];
+}
+
 export async function latestResults(agentId?: string): Promise<Latest[]> {
   const { data, error } = await api.GET("/api/v1/results/latest", {
     params: { query: agentId ? { agent_id: agentId } : {} },

@@ -5,7 +5,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, problemText, type Schemas } from "../api/client";
 import type { LiveStream } from "../api/live";
-import { type Latest, latestResults } from "../lib/data";
+import { type Latest, lastSeconds, latestResults, targetQuery } from "../lib/data";
 import { ago, ms, percent } from "../lib/format";
 import { bucketStep, type Point, smokeBuckets } from "../lib/smoke";
 import { StatusTag } from "../components/status";
@@ -160,15 +160,7 @@ function Latency(props: { row: Latest; metric: string; rangeSeconds: number; liv
 
   useEffect(() => {
     let cancelled = false;
-    const to = new Date();
-    const from = new Date(to.getTime() - rangeSeconds * 1000);
-    const base = {
-      agent_id: row.agent_id,
-      check: row.check,
-      target: row.target,
-      from: from.toISOString(),
-      to: to.toISOString(),
-    };
+    const base = targetQuery(row, ...lastSeconds(rangeSeconds));
     (async () => {
       const [h, s] = await Promise.all([
         api.GET("/api/v1/series/history", { params: { query: { ...base, metric } } }),
@@ -240,20 +232,9 @@ function Latency(props: { row: Latest; metric: string; rangeSeconds: number; liv
 function LossRow({ row, rangeSeconds }: { row: Latest; rangeSeconds: number }) {
   const [loss, setLoss] = useState<number | null | undefined>(undefined);
   useEffect(() => {
-    const to = new Date();
-    const from = new Date(to.getTime() - rangeSeconds * 1000);
     api
       .GET("/api/v1/series/stats", {
-        params: {
-          query: {
-            agent_id: row.agent_id,
-            check: row.check,
-            target: row.target,
-            metric: "loss",
-            from: from.toISOString(),
-            to: to.toISOString(),
-          },
-        },
+        params: { query: { ...targetQuery(row, ...lastSeconds(rangeSeconds)), metric: "loss" } },
       })
       .then(({ data }) => setLoss(data?.series[0]?.stats.avg ?? null));
   }, [row.check_id, rangeSeconds]);

@@ -24,13 +24,11 @@ pub(crate) fn start(root: &Path) -> anyhow::Result<()> {
         "-p",
         "vantage-agent",
     ]))?;
-    let dir = root.join("target/bench/dashboard");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    let mut demo = Demo::up_with(&root.join("target/release"), &dir, 0, &plugins)?;
-    demo.agent("demo-agent", Some("127.0.0.1"))?;
-    demo.agent("demo-agent-2", Some("127.0.0.2"))?;
+    let demo = Demo::pair(
+        &root.join("target/release"),
+        &root.join("target/bench/dashboard"),
+        &plugins,
+    )?;
     run(Command::new("node")
         .current_dir(root.join("web"))
         .arg("bench/dashboard.mjs")
