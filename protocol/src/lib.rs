@@ -6,6 +6,7 @@
 //! - [`result`]: the normalised result of one check run.
 //! - [`ingest`]: the agent ↔ server link (enrollment, batches, heartbeats, problems).
 //! - [`config`]: the registry, checks defined on the server, and each agent's desired state.
+//! - [`text`]: cutting text from plugins and peers at character boundaries.
 //!
 //! ```
 //! use vantage_protocol::keys::SigningKeyPair;
@@ -31,3 +32,4 @@ pub mod keys;
 pub mod manifest;
 pub mod package;
 pub mod result;
+pub mod text;
