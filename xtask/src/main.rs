@@ -27,7 +27,14 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
     match args.first().map(String::as_str) {
-        Some("build-plugins") => packages::build_plugins(&root).map(|_| ()),
+        Some("build-plugins") => {
+            let which = if args.iter().any(|a| a == "--rust") {
+                packages::Plugins::Rust
+            } else {
+                packages::Plugins::All
+            };
+            packages::build_plugins_with(&root, which, None).map(|_| ())
+        }
         Some("test") => test(&root, &args[1..]),
         Some("demo") => demo::start(&root, &args[1..]),
         Some("bench") => bench::start(&root, &args[1..]),
@@ -41,7 +48,7 @@ fn main() -> anyhow::Result<()> {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
-                 build-plugins   build, pack and sign every plugin into target/plugins\n  \
+                 build-plugins [--rust]  build, pack and sign every plugin (or the Rust ones) into target/plugins\n  \
                  test            prepare the machine and run the whole test suite\n  \
                  demo [--once]   run a server with the dashboard, and an agent with checks against local services\n  \
                  web [--update-types]  build the dashboard into web/dist (regenerating its API types)\n  \
@@ -122,7 +129,11 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     run(cargo()
         .current_dir(root)
         .args(["test", "--workspace", "--no-run"]))?;
-    let plugins = packages::build_plugins_with(root, Some(&root.join("target/debug/vantage")))?;
+    let plugins = packages::build_plugins_with(
+        root,
+        packages::Plugins::All,
+        Some(&root.join("target/debug/vantage")),
+    )?;
     packages::test_foreign_plugins(root)?;
     // The dashboard: its types must match the API, its units pass, and its
     // build is in web/dist before the server's tests serve it.

@@ -13,14 +13,29 @@ use std::process::Command;
 
 use crate::{cargo, run};
 
-/// Builds every plugin and returns the folder of signed packages
-/// (`target/plugins`), which also holds the development key pair. The C
-/// plugins need the `vantage` CLI: it is built unless `cli` names one.
-pub(crate) fn build_plugins(root: &Path) -> anyhow::Result<PathBuf> {
-    build_plugins_with(root, None)
+/// Which plugins to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plugins {
+    /// The Rust ones (first-party and test fixtures): only cargo and the
+    /// `wasm32-wasip2` target, no other toolchain.
+    Rust,
+    /// Every plugin, the Python, JavaScript and C examples too.
+    All,
 }
 
-pub(crate) fn build_plugins_with(root: &Path, cli: Option<&Path>) -> anyhow::Result<PathBuf> {
+/// Builds every plugin and returns the folder of signed packages
+/// (`target/plugins`), which also holds the development key pair.
+pub(crate) fn build_plugins(root: &Path) -> anyhow::Result<PathBuf> {
+    build_plugins_with(root, Plugins::All, None)
+}
+
+/// Builds `which` plugins. The C plugins need the `vantage` CLI: it is
+/// built unless `cli` names one.
+pub(crate) fn build_plugins_with(
+    root: &Path,
+    which: Plugins,
+    cli: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
     crate::prepare::wasm_target()?;
     let plugins = root.join("plugins");
     // Cargo itself skips plugins whose sources did not change.
@@ -38,10 +53,14 @@ pub(crate) fn build_plugins_with(root: &Path, cli: Option<&Path>) -> anyhow::Res
     let mut foreign = Foreign::new(root, cli);
     let mut packed = 0;
     for dir in plugin_dirs(&plugins)? {
+        let rust = dir.join("Cargo.toml").is_file();
+        if which == Plugins::Rust && !rust {
+            continue;
+        }
         let manifest_path = dir.join("manifest.json");
         let manifest = Manifest::from_json(&std::fs::read(&manifest_path)?)
             .with_context(|| format!("reading {}", manifest_path.display()))?;
-        let wasm = if dir.join("Cargo.toml").is_file() {
+        let wasm = if rust {
             let crate_name = crate_name(&dir)?;
             wasm_dir.join(format!("{}.wasm", crate_name.replace('-', "_")))
         } else {
