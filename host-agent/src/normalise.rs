@@ -8,14 +8,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use vantage_protocol::manifest::{BaseUnit, Manifest};
 use vantage_protocol::result::{CheckResult, Sample, Status};
+use vantage_protocol::rules::{self, MAX_MESSAGE};
+use vantage_protocol::text::{clip, prefix};
 
 use crate::bindings::{self, Unit};
 use crate::run::RunFailure;
-
-const MAX_LABELS: usize = 16;
-const MAX_LABEL_KEY: usize = 64;
-const MAX_LABEL_VALUE: usize = 256;
-const MAX_MESSAGE: usize = 4096;
 
 /// Who ran what, when.
 #[derive(Debug, Clone)]
@@ -80,19 +77,6 @@ fn output_size(o: &bindings::Outcome) -> usize {
     o.message.as_ref().map_or(0, String::len) + samples
 }
 
-/// Cuts `text` to at most `max` bytes (at a character boundary), marking the cut.
-pub(crate) fn clip(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let cut = (0..=max)
-            .rev()
-            .find(|i| text.is_char_boundary(*i))
-            .unwrap_or(0);
-        text.truncate(cut);
-        text.push('…');
-    }
-    text
-}
-
 /// Normalises one run.
 pub fn normalise(
     meta: &RunMeta<'_>,
@@ -150,19 +134,25 @@ pub fn normalise(
         } else {
             result.status
         };
-        result.message = Some(match result.message.take() {
-            Some(m) => format!("{m}; {note}"),
-            None => note,
-        });
+        // The note goes first: it must survive the clip of a long message.
+        result.message = Some(clip(
+            match result.message.take() {
+                Some(m) => format!("{note}; {m}"),
+                None => note,
+            },
+            MAX_MESSAGE,
+        ));
     }
     result
 }
 
+/// One sample checked against the manifest and converted to its base unit;
+/// then the rules the server applies too ([`rules::check_sample`]).
 fn check_sample(manifest: &Manifest, s: bindings::Sample) -> Result<Sample, String> {
     let spec = manifest.metric(&s.metric).ok_or_else(|| {
         format!(
             "metric `{}` is not declared in the manifest",
-            clip(s.metric.clone(), 64)
+            prefix(&s.metric, rules::MAX_NAME)
         )
     })?;
     let (base, factor) = to_base(s.unit);
@@ -174,31 +164,23 @@ fn check_sample(manifest: &Manifest, s: bindings::Sample) -> Result<Sample, Stri
             s.unit
         ));
     }
-    if !s.value.is_finite() {
-        return Err(format!("metric `{}` has a non-finite value", spec.name));
-    }
-    if s.labels.len() > MAX_LABELS {
-        return Err(format!(
-            "metric `{}` has more than {MAX_LABELS} labels",
-            spec.name
-        ));
-    }
     let mut labels = BTreeMap::new();
     for (k, v) in s.labels {
-        if k.is_empty() || k.len() > MAX_LABEL_KEY || v.len() > MAX_LABEL_VALUE {
-            return Err(format!(
-                "metric `{}` has a label longer than {MAX_LABEL_KEY}/{MAX_LABEL_VALUE} bytes or an empty key",
-                spec.name
-            ));
-        }
         labels.insert(k, v);
     }
-    Ok(Sample {
+    let sample = Sample {
         metric: spec.name.clone(),
         unit: spec.unit,
         value: s.value * factor,
         labels,
-    })
+    };
+    match rules::check_sample(&sample).first() {
+        None => Ok(sample),
+        Some(p) if p.field == "value" => {
+            Err(format!("metric `{}` has a non-finite value", spec.name))
+        }
+        Some(p) => Err(format!("metric `{}`: {p}", spec.name)),
+    }
 }
 
 #[cfg(test)]

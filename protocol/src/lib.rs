@@ -6,6 +6,7 @@
 //! - [`result`]: the normalised result of one check run.
 //! - [`ingest`]: the agent ↔ server link (enrollment, batches, heartbeats, problems).
 //! - [`config`]: the registry, checks defined on the server, and each agent's desired state.
+//! - [`rules`]: what makes a result valid (limits, names), for agent, server and manifest alike.
 //! - [`text`]: cutting text from plugins and peers at character boundaries.
 //!
 //! ```
@@ -32,4 +33,5 @@ pub mod keys;
 pub mod manifest;
 pub mod package;
 pub mod result;
+pub mod rules;
 pub mod text;

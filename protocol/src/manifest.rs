@@ -185,13 +185,10 @@ impl Manifest {
         }
         let mut seen = BTreeSet::new();
         for (i, metric) in self.metrics.iter().enumerate() {
-            if !is_metric_name(&metric.name) {
+            if let Err(reason) = crate::rules::check_metric_name(&metric.name) {
                 return Err(invalid(
                     format!("metrics[{i}].name"),
-                    format!(
-                        "`{}` must be snake_case: lower-case letters, digits and `_`, starting with a letter",
-                        metric.name
-                    ),
+                    format!("`{}` {reason}", crate::text::prefix(&metric.name, 80)),
                 ));
             }
             if !seen.insert(metric.name.as_str()) {
@@ -251,13 +248,6 @@ fn is_plugin_name(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-fn is_metric_name(s: &str) -> bool {
-    (1..=128).contains(&s.len())
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +295,17 @@ mod tests {
             {"name": "a", "unit": "count", "help": ""}, {"name": "a", "unit": "count", "help": ""}
         ]);
         assert!(parse(v).unwrap_err().to_string().contains("declared twice"));
+
+        for (name, why) in [
+            ("check_up", "reserved"),
+            ("a".repeat(65).as_str(), "must match"),
+            ("Rtt", "must match"),
+        ] {
+            let mut v = base();
+            v["metrics"][0]["name"] = serde_json::json!(name);
+            let e = parse(v).unwrap_err().to_string();
+            assert!(e.contains("metrics[0].name") && e.contains(why), "{e}");
+        }
 
         let mut v = base();
         v["config_schema"] = serde_json::json!({"type": 12});

@@ -11,7 +11,7 @@
 //! assert_eq!(prefix("a€b", 2), "a");
 //! let cut = clip("€".repeat(10), 8);
 //! assert!(cut.len() <= 8);
-//! assert_eq!(cut, "€€…");
+//! assert_eq!(cut, "€…");
 //! ```
 
 /// The mark that ends a text [`clip`] shortened.

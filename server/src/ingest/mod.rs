@@ -22,8 +22,8 @@ use validate::{ValidBatch, canonical_labels};
 
 /// The series the server adds to every check: 1 for a run that ended `ok`,
 /// 0 otherwise. Its average over a range is the check's availability, at
-/// any resolution. Plugins may not emit it.
-pub const CHECK_UP: &str = "check_up";
+/// any resolution. Plugins may not emit it (`vantage_protocol::rules`).
+pub use vantage_protocol::rules::CHECK_UP;
 
 /// Entries kept before a cache starts over (ids are cheap to look up again).
 const CACHE_LIMIT: usize = 200_000;

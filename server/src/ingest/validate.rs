@@ -6,14 +6,10 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 use vantage_protocol::ingest::{FieldError, IngestBatch, MAX_BATCH_RESULTS, MAX_BATCH_SAMPLES};
 use vantage_protocol::result::CheckResult;
+use vantage_protocol::rules;
 
 /// Results may be stamped this far in the future (clock skew).
 const MAX_SKEW: chrono::Duration = chrono::Duration::minutes(5);
-const MAX_LABELS: usize = 16;
-const MAX_LABEL_VALUE: usize = 128;
-const MAX_MESSAGE: usize = 4096;
-const MAX_NAME: usize = 128;
-const MAX_TARGET: usize = 512;
 /// A refusal lists at most this many fields.
 const MAX_ERRORS: usize = 100;
 
@@ -29,13 +25,6 @@ pub fn canonical_labels(labels: &BTreeMap<String, String>) -> String {
     serde_json::to_string(labels).unwrap_or_else(|_| "{}".into())
 }
 
-pub fn is_metric_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some('a'..='z'))
-        && s.len() <= 64
-        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
-}
-
 struct Errors(Vec<FieldError>);
 
 impl Errors {
@@ -47,16 +36,6 @@ impl Errors {
                 reason: reason.into(),
             });
         }
-    }
-}
-
-fn text(errors: &mut Errors, i: usize, field: &str, value: &str, max: usize) {
-    if value.is_empty() {
-        errors.push(Some(i), field, "must not be empty");
-    } else if value.len() > max {
-        errors.push(Some(i), field, format!("is longer than {max} bytes"));
-    } else if value.chars().any(char::is_control) {
-        errors.push(Some(i), field, "contains control characters");
     }
 }
 
@@ -103,26 +82,8 @@ pub fn validate(
                 format!("is {:?} but this credential belongs to {agent:?}", r.agent),
             );
         }
-        text(&mut errors, i, "check", &r.check, MAX_NAME);
-        text(&mut errors, i, "target", &r.target, MAX_TARGET);
-        text(&mut errors, i, "plugin", &r.plugin, MAX_NAME);
-        text(&mut errors, i, "plugin_version", &r.plugin_version, 64);
-        if semver::Version::parse(&r.plugin_version).is_err() && !r.plugin_version.is_empty() {
-            errors.push(Some(i), "plugin_version", "is not a semantic version");
-        }
-        if !(r.duration.is_finite() && r.duration >= 0.0) {
-            errors.push(
-                Some(i),
-                "duration",
-                "must be a finite number of seconds ≥ 0",
-            );
-        }
-        if r.message.as_ref().is_some_and(|m| m.len() > MAX_MESSAGE) {
-            errors.push(
-                Some(i),
-                "message",
-                format!("is longer than {MAX_MESSAGE} bytes"),
-            );
+        for p in rules::check_result(&r) {
+            errors.push(Some(i), p.field, p.reason);
         }
         if r.started_at > now + MAX_SKEW {
             errors.push(
@@ -130,51 +91,6 @@ pub fn validate(
                 "started_at",
                 "is more than 5 minutes in the future (check the agent's clock)",
             );
-        }
-        for (j, s) in r.samples.iter().enumerate() {
-            if !is_metric_name(&s.metric) {
-                errors.push(
-                    Some(i),
-                    format!("samples[{j}].metric"),
-                    "must match ^[a-z][a-z0-9_]{0,63}$",
-                );
-            } else if s.metric == super::CHECK_UP {
-                errors.push(
-                    Some(i),
-                    format!("samples[{j}].metric"),
-                    "`check_up` is the server's own availability series",
-                );
-            }
-            if !s.value.is_finite() {
-                errors.push(
-                    Some(i),
-                    format!("samples[{j}].value"),
-                    "must be a finite number",
-                );
-            }
-            if s.labels.len() > MAX_LABELS {
-                errors.push(
-                    Some(i),
-                    format!("samples[{j}].labels"),
-                    format!("has more than {MAX_LABELS} labels"),
-                );
-            }
-            for (k, v) in &s.labels {
-                if !is_metric_name(k) {
-                    errors.push(
-                        Some(i),
-                        format!("samples[{j}].labels.{k}"),
-                        "label names must match ^[a-z][a-z0-9_]{0,63}$",
-                    );
-                }
-                if v.len() > MAX_LABEL_VALUE {
-                    errors.push(
-                        Some(i),
-                        format!("samples[{j}].labels.{k}"),
-                        format!("is longer than {MAX_LABEL_VALUE} bytes"),
-                    );
-                }
-            }
         }
         if r.started_at < oldest {
             expired += 1;
@@ -277,12 +193,5 @@ mod tests {
         let many = (0..MAX_BATCH_RESULTS + 1).map(|_| result(now)).collect();
         let errors = validate(batch(many), "a1", now, WEEK).unwrap_err();
         assert_eq!(errors[0].field, "results");
-    }
-
-    #[test]
-    fn metric_names() {
-        assert!(is_metric_name("rtt_p95"));
-        assert!(!is_metric_name("9lives") && !is_metric_name("") && !is_metric_name("a-b"));
-        assert!(!is_metric_name(&"a".repeat(65)));
     }
 }

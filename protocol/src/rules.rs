@@ -1,0 +1,239 @@
+//! What makes a result valid: one set of limits and one check, used by the
+//! agent's normaliser, the server's ingest validation and manifest
+//! validation, so that no result is accepted by one side and refused by the
+//! other.
+//!
+//! ```
+//! use vantage_protocol::rules::{self, Problem};
+//!
+//! assert!(rules::check_metric_name("rtt_p95").is_ok());
+//! assert!(rules::check_metric_name("check_up").is_err()); // the server's own series
+//! assert!(rules::check_metric_name("Bad-Name").is_err());
+//! assert_eq!(rules::MAX_LABEL_VALUE, 256);
+//! ```
+
+use crate::result::{CheckResult, Sample};
+
+/// Longest metric or label name, in bytes (names are ASCII).
+pub const MAX_NAME: usize = 64;
+/// Labels per sample.
+pub const MAX_LABELS: usize = 16;
+/// Longest label value, in bytes of UTF-8.
+pub const MAX_LABEL_VALUE: usize = 256;
+/// Longest result message, in bytes of UTF-8; the agent clips longer ones.
+pub const MAX_MESSAGE: usize = 4096;
+/// Longest check or plugin name in a result, in bytes.
+pub const MAX_CHECK_NAME: usize = 128;
+/// Longest target, in bytes.
+pub const MAX_TARGET: usize = 512;
+/// Longest plugin version string, in bytes.
+pub const MAX_VERSION: usize = 64;
+/// The server's availability series: 1 for a result with status ok, else 0.
+pub const CHECK_UP: &str = "check_up";
+/// Metric names the server derives itself: a plugin may not declare or emit them.
+pub const RESERVED_METRICS: &[&str] = &[CHECK_UP];
+
+/// The pattern metric and label names follow, as shown in refusals.
+pub const NAME_PATTERN: &str = "^[a-z][a-z0-9_]{0,63}$";
+
+/// One broken rule: the JSON path of the field (relative to what was
+/// checked) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// e.g. `samples[2].labels.hop`.
+    pub field: String,
+    /// A lower-case sentence fragment, e.g. `is longer than 256 bytes`.
+    pub reason: String,
+}
+
+impl Problem {
+    fn new(field: impl Into<String>, reason: impl Into<String>) -> Problem {
+        Problem {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.field, self.reason)
+    }
+}
+
+/// Whether `s` matches [`NAME_PATTERN`] (metric and label names).
+pub fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && s.len() <= MAX_NAME
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+/// A metric name a plugin may declare and emit: [`NAME_PATTERN`] and not
+/// [reserved](RESERVED_METRICS).
+pub fn check_metric_name(name: &str) -> Result<(), String> {
+    if !is_name(name) {
+        Err(format!("must match {NAME_PATTERN}"))
+    } else if RESERVED_METRICS.contains(&name) {
+        Err(format!("`{name}` is reserved for the server's own series"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Every rule one sample breaks; fields are relative to the sample
+/// (`metric`, `value`, `labels`, `labels.KEY`).
+pub fn check_sample(s: &Sample) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Err(reason) = check_metric_name(&s.metric) {
+        problems.push(Problem::new("metric", reason));
+    }
+    if !s.value.is_finite() {
+        problems.push(Problem::new("value", "must be a finite number"));
+    }
+    if s.labels.len() > MAX_LABELS {
+        problems.push(Problem::new(
+            "labels",
+            format!("has more than {MAX_LABELS} labels"),
+        ));
+    }
+    for (k, v) in &s.labels {
+        let field = format!("labels.{}", crate::text::prefix(k, MAX_NAME));
+        if !is_name(k) {
+            problems.push(Problem::new(
+                field.clone(),
+                format!("label names must match {NAME_PATTERN}"),
+            ));
+        }
+        if v.len() > MAX_LABEL_VALUE {
+            problems.push(Problem::new(
+                field,
+                format!("is longer than {MAX_LABEL_VALUE} bytes"),
+            ));
+        }
+    }
+    problems
+}
+
+fn check_text(problems: &mut Vec<Problem>, field: &str, value: &str, max: usize) {
+    if value.is_empty() {
+        problems.push(Problem::new(field, "must not be empty"));
+    } else if value.len() > max {
+        problems.push(Problem::new(field, format!("is longer than {max} bytes")));
+    } else if value.chars().any(char::is_control) {
+        problems.push(Problem::new(field, "contains control characters"));
+    }
+}
+
+/// Every rule a result breaks by itself (who sent it and when it was
+/// stamped are the receiver's to check).
+pub fn check_result(r: &CheckResult) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    check_text(&mut problems, "check", &r.check, MAX_CHECK_NAME);
+    check_text(&mut problems, "target", &r.target, MAX_TARGET);
+    check_text(&mut problems, "plugin", &r.plugin, MAX_CHECK_NAME);
+    check_text(
+        &mut problems,
+        "plugin_version",
+        &r.plugin_version,
+        MAX_VERSION,
+    );
+    if !r.plugin_version.is_empty() && semver::Version::parse(&r.plugin_version).is_err() {
+        problems.push(Problem::new("plugin_version", "is not a semantic version"));
+    }
+    if !(r.duration.is_finite() && r.duration >= 0.0) {
+        problems.push(Problem::new(
+            "duration",
+            "must be a finite number of seconds ≥ 0",
+        ));
+    }
+    if r.message.as_ref().is_some_and(|m| m.len() > MAX_MESSAGE) {
+        problems.push(Problem::new(
+            "message",
+            format!("is longer than {MAX_MESSAGE} bytes"),
+        ));
+    }
+    for (j, s) in r.samples.iter().enumerate() {
+        for p in check_sample(s) {
+            problems.push(Problem::new(format!("samples[{j}].{}", p.field), p.reason));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::manifest::BaseUnit;
+    use crate::result::Status;
+
+    fn sample(labels: &[(&str, String)]) -> Sample {
+        Sample {
+            metric: "rtt".into(),
+            unit: BaseUnit::Seconds,
+            value: 0.001,
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    #[test]
+    fn names_follow_one_pattern() {
+        assert!(is_name("rtt_p95") && is_name("a") && is_name(&"a".repeat(64)));
+        for bad in ["", "9lives", "a-b", "Rtt", "ä", &"a".repeat(65)] {
+            assert!(!is_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn label_values_are_limited_in_bytes_not_characters() {
+        assert!(check_sample(&sample(&[("hop", "x".repeat(256))])).is_empty());
+        let p = check_sample(&sample(&[("hop", "x".repeat(257))]));
+        assert_eq!(p[0].field, "labels.hop");
+        // 86 euro signs are 258 bytes but 86 characters.
+        let p = check_sample(&sample(&[("hop", "€".repeat(86))]));
+        assert_eq!(p[0].reason, "is longer than 256 bytes");
+    }
+
+    #[test]
+    fn label_keys_reserved_metrics_and_values_are_named() {
+        let mut s = sample(&[("Bad Key", "v".into())]);
+        s.metric = "check_up".into();
+        s.value = f64::NAN;
+        let fields: Vec<_> = check_sample(&s).into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["metric", "value", "labels.Bad Key"]);
+    }
+
+    #[test]
+    fn a_result_names_each_bad_field_with_its_path() {
+        let r = CheckResult {
+            id: uuid::Uuid::nil(),
+            agent: "a".into(),
+            check: String::new(),
+            target: "t\n".into(),
+            plugin: "p".into(),
+            plugin_version: "one".into(),
+            status: Status::Ok,
+            started_at: chrono::Utc::now(),
+            duration: -1.0,
+            message: Some("€".repeat(1366)),
+            samples: vec![sample(&[]), sample(&[("k", "v".repeat(300))])],
+        };
+        let fields: Vec<_> = check_result(&r).into_iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "check",
+                "target",
+                "plugin_version",
+                "duration",
+                "message",
+                "samples[1].labels.k"
+            ]
+        );
+    }
+}
