@@ -276,7 +276,6 @@ fn classify(
             let tail = lines[lines.len().saturating_sub(3)..].join(" ");
             text = format!("{text} (stderr: {tail})");
         }
-        text.truncate(2048);
-        RunFailure::Trap(text)
+        RunFailure::Trap(vantage_protocol::text::clip(text, 2048))
     }
 }

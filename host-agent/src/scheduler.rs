@@ -2,16 +2,21 @@
 //! at `t0 + k·interval`, plus up to `jitter`), so lateness never accumulates
 //! into drift; a semaphore bounds the runs in flight across all jobs; a slot
 //! missed entirely (the previous run or the queue overran it) is skipped and
-//! counted, never run twice.
+//! counted, never run twice. A run that panics (an agent bug) becomes an
+//! `error` result for its own check, is logged and counted, and the job goes
+//! on at its next slot.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use rand::Rng as _;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
-use vantage_protocol::result::CheckResult;
+use vantage_protocol::result::{CheckResult, Status};
 
 use crate::host::PluginHost;
 use crate::plugin::CompiledPlugin;
@@ -32,6 +37,16 @@ pub struct Scheduler {
     host: Arc<PluginHost>,
     agent: Arc<str>,
     permits: Arc<Semaphore>,
+    stats: Arc<SchedulerStats>,
+}
+
+/// What the scheduler counts since the agent started.
+#[derive(Debug, Default)]
+pub struct SchedulerStats {
+    /// Runs that panicked in the agent (each became an `error` result).
+    pub panicked: AtomicU64,
+    /// Slots skipped because the previous run or the queue overran them.
+    pub missed: AtomicU64,
 }
 
 impl Scheduler {
@@ -40,7 +55,13 @@ impl Scheduler {
             host,
             agent: agent.into(),
             permits: Arc::new(Semaphore::new(max_concurrent_runs)),
+            stats: Arc::default(),
         }
+    }
+
+    /// The counters of this scheduler (shared by its clones).
+    pub fn stats(&self) -> &SchedulerStats {
+        &self.stats
     }
 
     /// Opens the shared engines the jobs need before the first run, so
@@ -61,7 +82,20 @@ impl Scheduler {
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        job.plugin.run(&self.host, &self.agent, &job.request).await
+        let manifest = job.plugin.manifest();
+        let meta = PanicMeta {
+            agent: &self.agent,
+            check: &job.request.check,
+            target: &job.request.target,
+            plugin: &manifest.name,
+            version: manifest.version.to_string(),
+        };
+        guarded(
+            &meta,
+            &self.stats,
+            job.plugin.run(&self.host, &self.agent, &job.request),
+        )
+        .await
     }
 
     /// Runs every job once, all at once within the concurrency bound, and
@@ -175,7 +209,13 @@ impl Scheduler {
                 if results.send(result).await.is_err() {
                     return;
                 }
-                slot = next_slot(slot, job.interval, Instant::now(), &job.request.check);
+                slot = next_slot(
+                    slot,
+                    job.interval,
+                    Instant::now(),
+                    &job.request.check,
+                    &this.stats,
+                );
             }
         });
         Running { job, retire, task }
@@ -207,6 +247,59 @@ impl Job {
     }
 }
 
+/// Who ran what, for the result of a run that panicked.
+struct PanicMeta<'a> {
+    agent: &'a str,
+    check: &'a str,
+    target: &'a str,
+    plugin: &'a str,
+    version: String,
+}
+
+/// Awaits one run; a panic inside it becomes an `error` result for that
+/// check alone, logged and counted, instead of ending the job's task.
+async fn guarded(
+    meta: &PanicMeta<'_>,
+    stats: &SchedulerStats,
+    run: impl std::future::Future<Output = CheckResult>,
+) -> CheckResult {
+    let started_at = chrono::Utc::now();
+    let start = std::time::Instant::now();
+    match AssertUnwindSafe(run).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            stats.panicked.fetch_add(1, Ordering::Relaxed);
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            let what = vantage_protocol::text::clip(what, 1024);
+            tracing::error!(
+                check = meta.check,
+                target = meta.target,
+                panic = what,
+                "The agent failed while running a check (a bug); the check runs again at its next slot."
+            );
+            CheckResult {
+                id: uuid::Uuid::now_v7(),
+                agent: meta.agent.to_owned(),
+                check: meta.check.to_owned(),
+                target: meta.target.to_owned(),
+                plugin: meta.plugin.to_owned(),
+                plugin_version: meta.version.clone(),
+                status: Status::Error,
+                started_at,
+                duration: start.elapsed().as_secs_f64(),
+                message: Some(format!(
+                    "the agent failed while running this check (a bug, please report it): {what}"
+                )),
+                samples: Vec::new(),
+            }
+        }
+    }
+}
+
 fn jittered(jitter: Duration) -> Duration {
     if jitter.is_zero() {
         Duration::ZERO
@@ -216,13 +309,22 @@ fn jittered(jitter: Duration) -> Duration {
 }
 
 /// The next slot after `slot` that has not already passed.
-fn next_slot(slot: Instant, interval: Duration, now: Instant, check: &str) -> Instant {
+fn next_slot(
+    slot: Instant,
+    interval: Duration,
+    now: Instant,
+    check: &str,
+    stats: &SchedulerStats,
+) -> Instant {
     let next = slot + interval;
     if next >= now {
         return next;
     }
     let behind = now - next;
     let missed = behind.as_nanos() / interval.as_nanos() + 1;
+    stats
+        .missed
+        .fetch_add(u64::try_from(missed).unwrap_or(u64::MAX), Ordering::Relaxed);
     tracing::warn!(
         check,
         missed = missed as u64,
@@ -237,6 +339,8 @@ mod tests {
 
     #[test]
     fn slots_stay_anchored_and_missed_slots_are_skipped() {
+        let stats = SchedulerStats::default();
+        let next_slot = |slot, i, now, c| next_slot(slot, i, now, c, &stats);
         let t0 = Instant::now();
         let i = Duration::from_secs(1);
         // On time, or a little late: the next slot is still t0 + k·interval.
@@ -256,5 +360,59 @@ mod tests {
         );
         assert!(jittered(Duration::from_millis(5)) < Duration::from_millis(5));
         assert_eq!(jittered(Duration::ZERO), Duration::ZERO);
+        assert_eq!(stats.missed.load(Ordering::Relaxed), 2);
+    }
+
+    fn meta() -> PanicMeta<'static> {
+        PanicMeta {
+            agent: "a",
+            check: "c",
+            target: "t",
+            plugin: "p",
+            version: "1.0.0".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_that_panics_becomes_an_error_result_and_is_counted() {
+        let stats = SchedulerStats::default();
+        // A message with a multi-byte character at every byte offset.
+        let text = "€".repeat(2000);
+        let result = guarded(&meta(), &stats, async move {
+            if text.len() > 1 {
+                panic!("{text}");
+            }
+            unreachable!()
+        })
+        .await;
+        assert_eq!(result.status, Status::Error);
+        assert_eq!((result.check.as_str(), result.target.as_str()), ("c", "t"));
+        assert!(vantage_protocol::rules::check_result(&result).is_empty());
+        let message = result.message.unwrap();
+        assert!(message.starts_with("the agent failed while running this check"));
+        assert!(message.contains("€€€"), "{message}");
+        assert_eq!(stats.panicked.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_run_that_returns_is_passed_through_uncounted() {
+        let stats = SchedulerStats::default();
+        let result = CheckResult {
+            id: uuid::Uuid::now_v7(),
+            agent: "a".into(),
+            check: "c".into(),
+            target: "t".into(),
+            plugin: "p".into(),
+            plugin_version: "1.0.0".into(),
+            status: Status::Ok,
+            started_at: chrono::Utc::now(),
+            duration: 0.0,
+            message: None,
+            samples: Vec::new(),
+        };
+        let expected = result.clone();
+        let got = guarded(&meta(), &stats, async move { result }).await;
+        assert_eq!(got, expected);
+        assert_eq!(stats.panicked.load(Ordering::Relaxed), 0);
     }
 }

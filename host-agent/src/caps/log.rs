@@ -7,8 +7,8 @@ use wasmtime::component::{HasSelf, Linker};
 
 use super::Budget;
 use crate::bindings::vantage::plugin::log::{self, Level};
-use crate::normalise::clip;
 use crate::run::RunState;
+use vantage_protocol::text::clip;
 
 /// The longest log line kept; the rest is cut.
 const MAX_LINE: usize = 1024;

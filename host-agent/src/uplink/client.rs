@@ -36,8 +36,9 @@ pub struct Reply {
 
 impl Reply {
     /// The problem's title and detail, for logs and errors.
+    /// Clipped to 1 KiB: it is the server's text, logged as it is.
     pub fn problem_text(&self) -> String {
-        match serde_json::from_slice::<vantage_protocol::ingest::Problem>(&self.body) {
+        let text = match serde_json::from_slice::<vantage_protocol::ingest::Problem>(&self.body) {
             Ok(p) => match p.detail {
                 Some(d) => format!("{}: {d}", p.title),
                 None => p.title,
@@ -47,7 +48,8 @@ impl Reply {
                 self.status,
                 String::from_utf8_lossy(&self.body).trim()
             ),
-        }
+        };
+        vantage_protocol::text::clip(text, 1024)
     }
 }
 

@@ -8,6 +8,7 @@ mod dashboard;
 mod mesh;
 mod registry;
 mod remote;
+mod rules;
 mod storage;
 mod support;
 mod surface;

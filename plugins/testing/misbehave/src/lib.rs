@@ -1,7 +1,8 @@
 //! A test fixture for the agent's sandbox: each `mode` breaks one rule
 //! (runs forever, eats memory, traps, floods output or the log, reaches for
-//! a capability or an address it was not given). Mode `ok` is the trivial
-//! probe that the instantiate-and-call benchmark measures.
+//! a capability or an address it was not given, or returns what `emit` is
+//! told to: any metric, labels and message, valid or not). Mode `ok` is the
+//! trivial probe that the instantiate-and-call benchmark measures.
 
 use std::hint::black_box;
 
@@ -21,6 +22,7 @@ enum Mode {
     OffTarget,
     Sleep,
     LogFlood,
+    Emit,
 }
 
 #[derive(Deserialize)]
@@ -34,6 +36,19 @@ struct Config {
     host: String,
     #[serde(default = "default_port")]
     port: u16,
+    /// The panic message of `trap`, the message of `emit`.
+    #[serde(default)]
+    message: Option<String>,
+    /// The metric `emit` reports (declared or not).
+    #[serde(default = "default_metric")]
+    metric: String,
+    /// The labels of `emit`'s sample.
+    #[serde(default)]
+    labels: Vec<(String, String)>,
+}
+
+fn default_metric() -> String {
+    "value".to_owned()
 }
 
 fn default_sleep_ms() -> u32 {
@@ -58,7 +73,10 @@ impl Probe for Misbehave {
             Mode::Ok => ok(),
             Mode::Loop => spin(),
             Mode::Alloc => hoard(),
-            Mode::Trap => panic!("misbehave: trap requested"),
+            Mode::Trap => match config.message {
+                Some(text) => panic!("{text}"),
+                None => panic!("misbehave: trap requested"),
+            },
             Mode::HugeOutput => Outcome::ok().message("x".repeat(16 << 20)),
             Mode::Ungranted => ungranted(ctx),
             Mode::OffTarget => off_target(ctx, &config.host, config.port),
@@ -72,7 +90,20 @@ impl Probe for Misbehave {
                 }
                 ok()
             }
+            Mode::Emit => emit(config),
         }
+    }
+}
+
+/// Returns exactly what the configuration says, for the result rules' tests.
+fn emit(config: Config) -> Outcome {
+    let mut outcome = Outcome::ok().sample(config.metric, 1.0, Unit::Count);
+    for (key, value) in config.labels {
+        outcome = outcome.with_label(key, value);
+    }
+    match config.message {
+        Some(message) => outcome.message(message),
+        None => outcome,
     }
 }
 

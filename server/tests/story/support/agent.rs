@@ -188,6 +188,11 @@ impl RunningAgent {
         }
     }
 
+    /// Whether the agent process is still running.
+    pub fn child_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     pub fn printed(&self) -> Vec<Uuid> {
         self.printed.lock().unwrap().clone()
     }
