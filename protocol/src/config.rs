@@ -52,8 +52,10 @@ pub const MAX_DESIRED_WAIT_SECS: u64 = 60;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PublisherKey {
+    /// The key's id: hex of the first 8 bytes of the public key's sha256.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub key_id: KeyId,
+    /// The name its owner gave the key; an endorsement covers it.
     pub name: String,
     /// base64 of the 32-byte ed25519 public key.
     pub public_key: String,
@@ -62,7 +64,9 @@ pub struct PublisherKey {
     /// For a non-root key: the root's endorsement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endorsement: Option<Endorsement>,
+    /// When the key was added to the registry.
     pub created_at: DateTime<Utc>,
+    /// When an admin revoked it; absent while it is in force.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -87,25 +91,35 @@ pub struct AddKey {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PluginVersion {
+    /// The plugin's name, from its manifest.
     pub name: String,
+    /// The version, from its manifest; published at most once per name.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: semver::Version,
+    /// The manifest's sentence saying what the plugin checks.
     pub description: String,
+    /// Host capabilities this version requests.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub capabilities: BTreeSet<Capability>,
+    /// JSON Schema of the check configuration this version accepts.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config_schema: serde_json::Value,
+    /// Every metric this version may emit, with its base unit.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub metrics: Vec<MetricSpec>,
     /// The signed package digest (hex), as `vantage plugin inspect` shows it.
     pub digest: String,
     /// sha256 of the package file (hex): its blob address.
     pub sha256: String,
+    /// The package file's size, in bytes.
     pub size: u64,
     /// The registry key whose signature the registry checked.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub signer: KeyId,
+    /// When an operator published it.
     pub published_at: DateTime<Utc>,
+    /// When it was yanked: checks no longer resolve to it until it is
+    /// restored. Absent when it is not yanked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub yanked_at: Option<DateTime<Utc>>,
 }
@@ -115,12 +129,14 @@ pub struct PluginVersion {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PluginSummary {
+    /// The plugin's name, unique in the registry.
     pub name: String,
     /// The description of the newest version.
     pub description: String,
     /// The newest version that is not yanked, if any.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub latest: Option<semver::Version>,
+    /// Every published version, yanked ones included, newest first.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub versions: Vec<semver::Version>,
 }
@@ -133,8 +149,12 @@ pub struct PluginSummary {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AgentSelector {
+    /// Group names: an agent in any one of them qualifies. Empty: no
+    /// condition on groups.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// Labels an agent must carry, each with exactly this value. Empty: no
+    /// condition.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
 }
@@ -145,7 +165,9 @@ pub struct AgentSelector {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MeshSpec {
+    /// The group whose members probe each other, each at its first address.
     pub group: String,
+    /// Most peers one agent probes (at least 1); 64 when absent.
     #[serde(default = "default_max_peers")]
     pub max_peers: u32,
 }
@@ -174,6 +196,8 @@ pub struct CheckSpec {
     /// What to probe. Exactly one of `targets` and `mesh`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// Probe the members of a group instead of listed targets: each member
+    /// probes the others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mesh: Option<MeshSpec>,
     /// `30s`, `1m`… (100 ms to 24 h).
@@ -214,9 +238,11 @@ fn empty_object() -> serde_json::Value {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CheckView {
+    /// The check as it was last saved.
     pub spec: CheckSpec,
     /// Bumped by every change of the spec or its approvals.
     pub revision: i64,
+    /// When the spec or its approvals last changed.
     pub updated_at: DateTime<Utc>,
     /// Capabilities the operator has reviewed (granted or not): versions
     /// requesting anything else wait for approval.
@@ -239,8 +265,11 @@ pub struct CheckView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PendingUpgrade {
+    /// The newest version that qualifies but for its capabilities.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: semver::Version,
+    /// What it requests that the operator has not reviewed: saving the check
+    /// again approves these.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub new_capabilities: BTreeSet<Capability>,
 }
@@ -250,13 +279,16 @@ pub struct PendingUpgrade {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PluginPin {
+    /// The plugin's name in the registry.
     pub name: String,
+    /// The exact version.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: semver::Version,
     /// The signed package digest (hex): the agent checks it after download.
     pub digest: String,
     /// sha256 of the package file (hex): download from [`BLOB_PATH`] + this.
     pub sha256: String,
+    /// The package file's size, in bytes.
     pub size: u64,
 }
 
@@ -265,8 +297,11 @@ pub struct PluginPin {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AgentPlacement {
+    /// The agent's groups, replacing all it had (the server sorts them and
+    /// drops repeats); unchanged when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
+    /// The agent's labels, replacing all it had; unchanged when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
 }
@@ -279,7 +314,11 @@ pub struct AgentPlacement {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DesiredState {
+    /// Hex of a digest of `checks`, `keys` and `revoked_keys`; the agent
+    /// sends it back in `If-None-Match` and reports it in [`ConfigStatus`].
     pub version: String,
+    /// Every check that applies to this agent, has a target for it and
+    /// resolves to a version, sorted by name.
     pub checks: Vec<DesiredCheck>,
     /// Publisher keys the registry trusts (roots and endorsed keys, not revoked).
     pub keys: Vec<PublisherKey>,
@@ -293,15 +332,25 @@ pub struct DesiredState {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DesiredCheck {
+    /// The check's name: results carry it in their `check` field.
     pub name: String,
+    /// The package to run.
     pub plugin: PluginPin,
+    /// What to probe, sorted: one run per target every interval.
     pub targets: Vec<DesiredTarget>,
+    /// Time between the starts of two runs against one target, in
+    /// milliseconds (at least 100; the agent adds a little jitter).
     pub interval_ms: u64,
+    /// Each run's wall-clock budget, in milliseconds (at most the interval).
     pub timeout_ms: u64,
+    /// The plugin's configuration; the server validated it against the
+    /// version's schema and the agent validates it again.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: serde_json::Value,
+    /// The capabilities the operator granted: runs may use these and no other.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub grants: BTreeSet<Capability>,
+    /// Host names, IP addresses or CIDRs runs may reach besides their target.
     #[serde(default)]
     pub allow: Vec<String>,
 }
@@ -311,7 +360,10 @@ pub struct DesiredCheck {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DesiredTarget {
+    /// What one run probes: a target the check lists, or a mesh peer's
+    /// first address.
     pub target: String,
+    /// The mesh peer's agent name; absent for a target the check lists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
 }
@@ -323,12 +375,15 @@ pub struct DesiredTarget {
 pub struct ConfigStatus {
     /// The desired state's version this is about.
     pub version: String,
+    /// When the agent applied it.
     pub applied_at: DateTime<Utc>,
     /// Where the running configuration came from.
     pub source: ConfigSource,
+    /// Every check of the desired state, with what became of it.
     pub checks: Vec<CheckStatus>,
 }
 
+/// Where the desired state an agent applied came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
@@ -344,19 +399,24 @@ pub enum ConfigSource {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CheckStatus {
+    /// The check's name.
     pub name: String,
     /// `name@version` of the package.
     pub plugin: String,
+    /// Whether that package runs.
     pub state: CheckState,
-    /// Why it is not running.
+    /// Why it is not running, and which older version still runs instead if
+    /// one does; absent when it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
 }
 
+/// What became of one check of a desired state on the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum CheckState {
+    /// The package was verified and compiled, and its runs are scheduled.
     Running,
     /// The package failed verification (signature, digest, trust).
     Refused,
@@ -371,9 +431,11 @@ pub enum CheckState {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MeshMatrix {
+    /// The mesh check's name.
     pub check: String,
     /// Agent names, sorted: rows and columns.
     pub agents: Vec<String>,
+    /// One cell per pair that has a result, sorted by `from`, then `to`.
     pub cells: Vec<MeshCell>,
 }
 
@@ -382,12 +444,15 @@ pub struct MeshMatrix {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MeshCell {
+    /// The probing agent's name.
     pub from: String,
+    /// The probed peer's agent name.
     pub to: String,
     /// The address probed.
     pub target: String,
     /// `ok`, `timeout`, … of the latest run.
     pub status: String,
+    /// When the latest run started.
     pub started_at: DateTime<Utc>,
     /// The latest run's samples by metric name (base units).
     pub metrics: BTreeMap<String, f64>,

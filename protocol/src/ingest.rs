@@ -32,6 +32,8 @@ pub const MAX_BATCH_BYTES: usize = 8 << 20;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AgentInfo {
+    /// The host's name as its operating system reports it; also the agent's
+    /// name when enrollment gives none.
     pub hostname: String,
     /// `linux`, `macos`, … (Rust's `std::env::consts::OS`).
     pub os: String,
@@ -55,6 +57,7 @@ pub struct EnrollRequest {
     /// The agent's name in results; the host name when absent.
     #[serde(default)]
     pub name: Option<String>,
+    /// What the agent reports about its host.
     pub agent: AgentInfo,
 }
 
@@ -63,6 +66,7 @@ pub struct EnrollRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrollResponse {
+    /// The server's id for the agent: the `{id}` of `/api/v1/agents/{id}`.
     pub agent_id: Uuid,
     /// The name results must carry in their `agent` field.
     pub name: String,
@@ -82,10 +86,12 @@ pub struct EnrollResponse {
 pub struct OutboxStats {
     /// Results written but not yet acknowledged.
     pub backlog_results: u64,
+    /// Bytes those results take in the outbox on disk, record headers included.
     pub backlog_bytes: u64,
     /// Results dropped unsent because the outbox reached its bound, since
     /// the agent's data folder was created.
     pub dropped_results: u64,
+    /// Bytes of the results counted in `dropped_results`, record headers included.
     pub dropped_bytes: u64,
 }
 
@@ -97,8 +103,12 @@ pub struct OutboxStats {
 pub struct IngestBatch {
     /// Made when the batch is formed, reused for every retry of it.
     pub batch_id: Uuid,
+    /// The results, each id at most once: at most [`MAX_BATCH_RESULTS`] of
+    /// them, with at most [`MAX_BATCH_SAMPLES`] samples in all.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub results: Vec<CheckResult>,
+    /// The outbox as this attempt was sent (this batch still counted in its
+    /// backlog); zeros when absent.
     #[serde(default)]
     pub outbox: OutboxStats,
 }
@@ -109,6 +119,7 @@ pub struct IngestBatch {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IngestAck {
+    /// The `batch_id` of the batch acknowledged.
     pub batch_id: Uuid,
     /// Results stored by this batch.
     pub accepted: u32,
@@ -129,10 +140,15 @@ pub struct IngestAck {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Heartbeat {
+    /// The agent's version now; replaces the one it enrolled with.
     pub version: String,
+    /// When the agent process started.
     pub started_at: DateTime<Utc>,
+    /// The outbox now; zeros when absent.
     #[serde(default)]
     pub outbox: OutboxStats,
+    /// IP addresses the host can be reached at now, as in
+    /// [`AgentInfo::addresses`]; a change moves mesh peers' targets.
     #[serde(default)]
     pub addresses: Vec<String>,
 }
@@ -146,6 +162,8 @@ pub struct FieldError {
     pub index: Option<usize>,
     /// JSON path of the field, e.g. `samples[2].unit`.
     pub field: String,
+    /// Why the value was refused, a lower-case phrase such as
+    /// `must be a finite number`.
     pub reason: String,
 }
 
@@ -157,10 +175,17 @@ pub struct Problem {
     /// A URI naming the problem type; `about:blank` when the status says it all.
     #[serde(rename = "type", default = "about_blank")]
     pub kind: String,
+    /// A short summary of the problem type: the HTTP reason phrase
+    /// (`Unprocessable Entity`) when `type` is `about:blank`.
     pub title: String,
+    /// The HTTP status code, as in the response's status line.
     pub status: u16,
+    /// What went wrong this time, for people; absent when the server has
+    /// nothing to add to the title (a `500`'s cause is logged, not told).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Every refused field of a `422`, each with its path and reason;
+    /// omitted when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }

@@ -14,17 +14,29 @@ use sha2::{Digest as _, Sha256};
 /// Why a key file or signature could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    /// Not JSON of the key file's shape.
     #[error("key file is not valid JSON for a Vantage key: {0}")]
     Parse(serde_json::Error),
+    /// The named field is not base64 of the right number of bytes, or those
+    /// bytes are not a valid ed25519 key.
     #[error("key file field `{0}` is not valid base64 of the right length")]
     Encoding(&'static str),
+    /// A public key file where a secret one was expected, or the other way round.
     #[error("key file is a {found}, expected a {expected}")]
     Kind {
+        /// The file's `kind`.
         found: String,
+        /// The `kind` the reader needs.
         expected: &'static str,
     },
+    /// The file's `key_id` is not its key's id: the file was edited or corrupted.
     #[error("key file says its id is {claimed} but the key's id is {actual}")]
-    IdMismatch { claimed: String, actual: String },
+    IdMismatch {
+        /// The id the file states.
+        claimed: String,
+        /// The id computed from the key.
+        actual: String,
+    },
 }
 
 // The inner error is part of the message, so it is not also a `source`,
@@ -49,6 +61,8 @@ impl fmt::Display for KeyId {
 /// A publisher's public key, with the name its owner gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey {
+    /// The name its owner gave the key; an endorsement covers it, so a
+    /// renamed key loses its endorsement.
     pub name: String,
     key: VerifyingKey,
 }
@@ -126,6 +140,7 @@ impl PublicKey {
 
 /// A publisher's signing key pair.
 pub struct SigningKeyPair {
+    /// The key's name, carried into its public half and its files.
     pub name: String,
     key: SigningKey,
 }

@@ -27,6 +27,8 @@
 //! assert!(read.signatures()[0].verify(&read.digest(), &key.public()).is_ok());
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod ingest;
 pub mod keys;

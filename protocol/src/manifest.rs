@@ -104,10 +104,15 @@ pub struct MetricSpec {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum BaseUnit {
+    /// Time: durations, round-trip times, ages.
     Seconds,
+    /// Amounts of data.
     Bytes,
+    /// A fraction where 1 is the whole (a percentage divided by 100).
     Ratio,
+    /// A frequency: events or cycles per second.
     Hertz,
+    /// A number of things: packets, hops, errors.
     Count,
     /// Dimensionless, not a count (a load average, a status code).
     None,
@@ -130,10 +135,18 @@ impl BaseUnit {
 /// Why a manifest was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
+    /// Not JSON of the manifest's shape: bad syntax, a missing or unknown
+    /// field, or a value of the wrong type.
     #[error("manifest is not valid JSON for the manifest format: {0}")]
     Parse(serde_json::Error),
+    /// A field breaks a rule that serde alone cannot express.
     #[error("manifest field `{field}`: {problem}")]
-    Invalid { field: String, problem: String },
+    Invalid {
+        /// The field's JSON path, e.g. `metrics[2].name`.
+        field: String,
+        /// What is wrong with its value.
+        problem: String,
+    },
 }
 
 // The inner error is part of the message, so it is not also a `source`,

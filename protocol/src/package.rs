@@ -52,6 +52,7 @@ impl fmt::Debug for PackageDigest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Signature {
+    /// The id of the key that signed.
     pub key_id: KeyId,
     /// base64 of the 64-byte ed25519 signature.
     pub signature: String,
@@ -82,18 +83,27 @@ impl Signature {
 /// Why a package file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
+    /// The file does not start with the magic bytes of this format version.
     #[error("not a Vantage plugin package (bad magic bytes)")]
     Magic,
+    /// The file ends inside the named part.
     #[error("package is truncated: {0}")]
     Truncated(&'static str),
+    /// The named section is longer than allowed (1 MiB for the manifest and
+    /// the signatures, [`MAX_COMPONENT_BYTES`] for the component).
     #[error("package section `{0}` is larger than allowed")]
     TooLarge(&'static str),
+    /// This many bytes follow the signatures section.
     #[error("package has {0} trailing bytes after its last section")]
     Trailing(usize),
+    /// The manifest section is not a valid manifest.
     #[error("package manifest: {0}")]
     Manifest(ManifestError),
+    /// The signatures section is not a JSON list of signatures.
     #[error("package signatures are not valid JSON: {0}")]
     Signatures(serde_json::Error),
+    /// The component section does not start with a WebAssembly component's
+    /// preamble (a core module, say).
     #[error("package component is not a WebAssembly component")]
     NotAComponent,
 }
@@ -259,18 +269,29 @@ impl<'a> Reader<'a> {
 /// Why a package is not trusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrustError {
+    /// The package carries no signature.
     #[error("package is unsigned")]
     Unsigned,
+    /// No signer is a key the store holds: the ids of every signer.
     #[error("package is signed only by keys this trust store does not hold: {}", join(.0))]
     UnknownKeys(Vec<KeyId>),
+    /// No trusted key signed, and some signers are revoked: their ids.
     #[error("package is signed only by revoked keys: {}", join(.0))]
     Revoked(Vec<KeyId>),
+    /// A signature does not verify: the contents changed after signing.
     #[error(
         "signature by key {key_id} does not match the package contents (tampered or corrupted)"
     )]
-    BadSignature { key_id: KeyId },
+    BadSignature {
+        /// The key whose signature failed.
+        key_id: KeyId,
+    },
+    /// A signature is not base64 of 64 bytes.
     #[error("signature by key {key_id} is malformed")]
-    Malformed { key_id: KeyId },
+    Malformed {
+        /// The key the malformed signature names.
+        key_id: KeyId,
+    },
 }
 
 fn join(ids: &[KeyId]) -> String {

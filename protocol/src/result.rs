@@ -12,10 +12,17 @@ use crate::manifest::BaseUnit;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// The target answered as expected.
     Ok,
+    /// The target did not answer in time, or the run overran its deadline
+    /// and the host stopped it.
     Timeout,
+    /// No route to the target (host or network unreachable).
     Unreachable,
+    /// The target actively refused (a TCP reset, an ICMP port unreachable).
     Refused,
+    /// Anything else: a bad answer or configuration, a plugin that trapped
+    /// or broke a limit, or output the host rejected.
     Error,
 }
 
@@ -36,9 +43,15 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sample {
+    /// The metric's name, as the plugin's manifest declares it.
     pub metric: String,
+    /// The metric's base unit, from the manifest: the unit of `value`.
     pub unit: BaseUnit,
+    /// The measured value, converted to `unit` by the agent; always finite.
     pub value: f64,
+    /// Dimensions that tell a run's samples of one metric apart (`hop` →
+    /// `7`, `core` → `3`); each distinct set is its own series on the
+    /// server. Omitted when empty.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
 }
@@ -49,16 +62,32 @@ pub struct Sample {
 pub struct CheckResult {
     /// Unique per run (UUID v7, time-ordered): the key of exactly-once delivery.
     pub id: uuid::Uuid,
+    /// The name of the agent that ran the check; the server accepts only
+    /// the name the sending credential was enrolled under.
     pub agent: String,
+    /// The check's name, as the operator configured it (on the server or in
+    /// the agent's own configuration).
     pub check: String,
+    /// What the run probed: a host, `host:port` or URL as the check lists it,
+    /// or a peer's address for a mesh check.
     pub target: String,
+    /// The plugin's name, from its manifest.
     pub plugin: String,
+    /// The plugin's semantic version, from its manifest.
     pub plugin_version: String,
+    /// How the run ended.
     pub status: Status,
+    /// When the run started, by the agent's clock: the time of every sample
+    /// of the run.
     pub started_at: DateTime<Utc>,
     /// Wall time of the run, in seconds.
     pub duration: f64,
+    /// A sentence explaining the status, from the plugin, or from the host
+    /// when the run failed or its output was rejected; absent when there is
+    /// none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The values the run measured, each checked against the manifest;
+    /// empty when the run failed or its output was discarded.
     pub samples: Vec<Sample>,
 }
