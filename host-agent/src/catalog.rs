@@ -200,7 +200,7 @@ pub fn build_jobs(
             Some(p) => p.clone(),
             None => {
                 let p = Arc::new(
-                    host.compile(verified.clone())
+                    verified.clone().compile(host)
                         .map_err(|e| err(format!("{}: {e:#}", at("plugin"))))?,
                 );
                 compiled.insert(key, p.clone());

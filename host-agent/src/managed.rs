@@ -384,7 +384,7 @@ impl Remote {
                 let verified = VerifiedPlugin::verify(package, trust)
                     .map_err(|e| (CheckState::Refused, format!("package refused: {e}")))?;
                 let host = self.host.clone();
-                let plugin = tokio::task::spawn_blocking(move || host.compile(verified))
+                let plugin = tokio::task::spawn_blocking(move || verified.compile(&host))
                     .await
                     .map_err(|e| (CheckState::Failed, format!("compiling: {e}")))?
                     .map_err(|e| (CheckState::Failed, format!("compiling: {e:#}")))?;
