@@ -87,8 +87,9 @@ async fn a_scaffolded_plugin_builds_signs_verifies_and_runs() {
     let package =
         Package::from_bytes(&std::fs::read(work.join("port-probe.vpkg")).unwrap()).unwrap();
     let host = PluginHost::new(&HostOptions::default()).unwrap();
-    let plugin = host
-        .compile(VerifiedPlugin::verify(package, &trust).unwrap())
+    let plugin = VerifiedPlugin::verify(package, &trust)
+        .unwrap()
+        .compile(&host)
         .unwrap();
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -191,8 +192,9 @@ async fn scaffold_in(lang: &str) {
     let package =
         Package::from_bytes(&std::fs::read(work.join("port-probe.vpkg")).unwrap()).unwrap();
     let host = PluginHost::new(&HostOptions::default()).unwrap();
-    let plugin = host
-        .compile(VerifiedPlugin::verify(package, &trust).unwrap())
+    let plugin = VerifiedPlugin::verify(package, &trust)
+        .unwrap()
+        .compile(&host)
         .unwrap();
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -154,7 +154,7 @@ fn run(c: &mut Criterion) {
         ..HostOptions::default()
     })
     .unwrap();
-    let plugin = host.compile(verified(misbehave())).unwrap();
+    let plugin = verified(misbehave()).compile(&host).unwrap();
     let request = request(&plugin);
     let check = rt.block_on(plugin.run(&host, "bench", &request));
     assert_eq!(
@@ -175,7 +175,7 @@ fn run(c: &mut Criterion) {
         ..HostOptions::default()
     })
     .unwrap();
-    let uncached_plugin = uncached.compile(verified(misbehave())).unwrap();
+    let uncached_plugin = verified(misbehave()).compile(&uncached).unwrap();
 
     let mut group = c.benchmark_group("run");
     group.bench_function("wasm", |b| {

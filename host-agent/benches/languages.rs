@@ -190,7 +190,7 @@ async fn measure(plugin: &Plugin, ca: &TestCa) -> Row {
         (0..COMPILES)
             .map(|_| {
                 let start = Instant::now();
-                uncached.compile(verified()).unwrap();
+                verified().compile(&uncached).unwrap();
                 start.elapsed()
             })
             .collect(),
@@ -199,7 +199,7 @@ async fn measure(plugin: &Plugin, ca: &TestCa) -> Row {
 
     let cache = tempfile::tempdir().unwrap();
     let warm = PluginHost::new(&host_options(ca, Some(cache.path().to_owned()))).unwrap();
-    warm.compile(verified()).unwrap();
+    verified().compile(&warm).unwrap();
     let artifact = std::fs::read_dir(cache.path())
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().len())
@@ -209,7 +209,7 @@ async fn measure(plugin: &Plugin, ca: &TestCa) -> Row {
     for _ in 0..LOADS {
         let host = PluginHost::new(&host_options(ca, Some(cache.path().to_owned()))).unwrap();
         let start = Instant::now();
-        let plugin = host.compile(verified()).unwrap();
+        let plugin = verified().compile(&host).unwrap();
         loads.push(start.elapsed());
         compiled = Some((host, plugin));
     }

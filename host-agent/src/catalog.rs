@@ -1,19 +1,19 @@
 //! The installed plugins and the jobs built from the configuration: packages
 //! are read from the plugin folders, verified against the trust store, and
-//! the ones that checks name are compiled once each.
+//! the ones that checks name are compiled once each; [`crate::jobs`] turns
+//! each `[[check]]` into jobs.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use vantage_protocol::keys::{KeyId, PublicKey};
 use vantage_protocol::package::{Package, TrustStore};
 
-use crate::caps::Scope;
 use crate::config::{AgentConfig, ConfigError, parse_plugin_ref};
 use crate::host::PluginHost;
+use crate::jobs::{self, CheckProblem, JobSpec};
 use crate::plugin::{CompiledPlugin, VerifiedPlugin};
-use crate::run::{Limits, RunRequest};
 use crate::scheduler::Job;
 
 /// Verified packages by plugin name, and why others were refused.
@@ -171,68 +171,43 @@ pub fn build_jobs(
         let verified = catalog
             .select(&name, &req)
             .map_err(|e| err(format!("{}: {e}", at("plugin"))))?;
-        let manifest = verified.manifest();
-        let requested = &manifest.capabilities;
-        let grants: BTreeSet<_> = match &check.grants {
-            Some(grants) => {
-                if let Some(extra) = grants.iter().find(|g| !requested.contains(g)) {
-                    return Err(err(format!(
-                        "{}: `{extra}` is not requested by plugin {}",
-                        at("grants"),
-                        manifest.id()
-                    )));
-                }
-                grants.clone()
-            }
-            None => requested.clone(),
-        };
         let config_json = serde_json::to_value(&check.config).expect("TOML tables convert to JSON");
-        manifest.validate_config(&config_json).map_err(|problems| {
-            err(format!(
-                "check[{i}] `{}` ({}): {}",
-                check.name,
-                manifest.id(),
-                problems.join("; ")
-            ))
+        let spec = JobSpec {
+            name: &check.name,
+            targets: check.targets.clone(),
+            config: &config_json,
+            grants: check.grants.as_ref(),
+            allow: &check.allow,
+            interval: check.interval,
+            timeout: check.timeout(),
+            jitter: check.jitter,
+            limits: jobs::limits(&config.limits, check.memory_mib),
+        };
+        let plan = spec.plan(verified.manifest()).map_err(|p| {
+            err(match p {
+                CheckProblem::Field(field, problem) => format!("{}: {problem}", at(field)),
+                CheckProblem::Config(plugin, problems) => format!(
+                    "check[{i}] `{}` ({plugin}): {}",
+                    check.name,
+                    problems.join("; ")
+                ),
+            })
         })?;
         let key = verified.digest().to_string();
         let plugin = match compiled.get(&key) {
             Some(p) => p.clone(),
             None => {
                 let p = Arc::new(
-                    host.compile(verified.clone())
+                    verified
+                        .clone()
+                        .compile(host)
                         .map_err(|e| err(format!("{}: {e:#}", at("plugin"))))?,
                 );
                 compiled.insert(key, p.clone());
                 p
             }
         };
-        let limits = Limits {
-            memory_bytes: (check.memory_mib.unwrap_or(config.limits.memory_mib) as usize) << 20,
-            output_bytes: (config.limits.output_kib as usize) << 10,
-            host_calls: config.limits.host_calls,
-            log_lines: config.limits.log_lines,
-        };
-        let check_name: Arc<str> = check.name.as_str().into();
-        let config_text: Arc<str> = config_json.to_string().into();
-        for target in &check.targets {
-            let scope = Scope::new(target, &check.allow)
-                .map_err(|e| err(format!("{}: {e}", at("allow"))))?;
-            jobs.push(Job {
-                plugin: plugin.clone(),
-                request: RunRequest {
-                    check: check_name.clone(),
-                    target: target.clone(),
-                    config: config_text.clone(),
-                    timeout: check.timeout(),
-                    grants: grants.clone(),
-                    scope: Arc::new(scope),
-                    limits,
-                },
-                interval: check.interval,
-                jitter: check.jitter(),
-            });
-        }
+        jobs.extend(plan.jobs(&plugin));
     }
     Ok(jobs)
 }

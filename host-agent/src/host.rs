@@ -1,6 +1,8 @@
 //! The plugin host: one wasmtime `Engine` and `Linker` for the whole agent,
 //! one epoch ticker, the shared capability services, and the compiler that
-//! turns a verified plugin into a ready-to-instantiate one.
+//! turns a component's bytes into a ready-to-instantiate one. Which bytes
+//! may be compiled is [`crate::plugin`]'s business: only a verified plugin
+//! gets here.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,12 +14,13 @@ use anyhow::Context as _;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use vantage_protocol::package::PackageDigest;
+
 use crate::bindings::PluginPre;
-use crate::caps::{self, system::SystemStats, tls::TlsConfigs};
+use crate::caps::{Services, system::SystemStats, tls::TlsConfigs};
 use crate::icmp::{IcmpOptions, IcmpService};
-use crate::plugin::{CompiledPlugin, VerifiedPlugin};
 use crate::precompiled::ArtifactCache;
-use crate::run::RunState;
+use crate::run::{self, RunState};
 
 /// How often the epoch advances: the granularity of run deadlines and of
 /// yielding a busy plugin to the event loop.
@@ -51,14 +54,6 @@ impl Default for HostOptions {
     }
 }
 
-/// Services every run's capabilities share.
-#[derive(Debug)]
-pub(crate) struct Services {
-    pub(crate) tls: Arc<TlsConfigs>,
-    pub(crate) system: Arc<SystemStats>,
-    pub(crate) icmp: Arc<IcmpService>,
-}
-
 /// The agent's plugin host.
 pub struct PluginHost {
     engine: Engine,
@@ -89,8 +84,7 @@ impl PluginHost {
             }
         };
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        caps::add_to_linker(&mut linker)?;
+        run::link(&mut linker)?;
         let services = Services {
             tls: Arc::new(TlsConfigs::new(&options.extra_ca_files)?),
             system: Arc::new(SystemStats::default()),
@@ -110,10 +104,6 @@ impl PluginHost {
         })
     }
 
-    pub(crate) fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     pub(crate) fn services(&self) -> &Services {
         &self.services
     }
@@ -123,14 +113,19 @@ impl PluginHost {
         &self.services.icmp
     }
 
-    /// Compiles a verified plugin (or loads its precompiled artifact) and
-    /// links it. Only a [`VerifiedPlugin`] can get here.
-    pub fn compile(&self, plugin: VerifiedPlugin) -> anyhow::Result<CompiledPlugin> {
-        let digest = plugin.digest();
-        let id = plugin.manifest().id();
+    /// Compiles a plugin's component (or loads its precompiled artifact)
+    /// and links it; `id` names the plugin in errors. Called by
+    /// [`VerifiedPlugin::compile`](crate::plugin::VerifiedPlugin::compile)
+    /// only.
+    pub(crate) fn prepare(
+        &self,
+        id: &str,
+        digest: &PackageDigest,
+        bytes: &[u8],
+    ) -> anyhow::Result<PluginPre<RunState>> {
         let component = match &self.cache {
-            Some(cache) => cache.load_or_compile(&digest, plugin.component())?,
-            None => Component::new(&self.engine, plugin.component())
+            Some(cache) => cache.load_or_compile(digest, bytes)?,
+            None => Component::new(&self.engine, bytes)
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("compiling {id}"))?,
         };
@@ -141,10 +136,9 @@ impl PluginHost {
             .with_context(|| {
                 format!("linking {id}: it imports something the host does not offer")
             })?;
-        let pre = PluginPre::new(pre)
+        PluginPre::new(pre)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("{id} does not export the vantage:plugin/probe interface"))?;
-        Ok(CompiledPlugin::new(plugin, pre))
+            .with_context(|| format!("{id} does not export the vantage:plugin/probe interface"))
     }
 }
 

@@ -16,6 +16,7 @@ pub mod config;
 pub mod enroll;
 pub mod host;
 pub mod icmp;
+mod jobs;
 pub mod managed;
 pub mod normalise;
 pub mod outbox;

@@ -3,8 +3,10 @@
 //! it) → [`CompiledPlugin`] (compiled and linked) → one instance per run.
 //!
 //! The only way to a `VerifiedPlugin` is [`VerifiedPlugin::verify`], and the
-//! only way to a `CompiledPlugin` is [`PluginHost::compile`] of a verified
-//! one, so an unverified component cannot be compiled, let alone run.
+//! only way to a `CompiledPlugin` is [`VerifiedPlugin::compile`], so an
+//! unverified component cannot be compiled, let alone run. This module uses
+//! the [`PluginHost`] (engine, linker, services); the host knows nothing of
+//! plugins' lifecycle.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -46,8 +48,18 @@ impl VerifiedPlugin {
         &self.signer
     }
 
-    pub(crate) fn component(&self) -> &[u8] {
-        self.package.component()
+    /// Compiles the plugin with `host` (or loads its precompiled artifact)
+    /// and links it.
+    pub fn compile(self, host: &PluginHost) -> anyhow::Result<CompiledPlugin> {
+        let digest = self.digest();
+        let pre = host.prepare(&self.manifest().id(), &digest, self.package.component())?;
+        let VerifiedPlugin { package, signer } = self;
+        Ok(CompiledPlugin {
+            manifest: Arc::new(package.manifest().clone()),
+            digest,
+            signer,
+            pre,
+        })
     }
 }
 
@@ -70,17 +82,6 @@ impl std::fmt::Debug for CompiledPlugin {
 }
 
 impl CompiledPlugin {
-    pub(crate) fn new(plugin: VerifiedPlugin, pre: PluginPre<RunState>) -> Self {
-        let digest = plugin.digest();
-        let VerifiedPlugin { package, signer } = plugin;
-        CompiledPlugin {
-            manifest: Arc::new(package.manifest().clone()),
-            digest,
-            signer,
-            pre,
-        }
-    }
-
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
@@ -93,15 +94,11 @@ impl CompiledPlugin {
         &self.signer
     }
 
-    pub(crate) fn pre(&self) -> &PluginPre<RunState> {
-        &self.pre
-    }
-
     /// Runs the plugin once and normalises what came back.
     pub async fn run(&self, host: &PluginHost, agent: &str, request: &RunRequest) -> CheckResult {
         let started_at = Utc::now();
         let start = Instant::now();
-        let outcome = execute(host, self, request).await;
+        let outcome = execute(&self.pre, host.services(), request).await;
         let meta = RunMeta {
             agent,
             check: &request.check,

@@ -1,6 +1,10 @@
 //! One run of one plugin against one target: a fresh `Store` and instance,
 //! bounded in time (epoch interruption plus an event-loop timeout), memory
 //! and host calls. Whatever the plugin does, the run ends with an outcome.
+//!
+//! The run's state ([`RunState`]) is composed here from WASI and one state
+//! struct per capability; [`link`] adds each capability to the linker with
+//! a getter for its field. The capabilities know nothing of the run.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -8,18 +12,16 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use vantage_protocol::manifest::Capability;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{self, CheckContext};
+use crate::bindings::{self, CheckContext, PluginPre};
 use crate::caps::{
-    Access, Budget, BudgetExhausted, Capabilities, Scope, clock::ClockCap, dns::DnsCap,
+    self, Access, Bounds, BudgetExhausted, Scope, Services, clock::ClockCap, dns::DnsCap,
     http::HttpCap, icmp::IcmpCap, log::LogCap, system::SystemCap, tcp::TcpCap, udp::UdpCap,
 };
-use crate::host::{PluginHost, Services};
-use crate::plugin::CompiledPlugin;
 
 /// Bounds of one run, besides its timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,13 +76,34 @@ pub enum RunFailure {
     Instantiate(String),
 }
 
-/// The store data of one run.
+/// The store data of one run: WASI (empty) and every capability's state.
 pub struct RunState {
     wasi: WasiCtx,
     stderr: MemoryOutputPipe,
     table: ResourceTable,
     limiter: MemoryLimiter,
-    pub(crate) caps: Capabilities,
+    log: LogCap,
+    clock: ClockCap,
+    tcp: TcpCap,
+    udp: UdpCap,
+    dns: DnsCap,
+    http: HttpCap,
+    system: SystemCap,
+    icmp: IcmpCap,
+}
+
+/// Adds WASI and every capability interface to the linker.
+pub(crate) fn link(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    caps::log::add_to_linker(linker, |s| &mut s.log)?;
+    caps::clock::add_to_linker(linker, |s| &mut s.clock)?;
+    caps::tcp::add_to_linker(linker, |s| &mut s.tcp)?;
+    caps::udp::add_to_linker(linker, |s| &mut s.udp)?;
+    caps::dns::add_to_linker(linker, |s| &mut s.dns)?;
+    caps::http::add_to_linker(linker, |s| &mut s.http)?;
+    caps::system::add_to_linker(linker, |s| &mut s.system)?;
+    caps::icmp::add_to_linker(linker, |s| &mut s.icmp)?;
+    Ok(())
 }
 
 impl WasiView for RunState {
@@ -131,14 +154,8 @@ struct DeadlineReached;
 
 impl RunState {
     fn new(services: &Services, request: &RunRequest, deadline: Instant) -> Self {
-        let budget = Budget::new(request.limits.host_calls);
-        let access = |capability| Access {
-            capability,
-            granted: request.grants.contains(&capability),
-            scope: request.scope.clone(),
-            budget: budget.clone(),
-            deadline,
-        };
+        let bounds = Bounds::new(request.limits.host_calls, request.scope.clone(), deadline);
+        let access = |capability| Access::new(capability, &request.grants, &bounds);
         // Kept to explain a trap (a Rust plugin's panic message lands here).
         let stderr = MemoryOutputPipe::new(STDERR_KEPT);
         RunState {
@@ -151,53 +168,28 @@ impl RunState {
                 max: request.limits.memory_bytes,
                 refused: false,
             },
-            caps: Capabilities {
-                log: LogCap::new(
-                    request.check.clone(),
-                    budget.clone(),
-                    request.limits.log_lines,
-                ),
-                clock: ClockCap {
-                    origin: std::time::Instant::now(),
-                    budget: budget.clone(),
-                    deadline,
-                },
-                tcp: TcpCap {
-                    access: access(Capability::Tcp),
-                },
-                udp: UdpCap {
-                    access: access(Capability::Udp),
-                },
-                dns: DnsCap {
-                    access: access(Capability::Dns),
-                },
-                http: HttpCap {
-                    access: access(Capability::Http),
-                    tls: services.tls.clone(),
-                },
-                system: SystemCap {
-                    access: access(Capability::System),
-                    stats: services.system.clone(),
-                },
-                icmp: IcmpCap {
-                    access: access(Capability::Icmp),
-                    service: services.icmp.clone(),
-                },
-            },
+            log: LogCap::new(request.check.clone(), &bounds, request.limits.log_lines),
+            clock: ClockCap::new(&bounds),
+            tcp: TcpCap::new(access(Capability::Tcp)),
+            udp: UdpCap::new(access(Capability::Udp)),
+            dns: DnsCap::new(access(Capability::Dns)),
+            http: HttpCap::new(access(Capability::Http), services.tls.clone()),
+            system: SystemCap::new(access(Capability::System), services.system.clone()),
+            icmp: IcmpCap::new(access(Capability::Icmp), services.icmp.clone()),
         }
     }
 }
 
-/// Runs `plugin` once: instantiate, call `run`, tear down.
+/// Runs a plugin once: instantiate `pre`, call `run`, tear down.
 pub(crate) async fn execute(
-    host: &PluginHost,
-    plugin: &CompiledPlugin,
+    pre: &PluginPre<RunState>,
+    services: &Services,
     request: &RunRequest,
 ) -> Result<bindings::Outcome, RunFailure> {
     let deadline = Instant::now() + request.timeout;
     let mut store = Store::new(
-        host.engine(),
-        RunState::new(host.services(), request, deadline),
+        pre.instance_pre().engine(),
+        RunState::new(services, request, deadline),
     );
     store.limiter(|s| &mut s.limiter);
     // Check the deadline at every epoch tick; yield to the event loop in
@@ -218,7 +210,7 @@ pub(crate) async fn execute(
         timeout_ms: u32::try_from(request.timeout.as_millis()).unwrap_or(u32::MAX),
     };
     let call = async {
-        let instance = match plugin.pre().instantiate_async(&mut store).await {
+        let instance = match pre.instantiate_async(&mut store).await {
             Ok(instance) => instance,
             Err(e) => return Err((true, e)),
         };

@@ -136,8 +136,8 @@ async fn a_plugin_built_against_0_1_0_runs_on_this_host() {
     }
 
     let host = support::host();
-    let plugin = host
-        .compile(verified(component))
+    let plugin = verified(component)
+        .compile(&host)
         .expect("a 0.1.0 plugin links against the host");
     let request = support::request(&plugin, "127.0.0.1", json!({}));
     let r = support::run(&host, &plugin, &request).await;
@@ -154,8 +154,8 @@ async fn a_plugin_built_against_an_unserved_version_is_refused_naming_the_import
     assert_ne!(wit, WIT_0_1_0);
 
     let host = support::host();
-    let error = host
-        .compile(verified(component(&wit, "0.2.0")))
+    let error = verified(component(&wit, "0.2.0"))
+        .compile(&host)
         .expect_err("no 0.2.0 on this host");
     // As the agent reports it: the whole chain.
     let text = format!("{error:#}");

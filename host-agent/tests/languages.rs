@@ -357,8 +357,9 @@ async fn a_heavy_runtime_is_compiled_once_per_version() {
     let package = support::package("misbehave-py");
     let compile_and_run = |package: Package| async {
         let host = PluginHost::new(&options).unwrap();
-        let plugin = host
-            .compile(VerifiedPlugin::verify(package, &support::trust()).unwrap())
+        let plugin = VerifiedPlugin::verify(package, &support::trust())
+            .unwrap()
+            .compile(&host)
             .unwrap();
         let r = run(&host, &plugin, &misbehave_py(&plugin, "ok")).await;
         assert_eq!(r.status, Status::Ok, "{r:?}");

@@ -10,14 +10,19 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::Instant;
 use wasmtime::component::{HasSelf, Linker};
 
-use super::tcp::{nanos, resolve};
-use super::{Access, net_error, within};
+use super::Access;
+use super::net::{nanos, net_error, resolve, within};
 use crate::bindings::NetError;
 use crate::bindings::vantage::plugin::dns::{self, Answer, Query as WitQuery, Response};
-use crate::run::RunState;
 
 pub(crate) struct DnsCap {
-    pub(crate) access: Access,
+    access: Access,
+}
+
+impl DnsCap {
+    pub(crate) fn new(access: Access) -> Self {
+        DnsCap { access }
+    }
 }
 
 impl dns::Host for DnsCap {
@@ -175,16 +180,92 @@ fn rcode_name(code: u16) -> String {
         .map_or_else(|| format!("RCODE{code}"), |s| (*s).to_owned())
 }
 
-pub(crate) fn add_to_linker(
-    linker: &mut Linker<RunState>,
-    get: fn(&mut RunState) -> &mut DnsCap,
+/// Adds `vantage:plugin/dns` to `linker`, served by the [`DnsCap`] that `get`
+/// finds in the store's data.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut DnsCap,
 ) -> wasmtime::Result<()> {
-    dns::add_to_linker::<_, HasSelf<DnsCap>>(linker, get)
+    dns::add_to_linker::<T, HasSelf<DnsCap>>(linker, get)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
+    use hickory_proto::rr::rdata::A;
+    use hickory_proto::rr::{RData, Record};
+    use vantage_protocol::manifest::Capability;
+
     use super::*;
+    use crate::caps::access::tests::{bounds, granted};
+
+    /// A name server on loopback that answers one query over UDP with
+    /// `192.0.2.7`.
+    async fn responder() -> SocketAddr {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let (n, from) = socket.recv_from(&mut buf).await.unwrap();
+            let query = Message::from_vec(&buf[..n]).unwrap();
+            let mut reply = query.clone();
+            reply.set_message_type(MessageType::Response);
+            let name = query.queries()[0].name().clone();
+            reply.add_answer(Record::from_rdata(
+                name,
+                60,
+                RData::A(A(Ipv4Addr::new(192, 0, 2, 7))),
+            ));
+            socket
+                .send_to(&reply.to_vec().unwrap(), from)
+                .await
+                .unwrap();
+        });
+        addr
+    }
+
+    fn query(server: &str) -> WitQuery {
+        WitQuery {
+            name: "probe.example.".into(),
+            record_type: "a".into(),
+            server: Some(server.into()),
+            tcp: false,
+            timeout_ms: 2000,
+            delay_ms: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_local_responder_answers_a_timed_query() {
+        let server = responder().await;
+        let mut dns = DnsCap::new(granted(Capability::Dns, &bounds(10, "127.0.0.1")));
+        let r = dns::Host::resolve(&mut dns, query(&server.to_string()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.rcode, "NOERROR");
+        assert_eq!(r.answers.len(), 1);
+        assert_eq!(r.answers[0].name, "probe.example.");
+        assert_eq!(r.answers[0].record_type, "A");
+        assert_eq!(r.answers[0].data, "192.0.2.7");
+        assert!(r.elapsed_ns > 0);
+    }
+
+    #[tokio::test]
+    async fn a_server_outside_the_scope_is_refused() {
+        let server = responder().await;
+        let mut dns = DnsCap::new(granted(Capability::Dns, &bounds(10, "127.0.0.2")));
+        let r = dns::Host::resolve(&mut dns, query(&server.to_string()))
+            .await
+            .unwrap();
+        assert!(matches!(r, Err(NetError::Denied(_))), "{r:?}");
+        let mut bad = query(&server.to_string());
+        bad.record_type = "NOPE".into();
+        let mut dns = DnsCap::new(granted(Capability::Dns, &bounds(10, "127.0.0.1")));
+        let r = dns::Host::resolve(&mut dns, bad).await.unwrap();
+        assert!(matches!(r, Err(NetError::Invalid(_))), "{r:?}");
+    }
 
     #[test]
     fn server_addresses_parse_with_default_port() {

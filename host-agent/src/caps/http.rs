@@ -14,20 +14,25 @@ use tokio_rustls::TlsConnector;
 use url::Url;
 use wasmtime::component::{HasSelf, Linker};
 
-use super::tcp::{connect_first, nanos, resolve};
+use super::Access;
+use super::net::{connect_first, nanos, net_error, resolve, within};
 use super::tls::TlsConfigs;
-use super::{Access, within};
 use crate::bindings::NetError;
 use crate::bindings::vantage::plugin::http::{self, Request, Response, Timing, TlsInfo};
-use crate::run::RunState;
 
 /// The largest body a plugin may keep.
 const MAX_BODY: usize = 8 << 20;
 const USER_AGENT: &str = concat!("vantage-agent/", env!("CARGO_PKG_VERSION"));
 
 pub(crate) struct HttpCap {
-    pub(crate) access: Access,
-    pub(crate) tls: Arc<TlsConfigs>,
+    access: Access,
+    tls: Arc<TlsConfigs>,
+}
+
+impl HttpCap {
+    pub(crate) fn new(access: Access, tls: Arc<TlsConfigs>) -> Self {
+        HttpCap { access, tls }
+    }
 }
 
 impl http::Host for HttpCap {
@@ -263,7 +268,7 @@ where
 fn hyper_error(e: hyper::Error) -> NetError {
     if let Some(io) = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>())
     {
-        return super::net_error(io);
+        return net_error(io);
     }
     NetError::Io(format!("HTTP: {e}"))
 }
@@ -289,9 +294,96 @@ fn tls_info(conn: &rustls::ClientConnection) -> Option<TlsInfo> {
     })
 }
 
-pub(crate) fn add_to_linker(
-    linker: &mut Linker<RunState>,
-    get: fn(&mut RunState) -> &mut HttpCap,
+/// Adds `vantage:plugin/http` to `linker`, served by the [`HttpCap`] that `get`
+/// finds in the store's data.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut HttpCap,
 ) -> wasmtime::Result<()> {
-    http::add_to_linker::<_, HasSelf<HttpCap>>(linker, get)
+    http::add_to_linker::<T, HasSelf<HttpCap>>(linker, get)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpListener;
+    use vantage_protocol::manifest::Capability;
+
+    use super::*;
+    use crate::caps::access::tests::{bounds, granted};
+
+    /// A web server on loopback that answers every connection with `reply`.
+    async fn server(reply: &'static str) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 2048];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(reply.as_bytes()).await;
+            }
+        });
+        port
+    }
+
+    fn request(url: String, body_max: u32) -> Request {
+        Request {
+            method: "get".into(),
+            url,
+            headers: Vec::new(),
+            body: None,
+            timeout_ms: 2000,
+            delay_ms: 0,
+            max_redirects: 3,
+            tls_verify: true,
+            body_max,
+        }
+    }
+
+    fn cap(target: &str) -> HttpCap {
+        let tls = Arc::new(TlsConfigs::new(&[] as &[&str]).unwrap());
+        HttpCap::new(granted(Capability::Http, &bounds(10, target)), tls)
+    }
+
+    #[tokio::test]
+    async fn a_local_server_answers_with_its_status_headers_and_a_capped_body() {
+        let port = server(
+            "HTTP/1.1 418 I'm a teapot\r\ncontent-length: 11\r\nx-kind: tea\r\nconnection: close\r\n\r\nhello world",
+        )
+        .await;
+        let mut http = cap("127.0.0.1");
+        let url = format!("http://127.0.0.1:{port}/pot");
+        let r = http::Host::send(&mut http, request(url.clone(), 5))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.status, 418);
+        assert_eq!(header(&r.headers, "X-Kind").as_deref(), Some("tea"));
+        assert_eq!(r.body, b"hello");
+        assert!(r.body_truncated);
+        assert_eq!(r.final_url, url);
+        assert!(r.tls.is_none());
+        assert!(r.timing.first_byte_ns >= r.timing.connect_ns);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_out_of_scope_is_refused() {
+        let port = server(
+            "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.2:9/\r\ncontent-length: 0\r\n\r\n",
+        )
+        .await;
+        let mut http = cap("127.0.0.1");
+        let r = http::Host::send(&mut http, request(format!("http://127.0.0.1:{port}/"), 64))
+            .await
+            .unwrap();
+        assert!(
+            matches!(&r, Err(NetError::Denied(m)) if m.starts_with("redirect:")),
+            "{r:?}"
+        );
+        let r = http::Host::send(&mut http, request("ftp://127.0.0.1/".into(), 64))
+            .await
+            .unwrap();
+        assert!(matches!(r, Err(NetError::Invalid(_))), "{r:?}");
+    }
 }

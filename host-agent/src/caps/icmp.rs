@@ -7,22 +7,27 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker};
 
-use super::tcp::resolve;
-use super::{Access, tcp::nanos};
+use super::net::{nanos, resolve};
+use super::{Access, MAX_BATCH};
 use crate::bindings::NetError;
 use crate::bindings::vantage::plugin::icmp::{
     self, Answer, Family, Method, ProbeReply, ProbeRequest,
 };
 use crate::icmp::{IcmpService, Kind, ProbeError, TcpFlow, UdpFlow};
-use crate::run::RunState;
 
 /// The largest payload a probe may carry (an IPv4 datagram's limit, less
 /// headers, rounded down).
 const MAX_PAYLOAD: u16 = 65_000;
 
 pub(crate) struct IcmpCap {
-    pub(crate) access: Access,
-    pub(crate) service: Arc<IcmpService>,
+    access: Access,
+    service: Arc<IcmpService>,
+}
+
+impl IcmpCap {
+    pub(crate) fn new(access: Access, service: Arc<IcmpService>) -> Self {
+        IcmpCap { access, service }
+    }
 }
 
 impl icmp::Host for IcmpCap {
@@ -45,7 +50,7 @@ impl icmp::Host for IcmpCap {
         let mut targets: HashMap<(String, u8), Result<IpAddr, NetError>> = HashMap::new();
         let mut udp: HashMap<(IpAddr, u16, u16), Result<Arc<UdpFlow>, NetError>> = HashMap::new();
         let mut tcp: HashMap<(IpAddr, u16, u16), Result<Arc<TcpFlow>, NetError>> = HashMap::new();
-        if requests.len() > super::MAX_BATCH {
+        if requests.len() > MAX_BATCH {
             // Refused by `batch` below, before anything is resolved or opened.
             return access
                 .batch(requests, |_| 0, |_| async { Err(NetError::Timeout) })
@@ -200,9 +205,89 @@ fn probe_error(e: ProbeError) -> NetError {
     }
 }
 
-pub(crate) fn add_to_linker(
-    linker: &mut Linker<RunState>,
-    get: fn(&mut RunState) -> &mut IcmpCap,
+/// Adds `vantage:plugin/icmp` to `linker`, served by the [`IcmpCap`] that `get`
+/// finds in the store's data.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut IcmpCap,
 ) -> wasmtime::Result<()> {
-    icmp::add_to_linker::<_, HasSelf<IcmpCap>>(linker, get)
+    icmp::add_to_linker::<T, HasSelf<IcmpCap>>(linker, get)
+}
+
+#[cfg(test)]
+mod tests {
+    use vantage_protocol::manifest::Capability;
+
+    use super::*;
+    use crate::caps::access::tests::{bounds, granted};
+    use crate::icmp::{IcmpMode, IcmpOptions};
+
+    fn probe(host: &str, method: Method) -> ProbeRequest {
+        ProbeRequest {
+            host: host.into(),
+            family: Family::Any,
+            method,
+            ttl: Some(64),
+            payload_size: 56,
+            flow: 0,
+            timeout_ms: 2000,
+            delay_ms: 0,
+        }
+    }
+
+    fn cap(target: &str) -> IcmpCap {
+        let service = IcmpService::new(IcmpOptions {
+            mode: IcmpMode::Raw,
+            max_pps: 0,
+        });
+        IcmpCap::new(
+            granted(Capability::Icmp, &bounds(100, target)),
+            Arc::new(service),
+        )
+    }
+
+    /// Raw sockets: run as root, as the engine's own tests are.
+    #[tokio::test]
+    async fn loopback_answers_an_echo_and_a_tcp_syn() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut icmp = cap("127.0.0.1");
+        let out = icmp::Host::probe_many(
+            &mut icmp,
+            vec![
+                probe("127.0.0.1", Method::Echo),
+                probe("127.0.0.1", Method::Tcp(port)),
+            ],
+        )
+        .await
+        .unwrap();
+        let replies: Vec<ProbeReply> = out.into_iter().map(Result::unwrap).collect();
+        assert!(matches!(replies[0].answer, Answer::EchoReply));
+        assert!(matches!(replies[1].answer, Answer::TcpOpen));
+        assert!(
+            replies
+                .iter()
+                .all(|r| r.target == "127.0.0.1" && r.rtt_ns > 0)
+        );
+    }
+
+    #[tokio::test]
+    async fn out_of_scope_and_malformed_probes_send_nothing() {
+        let mut icmp = cap("127.0.0.1");
+        let mut no_ttl = probe("127.0.0.1", Method::Echo);
+        no_ttl.ttl = Some(0);
+        let out = icmp::Host::probe_many(
+            &mut icmp,
+            vec![
+                probe("127.0.0.2", Method::Echo),
+                no_ttl,
+                probe("127.0.0.1", Method::Udp(0)),
+            ],
+        )
+        .await
+        .unwrap();
+        assert!(matches!(&out[0], Err(NetError::Denied(_))), "{:?}", out[0]);
+        assert!(matches!(&out[1], Err(NetError::Invalid(_))), "{:?}", out[1]);
+        assert!(matches!(&out[2], Err(NetError::Invalid(_))), "{:?}", out[2]);
+    }
 }

@@ -15,7 +15,6 @@ use super::Access;
 use crate::bindings::vantage::plugin::system::{
     self, CpuCore, Disk, InterfaceCounters, Process, Snapshot,
 };
-use crate::run::RunState;
 
 /// The most processes a plugin may ask for.
 const MAX_TOP: u32 = 100;
@@ -147,13 +146,19 @@ fn snapshot(s: &Sources, top: u32) -> Snapshot {
 }
 
 pub(crate) struct SystemCap {
-    pub(crate) access: Access,
-    pub(crate) stats: Arc<SystemStats>,
+    access: Access,
+    stats: Arc<SystemStats>,
+}
+
+impl SystemCap {
+    pub(crate) fn new(access: Access, stats: Arc<SystemStats>) -> Self {
+        SystemCap { access, stats }
+    }
 }
 
 impl system::Host for SystemCap {
     async fn stats(&mut self, top_processes: u32) -> wasmtime::Result<Result<Snapshot, String>> {
-        self.access.budget.charge(1)?;
+        self.access.charge(1)?;
         if let Err(e) = self.access.granted() {
             return Ok(Err(match e {
                 crate::bindings::NetError::Denied(m) => m,
@@ -164,9 +169,38 @@ impl system::Host for SystemCap {
     }
 }
 
-pub(crate) fn add_to_linker(
-    linker: &mut Linker<RunState>,
-    get: fn(&mut RunState) -> &mut SystemCap,
+/// Adds `vantage:plugin/system` to `linker`, served by the [`SystemCap`] that `get`
+/// finds in the store's data.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut SystemCap,
 ) -> wasmtime::Result<()> {
-    system::add_to_linker::<_, HasSelf<SystemCap>>(linker, get)
+    system::add_to_linker::<T, HasSelf<SystemCap>>(linker, get)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use vantage_protocol::manifest::Capability;
+
+    use super::*;
+    use crate::caps::access::tests::{bounds, granted};
+
+    #[tokio::test]
+    async fn a_granted_run_reads_this_host_and_an_ungranted_one_is_told_why() {
+        let stats = Arc::new(SystemStats::default());
+        let b = bounds(10, "localhost");
+        let mut system = SystemCap::new(granted(Capability::System, &b), stats.clone());
+        let snapshot = system::Host::stats(&mut system, 1).await.unwrap().unwrap();
+        assert!(snapshot.memory_total_bytes > 0);
+        assert!(snapshot.top_processes.len() <= 1);
+        let ungranted = Access::new(Capability::System, &BTreeSet::new(), &b);
+        let mut system = SystemCap::new(ungranted, stats);
+        let refused = system::Host::stats(&mut system, 0).await.unwrap();
+        assert!(
+            matches!(&refused, Err(m) if m.contains("not granted")),
+            "{refused:?}"
+        );
+    }
 }

@@ -1,6 +1,5 @@
 //! `vantage:plugin/tcp`: connect with timing, optionally send and read.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -8,13 +7,19 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use wasmtime::component::{HasSelf, Linker};
 
-use super::{Access, net_error, within};
+use super::Access;
+use super::net::{connect_first, nanos, net_error, resolve, within};
 use crate::bindings::NetError;
 use crate::bindings::vantage::plugin::tcp::{self, ConnectRequest, ConnectResponse};
-use crate::run::RunState;
 
 pub(crate) struct TcpCap {
-    pub(crate) access: Access,
+    access: Access,
+}
+
+impl TcpCap {
+    pub(crate) fn new(access: Access) -> Self {
+        TcpCap { access }
+    }
 }
 
 impl tcp::Host for TcpCap {
@@ -59,47 +64,6 @@ async fn connect(access: &Access, r: ConnectRequest) -> Result<ConnectResponse, 
     .inspect(|_| tracing::trace!(host = r.host, elapsed = ?start.elapsed(), "TCP connect done."))
 }
 
-/// Resolves `host` (an address literal costs nothing), returning the addresses
-/// and how long resolution took.
-pub(crate) async fn resolve(
-    host: &str,
-    port: u16,
-) -> Result<(Vec<SocketAddr>, Duration), NetError> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
-        return Ok((vec![SocketAddr::new(ip, port)], Duration::ZERO));
-    }
-    let start = Instant::now();
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
-        .await
-        .map_err(|e| NetError::Dns(format!("cannot resolve `{bare}`: {e}")))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(NetError::Dns(format!("`{bare}` has no addresses")));
-    }
-    Ok((addrs, start.elapsed()))
-}
-
-/// Connects to the first address that accepts, returning the stream, the
-/// address and the handshake time of the successful attempt.
-pub(crate) async fn connect_first(
-    addrs: &[SocketAddr],
-) -> Result<(TcpStream, SocketAddr, Duration), NetError> {
-    let mut last = NetError::Io("no address to connect to".into());
-    for addr in addrs {
-        let start = Instant::now();
-        match TcpStream::connect(addr).await {
-            Ok(stream) => {
-                let elapsed = start.elapsed();
-                let _ = stream.set_nodelay(true);
-                return Ok((stream, *addr, elapsed));
-            }
-            Err(e) => last = net_error(&e),
-        }
-    }
-    Err(last)
-}
-
 async fn exchange(
     mut stream: TcpStream,
     send: Option<&[u8]>,
@@ -120,13 +84,83 @@ async fn exchange(
     Ok((buf, Some(first)))
 }
 
-pub(crate) fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+/// Adds `vantage:plugin/tcp` to `linker`, served by the [`TcpCap`] that `get`
+/// finds in the store's data.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut TcpCap,
+) -> wasmtime::Result<()> {
+    tcp::add_to_linker::<T, HasSelf<TcpCap>>(linker, get)
 }
 
-pub(crate) fn add_to_linker(
-    linker: &mut Linker<RunState>,
-    get: fn(&mut RunState) -> &mut TcpCap,
-) -> wasmtime::Result<()> {
-    tcp::add_to_linker::<_, HasSelf<TcpCap>>(linker, get)
+#[cfg(test)]
+mod tests {
+    use tokio::net::TcpListener;
+    use vantage_protocol::manifest::Capability;
+
+    use super::*;
+    use crate::caps::access::tests::{bounds, granted};
+
+    fn request(host: &str, port: u16) -> ConnectRequest {
+        ConnectRequest {
+            host: host.into(),
+            port,
+            timeout_ms: 2000,
+            delay_ms: 0,
+            send: Some(b"ping".to_vec()),
+            read_max: 16,
+        }
+    }
+
+    #[tokio::test]
+    async fn connects_sends_and_reads_from_a_local_listener() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4];
+            s.read_exact(&mut buf).await.unwrap();
+            s.write_all(&[b"pong:", &buf[..]].concat()).await.unwrap();
+        });
+        let mut tcp = TcpCap::new(granted(Capability::Tcp, &bounds(10, "127.0.0.1")));
+        let r = tcp::Host::connect(&mut tcp, request("127.0.0.1", port))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.address, format!("127.0.0.1:{port}"));
+        assert_eq!(r.received, b"pong:ping");
+        assert_eq!(r.dns_ns, 0);
+        assert!(r.first_byte_ns.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_refused_and_port_zero_invalid() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut tcp = TcpCap::new(granted(Capability::Tcp, &bounds(10, "127.0.0.1")));
+        let out = tcp::Host::connect_many(
+            &mut tcp,
+            vec![request("127.0.0.1", closed), request("127.0.0.1", 0)],
+        )
+        .await
+        .unwrap();
+        assert!(matches!(out[0], Err(NetError::Refused)), "{:?}", out[0]);
+        assert!(matches!(out[1], Err(NetError::Invalid(_))), "{:?}", out[1]);
+    }
+
+    #[tokio::test]
+    async fn a_host_outside_the_scope_is_never_contacted() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut tcp = TcpCap::new(granted(Capability::Tcp, &bounds(10, "127.0.0.2")));
+        let r = tcp::Host::connect(&mut tcp, request("127.0.0.1", port))
+            .await
+            .unwrap();
+        assert!(matches!(r, Err(NetError::Denied(_))), "{r:?}");
+        let pending = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
+        assert!(pending.is_err(), "the listener was contacted");
+    }
 }

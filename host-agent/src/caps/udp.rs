@@ -6,17 +6,22 @@ use tokio::net::UdpSocket;
 use tokio::time::Instant;
 use wasmtime::component::{HasSelf, Linker};
 
-use super::tcp::{nanos, resolve};
-use super::{Access, net_error, within};
+use super::Access;
+use super::net::{nanos, net_error, resolve, within};
 use crate::bindings::NetError;
 use crate::bindings::vantage::plugin::udp::{self, ExchangeRequest, ExchangeResponse};
-use crate::run::RunState;
 
 /// The largest datagram a plugin may send.
 const MAX_PAYLOAD: usize = 65_507;
 
 pub(crate) struct UdpCap {
-    pub(crate) access: Access,
+    access: Access,
+}
+
+impl UdpCap {
+    pub(crate) fn new(access: Access) -> Self {
+        UdpCap { access }
+    }
 }
 
 impl udp::Host for UdpCap {
@@ -84,9 +89,76 @@ async fn exchange(access: &Access, r: ExchangeRequest) -> Result<ExchangeRespons
     .await
 }
 
-pub(crate) fn add_to_linker(
-    linker: &mut Linker<RunState>,
-    get: fn(&mut RunState) -> &mut UdpCap,
+/// Adds `vantage:plugin/udp` to `linker`, served by the [`UdpCap`] that `get`
+/// finds in the store's data.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut UdpCap,
 ) -> wasmtime::Result<()> {
-    udp::add_to_linker::<_, HasSelf<UdpCap>>(linker, get)
+    udp::add_to_linker::<T, HasSelf<UdpCap>>(linker, get)
+}
+
+#[cfg(test)]
+mod tests {
+    use vantage_protocol::manifest::Capability;
+
+    use super::*;
+    use crate::caps::access::tests::{bounds, granted};
+
+    fn request(port: u16, expect_reply: bool) -> ExchangeRequest {
+        ExchangeRequest {
+            host: "127.0.0.1".into(),
+            port,
+            payload: b"hello".to_vec(),
+            timeout_ms: 2000,
+            delay_ms: 0,
+            expect_reply,
+            read_max: 64,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_datagram_goes_to_a_local_echo_socket_and_comes_back() {
+        let echo = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let port = echo.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            let (n, from) = echo.recv_from(&mut buf).await.unwrap();
+            echo.send_to(&buf[..n], from).await.unwrap();
+        });
+        let mut udp = UdpCap::new(granted(Capability::Udp, &bounds(10, "127.0.0.1")));
+        let r = udp::Host::exchange(&mut udp, request(port, true))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.reply, b"hello");
+        assert!(r.rtt_ns > 0);
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_refused_and_oversize_payloads_invalid() {
+        let closed = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut udp = UdpCap::new(granted(Capability::Udp, &bounds(10, "127.0.0.1")));
+        let mut big = request(closed, true);
+        big.payload = vec![0; MAX_PAYLOAD + 1];
+        let out = udp::Host::exchange_many(&mut udp, vec![request(closed, true), big])
+            .await
+            .unwrap();
+        assert!(matches!(out[0], Err(NetError::Refused)), "{:?}", out[0]);
+        assert!(matches!(out[1], Err(NetError::Invalid(_))), "{:?}", out[1]);
+    }
+
+    #[tokio::test]
+    async fn an_ungranted_udp_sends_nothing() {
+        let b = bounds(10, "127.0.0.1");
+        let mut udp = UdpCap::new(Access::new(Capability::Udp, &Default::default(), &b));
+        let r = udp::Host::exchange(&mut udp, request(9, false))
+            .await
+            .unwrap();
+        assert!(matches!(r, Err(NetError::Denied(_))), "{r:?}");
+    }
 }

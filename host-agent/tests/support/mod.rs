@@ -67,7 +67,7 @@ pub fn host() -> Arc<PluginHost> {
 
 pub fn compile(host: &PluginHost, name: &str) -> Arc<CompiledPlugin> {
     let verified = VerifiedPlugin::verify(package(name), &trust()).unwrap();
-    Arc::new(host.compile(verified).unwrap())
+    Arc::new(verified.compile(host).unwrap())
 }
 
 /// A run request granting what the manifest requests.

@@ -1,0 +1,175 @@
+//! Applying a desired state: each check whose package verifies and
+//! compiles replaces its running version; one that fails keeps its running
+//! version. The scheduler then gets the new job set.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use vantage_protocol::config::{
+    CheckState, CheckStatus, ConfigSource, ConfigStatus, DesiredCheck, DesiredState,
+};
+use vantage_protocol::package::TrustStore;
+
+use super::last_known_good::save_last_known_good;
+use super::{Refusal, Remote};
+use crate::jobs::{self, CheckProblem, JobSpec};
+use crate::plugin::VerifiedPlugin;
+use crate::scheduler::Job;
+use crate::uplink::client::ServerClient;
+
+impl Remote {
+    /// Applies `state`: every check whose package verifies and compiles
+    /// replaces its running version; one that fails keeps its running
+    /// version, if any. Then the scheduler gets the new job set and the
+    /// effective state is saved as last-known-good.
+    pub async fn apply(
+        &mut self,
+        state: &DesiredState,
+        source: ConfigSource,
+        mut client: Option<&mut ServerClient>,
+    ) -> ConfigStatus {
+        let trust = self.trust(state);
+        let mut applied = BTreeMap::new();
+        let mut statuses = Vec::new();
+        for check in &state.checks {
+            let plugin_id = format!("{}@{}", check.plugin.name, check.plugin.version);
+            let unchanged = self
+                .applied
+                .get(&check.name)
+                .filter(|(running, _)| running == check)
+                .cloned();
+            let outcome = match unchanged {
+                Some(entry) => Ok(entry),
+                None => self
+                    .prepare(check, &trust, client.as_deref_mut())
+                    .await
+                    .map(|jobs| (check.clone(), jobs)),
+            };
+            match outcome {
+                Ok(entry) => {
+                    statuses.push(CheckStatus {
+                        name: check.name.clone(),
+                        plugin: plugin_id,
+                        state: CheckState::Running,
+                        problem: None,
+                    });
+                    applied.insert(check.name.clone(), entry);
+                }
+                Err((state, problem)) => {
+                    let kept = self.applied.get(&check.name).cloned();
+                    let problem = match &kept {
+                        Some((old, _)) => format!(
+                            "{problem}; still running {}@{}",
+                            old.plugin.name, old.plugin.version
+                        ),
+                        None => problem,
+                    };
+                    tracing::warn!(
+                        check = check.name,
+                        plugin = plugin_id,
+                        problem,
+                        "Check not applied."
+                    );
+                    statuses.push(CheckStatus {
+                        name: check.name.clone(),
+                        plugin: plugin_id,
+                        state,
+                        problem: Some(problem),
+                    });
+                    if let Some(kept) = kept {
+                        applied.insert(check.name.clone(), kept);
+                    }
+                }
+            }
+        }
+        self.applied = applied;
+        let _ = self.jobs.send(Arc::new(self.job_set()));
+        // Compiled plugins nothing uses any more are let go.
+        let in_use: std::collections::HashSet<&str> = self
+            .applied
+            .values()
+            .map(|(c, _)| c.plugin.digest.as_str())
+            .collect();
+        self.compiled
+            .retain(|digest, _| in_use.contains(digest.as_str()));
+        let effective = DesiredState {
+            version: state.version.clone(),
+            checks: self.applied.values().map(|(c, _)| c.clone()).collect(),
+            keys: state.keys.clone(),
+            revoked_keys: state.revoked_keys.clone(),
+        };
+        if let Err(e) = save_last_known_good(&self.data_dir, &effective) {
+            tracing::warn!(error = %format!("{e:#}"), "Saving the last-known-good configuration failed.");
+        }
+        ConfigStatus {
+            version: state.version.clone(),
+            applied_at: Utc::now(),
+            source,
+            checks: statuses,
+        }
+    }
+
+    /// Local jobs (unless a server check has the same name) and the server's.
+    fn job_set(&self) -> Vec<Job> {
+        let mut jobs: Vec<Job> = self
+            .local_jobs
+            .iter()
+            .filter(|j| {
+                let shadowed = self.applied.contains_key(&*j.request.check);
+                if shadowed {
+                    tracing::warn!(check = %j.request.check, "A server check has the name of a local check: the server's runs.");
+                }
+                !shadowed
+            })
+            .cloned()
+            .collect();
+        jobs.extend(self.applied.values().flat_map(|(_, j)| j.iter().cloned()));
+        jobs
+    }
+
+    /// Fetches and verifies the check's package, plans its jobs (see
+    /// [`crate::jobs`]), and compiles the plugin unless it is compiled.
+    async fn prepare(
+        &mut self,
+        check: &DesiredCheck,
+        trust: &TrustStore,
+        client: Option<&mut ServerClient>,
+    ) -> Result<Vec<Job>, Refusal> {
+        let spec = JobSpec {
+            name: &check.name,
+            targets: check.targets.iter().map(|t| t.target.clone()).collect(),
+            config: &check.config,
+            grants: Some(&check.grants),
+            allow: &check.allow,
+            interval: Duration::from_millis(check.interval_ms),
+            timeout: Duration::from_millis(check.timeout_ms.max(1)),
+            jitter: None,
+            limits: jobs::limits(&self.limits, None),
+        };
+        let failed = |problem| {
+            let text = match problem {
+                CheckProblem::Field(field, problem) => format!("{field}: {problem}"),
+                CheckProblem::Config(_, problems) => format!("config: {}", problems.join("; ")),
+            };
+            (CheckState::Failed, text)
+        };
+        if let Some(plugin) = self.compiled.get(&check.plugin.digest) {
+            return Ok(spec.plan(plugin.manifest()).map_err(failed)?.jobs(plugin));
+        }
+        let package = self.package(&check.plugin, client).await?;
+        let verified = VerifiedPlugin::verify(package, trust)
+            .map_err(|e| (CheckState::Refused, format!("package refused: {e}")))?;
+        let plan = spec.plan(verified.manifest()).map_err(failed)?;
+        let host = self.host.clone();
+        let plugin = tokio::task::spawn_blocking(move || verified.compile(&host))
+            .await
+            .map_err(|e| (CheckState::Failed, format!("compiling: {e}")))?
+            .map_err(|e| (CheckState::Failed, format!("compiling: {e:#}")))?;
+        let plugin = Arc::new(plugin);
+        self.compiled
+            .insert(check.plugin.digest.clone(), plugin.clone());
+        Ok(plan.jobs(&plugin))
+    }
+}

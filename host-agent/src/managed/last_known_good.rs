@@ -1,0 +1,28 @@
+//! The last-known-good desired state, `<data_dir>/desired.json`: saved after
+//! every apply, applied at the next start before the server is reached.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use vantage_protocol::config::DesiredState;
+
+use super::DESIRED_FILE;
+use super::packages::write_atomically;
+
+/// The persisted last-known-good state, if there is one.
+pub fn load_last_known_good(data_dir: &Path) -> anyhow::Result<Option<DesiredState>> {
+    let path = data_dir.join(DESIRED_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(
+            serde_json::from_slice(&bytes)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+pub(super) fn save_last_known_good(data_dir: &Path, state: &DesiredState) -> anyhow::Result<()> {
+    let bytes = serde_json::to_vec_pretty(state)?;
+    write_atomically(data_dir, &data_dir.join(DESIRED_FILE), &bytes)
+}

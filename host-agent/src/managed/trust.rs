@@ -1,0 +1,148 @@
+//! Which keys sign for this agent: the local `[trust]` keys and the roots
+//! pinned at enrollment, the publisher keys those endorsed, minus every
+//! revocation.
+
+use vantage_protocol::config::DesiredState;
+use vantage_protocol::keys::PublicKey;
+use vantage_protocol::package::TrustStore;
+
+use super::Remote;
+use crate::enroll::public_key;
+
+impl Remote {
+    /// The keys this agent trusts for `state` (see [`agent_trust`]).
+    pub(super) fn trust(&self, state: &DesiredState) -> TrustStore {
+        let pinned = self.credential.roots().unwrap_or_else(|e| {
+            tracing::error!(error = %format!("{e:#}"), "A pinned root key is damaged; no pinned root is trusted.");
+            Vec::new()
+        });
+        agent_trust(&self.local_trust, &pinned, state)
+    }
+}
+
+/// The keys an agent trusts for `state`: its local `[trust]` keys and its
+/// pinned roots, plus each publisher key that one of *those* endorsed; minus
+/// every revocation, local or from the server. A root the server names is
+/// trusted only if it is pinned or local.
+pub fn agent_trust(local: &TrustStore, pinned: &[PublicKey], state: &DesiredState) -> TrustStore {
+    let mut trust = local.clone();
+    let mut roots: Vec<PublicKey> = trust.keys().cloned().collect();
+    roots.extend(pinned.iter().cloned());
+    for root in &roots {
+        trust.add(root.clone());
+    }
+    for key in state.keys.iter().filter(|k| !k.root) {
+        let (Some(endorsement), Ok(public)) = (&key.endorsement, public_key(key)) else {
+            continue;
+        };
+        if roots.iter().any(|root| endorsement.verify(&public, root)) {
+            trust.add(public);
+        } else {
+            tracing::debug!(key = %key.key_id, "A publisher key no trusted root endorsed is not trusted.");
+        }
+    }
+    for key in state.keys.iter().filter(|k| k.revoked_at.is_some()) {
+        trust.revoke(key.key_id.clone());
+    }
+    for id in &state.revoked_keys {
+        trust.revoke(id.clone());
+    }
+    trust
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use vantage_protocol::config::PublisherKey;
+    use vantage_protocol::keys::SigningKeyPair;
+    use vantage_protocol::manifest::Manifest;
+    use vantage_protocol::package::Package;
+
+    use super::*;
+
+    fn registry_key(pair: &SigningKeyPair, root: Option<&SigningKeyPair>) -> PublisherKey {
+        PublisherKey {
+            key_id: pair.public().id(),
+            name: pair.name.clone(),
+            public_key: pair.public().to_base64(),
+            root: root.is_none(),
+            endorsement: root.map(|r| r.endorse(&pair.public())),
+            created_at: Utc::now(),
+            revoked_at: None,
+        }
+    }
+
+    fn signed_by(pair: &SigningKeyPair) -> Package {
+        let manifest = Manifest::from_json(
+            br#"{"name": "t", "version": "1.0.0", "description": "t", "capabilities": [],
+                 "config_schema": {"type": "object"}, "metrics": []}"#,
+        )
+        .unwrap();
+        let mut package = Package::new(manifest, b"\0asm\x0d\0\x01\0".to_vec()).unwrap();
+        package.sign(pair);
+        package
+    }
+
+    fn state(keys: Vec<PublisherKey>, revoked: Vec<vantage_protocol::keys::KeyId>) -> DesiredState {
+        DesiredState {
+            version: "v".into(),
+            checks: Vec::new(),
+            keys,
+            revoked_keys: revoked,
+        }
+    }
+
+    #[test]
+    fn only_keys_a_pinned_root_endorsed_are_trusted() {
+        let pinned = SigningKeyPair::from_seed("pinned", [1; 32]);
+        let team = SigningKeyPair::from_seed("team", [2; 32]);
+        let rogue_root = SigningKeyPair::from_seed("rogue", [3; 32]);
+        let rogue = SigningKeyPair::from_seed("rogue-team", [4; 32]);
+        let s = state(
+            vec![
+                registry_key(&pinned, None),
+                registry_key(&team, Some(&pinned)),
+                // The server names a root of its own and a key it endorsed.
+                registry_key(&rogue_root, None),
+                registry_key(&rogue, Some(&rogue_root)),
+            ],
+            Vec::new(),
+        );
+        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &s);
+        assert!(trust.verify(&signed_by(&pinned)).is_ok());
+        assert!(trust.verify(&signed_by(&team)).is_ok());
+        assert!(trust.verify(&signed_by(&rogue_root)).is_err());
+        assert!(trust.verify(&signed_by(&rogue)).is_err());
+
+        // A forged endorsement (the key renamed after signing) is ignored.
+        let mut forged = registry_key(&rogue, Some(&pinned));
+        forged.name = "someone-else".into();
+        let trust = agent_trust(
+            &TrustStore::new(),
+            &[pinned.public()],
+            &state(vec![forged], Vec::new()),
+        );
+        assert!(trust.verify(&signed_by(&rogue)).is_err());
+
+        // Revocations from the server always narrow trust, roots included.
+        let s = state(
+            vec![registry_key(&team, Some(&pinned))],
+            vec![team.public().id()],
+        );
+        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &s);
+        assert!(trust.verify(&signed_by(&team)).is_err());
+        let s = state(Vec::new(), vec![pinned.public().id()]);
+        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &s);
+        assert!(trust.verify(&signed_by(&pinned)).is_err());
+
+        // Local [trust] keys are roots too.
+        let mut local = TrustStore::new();
+        local.add(rogue_root.public());
+        let s = state(vec![registry_key(&rogue, Some(&rogue_root))], Vec::new());
+        assert!(
+            agent_trust(&local, &[], &s)
+                .verify(&signed_by(&rogue))
+                .is_ok()
+        );
+    }
+}
