@@ -115,13 +115,17 @@ pub fn check_sample(s: &Sample) -> Vec<Problem> {
     problems
 }
 
-fn check_text(problems: &mut Vec<Problem>, field: &str, value: &str, max: usize) {
+/// A name or target field of a result: not empty, at most `max` bytes, no
+/// control characters.
+pub fn check_text(value: &str, max: usize) -> Result<(), String> {
     if value.is_empty() {
-        problems.push(Problem::new(field, "must not be empty"));
+        Err("must not be empty".into())
     } else if value.len() > max {
-        problems.push(Problem::new(field, format!("is longer than {max} bytes")));
+        Err(format!("is longer than {max} bytes"))
     } else if value.chars().any(char::is_control) {
-        problems.push(Problem::new(field, "contains control characters"));
+        Err("contains control characters".into())
+    } else {
+        Ok(())
     }
 }
 
@@ -129,15 +133,16 @@ fn check_text(problems: &mut Vec<Problem>, field: &str, value: &str, max: usize)
 /// stamped are the receiver's to check).
 pub fn check_result(r: &CheckResult) -> Vec<Problem> {
     let mut problems = Vec::new();
-    check_text(&mut problems, "check", &r.check, MAX_CHECK_NAME);
-    check_text(&mut problems, "target", &r.target, MAX_TARGET);
-    check_text(&mut problems, "plugin", &r.plugin, MAX_CHECK_NAME);
-    check_text(
-        &mut problems,
-        "plugin_version",
-        &r.plugin_version,
-        MAX_VERSION,
-    );
+    for (field, value, max) in [
+        ("check", &r.check, MAX_CHECK_NAME),
+        ("target", &r.target, MAX_TARGET),
+        ("plugin", &r.plugin, MAX_CHECK_NAME),
+        ("plugin_version", &r.plugin_version, MAX_VERSION),
+    ] {
+        if let Err(reason) = check_text(value, max) {
+            problems.push(Problem::new(field, reason));
+        }
+    }
     if !r.plugin_version.is_empty() && semver::Version::parse(&r.plugin_version).is_err() {
         problems.push(Problem::new("plugin_version", "is not a semantic version"));
     }

@@ -181,4 +181,25 @@ mod tests {
             .to_string();
         assert!(e.contains("`web`.targets"), "{e}");
     }
+
+    #[test]
+    fn names_and_targets_the_server_would_refuse_are_refused_here() {
+        let long = "n".repeat(129);
+        let e = parse(&GOOD.replace("name = \"web\"", &format!("name = \"{long}\"")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("check[0].name: is longer than 128 bytes"), "{e}");
+        let target = format!("http://{}/", "t".repeat(520));
+        let e = parse(&GOOD.replace("http://127.0.0.1:8080/", &target))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`web`.targets[0]: is longer than 512 bytes"),
+            "{e}"
+        );
+        let e = parse(&GOOD.replace("http://127.0.0.1:8080/", "a\\tb"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("control characters"), "{e}");
+    }
 }

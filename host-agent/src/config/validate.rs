@@ -4,6 +4,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use vantage_protocol::rules;
+
 use super::{AgentConfig, MAX_INTERVAL, MIN_INTERVAL, parse_plugin_ref};
 use crate::caps::Scope;
 
@@ -54,6 +56,14 @@ impl AgentConfig {
             let at = |field: &str| format!("check[{i}] `{}`.{field}", c.name);
             if c.name.trim().is_empty() {
                 return Err(format!("check[{i}].name: must not be empty"));
+            }
+            // Every result carries the check's name and target: they must
+            // pass the server's rules too.
+            rules::check_text(&c.name, rules::MAX_CHECK_NAME)
+                .map_err(|e| format!("check[{i}].name: {e}"))?;
+            for (j, t) in c.targets.iter().enumerate() {
+                rules::check_text(t, rules::MAX_TARGET)
+                    .map_err(|e| format!("{}[{j}]: {e}", at("targets")))?;
             }
             if !names.insert(c.name.as_str()) {
                 return Err(format!(
