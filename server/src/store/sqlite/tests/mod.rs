@@ -4,7 +4,8 @@
 
 use chrono::{Duration, TimeZone};
 use tempfile::TempDir;
-use vantage_protocol::ingest::OutboxStats;
+use uuid::Uuid;
+use vantage_protocol::ingest::{AgentInfo, IngestAck, OutboxStats};
 use vantage_protocol::manifest::BaseUnit;
 use vantage_protocol::result::Status;
 
