@@ -3,9 +3,10 @@
 //! [`Store`], the enum the rest of the server holds.
 //!
 //! A concern's module holds its trait and the rows it speaks in. The trait
-//! is declared with [`store_trait!`](dispatch), which also implements it for
-//! [`Store`]; so adding a method means the trait, its two implementations
-//! and a contract test on both backends (`tests/story/storage`).
+//! is declared with `store_trait!` (`dispatch.rs`), which also implements it
+//! for [`Store`]; so adding a method means the trait, its two
+//! implementations and a contract test on both backends
+//! (`tests/story/storage/`).
 //!
 //! Backends do the I/O only. Validation happens before a call reaches them
 //! (`ingest::validate`), and the rollup and retention logic lives once in

@@ -1,5 +1,5 @@
 //! The SQLite backend on a file in a temporary folder. The backend contract
-//! (both backends) is in `tests/story/storage.rs`; these check what is
+//! (both backends) is in `tests/story/storage/`; these check what is
 //! SQLite's own: pragmas, statement sizes, chunked deletes, plans.
 
 use chrono::{Duration, TimeZone};
