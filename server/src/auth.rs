@@ -21,7 +21,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::store::{AgentAuth, Role, Storage as _, TokenHash, UserPrincipal};
+use crate::store::{AccountStore as _, AgentAuth, AgentStore as _, Role, TokenHash, UserPrincipal};
 
 /// What kind of secret a token is, from its prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

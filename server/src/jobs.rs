@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use crate::config::ServerConfig;
 use crate::store::{
-    DirtyRange, Rollup, RollupRow, SeriesFilter, Sketch, Storage as _, Store, StoreResult,
+    AgentStore as _, DirtyRange, JobStore as _, Rollup, RollupRow, SeriesFilter, SeriesStore as _,
+    Sketch, Store, StoreResult,
 };
 use crate::telemetry::Telemetry;
 

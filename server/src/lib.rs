@@ -38,7 +38,7 @@ use vantage_protocol::ingest::MAX_BATCH_BYTES;
 
 use crate::config::ServerConfig;
 use crate::ingest::{IdCache, IngestGate};
-use crate::store::{Storage as _, Store, User};
+use crate::store::{AccountStore as _, JobStore as _, Store, SystemStore as _, User};
 use crate::telemetry::Telemetry;
 
 /// What every handler shares.

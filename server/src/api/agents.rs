@@ -18,7 +18,7 @@ use crate::auth::{Admin, AgentCredential, Operator, TokenKind, Viewer, new_token
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
 use crate::live::LiveEvent;
 use crate::remote::validate;
-use crate::store::{AgentRow, EnrollRefusal, NewEnrollment, Storage as _};
+use crate::store::{AgentRow, AgentStore as _, EnrollRefusal, NewEnrollment, RegistryStore as _};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -16,7 +16,7 @@ use crate::auth::{
     token_hash, user_credential, verify_password,
 };
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
-use crate::store::{ApiTokenSummary, NewApiToken, Role, Storage as _, User, UserSummary};
+use crate::store::{AccountStore as _, ApiTokenSummary, NewApiToken, Role, User, UserSummary};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -14,7 +14,9 @@ use crate::AppState;
 use crate::auth::{Operator, Viewer};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
 use crate::remote::{check_view, desired, trust, validate};
-use crate::store::{SeriesFilter, Storage as _};
+use crate::store::{
+    AgentStore as _, CheckStore as _, RegistryStore as _, SeriesFilter, SeriesStore as _,
+};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::auth::{AgentCredential, Viewer};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
 use crate::remote::{RECHECK, Snapshot};
-use crate::store::Storage as _;
+use crate::store::AgentStore as _;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

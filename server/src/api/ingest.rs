@@ -11,7 +11,7 @@ use crate::auth::AgentCredential;
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::ingest::validate::validate;
 use crate::live::ResultNames;
-use crate::store::Storage as _;
+use crate::store::IngestStore as _;
 use crate::telemetry::BatchOutcome;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::auth::{Admin, Viewer};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
 use crate::remote::trust;
-use crate::store::Storage as _;
+use crate::store::RegistryStore as _;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

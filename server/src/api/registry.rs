@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::auth::{AnyCredential, Operator, Viewer};
 use crate::error::{ApiError, ApiResult, PathParams, QueryParams};
 use crate::remote::trust;
-use crate::store::{PackageRow, Storage as _};
+use crate::store::{PackageRow, RegistryStore as _};
 
 const OCTET_STREAM: &str = "application/octet-stream";
 

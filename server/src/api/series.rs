@@ -16,7 +16,7 @@ use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult, QueryParams};
 use crate::ingest::CHECK_UP;
 use crate::query::{self, Point, Resolution, Stats};
-use crate::store::{LatestRow, RollupRow, SeriesFilter, SeriesRow, StatusCounts, Storage as _};
+use crate::store::{LatestRow, RollupRow, SeriesFilter, SeriesRow, SeriesStore as _, StatusCounts};
 
 /// Most series one history or stats query may cover.
 const MAX_SERIES: usize = 100;

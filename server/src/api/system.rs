@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::store::{Storage as _, StorageMode};
+use crate::store::{StorageMode, SystemStore as _};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

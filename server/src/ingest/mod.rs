@@ -15,7 +15,7 @@ use vantage_protocol::result::Status;
 
 use crate::error::ApiError;
 use crate::store::{
-    CheckKey, ResultRow, SampleRow, SeriesKey, Storage as _, Store, StoreBatch, StoreResult,
+    CheckKey, IngestStore as _, ResultRow, SampleRow, SeriesKey, Store, StoreBatch, StoreResult,
 };
 use crate::telemetry::{GaugeGuard, Telemetry};
 use validate::{ValidBatch, canonical_labels};

@@ -22,7 +22,10 @@ use uuid::Uuid;
 use vantage_protocol::config::{CheckView, DesiredState, PublisherKey};
 
 use self::desired::ResolvedCheck;
-use crate::store::{AgentRow, CheckRow, PackageRow, Storage as _, Store, StoreResult};
+use crate::store::{
+    AgentRow, AgentStore as _, CheckRow, CheckStore as _, PackageRow, RegistryStore as _, Store,
+    StoreResult,
+};
 
 /// How long a [`Snapshot`] serves long polls before it is read again.
 pub const RECHECK: Duration = Duration::from_secs(1);

@@ -1,12 +1,13 @@
-//! Rows of the plugin registry and of the checks defined on the server.
-
-use std::collections::BTreeSet;
+//! The plugin registry: publisher keys, packages and their files, yanks.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use vantage_protocol::config::{CheckSpec, PluginPin, PluginVersion};
+use vantage_protocol::config::{PluginPin, PluginVersion, PublisherKey};
 use vantage_protocol::keys::KeyId;
-use vantage_protocol::manifest::{Capability, Manifest};
+use vantage_protocol::manifest::Manifest;
+
+use super::dispatch::store_trait;
+use super::types::StoreResult;
 
 /// A published package, without its bytes.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,20 +74,29 @@ pub fn sort_packages(rows: &mut [PackageRow]) {
     });
 }
 
-/// A check defined on the server.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckRow {
-    pub spec: CheckSpec,
-    /// Capabilities the operator reviewed when saving.
-    pub reviewed: BTreeSet<Capability>,
-    pub revision: i64,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// What saving a check did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CheckSaved {
-    pub revision: i64,
-    /// No check of that name existed.
-    pub created: bool,
+store_trait! {
+    /// Publisher keys and plugin packages.
+    pub trait RegistryStore {
+        /// Inserts a publisher key; false when its id exists.
+        async fn put_key(&self, key: &PublisherKey) -> StoreResult<bool>;
+        /// Every publisher key, oldest first.
+        async fn keys(&self) -> StoreResult<Vec<PublisherKey>>;
+        /// True when the key exists (revoking twice keeps the first time).
+        async fn revoke_key(&self, id: &KeyId, now: DateTime<Utc>) -> StoreResult<bool>;
+        /// Stores a package and its file; false when its name and version exist.
+        async fn publish_package(&self, package: &PackageRow, bytes: &[u8]) -> StoreResult<bool>;
+        /// Packages (of one plugin, when named) without their files, by name
+        /// and newest version first.
+        async fn packages(&self, name: Option<&str>) -> StoreResult<Vec<PackageRow>>;
+        /// The package file with that sha256 (hex).
+        async fn package_blob(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>>;
+        /// Yanks (`Some`: keeping an earlier time) or restores (`None`) a
+        /// version; true when it exists.
+        async fn set_yanked(
+            &self,
+            name: &str,
+            version: &str,
+            at: Option<DateTime<Utc>>
+        ) -> StoreResult<bool>;
+    }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use vantage_server::store::Storage as _;
+use vantage_server::store::SeriesStore as _;
 
 use crate::both;
 use crate::support::http::Client;

@@ -466,7 +466,7 @@ async fn last_known_good_while_the_server_is_down() {
 async fn foreign_package(state: &vantage_server::AppState, key: &SigningKeyPair, bytes: &[u8]) {
     use sha2::{Digest, Sha256};
     use vantage_protocol::config::PublisherKey;
-    use vantage_server::store::{PackageRow, Storage as _};
+    use vantage_server::store::{PackageRow, RegistryStore as _};
 
     let public = key.public();
     let row = PublisherKey {

@@ -21,8 +21,8 @@ fn principal(row: &PgRow) -> StoreResult<UserPrincipal> {
     })
 }
 
-impl PgStore {
-    pub(super) async fn insert_user(&self, user: &User, now: DateTime<Utc>) -> StoreResult<bool> {
+impl AccountStore for PgStore {
+    async fn create_user(&self, user: &User, now: DateTime<Utc>) -> StoreResult<bool> {
         let inserted = sqlx::query(
             "INSERT INTO users (id, username, password_hash, role, created_at, disabled_at)
              VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN $5 END)
@@ -39,14 +39,14 @@ impl PgStore {
         Ok(inserted.rows_affected() == 1)
     }
 
-    pub(super) async fn user_count(&self) -> StoreResult<u64> {
+    async fn count_users(&self) -> StoreResult<u64> {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
             .fetch_one(&self.pool)
             .await?;
         Ok(n as u64)
     }
 
-    pub(super) async fn list_users(&self) -> StoreResult<Vec<UserSummary>> {
+    async fn users(&self) -> StoreResult<Vec<UserSummary>> {
         let rows = sqlx::query(
             "SELECT id, username, role, disabled_at IS NOT NULL AS disabled FROM users ORDER BY username",
         )
@@ -64,10 +64,7 @@ impl PgStore {
             .collect()
     }
 
-    pub(super) async fn list_api_tokens(
-        &self,
-        user_id: Option<Uuid>,
-    ) -> StoreResult<Vec<ApiTokenSummary>> {
+    async fn api_tokens(&self, user_id: Option<Uuid>) -> StoreResult<Vec<ApiTokenSummary>> {
         let rows = sqlx::query(
             "SELECT t.id, u.username, t.name, t.role, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
              FROM api_tokens t JOIN users u ON u.id = t.user_id
@@ -93,7 +90,7 @@ impl PgStore {
             .collect()
     }
 
-    pub(super) async fn find_user(&self, username: &str) -> StoreResult<Option<User>> {
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query(
             "SELECT id, username, password_hash, role, disabled_at IS NOT NULL AS disabled
              FROM users WHERE username = $1",
@@ -113,7 +110,7 @@ impl PgStore {
         .transpose()
     }
 
-    pub(super) async fn insert_session(
+    async fn create_session(
         &self,
         token_sha: &TokenHash,
         user_id: Uuid,
@@ -132,7 +129,7 @@ impl PgStore {
         Ok(())
     }
 
-    pub(super) async fn remove_session(&self, token_sha: &TokenHash) -> StoreResult<()> {
+    async fn delete_session(&self, token_sha: &TokenHash) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE token_sha = $1")
             .bind(token_sha)
             .execute(&self.pool)
@@ -140,7 +137,7 @@ impl PgStore {
         Ok(())
     }
 
-    pub(super) async fn live_session_user(
+    async fn session_user(
         &self,
         token_sha: &TokenHash,
         now: DateTime<Utc>,
@@ -157,7 +154,7 @@ impl PgStore {
         row.as_ref().map(principal).transpose()
     }
 
-    pub(super) async fn insert_api_token(&self, token: &NewApiToken) -> StoreResult<()> {
+    async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, token_sha, role, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -174,7 +171,7 @@ impl PgStore {
         Ok(())
     }
 
-    pub(super) async fn live_api_token_user(
+    async fn api_token_user(
         &self,
         token_sha: &TokenHash,
         now: DateTime<Utc>,
@@ -197,7 +194,7 @@ impl PgStore {
         row.as_ref().map(principal).transpose()
     }
 
-    pub(super) async fn revoke_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn revoke_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
         let revoked = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
         )

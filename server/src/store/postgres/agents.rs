@@ -47,8 +47,8 @@ fn agent_row(row: &PgRow) -> StoreResult<AgentRow> {
     })
 }
 
-impl PgStore {
-    pub(super) async fn insert_enrollment(&self, e: &NewEnrollment) -> StoreResult<()> {
+impl AgentStore for PgStore {
+    async fn create_enrollment(&self, e: &NewEnrollment) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO enrollment_tokens (id, token_sha, created_by, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5)",
@@ -66,7 +66,7 @@ impl PgStore {
     /// Marks the token used and inserts the agent in one transaction. The
     /// token's row lock serialises concurrent uses: the second waits, then
     /// finds `used_at` set. A taken name rolls back, leaving the token unused.
-    pub(super) async fn use_enrollment(
+    async fn enroll(
         &self,
         token_sha: &TokenHash,
         name: &str,
@@ -123,7 +123,7 @@ impl PgStore {
         Ok(Ok(agent_id))
     }
 
-    pub(super) async fn find_agent_by_credential(
+    async fn agent_by_credential(
         &self,
         credential_sha: &TokenHash,
     ) -> StoreResult<Option<AgentAuth>> {
@@ -143,7 +143,7 @@ impl PgStore {
         .transpose()
     }
 
-    pub(super) async fn revoke_agent_row(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn revoke_agent(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
         let found =
             sqlx::query("UPDATE agents SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1")
                 .bind(id)
@@ -154,12 +154,7 @@ impl PgStore {
     }
 
     /// True when the addresses changed (mesh peers probe them).
-    pub(super) async fn record_heartbeat(
-        &self,
-        id: Uuid,
-        hb: &Heartbeat,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
+    async fn heartbeat(&self, id: Uuid, hb: &Heartbeat, now: DateTime<Utc>) -> StoreResult<bool> {
         let moved: Option<bool> = sqlx::query_scalar(
             "WITH old AS (SELECT addresses FROM agents WHERE id = $1 FOR UPDATE)
              UPDATE agents a SET version = $2, addresses = $3, outbox = $4,
@@ -177,7 +172,7 @@ impl PgStore {
         Ok(moved.unwrap_or(false))
     }
 
-    pub(super) async fn update_placement(
+    async fn set_placement(
         &self,
         id: Uuid,
         groups: Option<&[String]>,
@@ -194,11 +189,7 @@ impl PgStore {
         Ok(found.rows_affected() == 1)
     }
 
-    pub(super) async fn record_config_status(
-        &self,
-        id: Uuid,
-        status: &ConfigStatus,
-    ) -> StoreResult<()> {
+    async fn put_config_status(&self, id: Uuid, status: &ConfigStatus) -> StoreResult<()> {
         sqlx::query("UPDATE agents SET config_status = $2 WHERE id = $1")
             .bind(id)
             .bind(Json(status))
@@ -207,11 +198,7 @@ impl PgStore {
         Ok(())
     }
 
-    pub(super) async fn agent_page(
-        &self,
-        after: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<AgentRow>> {
+    async fn agents(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<AgentRow>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             agent_columns!(),
@@ -224,7 +211,7 @@ impl PgStore {
         rows.iter().map(agent_row).collect()
     }
 
-    pub(super) async fn find_agent(&self, id: Uuid) -> StoreResult<Option<AgentRow>> {
+    async fn agent(&self, id: Uuid) -> StoreResult<Option<AgentRow>> {
         let row = sqlx::query(concat!(
             "SELECT ",
             agent_columns!(),
@@ -236,7 +223,7 @@ impl PgStore {
         row.as_ref().map(agent_row).transpose()
     }
 
-    pub(super) async fn count_agents_seen(&self, since: DateTime<Utc>) -> StoreResult<u64> {
+    async fn agents_seen_since(&self, since: DateTime<Utc>) -> StoreResult<u64> {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM agents WHERE last_seen_at >= $1")
             .bind(since)
             .fetch_one(&self.pool)

@@ -105,8 +105,8 @@ fn count(n: usize) -> StoreResult<i32> {
     i32::try_from(n).map_err(|_| StoreError::Corrupt(format!("count {n} is out of range")))
 }
 
-impl PgStore {
-    pub(super) async fn resolve_check(&self, key: &CheckKey) -> StoreResult<i64> {
+impl IngestStore for PgStore {
+    async fn check_id(&self, key: &CheckKey) -> StoreResult<i64> {
         // Select first: after a restart the row usually exists, and a
         // conflicting insert would burn a sequence number.
         for _ in 0..2 {
@@ -151,7 +151,7 @@ impl PgStore {
         )))
     }
 
-    pub(super) async fn resolve_series(&self, key: &SeriesKey) -> StoreResult<i64> {
+    async fn series_id(&self, key: &SeriesKey) -> StoreResult<i64> {
         let check_id = id32(key.check_id)?;
         for _ in 0..2 {
             let id: Option<i32> = sqlx::query_scalar(
@@ -185,11 +185,7 @@ impl PgStore {
         )))
     }
 
-    pub(super) async fn store_batch(
-        &self,
-        batch: &StoreBatch,
-        now: DateTime<Utc>,
-    ) -> StoreResult<IngestAck> {
+    async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<IngestAck> {
         let columns = Columns::new(&batch.results)?;
         let mut attempt = 1;
         loop {
@@ -219,7 +215,9 @@ impl PgStore {
             attempt += 1;
         }
     }
+}
 
+impl PgStore {
     /// One transaction; `None` when the batch is a replay whose row is gone.
     async fn store_batch_once(
         &self,

@@ -1,18 +1,19 @@
-//! Primitives of the server's jobs: leases, dirty ranges, rollup rows and
-//! retention of the tables that are not partitioned.
+//! Primitives of the server's jobs: leases, dirty ranges, rollup rows,
+//! retention and partitions (what each storage mode does is in [`super::mode`]).
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
+use super::mode::{PARTITION_LOCK, RAW_TABLES};
 use super::{PgStore, id32};
 use crate::store::*;
 
 /// Rollup rows per `INSERT … UNNEST` statement.
 const ROLLUPS_PER_STATEMENT: usize = 10_000;
 
-impl PgStore {
-    pub(super) async fn take_lease(
+impl JobStore for PgStore {
+    async fn try_lease(
         &self,
         name: &str,
         holder: Uuid,
@@ -33,7 +34,7 @@ impl PgStore {
         Ok(taken.rows_affected() == 1)
     }
 
-    pub(super) async fn take_dirty_ranges(&self) -> StoreResult<Vec<DirtyRange>> {
+    async fn take_dirty(&self) -> StoreResult<Vec<DirtyRange>> {
         let rows = sqlx::query("DELETE FROM rollup_dirty RETURNING lo, hi")
             .fetch_all(&self.pool)
             .await?;
@@ -50,7 +51,7 @@ impl PgStore {
         Ok(ranges)
     }
 
-    pub(super) async fn put_dirty_ranges(&self, ranges: &[DirtyRange]) -> StoreResult<()> {
+    async fn put_dirty(&self, ranges: &[DirtyRange]) -> StoreResult<()> {
         if ranges.is_empty() {
             return Ok(());
         }
@@ -66,7 +67,7 @@ impl PgStore {
 
     /// Delete and insert in one transaction, so readers see the old rows or
     /// the new ones, and running it twice changes nothing.
-    pub(super) async fn replace_rollup_rows(
+    async fn replace_rollups(
         &self,
         resolution: Rollup,
         from: DateTime<Utc>,
@@ -116,7 +117,7 @@ impl PgStore {
         Ok(())
     }
 
-    pub(super) async fn delete_rollup_rows_before(
+    async fn delete_rollups_before(
         &self,
         resolution: Rollup,
         before: DateTime<Utc>,
@@ -132,11 +133,78 @@ impl PgStore {
         Ok(deleted.rows_affected())
     }
 
-    pub(super) async fn delete_batch_rows_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn delete_batches_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let deleted = sqlx::query("DELETE FROM ingest_batches WHERE received_at < $1")
             .bind(before)
             .execute(&self.pool)
             .await?;
         Ok(deleted.rows_affected())
+    }
+
+    /// Drops the raw partitions (or chunks, see [`super::mode`]) that end at
+    /// or before `before`. Returns their rows: counted when the table was
+    /// never analysed, else the statistics' estimate, since counting a day
+    /// of samples is slow.
+    async fn delete_raw_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut removed = 0;
+        match self.mode {
+            StorageMode::Timescaledb => {
+                for table in RAW_TABLES {
+                    let chunks: Vec<String> = sqlx::query_scalar(
+                        "SELECT c::text FROM show_chunks($1::regclass, older_than => $2) c",
+                    )
+                    .bind(table)
+                    .bind(before)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    for chunk in &chunks {
+                        removed += self.rows_in(chunk).await?;
+                    }
+                    sqlx::query("SELECT drop_chunks($1::regclass, older_than => $2)")
+                        .bind(table)
+                        .bind(before)
+                        .execute(&self.pool)
+                        .await?;
+                }
+            }
+            _ => {
+                for p in self.partitions().await? {
+                    if p.end().is_none_or(|end| end > before) {
+                        continue;
+                    }
+                    let name = p.name();
+                    removed += self.rows_in(&name).await?;
+                    let mut tx = self.pool.begin().await?;
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(PARTITION_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {name}")))
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Makes sure daily partitions cover `[from, to)`; a no-op in
+    /// TimescaleDB mode, where chunks are created on insert.
+    async fn ensure_partitions(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<()> {
+        if to <= from {
+            return Ok(());
+        }
+        let last = (to - chrono::Duration::microseconds(1)).date_naive();
+        let days = from.date_naive().iter_days().take_while(|d| *d <= last);
+        self.create_partition_days(days).await
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! - `postgres`: `results` and `samples` are range-partitioned by day. A
 //!   partition is `<table>_pYYYYMMDD` and holds `[day 00:00 UTC, next day
-//!   00:00 UTC)`. [`PgStore::create_partitions`] adds the missing ones;
-//!   retention drops whole partitions whose end is at or before the cut.
+//!   00:00 UTC)`. [`PgStore::create_partition_days`] adds the missing ones;
+//!   retention (`JobStore::delete_raw_before`) drops whole partitions whose
+//!   end is at or before the cut.
 //! - `timescaledb`: both are hypertables with 1-day chunks, which TimescaleDB
 //!   creates on insert; retention calls `drop_chunks` (Apache-licensed, so it
 //!   works under both licenses).
@@ -21,20 +22,20 @@ use super::PgStore;
 use crate::store::*;
 
 /// The partitioned (or hypertable) tables.
-const RAW_TABLES: [&str; 2] = ["results", "samples"];
+pub(super) const RAW_TABLES: [&str; 2] = ["results", "samples"];
 
 /// Serialises partition DDL between replicas (`pg_advisory_xact_lock`).
-const PARTITION_LOCK: i64 = 0x7661_6e74_6167_6570; // "vantagep"
+pub(super) const PARTITION_LOCK: i64 = 0x7661_6e74_6167_6570; // "vantagep"
 
 /// A daily partition of one of [`RAW_TABLES`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Partition {
+pub(super) struct Partition {
     table: &'static str,
     day: NaiveDate,
 }
 
 impl Partition {
-    fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         format!("{}_p{}", self.table, self.day.format("%Y%m%d"))
     }
 
@@ -51,7 +52,7 @@ impl Partition {
     }
 
     /// The partition's exclusive upper bound.
-    fn end(&self) -> Option<DateTime<Utc>> {
+    pub(super) fn end(&self) -> Option<DateTime<Utc>> {
         self.day
             .checked_add_days(Days::new(1))
             .map(Partition::start)
@@ -59,21 +60,6 @@ impl Partition {
 }
 
 impl PgStore {
-    /// Makes sure daily partitions cover `[from, to)`; a no-op in
-    /// TimescaleDB mode, where chunks are created on insert.
-    pub(super) async fn create_partitions(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        if to <= from {
-            return Ok(());
-        }
-        let last = (to - chrono::Duration::microseconds(1)).date_naive();
-        let days = from.date_naive().iter_days().take_while(|d| *d <= last);
-        self.create_partition_days(days).await
-    }
-
     /// Creates the partitions of these days that are missing, each day in its
     /// own short transaction (creating a partition locks its parent).
     pub(super) async fn create_partition_days(
@@ -119,7 +105,7 @@ impl PgStore {
     }
 
     /// The daily partitions that exist (postgres mode).
-    async fn partitions(&self) -> StoreResult<BTreeSet<Partition>> {
+    pub(super) async fn partitions(&self) -> StoreResult<BTreeSet<Partition>> {
         let rows = sqlx::query(
             "SELECT parent.relname::text AS parent, child.relname::text AS child
              FROM pg_inherits i
@@ -140,55 +126,8 @@ impl PgStore {
         Ok(partitions)
     }
 
-    /// Drops the raw partitions (or chunks) that end at or before `before`.
-    /// Returns their rows: counted when the table was never analysed, else
-    /// the statistics' estimate, since counting a day of samples is slow.
-    pub(super) async fn drop_raw_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let mut removed = 0;
-        match self.mode {
-            StorageMode::Timescaledb => {
-                for table in RAW_TABLES {
-                    let chunks: Vec<String> = sqlx::query_scalar(
-                        "SELECT c::text FROM show_chunks($1::regclass, older_than => $2) c",
-                    )
-                    .bind(table)
-                    .bind(before)
-                    .fetch_all(&self.pool)
-                    .await?;
-                    for chunk in &chunks {
-                        removed += self.rows_in(chunk).await?;
-                    }
-                    sqlx::query("SELECT drop_chunks($1::regclass, older_than => $2)")
-                        .bind(table)
-                        .bind(before)
-                        .execute(&self.pool)
-                        .await?;
-                }
-            }
-            _ => {
-                for p in self.partitions().await? {
-                    if p.end().is_none_or(|end| end > before) {
-                        continue;
-                    }
-                    let name = p.name();
-                    removed += self.rows_in(&name).await?;
-                    let mut tx = self.pool.begin().await?;
-                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(PARTITION_LOCK)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {name}")))
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                }
-            }
-        }
-        Ok(removed)
-    }
-
     /// Rows of a relation named by the catalog (a partition or a chunk).
-    async fn rows_in(&self, relation: &str) -> StoreResult<u64> {
+    pub(super) async fn rows_in(&self, relation: &str) -> StoreResult<u64> {
         let estimate: f32 =
             sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = $1::regclass")
                 .bind(relation)

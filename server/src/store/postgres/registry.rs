@@ -39,8 +39,8 @@ fn package_row(row: &PgRow) -> StoreResult<PackageRow> {
     })
 }
 
-impl PgStore {
-    pub(super) async fn insert_key(&self, key: &PublisherKey) -> StoreResult<bool> {
+impl RegistryStore for PgStore {
+    async fn put_key(&self, key: &PublisherKey) -> StoreResult<bool> {
         let inserted = sqlx::query(
             "INSERT INTO publisher_keys (key_id, name, public_key, root, endorsement, created_at, revoked_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -58,7 +58,7 @@ impl PgStore {
         Ok(inserted.rows_affected() == 1)
     }
 
-    pub(super) async fn all_keys(&self) -> StoreResult<Vec<PublisherKey>> {
+    async fn keys(&self) -> StoreResult<Vec<PublisherKey>> {
         let rows = sqlx::query(
             "SELECT key_id, name, public_key, root, endorsement, created_at, revoked_at
              FROM publisher_keys ORDER BY created_at, key_id",
@@ -68,7 +68,7 @@ impl PgStore {
         rows.iter().map(key_row).collect()
     }
 
-    pub(super) async fn revoke_key_row(&self, id: &KeyId, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn revoke_key(&self, id: &KeyId, now: DateTime<Utc>) -> StoreResult<bool> {
         let found = sqlx::query(
             "UPDATE publisher_keys SET revoked_at = coalesce(revoked_at, $2) WHERE key_id = $1",
         )
@@ -79,7 +79,7 @@ impl PgStore {
         Ok(found.rows_affected() == 1)
     }
 
-    pub(super) async fn insert_package(&self, p: &PackageRow, bytes: &[u8]) -> StoreResult<bool> {
+    async fn publish_package(&self, p: &PackageRow, bytes: &[u8]) -> StoreResult<bool> {
         let inserted = sqlx::query(
             "INSERT INTO plugin_packages (name, version, digest, sha256, size, manifest, signer,
                                           published_at, published_by, yanked_at, bytes)
@@ -102,7 +102,7 @@ impl PgStore {
         Ok(inserted.rows_affected() == 1)
     }
 
-    pub(super) async fn package_rows(&self, name: Option<&str>) -> StoreResult<Vec<PackageRow>> {
+    async fn packages(&self, name: Option<&str>) -> StoreResult<Vec<PackageRow>> {
         let rows = sqlx::query(
             "SELECT digest, sha256, size, manifest, signer, published_at, published_by, yanked_at
              FROM plugin_packages WHERE $1::text IS NULL OR name = $1",
@@ -118,7 +118,7 @@ impl PgStore {
         Ok(rows)
     }
 
-    pub(super) async fn package_bytes(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
+    async fn package_blob(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
         Ok(
             sqlx::query_scalar("SELECT bytes FROM plugin_packages WHERE sha256 = $1")
                 .bind(sha256)
@@ -127,7 +127,7 @@ impl PgStore {
         )
     }
 
-    pub(super) async fn yank(
+    async fn set_yanked(
         &self,
         name: &str,
         version: &str,

@@ -47,8 +47,8 @@ fn agent_row(row: &SqliteRow) -> StoreResult<AgentRow> {
     })
 }
 
-impl SqliteStore {
-    pub(super) async fn insert_enrollment(&self, e: &NewEnrollment) -> StoreResult<()> {
+impl AgentStore for SqliteStore {
+    async fn create_enrollment(&self, e: &NewEnrollment) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO enrollment_tokens (id, token_sha, created_by, created_at, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -67,7 +67,7 @@ impl SqliteStore {
     /// one write connection, so concurrent uses run one after the other and
     /// the second finds `used_at` set. A taken name rolls back, leaving the
     /// token unused.
-    pub(super) async fn use_enrollment(
+    async fn enroll(
         &self,
         token_sha: &TokenHash,
         name: &str,
@@ -124,7 +124,7 @@ impl SqliteStore {
         Ok(Ok(agent_id))
     }
 
-    pub(super) async fn find_agent_by_credential(
+    async fn agent_by_credential(
         &self,
         credential_sha: &TokenHash,
     ) -> StoreResult<Option<AgentAuth>> {
@@ -144,7 +144,7 @@ impl SqliteStore {
         .transpose()
     }
 
-    pub(super) async fn revoke_agent_row(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn revoke_agent(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
         let found =
             sqlx::query("UPDATE agents SET revoked_at = ifnull(revoked_at, ?2) WHERE id = ?1")
                 .bind(id)
@@ -155,12 +155,7 @@ impl SqliteStore {
     }
 
     /// True when the addresses changed (mesh peers probe them).
-    pub(super) async fn record_heartbeat(
-        &self,
-        id: Uuid,
-        hb: &Heartbeat,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
+    async fn heartbeat(&self, id: Uuid, hb: &Heartbeat, now: DateTime<Utc>) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         let moved =
             sqlx::query("UPDATE agents SET addresses = ?2 WHERE id = ?1 AND addresses IS NOT ?2")
@@ -184,7 +179,7 @@ impl SqliteStore {
         Ok(moved.rows_affected() == 1)
     }
 
-    pub(super) async fn update_placement(
+    async fn set_placement(
         &self,
         id: Uuid,
         groups: Option<&[String]>,
@@ -201,11 +196,7 @@ impl SqliteStore {
         Ok(found.rows_affected() == 1)
     }
 
-    pub(super) async fn record_config_status(
-        &self,
-        id: Uuid,
-        status: &ConfigStatus,
-    ) -> StoreResult<()> {
+    async fn put_config_status(&self, id: Uuid, status: &ConfigStatus) -> StoreResult<()> {
         sqlx::query("UPDATE agents SET config_status = ?2 WHERE id = ?1")
             .bind(id)
             .bind(Json(status))
@@ -214,11 +205,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn agent_page(
-        &self,
-        after: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<AgentRow>> {
+    async fn agents(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<AgentRow>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             agent_columns!(),
@@ -231,7 +218,7 @@ impl SqliteStore {
         rows.iter().map(agent_row).collect()
     }
 
-    pub(super) async fn find_agent(&self, id: Uuid) -> StoreResult<Option<AgentRow>> {
+    async fn agent(&self, id: Uuid) -> StoreResult<Option<AgentRow>> {
         let row = sqlx::query(concat!(
             "SELECT ",
             agent_columns!(),
@@ -243,7 +230,7 @@ impl SqliteStore {
         row.as_ref().map(agent_row).transpose()
     }
 
-    pub(super) async fn count_agents_seen(&self, since: DateTime<Utc>) -> StoreResult<u64> {
+    async fn agents_seen_since(&self, since: DateTime<Utc>) -> StoreResult<u64> {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM agents WHERE last_seen_at >= ?1")
             .bind(micros(since))
             .fetch_one(&self.read)

@@ -29,10 +29,10 @@ static SAMPLES: BulkInsert = BulkInsert::new(
     12,
 );
 
-impl SqliteStore {
+impl IngestStore for SqliteStore {
     /// A read first: after a restart the row usually exists, and readers do
     /// not queue for the writer.
-    pub(super) async fn resolve_check(&self, key: &CheckKey) -> StoreResult<i64> {
+    async fn check_id(&self, key: &CheckKey) -> StoreResult<i64> {
         let row = sqlx::query(
             "SELECT id, plugin FROM checks WHERE agent_id = ?1 AND name = ?2 AND target = ?3",
         )
@@ -62,7 +62,7 @@ impl SqliteStore {
         Ok(id)
     }
 
-    pub(super) async fn resolve_series(&self, key: &SeriesKey) -> StoreResult<i64> {
+    async fn series_id(&self, key: &SeriesKey) -> StoreResult<i64> {
         let id: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM series WHERE check_id = ?1 AND metric = ?2 AND unit = ?3 AND labels = ?4",
         )
@@ -93,11 +93,7 @@ impl SqliteStore {
     /// One transaction on the write connection. It holds the write lock
     /// from its first statement, so the replay check and the batch row
     /// cannot race: a twin in flight waits for the pool, then replays.
-    pub(super) async fn store_batch(
-        &self,
-        batch: &StoreBatch,
-        now: DateTime<Utc>,
-    ) -> StoreResult<IngestAck> {
+    async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<IngestAck> {
         let mut tx = self.begin().await?;
         let stored = sqlx::query(
             "SELECT accepted, duplicates, expired FROM ingest_batches WHERE agent_id = ?1 AND batch_id = ?2",

@@ -29,8 +29,8 @@ static ROLLUP_1H: BulkInsert = BulkInsert::new(
 );
 static DIRTY: BulkInsert = BulkInsert::new("INSERT INTO rollup_dirty (lo, hi) VALUES ", 2, "", 10);
 
-impl SqliteStore {
-    pub(super) async fn take_lease(
+impl JobStore for SqliteStore {
+    async fn try_lease(
         &self,
         name: &str,
         holder: Uuid,
@@ -51,7 +51,7 @@ impl SqliteStore {
         Ok(taken.rows_affected() == 1)
     }
 
-    pub(super) async fn take_dirty_ranges(&self) -> StoreResult<Vec<DirtyRange>> {
+    async fn take_dirty(&self) -> StoreResult<Vec<DirtyRange>> {
         let rows = sqlx::query("DELETE FROM rollup_dirty RETURNING lo, hi")
             .fetch_all(&self.write)
             .await?;
@@ -68,7 +68,7 @@ impl SqliteStore {
         Ok(ranges)
     }
 
-    pub(super) async fn put_dirty_ranges(&self, ranges: &[DirtyRange]) -> StoreResult<()> {
+    async fn put_dirty(&self, ranges: &[DirtyRange]) -> StoreResult<()> {
         if ranges.is_empty() {
             return Ok(());
         }
@@ -86,7 +86,7 @@ impl SqliteStore {
 
     /// Delete and insert in one transaction, so readers see the old rows or
     /// the new ones, and running it twice changes nothing.
-    pub(super) async fn replace_rollup_rows(
+    async fn replace_rollups(
         &self,
         resolution: Rollup,
         from: DateTime<Utc>,
@@ -127,7 +127,7 @@ impl SqliteStore {
 
     /// Samples first, then results: a crash between the two leaves results
     /// without samples, which the next round deletes, never the reverse.
-    pub(super) async fn delete_raw_rows_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn delete_raw_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let samples = self
             .delete_in_chunks(
                 "DELETE FROM samples WHERE rowid IN (
@@ -147,7 +147,7 @@ impl SqliteStore {
         Ok(samples + results)
     }
 
-    pub(super) async fn delete_rollup_rows_before(
+    async fn delete_rollups_before(
         &self,
         resolution: Rollup,
         before: DateTime<Utc>,
@@ -167,7 +167,7 @@ impl SqliteStore {
         self.delete_in_chunks(sql, before).await
     }
 
-    pub(super) async fn delete_batch_rows_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn delete_batches_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         self.delete_in_chunks(
             "DELETE FROM ingest_batches WHERE (agent_id, batch_id) IN (
                  SELECT agent_id, batch_id FROM ingest_batches INDEXED BY ingest_batches_received_at
@@ -177,6 +177,21 @@ impl SqliteStore {
         .await
     }
 
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
+            .bind(micros(now))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// No partitions in SQLite: retention deletes rows in chunks.
+    async fn ensure_partitions(&self, _from: DateTime<Utc>, _to: DateTime<Utc>) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+impl SqliteStore {
     /// Runs `sql` (parameters: the cut-off, the chunk size) until a chunk
     /// deletes fewer rows than it may; the total deleted.
     async fn delete_in_chunks(&self, sql: &'static str, before: DateTime<Utc>) -> StoreResult<u64> {

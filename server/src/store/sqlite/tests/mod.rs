@@ -1,10 +1,11 @@
 //! The SQLite backend on a file in a temporary folder. The backend contract
-//! (both backends) is in `tests/story/storage.rs`; these check what is
+//! (both backends) is in `tests/story/storage/`; these check what is
 //! SQLite's own: pragmas, statement sizes, chunked deletes, plans.
 
 use chrono::{Duration, TimeZone};
 use tempfile::TempDir;
-use vantage_protocol::ingest::OutboxStats;
+use uuid::Uuid;
+use vantage_protocol::ingest::{AgentInfo, IngestAck, OutboxStats};
 use vantage_protocol::manifest::BaseUnit;
 use vantage_protocol::result::Status;
 

@@ -5,38 +5,37 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
 use vantage_protocol::config::CheckSpec;
 use vantage_protocol::manifest::Capability;
 
-use super::PgStore;
+use super::{SqliteStore, micros, time_at};
 use crate::store::*;
 
-fn check_row(row: &PgRow) -> StoreResult<CheckRow> {
+fn check_row(row: &SqliteRow) -> StoreResult<CheckRow> {
     let Json(spec): Json<CheckSpec> = row.try_get("spec")?;
     let Json(reviewed): Json<BTreeSet<Capability>> = row.try_get("reviewed")?;
     Ok(CheckRow {
         spec,
         reviewed,
         revision: row.try_get("revision")?,
-        updated_at: row.try_get("updated_at")?,
+        updated_at: time_at(row, "updated_at")?,
     })
 }
 
-impl PgStore {
-    /// Compares with the stored check under its row lock, so the revision
-    /// moves once per actual change. Two first saves of one name race on
-    /// the insert: the loser's becomes an update.
-    pub(super) async fn upsert_check(
+impl CheckStore for SqliteStore {
+    /// Compares with the stored check in the transaction of the one write
+    /// connection, so the revision moves once per actual change.
+    async fn put_check(
         &self,
         spec: &CheckSpec,
         reviewed: &BTreeSet<Capability>,
         now: DateTime<Utc>,
     ) -> StoreResult<CheckSaved> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let old = sqlx::query(
-            "SELECT spec, reviewed, revision, updated_at FROM check_configs WHERE name = $1 FOR UPDATE",
+            "SELECT spec, reviewed, revision, updated_at FROM check_configs WHERE name = ?1",
         )
         .bind(&spec.name)
         .fetch_optional(&mut *tx)
@@ -54,40 +53,40 @@ impl PgStore {
                 created: false,
             });
         }
-        let revision: i64 = sqlx::query_scalar(
+        let revision = old.as_ref().map_or(1, |o| o.revision + 1);
+        sqlx::query(
             "INSERT INTO check_configs (name, spec, reviewed, revision, updated_at)
-             VALUES ($1, $2, $3, 1, $4)
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, reviewed = excluded.reviewed,
-                                              revision = check_configs.revision + 1,
-                                              updated_at = excluded.updated_at
-             RETURNING revision",
+                                              revision = excluded.revision, updated_at = excluded.updated_at",
         )
         .bind(&spec.name)
         .bind(Json(spec))
         .bind(Json(reviewed))
-        .bind(now)
-        .fetch_one(&mut *tx)
+        .bind(revision)
+        .bind(micros(now))
+        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(CheckSaved {
             revision,
-            created: old.is_none() && revision == 1,
+            created: old.is_none(),
         })
     }
 
-    pub(super) async fn delete_check_row(&self, name: &str) -> StoreResult<bool> {
-        let gone = sqlx::query("DELETE FROM check_configs WHERE name = $1")
+    async fn delete_check(&self, name: &str) -> StoreResult<bool> {
+        let gone = sqlx::query("DELETE FROM check_configs WHERE name = ?1")
             .bind(name)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(gone.rows_affected() == 1)
     }
 
-    pub(super) async fn check_rows(&self) -> StoreResult<Vec<CheckRow>> {
+    async fn checks(&self) -> StoreResult<Vec<CheckRow>> {
         let rows = sqlx::query(
             "SELECT spec, reviewed, revision, updated_at FROM check_configs ORDER BY name",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(check_row).collect()
     }

@@ -7,16 +7,22 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 use super::{SqliteStore, id_list, micros, time_at};
 use crate::store::*;
 
-impl SqliteStore {
-    pub(super) async fn latest_results(
-        &self,
-        agent_id: Option<Uuid>,
-    ) -> StoreResult<Vec<LatestRow>> {
+fn raw_point(row: &SqliteRow) -> StoreResult<RawPoint> {
+    Ok(RawPoint {
+        series_id: row.try_get("series_id")?,
+        ts: time_at(row, "ts")?,
+        value: row.try_get("value")?,
+    })
+}
+
+impl SeriesStore for SqliteStore {
+    async fn latest(&self, agent_id: Option<Uuid>) -> StoreResult<Vec<LatestRow>> {
         // One index probe per check on (check_id, started_at); no "latest"
         // table to keep up to date on the ingest path.
         let rows = sqlx::query(
@@ -53,7 +59,7 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(super) async fn find_series(&self, filter: &SeriesFilter) -> StoreResult<Vec<SeriesRow>> {
+    async fn series(&self, filter: &SeriesFilter) -> StoreResult<Vec<SeriesRow>> {
         let rows = sqlx::query(
             "SELECT s.id AS series_id, s.check_id, c.agent_id, a.name AS agent, c.name AS check_name,
                     c.target, s.metric, s.unit, s.labels
@@ -89,45 +95,48 @@ impl SqliteStore {
             .collect()
     }
 
-    /// Samples in `[from, to)` of the given series, or of every series (a
-    /// range seek per series: samples have no index by time alone).
-    pub(super) async fn samples_of(
+    /// A range seek per series: samples have no index by time alone.
+    async fn raw_samples(
         &self,
-        series: Option<&[i64]>,
+        series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<RawPoint>> {
-        let query = match series {
-            Some([]) => return Ok(Vec::new()),
-            Some(series) => sqlx::query(
-                "SELECT series_id, ts, value FROM samples INDEXED BY samples_series_ts
-                 WHERE series_id IN (SELECT value FROM json_each(?3)) AND ts >= ?1 AND ts < ?2
-                 ORDER BY series_id, ts",
-            )
-            .bind(micros(from))
-            .bind(micros(to))
-            .bind(id_list(series)),
-            None => sqlx::query(
-                "SELECT series_id, ts, value FROM samples INDEXED BY samples_series_ts
-                 WHERE series_id IN (SELECT id FROM series) AND ts >= ?1 AND ts < ?2
-                 ORDER BY series_id, ts",
-            )
-            .bind(micros(from))
-            .bind(micros(to)),
-        };
-        let rows = query.fetch_all(&self.read).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(RawPoint {
-                    series_id: row.try_get("series_id")?,
-                    ts: time_at(row, "ts")?,
-                    value: row.try_get("value")?,
-                })
-            })
-            .collect()
+        if series.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT series_id, ts, value FROM samples INDEXED BY samples_series_ts
+             WHERE series_id IN (SELECT value FROM json_each(?3)) AND ts >= ?1 AND ts < ?2
+             ORDER BY series_id, ts",
+        )
+        .bind(micros(from))
+        .bind(micros(to))
+        .bind(id_list(series))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(raw_point).collect()
     }
 
-    pub(super) async fn rollup_rows(
+    /// A range seek per series, as [`Self::raw_samples`].
+    async fn all_raw_samples(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RawPoint>> {
+        let rows = sqlx::query(
+            "SELECT series_id, ts, value FROM samples INDEXED BY samples_series_ts
+             WHERE series_id IN (SELECT id FROM series) AND ts >= ?1 AND ts < ?2
+             ORDER BY series_id, ts",
+        )
+        .bind(micros(from))
+        .bind(micros(to))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(raw_point).collect()
+    }
+
+    async fn rollups(
         &self,
         resolution: Rollup,
         series: &[i64],
@@ -166,7 +175,7 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(super) async fn count_statuses(
+    async fn status_counts(
         &self,
         check_ids: &[i64],
         from: DateTime<Utc>,

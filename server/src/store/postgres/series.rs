@@ -2,16 +2,22 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::{PgStore, ids32};
 use crate::store::*;
 
-impl PgStore {
-    pub(super) async fn latest_results(
-        &self,
-        agent_id: Option<Uuid>,
-    ) -> StoreResult<Vec<LatestRow>> {
+fn raw_point(row: &PgRow) -> StoreResult<RawPoint> {
+    Ok(RawPoint {
+        series_id: row.try_get::<i32, _>("series_id")?.into(),
+        ts: row.try_get("ts")?,
+        value: row.try_get("value")?,
+    })
+}
+
+impl SeriesStore for PgStore {
+    async fn latest(&self, agent_id: Option<Uuid>) -> StoreResult<Vec<LatestRow>> {
         // One index probe per check on (check_id, started_at DESC); no
         // "latest" table to keep up to date on the ingest path.
         let rows = sqlx::query(
@@ -50,7 +56,7 @@ impl PgStore {
             .collect()
     }
 
-    pub(super) async fn find_series(&self, filter: &SeriesFilter) -> StoreResult<Vec<SeriesRow>> {
+    async fn series(&self, filter: &SeriesFilter) -> StoreResult<Vec<SeriesRow>> {
         let rows = sqlx::query(
             "SELECT s.id AS series_id, s.check_id, c.agent_id, a.name AS agent, c.name AS check_name,
                     c.target, s.metric, s.unit, s.labels
@@ -86,41 +92,41 @@ impl PgStore {
             .collect()
     }
 
-    /// Samples in `[from, to)` of the given series, or of every series.
-    pub(super) async fn samples_of(
+    async fn raw_samples(
         &self,
-        series: Option<&[i64]>,
+        series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<RawPoint>> {
-        let query = match series {
-            Some(series) => sqlx::query(
-                "SELECT series_id, ts, value FROM samples
-                 WHERE series_id = ANY($3) AND ts >= $1 AND ts < $2
-                 ORDER BY series_id, ts",
-            )
-            .bind(from)
-            .bind(to)
-            .bind(ids32(series)),
-            None => sqlx::query(
-                "SELECT series_id, ts, value FROM samples WHERE ts >= $1 AND ts < $2 ORDER BY series_id, ts",
-            )
-            .bind(from)
-            .bind(to),
-        };
-        let rows = query.fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(RawPoint {
-                    series_id: row.try_get::<i32, _>("series_id")?.into(),
-                    ts: row.try_get("ts")?,
-                    value: row.try_get("value")?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(
+            "SELECT series_id, ts, value FROM samples
+             WHERE series_id = ANY($3) AND ts >= $1 AND ts < $2
+             ORDER BY series_id, ts",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(ids32(series))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(raw_point).collect()
     }
 
-    pub(super) async fn rollup_rows(
+    async fn all_raw_samples(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RawPoint>> {
+        let rows = sqlx::query(
+            "SELECT series_id, ts, value FROM samples WHERE ts >= $1 AND ts < $2 ORDER BY series_id, ts",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(raw_point).collect()
+    }
+
+    async fn rollups(
         &self,
         resolution: Rollup,
         series: &[i64],
@@ -155,7 +161,7 @@ impl PgStore {
             .collect()
     }
 
-    pub(super) async fn count_statuses(
+    async fn status_counts(
         &self,
         check_ids: &[i64],
         from: DateTime<Utc>,

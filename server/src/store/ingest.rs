@@ -1,0 +1,77 @@
+//! Ingest: check targets and series by id, and storing a batch exactly once.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use vantage_protocol::ingest::{IngestAck, OutboxStats};
+use vantage_protocol::manifest::BaseUnit;
+use vantage_protocol::result::Status;
+
+use super::dispatch::store_trait;
+use super::types::StoreResult;
+
+/// One sample ready to store: its series already resolved.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleRow {
+    pub series_id: i64,
+    pub value: f64,
+}
+
+/// One result ready to store. `samples` are stored only when the result is new.
+#[derive(Debug, Clone)]
+pub struct ResultRow {
+    pub id: Uuid,
+    pub check_id: i64,
+    pub started_at: DateTime<Utc>,
+    pub status: Status,
+    pub duration: f64,
+    pub plugin_version: String,
+    pub message: Option<String>,
+    pub samples: Vec<SampleRow>,
+}
+
+/// What identifies a check target: one row of `checks`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CheckKey {
+    pub agent_id: Uuid,
+    pub check: String,
+    pub target: String,
+    pub plugin: String,
+}
+
+/// What identifies a series: one row of `series`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SeriesKey {
+    pub check_id: i64,
+    pub metric: String,
+    pub unit: BaseUnit,
+    /// Canonical JSON of the labels (sorted keys), `{}` when none.
+    pub labels: String,
+}
+
+/// A batch that passed validation, with check and series ids resolved.
+#[derive(Debug, Clone)]
+pub struct StoreBatch {
+    pub agent_id: Uuid,
+    pub batch_id: Uuid,
+    pub results: Vec<ResultRow>,
+    pub outbox: OutboxStats,
+    /// Results validation acknowledged without storing (too old).
+    pub expired: u32,
+}
+
+store_trait! {
+    /// Writes of results and samples, after validation.
+    pub trait IngestStore {
+        /// The id of a check target, created on first sight. A check that
+        /// now runs another plugin keeps its row.
+        async fn check_id(&self, key: &CheckKey) -> StoreResult<i64>;
+        /// The id of a series, created on first sight.
+        async fn series_id(&self, key: &SeriesKey) -> StoreResult<i64>;
+        /// Stores a batch in one transaction: the batch id, the results that
+        /// are new (by id), their samples, a dirty range for the rollups, the
+        /// agent's outbox stats and `last_seen_at`. A batch id seen before
+        /// stores nothing and returns the first acknowledgement with
+        /// `replayed: true`.
+        async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<IngestAck>;
+    }
+}

@@ -1,0 +1,61 @@
+//! Primitives of the server's jobs (`crate::jobs` holds their logic once):
+//! the leader lease, dirty ranges, rollup rows, retention and partitions.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::dispatch::store_trait;
+use super::series::{Rollup, RollupRow};
+use super::types::StoreResult;
+
+/// A time range `[from, to)` whose raw samples changed since the last rollup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirtyRange {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+store_trait! {
+    /// What the rollup, retention and partition jobs do to the database.
+    pub trait JobStore {
+        /// Takes or renews a named lease; true when `holder` has it until `now + ttl`.
+        async fn try_lease(
+            &self,
+            name: &str,
+            holder: Uuid,
+            now: DateTime<Utc>,
+            ttl: chrono::Duration
+        ) -> StoreResult<bool>;
+        /// Removes and returns every dirty range, ordered.
+        async fn take_dirty(&self) -> StoreResult<Vec<DirtyRange>>;
+        /// Puts ranges back (a rollup round failed half-way).
+        async fn put_dirty(&self, ranges: &[DirtyRange]) -> StoreResult<()>;
+        /// Replaces the rollup rows of every series for the buckets in
+        /// `[from, to)` with `rows`, atomically.
+        async fn replace_rollups(
+            &self,
+            resolution: Rollup,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+            rows: &[RollupRow]
+        ) -> StoreResult<()>;
+        /// Raw rows (results, samples) older than `before`; rows removed.
+        /// Partitioned storage drops only whole days (partitions, chunks)
+        /// that end at or before `before`, and may count their rows from
+        /// statistics.
+        async fn delete_raw_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+        /// Rollup rows of buckets before `before`; rows removed.
+        async fn delete_rollups_before(
+            &self,
+            resolution: Rollup,
+            before: DateTime<Utc>
+        ) -> StoreResult<u64>;
+        /// Sessions past their expiry; rows removed.
+        async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+        /// Batch ids older than `before` (replays after that are stored by
+        /// result id); rows removed.
+        async fn delete_batches_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+        /// Makes sure partitions exist for `[from, to)` (a no-op where there are none).
+        async fn ensure_partitions(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<()>;
+    }
+}

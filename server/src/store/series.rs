@@ -1,0 +1,155 @@
+//! Reads of what ingest stored: latest results, series, raw samples,
+//! rollups and status counts.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+use vantage_protocol::manifest::BaseUnit;
+use vantage_protocol::result::Status;
+
+use super::dispatch::store_trait;
+use super::sketch::Sketch;
+use super::types::StoreResult;
+
+/// The latest result of one check target.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LatestRow {
+    pub check_id: i64,
+    pub agent_id: Uuid,
+    pub agent: String,
+    pub check: String,
+    pub target: String,
+    pub plugin: String,
+    pub plugin_version: String,
+    pub result_id: Uuid,
+    pub status: Status,
+    pub started_at: DateTime<Utc>,
+    pub duration: f64,
+    pub message: Option<String>,
+}
+
+/// A series with what names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesRow {
+    pub series_id: i64,
+    pub check_id: i64,
+    pub agent_id: Uuid,
+    pub agent: String,
+    pub check: String,
+    pub target: String,
+    pub metric: String,
+    pub unit: BaseUnit,
+    pub labels: String,
+}
+
+/// Which series a query is about. Every field given must match.
+#[derive(Debug, Clone, Default)]
+pub struct SeriesFilter {
+    pub agent_id: Option<Uuid>,
+    pub check: Option<String>,
+    pub target: Option<String>,
+    pub metric: Option<String>,
+}
+
+/// A raw sample read back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawPoint {
+    pub series_id: i64,
+    pub ts: DateTime<Utc>,
+    pub value: f64,
+}
+
+/// Rolled-up resolutions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Rollup {
+    #[serde(rename = "1m")]
+    Minute,
+    #[serde(rename = "1h")]
+    Hour,
+}
+
+impl Rollup {
+    pub fn seconds(self) -> i64 {
+        match self {
+            Rollup::Minute => 60,
+            Rollup::Hour => 3600,
+        }
+    }
+}
+
+/// One bucket of one series at a rolled-up resolution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollupRow {
+    pub series_id: i64,
+    pub bucket: DateTime<Utc>,
+    pub count: i64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub sketch: Sketch,
+}
+
+/// Run counts per status of one check target over a range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StatusCounts {
+    pub ok: u64,
+    pub timeout: u64,
+    pub unreachable: u64,
+    pub refused: u64,
+    pub error: u64,
+}
+
+impl StatusCounts {
+    pub fn total(&self) -> u64 {
+        self.ok + self.timeout + self.unreachable + self.refused + self.error
+    }
+
+    pub fn add(&mut self, status: Status, n: u64) {
+        match status {
+            Status::Ok => self.ok += n,
+            Status::Timeout => self.timeout += n,
+            Status::Unreachable => self.unreachable += n,
+            Status::Refused => self.refused += n,
+            Status::Error => self.error += n,
+        }
+    }
+}
+
+store_trait! {
+    /// Reads of results, series, samples and rollups.
+    pub trait SeriesStore {
+        /// The latest result of every check target (of one agent, when given).
+        async fn latest(&self, agent_id: Option<Uuid>) -> StoreResult<Vec<LatestRow>>;
+        /// The series that match, by id.
+        async fn series(&self, filter: &SeriesFilter) -> StoreResult<Vec<SeriesRow>>;
+        /// Raw samples of the series in `[from, to)`, ordered by series then time.
+        async fn raw_samples(
+            &self,
+            series: &[i64],
+            from: DateTime<Utc>,
+            to: DateTime<Utc>
+        ) -> StoreResult<Vec<RawPoint>>;
+        /// Every raw sample in `[from, to)` (the rollup job's input), ordered
+        /// by series then time.
+        async fn all_raw_samples(
+            &self,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>
+        ) -> StoreResult<Vec<RawPoint>>;
+        /// Rollup rows of the series in `[from, to)`, ordered by series then bucket.
+        async fn rollups(
+            &self,
+            resolution: Rollup,
+            series: &[i64],
+            from: DateTime<Utc>,
+            to: DateTime<Utc>
+        ) -> StoreResult<Vec<RollupRow>>;
+        /// Results per status of the check targets in `[from, to)`.
+        async fn status_counts(
+            &self,
+            check_ids: &[i64],
+            from: DateTime<Utc>,
+            to: DateTime<Utc>
+        ) -> StoreResult<StatusCounts>;
+    }
+}

@@ -1,0 +1,57 @@
+//! What every storage concern shares: the error, the storage mode, and the
+//! row mapping both backends use (status codes, units).
+
+use serde::Serialize;
+use vantage_protocol::manifest::BaseUnit;
+use vantage_protocol::result::Status;
+
+/// A storage failure. Callers answer 500/503 and log it; it never reaches a client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migrating the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database holds bad data: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How samples are kept, chosen when the database is first migrated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageMode {
+    Sqlite,
+    /// PostgreSQL with native daily range partitions.
+    Postgres,
+    /// PostgreSQL with TimescaleDB hypertables.
+    Timescaledb,
+}
+
+/// Status codes in the database.
+pub fn status_code(s: Status) -> i16 {
+    match s {
+        Status::Ok => 0,
+        Status::Timeout => 1,
+        Status::Unreachable => 2,
+        Status::Refused => 3,
+        Status::Error => 4,
+    }
+}
+
+pub fn status_from_code(code: i64) -> StoreResult<Status> {
+    Ok(match code {
+        0 => Status::Ok,
+        1 => Status::Timeout,
+        2 => Status::Unreachable,
+        3 => Status::Refused,
+        4 => Status::Error,
+        other => return Err(StoreError::Corrupt(format!("status code {other}"))),
+    })
+}
+
+pub fn unit_from_str(s: &str) -> StoreResult<BaseUnit> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| StoreError::Corrupt(format!("unit {s:?}")))
+}
