@@ -199,3 +199,35 @@ fn once_prints_one_json_line_per_check_and_target() {
     );
     assert_ne!(results[0].id, results[1].id);
 }
+
+#[test]
+fn once_survives_a_plugin_that_panics_with_multi_byte_text() {
+    let setup = Setup::new();
+    setup.add("misbehave.vpkg", &package("misbehave").to_bytes());
+    // 2,000 euro signs: any byte limit falls inside a character.
+    let checks = format!(
+        "[[check]]\nname = \"euros\"\nplugin = \"misbehave\"\ntargets = [\"127.0.0.1:9\"]\ninterval = \"1s\"\ngrants = []\n[check.config]\nmode = \"trap\"\nmessage = \"{}\"\n\n[[check]]\nname = \"fine\"\nplugin = \"misbehave\"\ntargets = [\"127.0.0.1:9\"]\ninterval = \"1s\"\ngrants = []\n",
+        "€".repeat(2000)
+    );
+    let out = agent(&["run", "--once"], &setup.config(&checks));
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Vec<CheckResult> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let euros = results.iter().find(|r| r.check == "euros").unwrap();
+    assert_eq!(euros.status, Status::Error);
+    let message = euros.message.as_deref().unwrap();
+    assert!(
+        message.contains("€€€") && message.len() <= 4096,
+        "{message}"
+    );
+    let fine = results.iter().find(|r| r.check == "fine").unwrap();
+    assert_eq!(fine.status, Status::Ok);
+}
