@@ -7,6 +7,7 @@
 //! - `test`: prepares what the suite needs and runs it.
 //! - `demo`: runs a server with the dashboard and two agents with checks
 //!   against local services, loopback and each other.
+//! - `smoke`: the first step of `test` alone (see `demo/smoke.rs`).
 //! - `web [--update-types]`: builds the dashboard into `web/dist`.
 //! - `bench rss|tcp500|icmp|ingest`: agent and server benchmarks (see
 //!   `docs/benchmarks.md`).
@@ -38,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         }
         Some("test") => test(&root, &args[1..]),
         Some("demo") => demo::start(&root, &args[1..]),
+        Some("smoke") => demo::smoke::start(&root),
         Some("bench") => bench::start(&root, &args[1..]),
         Some("web") => web::start(&root, &args[1..]),
         Some("e2e") => {
@@ -52,6 +54,7 @@ fn main() -> anyhow::Result<()> {
                  build-plugins [--rust]  build, pack and sign every plugin (or the Rust ones) into target/plugins\n  \
                  test            prepare the machine and run the whole test suite\n  \
                  demo [--once]   run a server with the dashboard, and two agents with checks against local services\n  \
+                 smoke           `test`'s first step: the demo without C or Python toolchains, then stopped by each signal\n  \
                  web [--update-types]  build the dashboard into web/dist (regenerating its API types)\n  \
                  e2e             the dashboard's browser tests (after `test` or `demo` built the binaries)\n  \
                  bench rss|tcp500|icmp  measure the release agent's idle memory, 500 TCP checks/s,\n                        or its ICMP path against fping, ping, traceroute and mtr\n  \

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::services::Ports;
+use super::services::{DNS_NAME, Ports};
 
 /// The demo's two agents and the loopback address each advertises, so that
 /// a mesh check has a pair to probe.
@@ -28,7 +28,7 @@ pub(super) fn agent_config(name: &str, advertise: &str) -> String {
 /// The demo's checks, one or more per first-party plugin, for every agent:
 /// the local services, this machine, ICMP to loopback, and the mesh.
 pub(super) fn demo_checks(s: &Ports) -> Vec<Value> {
-    let mut checks = vec![
+    vec![
         json!({"name": "tcp-banner", "plugin": "tcp", "targets": [format!("127.0.0.1:{}", s.tcp)],
                "interval": "5s", "config": {"expect": "SSH-2.0"}, "grants": ["tcp"]}),
         json!({"name": "udp-echo", "plugin": "udp", "targets": [format!("127.0.0.1:{}", s.udp)],
@@ -43,16 +43,13 @@ pub(super) fn demo_checks(s: &Ports) -> Vec<Value> {
                "interval": "5s", "config": {"count": 10, "interval_ms": 50}, "grants": ["icmp"]}),
         json!({"name": "loopback-path", "plugin": "traceroute", "targets": ["127.0.0.1"],
                "interval": "10s", "config": {"max_hops": 4, "queries": 2}, "grants": ["icmp"]}),
+        json!({"name": "dns", "plugin": "dns", "targets": [format!("127.0.0.1:{}", s.dns)],
+               "interval": "5s", "config": {"name": DNS_NAME, "type": "A", "expect": ["127.0.0.1"]},
+               "grants": ["dns"]}),
         // Every agent of the group pings every other at its advertised address.
         json!({"name": "agent-mesh", "plugin": "ping", "mesh": {"group": MESH_GROUP},
                "interval": "5s", "config": {"count": 5, "interval_ms": 50}, "grants": ["icmp"]}),
-    ];
-    if let Some(port) = s.dns {
-        checks.push(json!({"name": "dns", "plugin": "dns", "targets": [format!("127.0.0.1:{port}")],
-            "interval": "5s", "config": {"name": "demo.vantage.test", "type": "A", "expect": ["127.0.0.1"]},
-            "grants": ["dns"]}));
-    }
-    checks
+    ]
 }
 
 /// The plugins `checks` name, each once: what the demo publishes.
@@ -77,7 +74,7 @@ mod tests {
             tcp: 1,
             udp: 2,
             http: 3,
-            dns: Some(4),
+            dns: 4,
         });
         for name in plugins_of(&checks) {
             let dir = root.join("plugins").join(name);

@@ -12,7 +12,7 @@ use anyhow::{Context as _, bail};
 use super::api::Admin;
 use super::checks::{AGENTS, MESH_GROUP, agent_config, demo_checks, plugins_of};
 use super::lifeline;
-use super::services::Services;
+use super::services::Ports;
 
 /// Stopped when dropped.
 pub(crate) struct Demo {
@@ -26,7 +26,6 @@ pub(crate) struct Demo {
     bin: PathBuf,
     agents: Vec<Child>,
     server: Server,
-    _services: Services,
 }
 
 impl Demo {
@@ -35,11 +34,11 @@ impl Demo {
     /// `port` (any free port when taken, or with 0), and two agents: one on
     /// 127.0.0.1 and one on 127.0.0.2, in one group that a mesh check spans.
     pub(crate) fn start(bin: &Path, dir: &Path, port: u16, plugins: &Path) -> anyhow::Result<Demo> {
-        let services = Services::start()?;
+        let ports = Ports::start()?;
         std::fs::create_dir_all(dir)?;
         let password = admin_password(dir)?;
         let server = Server::start(bin, dir, port, &password)?;
-        let checks = demo_checks(&services.ports);
+        let checks = demo_checks(&ports);
         let mut admin = Admin::login(server.addr, &password)?;
         let root_key = admin.registry(plugins, &plugins_of(&checks))?;
         admin.assign(&checks)?;
@@ -55,7 +54,6 @@ impl Demo {
             bin: bin.to_owned(),
             agents: Vec::new(),
             server,
-            _services: services,
         };
         for (name, address) in AGENTS {
             demo.agent(&mut admin, name, address)?;

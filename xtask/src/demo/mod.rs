@@ -121,19 +121,22 @@ fn show_first_results(demo: &Demo, since: Instant) -> anyhow::Result<()> {
                 "Latest results stored on the server ({:.1} s after the start):",
                 since.elapsed().as_secs_f64()
             );
-            for r in &rows {
-                let status = if r["current"] == false {
-                    "(not current)"
-                } else {
-                    r["status"].as_str().unwrap_or("")
-                };
+            let (current, earlier): (Vec<_>, Vec<_>) =
+                rows.iter().partition(|r| r["current"] != false);
+            for r in current {
                 println!(
-                    "  {:<14} {:<13} {:<22} {:<14} {}",
+                    "  {:<14} {:<13} {:<22} {:<12} {}",
                     r["check"].as_str().unwrap_or(""),
                     r["agent"].as_str().unwrap_or(""),
                     r["target"].as_str().unwrap_or(""),
-                    status,
+                    r["status"].as_str().unwrap_or(""),
                     r["message"].as_str().unwrap_or("")
+                );
+            }
+            if !earlier.is_empty() {
+                println!(
+                    "  and {} check targets of earlier runs, no longer current",
+                    earlier.len()
                 );
             }
             return Ok(());

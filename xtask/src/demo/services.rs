@@ -1,51 +1,28 @@
-//! The small services the demo's checks probe, all on loopback: a TCP
-//! banner, a UDP echo, an HTTP server with a redirect, and dnsmasq (when
-//! installed) answering one name.
+//! The small services the demo's checks probe, all on loopback and all in
+//! this process (so nothing outlives the demo): a TCP banner, a UDP echo, an
+//! HTTP server with a redirect, and a DNS server answering one name.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{TcpListener, UdpSocket};
-use std::process::{Child, Command, Stdio};
 
-use anyhow::Context as _;
-
-/// The services' ports on 127.0.0.1.
+/// The services' ports on 127.0.0.1. Their threads serve until the
+/// process ends.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Ports {
     pub(super) tcp: u16,
     pub(super) udp: u16,
     pub(super) http: u16,
-    /// None without dnsmasq.
-    pub(super) dns: Option<u16>,
+    pub(super) dns: u16,
 }
 
-/// The running services. Their threads serve until the process ends;
-/// dnsmasq is stopped when this is dropped.
-pub(super) struct Services {
-    pub(super) ports: Ports,
-    dnsmasq: Option<Child>,
-}
-
-impl Services {
-    pub(super) fn start() -> anyhow::Result<Services> {
-        let dns = dnsmasq();
-        Ok(Services {
-            ports: Ports {
-                tcp: tcp_banner()?,
-                udp: udp_echo()?,
-                http: http_server()?,
-                dns: dns.as_ref().map(|d| d.1),
-            },
-            dnsmasq: dns.map(|d| d.0),
+impl Ports {
+    pub(super) fn start() -> anyhow::Result<Ports> {
+        Ok(Ports {
+            tcp: tcp_banner()?,
+            udp: udp_echo()?,
+            http: http_server()?,
+            dns: dns_server()?,
         })
-    }
-}
-
-impl Drop for Services {
-    fn drop(&mut self) {
-        if let Some(dns) = &mut self.dnsmasq {
-            let _ = dns.kill();
-            let _ = dns.wait();
-        }
     }
 }
 
@@ -104,34 +81,91 @@ fn http_server() -> anyhow::Result<u16> {
     Ok(port)
 }
 
-/// dnsmasq answering `demo.vantage.test` on a free loopback port, if installed.
-fn dnsmasq() -> Option<(Child, u16)> {
-    let port = UdpSocket::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let mut cmd = Command::new("dnsmasq");
-    cmd.args([
-        "--keep-in-foreground",
-        "--no-resolv",
-        "--no-hosts",
-        "--bind-interfaces",
-    ])
-    .args([
-        "--listen-address=127.0.0.1",
-        "--conf-file=/dev/null",
-        "--user=root",
-    ])
-    .arg(format!("--port={port}"))
-    .arg("--address=/demo.vantage.test/127.0.0.1")
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    let child = super::lifeline::tie(&mut cmd)
-        .spawn()
-        .context("dnsmasq")
-        .inspect_err(|_| eprintln!("dnsmasq is not installed: the demo skips the DNS check"))
-        .ok()?;
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    Some((child, port))
+/// The one name the DNS service answers, with 127.0.0.1.
+pub(super) const DNS_NAME: &str = "demo.vantage.test";
+
+/// A DNS server over UDP that answers `A demo.vantage.test` with 127.0.0.1,
+/// other types of that name with no records, and other names with NXDOMAIN.
+fn dns_server() -> anyhow::Result<u16> {
+    let socket = UdpSocket::bind("127.0.0.1:0")?;
+    let port = socket.local_addr()?.port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, peer)) = socket.recv_from(&mut buf) {
+            if let Some(answer) = dns_answer(&buf[..n]) {
+                let _ = socket.send_to(&answer, peer);
+            }
+        }
+    });
+    Ok(port)
+}
+
+/// The answer to one query, or None for what is not a query.
+fn dns_answer(query: &[u8]) -> Option<Vec<u8>> {
+    const A: u16 = 1;
+    let header = query.get(..12)?;
+    // A query (QR clear) with one question.
+    if header[2] & 0x80 != 0 || header[4..6] != [0, 1] {
+        return None;
+    }
+    let mut labels = Vec::new();
+    let mut at = 12;
+    loop {
+        let len = usize::from(*query.get(at)?);
+        at += 1;
+        if len == 0 {
+            break;
+        }
+        labels.push(String::from_utf8_lossy(query.get(at..at + len)?).to_ascii_lowercase());
+        at += len;
+    }
+    let qtype = u16::from_be_bytes([*query.get(at)?, *query.get(at + 1)?]);
+    let question = query.get(12..at + 4)?;
+    let ours = labels.join(".") == DNS_NAME;
+    let answers = u8::from(ours && qtype == A);
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(&header[..2]);
+    // QR, AA, and RD as asked; NXDOMAIN for any other name.
+    out.extend_from_slice(&[0x84 | (header[2] & 0x01), if ours { 0 } else { 3 }]);
+    out.extend_from_slice(&[0, 1, 0, answers, 0, 0, 0, 0]);
+    out.extend_from_slice(question);
+    if answers == 1 {
+        // The question's name (a pointer to offset 12), A, IN, TTL 60, 127.0.0.1.
+        out.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(name: &str, qtype: u8) -> Vec<u8> {
+        let mut q = vec![0x12, 0x34, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        for label in name.split('.') {
+            q.push(label.len() as u8);
+            q.extend_from_slice(label.as_bytes());
+        }
+        q.extend_from_slice(&[0, 0, qtype, 0, 1]);
+        q
+    }
+
+    #[test]
+    fn the_dns_service_answers_its_name_and_refuses_others() {
+        let q = query("Demo.Vantage.test", 1);
+        let a = dns_answer(&q).unwrap();
+        assert_eq!(&a[..2], &[0x12, 0x34], "the query's id");
+        assert_eq!(a[2] & 0x80, 0x80, "an answer");
+        assert_eq!(a[3] & 0x0f, 0, "NOERROR");
+        assert_eq!(&a[6..8], &[0, 1], "one record");
+        assert_eq!(&a[a.len() - 4..], &[127, 0, 0, 1]);
+        assert_eq!(&a[12..q.len()], &q[12..], "the question, repeated");
+
+        let aaaa = dns_answer(&query(DNS_NAME, 28)).unwrap();
+        assert_eq!((aaaa[3] & 0x0f, &aaaa[6..8]), (0, &[0u8, 0][..]));
+        let other = dns_answer(&query("example.com", 1)).unwrap();
+        assert_eq!((other[3] & 0x0f, &other[6..8]), (3, &[0u8, 0][..]));
+        assert!(dns_answer(&a).is_none(), "an answer is not answered");
+        assert!(dns_answer(&q[..20]).is_none(), "nor a cut query");
+    }
 }

@@ -79,7 +79,7 @@ fn stopping_ends_the_children(
         );
     }
     let children = children_of(pid)?;
-    // The server and two agents (dnsmasq too, when installed).
+    // The server and two agents.
     ensure!(
         children.len() >= 3,
         "the demo runs {} children, expected at least 3",
