@@ -55,7 +55,7 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     if which == Some("icmp") {
         icmp::preflight(&args[1..])?;
     }
-    let plugins = packages::build_plugins(root)?;
+    let plugins = packages::build_plugins_with(root, packages::Plugins::Rust, None)?;
     crate::run(
         cargo()
             .current_dir(root)

@@ -5,14 +5,16 @@
 //!   and signs it with the development key into `target/plugins/` (unchanged
 //!   packages are left as they are).
 //! - `test`: prepares what the suite needs and runs it.
-//! - `demo`: runs a server with the dashboard and an agent with checks
-//!   against local services.
+//! - `demo`: runs a server with the dashboard and two agents with checks
+//!   against local services, loopback and each other.
+//! - `smoke`: the first step of `test` alone (see `demo/smoke.rs`).
 //! - `web [--update-types]`: builds the dashboard into `web/dist`.
 //! - `bench rss|tcp500|icmp|ingest`: agent and server benchmarks (see
 //!   `docs/benchmarks.md`).
 
 mod bench;
 mod demo;
+mod e2e;
 mod http;
 mod packages;
 mod prepare;
@@ -37,12 +39,13 @@ fn main() -> anyhow::Result<()> {
         }
         Some("test") => test(&root, &args[1..]),
         Some("demo") => demo::start(&root, &args[1..]),
+        Some("smoke") => demo::smoke::start(&root),
         Some("bench") => bench::start(&root, &args[1..]),
         Some("web") => web::start(&root, &args[1..]),
         Some("e2e") => {
             web::install(&root)?;
             web::build(&root)?;
-            web::e2e(&root, &root.join("target/plugins"))
+            e2e::start(&root, &root.join("target/plugins"))
         }
         _ => {
             eprintln!(
@@ -50,7 +53,8 @@ fn main() -> anyhow::Result<()> {
                  commands:\n  \
                  build-plugins [--rust]  build, pack and sign every plugin (or the Rust ones) into target/plugins\n  \
                  test            prepare the machine and run the whole test suite\n  \
-                 demo [--once]   run a server with the dashboard, and an agent with checks against local services\n  \
+                 demo [--once]   run a server with the dashboard, and two agents with checks against local services\n  \
+                 smoke           `test`'s first step: the demo without C or Python toolchains, then stopped by each signal\n  \
                  web [--update-types]  build the dashboard into web/dist (regenerating its API types)\n  \
                  e2e             the dashboard's browser tests (after `test` or `demo` built the binaries)\n  \
                  bench rss|tcp500|icmp  measure the release agent's idle memory, 500 TCP checks/s,\n                        or its ICMP path against fping, ping, traceroute and mtr\n  \
@@ -96,6 +100,9 @@ fn host_triple() -> anyhow::Result<String> {
 }
 
 fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
+    // First, before anything is installed: the README's first command
+    // needs no C or Python toolchain, and stopping it stops its children.
+    demo::smoke::start(root)?;
     prepare::system_packages()?;
     prepare::wasm_target()?;
     run(cargo().current_dir(root).args(["fmt", "--all", "--check"]))?;
@@ -151,6 +158,6 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
         .env("PATH", path)
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra))?;
-    web::e2e(root, &plugins)?;
+    e2e::start(root, &plugins)?;
     Ok(())
 }

@@ -23,14 +23,9 @@ pub(crate) enum Plugins {
     All,
 }
 
-/// Builds every plugin and returns the folder of signed packages
-/// (`target/plugins`), which also holds the development key pair.
-pub(crate) fn build_plugins(root: &Path) -> anyhow::Result<PathBuf> {
-    build_plugins_with(root, Plugins::All, None)
-}
-
-/// Builds `which` plugins. The C plugins need the `vantage` CLI: it is
-/// built unless `cli` names one.
+/// Builds `which` plugins and returns the folder of signed packages
+/// (`target/plugins`), which also holds the development key pair. The C
+/// plugins need the `vantage` CLI: it is built unless `cli` names one.
 pub(crate) fn build_plugins_with(
     root: &Path,
     which: Plugins,
@@ -139,6 +134,13 @@ impl<'a> Foreign<'a> {
     /// Builds the plugin in `dir` unless its sources, the WIT and the
     /// toolchain versions are those of the last build; returns the component.
     fn build(&mut self, dir: &Path) -> anyhow::Result<PathBuf> {
+        if std::env::var_os(crate::demo::smoke::RUST_ONLY).is_some() {
+            anyhow::bail!(
+                "{} needs a toolchain other than cargo, and {} is set",
+                dir.display(),
+                crate::demo::smoke::RUST_ONLY
+            );
+        }
         let name = dir.file_name().context("a plugin folder has a name")?;
         let out_dir = self.root.join("target/plugins/build");
         std::fs::create_dir_all(&out_dir)?;

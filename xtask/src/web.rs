@@ -1,7 +1,7 @@
 //! The dashboard (`web/`): its npm packages (from `package-lock.json`), the
 //! TypeScript types generated from the server's OpenAPI document, its unit
-//! tests, its build into `web/dist` (which the server embeds), and its
-//! browser tests against a real server and agent.
+//! tests and its build into `web/dist` (which the server embeds). The
+//! browser tests are `e2e.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +13,7 @@ use crate::run;
 /// The committed types, generated from the server's OpenAPI document.
 const SCHEMA: &str = "src/api/schema.d.ts";
 
-fn npm(web: &Path) -> Command {
+pub(crate) fn npm(web: &Path) -> Command {
     let mut cmd = Command::new("npm");
     cmd.current_dir(web);
     cmd
@@ -95,32 +95,4 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
         types(root, &root.join("target/debug/vantage-server"), false)?;
     }
     build(root)
-}
-
-/// The browser tests: a fresh demo (server, agent, local services) and
-/// Playwright driving Debian's Chromium against it. Screenshots and traces
-/// land in `target/e2e`.
-pub(crate) fn e2e(root: &Path, plugins: &Path) -> anyhow::Result<()> {
-    for needed in ["target/debug/vantage-server", "target/debug/vantage-agent"] {
-        if !root.join(needed).is_file() {
-            bail!("no {needed}: build it first (`cargo xtask test` or `cargo xtask demo` do)");
-        }
-    }
-    if !plugins.join("dev.pub").is_file() {
-        bail!(
-            "no plugin packages in {}: run `cargo xtask build-plugins`",
-            plugins.display()
-        );
-    }
-    let out = root.join("target/e2e");
-    if out.exists() {
-        std::fs::remove_dir_all(&out)?;
-    }
-    let demo = crate::demo::Demo::pair(&root.join("target/debug"), &out.join("demo"), plugins)?;
-    eprintln!("browser tests against {}", demo.url);
-    run(npm(&root.join("web"))
-        .args(["run", "e2e"])
-        .env("VANTAGE_URL", &demo.url)
-        .env("VANTAGE_PASSWORD", &demo.password)
-        .env("VANTAGE_E2E_OUT", &out))
 }

@@ -7,6 +7,7 @@ mod checks;
 mod desired;
 mod ingest;
 mod keys;
+mod latest;
 mod live;
 mod registry;
 mod series;
@@ -78,6 +79,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(agents::router())
         .merge(ingest::router())
+        .merge(latest::router())
         .merge(series::router())
         .merge(keys::router())
         .merge(registry::router())

@@ -1,4 +1,5 @@
-//! Reading results back: the latest per check, series, history and statistics.
+//! Reading results back: series, history and statistics (the latest
+//! results are `latest.rs`).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -16,36 +17,16 @@ use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult, QueryParams};
 use crate::ingest::CHECK_UP;
 use crate::query::{self, Point, Resolution, Stats};
-use crate::store::{LatestRow, RollupRow, SeriesFilter, SeriesRow, SeriesStore as _, StatusCounts};
+use crate::store::{RollupRow, SeriesFilter, SeriesRow, SeriesStore as _, StatusCounts};
 
 /// Most series one history or stats query may cover.
 const MAX_SERIES: usize = 100;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(latest))
         .routes(routes!(list_series))
         .routes(routes!(history))
         .routes(routes!(stats))
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LatestQuery {
-    agent_id: Option<Uuid>,
-}
-
-/// The latest result of every check target (of one agent, when given).
-#[utoipa::path(get, path = "/api/v1/results/latest", tag = "results", security(("bearer" = ["viewer"])), params(LatestQuery), responses(
-    (status = 200, body = Vec<LatestRow>, description = "one result per check target")
-))]
-async fn latest(
-    State(state): State<AppState>,
-    _who: Viewer,
-    QueryParams(q): QueryParams<LatestQuery>,
-) -> ApiResult<axum::Json<Vec<LatestRow>>> {
-    Ok(axum::Json(state.store.latest(q.agent_id).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

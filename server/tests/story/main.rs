@@ -5,6 +5,7 @@ mod agent;
 mod api;
 mod checks;
 mod dashboard;
+mod latest;
 mod mesh;
 mod registry;
 mod remote;

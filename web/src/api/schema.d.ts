@@ -993,6 +993,23 @@ export interface components {
             outbox?: components["schemas"]["OutboxStats"];
             results: Record<string, never>[];
         };
+        /** @description The latest result of a check target, and whether the check still has it. */
+        LatestResult: components["schemas"]["LatestRow"] & {
+            /**
+             * @description False when the server no longer assigns this target to this check
+             *     on this agent (the check's targets changed, or the check no longer
+             *     applies to the agent): the result is history, with no data since.
+             *     True for a check the server does not define (an agent's local one).
+             */
+            current: boolean;
+            /**
+             * Format: int64
+             * @description The check's interval on this agent, when the server defines the
+             *     check. Without a result for three intervals (and at least 30 s), a
+             *     target has no data since its last result, as the dashboard shows.
+             */
+            interval_ms?: number | null;
+        };
         /** @description The latest result of one check target. */
         LatestRow: {
             agent: string;
@@ -2481,7 +2498,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LatestRow"][];
+                    "application/json": components["schemas"]["LatestResult"][];
                 };
             };
         };

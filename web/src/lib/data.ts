@@ -3,7 +3,10 @@
 import { api, type Schemas } from "../api/client";
 
 export type Agent = Schemas["AgentView"];
-export type Latest = Schemas["LatestRow"];
+/** The latest result of a check target, with whether its check still has it. */
+export type Latest = Schemas["LatestResult"];
+/** A result as the live stream sends it. */
+export type LiveResult = Schemas["LatestRow"];
 
 /** Every agent, following the cursor through the pages. */
 export async function allAgents(): Promise<Agent[]> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ago, ms, percent, withUnit } from "./format";
+import { ago, clock, ms, percent, withUnit } from "./format";
 
 describe("format", () => {
   it("reads durations (stored in seconds) as milliseconds", () => {
@@ -24,5 +24,10 @@ describe("format", () => {
     expect(ago("2026-12-04T07:00:00Z", now)).toBe("3 h ago");
     expect(ago("2026-12-01T10:00:00Z", now)).toBe("3 d ago");
     expect(ago(null, now)).toBe("never");
+  });
+  it("reads a moment as a clock time, with its date on another day", () => {
+    const t = new Date(2026, 11, 4, 9, 5, 7).toISOString();
+    expect(clock(t, new Date(2026, 11, 4, 18, 0).getTime())).toBe("09:05:07");
+    expect(clock(t, new Date(2026, 11, 5, 1, 0).getTime())).toMatch(/2026.* 09:05:07$/);
   });
 });

@@ -22,6 +22,13 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
+/** A moment as a clock time, with the date when it is not the day of `now`. */
+export function clock(iso: string, now = Date.now()): string {
+  const t = new Date(iso);
+  const time = t.toLocaleTimeString(undefined, { hour12: false });
+  return t.toDateString() === new Date(now).toDateString() ? time : `${t.toLocaleDateString()} ${time}`;
+}
+
 /** A value in its stored unit (`seconds`, `ratio`, `bytes`, …) for reading. */
 export function withUnit(value: number, unit: string): string {
   switch (unit) {

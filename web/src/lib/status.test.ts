@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Latest } from "./data";
-import { failing, isOnline, merge } from "./status";
+import { failing, fromLive, isOnline, merge, noDataSince } from "./status";
 
 const result = (check_id: number, status: Latest["status"], started_at: string): Latest => ({
   check_id,
@@ -14,6 +14,8 @@ const result = (check_id: number, status: Latest["status"], started_at: string):
   status,
   started_at,
   duration: 0.01,
+  current: true,
+  interval_ms: 5000,
 });
 
 describe("isOnline", () => {
@@ -37,7 +39,33 @@ describe("failing", () => {
       result(2, "timeout", "2026-12-04T10:00:05Z"),
       result(3, "refused", "2026-12-04T09:59:00Z"),
     ];
-    expect(failing(rows).map((r) => r.check_id)).toEqual([3, 2]);
+    // Checks of a minute: none of these is silent yet.
+    const minutely = rows.map((r) => ({ ...r, interval_ms: 60_000 }));
+    expect(failing(minutely, Date.parse("2026-12-04T10:00:10Z")).map((r) => r.check_id)).toEqual([3, 2]);
+  });
+  it("leaves out targets without data: they fail no more", () => {
+    const gone = { ...result(1, "timeout", "2026-12-04T10:00:00Z"), current: false };
+    const silent = result(2, "refused", "2026-12-04T09:00:00Z");
+    expect(failing([gone, silent], Date.parse("2026-12-04T10:00:10Z"))).toEqual([]);
+  });
+});
+
+describe("noDataSince", () => {
+  const last = "2026-12-04T10:00:00Z";
+  const at = (s: number) => Date.parse(last) + s * 1000;
+  it("is null while a current target reports within three intervals (and 30 s)", () => {
+    expect(noDataSince(result(1, "ok", last), at(29))).toBeNull();
+    expect(noDataSince({ ...result(1, "ok", last), interval_ms: 60_000 }, at(179))).toBeNull();
+  });
+  it("is the last result's time once the results stop", () => {
+    expect(noDataSince(result(1, "ok", last), at(31))).toBe(last);
+    expect(noDataSince({ ...result(1, "ok", last), interval_ms: 60_000 }, at(181))).toBe(last);
+  });
+  it("is the last result's time at once for a target its check no longer has", () => {
+    expect(noDataSince({ ...result(1, "ok", last), current: false }, at(1))).toBe(last);
+  });
+  it("never ages a check the server does not define (no interval)", () => {
+    expect(noDataSince({ ...result(1, "ok", last), interval_ms: null }, at(86_400))).toBeNull();
   });
 });
 
@@ -54,6 +82,12 @@ describe("merge", () => {
     expect(merge(latest, result(1, "ok", "2026-12-04T10:00:05Z"))).toBeNull();
     expect(merge(latest, result(1, "ok", "2026-12-04T10:00:10Z"))).toBeNull();
     expect(latest.get(1)!.status).toBe("timeout");
+  });
+  it("keeps what the server judged of the target", () => {
+    const latest = new Map([[1, { ...result(1, "ok", "2026-12-04T10:00:00Z"), current: false, interval_ms: 60_000 }]]);
+    merge(latest, result(1, "ok", "2026-12-04T10:00:05Z"));
+    expect(latest.get(1)).toMatchObject({ current: false, interval_ms: 60_000, started_at: "2026-12-04T10:00:05Z" });
+    expect(fromLive(result(2, "ok", "2026-12-04T10:00:05Z"))).toMatchObject({ current: true, interval_ms: null });
   });
   it("takes a first result without reporting a change", () => {
     const latest = new Map<number, Latest>();

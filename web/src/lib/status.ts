@@ -1,9 +1,14 @@
 // What the overview shows: agents online and offline, failing check targets,
 // and the status changes seen since the page opened.
 
-import type { Latest } from "./data";
+import type { Latest, LiveResult } from "./data";
 
 export type Status = Latest["status"];
+
+/** Results a check target may miss before it reads "no data since …". */
+export const SILENT_INTERVALS = 3;
+/** …but never sooner than this (ms): a result may take a moment to arrive. */
+const MIN_SILENCE_MS = 30_000;
 
 export interface AgentSeen {
   id: string;
@@ -26,10 +31,22 @@ export function isOnline(agent: AgentSeen, now: number, offlineAfter: number): b
   return now - Date.parse(agent.last_seen_at) <= offlineAfter * 1000;
 }
 
-/** Failing check targets first by how long they have failed, then by name. */
-export function failing(latest: Iterable<Latest>): Latest[] {
+/**
+ * Since when a check target has had no data, or null while it reports: the
+ * server no longer assigns it (`current` false), or its last result is older
+ * than three of its check's intervals.
+ */
+export function noDataSince(r: Latest, now: number): string | null {
+  if (r.current === false) return r.started_at;
+  if (r.interval_ms == null) return null;
+  const silence = Math.max(SILENT_INTERVALS * r.interval_ms, MIN_SILENCE_MS);
+  return now - Date.parse(r.started_at) > silence ? r.started_at : null;
+}
+
+/** Failing check targets (that still report) first by how long they have failed, then by name. */
+export function failing(latest: Iterable<Latest>, now: number): Latest[] {
   return [...latest]
-    .filter((r) => r.status !== "ok")
+    .filter((r) => r.status !== "ok" && !noDataSince(r, now))
     .sort((a, b) => a.started_at.localeCompare(b.started_at) || label(a).localeCompare(label(b)));
 }
 
@@ -42,10 +59,19 @@ export function label(r: Pick<Latest, "agent" | "check" | "target">): string {
  * result replaces the older, and a change of status is returned. An older or
  * repeated result (a re-sent batch) changes nothing.
  */
-export function merge(latest: Map<number, Latest>, r: Latest): Change | null {
-  const before = latest.get(r.check_id);
-  if (before && before.started_at >= r.started_at) return null;
+export function merge(latest: Map<number, Latest>, live: LiveResult): Change | null {
+  const before = latest.get(live.check_id);
+  if (before && before.started_at >= live.started_at) return null;
+  const r = fromLive(live, before);
   latest.set(r.check_id, r);
   if (!before || before.status === r.status) return null;
   return { check_id: r.check_id, label: label(r), from: before.status, to: r.status, at: r.started_at };
+}
+
+/**
+ * A live result as the latest of its check target: what the server judged
+ * of the target when the page read it (current, interval) carries over.
+ */
+export function fromLive(r: LiveResult, before?: Latest | null): Latest {
+  return { ...r, current: before?.current ?? true, interval_ms: before?.interval_ms ?? null };
 }

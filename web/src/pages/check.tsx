@@ -8,7 +8,8 @@ import type { LiveStream } from "../api/live";
 import { type Latest, lastSeconds, latestResults, targetQuery } from "../lib/data";
 import { ago, ms, percent } from "../lib/format";
 import { bucketStep, type Point, smokeBuckets } from "../lib/smoke";
-import { StatusTag } from "../components/status";
+import { TargetStatus } from "../components/status";
+import { fromLive } from "../lib/status";
 import { SmokeChart } from "../components/smoke-chart";
 import { PathView } from "../components/path-view";
 import { useNow } from "../components/now";
@@ -56,7 +57,7 @@ export function CheckPage({ id, live }: { id: number; live: LiveStream }) {
     })();
     return live.listen((event) => {
       if (event.type === "result" && event.result.check_id === id) {
-        setRow((r) => (!r || r.started_at < event.result.started_at ? event.result : r));
+        setRow((r) => (!r || r.started_at < event.result.started_at ? fromLive(event.result, r) : r));
       }
     });
   }, [id, live]);
@@ -94,7 +95,7 @@ export function CheckPage({ id, live }: { id: number; live: LiveStream }) {
         {row.check} <span class="mono has-text-grey is-size-5">{row.target}</span>
       </h1>
       <p class="subtitle is-6">
-        <StatusTag status={row.status} /> last run {ago(row.started_at, now)}, took {ms(row.duration)} ·{" "}
+        <TargetStatus row={row} now={now} /> last run {ago(row.started_at, now)}, took {ms(row.duration)} ·{" "}
         <span class="mono">
           {row.plugin}@{row.plugin_version}
         </span>

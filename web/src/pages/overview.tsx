@@ -7,8 +7,8 @@ import { problemText } from "../api/client";
 import type { LiveStream } from "../api/live";
 import { type Agent, allAgents, type Latest, latestResults } from "../lib/data";
 import { ago, ms } from "../lib/format";
-import { type Change, failing, isOnline, merge } from "../lib/status";
-import { StatusTag } from "../components/status";
+import { type Change, failing, isOnline, merge, noDataSince } from "../lib/status";
+import { StatusTag, TargetStatus } from "../components/status";
 import { useNow } from "../components/now";
 import { VirtualTable } from "../components/virtual-rows";
 
@@ -62,10 +62,11 @@ export function Overview({ session, live }: { session: BrowserSession; live: Liv
   const offlineAfter = session.offline_after_seconds;
   const agentList = [...agents.values()].filter((a) => !a.revoked_at).sort((a, b) => a.name.localeCompare(b.name));
   const online = agentList.filter((a) => isOnline(a, now, offlineAfter)).length;
-  const down = failing(latest.values());
+  const down = failing(latest.values(), now);
   const rows = [...latest.values()].sort(
     (a, b) => a.check.localeCompare(b.check) || a.agent.localeCompare(b.agent) || a.target.localeCompare(b.target),
   );
+  const passing = rows.filter((r) => r.status === "ok" && !noDataSince(r, now)).length;
 
   return (
     <div class="container is-fluid">
@@ -78,7 +79,7 @@ export function Overview({ session, live }: { session: BrowserSession; live: Liv
       <div class="columns is-multiline" aria-busy={!loaded}>
         <Figure label="Agents online" value={online} testid="agents-online" tone="is-success" />
         <Figure label="Agents offline" value={agentList.length - online} testid="agents-offline" tone="is-danger" />
-        <Figure label="Check targets OK" value={rows.length - down.length} testid="checks-ok" tone="is-success" />
+        <Figure label="Check targets OK" value={passing} testid="checks-ok" tone="is-success" />
         <Figure label="Check targets failing" value={down.length} testid="checks-failing" tone="is-danger" />
       </div>
 
@@ -88,7 +89,7 @@ export function Overview({ session, live }: { session: BrowserSession; live: Liv
             Failing now
           </h2>
           {down.length === 0 ? (
-            <p class="has-text-success">Every check target passed its last run.</p>
+            <p class="has-text-success">Every check target that reports passed its last run.</p>
           ) : (
             <ResultTable rows={down} now={now} label="Failing check targets" />
           )}
@@ -203,7 +204,7 @@ export function ResultTable({ rows, now, label }: { rows: Latest[]; now: number;
           <td class="mono">{r.target}</td>
           <td>{r.agent}</td>
           <td>
-            <StatusTag status={r.status} />
+            <TargetStatus row={r} now={now} />
           </td>
           <td>{ms(r.duration)}</td>
           <td>{ago(r.started_at, now)}</td>

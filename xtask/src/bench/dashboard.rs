@@ -12,7 +12,7 @@ use crate::demo::Demo;
 use crate::{cargo, packages, run, web};
 
 pub(crate) fn start(root: &Path) -> anyhow::Result<()> {
-    let plugins = packages::build_plugins(root)?;
+    let plugins = packages::build_plugins_with(root, packages::Plugins::Rust, None)?;
     web::install(root)?;
     web::build(root)?;
     // The release server embeds the page built just before.
@@ -24,7 +24,7 @@ pub(crate) fn start(root: &Path) -> anyhow::Result<()> {
         "-p",
         "vantage-agent",
     ]))?;
-    let demo = Demo::pair(
+    let demo = Demo::fresh(
         &root.join("target/release"),
         &root.join("target/bench/dashboard"),
         &plugins,

@@ -1,8 +1,8 @@
 //! The two things the ICMP benchmark needs that std does not offer: the CPU
 //! time of one finished child (`wait4`), and Ctrl-C / SIGTERM turned into a
 //! flag, so that the benchmark stops its children and removes its network
-//! namespaces instead of dying on the spot. This is the only `unsafe` in
-//! xtask: plain libc calls whose arguments are checked below.
+//! namespaces instead of dying on the spot. With `demo/lifeline.rs`, the
+//! only `unsafe` in xtask: plain libc calls whose arguments are checked below.
 #![allow(unsafe_code)]
 
 use std::process::{Child, ExitStatus};
