@@ -10,10 +10,10 @@ use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::Command;
 
-use support::netns::exec;
 use support::peers::{
     iputils_ping, mtr_report, parse_mtr_report, parse_ping, parse_traceroute, traceroute,
 };
+use support::topo::exec;
 use support::topo::{Family, Options, Topology};
 
 const PORT: u16 = 8080;

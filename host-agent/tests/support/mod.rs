@@ -3,7 +3,6 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod net;
-pub mod netns;
 pub mod peers;
 pub mod topo;
 

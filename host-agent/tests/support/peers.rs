@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::netns::exec;
+use super::topo::exec;
 
 /// What `ping -n` printed.
 #[derive(Clone, Debug, Default)]

@@ -5,7 +5,8 @@
 //!
 //! The story itself runs on a thread that has entered the hub namespace, so
 //! its API calls and the server it starts live there; every address is one
-//! this test created (10.213.x.0/24 inside its own namespaces).
+//! this test created (10.213.x.0/24 inside its own namespaces, built with
+//! `vantage-netlab`).
 
 use std::os::fd::AsRawFd as _;
 use std::process::{Child, Command, Stdio};
@@ -17,94 +18,34 @@ use serde_json::json;
 use crate::remote::{publish, send_json};
 use crate::support::agent::{AgentHome, RunningAgent, agent_bin, plugin_dir};
 use crate::support::http::Client;
+use vantage_netlab::{Family, Lab, Names, Plan};
 
-/// Namespaces made by this test, deleted on drop.
-struct Namespaces {
-    names: Vec<String>,
-}
-
-impl Drop for Namespaces {
-    fn drop(&mut self) {
-        for ns in &self.names {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Whether namespaces can be made here; panics unless `VANTAGE_SKIP_NETNS=1`.
-fn netns_or_skip() -> bool {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1).map(|u| u == "0"))
-        .unwrap_or(false);
-    let ip_works = Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if root && ip_works {
-        return true;
-    }
-    if std::env::var_os("VANTAGE_SKIP_NETNS").is_some_and(|v| v == "1") {
-        eprintln!("skipped: network namespaces need root and iproute2 (VANTAGE_SKIP_NETNS=1)");
-        return false;
-    }
-    panic!("network namespaces need root and iproute2: set VANTAGE_SKIP_NETNS=1 to skip");
-}
+/// The mesh's nodes: the hub (bridge and server), then one per agent.
+const NODES: [&str; 4] = ["hub", "a", "b", "c"];
 
 /// hub (bridge, 10.213.N.1, the server) + one namespace per agent at
 /// 10.213.N.(10+i), each on a veth pair whose hub end is on the bridge.
-fn build(prefix: &str, net: u8, agents: &[&str]) -> Namespaces {
-    let hub = format!("{prefix}-hub");
-    let mut made = Namespaces {
-        names: vec![hub.clone()],
-    };
-    ip(&["netns", "add", &hub]);
-    ip(&["-n", &hub, "link", "set", "lo", "up"]);
-    ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"]);
-    ip(&[
-        "-n",
-        &hub,
-        "addr",
-        "add",
-        &format!("10.213.{net}.1/24"),
-        "dev",
-        "br0",
-    ]);
-    ip(&["-n", &hub, "link", "set", "br0", "up"]);
+/// The namespaces are `vm<pid>-<node>`, removed when the lab drops.
+fn build(net: u8, agents: &[&str]) -> Result<Lab, vantage_netlab::Error> {
+    vantage_netlab::sweep_stale("vm", &NODES);
+    let plan = Plan::mesh();
+    let mut lab = Lab::new(Names::new("vm"), plan);
+    lab.add_node("hub")?;
+    lab.ip("hub", &["link", "add", "br0", "type", "bridge"])?;
+    let hub = plan.cidr(net, 1, Family::V4);
+    lab.ip("hub", &["addr", "add", &hub, "dev", "br0"])?;
+    lab.ip("hub", &["link", "set", "br0", "up"])?;
     for (i, agent) in agents.iter().enumerate() {
-        let ns = format!("{prefix}-{agent}");
-        ip(&["netns", "add", &ns]);
-        made.names.push(ns.clone());
-        ip(&["-n", &ns, "link", "set", "lo", "up"]);
+        lab.add_node(agent)?;
         let (inner, outer) = (format!("m{i}in"), format!("m{i}out"));
-        ip(&[
-            "-n", &ns, "link", "add", &inner, "type", "veth", "peer", "name", &outer, "netns", &hub,
-        ]);
-        ip(&["-n", &hub, "link", "set", &outer, "master", "br0", "up"]);
-        ip(&[
-            "-n",
-            &ns,
-            "addr",
-            "add",
-            &format!("10.213.{net}.{}/24", 10 + i),
-            "dev",
-            &inner,
-        ]);
-        ip(&["-n", &ns, "link", "set", &inner, "up"]);
+        lab.veth(agent, &inner, "hub", &outer)?;
+        lab.ip("hub", &["link", "set", &outer, "master", "br0", "up"])?;
+        let own = plan.cidr(net, 10 + i as u8, Family::V4);
+        lab.ip(agent, &["addr", "add", &own, "dev", &inner])?;
+        lab.ip(agent, &["link", "set", &inner, "up"])?;
     }
-    made
+    lab.wait_for_carrier()?;
+    Ok(lab)
 }
 
 /// Moves the calling thread into namespace `ns` (processes it spawns follow).
@@ -119,22 +60,20 @@ fn enter(ns: &str) {
 
 #[test]
 fn three_agents_report_the_full_mesh_matrix() {
-    if !netns_or_skip() {
+    if !vantage_netlab::available_or_skip(&[]) {
         return;
     }
-    let pid = std::process::id();
-    let prefix = format!("vm{}", pid % 100_000);
-    let net = (pid % 200) as u8 + 20;
+    let net = (std::process::id() % 200) as u8 + 20;
     let names = ["a", "b", "c"];
-    let _namespaces = build(&prefix, net, &names);
-    let hub = format!("{prefix}-hub");
+    let lab = build(net, &names).expect("building the mesh's namespaces");
+    let (hub, namespaces) = (lab.ns("hub"), names.map(|n| lab.ns(n)));
     let story = std::thread::spawn(move || {
         enter(&hub);
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap()
-            .block_on(mesh_story(prefix, net, names))
+            .block_on(mesh_story(namespaces, net, names))
     });
     story.join().unwrap();
 }
@@ -149,7 +88,7 @@ impl Drop for Server {
     }
 }
 
-async fn mesh_story(prefix: String, net: u8, names: [&str; 3]) {
+async fn mesh_story(namespaces: [String; 3], net: u8, names: [&str; 3]) {
     let data = tempfile::tempdir().unwrap();
     let password = "mesh-story-password";
     let listen = format!("10.213.{net}.1:8080");
@@ -200,14 +139,11 @@ async fn mesh_story(prefix: String, net: u8, names: [&str; 3]) {
 
     // Three agents, each enrolled from its own namespace into group `mesh`.
     let mut agents = Vec::new();
-    for name in names {
-        let ns = format!("{prefix}-{name}");
+    for (&name, ns) in names.iter().zip(&namespaces) {
         let home = AgentHome::new();
         let config = crate::remote::managed_config(&home);
         let token = crate::remote::enrollment_token(&admin).await;
-        let out = Command::new("ip")
-            .args(["netns", "exec", &ns])
-            .arg(agent_bin())
+        let out = vantage_netlab::command(ns, agent_bin())
             .args(["enroll", "--config"])
             .arg(&config)
             .args(["--server", &url, "--token", &token, "--name", name])
@@ -242,7 +178,7 @@ async fn mesh_story(prefix: String, net: u8, names: [&str; 3]) {
         )
         .await
         .expect(200);
-        let running = RunningAgent::start_in(Some(&ns), &config);
+        let running = RunningAgent::start_in(Some(ns), &config);
         agents.push((home, running));
     }
 

@@ -276,13 +276,8 @@ fn require_tools() -> anyhow::Result<()> {
             missing.join(" ")
         );
     }
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1));
-    if euid != Some("0") {
-        bail!("the ICMP benchmark builds network namespaces: run it as root");
+    if let Err(why) = vantage_netlab::available(&[]) {
+        bail!("the ICMP benchmark builds network namespaces: {why} (run it as root)");
     }
     Ok(())
 }

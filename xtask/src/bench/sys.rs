@@ -33,9 +33,14 @@ pub(super) fn catch_interrupts() {
     }
 }
 
+/// Whether Ctrl-C (or SIGTERM) was received.
+pub(super) fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 /// Fails once Ctrl-C (or SIGTERM) was received.
 pub(super) fn check_interrupted() -> anyhow::Result<()> {
-    if INTERRUPTED.load(Ordering::SeqCst) {
+    if interrupted() {
         bail!("interrupted");
     }
     Ok(())

@@ -139,11 +139,7 @@ impl RunningAgent {
     /// Starts the agent inside network namespace `netns`, if given.
     pub fn start_in(netns: Option<&str>, config: &Path) -> RunningAgent {
         let mut command = match netns {
-            Some(ns) => {
-                let mut c = Command::new("ip");
-                c.args(["netns", "exec", ns]).arg(agent_bin());
-                c
-            }
+            Some(ns) => vantage_netlab::command(ns, agent_bin()),
             None => Command::new(agent_bin()),
         };
         let mut child = command
