@@ -102,6 +102,8 @@ fn host_triple() -> anyhow::Result<String> {
 fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     // First, before anything is installed: the README's first command
     // needs no C or Python toolchain, and stopping it stops its children.
+    // It builds the workspace's tests first: the demo runs that build's
+    // agent and server, so wasmtime is compiled once.
     demo::smoke::start(root)?;
     prepare::system_packages()?;
     prepare::wasm_target()?;

@@ -16,6 +16,10 @@ use crate::run;
 /// Set for the demo under test: building a plugin with its `build.sh`
 /// (Python, JavaScript, C) fails at once, even from a cached build.
 pub(crate) const RUST_ONLY: &str = "VANTAGE_XTASK_RUST_ONLY";
+/// Set for the demo under test: the agent and server are those of the test
+/// build (`cargo test --workspace --no-run`, made first), not a build of
+/// their own, whose different feature set would compile wasmtime twice.
+pub(crate) const PREBUILT: &str = "VANTAGE_XTASK_PREBUILT";
 
 /// Executables the demo must not need: the C plugins' clang and lld, and
 /// Python (componentize-py, and node-gyp's builds of native npm packages).
@@ -30,6 +34,11 @@ const HIDDEN: &[&str] = &[
 ];
 
 pub(crate) fn start(root: &Path) -> anyhow::Result<()> {
+    // The agent and server need only cargo and gcc; the same build serves
+    // the tests later.
+    run(crate::cargo()
+        .current_dir(root)
+        .args(["test", "--workspace", "--no-run"]))?;
     let path = path_without_toolchains(root)?;
     let xtask = std::env::current_exe().context("the xtask binary")?;
     let started = Instant::now();
@@ -49,7 +58,8 @@ fn demo(xtask: &Path, path: &OsString) -> Command {
     let mut cmd = Command::new(xtask);
     cmd.args(["demo", "--port", "0"])
         .env("PATH", path)
-        .env(RUST_ONLY, "1");
+        .env(RUST_ONLY, "1")
+        .env(PREBUILT, "1");
     cmd
 }
 
