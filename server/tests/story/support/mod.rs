@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod http;
 pub mod pg;
+pub mod process;
 pub mod server;
 
 use chrono::{DateTime, Utc};

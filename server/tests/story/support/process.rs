@@ -1,0 +1,100 @@
+//! The real `vantage-server` binary, for stories that stop, kill and restart
+//! it, and what such stories read straight from its database.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+
+use uuid::Uuid;
+
+/// The real server binary on a fixed port (so a restart keeps its address).
+#[derive(Debug)]
+pub struct ServerProcess {
+    pub child: Child,
+    pub url: String,
+}
+
+impl ServerProcess {
+    pub fn start(database_url: &str, port: u16, password: &str) -> ServerProcess {
+        ServerProcess::start_with(database_url, port, password, &[])
+    }
+
+    /// With extra flags (e.g. `--tls-cert`); the URL's scheme is what the server announces.
+    pub fn start_with(
+        database_url: &str,
+        port: u16,
+        password: &str,
+        extra: &[&str],
+    ) -> ServerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vantage-server"))
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                database_url,
+                "--jobs-interval",
+                "1s",
+            ])
+            .args(extra)
+            .env("VANTAGE_ADMIN_PASSWORD", password)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("server said {first:?}"))
+            .to_owned();
+        ServerProcess { child, url }
+    }
+
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Every result id stored, read straight from the database.
+pub async fn stored_ids(database_url: &str) -> Vec<Uuid> {
+    if database_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+        let ids = sqlx::query_scalar::<_, Uuid>("SELECT id FROM results")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        ids
+    } else {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(database_url.trim_start_matches("sqlite://"))
+            .read_only(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let ids = sqlx::query_scalar::<_, Uuid>("SELECT id FROM results")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        ids
+    }
+}
