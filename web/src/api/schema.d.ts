@@ -664,6 +664,10 @@ export interface components {
             addresses?: string[];
             /** @description `x86_64`, `aarch64`, … (Rust's `std::env::consts::ARCH`). */
             arch: string;
+            /**
+             * @description The host's name as its operating system reports it; also the agent's
+             *     name when enrollment gives none.
+             */
             hostname: string;
             /** @description `linux`, `macos`, … (Rust's `std::env::consts::OS`). */
             os: string;
@@ -677,7 +681,12 @@ export interface components {
         };
         /** @description `PATCH /api/v1/agents/{id}`: fields present are replaced. */
         AgentPlacement: {
+            /**
+             * @description The agent's groups, replacing all it had (the server sorts them and
+             *     drops repeats); unchanged when absent.
+             */
             groups?: string[] | null;
+            /** @description The agent's labels, replacing all it had; unchanged when absent. */
             labels?: {
                 [key: string]: string;
             } | null;
@@ -687,7 +696,15 @@ export interface components {
          *     (when any are named) that carries every one of `labels`. Empty: all.
          */
         AgentSelector: {
+            /**
+             * @description Group names: an agent in any one of them qualifies. Empty: no
+             *     condition on groups.
+             */
             groups?: string[];
+            /**
+             * @description Labels an agent must carry, each with exactly this value. Empty: no
+             *     condition.
+             */
             labels?: {
                 [key: string]: string;
             };
@@ -797,15 +814,23 @@ export interface components {
             /** @description A semver requirement (`^1.2`, `~0.3.1`, `*`). */
             version?: string;
         };
-        /** @enum {string} */
+        /**
+         * @description What became of one check of a desired state on the agent.
+         * @enum {string}
+         */
         CheckState: "running" | "refused" | "failed";
         /** @description One check of a desired state, as the agent applied it. */
         CheckStatus: {
+            /** @description The check's name. */
             name: string;
             /** @description `name@version` of the package. */
             plugin: string;
-            /** @description Why it is not running. */
+            /**
+             * @description Why it is not running, and which older version still runs instead if
+             *     one does; absent when it runs.
+             */
             problem?: string | null;
+            /** @description Whether that package runs. */
             state: components["schemas"]["CheckState"];
         };
         /** @description A check as the server shows it: the spec and how it resolves now. */
@@ -822,18 +847,29 @@ export interface components {
              * @description Bumped by every change of the spec or its approvals.
              */
             revision: number;
+            /** @description The check as it was last saved. */
             spec: components["schemas"]["CheckSpec"];
             /** @description Why no version qualifies, when none does. */
             unresolved?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the spec or its approvals last changed.
+             */
             updated_at: string;
         };
-        /** @enum {string} */
+        /**
+         * @description Where the desired state an agent applied came from.
+         * @enum {string}
+         */
         ConfigSource: "server" | "last-known-good";
         /** @description `POST /api/v1/agents/config-status`: what the agent made of a desired state. */
         ConfigStatus: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the agent applied it.
+             */
             applied_at: string;
+            /** @description Every check of the desired state, with what became of it. */
             checks: components["schemas"]["CheckStatus"][];
             /** @description Where the running configuration came from. */
             source: components["schemas"]["ConfigSource"];
@@ -846,15 +882,31 @@ export interface components {
         };
         /** @description One check as an agent runs it. */
         DesiredCheck: {
+            /** @description Host names, IP addresses or CIDRs runs may reach besides their target. */
             allow?: string[];
+            /**
+             * @description The plugin's configuration; the server validated it against the
+             *     version's schema and the agent validates it again.
+             */
             config: Record<string, never>;
+            /** @description The capabilities the operator granted: runs may use these and no other. */
             grants: string[];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Time between the starts of two runs against one target, in
+             *     milliseconds (at least 100; the agent adds a little jitter).
+             */
             interval_ms: number;
+            /** @description The check's name: results carry it in their `check` field. */
             name: string;
+            /** @description The package to run. */
             plugin: components["schemas"]["PluginPin"];
+            /** @description What to probe, sorted: one run per target every interval. */
             targets: components["schemas"]["DesiredTarget"][];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Each run's wall-clock budget, in milliseconds (at most the interval).
+             */
             timeout_ms: number;
         };
         /**
@@ -862,16 +914,29 @@ export interface components {
          *     the rest, so equal states have equal versions on every server replica.
          */
         DesiredState: {
+            /**
+             * @description Every check that applies to this agent, has a target for it and
+             *     resolves to a version, sorted by name.
+             */
             checks: components["schemas"]["DesiredCheck"][];
             /** @description Publisher keys the registry trusts (roots and endorsed keys, not revoked). */
             keys: components["schemas"]["PublisherKey"][];
             /** @description Key ids the registry revoked. */
             revoked_keys: string[];
+            /**
+             * @description Hex of a digest of `checks`, `keys` and `revoked_keys`; the agent
+             *     sends it back in `If-None-Match` and reports it in [`ConfigStatus`].
+             */
             version: string;
         };
         /** @description One target; for a mesh check, the peer agent it belongs to. */
         DesiredTarget: {
+            /** @description The mesh peer's agent name; absent for a target the check lists. */
             peer?: string | null;
+            /**
+             * @description What one run probes: a target the check lists, or a mesh peer's
+             *     first address.
+             */
             target: string;
         };
         /**
@@ -893,6 +958,7 @@ export interface components {
          *     the agent's own credential.
          */
         EnrollRequest: {
+            /** @description What the agent reports about its host. */
             agent: components["schemas"]["AgentInfo"];
             /** @description The agent's name in results; the host name when absent. */
             name?: string | null;
@@ -901,7 +967,10 @@ export interface components {
         };
         /** @description The answer to a successful enrollment. */
         EnrollResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The server's id for the agent: the `{id}` of `/api/v1/agents/{id}`.
+             */
             agent_id: string;
             /**
              * @description The agent's bearer credential (`va_…`). Shown once: the server keeps
@@ -930,10 +999,19 @@ export interface components {
         };
         /** @description `POST /api/v1/agents/heartbeat`, every few seconds while connected. */
         Heartbeat: {
+            /**
+             * @description IP addresses the host can be reached at now, as in
+             *     [`AgentInfo::addresses`]; a change moves mesh peers' targets.
+             */
             addresses?: string[];
+            /** @description The outbox now; zeros when absent. */
             outbox?: components["schemas"]["OutboxStats"];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the agent process started.
+             */
             started_at: string;
+            /** @description The agent's version now; replaces the one it enrolled with. */
             version: string;
         };
         History: {
@@ -959,7 +1037,10 @@ export interface components {
              * @description Results stored by this batch.
              */
             accepted: number;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The `batch_id` of the batch acknowledged.
+             */
             batch_id: string;
             /**
              * Format: int32
@@ -990,7 +1071,15 @@ export interface components {
              * @description Made when the batch is formed, reused for every retry of it.
              */
             batch_id: string;
+            /**
+             * @description The outbox as this attempt was sent (this batch still counted in its
+             *     backlog); zeros when absent.
+             */
             outbox?: components["schemas"]["OutboxStats"];
+            /**
+             * @description The results, each id at most once: at most [`MAX_BATCH_RESULTS`] of
+             *     them, with at most [`MAX_BATCH_SAMPLES`] samples in all.
+             */
             results: Record<string, never>[];
         };
         /** @description The latest result of a check target, and whether the check still has it. */
@@ -1067,24 +1156,31 @@ export interface components {
         };
         /** @description One agent → peer pair. */
         MeshCell: {
+            /** @description The probing agent's name. */
             from: string;
             /** @description The latest run's samples by metric name (base units). */
             metrics: {
                 [key: string]: number;
             };
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the latest run started.
+             */
             started_at: string;
             /** @description `ok`, `timeout`, … of the latest run. */
             status: string;
             /** @description The address probed. */
             target: string;
+            /** @description The probed peer's agent name. */
             to: string;
         };
         /** @description `GET /api/v1/checks/{name}/mesh`: the latest result of every agent → peer pair. */
         MeshMatrix: {
             /** @description Agent names, sorted: rows and columns. */
             agents: string[];
+            /** @description One cell per pair that has a result, sorted by `from`, then `to`. */
             cells: components["schemas"]["MeshCell"][];
+            /** @description The mesh check's name. */
             check: string;
         };
         /**
@@ -1092,8 +1188,12 @@ export interface components {
          *     of `max_peers` of them (stable per agent) in a larger group.
          */
         MeshSpec: {
+            /** @description The group whose members probe each other, each at its first address. */
             group: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Most peers one agent probes (at least 1); 64 when absent.
+             */
             max_peers?: number;
         };
         NewEnrollmentToken: {
@@ -1113,14 +1213,20 @@ export interface components {
         };
         /** @description What the agent's outbox holds and what its size bound forced out. */
         OutboxStats: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Bytes those results take in the outbox on disk, record headers included.
+             */
             backlog_bytes: number;
             /**
              * Format: int64
              * @description Results written but not yet acknowledged.
              */
             backlog_results: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Bytes of the results counted in `dropped_results`, record headers included.
+             */
             dropped_bytes: number;
             /**
              * Format: int64
@@ -1131,18 +1237,28 @@ export interface components {
         };
         /** @description A version waiting for the operator's approval. */
         PendingUpgrade: {
+            /**
+             * @description What it requests that the operator has not reviewed: saving the check
+             *     again approves these.
+             */
             new_capabilities: string[];
+            /** @description The newest version that qualifies but for its capabilities. */
             version: string;
         };
         /** @description Exactly which package to run. */
         PluginPin: {
             /** @description The signed package digest (hex): the agent checks it after download. */
             digest: string;
+            /** @description The plugin's name in the registry. */
             name: string;
             /** @description sha256 of the package file (hex): download from [`BLOB_PATH`] + this. */
             sha256: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The package file's size, in bytes.
+             */
             size: number;
+            /** @description The exact version. */
             version: string;
         };
         /** @description A plugin in the registry's search results. */
@@ -1151,28 +1267,46 @@ export interface components {
             description: string;
             /** @description The newest version that is not yanked, if any. */
             latest?: string | null;
+            /** @description The plugin's name, unique in the registry. */
             name: string;
+            /** @description Every published version, yanked ones included, newest first. */
             versions: string[];
         };
         /** @description One published version of a plugin. */
         PluginVersion: {
+            /** @description Host capabilities this version requests. */
             capabilities: string[];
+            /** @description JSON Schema of the check configuration this version accepts. */
             config_schema: Record<string, never>;
+            /** @description The manifest's sentence saying what the plugin checks. */
             description: string;
             /** @description The signed package digest (hex), as `vantage plugin inspect` shows it. */
             digest: string;
+            /** @description Every metric this version may emit, with its base unit. */
             metrics: Record<string, never>[];
+            /** @description The plugin's name, from its manifest. */
             name: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When an operator published it.
+             */
             published_at: string;
             /** @description sha256 of the package file (hex): its blob address. */
             sha256: string;
             /** @description The registry key whose signature the registry checked. */
             signer: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The package file's size, in bytes.
+             */
             size: number;
+            /** @description The version, from its manifest; published at most once per name. */
             version: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was yanked: checks no longer resolve to it until it is
+             *     restored. Absent when it is not yanked.
+             */
             yanked_at?: string | null;
         };
         /** @description One point of a series. */
@@ -1194,14 +1328,22 @@ export interface components {
         };
         /** @description A publisher key as the registry holds it. */
         PublisherKey: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the key was added to the registry.
+             */
             created_at: string;
             endorsement?: components["schemas"]["Endorsement"] | null;
+            /** @description The key's id: hex of the first 8 bytes of the public key's sha256. */
             key_id: string;
+            /** @description The name its owner gave the key; an endorsement covers it. */
             name: string;
             /** @description base64 of the 32-byte ed25519 public key. */
             public_key: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When an admin revoked it; absent while it is in force.
+             */
             revoked_at?: string | null;
             /** @description A root key: agents enrolled while it was a root pin it. */
             root: boolean;
