@@ -177,7 +177,7 @@ impl AccountStore for PgStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserPrincipal>> {
         let row = sqlx::query(
-            "UPDATE api_tokens t SET last_used_at = $2
+            "UPDATE api_tokens t SET last_used_at = GREATEST(t.last_used_at, $2)
              FROM users u
              WHERE t.token_sha = $1 AND u.id = t.user_id
                AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)

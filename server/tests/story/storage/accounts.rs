@@ -214,6 +214,15 @@ async fn users_and_api_tokens_are_listed(backend: Backend) {
     }
     let used = now + Duration::minutes(5);
     assert!(store.api_token_user(&sha(1), used).await.unwrap().is_some());
+    // A request that started earlier (another replica, a slow one) never
+    // moves the last use back.
+    assert!(
+        store
+            .api_token_user(&sha(1), used - Duration::minutes(1))
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(store.revoke_api_token(new.id, used).await.unwrap());
 
     let all = store.api_tokens(None).await.unwrap();
