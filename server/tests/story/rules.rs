@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::both;
+use crate::remote::enrollment_token;
 use crate::support::agent::{AgentHome, RunningAgent, distinct};
 use crate::support::server::{Backend, start};
 
@@ -114,15 +115,7 @@ async fn results_at_every_limit_are_stored_as_printed_or_refused_by_the_agent(ba
     };
     let home = AgentHome::new();
     let config = agent_config(&home);
-    let token = server
-        .admin
-        .post("/api/v1/enrollment-tokens", &json!({}))
-        .await
-        .expect(201)
-        .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = enrollment_token(&server.admin).await;
     home.enroll(
         &config,
         &format!("http://{}", server.addr),
