@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use vantage_protocol::manifest::{BaseUnit, Manifest};
-use vantage_protocol::result::{CheckResult, Sample, Status};
-use vantage_protocol::rules::{self, MAX_MESSAGE};
+use vantage_protocol::manifest::{BaseUnit, Manifest, MetricKind};
+use vantage_protocol::result::{CheckResult, Distribution, Sample, Status};
+use vantage_protocol::rules::{self, MAX_DISTRIBUTION_VALUES, MAX_MESSAGE};
 use vantage_protocol::text::{clip, prefix};
 
 use crate::bindings::{self, Unit};
@@ -95,6 +95,7 @@ pub fn normalise(
         duration: meta.duration.as_secs_f64(),
         message: None,
         samples: Vec::new(),
+        distributions: Vec::new(),
     };
     let outcome = match run {
         Ok(outcome) => outcome,
@@ -117,12 +118,19 @@ pub fn normalise(
     result.status = status(outcome.status);
     result.message = outcome.message.map(|m| clip(m, MAX_MESSAGE));
     let mut problems = Vec::new();
+    let mut distributions = Distributions::default();
     for sample in outcome.samples {
         match check_sample(meta.manifest, sample) {
-            Ok(s) => result.samples.push(s),
+            Ok((s, MetricKind::Gauge)) => result.samples.push(s),
+            Ok((s, MetricKind::Distribution)) => {
+                if let Err(p) = distributions.add(s) {
+                    problems.push(p);
+                }
+            }
             Err(p) => problems.push(p),
         }
     }
+    result.distributions = distributions.list;
     if let Some(first) = problems.first() {
         let more = match problems.len() {
             1 => String::new(),
@@ -146,9 +154,46 @@ pub fn normalise(
     result
 }
 
+/// The samples of a run's `distribution` metrics, one distribution per
+/// metric and set of labels, each in the order the plugin reported.
+#[derive(Default)]
+struct Distributions {
+    list: Vec<Distribution>,
+    index: BTreeMap<(String, BTreeMap<String, String>), usize>,
+}
+
+impl Distributions {
+    fn add(&mut self, s: Sample) -> Result<(), String> {
+        let key = (s.metric, s.labels);
+        let i = match self.index.get(&key) {
+            Some(i) => *i,
+            None => {
+                self.index.insert(key.clone(), self.list.len());
+                self.list.push(Distribution {
+                    metric: key.0,
+                    unit: s.unit,
+                    values: Vec::new(),
+                    labels: key.1,
+                });
+                self.list.len() - 1
+            }
+        };
+        let d = &mut self.list[i];
+        if d.values.len() == MAX_DISTRIBUTION_VALUES {
+            return Err(format!(
+                "metric `{}` has more than {MAX_DISTRIBUTION_VALUES} values in one run",
+                d.metric
+            ));
+        }
+        d.values.push(s.value);
+        Ok(())
+    }
+}
+
 /// One sample checked against the manifest and converted to its base unit;
-/// then the rules the server applies too ([`rules::check_sample`]).
-fn check_sample(manifest: &Manifest, s: bindings::Sample) -> Result<Sample, String> {
+/// then the rules the server applies too ([`rules::check_sample`]). With
+/// the metric's kind.
+fn check_sample(manifest: &Manifest, s: bindings::Sample) -> Result<(Sample, MetricKind), String> {
     let spec = manifest.metric(&s.metric).ok_or_else(|| {
         format!(
             "metric `{}` is not declared in the manifest",
@@ -175,7 +220,7 @@ fn check_sample(manifest: &Manifest, s: bindings::Sample) -> Result<Sample, Stri
         labels,
     };
     match rules::check_sample(&sample).first() {
-        None => Ok(sample),
+        None => Ok((sample, spec.kind)),
         Some(p) if p.field == "value" => {
             Err(format!("metric `{}` has a non-finite value", spec.name))
         }
@@ -191,7 +236,8 @@ mod tests {
         Manifest::from_json(
             br#"{"name":"p","version":"1.0.0","description":"d","capabilities":[],
                 "config_schema":{"type":"object"},
-                "metrics":[{"name":"rtt","unit":"seconds","help":"h"},{"name":"size","unit":"bytes","help":"h"}]}"#,
+                "metrics":[{"name":"rtt","unit":"seconds","help":"h"},{"name":"size","unit":"bytes","help":"h"},
+                           {"name":"echo","unit":"seconds","help":"h","kind":"distribution"}]}"#,
         )
         .unwrap()
     }
@@ -287,5 +333,52 @@ mod tests {
             r.message.as_deref(),
             Some("run exceeded its deadline of 2s")
         );
+    }
+
+    #[test]
+    fn distribution_samples_become_one_ordered_distribution_per_label_set() {
+        let m = manifest();
+        let mut samples: Vec<_> = [3.0, 1.0, 2.0]
+            .into_iter()
+            .map(|v| sample("echo", v, Unit::Milliseconds))
+            .collect();
+        let mut other_hop = sample("echo", 9.0, Unit::Milliseconds);
+        other_hop.labels = vec![("hop".into(), "2".into())];
+        samples.insert(1, other_hop);
+        samples.push(sample("rtt", 1.0, Unit::Seconds));
+        let r = normalise(&meta(&m), Ok(outcome(samples)), 1 << 20);
+        assert_eq!(r.status, Status::Ok, "{:?}", r.message);
+        assert_eq!(r.samples.len(), 1, "gauges stay samples");
+        let values: Vec<(String, Vec<f64>)> = r
+            .distributions
+            .iter()
+            .map(|d| {
+                (
+                    d.labels["hop"].clone(),
+                    d.values.iter().map(|v| (v * 1e6).round()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("1".into(), vec![3000.0, 1000.0, 2000.0]),
+                ("2".into(), vec![9000.0])
+            ]
+        );
+        assert_eq!(r.distributions[0].unit, BaseUnit::Seconds);
+    }
+
+    #[test]
+    fn a_distribution_past_its_limit_keeps_the_first_values_and_says_so() {
+        let m = manifest();
+        let samples = (0..=MAX_DISTRIBUTION_VALUES)
+            .map(|i| sample("echo", i as f64, Unit::Seconds))
+            .collect();
+        let r = normalise(&meta(&m), Ok(outcome(samples)), 1 << 30);
+        assert_eq!(r.status, Status::Error);
+        assert_eq!(r.distributions[0].values.len(), MAX_DISTRIBUTION_VALUES);
+        let msg = r.message.unwrap();
+        assert!(msg.contains("more than 10000 values"), "{msg}");
     }
 }

@@ -22,7 +22,8 @@ pub const ENROLL_PATH: &str = "/api/v1/agents/enroll";
 
 /// Most results one batch may carry.
 pub const MAX_BATCH_RESULTS: usize = 5_000;
-/// Most samples one batch may carry, over all its results.
+/// Most samples one batch may carry, over all its results; each value of a
+/// distribution counts as one sample.
 pub const MAX_BATCH_SAMPLES: usize = 100_000;
 /// Largest batch body, after decompression.
 pub const MAX_BATCH_BYTES: usize = 8 << 20;
@@ -104,7 +105,8 @@ pub struct IngestBatch {
     /// Made when the batch is formed, reused for every retry of it.
     pub batch_id: Uuid,
     /// The results, each id at most once: at most [`MAX_BATCH_RESULTS`] of
-    /// them, with at most [`MAX_BATCH_SAMPLES`] samples in all.
+    /// them, with at most [`MAX_BATCH_SAMPLES`] samples (and distribution
+    /// values) in all.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub results: Vec<CheckResult>,
     /// The outbox as this attempt was sent (this batch still counted in its

@@ -96,6 +96,30 @@ pub struct MetricSpec {
     pub unit: BaseUnit,
     /// What the metric measures, one sentence.
     pub help: String,
+    /// `gauge` (the default): each sample is its own point. `distribution`:
+    /// the values a run reports with the same labels (one per packet, say)
+    /// are one distribution, in the order reported (see
+    /// [`crate::result::Distribution`]).
+    #[serde(default, skip_serializing_if = "MetricKind::is_gauge")]
+    pub kind: MetricKind,
+}
+
+/// How the host groups a metric's samples.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKind {
+    /// One value per sample and run.
+    #[default]
+    Gauge,
+    /// Many values per run, kept together and in order.
+    Distribution,
+}
+
+impl MetricKind {
+    /// Whether this is the default kind (left out of manifests).
+    pub fn is_gauge(&self) -> bool {
+        *self == MetricKind::Gauge
+    }
 }
 
 /// The unit a normalised sample is stored in.

@@ -56,6 +56,25 @@ pub struct Sample {
     pub labels: BTreeMap<String, String>,
 }
 
+/// The values one run measured of a `distribution` metric with one set of
+/// labels (every echo reply's round-trip time, say): one series on the
+/// server however many values a run reports, stored with its order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Distribution {
+    /// The metric's name, as the plugin's manifest declares it.
+    pub metric: String,
+    /// The metric's base unit, from the manifest: the unit of every value.
+    pub unit: BaseUnit,
+    /// The values in the order the plugin reported them (packet order for
+    /// ping); each finite, at least one, at most
+    /// [`MAX_DISTRIBUTION_VALUES`](crate::rules::MAX_DISTRIBUTION_VALUES).
+    pub values: Vec<f64>,
+    /// Dimensions, as for a [`Sample`]; omitted when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
 /// The normalised result of one run of one check against one target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,4 +109,20 @@ pub struct CheckResult {
     /// The values the run measured, each checked against the manifest;
     /// empty when the run failed or its output was discarded.
     pub samples: Vec<Sample>,
+    /// The run's distributions: the samples of its `distribution` metrics,
+    /// one per metric and set of labels. Omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub distributions: Vec<Distribution>,
+}
+
+impl CheckResult {
+    /// The run's distributions of `metric`, one per set of labels.
+    pub fn distributions_of<'a>(
+        &'a self,
+        metric: &'a str,
+    ) -> impl Iterator<Item = &'a Distribution> + 'a {
+        self.distributions
+            .iter()
+            .filter(move |d| d.metric == metric)
+    }
 }

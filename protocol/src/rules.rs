@@ -12,7 +12,9 @@
 //! assert_eq!(rules::MAX_LABEL_VALUE, 256);
 //! ```
 
-use crate::result::{CheckResult, Sample};
+use std::collections::BTreeMap;
+
+use crate::result::{CheckResult, Distribution, Sample};
 
 /// Longest metric or label name, in bytes (names are ASCII).
 pub const MAX_NAME: usize = 64;
@@ -20,6 +22,8 @@ pub const MAX_NAME: usize = 64;
 pub const MAX_LABELS: usize = 16;
 /// Longest label value, in bytes of UTF-8.
 pub const MAX_LABEL_VALUE: usize = 256;
+/// Values in one distribution (a ping of 1,000 packets needs 1,000).
+pub const MAX_DISTRIBUTION_VALUES: usize = 10_000;
 /// Longest result message, in bytes of UTF-8; the agent clips longer ones.
 pub const MAX_MESSAGE: usize = 4096;
 /// Longest check or plugin name in a result, in bytes.
@@ -91,13 +95,46 @@ pub fn check_sample(s: &Sample) -> Vec<Problem> {
     if !s.value.is_finite() {
         problems.push(Problem::new("value", "must be a finite number"));
     }
-    if s.labels.len() > MAX_LABELS {
+    problems.extend(check_labels(&s.labels));
+    problems
+}
+
+/// Every rule one distribution breaks; fields are relative to it (`metric`,
+/// `values`, `values[i]`, `labels.KEY`).
+pub fn check_distribution(d: &Distribution) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Err(reason) = check_metric_name(&d.metric) {
+        problems.push(Problem::new("metric", reason));
+    }
+    if d.values.is_empty() {
+        problems.push(Problem::new("values", "must hold at least one value"));
+    } else if d.values.len() > MAX_DISTRIBUTION_VALUES {
+        problems.push(Problem::new(
+            "values",
+            format!("holds more than {MAX_DISTRIBUTION_VALUES} values"),
+        ));
+    }
+    if let Some(i) = d.values.iter().position(|v| !v.is_finite()) {
+        problems.push(Problem::new(
+            format!("values[{i}]"),
+            "must be a finite number",
+        ));
+    }
+    problems.extend(check_labels(&d.labels));
+    problems
+}
+
+/// The label rules of samples and distributions: how many, their names and
+/// the length of their values.
+fn check_labels(labels: &BTreeMap<String, String>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if labels.len() > MAX_LABELS {
         problems.push(Problem::new(
             "labels",
             format!("has more than {MAX_LABELS} labels"),
         ));
     }
-    for (k, v) in &s.labels {
+    for (k, v) in labels {
         let field = format!("labels.{}", crate::text::prefix(k, MAX_NAME));
         if !is_name(k) {
             problems.push(Problem::new(
@@ -163,6 +200,14 @@ pub fn check_result(r: &CheckResult) -> Vec<Problem> {
             problems.push(Problem::new(format!("samples[{j}].{}", p.field), p.reason));
         }
     }
+    for (j, d) in r.distributions.iter().enumerate() {
+        for p in check_distribution(d) {
+            problems.push(Problem::new(
+                format!("distributions[{j}].{}", p.field),
+                p.reason,
+            ));
+        }
+    }
     problems
 }
 
@@ -214,6 +259,26 @@ mod tests {
     }
 
     #[test]
+    fn a_distribution_holds_one_to_the_limit_of_finite_values() {
+        let d = |values: Vec<f64>| Distribution {
+            metric: "rtt".into(),
+            unit: BaseUnit::Seconds,
+            values,
+            labels: BTreeMap::new(),
+        };
+        assert!(check_distribution(&d(vec![0.001; MAX_DISTRIBUTION_VALUES])).is_empty());
+        let fields = |v| -> Vec<String> {
+            check_distribution(&d(v))
+                .into_iter()
+                .map(|p| p.field)
+                .collect()
+        };
+        assert_eq!(fields(vec![]), ["values"]);
+        assert_eq!(fields(vec![0.001; MAX_DISTRIBUTION_VALUES + 1]), ["values"]);
+        assert_eq!(fields(vec![0.001, 0.002, f64::NAN]), ["values[2]"]);
+    }
+
+    #[test]
     fn a_result_names_each_bad_field_with_its_path() {
         let r = CheckResult {
             id: uuid::Uuid::nil(),
@@ -227,6 +292,12 @@ mod tests {
             duration: -1.0,
             message: Some("€".repeat(1366)),
             samples: vec![sample(&[]), sample(&[("k", "v".repeat(300))])],
+            distributions: vec![Distribution {
+                metric: "rtt".into(),
+                unit: BaseUnit::Seconds,
+                values: vec![0.001, f64::INFINITY],
+                labels: BTreeMap::new(),
+            }],
         };
         let fields: Vec<_> = check_result(&r).into_iter().map(|p| p.field).collect();
         assert_eq!(
@@ -237,7 +308,8 @@ mod tests {
                 "plugin_version",
                 "duration",
                 "message",
-                "samples[1].labels.k"
+                "samples[1].labels.k",
+                "distributions[0].values[1]"
             ]
         );
     }

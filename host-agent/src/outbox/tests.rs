@@ -23,6 +23,7 @@ fn result(n: u32) -> CheckResult {
         duration: 0.1,
         message: None,
         samples: vec![],
+        distributions: vec![],
     }
 }
 

@@ -57,6 +57,7 @@ pub(super) async fn guarded(
                     "the agent failed while running this check (a bug, please report it): {what}"
                 )),
                 samples: Vec::new(),
+                distributions: Vec::new(),
             }
         }
     }
@@ -112,6 +113,7 @@ mod tests {
             duration: 0.0,
             message: None,
             samples: Vec::new(),
+            distributions: Vec::new(),
         };
         let expected = result.clone();
         let got = guarded(&meta(), &stats, async move { result }).await;

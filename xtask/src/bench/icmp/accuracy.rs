@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::bail;
 
 use super::super::lab::Family;
-use super::{Icmp, median, percentile, samples, table};
+use super::{Icmp, median, percentile, table};
 
 const ROUNDS: usize = 3;
 const COUNT: u32 = 1000;
@@ -111,8 +111,8 @@ fn measure(icmp: &Icmp, family: Family, target: &str, who: &str) -> anyhow::Resu
             super::expect_ok(&run, who)?;
             run.results
                 .iter()
-                .flat_map(|r| samples(r, "rtt"))
-                .map(|s| s.value * 1e6)
+                .flat_map(|r| r.distributions_of("rtt"))
+                .flat_map(|d| d.values.iter().map(|v| v * 1e6))
                 .collect()
         }
         "iputils ping" => {

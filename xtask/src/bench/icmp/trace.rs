@@ -155,10 +155,10 @@ pub(super) fn run(icmp: &Icmp, startup: &Startup) -> anyhow::Result<()> {
 fn agent_hops(result: &vantage_protocol::result::CheckResult) -> Hops {
     let last = samples(result, "hop_count").next().map(|s| s.value as u32);
     let mut hops = Hops::new();
-    for s in samples(result, "hop_rtt") {
+    for d in result.distributions_of("hop_rtt") {
         let (Some(hop), Some(address)) = (
-            s.labels.get("hop").and_then(|h| h.parse::<u32>().ok()),
-            s.labels.get("address"),
+            d.labels.get("hop").and_then(|h| h.parse::<u32>().ok()),
+            d.labels.get("address"),
         ) else {
             continue;
         };

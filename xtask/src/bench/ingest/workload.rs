@@ -13,7 +13,8 @@ use vantage_protocol::manifest::BaseUnit;
 use vantage_protocol::result::{CheckResult, Sample, Status};
 
 /// Samples in one result: five replies' `rtt{seq}`, their min/avg/max/mdev
-/// and the loss, as the ping plugin reports a run of `count = 5`.
+/// and the loss, as the ping plugin 0.1.0 reported a run of `count = 5`
+/// (0.2.0 sends the five `rtt` as one distribution).
 pub(super) const SAMPLES_PER_RESULT: usize = 10;
 /// Results in one batch: ten rounds of [`CHECKS`].
 pub(super) const RESULTS_PER_BATCH: usize = 50;
@@ -113,6 +114,7 @@ pub(super) fn ping_result(
         duration: 4.0 + rtts[4],
         message: None,
         samples,
+        distributions: Vec::new(),
     }
 }
 
