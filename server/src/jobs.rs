@@ -147,7 +147,11 @@ async fn rollup_range(store: &Store, r: DirtyRange) -> StoreResult<u64> {
     let mut from = r.from;
     while from < r.to {
         let to = (from + CHUNK).min(r.to);
-        let raw = store.all_raw_samples(from, to).await?;
+        let mut raw = store.all_raw_samples(from, to).await?;
+        // Every value of a distribution feeds its bucket, as a sample would.
+        for d in store.all_raw_distributions(from, to).await? {
+            raw.extend(d.points());
+        }
         let rows = bucket_raw(&raw, Rollup::Minute);
         store
             .replace_rollups(Rollup::Minute, from, to, &rows)

@@ -12,7 +12,8 @@ use tokio::sync::broadcast;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::store::{LatestRow, ResultRow};
+use crate::query::Point;
+use crate::store::{LatestRow, RawDistribution, ResultRow};
 
 /// Events a watcher may lag behind before it must resynchronise.
 const CAPACITY: usize = 8192;
@@ -26,6 +27,9 @@ pub enum LiveEvent {
         result: LatestRow,
         /// Its samples, by series (`check_up` included).
         samples: Vec<LiveSample>,
+        /// Each distribution of the run as one point, as history serves it
+        /// at raw resolution.
+        distributions: Vec<LiveDistribution>,
     },
     /// An agent sent a heartbeat.
     Agent {
@@ -52,6 +56,12 @@ pub struct LiveSample {
 }
 
 /// The names of a result, which stored rows hold only as ids.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LiveDistribution {
+    pub series_id: i64,
+    pub point: Point,
+}
+
 #[derive(Debug, Clone)]
 pub struct ResultNames {
     pub check: String,
@@ -119,6 +129,21 @@ impl Live {
                     .map(|s| LiveSample {
                         series_id: s.series_id,
                         value: s.value,
+                    })
+                    .collect(),
+                distributions: row
+                    .distributions
+                    .iter()
+                    .filter_map(|d| {
+                        let raw = RawDistribution {
+                            series_id: d.series_id,
+                            ts: row.started_at,
+                            values: d.values.clone(),
+                        };
+                        Some(LiveDistribution {
+                            series_id: d.series_id,
+                            point: Point::of_distribution(&raw, false)?,
+                        })
                     })
                     .collect(),
             });

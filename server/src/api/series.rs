@@ -43,6 +43,15 @@ pub(crate) struct SeriesQuery {
     to: Option<DateTime<Utc>>,
     /// `raw`, `1m` or `1h`; chosen from the range when absent.
     resolution: Option<Resolution>,
+    /// History only: merge each series' points into buckets of this many
+    /// seconds (rounded up to whole rollup buckets), with quantiles exact
+    /// from raw values or merged from rollup sketches. One point per
+    /// sample, run or rollup bucket when absent.
+    #[param(minimum = 1)]
+    step: Option<u32>,
+    /// History only, raw resolution without `step`: each distribution
+    /// point carries its values in the order measured.
+    values: Option<bool>,
 }
 
 impl SeriesQuery {
@@ -52,6 +61,32 @@ impl SeriesQuery {
             check: self.check.clone(),
             target: self.target.clone(),
             metric: self.metric.clone(),
+        }
+    }
+
+    /// `step` and `values` shape history's points; other reads refuse them.
+    fn no_history_options(&self) -> ApiResult<()> {
+        match (self.step, self.values) {
+            (Some(_), _) => Err(ApiError::field(
+                "step",
+                "is for /api/v1/series/history only",
+            )),
+            (_, Some(_)) => Err(ApiError::field(
+                "values",
+                "is for /api/v1/series/history only",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The step asked for, checked against the range.
+    fn step(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<Option<u32>> {
+        match self.step {
+            Some(0) => Err(ApiError::field("step", "must be at least 1 second")),
+            Some(s) if chrono::Duration::seconds(s.into()) > to - from => {
+                Err(ApiError::field("step", "must not be longer than the range"))
+            }
+            step => Ok(step),
         }
     }
 
@@ -108,6 +143,7 @@ async fn list_series(
     _who: Viewer,
     QueryParams(q): QueryParams<SeriesQuery>,
 ) -> ApiResult<axum::Json<Vec<SeriesInfo>>> {
+    q.no_history_options()?;
     let rows = state.store.series(&q.filter()).await?;
     Ok(axum::Json(rows.iter().map(SeriesInfo::from).collect()))
 }
@@ -179,6 +215,10 @@ pub(crate) struct SeriesPoints {
 #[derive(Serialize, ToSchema)]
 pub(crate) struct History {
     resolution: Resolution,
+    /// Seconds per point when the query asked for a `step` (after rounding
+    /// to whole rollup buckets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<i64>,
     /// True for rollups: quantiles are within 1 %.
     approximate: bool,
     /// The range served: rollup ranges widen to whole buckets.
@@ -188,10 +228,11 @@ pub(crate) struct History {
 }
 
 /// Points of the matching series over a range, at the resolution the range
-/// calls for (raw up to 3 h, 1-minute rollups up to 33 h, else 1-hour).
+/// calls for (raw up to 3 h, 1-minute rollups up to 33 h, else 1-hour);
+/// with `step`, merged into buckets of that width by the server.
 #[utoipa::path(get, path = "/api/v1/series/history", tag = "results", security(("bearer" = ["viewer"])), params(SeriesQuery), responses(
     (status = 200, body = History),
-    (status = 422, description = "bad range, resolution, or too many series", content_type = "application/problem+json")
+    (status = 422, description = "bad range, resolution or step, or too many series", content_type = "application/problem+json")
 ))]
 async fn history(
     State(state): State<AppState>,
@@ -205,9 +246,17 @@ async fn history(
         series,
         ids,
     } = plan(&state, &q).await?;
+    let step = q
+        .step(from, to)?
+        .map(|s| query::effective_step(resolution, s));
     let mut points = match resolution.rollup() {
-        None => query::raw_points(&state.store.raw_samples(&ids, from, to).await?),
-        Some(r) => query::rollup_points(&state.store.rollups(r, &ids, from, to).await?),
+        None => query::raw_points(
+            &state.store.raw_samples(&ids, from, to).await?,
+            &state.store.raw_distributions(&ids, from, to).await?,
+            step,
+            q.values == Some(true),
+        ),
+        Some(r) => query::rollup_points(&state.store.rollups(r, &ids, from, to).await?, step),
     };
     let series = series
         .iter()
@@ -218,6 +267,7 @@ async fn history(
         .collect();
     Ok(axum::Json(History {
         resolution,
+        step: step.map(|s| s.num_seconds()),
         approximate: resolution != Resolution::Raw,
         from,
         to,
@@ -284,6 +334,7 @@ async fn stats(
     _who: Viewer,
     QueryParams(q): QueryParams<SeriesQuery>,
 ) -> ApiResult<axum::Json<StatsAnswer>> {
+    q.no_history_options()?;
     let Plan {
         resolution,
         from,
@@ -359,6 +410,9 @@ async fn series_stats(
             let mut values: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
             for p in state.store.raw_samples(ids, from, to).await? {
                 values.entry(p.series_id).or_default().push(p.value);
+            }
+            for d in state.store.raw_distributions(ids, from, to).await? {
+                values.entry(d.series_id).or_default().extend(d.values);
             }
             for (id, mut v) in values {
                 out.insert(id, Stats::exact(&mut v));

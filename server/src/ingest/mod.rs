@@ -15,7 +15,8 @@ use vantage_protocol::result::Status;
 
 use crate::error::ApiError;
 use crate::store::{
-    CheckKey, IngestStore as _, ResultRow, SampleRow, SeriesKey, Store, StoreBatch, StoreResult,
+    CheckKey, DistributionRow, IngestStore as _, ResultRow, SampleRow, SeriesKey, Store,
+    StoreBatch, StoreResult,
 };
 use crate::telemetry::{GaugeGuard, Telemetry};
 use validate::{ValidBatch, canonical_labels};
@@ -105,6 +106,24 @@ impl IdCache {
                     value: s.value,
                 });
             }
+            let mut distributions = Vec::with_capacity(r.distributions.len());
+            for d in r.distributions {
+                let series_id = self
+                    .series(
+                        store,
+                        SeriesKey {
+                            check_id,
+                            metric: d.metric,
+                            unit: d.unit,
+                            labels: canonical_labels(&d.labels),
+                        },
+                    )
+                    .await?;
+                distributions.push(DistributionRow {
+                    series_id,
+                    values: d.values,
+                });
+            }
             // Every run also feeds its check's availability series.
             let up = self
                 .series(
@@ -130,6 +149,7 @@ impl IdCache {
                 plugin_version: r.plugin_version,
                 message: r.message,
                 samples,
+                distributions,
             });
         }
         Ok(StoreBatch {

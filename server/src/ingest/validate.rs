@@ -58,12 +58,24 @@ pub fn validate(
         );
         return Err(errors.0);
     }
-    let samples: usize = batch.results.iter().map(|r| r.samples.len()).sum();
+    let samples: usize = batch
+        .results
+        .iter()
+        .map(|r| {
+            r.samples.len()
+                + r.distributions
+                    .iter()
+                    .map(|d| d.values.len())
+                    .sum::<usize>()
+        })
+        .sum();
     if samples > MAX_BATCH_SAMPLES {
         errors.push(
             None,
             "results",
-            format!("holds {samples} samples; at most {MAX_BATCH_SAMPLES} per batch"),
+            format!(
+                "holds {samples} samples and distribution values; at most {MAX_BATCH_SAMPLES} per batch"
+            ),
         );
         return Err(errors.0);
     }
@@ -132,6 +144,7 @@ mod tests {
                 value: 0.001,
                 labels: Default::default(),
             }],
+            distributions: Vec::new(),
         }
     }
 

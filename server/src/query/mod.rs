@@ -1,14 +1,18 @@
-//! Reading series back: the resolution a range gets, points per bucket, and
-//! statistics (exact from raw samples, within 1 % from rollup sketches).
-
-use std::collections::BTreeMap;
+//! Reading series back: the resolution a range gets, points per bucket
+//! (`points.rs`), and statistics (exact from raw samples, within 1 % from
+//! rollup sketches).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::config::Retention;
-use crate::store::{RawPoint, Rollup, RollupRow, Sketch};
+use crate::store::{Rollup, RollupRow, Sketch};
+
+mod points;
+
+use points::exact_quantile;
+pub use points::{Point, Quantiles, effective_step, raw_points, rollup_points};
 
 /// Ranges up to this long are served from raw samples.
 const RAW_MAX: chrono::Duration = chrono::Duration::hours(3);
@@ -92,75 +96,6 @@ pub fn covers(
     from >= now - res.retained(retention)
 }
 
-/// One point of a series.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Point {
-    pub t: DateTime<Utc>,
-    /// Samples in the bucket (1 for raw points).
-    pub count: i64,
-    pub min: f64,
-    pub avg: f64,
-    pub max: f64,
-    /// Quantiles of the bucket (rollups only), for distribution ("smoke") charts.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quantiles: Option<Quantiles>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
-pub struct Quantiles {
-    pub p05: f64,
-    pub p25: f64,
-    pub p50: f64,
-    pub p75: f64,
-    pub p95: f64,
-}
-
-impl Quantiles {
-    fn of(s: &Sketch) -> Option<Quantiles> {
-        Some(Quantiles {
-            p05: s.quantile(0.05)?,
-            p25: s.quantile(0.25)?,
-            p50: s.quantile(0.50)?,
-            p75: s.quantile(0.75)?,
-            p95: s.quantile(0.95)?,
-        })
-    }
-}
-
-pub fn raw_points(points: &[RawPoint]) -> BTreeMap<i64, Vec<Point>> {
-    let mut out: BTreeMap<i64, Vec<Point>> = BTreeMap::new();
-    for p in points {
-        out.entry(p.series_id).or_default().push(Point {
-            t: p.ts,
-            count: 1,
-            min: p.value,
-            avg: p.value,
-            max: p.value,
-            quantiles: None,
-        });
-    }
-    out
-}
-
-pub fn rollup_points(rows: &[RollupRow]) -> BTreeMap<i64, Vec<Point>> {
-    let mut out: BTreeMap<i64, Vec<Point>> = BTreeMap::new();
-    for r in rows {
-        out.entry(r.series_id).or_default().push(Point {
-            t: r.bucket,
-            count: r.count,
-            min: r.min,
-            avg: if r.count > 0 {
-                r.sum / r.count as f64
-            } else {
-                0.0
-            },
-            max: r.max,
-            quantiles: Quantiles::of(&r.sketch),
-        });
-    }
-    out
-}
-
 /// Summary statistics of one series over a range.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
 pub struct Stats {
@@ -178,7 +113,7 @@ impl Stats {
     pub fn exact(values: &mut [f64]) -> Stats {
         values.sort_by(f64::total_cmp);
         let n = values.len();
-        let q = |q: f64| (n > 0).then(|| values[(q * (n - 1) as f64).floor() as usize]);
+        let q = |q: f64| exact_quantile(values, q);
         Stats {
             count: n as u64,
             min: values.first().copied(),

@@ -16,6 +16,14 @@ pub struct SampleRow {
     pub value: f64,
 }
 
+/// One distribution ready to store: its series already resolved, its
+/// values in the order measured.
+#[derive(Debug, Clone)]
+pub struct DistributionRow {
+    pub series_id: i64,
+    pub values: Vec<f64>,
+}
+
 /// One result ready to store. `samples` are stored only when the result is new.
 #[derive(Debug, Clone)]
 pub struct ResultRow {
@@ -27,6 +35,7 @@ pub struct ResultRow {
     pub plugin_version: String,
     pub message: Option<String>,
     pub samples: Vec<SampleRow>,
+    pub distributions: Vec<DistributionRow>,
 }
 
 /// What identifies a check target: one row of `checks`.

@@ -31,15 +31,19 @@ pub use self::accounts::{
 pub use self::agents::{AgentAuth, AgentRow, AgentStore, EnrollRefusal, NewEnrollment};
 pub use self::checks::{CheckRow, CheckSaved, CheckStore};
 pub use self::dispatch::Store;
-pub use self::ingest::{CheckKey, IngestStore, ResultRow, SampleRow, SeriesKey, StoreBatch};
+pub use self::ingest::{
+    CheckKey, DistributionRow, IngestStore, ResultRow, SampleRow, SeriesKey, StoreBatch,
+};
 pub use self::jobs::{DirtyRange, JobStore};
 pub use self::registry::{PackageRow, RegistryStore, sort_packages};
 pub use self::series::{
-    LatestRow, RawPoint, Rollup, RollupRow, SeriesFilter, SeriesRow, SeriesStore, StatusCounts,
+    LatestRow, RawDistribution, RawPoint, Rollup, RollupRow, SeriesFilter, SeriesRow, SeriesStore,
+    StatusCounts,
 };
 pub use self::sketch::Sketch;
 pub use self::types::{
     StorageMode, StoreError, StoreResult, status_code, status_from_code, unit_from_str,
+    values_from_bytes, values_to_bytes,
 };
 
 use self::dispatch::store_trait;

@@ -59,6 +59,25 @@ pub struct RawPoint {
     pub value: f64,
 }
 
+/// A run's distribution read back: its values in the order measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawDistribution {
+    pub series_id: i64,
+    pub ts: DateTime<Utc>,
+    pub values: Vec<f64>,
+}
+
+impl RawDistribution {
+    /// Each value as a raw point at the run's time.
+    pub fn points(&self) -> impl Iterator<Item = RawPoint> + '_ {
+        self.values.iter().map(|&value| RawPoint {
+            series_id: self.series_id,
+            ts: self.ts,
+            value,
+        })
+    }
+}
+
 /// Rolled-up resolutions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Rollup {
@@ -136,6 +155,20 @@ store_trait! {
             from: DateTime<Utc>,
             to: DateTime<Utc>
         ) -> StoreResult<Vec<RawPoint>>;
+        /// Distributions of the series in `[from, to)`, ordered by series then time.
+        async fn raw_distributions(
+            &self,
+            series: &[i64],
+            from: DateTime<Utc>,
+            to: DateTime<Utc>
+        ) -> StoreResult<Vec<RawDistribution>>;
+        /// Every distribution in `[from, to)` (the rollup job's input),
+        /// ordered by series then time.
+        async fn all_raw_distributions(
+            &self,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>
+        ) -> StoreResult<Vec<RawDistribution>>;
         /// Rollup rows of the series in `[from, to)`, ordered by series then bucket.
         async fn rollups(
             &self,

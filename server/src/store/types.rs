@@ -55,3 +55,36 @@ pub fn unit_from_str(s: &str) -> StoreResult<BaseUnit> {
     serde_json::from_value(serde_json::Value::String(s.to_owned()))
         .map_err(|_| StoreError::Corrupt(format!("unit {s:?}")))
 }
+
+/// A distribution's values as stored: little-endian f64s, in order.
+pub fn values_to_bytes(values: &[f64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+pub fn values_from_bytes(bytes: &[u8]) -> StoreResult<Vec<f64>> {
+    let chunks = bytes.chunks_exact(8);
+    if !chunks.remainder().is_empty() {
+        return Err(StoreError::Corrupt(format!(
+            "distribution of {} bytes, not a multiple of 8",
+            bytes.len()
+        )));
+    }
+    Ok(chunks
+        .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8")))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distribution_values_round_trip_in_order_and_bad_lengths_are_corrupt() {
+        let values = [3e-3, 1e-3, 0.0, -2.5, 1e9];
+        let bytes = values_to_bytes(&values);
+        assert_eq!(bytes.len(), 40);
+        assert_eq!(values_from_bytes(&bytes).unwrap(), values);
+        assert!(values_from_bytes(&bytes[..39]).is_err());
+        assert!(values_from_bytes(&[]).unwrap().is_empty());
+    }
+}

@@ -5,6 +5,7 @@ mod agent;
 mod api;
 mod checks;
 mod dashboard;
+mod distributions;
 mod latest;
 mod mesh;
 mod registry;

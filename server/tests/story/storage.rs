@@ -6,6 +6,7 @@
 mod accounts;
 mod agents;
 mod checks;
+mod distributions;
 mod ingest;
 mod jobs;
 mod postgres;

@@ -1,7 +1,6 @@
 //! Check and series ids, and storing a batch exactly once.
 
 use std::collections::{BTreeSet, HashSet};
-use std::ops::Range;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
@@ -9,86 +8,17 @@ use sqlx::types::Json;
 use uuid::Uuid;
 use vantage_protocol::ingest::IngestAck;
 
+use super::columns::{Columns, Raw};
 use super::{PgStore, id32};
 use crate::store::*;
 
 /// Samples per `INSERT … UNNEST` statement (the lab measured 5 000 at
 /// 157–160 k rows/s; larger statements only cost memory).
 const SAMPLES_PER_STATEMENT: usize = 10_000;
+/// Distributions per statement: up to 80 kB each (10,000 values).
+const DISTRIBUTIONS_PER_STATEMENT: usize = 500;
 /// Tries of one batch: a missing partition or a deadlock is retried.
 const ATTEMPTS: usize = 3;
-
-/// A batch as column arrays, results ordered by id so that concurrent
-/// batches sharing result ids lock them in the same order (no deadlock).
-struct Columns<'a> {
-    ids: Vec<Uuid>,
-    started_at: Vec<DateTime<Utc>>,
-    check_ids: Vec<i32>,
-    statuses: Vec<i16>,
-    durations: Vec<f64>,
-    plugin_versions: Vec<&'a str>,
-    messages: Vec<Option<&'a str>>,
-    /// Samples of result `i` are `samples[sample_ranges[i]]`.
-    sample_ranges: Vec<Range<usize>>,
-    samples: Samples,
-}
-
-/// Sample columns.
-#[derive(Default)]
-struct Samples {
-    series_ids: Vec<i32>,
-    ts: Vec<DateTime<Utc>>,
-    values: Vec<f64>,
-}
-
-impl Samples {
-    fn len(&self) -> usize {
-        self.series_ids.len()
-    }
-
-    fn extend_from(&mut self, other: &Samples, range: Range<usize>) {
-        self.series_ids
-            .extend_from_slice(&other.series_ids[range.clone()]);
-        self.ts.extend_from_slice(&other.ts[range.clone()]);
-        self.values.extend_from_slice(&other.values[range]);
-    }
-}
-
-impl<'a> Columns<'a> {
-    fn new(results: &'a [ResultRow]) -> StoreResult<Columns<'a>> {
-        let mut order: Vec<&ResultRow> = results.iter().collect();
-        order.sort_by_key(|r| r.id);
-        let n = order.len();
-        let mut c = Columns {
-            ids: Vec::with_capacity(n),
-            started_at: Vec::with_capacity(n),
-            check_ids: Vec::with_capacity(n),
-            statuses: Vec::with_capacity(n),
-            durations: Vec::with_capacity(n),
-            plugin_versions: Vec::with_capacity(n),
-            messages: Vec::with_capacity(n),
-            sample_ranges: Vec::with_capacity(n),
-            samples: Samples::default(),
-        };
-        for r in order {
-            c.ids.push(r.id);
-            c.started_at.push(r.started_at);
-            c.check_ids.push(id32(r.check_id)?);
-            c.statuses.push(status_code(r.status));
-            c.durations.push(r.duration);
-            c.plugin_versions.push(&r.plugin_version);
-            c.messages.push(r.message.as_deref());
-            let start = c.samples.len();
-            for s in &r.samples {
-                c.samples.series_ids.push(id32(s.series_id)?);
-                c.samples.ts.push(r.started_at);
-                c.samples.values.push(s.value);
-            }
-            c.sample_ranges.push(start..c.samples.len());
-        }
-        Ok(c)
-    }
-}
 
 /// "no partition of relation … found for row": a check violation that,
 /// unlike a CHECK constraint's, names no constraint (the text may be translated).
@@ -283,23 +213,25 @@ impl PgStore {
             .await?
         };
 
-        // Samples of the new results only; the common case is all of them.
+        // Samples and distributions of the new results only; the common
+        // case is all of them.
         let mut dirty: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
         let filtered;
-        let samples = if new_ids.len() == c.ids.len() {
+        let (samples, distributions) = if new_ids.len() == c.ids.len() {
             dirty = c.started_at.iter().fold(None, |d, t| widen(d, *t));
-            &c.samples
+            (&c.samples, &c.distributions)
         } else {
             let mut fresh: HashSet<Uuid> = new_ids.iter().copied().collect();
-            let mut kept = Samples::default();
+            let (mut samples, mut distributions) = (Raw::default(), Raw::default());
             for (i, id) in c.ids.iter().enumerate() {
                 if fresh.remove(id) {
                     dirty = widen(dirty, c.started_at[i]);
-                    kept.extend_from(&c.samples, c.sample_ranges[i].clone());
+                    samples.extend_from(&c.samples, c.sample_ranges[i].clone());
+                    distributions.extend_from(&c.distributions, c.distribution_ranges[i].clone());
                 }
             }
-            filtered = kept;
-            &filtered
+            filtered = (samples, distributions);
+            (&filtered.0, &filtered.1)
         };
         for start in (0..samples.len()).step_by(SAMPLES_PER_STATEMENT) {
             let chunk = start..(start + SAMPLES_PER_STATEMENT).min(samples.len());
@@ -313,6 +245,24 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         }
+        for start in (0..distributions.len()).step_by(DISTRIBUTIONS_PER_STATEMENT) {
+            let chunk = start..(start + DISTRIBUTIONS_PER_STATEMENT).min(distributions.len());
+            sqlx::query(
+                "INSERT INTO distributions (series_id, ts, vals)
+                 SELECT * FROM UNNEST($1::int4[], $2::timestamptz[], $3::bytea[])",
+            )
+            .bind(&distributions.series_ids[chunk.clone()])
+            .bind(&distributions.ts[chunk.clone()])
+            .bind(&distributions.values[chunk])
+            .execute(&mut *tx)
+            .await?;
+        }
+        let stored = samples.len()
+            + distributions
+                .values
+                .iter()
+                .map(|v| v.len() / 8)
+                .sum::<usize>();
 
         let accepted = new_ids.len();
         let duplicates = c.ids.len() - accepted;
@@ -343,7 +293,7 @@ impl PgStore {
             duplicates: duplicates as u32,
             expired: batch.expired,
             replayed: false,
-            samples: samples.len() as u64,
+            samples: stored as u64,
         }))
     }
 }

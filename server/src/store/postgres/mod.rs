@@ -17,6 +17,7 @@ macro_rules! rollup_sql {
 mod accounts;
 mod agents;
 mod checks;
+mod columns;
 mod ingest;
 mod jobs;
 mod mode;
@@ -62,6 +63,11 @@ fn migrator() -> Migrator {
             2,
             "registry",
             include_str!("../../../migrations/postgres/0002_registry.sql"),
+        ),
+        migration(
+            3,
+            "distributions",
+            include_str!("../../../migrations/postgres/0003_distributions.sql"),
         ),
     ])
 }

@@ -1,12 +1,13 @@
 //! What the storage modes do differently: where raw rows live and how they
 //! are dropped.
 //!
-//! - `postgres`: `results` and `samples` are range-partitioned by day. A
+//! - `postgres`: `results`, `samples` and `distributions` are
+//!   range-partitioned by day. A
 //!   partition is `<table>_pYYYYMMDD` and holds `[day 00:00 UTC, next day
 //!   00:00 UTC)`. [`PgStore::create_partition_days`] adds the missing ones;
 //!   retention (`JobStore::delete_raw_before`) drops whole partitions whose
 //!   end is at or before the cut.
-//! - `timescaledb`: both are hypertables with 1-day chunks, which TimescaleDB
+//! - `timescaledb`: all three are hypertables with 1-day chunks, which TimescaleDB
 //!   creates on insert; retention calls `drop_chunks` (Apache-licensed, so it
 //!   works under both licenses).
 //!
@@ -22,7 +23,7 @@ use super::PgStore;
 use crate::store::*;
 
 /// The partitioned (or hypertable) tables.
-pub(super) const RAW_TABLES: [&str; 2] = ["results", "samples"];
+pub(super) const RAW_TABLES: [&str; 3] = ["results", "samples", "distributions"];
 
 /// Serialises partition DDL between replicas (`pg_advisory_xact_lock`).
 pub(super) const PARTITION_LOCK: i64 = 0x7661_6e74_6167_6570; // "vantagep"
@@ -111,7 +112,8 @@ impl PgStore {
              FROM pg_inherits i
              JOIN pg_class parent ON parent.oid = i.inhparent
              JOIN pg_class child ON child.oid = i.inhrelid
-             WHERE i.inhparent IN ('results'::regclass, 'samples'::regclass)",
+             WHERE i.inhparent IN ('results'::regclass, 'samples'::regclass,
+                                   'distributions'::regclass)",
         )
         .fetch_all(&self.pool)
         .await?;

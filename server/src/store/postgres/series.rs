@@ -16,6 +16,14 @@ fn raw_point(row: &PgRow) -> StoreResult<RawPoint> {
     })
 }
 
+fn raw_distribution(row: &PgRow) -> StoreResult<RawDistribution> {
+    Ok(RawDistribution {
+        series_id: row.try_get::<i32, _>("series_id")?.into(),
+        ts: row.try_get("ts")?,
+        values: values_from_bytes(row.try_get("vals")?)?,
+    })
+}
+
 impl SeriesStore for PgStore {
     async fn latest(&self, agent_id: Option<Uuid>) -> StoreResult<Vec<LatestRow>> {
         // One index probe per check on (check_id, started_at DESC); no
@@ -124,6 +132,41 @@ impl SeriesStore for PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(raw_point).collect()
+    }
+
+    async fn raw_distributions(
+        &self,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RawDistribution>> {
+        let rows = sqlx::query(
+            "SELECT series_id, ts, vals FROM distributions
+             WHERE series_id = ANY($3) AND ts >= $1 AND ts < $2
+             ORDER BY series_id, ts",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(ids32(series))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(raw_distribution).collect()
+    }
+
+    async fn all_raw_distributions(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RawDistribution>> {
+        let rows = sqlx::query(
+            "SELECT series_id, ts, vals FROM distributions WHERE ts >= $1 AND ts < $2
+             ORDER BY series_id, ts",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(raw_distribution).collect()
     }
 
     async fn rollups(

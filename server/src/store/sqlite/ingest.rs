@@ -29,6 +29,15 @@ static SAMPLES: BulkInsert = BulkInsert::new(
     12,
 );
 
+/// Distributions: 3 parameters a row; their values are up to 80 kB each,
+/// so at most 128 rows a statement.
+static DISTRIBUTIONS: BulkInsert = BulkInsert::new(
+    "INSERT INTO distributions (series_id, ts, vals) VALUES ",
+    3,
+    "",
+    7,
+);
+
 impl IngestStore for SqliteStore {
     /// A read first: after a restart the row usually exists, and readers do
     /// not queue for the writer.
@@ -156,6 +165,23 @@ impl IngestStore for SqliteStore {
             }
             query.execute(&mut *tx).await?;
         }
+        let distributions: Vec<(i64, i64, &[f64])> = fresh
+            .iter()
+            .flat_map(|r| {
+                let ts = micros(r.started_at);
+                r.distributions
+                    .iter()
+                    .map(move |d| (d.series_id, ts, &d.values[..]))
+            })
+            .collect();
+        for (rows, sql) in DISTRIBUTIONS.statements(distributions.len()) {
+            let mut query = sqlx::query(sql);
+            for &(series_id, ts, values) in &distributions[rows] {
+                query = query.bind(series_id).bind(ts).bind(values_to_bytes(values));
+            }
+            query.execute(&mut *tx).await?;
+        }
+        let stored = samples.len() + distributions.iter().map(|d| d.2.len()).sum::<usize>();
 
         let started = fresh.iter().map(|r| micros(r.started_at));
         if let (Some(lo), Some(hi)) = (started.clone().min(), started.max()) {
@@ -198,7 +224,7 @@ impl IngestStore for SqliteStore {
             duplicates,
             expired: batch.expired,
             replayed: false,
-            samples: samples.len() as u64,
+            samples: stored as u64,
         })
     }
 }

@@ -125,9 +125,18 @@ impl JobStore for SqliteStore {
         Ok(())
     }
 
-    /// Samples first, then results: a crash between the two leaves results
-    /// without samples, which the next round deletes, never the reverse.
+    /// Samples and distributions first, then results: a crash between them
+    /// leaves results without samples, which the next round deletes, never
+    /// the reverse.
     async fn delete_raw_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let distributions = self
+            .delete_in_chunks(
+                "DELETE FROM distributions WHERE rowid IN (
+                     SELECT rowid FROM distributions INDEXED BY distributions_series_ts
+                     WHERE series_id IN (SELECT id FROM series) AND ts < ?1 LIMIT ?2)",
+                before,
+            )
+            .await?;
         let samples = self
             .delete_in_chunks(
                 "DELETE FROM samples WHERE rowid IN (
@@ -144,7 +153,7 @@ impl JobStore for SqliteStore {
                 before,
             )
             .await?;
-        Ok(samples + results)
+        Ok(distributions + samples + results)
     }
 
     async fn delete_rollups_before(

@@ -84,6 +84,11 @@ fn migrator() -> Migrator {
             "registry",
             include_str!("../../../migrations/sqlite/0002_registry.sql"),
         ),
+        migration(
+            3,
+            "distributions",
+            include_str!("../../../migrations/sqlite/0003_distributions.sql"),
+        ),
     ])
 }
 

@@ -1,4 +1,5 @@
-//! Reads: latest results, series, raw samples, rollups, status counts.
+//! Reads: latest results, series, raw samples and distributions, rollups,
+//! status counts.
 //!
 //! Lists of ids travel as one JSON array parameter (`IN (SELECT value FROM
 //! json_each(?))`), so each query is one cached statement. `INDEXED BY`
@@ -18,6 +19,14 @@ fn raw_point(row: &SqliteRow) -> StoreResult<RawPoint> {
         series_id: row.try_get("series_id")?,
         ts: time_at(row, "ts")?,
         value: row.try_get("value")?,
+    })
+}
+
+fn raw_distribution(row: &SqliteRow) -> StoreResult<RawDistribution> {
+    Ok(RawDistribution {
+        series_id: row.try_get("series_id")?,
+        ts: time_at(row, "ts")?,
+        values: values_from_bytes(row.try_get("vals")?)?,
     })
 }
 
@@ -134,6 +143,46 @@ impl SeriesStore for SqliteStore {
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(raw_point).collect()
+    }
+
+    /// A range seek per series, as [`Self::raw_samples`].
+    async fn raw_distributions(
+        &self,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RawDistribution>> {
+        if series.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT series_id, ts, vals FROM distributions INDEXED BY distributions_series_ts
+             WHERE series_id IN (SELECT value FROM json_each(?3)) AND ts >= ?1 AND ts < ?2
+             ORDER BY series_id, ts",
+        )
+        .bind(micros(from))
+        .bind(micros(to))
+        .bind(id_list(series))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(raw_distribution).collect()
+    }
+
+    async fn all_raw_distributions(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RawDistribution>> {
+        let rows = sqlx::query(
+            "SELECT series_id, ts, vals FROM distributions INDEXED BY distributions_series_ts
+             WHERE series_id IN (SELECT id FROM series) AND ts >= ?1 AND ts < ?2
+             ORDER BY series_id, ts",
+        )
+        .bind(micros(from))
+        .bind(micros(to))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(raw_distribution).collect()
     }
 
     async fn rollups(

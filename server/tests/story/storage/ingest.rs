@@ -99,6 +99,7 @@ pub(super) fn run(
             .iter()
             .map(|&(series_id, value)| SampleRow { series_id, value })
             .collect(),
+        distributions: Vec::new(),
     }
 }
 

@@ -38,6 +38,7 @@ fn package(name: &str, version: &str) -> PackageRow {
                 name: "connect_time".into(),
                 unit: BaseUnit::Seconds,
                 help: "Time to connect.".into(),
+                kind: Default::default(),
             }],
         },
         digest: format!("digest of {name}@{version}"),

@@ -104,6 +104,7 @@ fn run(check_id: i64, started_at: DateTime<Utc>, series: &[i64], value: f64) -> 
             .iter()
             .map(|&series_id| SampleRow { series_id, value })
             .collect(),
+        distributions: Vec::new(),
     }
 }
 
