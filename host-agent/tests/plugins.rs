@@ -74,9 +74,13 @@ async fn udp_measures_round_trips_and_loss() {
     let r = run(&host, &udp, &request(&udp, &echo.to_string(), config)).await;
     assert_eq!(r.status, Status::Ok, "{r:?}");
     assert_eq!(value(&r, "loss"), Some(0.0));
-    let rtts: Vec<_> = r.samples.iter().filter(|s| s.metric == "rtt").collect();
+    let rtts = &r
+        .distributions_of("rtt")
+        .next()
+        .expect("an rtt distribution")
+        .values;
     assert_eq!(rtts.len(), 3, "{r:?}");
-    assert!(rtts.iter().all(|s| s.value > 0.0 && s.value < 0.5));
+    assert!(rtts.iter().all(|v| *v > 0.0 && *v < 0.5));
 
     // Nothing listens: the kernel's ICMP port-unreachable makes it refused.
     let closed = format!("127.0.0.1:{}", net::closed_port());

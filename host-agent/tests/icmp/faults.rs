@@ -6,14 +6,14 @@ use super::*;
 /// Per flow, per hop, the addresses that answered and how many answers.
 fn paths_by_flow(r: &CheckResult) -> BTreeMap<u16, BTreeMap<u32, (BTreeSet<IpAddr>, usize)>> {
     let mut flows: BTreeMap<u16, BTreeMap<u32, (BTreeSet<IpAddr>, usize)>> = BTreeMap::new();
-    for s in r.samples.iter().filter(|s| s.metric == "hop_rtt") {
+    for d in r.distributions_of("hop_rtt") {
         let hop = flows
-            .entry(s.labels["flow"].parse().unwrap())
+            .entry(d.labels["flow"].parse().unwrap())
             .or_default()
-            .entry(s.labels["hop"].parse().unwrap())
+            .entry(d.labels["hop"].parse().unwrap())
             .or_default();
-        hop.0.insert(s.labels["address"].parse().unwrap());
-        hop.1 += 1;
+        hop.0.insert(d.labels["address"].parse().unwrap());
+        hop.1 += d.values.len();
     }
     flows
 }

@@ -130,9 +130,9 @@ fn hops(r: &CheckResult) -> Vec<Vec<IpAddr>> {
     for (hop, _) in by_label(r, "hop_loss", "hop") {
         hops.entry(hop.parse().unwrap()).or_default();
     }
-    for s in r.samples.iter().filter(|s| s.metric == "hop_rtt") {
-        let hop: u32 = s.labels["hop"].parse().unwrap();
-        let addr: IpAddr = s.labels["address"].parse().unwrap();
+    for d in r.distributions_of("hop_rtt") {
+        let hop: u32 = d.labels["hop"].parse().unwrap();
+        let addr: IpAddr = d.labels["address"].parse().unwrap();
         let entry = hops.entry(hop).or_default();
         if !entry.contains(&addr) {
             entry.push(addr);
@@ -170,15 +170,19 @@ fn ping_in_both_socket_modes_agrees_with_iputils() {
             let r = &results[&format!("ping-{}", family_name(family))];
             assert_eq!(r.status, Status::Ok, "{mode} {family:?}: {r:#?}");
             assert_eq!(metric(r, "loss"), 0.0);
-            let rtts: Vec<f64> = by_label(r, "rtt", "seq")
-                .into_iter()
-                .map(|(_, v)| v)
-                .collect();
-            assert_eq!(rtts.len(), 20, "every packet's RTT is reported");
+            let rtts = &r.distributions_of("rtt").next().expect("rtt").values;
+            assert_eq!(
+                rtts.len(),
+                20,
+                "every packet's RTT is reported, in one distribution"
+            );
             // Three routers between the hosts: the reply arrives with 61.
-            for (_, ttl) in by_label(r, "reply_ttl", "seq") {
-                assert_eq!(ttl, 61.0, "{mode} {family:?}");
-            }
+            let ttls = &r
+                .distributions_of("reply_ttl")
+                .next()
+                .expect("reply_ttl")
+                .values;
+            assert_eq!(ttls, &[61.0; 20], "{mode} {family:?}");
             let peer = peers::iputils_ping(&topo.h1(), topo.h2_addr(family), 20, 0.01, &[]);
             assert_eq!(peer.received, 20, "{}", peer.output);
             assert!(peer.output.contains("ttl=61"), "{}", peer.output);

@@ -14,18 +14,15 @@ pub(crate) fn summarise(results: &[Result<icmp::ProbeReply, NetError>]) -> Outco
     let mut rtts = Vec::new();
     let mut icmp_error: Option<String> = None;
     let mut net_error: Option<&NetError> = None;
-    for (i, result) in results.iter().enumerate() {
-        let seq = (i + 1).to_string();
+    for result in results {
         match result {
+            // `rtt` and `reply_ttl` are distributions: the host keeps each
+            // run's values together, in this (packet) order.
             Ok(reply) if reply.answer == icmp::Answer::EchoReply => {
                 rtts.push(reply.rtt_ns);
-                outcome = outcome
-                    .sample("rtt", reply.rtt_ns as f64, Unit::Nanoseconds)
-                    .with_label("seq", seq.as_str());
+                outcome = outcome.sample("rtt", reply.rtt_ns as f64, Unit::Nanoseconds);
                 if let Some(ttl) = reply.reply_ttl {
-                    outcome = outcome
-                        .sample("reply_ttl", f64::from(ttl), Unit::None)
-                        .with_label("seq", seq);
+                    outcome = outcome.sample("reply_ttl", f64::from(ttl), Unit::None);
                 }
             }
             Ok(reply) => {
@@ -118,10 +115,6 @@ mod tests {
         }
     }
 
-    fn seq(n: &str) -> Vec<(String, String)> {
-        vec![("seq".to_owned(), n.to_owned())]
-    }
-
     #[test]
     fn replies_and_losses_make_samples_and_statistics() {
         let outcome = summarise(&[echo(10), Err(NetError::Timeout), echo(30), echo(20)]);
@@ -132,11 +125,11 @@ mod tests {
         );
         assert_eq!(
             values(&outcome, "rtt"),
-            [(10e6, seq("1")), (30e6, seq("3")), (20e6, seq("4"))]
+            [(10e6, vec![]), (30e6, vec![]), (20e6, vec![])]
         );
         assert_eq!(
             values(&outcome, "reply_ttl"),
-            [(61.0, seq("1")), (61.0, seq("3")), (61.0, seq("4"))]
+            [(61.0, vec![]), (61.0, vec![]), (61.0, vec![])]
         );
         assert!(outcome.samples.iter().all(|s| s.unit != Unit::Seconds));
         assert_eq!(value(&outcome, "rtt_min"), Some(10e6));

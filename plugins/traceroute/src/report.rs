@@ -22,13 +22,14 @@ pub(crate) fn outcome(trace: &Trace) -> Outcome {
         outcome = outcome
             .sample("hop_loss", hop.loss(), Unit::Ratio)
             .with_label("hop", ttl.as_str());
+        // `hop_rtt` is a distribution: one per hop, responder and flow,
+        // its values in query order.
         for answer in &hop.answers {
             outcome = outcome
                 .sample("hop_rtt", answer.rtt_ns as f64, Unit::Nanoseconds)
                 .with_label("hop", ttl.as_str())
                 .with_label("address", answer.from.as_str())
-                .with_label("flow", answer.flow.to_string())
-                .with_label("query", answer.query.to_string());
+                .with_label("flow", answer.flow.to_string());
         }
         for responder in hop.responders() {
             outcome = outcome
@@ -179,12 +180,7 @@ mod tests {
         assert_eq!(rtts[0].unit, Unit::Nanoseconds);
         assert_eq!(
             labels(rtts[0]),
-            [
-                ("hop", "1"),
-                ("address", "10.0.1.2"),
-                ("flow", "0"),
-                ("query", "1")
-            ]
+            [("hop", "1"), ("address", "10.0.1.2"), ("flow", "0")]
         );
         let loss: Vec<(f64, Vec<(&str, &str)>)> = samples(&out, "hop_loss")
             .iter()

@@ -82,15 +82,14 @@ fn summarise(
     let mut outcome = Outcome::ok();
     let mut received = 0;
     let mut failure: Option<Outcome> = None;
-    for (i, result) in results.into_iter().enumerate() {
-        let seq = (i + 1).to_string();
+    for result in results {
         match result {
+            // Distributions: the host keeps a run's values together, in
+            // datagram order.
             Ok(reply) => {
                 outcome = outcome
                     .sample("rtt", reply.rtt_ns as f64, Unit::Nanoseconds)
-                    .with_label("seq", seq.as_str())
-                    .sample("reply_size", reply.reply.len() as f64, Unit::Bytes)
-                    .with_label("seq", seq);
+                    .sample("reply_size", reply.reply.len() as f64, Unit::Bytes);
                 match expect {
                     Some(expected) if !String::from_utf8_lossy(&reply.reply).contains(expected) => {
                         failure.get_or_insert_with(|| {
