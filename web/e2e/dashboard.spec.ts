@@ -86,6 +86,22 @@ test("a check's smoke chart grows live, without reloading", async ({ page }) => 
   }
 });
 
+test("a ping's echo replies are one distribution per run, charted with the server's quantiles", async ({ page }) => {
+  await logIn(page);
+  const row = page.getByTestId("result-loopback-ping@demo-agent");
+  await expect(row).toContainText("ok", { timeout: 90_000 });
+  await row.getByRole("link", { name: "loopback-ping" }).click();
+  await page.getByRole("button", { name: "5 min" }).click();
+  const chart = page.getByTestId("smoke-chart");
+  // Ten echoes a run, one series: each run is one bucket of the chart.
+  await expect.poll(async () => Number(await chart.getAttribute("data-buckets")), { timeout: 30_000 }).toBeGreaterThan(0);
+  await expect(page.getByTestId("last-median")).toContainText("ms");
+  await expect(page.getByTestId("resolution")).toContainText("one per run");
+  await page.getByRole("button", { name: "24 hours" }).click();
+  await expect(page.getByTestId("resolution")).toContainText("15 min buckets");
+  await expect(page.getByRole("alert")).toHaveCount(0);
+});
+
 test("changes need the session's CSRF token, and an ended session lands on the login page", async ({ page }) => {
   await logIn(page);
   // Without the header, the cookie alone may not change anything.

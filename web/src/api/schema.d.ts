@@ -505,7 +505,8 @@ export interface paths {
         };
         /**
          * Points of the matching series over a range, at the resolution the range
-         *     calls for (raw up to 3 h, 1-minute rollups up to 33 h, else 1-hour).
+         *     calls for (raw up to 3 h, 1-minute rollups up to 33 h, else 1-hour);
+         *     with `step`, merged into buckets of that width by the server.
          */
         get: operations["history"];
         put?: never;
@@ -1024,6 +1025,12 @@ export interface components {
             from: string;
             resolution: components["schemas"]["Resolution"];
             series: components["schemas"]["SeriesPoints"][];
+            /**
+             * Format: int64
+             * @description Seconds per point when the query asked for a `step` (after rounding
+             *     to whole rollup buckets).
+             */
+            step?: number | null;
             /** Format: date-time */
             to: string;
         };
@@ -1078,7 +1085,8 @@ export interface components {
             outbox?: components["schemas"]["OutboxStats"];
             /**
              * @description The results, each id at most once: at most [`MAX_BATCH_RESULTS`] of
-             *     them, with at most [`MAX_BATCH_SAMPLES`] samples in all.
+             *     them, with at most [`MAX_BATCH_SAMPLES`] samples (and distribution
+             *     values) in all.
              */
             results: Record<string, never>[];
         };
@@ -1119,8 +1127,19 @@ export interface components {
             status: components["schemas"]["Status"];
             target: string;
         };
+        /** @description The names of a result, which stored rows hold only as ids. */
+        LiveDistribution: {
+            point: components["schemas"]["Point"];
+            /** Format: int64 */
+            series_id: number;
+        };
         /** @description One message of the live stream (JSON text frames). */
         LiveEvent: {
+            /**
+             * @description Each distribution of the run as one point, as history serves it
+             *     at raw resolution.
+             */
+            distributions: components["schemas"]["LiveDistribution"][];
             result: components["schemas"]["LatestRow"];
             /** @description Its samples, by series (`check_up` included). */
             samples: components["schemas"]["LiveSample"][];
@@ -1315,7 +1334,8 @@ export interface components {
             avg: number;
             /**
              * Format: int64
-             * @description Samples in the bucket (1 for raw points).
+             * @description Values in the point: 1 for a raw sample, a distribution's length,
+             *     or every value of a bucket.
              */
             count: number;
             /** Format: double */
@@ -1325,6 +1345,11 @@ export interface components {
             quantiles?: components["schemas"]["Quantiles"] | null;
             /** Format: date-time */
             t: string;
+            /**
+             * @description A distribution's values in the order measured (raw points, when the
+             *     query asks for `values`).
+             */
+            values?: number[] | null;
         };
         /** @description A publisher key as the registry holds it. */
         PublisherKey: {
@@ -2658,6 +2683,18 @@ export interface operations {
                 to?: string;
                 /** @description `raw`, `1m` or `1h`; chosen from the range when absent. */
                 resolution?: components["schemas"]["Resolution"];
+                /**
+                 * @description History only: merge each series' points into buckets of this many
+                 *     seconds (rounded up to whole rollup buckets), with quantiles exact
+                 *     from raw values or merged from rollup sketches. One point per
+                 *     sample, run or rollup bucket when absent.
+                 */
+                step?: number;
+                /**
+                 * @description History only, raw resolution without `step`: each distribution
+                 *     point carries its values in the order measured.
+                 */
+                values?: boolean;
             };
             header?: never;
             path?: never;
@@ -2688,6 +2725,18 @@ export interface operations {
                 to?: string;
                 /** @description `raw`, `1m` or `1h`; chosen from the range when absent. */
                 resolution?: components["schemas"]["Resolution"];
+                /**
+                 * @description History only: merge each series' points into buckets of this many
+                 *     seconds (rounded up to whole rollup buckets), with quantiles exact
+                 *     from raw values or merged from rollup sketches. One point per
+                 *     sample, run or rollup bucket when absent.
+                 */
+                step?: number;
+                /**
+                 * @description History only, raw resolution without `step`: each distribution
+                 *     point carries its values in the order measured.
+                 */
+                values?: boolean;
             };
             header?: never;
             path?: never;
@@ -2703,7 +2752,7 @@ export interface operations {
                     "application/json": components["schemas"]["History"];
                 };
             };
-            /** @description bad range, resolution, or too many series */
+            /** @description bad range, resolution or step, or too many series */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2727,6 +2776,18 @@ export interface operations {
                 to?: string;
                 /** @description `raw`, `1m` or `1h`; chosen from the range when absent. */
                 resolution?: components["schemas"]["Resolution"];
+                /**
+                 * @description History only: merge each series' points into buckets of this many
+                 *     seconds (rounded up to whole rollup buckets), with quantiles exact
+                 *     from raw values or merged from rollup sketches. One point per
+                 *     sample, run or rollup bucket when absent.
+                 */
+                step?: number;
+                /**
+                 * @description History only, raw resolution without `step`: each distribution
+                 *     point carries its values in the order measured.
+                 */
+                values?: boolean;
             };
             header?: never;
             path?: never;

@@ -62,8 +62,12 @@ export function CheckPage({ id, live }: { id: number; live: LiveStream }) {
     });
   }, [id, live]);
 
+  // Durations with one series: a metric labelled per hop or flow (the
+  // traceroute's) is charted in the path view instead.
   const durations = useMemo(() => {
-    const names = [...new Set(series.filter((s) => s.unit === "seconds").map((s) => s.metric))];
+    const count = new Map<string, number>();
+    for (const s of series) if (s.unit === "seconds") count.set(s.metric, (count.get(s.metric) ?? 0) + 1);
+    const names = [...count].filter(([, n]) => n === 1).map(([m]) => m);
     return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   }, [series]);
   const metric = query.get("metric") ?? durations[0];
@@ -154,17 +158,19 @@ type StatsAnswer = Schemas["StatsAnswer"];
 function Latency(props: { row: Latest; metric: string; rangeSeconds: number; live: LiveStream }) {
   const { row, metric, rangeSeconds, live } = props;
   const [history, setHistory] = useState<History | null>(null);
-  const [points, setPoints] = useState<Map<number, Point[]>>(new Map());
+  const [points, setPoints] = useState<Point[]>([]);
   const [stats, setStats] = useState<StatsAnswer | null>(null);
   const [error, setError] = useState("");
-  const ids = useRef(new Set<number>());
+  const seriesId = useRef<number | null>(null);
+  // The server merges long ranges into buckets of this many seconds.
+  const step = bucketStep(rangeSeconds);
 
   useEffect(() => {
     let cancelled = false;
     const base = targetQuery(row, ...lastSeconds(rangeSeconds));
     (async () => {
       const [h, s] = await Promise.all([
-        api.GET("/api/v1/series/history", { params: { query: { ...base, metric } } }),
+        api.GET("/api/v1/series/history", { params: { query: { ...base, metric, step } } }),
         api.GET("/api/v1/series/stats", { params: { query: { ...base, metric: "check_up" } } }),
       ]);
       if (cancelled) return;
@@ -174,25 +180,24 @@ function Latency(props: { row: Latest; metric: string; rangeSeconds: number; liv
       }
       setError("");
       setHistory(h.data);
-      ids.current = new Set(h.data.series.map((s) => s.series.series_id));
-      setPoints(new Map(h.data.series.map((s) => [s.series.series_id, s.points])));
+      const first = h.data.series[0];
+      seriesId.current = first?.series.series_id ?? null;
+      setPoints(first?.points ?? []);
       setStats(s.data ?? null);
     })();
-    // Raw ranges grow live: each new run's samples of this metric.
+    // Ranges of one point per run grow live: each new run's sample or
+    // distribution of this metric, as the server computed it.
     const unlisten = live.listen((event) => {
-      if (event.type !== "result" || event.result.check_id !== row.check_id) return;
-      const fresh = event.samples.filter((s) => ids.current.has(s.series_id));
-      if (fresh.length === 0) return;
+      if (step !== undefined || event.type !== "result" || event.result.check_id !== row.check_id) return;
+      const id = seriesId.current;
       const t = event.result.started_at;
+      const sample = event.samples.find((s) => s.series_id === id);
+      const point: Point | undefined =
+        event.distributions.find((d) => d.series_id === id)?.point ??
+        (sample && { t, count: 1, min: sample.value, avg: sample.value, max: sample.value });
+      if (!point) return;
       const oldest = new Date(Date.now() - rangeSeconds * 1000).toISOString();
-      setPoints((prev) => {
-        const next = new Map(prev);
-        for (const s of fresh) {
-          const kept = (next.get(s.series_id) ?? []).filter((p) => p.t >= oldest && p.t !== t);
-          next.set(s.series_id, [...kept, { t, count: 1, min: s.value, avg: s.value, max: s.value }]);
-        }
-        return next;
-      });
+      setPoints((prev) => [...prev.filter((p) => p.t >= oldest && p.t !== t), point]);
     });
     return () => {
       cancelled = true;
@@ -200,8 +205,7 @@ function Latency(props: { row: Latest; metric: string; rangeSeconds: number; liv
     };
   }, [row.check_id, metric, rangeSeconds, live]);
 
-  const step = history ? bucketStep(rangeSeconds, history.resolution) : 0;
-  const buckets = useMemo(() => smokeBuckets([...points.values()], step), [points, step]);
+  const buckets = useMemo(() => smokeBuckets(points), [points]);
   const availability = stats?.checks.find((c) => c.check_id === row.check_id)?.availability;
 
   if (error) return <div class="notification is-danger" role="alert">Could not read the history: {error}.</div>;
@@ -215,7 +219,7 @@ function Latency(props: { row: Latest; metric: string; rangeSeconds: number; liv
         <Stat label="Intervals charted" value={String(buckets.length)} testid="intervals" />
         <Stat
           label="Resolution"
-          value={`${history.resolution}${step ? `, ${step / 60} min buckets` : ", one per run"}`}
+          value={`${history.resolution}${history.step ? `, ${history.step / 60} min buckets` : ", one per run"}`}
           testid="resolution"
         />
       </div>
