@@ -24,7 +24,7 @@ const CAPACITY: usize = 8192;
 pub enum LiveEvent {
     /// A result was stored.
     Result {
-        result: LatestRow,
+        result: Box<LatestRow>,
         /// Its samples, by series (`check_up` included).
         samples: Vec<LiveSample>,
         /// Each distribution of the run as one point, as history serves it
@@ -109,7 +109,7 @@ impl Live {
     ) {
         for (names, row) in names.into_iter().zip(rows) {
             self.publish(LiveEvent::Result {
-                result: LatestRow {
+                result: Box::new(LatestRow {
                     check_id: row.check_id,
                     agent_id,
                     agent: agent.to_owned(),
@@ -122,7 +122,7 @@ impl Live {
                     started_at: row.started_at,
                     duration: row.duration,
                     message: row.message.clone(),
-                },
+                }),
                 samples: row
                     .samples
                     .iter()

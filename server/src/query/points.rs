@@ -236,7 +236,7 @@ mod tests {
     fn a_run_of_a_thousand_values_is_one_exact_point_with_its_order_on_request() {
         let values: Vec<f64> = (0..1000).rev().map(|i| f64::from(i) * 1e-4).collect();
         let d = run("2026-01-01T10:00:00Z", values.clone());
-        let points = raw_points(&[], &[d.clone()], None, false);
+        let points = raw_points(&[], std::slice::from_ref(&d), None, false);
         let p = &points[&1][0];
         assert_eq!((p.count, p.min, p.max), (1000, 0.0, 999e-4));
         let q = p.quantiles.unwrap();
