@@ -32,7 +32,10 @@ async fn mode_is_chosen_once_and_read_back() {
         .fetch_one(pool)
         .await
         .unwrap();
-    assert_eq!(migrations, 2, "0001_init and 0002_registry");
+    assert_eq!(
+        migrations, 3,
+        "0001_init, 0002_registry and 0003_distributions"
+    );
     let recorded: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'storage_mode'")
         .fetch_one(pool)
         .await
@@ -52,7 +55,7 @@ async fn mode_is_chosen_once_and_read_back() {
         .fetch_all(pool)
         .await
         .unwrap();
-        assert_eq!(hypertables, ["results", "samples"]);
+        assert_eq!(hypertables, ["distributions", "results", "samples"]);
         // Compression (Timescale License) only when the license has it.
         let policies: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM timescaledb_information.jobs
@@ -71,12 +74,12 @@ async fn mode_is_chosen_once_and_read_back() {
     }
 }
 
-/// The daily partitions of `results` and `samples`, as `(table, day)`.
+/// The daily partitions of the raw tables, as `(table, day)`.
 async fn partitions(store: &PgStore) -> Vec<(String, String)> {
     let rows = sqlx::query(
         "SELECT p.relname::text AS parent, c.relname::text AS child
          FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_class c ON c.oid = i.inhrelid
-         WHERE p.relname IN ('results', 'samples') ORDER BY 1, 2",
+         WHERE p.relname IN ('results', 'samples', 'distributions') ORDER BY 1, 2",
     )
     .fetch_all(store.pool())
     .await
@@ -94,7 +97,7 @@ async fn partitions(store: &PgStore) -> Vec<(String, String)> {
 }
 
 fn days(list: &[&str]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = ["results", "samples"]
+    let mut out: Vec<(String, String)> = ["results", "samples", "distributions"]
         .iter()
         .flat_map(|t| list.iter().map(|d| (t.to_string(), d.to_string())))
         .collect();
@@ -151,7 +154,7 @@ async fn partitions_follow_the_days() {
     );
     db.store.ensure_partitions(day(15), day(16)).await.unwrap();
     db.store.ensure_partitions(day(16), day(16)).await.unwrap();
-    assert_eq!(partitions(pg).await.len(), 6, "nothing new");
+    assert_eq!(partitions(pg).await.len(), 9, "nothing new");
 
     // Ingest creates a missing day itself.
     let f = fixture(&db.store).await;
