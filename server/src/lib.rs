@@ -11,6 +11,7 @@
 //! # }
 //! ```
 
+pub mod alerting;
 pub mod api;
 pub mod auth;
 pub mod config;

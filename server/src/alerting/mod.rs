@@ -1,0 +1,5 @@
+//! Alerting (docs/alerting.md, as it lands): rules judge stored results;
+//! each (rule, check target, agent) has a state machine whose transitions
+//! are the alert history and whose notices go to channels.
+
+pub mod machine;
