@@ -27,10 +27,12 @@
 //! | `GET  /api/v1/agents/desired?wait=S` | agent | its [`DesiredState`]; `If-None-Match` → 304 |
 //! | `POST /api/v1/agents/config-status` | agent | what it applied ([`ConfigStatus`]) |
 
+mod alerts;
 mod checks;
 mod desired;
 mod registry;
 
+pub use alerts::*;
 pub use checks::*;
 pub use desired::*;
 pub use registry::*;

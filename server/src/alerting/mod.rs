@@ -3,3 +3,4 @@
 //! are the alert history and whose notices go to channels.
 
 pub mod machine;
+pub mod rule;

@@ -1,0 +1,291 @@
+//! A rule as the server keeps it: its spec checked whole (every bad field
+//! named), its selector compiled, its settings turned into a [`Policy`].
+
+use std::time::Duration;
+
+use globset::{Glob, GlobMatcher};
+use vantage_protocol::config::{Aggregate, Condition, Quorum, RuleSpec};
+use vantage_protocol::ingest::FieldError;
+use vantage_protocol::rules;
+
+use super::machine::Policy;
+use crate::remote::validate::is_name;
+
+/// The longest `for`, `keep_firing_for` or aggregate window.
+const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Most check intervals a `no_data` condition may wait.
+const MAX_INTERVALS: u32 = 1000;
+/// The furthest a certificate's expiry may be looked ahead, in days.
+const MAX_DAYS: u32 = 3650;
+
+/// A checked rule, ready to judge results.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub spec: RuleSpec,
+    check: Option<GlobMatcher>,
+    target: Option<GlobMatcher>,
+    pub policy: Policy,
+}
+
+impl Rule {
+    /// Checks a spec: every bad field is named, none is skipped.
+    pub fn compile(spec: RuleSpec) -> Result<Rule, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut bad = |field: &str, reason: String| {
+            errors.push(FieldError {
+                index: None,
+                field: field.to_owned(),
+                reason,
+            })
+        };
+        if !is_name(&spec.name) {
+            bad(
+                "name",
+                "must be 1–64 letters, digits, `-`, `_` or `.`".into(),
+            );
+        }
+        let mut glob = |field: &str, pattern: &Option<String>| match pattern {
+            None => None,
+            Some(p) if p.is_empty() || p.len() > 512 => {
+                bad(field, "must be 1–512 bytes".into());
+                None
+            }
+            Some(p) => match Glob::new(p) {
+                Ok(g) => Some(g.compile_matcher()),
+                Err(e) => {
+                    bad(field, format!("is not a glob: {}", e.kind()));
+                    None
+                }
+            },
+        };
+        let check = glob("select.check", &spec.select.check);
+        let target = glob("select.target", &spec.select.target);
+        for (i, group) in spec.select.groups.iter().enumerate() {
+            if !is_name(group) {
+                bad(
+                    &format!("select.groups[{i}]"),
+                    format!("`{group}` is not a group name"),
+                );
+            }
+        }
+        for key in spec.select.labels.keys() {
+            if !is_name(key) {
+                bad(
+                    &format!("select.labels.{key}"),
+                    "is not a label name".into(),
+                );
+            }
+        }
+        condition(&spec.condition, &mut bad);
+        let (k, m) = match (spec.failure_threshold, spec.k_of_m) {
+            (Some(_), Some(_)) => {
+                bad(
+                    "k_of_m",
+                    "give either failure_threshold or k_of_m, not both".into(),
+                );
+                (1, 1)
+            }
+            (Some(n), None) => (n, n),
+            (None, Some([k, m])) => (k, m),
+            (None, None) => (1, 1),
+        };
+        let mut duration = |field: &str, d: Option<Duration>| {
+            let d = d.unwrap_or_default();
+            if d > MAX_DURATION {
+                bad(field, "must be at most 7 days".into());
+            }
+            chrono::Duration::from_std(d.min(MAX_DURATION)).unwrap_or_default()
+        };
+        let policy = Policy {
+            k,
+            m,
+            hold: duration("for", spec.hold),
+            success_threshold: spec.success_threshold.unwrap_or(1),
+            keep_firing_for: duration("keep_firing_for", spec.keep_firing_for),
+        };
+        for (field, reason) in policy.problems() {
+            let field = match (field, spec.failure_threshold) {
+                ("k_of_m", Some(_)) => "failure_threshold",
+                _ => field,
+            };
+            bad(field, reason);
+        }
+        if let Some(Quorum::Agents(0)) = spec.min_agents {
+            bad("min_agents", "must be at least 1 agent".into());
+        }
+        if errors.is_empty() {
+            Ok(Rule {
+                spec,
+                check,
+                target,
+                policy,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Whether the rule judges results of this check target.
+    pub fn selects(&self, check: &str, target: &str, plugin: &str) -> bool {
+        let select = &self.spec.select;
+        self.check.as_ref().is_none_or(|g| g.is_match(check))
+            && self.target.as_ref().is_none_or(|g| g.is_match(target))
+            && select.plugin.as_deref().is_none_or(|p| p == plugin)
+    }
+}
+
+fn condition(c: &Condition, bad: &mut impl FnMut(&str, String)) {
+    match c {
+        Condition::Status {} | Condition::PathChange {} => {}
+        Condition::Threshold {
+            metric,
+            value,
+            aggregate,
+            window,
+            ..
+        } => {
+            if !rules::is_name(metric) {
+                bad(
+                    "condition.metric",
+                    format!("must match {}", rules::NAME_PATTERN),
+                );
+            }
+            if !value.is_finite() {
+                bad("condition.value", "must be a finite number".into());
+            }
+            match (aggregate, window) {
+                (Aggregate::Last, Some(_)) => bad(
+                    "condition.window",
+                    "applies to an aggregate (avg, min, max, pN), not to last".into(),
+                ),
+                (Aggregate::Last, None) => {}
+                (_, None) => bad(
+                    "condition.window",
+                    "is needed by an aggregate other than last".into(),
+                ),
+                (_, Some(w)) if w.is_zero() || *w > MAX_DURATION => {
+                    bad("condition.window", "must be between 1 s and 7 days".into())
+                }
+                (_, Some(_)) => {}
+            }
+        }
+        Condition::NoData { intervals } => {
+            if !(1..=MAX_INTERVALS).contains(intervals) {
+                bad(
+                    "condition.intervals",
+                    format!("must be between 1 and {MAX_INTERVALS}"),
+                );
+            }
+        }
+        Condition::CertExpiry { days } => {
+            if !(1..=MAX_DAYS).contains(days) {
+                bad(
+                    "condition.days",
+                    format!("must be between 1 and {MAX_DAYS}"),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(toml_text: &str) -> RuleSpec {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    fn fields(toml_text: &str) -> Vec<String> {
+        Rule::compile(spec(toml_text))
+            .map(|_| Vec::new())
+            .unwrap_or_else(|e| e.into_iter().map(|e| e.field).collect())
+    }
+
+    #[test]
+    fn a_rule_compiles_its_selector_and_policy() {
+        let rule = Rule::compile(spec(
+            r#"
+            name = "edge-loss"
+            select = { check = "ping-*", target = "10.0.*", plugin = "ping" }
+            condition = { kind = "threshold", metric = "loss", op = ">", value = 0.05 }
+            k_of_m = [3, 5]
+            for = "2m"
+            success_threshold = 2
+            "#,
+        ))
+        .unwrap();
+        assert_eq!(
+            (rule.policy.k, rule.policy.m, rule.policy.success_threshold),
+            (3, 5, 2)
+        );
+        assert_eq!(rule.policy.hold, chrono::Duration::minutes(2));
+        assert!(rule.selects("ping-core", "10.0.0.1", "ping"));
+        assert!(!rule.selects("dns-core", "10.0.0.1", "ping"));
+        assert!(!rule.selects("ping-core", "192.0.2.1", "ping"));
+        assert!(!rule.selects("ping-core", "10.0.0.1", "fping"));
+        let n = Rule::compile(spec(
+            "name = \"n\"\ncondition = { kind = \"status\" }\nfailure_threshold = 4",
+        ))
+        .unwrap();
+        assert_eq!((n.policy.k, n.policy.m), (4, 4));
+        assert!(n.selects("anything", "anywhere", "any"));
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let got = fields(
+            r#"
+            name = "bad name!"
+            select = { check = "ping-[", groups = ["no spaces"] }
+            condition = { kind = "threshold", metric = "Bad-Metric", op = ">", value = 1, aggregate = "p95" }
+            failure_threshold = 3
+            k_of_m = [3, 5]
+            keep_firing_for = "8d"
+            min_agents = 0
+            "#,
+        );
+        assert_eq!(
+            got,
+            [
+                "name",
+                "select.check",
+                "select.groups[0]",
+                "condition.metric",
+                "condition.window",
+                "k_of_m",
+                "keep_firing_for",
+                "min_agents"
+            ]
+        );
+    }
+
+    #[test]
+    fn conflicting_or_out_of_range_settings_are_named() {
+        let status = "name = \"r\"\ncondition = { kind = \"status\" }\n";
+        assert_eq!(fields(&format!("{status}k_of_m = [4, 3]")), ["k_of_m"]);
+        assert_eq!(
+            fields(&format!("{status}failure_threshold = 0")),
+            ["failure_threshold"]
+        );
+        assert_eq!(
+            fields(&format!("{status}success_threshold = 0")),
+            ["success_threshold"]
+        );
+        assert_eq!(
+            fields(
+                "name = \"r\"\ncondition = { kind = \"threshold\", metric = \"rtt\", op = \">\", value = 1, window = \"1m\" }"
+            ),
+            ["condition.window"]
+        );
+        assert_eq!(
+            fields("name = \"r\"\ncondition = { kind = \"no_data\", intervals = 0 }"),
+            ["condition.intervals"]
+        );
+        assert_eq!(
+            fields("name = \"r\"\ncondition = { kind = \"cert_expiry\", days = 0 }"),
+            ["condition.days"]
+        );
+        assert!(fields(&format!("{status}min_agents = \"50%\"")).is_empty());
+    }
+}
