@@ -18,6 +18,13 @@ BEGIN
     IF timescale THEN
         PERFORM create_hypertable('distributions', by_range('ts', INTERVAL '1 day'),
                                   create_default_indexes => false);
+        -- Compressed like `samples` when the license has it (0001).
+        IF EXISTS (SELECT 1 FROM meta WHERE key = 'tsdb_license' AND value = 'timescale') THEN
+            ALTER TABLE distributions SET (timescaledb.compress,
+                                           timescaledb.compress_segmentby = 'series_id',
+                                           timescaledb.compress_orderby = 'ts');
+            PERFORM add_compression_policy('distributions', compress_after => INTERVAL '2 days');
+        END IF;
     END IF;
 END
 $$;
