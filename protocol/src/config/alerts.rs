@@ -229,6 +229,19 @@ pub struct RuleSpec {
     pub min_agents: Option<Quorum>,
 }
 
+/// A rule as the server shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RuleView {
+    /// The rule as it was last saved.
+    pub spec: RuleSpec,
+    /// Bumped by every change of the spec.
+    pub revision: i64,
+    /// When the spec last changed.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! module joins them and generates the OpenAPI 3.1 document from them.
 
 mod agents;
+mod alerts;
 mod auth;
 mod checks;
 mod desired;
@@ -41,7 +42,8 @@ scheme name the least role an operation needs (viewer < operator < admin). Agent
         (name = "ingest", description = "Results from agents"),
         (name = "results", description = "Latest results, history and statistics"),
         (name = "registry", description = "Publisher keys and signed plugin packages"),
-        (name = "checks", description = "Checks defined on the server, and the mesh matrix")
+        (name = "checks", description = "Checks defined on the server, and the mesh matrix"),
+        (name = "alerts", description = "Alert rules")
     )
 )]
 struct ApiDoc;
@@ -84,6 +86,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(keys::router())
         .merge(registry::router())
         .merge(checks::router())
+        .merge(alerts::router())
         .merge(desired::router())
         .merge(live::router())
 }

@@ -2,6 +2,7 @@
 //! (one test binary: each links the whole server).
 
 mod agent;
+mod alerts;
 mod api;
 mod checks;
 mod dashboard;

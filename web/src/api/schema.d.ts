@@ -145,6 +145,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every alert rule, by name. */
+        get: operations["list_rules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/rules/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One alert rule. */
+        get: operations["get_rule"];
+        /**
+         * Creates or replaces an alert rule. Every bad field is named: a bad
+         *     setting, conflicting settings, or a check name (not a glob) that no
+         *     check on the server and no agent's results carry.
+         */
+        put: operations["put_rule"];
+        post?: never;
+        /** Deletes an alert rule. */
+        delete: operations["delete_rule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -736,6 +776,14 @@ export interface components {
             revoked_at?: string | null;
             version: string;
         };
+        /**
+         * @description What a threshold compares: the last value, or an aggregate of the
+         *     values over the rule's `window` (`avg`, `min`, `max`, `p50`…`p99`).
+         */
+        Aggregate: "last" | "avg" | "min" | "max" | {
+            /** @description A percentile, written `p95`. */
+            percentile: string;
+        };
         /** @description An API token as its list shows it: never the secret. */
         ApiTokenSummary: {
             /** Format: date-time */
@@ -857,6 +905,54 @@ export interface components {
              * @description When the spec or its approvals last changed.
              */
             updated_at: string;
+        };
+        /**
+         * @description How a threshold compares the measured value with its limit.
+         * @enum {string}
+         */
+        Comparison: ">" | ">=" | "<" | "<=";
+        /** @description What makes a result bad. */
+        Condition: {
+            /** @enum {string} */
+            kind: "status";
+        } | {
+            /** @description `last` (the default), `avg`, `min`, `max` or `pN`. */
+            aggregate?: components["schemas"]["Aggregate"];
+            /** @enum {string} */
+            kind: "threshold";
+            /** @description The metric's name, as its plugin declares it (or `check_up`). */
+            metric: string;
+            /** @description `>`, `>=`, `<` or `<=`. */
+            op: components["schemas"]["Comparison"];
+            /**
+             * Format: double
+             * @description The limit, in the metric's base unit.
+             */
+            value: number;
+            /**
+             * @description The values an aggregate other than `last` covers.
+             * @example 5m
+             */
+            window?: string | null;
+        } | {
+            /**
+             * Format: int32
+             * @description Check intervals without a result (at least 1).
+             */
+            intervals: number;
+            /** @enum {string} */
+            kind: "no_data";
+        } | {
+            /** @enum {string} */
+            kind: "path_change";
+        } | {
+            /**
+             * Format: int32
+             * @description Days before the expiry (at least 1).
+             */
+            days: number;
+            /** @enum {string} */
+            kind: "cert_expiry";
         };
         /**
          * @description Where the desired state an agent applied came from.
@@ -1386,15 +1482,85 @@ export interface components {
             p95: number;
         };
         /**
+         * @description How many of a check's agents must fail before its alert fires: a
+         *     number, or a share written `"60%"`.
+         */
+        Quorum: number | string;
+        /**
          * @description The resolution of a query's points.
          * @enum {string}
          */
         Resolution: "raw" | "1m" | "1h";
         /**
+         * @description Which results a rule judges. Every field given must match; empty
+         *     selects every result.
+         */
+        ResultSelector: {
+            /** @description A check name, or a glob of them (`ping-*`, `web-?`). */
+            check?: string | null;
+            /** @description Agents in any one of these groups. */
+            groups?: string[];
+            /** @description Agents carrying each of these labels with exactly this value. */
+            labels?: {
+                [key: string]: string;
+            };
+            /** @description The plugin's name. */
+            plugin?: string | null;
+            /** @description A target, or a glob of them. */
+            target?: string | null;
+        };
+        /**
          * @description Roles, weakest first: each can do what the ones before it can.
          * @enum {string}
          */
         Role: "viewer" | "operator" | "admin";
+        /** @description An alert rule. */
+        RuleSpec: {
+            /** @description What makes a result bad. */
+            condition: components["schemas"]["Condition"];
+            /**
+             * Format: int32
+             * @description Fire after this many bad results in a row (default 1). Not with `k_of_m`.
+             */
+            failure_threshold?: number | null;
+            /**
+             * @description The bad results must have lasted this long.
+             * @example 2m
+             */
+            for?: string | null;
+            /** @description Fire when `k` of the last `m` results are bad: `[3, 5]`. */
+            k_of_m?: number[] | null;
+            /**
+             * @description Stay firing this long after the first good result.
+             * @example 5m
+             */
+            keep_firing_for?: string | null;
+            min_agents?: components["schemas"]["Quorum"] | null;
+            /** @description Letters, digits, `-`, `_` and `.`; at most 64 characters. */
+            name: string;
+            /** @description Which results it judges. */
+            select?: components["schemas"]["ResultSelector"];
+            /**
+             * Format: int32
+             * @description Good results in a row that resolve (default 1).
+             */
+            success_threshold?: number | null;
+        };
+        /** @description A rule as the server shows it. */
+        RuleView: {
+            /**
+             * Format: int64
+             * @description Bumped by every change of the spec.
+             */
+            revision: number;
+            /** @description The rule as it was last saved. */
+            spec: components["schemas"]["RuleSpec"];
+            /**
+             * Format: date-time
+             * @description When the spec last changed.
+             */
+            updated_at: string;
+        };
         /** @description A series and what names it. */
         SeriesInfo: {
             agent: string;
@@ -1811,6 +1977,128 @@ export interface operations {
                 content?: never;
             };
             /** @description no such agent */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    list_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleView"][];
+                };
+            };
+        };
+    };
+    get_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleView"];
+                };
+            };
+            /** @description no such rule */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    put_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleSpec"];
+            };
+        };
+        responses: {
+            /** @description replaced (or unchanged) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleView"];
+                };
+            };
+            /** @description created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleView"];
+                };
+            };
+            /** @description every bad field, named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    delete_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such rule */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -16,6 +16,7 @@ macro_rules! rollup_sql {
 
 mod accounts;
 mod agents;
+mod alerts;
 mod checks;
 mod columns;
 mod ingest;
@@ -68,6 +69,11 @@ fn migrator() -> Migrator {
             3,
             "distributions",
             include_str!("../../../migrations/postgres/0003_distributions.sql"),
+        ),
+        migration(
+            4,
+            "alerts",
+            include_str!("../../../migrations/postgres/0004_alerts.sql"),
         ),
     ])
 }

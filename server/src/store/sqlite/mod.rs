@@ -22,6 +22,7 @@ macro_rules! rollup_sql {
 
 mod accounts;
 mod agents;
+mod alerts;
 mod bulk;
 mod checks;
 mod ingest;
@@ -88,6 +89,11 @@ fn migrator() -> Migrator {
             3,
             "distributions",
             include_str!("../../../migrations/sqlite/0003_distributions.sql"),
+        ),
+        migration(
+            4,
+            "alerts",
+            include_str!("../../../migrations/sqlite/0004_alerts.sql"),
         ),
     ])
 }

@@ -113,3 +113,35 @@ async fn a_check_revision_moves_only_when_it_changes(backend: Backend) {
         "a deleted check starts again"
     );
 }
+
+both!(an_alert_rule_revision_moves_only_when_it_changes);
+async fn an_alert_rule_revision_moves_only_when_it_changes(backend: Backend) {
+    let Some(db) = open(backend).await else {
+        return;
+    };
+    let store = &db.store;
+    let rule = |value: f64| -> vantage_protocol::config::RuleSpec {
+        serde_json::from_value(serde_json::json!({
+            "name": "loss",
+            "condition": {"kind": "threshold", "metric": "loss", "op": ">", "value": value}
+        }))
+        .unwrap()
+    };
+    assert!(store.rules().await.unwrap().is_empty());
+    let first = store.put_rule(&rule(0.05), t0()).await.unwrap();
+    assert_eq!((first.revision, first.created), (1, true));
+    let again = store.put_rule(&rule(0.05), t0()).await.unwrap();
+    assert_eq!((again.revision, again.created), (1, false));
+    let later = t0() + chrono::Duration::minutes(1);
+    let changed = store.put_rule(&rule(0.01), later).await.unwrap();
+    assert_eq!((changed.revision, changed.created), (2, false));
+    let rows = store.rules().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].spec.clone(), rows[0].revision, rows[0].updated_at),
+        (rule(0.01), 2, later)
+    );
+    assert!(store.delete_rule("loss").await.unwrap());
+    assert!(!store.delete_rule("loss").await.unwrap());
+    assert!(store.rules().await.unwrap().is_empty());
+}
