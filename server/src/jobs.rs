@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::config::ServerConfig;
 use crate::store::{
     AgentStore as _, DirtyRange, JobStore as _, Rollup, RollupRow, SeriesFilter, SeriesStore as _,
-    Sketch, Store, StoreResult,
+    Store, StoreResult,
 };
 use crate::telemetry::Telemetry;
 
@@ -53,31 +53,14 @@ pub fn merge_ranges(mut ranges: Vec<DirtyRange>) -> Vec<DirtyRange> {
     out
 }
 
-fn empty_row(series_id: i64, bucket: DateTime<Utc>) -> RollupRow {
-    RollupRow {
-        series_id,
-        bucket,
-        count: 0,
-        sum: 0.0,
-        min: f64::INFINITY,
-        max: f64::NEG_INFINITY,
-        sketch: Sketch::new(),
-    }
-}
-
 /// Buckets `(series, bucket)` of raw values into rollup rows.
 fn bucket_raw(points: &[crate::store::RawPoint], res: Rollup) -> Vec<RollupRow> {
     let mut rows: BTreeMap<(i64, DateTime<Utc>), RollupRow> = BTreeMap::new();
     for p in points {
         let bucket = floor(p.ts, step(res));
-        let row = rows
-            .entry((p.series_id, bucket))
-            .or_insert_with(|| empty_row(p.series_id, bucket));
-        row.count += 1;
-        row.sum += p.value;
-        row.min = row.min.min(p.value);
-        row.max = row.max.max(p.value);
-        row.sketch.add(p.value);
+        rows.entry((p.series_id, bucket))
+            .or_insert_with(|| RollupRow::empty(p.series_id, bucket))
+            .add(p.value);
     }
     rows.into_values().collect()
 }
@@ -87,14 +70,9 @@ fn bucket_rollups(rows: &[RollupRow], res: Rollup) -> Vec<RollupRow> {
     let mut out: BTreeMap<(i64, DateTime<Utc>), RollupRow> = BTreeMap::new();
     for r in rows {
         let bucket = floor(r.bucket, step(res));
-        let row = out
-            .entry((r.series_id, bucket))
-            .or_insert_with(|| empty_row(r.series_id, bucket));
-        row.count += r.count;
-        row.sum += r.sum;
-        row.min = row.min.min(r.min);
-        row.max = row.max.max(r.max);
-        row.sketch.merge(&r.sketch);
+        out.entry((r.series_id, bucket))
+            .or_insert_with(|| RollupRow::empty(r.series_id, bucket))
+            .absorb(r);
     }
     out.into_values().collect()
 }

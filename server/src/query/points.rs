@@ -185,22 +185,10 @@ pub fn rollup_points(
     let mut merged: BTreeMap<(i64, DateTime<Utc>), RollupRow> = BTreeMap::new();
     for r in rows {
         let bucket = bucket_of(r.bucket, step);
-        let m = merged
+        merged
             .entry((r.series_id, bucket))
-            .or_insert_with(|| RollupRow {
-                series_id: r.series_id,
-                bucket,
-                count: 0,
-                sum: 0.0,
-                min: f64::INFINITY,
-                max: f64::NEG_INFINITY,
-                sketch: Sketch::new(),
-            });
-        m.count += r.count;
-        m.sum += r.sum;
-        m.min = m.min.min(r.min);
-        m.max = m.max.max(r.max);
-        m.sketch.merge(&r.sketch);
+            .or_insert_with(|| RollupRow::empty(r.series_id, bucket))
+            .absorb(r);
     }
     for ((series, _), row) in merged {
         out.entry(series).or_default().push(Point::of_rollup(&row));

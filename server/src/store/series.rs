@@ -108,6 +108,39 @@ pub struct RollupRow {
     pub sketch: Sketch,
 }
 
+impl RollupRow {
+    /// A bucket with no values yet.
+    pub fn empty(series_id: i64, bucket: DateTime<Utc>) -> RollupRow {
+        RollupRow {
+            series_id,
+            bucket,
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sketch: Sketch::new(),
+        }
+    }
+
+    /// Adds one raw value.
+    pub fn add(&mut self, value: f64) {
+        self.count += 1;
+        self.sum += value;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        self.sketch.add(value);
+    }
+
+    /// Adds the values of a finer row whose bucket lies in this one.
+    pub fn absorb(&mut self, finer: &RollupRow) {
+        self.count += finer.count;
+        self.sum += finer.sum;
+        self.min = self.min.min(finer.min);
+        self.max = self.max.max(finer.max);
+        self.sketch.merge(&finer.sketch);
+    }
+}
+
 /// Run counts per status of one check target over a range.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct StatusCounts {
