@@ -71,7 +71,7 @@ impl Comparison {
 
 /// What a threshold compares: the last value, or an aggregate of the
 /// values over the rule's `window` (`avg`, `min`, `max`, `p50`…`p99`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Aggregate {
@@ -86,26 +86,34 @@ pub enum Aggregate {
     /// A percentile, written `p95`.
     #[serde(untagged)]
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "p95"))]
-    Percentile(#[serde(with = "percentile")] u8),
+    Percentile(#[serde(serialize_with = "percentile")] u8),
 }
 
-mod percentile {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+fn percentile<S: serde::Serializer>(p: &u8, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("p{p}"))
+}
 
-    pub(super) fn serialize<S: Serializer>(p: &u8, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("p{p}"))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+/// By hand, so that a bad value is named (`p100` is not a percentile)
+/// rather than refused as matching no variant.
+impl<'de> Deserialize<'de> for Aggregate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        text.strip_prefix('p')
-            .and_then(|n| n.parse::<u8>().ok())
-            .filter(|n| (1..=99).contains(n))
-            .ok_or_else(|| {
-                D::Error::custom(format!(
+        let percentile = || {
+            text.strip_prefix('p')
+                .and_then(|n| n.parse::<u8>().ok())
+                .filter(|n| (1..=99).contains(n))
+        };
+        Ok(match text.as_str() {
+            "last" => Aggregate::Last,
+            "avg" => Aggregate::Avg,
+            "min" => Aggregate::Min,
+            "max" => Aggregate::Max,
+            _ => Aggregate::Percentile(percentile().ok_or_else(|| {
+                serde::de::Error::custom(format!(
                     "`{text}` is not last, avg, min, max or a percentile p1…p99"
                 ))
-            })
+            })?),
+        })
     }
 }
 
@@ -158,7 +166,7 @@ fn last() -> Aggregate {
 
 /// How many of a check's agents must fail before its alert fires: a
 /// number, or a share written `"60%"`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Quorum {
@@ -166,23 +174,40 @@ pub enum Quorum {
     Agents(u32),
     /// This share of the agents that run the check, `"60%"`.
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "60%"))]
-    Share(#[serde(with = "share")] f64),
+    Share(#[serde(serialize_with = "share")] f64),
 }
 
-mod share {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+fn share<S: serde::Serializer>(share: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{}%", share * 100.0))
+}
 
-    pub(super) fn serialize<S: Serializer>(share: &f64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{}%", share * 100.0))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        let text = String::deserialize(d)?;
-        text.strip_suffix('%')
-            .and_then(|n| n.trim().parse::<f64>().ok())
-            .filter(|n| *n > 0.0 && *n <= 100.0)
-            .map(|n| n / 100.0)
-            .ok_or_else(|| D::Error::custom(format!("`{text}` is not a share like `60%`")))
+/// By hand, so that a bad value is named rather than refused as matching
+/// no variant.
+impl<'de> Deserialize<'de> for Quorum {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(f64),
+            Text(String),
+        }
+        let bad = |what: String| {
+            serde::de::Error::custom(format!(
+                "`{what}` is neither a number of agents nor a share like `60%`"
+            ))
+        };
+        match Raw::deserialize(d)? {
+            Raw::Number(n) if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => {
+                Ok(Quorum::Agents(n as u32))
+            }
+            Raw::Number(n) => Err(bad(n.to_string())),
+            Raw::Text(text) => text
+                .strip_suffix('%')
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .filter(|n| *n > 0.0 && *n <= 100.0)
+                .map(|n| Quorum::Share(n / 100.0))
+                .ok_or_else(|| bad(text)),
+        }
     }
 }
 
@@ -303,15 +328,23 @@ mod tests {
             serde_json::json!({"kind": "threshold", "metric": "rtt", "op": ">", "value": 1, "aggregate": "p100"}),
             none.clone(),
         );
-        assert!(e.contains("did not match any variant"), "{e}");
+        assert!(
+            e.contains("`p100` is not last, avg, min, max or a percentile"),
+            "{e}"
+        );
         let e = with(
             serde_json::json!({"kind": "status"}),
             serde_json::json!({"min_agents": "150%"}),
         );
         assert!(
-            e.contains("did not match any variant of untagged enum Quorum"),
+            e.contains("`150%` is neither a number of agents nor a share"),
             "{e}"
         );
+        let e = with(
+            serde_json::json!({"kind": "status"}),
+            serde_json::json!({"min_agents": 1.5}),
+        );
+        assert!(e.contains("`1.5` is neither"), "{e}");
         let e = with(
             serde_json::json!({"kind": "status", "metric": "x"}),
             none.clone(),

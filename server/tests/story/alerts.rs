@@ -136,6 +136,15 @@ async fn alert_rules_are_saved_whole_and_every_bad_field_is_named(backend: Backe
     .await
     .problem(422);
     assert!(p.to_string().contains("sometimes"), "{p}");
+    let mut p100 = loss_rule();
+    p100["condition"]["aggregate"] = json!("p100");
+    p100["condition"]["window"] = json!("5m");
+    let p = put(admin, "core-loss", &p100).await.problem(422);
+    let reason = p["errors"][0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("condition: `p100` is not last, avg, min, max or a percentile"),
+        "{p}"
+    );
     let one = admin
         .get("/api/v1/alerts/rules/core-loss")
         .await
