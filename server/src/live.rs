@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::query::Point;
-use crate::store::{LatestRow, RawDistribution, ResultRow};
+use crate::store::{LatestRow, ResultRow};
 
 /// Events a watcher may lag behind before it must resynchronise.
 const CAPACITY: usize = 8192;
@@ -135,14 +135,9 @@ impl Live {
                     .distributions
                     .iter()
                     .filter_map(|d| {
-                        let raw = RawDistribution {
-                            series_id: d.series_id,
-                            ts: row.started_at,
-                            values: d.values.clone(),
-                        };
                         Some(LiveDistribution {
                             series_id: d.series_id,
-                            point: Point::of_distribution(&raw, false)?,
+                            point: Point::exact(row.started_at, &d.values)?,
                         })
                     })
                     .collect(),

@@ -71,7 +71,7 @@ impl Quantiles {
 
 impl Point {
     /// The exact point of some raw values at `t`; `None` without values.
-    fn exact(t: DateTime<Utc>, values: &[f64]) -> Option<Point> {
+    pub fn exact(t: DateTime<Utc>, values: &[f64]) -> Option<Point> {
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
         Some(Point {
