@@ -54,6 +54,8 @@ pub struct AppState {
     pub changes: Arc<remote::Changes>,
     /// Stored results and heartbeats, for the dashboard's WebSockets.
     pub live: Arc<live::Live>,
+    /// The alert rules ingest judges results with.
+    pub rules: Arc<alerting::book::RuleBook>,
     /// A hash to verify against when a login names no user, so that unknown
     /// and known names take the same time.
     pub dummy_hash: Arc<str>,
@@ -68,6 +70,7 @@ impl AppState {
             gate: Arc::new(IngestGate::new(concurrent, config.ingest_queue)),
             changes: Arc::default(),
             live: Arc::default(),
+            rules: Arc::default(),
             config: Arc::new(config),
             telemetry: Arc::new(Telemetry::default()),
             ids: Arc::new(IdCache::default()),

@@ -27,11 +27,13 @@
 //! | `GET  /api/v1/agents/desired?wait=S` | agent | its [`DesiredState`]; `If-None-Match` → 304 |
 //! | `POST /api/v1/agents/config-status` | agent | what it applied ([`ConfigStatus`]) |
 
+mod alert_views;
 mod alerts;
 mod checks;
 mod desired;
 mod registry;
 
+pub use alert_views::*;
 pub use alerts::*;
 pub use checks::*;
 pub use desired::*;

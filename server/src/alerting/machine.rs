@@ -30,28 +30,7 @@ const FLAP_STOP: usize = FLAP_WINDOW / 4;
 /// Verdicts a `k_of_m` trigger may look back on.
 pub const MAX_WINDOW: u32 = 100;
 
-/// Where an alert stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Ok,
-    /// Failing, but not yet often or long enough to fire.
-    Pending,
-    Firing,
-    /// Firing, with good results that have not yet lasted.
-    Recovering,
-    /// No result for longer than the rule allows.
-    NoData,
-    /// The condition could not be evaluated (a metric the result lacks).
-    Error,
-}
-
-impl State {
-    /// Whether the alert counts as raised (notified as firing, not resolved).
-    pub fn is_active(self) -> bool {
-        matches!(self, State::Firing | State::Recovering)
-    }
-}
+pub use vantage_protocol::config::{AlertState as State, Notice};
 
 /// What a rule's condition said of one result, or of its absence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,19 +111,6 @@ pub struct Transition {
     pub causes: Vec<Uuid>,
 }
 
-/// What is worth telling someone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notice {
-    Firing,
-    Resolved,
-    NoData,
-    Error,
-    /// Held notifications from here on, until the alert settles.
-    FlappingStarted,
-    /// The alert settled; a notice of its state follows when it changed.
-    FlappingStopped,
-}
-
 /// What one evaluation changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Step {
@@ -153,7 +119,7 @@ pub struct Step {
 }
 
 /// One alert's state, as stored between evaluations.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Machine {
     state: State,
     since: DateTime<Utc>,

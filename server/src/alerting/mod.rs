@@ -2,5 +2,7 @@
 //! each (rule, check target, agent) has a state machine whose transitions
 //! are the alert history and whose notices go to channels.
 
+pub mod book;
+pub mod evaluate;
 pub mod machine;
 pub mod rule;

@@ -1,6 +1,7 @@
 //! A rule as the server keeps it: its spec checked whole (every bad field
 //! named), its selector compiled, its settings turned into a [`Policy`].
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use globset::{Glob, GlobMatcher};
@@ -132,6 +133,19 @@ impl Rule {
             && self.target.as_ref().is_none_or(|g| g.is_match(target))
             && select.plugin.as_deref().is_none_or(|p| p == plugin)
     }
+
+    /// Whether the rule selects agents by their groups or labels.
+    pub fn by_placement(&self) -> bool {
+        !self.spec.select.groups.is_empty() || !self.spec.select.labels.is_empty()
+    }
+
+    /// Whether an agent so placed is selected: in one of the groups, with
+    /// each label.
+    pub fn places(&self, groups: &[String], labels: &BTreeMap<String, String>) -> bool {
+        let select = &self.spec.select;
+        (select.groups.is_empty() || select.groups.iter().any(|g| groups.contains(g)))
+            && select.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+    }
 }
 
 fn condition(c: &Condition, bad: &mut impl FnMut(&str, String)) {
@@ -230,6 +244,17 @@ mod tests {
         .unwrap();
         assert_eq!((n.policy.k, n.policy.m), (4, 4));
         assert!(n.selects("anything", "anywhere", "any"));
+        assert!(!n.by_placement());
+        let placed = Rule::compile(spec(
+            "name = \"p\"\nselect = { groups = [\"core\", \"edge\"], labels = { site = \"par\" } }\ncondition = { kind = \"status\" }",
+        ))
+        .unwrap();
+        let site = |s: &str| BTreeMap::from([("site".to_owned(), s.to_owned())]);
+        assert!(placed.by_placement());
+        assert!(placed.places(&["edge".into()], &site("par")));
+        assert!(!placed.places(&["edge".into()], &site("ams")));
+        assert!(!placed.places(&["lab".into()], &site("par")));
+        assert!(!placed.places(&[], &BTreeMap::new()));
     }
 
     #[test]

@@ -62,9 +62,14 @@ async fn ingest(
             })
             .collect()
     });
+    // What each alert rule reads of the results, judged as they are stored.
+    let alerts = state
+        .rules
+        .plan(&state.store, agent.id, &valid.results)
+        .await?;
     let rows = state
         .ids
-        .resolve(&state.store, agent.id, batch_id, valid, outbox)
+        .resolve(&state.store, agent.id, batch_id, valid, outbox, alerts)
         .await?;
     let ack = state.store.ingest(&rows, now).await?;
     if ack.replayed {

@@ -43,7 +43,7 @@ scheme name the least role an operation needs (viewer < operator < admin). Agent
         (name = "results", description = "Latest results, history and statistics"),
         (name = "registry", description = "Publisher keys and signed plugin packages"),
         (name = "checks", description = "Checks defined on the server, and the mesh matrix"),
-        (name = "alerts", description = "Alert rules")
+        (name = "alerts", description = "Alert rules, the alerts they raise and their history")
     )
 )]
 struct ApiDoc;

@@ -13,6 +13,7 @@ use vantage_protocol::ingest::OutboxStats;
 use vantage_protocol::manifest::BaseUnit;
 use vantage_protocol::result::Status;
 
+use crate::alerting::evaluate::AlertInput;
 use crate::error::ApiError;
 use crate::store::{
     CheckKey, DistributionRow, IngestStore as _, ResultRow, SampleRow, SeriesKey, Store,
@@ -74,6 +75,7 @@ impl IdCache {
         batch_id: Uuid,
         valid: ValidBatch,
         outbox: OutboxStats,
+        alerts: Vec<AlertInput>,
     ) -> StoreResult<StoreBatch> {
         let mut results = Vec::with_capacity(valid.results.len());
         for r in valid.results {
@@ -158,6 +160,7 @@ impl IdCache {
             results,
             outbox,
             expired: valid.expired,
+            alerts,
         })
     }
 }

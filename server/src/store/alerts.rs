@@ -1,11 +1,16 @@
-//! Alerting's storage: the rules an operator defines (their states,
-//! transitions and notifications come with the next slices of issue 15).
+//! Alerting's storage: the rules an operator defines, each alert's state
+//! (judged inside the ingest transaction, see [`judges`]) and its history.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use vantage_protocol::config::RuleSpec;
+use uuid::Uuid;
+use vantage_protocol::config::{AlertEventView, AlertState, AlertView, Notice, RuleSpec};
 
 use super::dispatch::store_trait;
-use super::types::StoreResult;
+use super::ingest::StoreBatch;
+use super::types::{StoreError, StoreResult};
+use crate::alerting::evaluate::Judge;
 
 /// A rule as saved.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,14 +28,101 @@ pub struct RuleSaved {
     pub created: bool,
 }
 
+/// What changes whenever a rule is saved or deleted: replicas compare it
+/// to know when to read the rules again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RulesVersion {
+    pub count: i64,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Which alerts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub rule: Option<String>,
+    pub state: Option<AlertState>,
+}
+
+/// Which history to list: newest first, ids below `before`, at most `limit`.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    pub rule: Option<String>,
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
 store_trait! {
-    /// Alert rules.
+    /// Alert rules, states and history.
     pub trait AlertStore {
         /// Inserts or replaces a rule; the revision moves only when the spec changes.
         async fn put_rule(&self, spec: &RuleSpec, now: DateTime<Utc>) -> StoreResult<RuleSaved>;
-        /// True when the rule existed.
+        /// True when the rule existed. Its alerts go with it; their history stays.
         async fn delete_rule(&self, name: &str) -> StoreResult<bool>;
         /// Every rule, by name.
         async fn rules(&self) -> StoreResult<Vec<RuleRow>>;
+        async fn rules_version(&self) -> StoreResult<RulesVersion>;
+        /// Alerts that are not `ok`, of rules that exist, newest first.
+        async fn alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<AlertView>>;
+        async fn alert_history(&self, filter: &HistoryFilter) -> StoreResult<Vec<AlertEventView>>;
     }
+}
+
+/// The readings of a batch's new results (`new_ids`, in any order), ready
+/// to judge in its transaction.
+pub(crate) fn judges<'a>(batch: &'a StoreBatch, new_ids: &[Uuid]) -> Vec<Judge<'a>> {
+    if batch.alerts.is_empty() {
+        return Vec::new();
+    }
+    let all = new_ids.len() == batch.results.len();
+    let fresh: HashSet<Uuid> = if all {
+        HashSet::new()
+    } else {
+        new_ids.iter().copied().collect()
+    };
+    batch
+        .alerts
+        .iter()
+        .filter_map(|a| {
+            let r = batch.results.get(a.result)?;
+            (all || fresh.contains(&r.id)).then_some(Judge {
+                rule: &a.rule,
+                check_id: r.check_id,
+                result: r.id,
+                at: r.started_at,
+                reading: &a.reading,
+            })
+        })
+        .collect()
+}
+
+/// The columns an alert's subject is read from, out of `checks c` and
+/// `agents a` (a macro, for `concat!` into static SQL).
+macro_rules! subject_columns {
+    () => {
+        "a.id AS agent_id, a.name AS agent, c.name AS check_name, c.target, c.plugin"
+    };
+}
+pub(crate) use subject_columns;
+
+/// A state as its column holds it.
+pub(crate) fn state_from_str(text: &str) -> StoreResult<AlertState> {
+    AlertState::parse(text).ok_or_else(|| StoreError::Corrupt(format!("alert state {text:?}")))
+}
+
+/// Notices as their column holds them: their names.
+pub(crate) fn notice_names(notices: &[Notice]) -> Vec<String> {
+    notices
+        .iter()
+        .filter_map(|n| serde_json::to_value(n).ok()?.as_str().map(str::to_owned))
+        .collect()
+}
+
+pub(crate) fn notices_from_names(names: &[String]) -> StoreResult<Vec<Notice>> {
+    names
+        .iter()
+        .map(|n| {
+            serde_json::from_value(serde_json::Value::String(n.clone()))
+                .map_err(|_| StoreError::Corrupt(format!("alert notice {n:?}")))
+        })
+        .collect()
 }

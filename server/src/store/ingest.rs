@@ -8,6 +8,7 @@ use vantage_protocol::result::Status;
 
 use super::dispatch::store_trait;
 use super::types::StoreResult;
+use crate::alerting::evaluate::AlertInput;
 
 /// One sample ready to store: its series already resolved.
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +67,9 @@ pub struct StoreBatch {
     pub outbox: OutboxStats,
     /// Results validation acknowledged without storing (too old).
     pub expired: u32,
+    /// What each alert rule that selects a result read of it; judged in
+    /// the batch's transaction for the results that are new.
+    pub alerts: Vec<AlertInput>,
 }
 
 store_trait! {

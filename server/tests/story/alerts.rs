@@ -1,5 +1,6 @@
-//! Alert rules over the API, on both backends: saved whole, every bad
-//! field named, revisions that move only on change, roles.
+//! Alerting over the API, on both backends: rules saved whole with every
+//! bad field named, revisions that move only on change, roles; and the
+//! alerts that ingest raises (`evaluation`).
 
 use hyper::Method;
 use serde_json::{Value, json};
@@ -11,7 +12,7 @@ use crate::support::http::{Client, Reply};
 use crate::support::server::{Backend, start};
 use crate::support::{batch, result};
 
-async fn put(client: &Client, path_name: &str, rule: &Value) -> Reply {
+pub(crate) async fn put(client: &Client, path_name: &str, rule: &Value) -> Reply {
     send_json(
         client,
         Method::PUT,
@@ -171,3 +172,5 @@ async fn alert_rules_are_saved_whole_and_every_bad_field_is_named(backend: Backe
         .problem(404);
     admin.get("/api/v1/alerts/rules/future").await.problem(404);
 }
+
+mod evaluation;

@@ -59,9 +59,16 @@ async fn every_protected_operation_refuses_anonymous_and_wrong_role_requests() {
         .json();
     assert_eq!(doc["openapi"], "3.1.0");
     let mut walked = BTreeSet::new();
+    let mut operation_ids = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let name = format!("{} {path}", method.to_uppercase());
+            // Generated clients name their types by operation id.
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            assert!(
+                operation_ids.insert(id.clone()),
+                "{name}: operation id `{id}` is taken"
+            );
             // Query parameters documented as path ones break generated clients.
             for param in op["parameters"].as_array().into_iter().flatten() {
                 if param["in"] == "path" {

@@ -145,6 +145,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every alert that is not `ok`: each (rule, check target, agent) that is
+         *     pending, firing, recovering, without data or in error, newest first.
+         */
+        get: operations["list_alerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The alert history, newest first: every change of state with the result
+         *     ids that caused it, and every notice.
+         */
+        get: operations["alert_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts/rules": {
         parameters: {
             query?: never;
@@ -784,6 +824,81 @@ export interface components {
             /** @description A percentile, written `p95`. */
             percentile: string;
         };
+        /** @description One step of an alert's history: a change of state, notices, or both. */
+        AlertEventView: components["schemas"]["AlertSubject"] & {
+            /**
+             * Format: date-time
+             * @description The run time of the result judged (or, for `no_data`, when it was noticed).
+             */
+            at: string;
+            /**
+             * @description The results that caused the change: the bad ones in the window when
+             *     it fails, the good streak when it recovers.
+             */
+            causes: string[];
+            /** @description The state before. */
+            from: components["schemas"]["AlertState"];
+            /**
+             * Format: int64
+             * @description Increasing: pass the smallest seen as `before` for the next page.
+             */
+            id: number;
+            /** @description What this step tells (held while the alert flaps). */
+            notices: components["schemas"]["Notice"][];
+            /** @description The state after; equal to `from` when only notices changed. */
+            to: components["schemas"]["AlertState"];
+            /**
+             * Format: double
+             * @description The value judged at that step, when the rule has one.
+             */
+            value?: number | null;
+        };
+        /**
+         * @description Where an alert stands.
+         * @enum {string}
+         */
+        AlertState: "ok" | "pending" | "firing" | "recovering" | "no_data" | "error";
+        /** @description Which check target and agent an alert is about. */
+        AlertSubject: {
+            /** @description The agent's name. */
+            agent: string;
+            /**
+             * Format: uuid
+             * @description The agent that measured.
+             */
+            agent_id: string;
+            /** @description The check's name. */
+            check: string;
+            /** @description The plugin that measured. */
+            plugin: string;
+            /** @description The rule's name. */
+            rule: string;
+            /** @description What the check measures. */
+            target: string;
+        };
+        /** @description One alert that is not `ok`. */
+        AlertView: components["schemas"]["AlertSubject"] & {
+            /**
+             * Format: date-time
+             * @description When it was last evaluated.
+             */
+            evaluated_at: string;
+            /** @description Changing state too often: notifications are held. */
+            flapping: boolean;
+            /**
+             * Format: date-time
+             * @description When the alert entered its state.
+             */
+            since: string;
+            /** @description Where it stands. */
+            state: components["schemas"]["AlertState"];
+            /**
+             * Format: double
+             * @description The value the rule last judged (a threshold's aggregate, the
+             *     certificate's seconds left, the path fingerprint), when it has one.
+             */
+            value?: number | null;
+        };
         /** @description An API token as its list shows it: never the secret. */
         ApiTokenSummary: {
             /** Format: date-time */
@@ -1326,6 +1441,11 @@ export interface components {
             role: components["schemas"]["Role"];
             username: string;
         };
+        /**
+         * @description What is worth telling someone about an alert.
+         * @enum {string}
+         */
+        Notice: "firing" | "resolved" | "no_data" | "error" | "flapping_started" | "flapping_stopped";
         /** @description What the agent's outbox holds and what its size bound forced out. */
         OutboxStats: {
             /**
@@ -1978,6 +2098,77 @@ export interface operations {
             };
             /** @description no such agent */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    list_alerts: {
+        parameters: {
+            query?: {
+                /** @description Only this rule's alerts. */
+                rule?: string;
+                /**
+                 * @description Only alerts in this state (`pending`, `firing`, `recovering`,
+                 *     `no_data`, `error`).
+                 */
+                state?: components["schemas"]["AlertState"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertView"][];
+                };
+            };
+            /** @description a bad filter, named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    alert_history: {
+        parameters: {
+            query?: {
+                /** @description Only this rule's history. */
+                rule?: string;
+                /** @description Steps with an id below this one (the smallest of the previous page). */
+                before?: number;
+                /** @description 1–1000, default 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertEventView"][];
+                };
+            };
+            /** @description a bad limit, named */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,7 +6,9 @@ use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use vantage_protocol::config::RuleSpec;
 
-use super::PgStore;
+use vantage_protocol::config::{AlertEventView, AlertView};
+
+use super::{PgStore, alert_states};
 use crate::store::*;
 
 fn rule_row(row: &PgRow) -> StoreResult<RuleRow> {
@@ -62,10 +64,13 @@ impl AlertStore for PgStore {
     }
 
     async fn delete_rule(&self, name: &str) -> StoreResult<bool> {
-        let gone = sqlx::query("DELETE FROM alert_rules WHERE name = $1")
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
+        let gone = sqlx::query(
+            "WITH states AS (DELETE FROM alert_states WHERE rule = $1)
+             DELETE FROM alert_rules WHERE name = $1",
+        )
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
         Ok(gone.rows_affected() == 1)
     }
 
@@ -74,5 +79,23 @@ impl AlertStore for PgStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(rule_row).collect()
+    }
+
+    async fn rules_version(&self) -> StoreResult<RulesVersion> {
+        let row = sqlx::query("SELECT count(*) AS n, max(updated_at) AS at FROM alert_rules")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(RulesVersion {
+            count: row.try_get("n")?,
+            updated_at: row.try_get("at")?,
+        })
+    }
+
+    async fn alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<AlertView>> {
+        alert_states::alerts(&self.pool, filter).await
+    }
+
+    async fn alert_history(&self, filter: &HistoryFilter) -> StoreResult<Vec<AlertEventView>> {
+        alert_states::history(&self.pool, filter).await
     }
 }

@@ -9,7 +9,8 @@ use uuid::Uuid;
 use vantage_protocol::ingest::IngestAck;
 
 use super::columns::{Columns, Raw};
-use super::{PgStore, id32};
+use super::{PgStore, alert_states, id32};
+use crate::store::alerts;
 use crate::store::*;
 
 /// Samples per `INSERT … UNNEST` statement (the lab measured 5 000 at
@@ -213,6 +214,7 @@ impl PgStore {
             .await?
         };
 
+        let judges = alerts::judges(batch, &new_ids);
         // Samples and distributions of the new results only; the common
         // case is all of them.
         let mut dirty: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
@@ -264,6 +266,7 @@ impl PgStore {
                 .map(|v| v.len() / 8)
                 .sum::<usize>();
 
+        alert_states::judge(&mut tx, judges).await?;
         let accepted = new_ids.len();
         let duplicates = c.ids.len() - accepted;
         sqlx::query(

@@ -16,6 +16,7 @@ macro_rules! rollup_sql {
 
 mod accounts;
 mod agents;
+mod alert_states;
 mod alerts;
 mod checks;
 mod columns;
@@ -74,6 +75,11 @@ fn migrator() -> Migrator {
             4,
             "alerts",
             include_str!("../../../migrations/postgres/0004_alerts.sql"),
+        ),
+        migration(
+            5,
+            "alert states",
+            include_str!("../../../migrations/postgres/0005_alert_states.sql"),
         ),
     ])
 }

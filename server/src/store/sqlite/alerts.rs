@@ -6,7 +6,9 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
 use vantage_protocol::config::RuleSpec;
 
-use super::{SqliteStore, micros, time_at};
+use vantage_protocol::config::{AlertEventView, AlertView};
+
+use super::{SqliteStore, alert_states, micros, optional_time_at, time_at};
 use crate::store::*;
 
 fn rule_row(row: &SqliteRow) -> StoreResult<RuleRow> {
@@ -59,10 +61,16 @@ impl AlertStore for SqliteStore {
     }
 
     async fn delete_rule(&self, name: &str) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM alert_states WHERE rule = ?1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         let gone = sqlx::query("DELETE FROM alert_rules WHERE name = ?1")
             .bind(name)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(gone.rows_affected() == 1)
     }
 
@@ -71,5 +79,23 @@ impl AlertStore for SqliteStore {
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(rule_row).collect()
+    }
+
+    async fn rules_version(&self) -> StoreResult<RulesVersion> {
+        let row = sqlx::query("SELECT count(*) AS n, max(updated_at) AS at FROM alert_rules")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(RulesVersion {
+            count: row.try_get("n")?,
+            updated_at: optional_time_at(&row, "at")?,
+        })
+    }
+
+    async fn alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<AlertView>> {
+        alert_states::alerts(&self.read, filter).await
+    }
+
+    async fn alert_history(&self, filter: &HistoryFilter) -> StoreResult<Vec<AlertEventView>> {
+        alert_states::history(&self.read, filter).await
     }
 }

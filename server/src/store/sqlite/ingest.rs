@@ -9,7 +9,8 @@ use uuid::Uuid;
 use vantage_protocol::ingest::IngestAck;
 
 use super::bulk::BulkInsert;
-use super::{SqliteStore, count_at, micros};
+use super::{SqliteStore, alert_states, count_at, micros};
+use crate::store::alerts;
 use crate::store::*;
 
 /// Results: 8 parameters a row, at most 2 048 rows (16 384 parameters) a
@@ -140,6 +141,7 @@ impl IngestStore for SqliteStore {
             }
             new_ids.extend(query.fetch_all(&mut *tx).await?);
         }
+        let judges = alerts::judges(batch, &new_ids);
         // Samples of the new results only; the common case is all of them.
         let fresh: Vec<&ResultRow> = if new_ids.len() == batch.results.len() {
             batch.results.iter().collect()
@@ -192,6 +194,7 @@ impl IngestStore for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        alert_states::judge(&mut tx, judges).await?;
         let accepted = fresh.len() as u32;
         let duplicates = (batch.results.len() - fresh.len()) as u32;
         sqlx::query(

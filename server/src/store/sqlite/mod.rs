@@ -22,6 +22,7 @@ macro_rules! rollup_sql {
 
 mod accounts;
 mod agents;
+mod alert_states;
 mod alerts;
 mod bulk;
 mod checks;
@@ -94,6 +95,11 @@ fn migrator() -> Migrator {
             4,
             "alerts",
             include_str!("../../../migrations/sqlite/0004_alerts.sql"),
+        ),
+        migration(
+            5,
+            "alert states",
+            include_str!("../../../migrations/sqlite/0005_alert_states.sql"),
         ),
     ])
 }

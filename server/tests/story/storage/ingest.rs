@@ -113,6 +113,7 @@ pub(super) fn batch(agent_id: Uuid, results: Vec<ResultRow>, expired: u32) -> St
             ..OutboxStats::default()
         },
         expired,
+        alerts: Vec::new(),
     }
 }
 

@@ -58,6 +58,45 @@ impl TestServer {
     pub fn client(&self) -> Client {
         Client::new(&format!("http://{}", self.addr))
     }
+
+    /// Another server process in all but name on the same database, with
+    /// nothing of this one's memory: a replica, or this one restarted.
+    pub async fn replica(&self) -> Replica {
+        let state = AppState::new(self.state.store.clone(), ServerConfig::default()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = app(state);
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        Replica {
+            base: format!("http://{addr}"),
+            task,
+        }
+    }
+}
+
+/// A server on the same database as a [`TestServer`], until dropped.
+#[derive(Debug)]
+pub struct Replica {
+    pub base: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Replica {
+    /// `client`'s credential, sent to this replica.
+    pub fn as_(&self, client: &Client) -> Client {
+        Client {
+            base: self.base.clone(),
+            token: client.token.clone(),
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Starts a server with `config` (its listen address and database ignored).

@@ -115,6 +115,7 @@ fn batch(agent_id: Uuid, results: Vec<ResultRow>) -> StoreBatch {
         results,
         outbox: OutboxStats::default(),
         expired: 0,
+        alerts: Vec::new(),
     }
 }
 

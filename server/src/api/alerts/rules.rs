@@ -16,7 +16,7 @@ use crate::auth::{Operator, Viewer};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
 use crate::store::{AlertStore as _, CheckStore as _, RuleRow, SeriesStore as _};
 
-pub(crate) fn router() -> OpenApiRouter<AppState> {
+pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_rules))
         .routes(routes!(get_rule, put_rule, delete_rule))
@@ -120,6 +120,7 @@ async fn put_rule(
         return Err(ApiError::invalid(errors));
     }
     let saved = state.store.put_rule(&spec, Utc::now()).await?;
+    state.rules.invalidate();
     tracing::info!(
         rule = name,
         revision = saved.revision,
@@ -147,6 +148,7 @@ async fn delete_rule(
     if !state.store.delete_rule(&name).await? {
         return Err(ApiError::NotFound(format!("no alert rule `{name}`")));
     }
+    state.rules.invalidate();
     tracing::info!(
         rule = name,
         by = who.0.username,

@@ -1,0 +1,31 @@
+-- Alerting (docs/alerting.md): each (rule, check target)'s state, judged
+-- in the ingest transaction under its row lock, and the history of its
+-- steps. A check target row is one agent's, so the key is one alert per
+-- rule, check, target and agent.
+CREATE TABLE alert_states (
+    rule         text NOT NULL,
+    check_id     int4 NOT NULL REFERENCES checks (id),
+    state        text NOT NULL,
+    since        timestamptz NOT NULL,
+    value        float8,
+    flapping     bool NOT NULL,
+    -- The run time of the newest result judged.
+    evaluated_at timestamptz NOT NULL,
+    -- What the alert remembers between runs (its machine, a window).
+    memory       json NOT NULL,
+    PRIMARY KEY (rule, check_id)
+);
+CREATE INDEX alert_states_raised ON alert_states (state) WHERE state <> 'ok';
+
+CREATE TABLE alert_events (
+    id         int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    rule       text NOT NULL,
+    check_id   int4 NOT NULL REFERENCES checks (id),
+    at         timestamptz NOT NULL,
+    from_state text NOT NULL,
+    to_state   text NOT NULL,
+    value      float8,
+    causes     uuid[] NOT NULL,
+    notices    text[] NOT NULL
+);
+CREATE INDEX alert_events_rule ON alert_events (rule, id);

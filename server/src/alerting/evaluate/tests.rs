@@ -1,0 +1,249 @@
+//! Readings of real result shapes, judged against stored memories.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::*;
+
+fn rule(toml_text: &str) -> Rule {
+    Rule::compile(toml::from_str(&format!("name = \"r\"\n{toml_text}")).unwrap()).unwrap()
+}
+
+fn at(s: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
+}
+
+/// A result as an agent sends it: `samples` of (metric, value, labels),
+/// `rtt` as a distribution.
+fn result(status: &str, samples: &[(&str, f64)], rtts: &[f64]) -> CheckResult {
+    let samples: Vec<_> = samples
+        .iter()
+        .enumerate()
+        .map(|(i, (metric, value))| {
+            json!({"metric": metric, "unit": "seconds", "value": value, "labels": {"n": i.to_string()}})
+        })
+        .collect();
+    let mut r = json!({
+        "id": Uuid::now_v7(), "agent": "a", "check": "c", "target": "t", "plugin": "p",
+        "plugin_version": "1.0.0", "status": status, "started_at": at(0), "duration": 0.1,
+        "samples": samples,
+    });
+    if !rtts.is_empty() {
+        r["distributions"] = json!([{"metric": "rtt", "unit": "seconds", "values": rtts}]);
+    }
+    serde_json::from_value(r).unwrap()
+}
+
+/// Judges readings one second apart on one alert, carrying its memory;
+/// returns the state after each and every event.
+fn judge(rule: &Rule, readings: &[Reading]) -> (Vec<State>, Vec<EventRow>) {
+    let mut stored = HashMap::new();
+    let mut states = Vec::new();
+    let mut events = Vec::new();
+    for (i, reading) in readings.iter().enumerate() {
+        let judges = vec![Judge {
+            rule,
+            check_id: 7,
+            result: Uuid::now_v7(),
+            at: at(i as i64 * 60),
+            reading,
+        }];
+        let (rows, mut new) = run(judges, stored);
+        let row = rows.into_iter().next().unwrap();
+        states.push(row.memory.machine.state());
+        stored = HashMap::from([((row.rule, row.check_id), row.memory)]);
+        events.append(&mut new);
+    }
+    (states, events)
+}
+
+#[test]
+fn a_rule_reads_its_metric_from_samples_and_distributions() {
+    let r = rule(r#"condition = { kind = "threshold", metric = "rtt", op = ">", value = 0.1 }"#);
+    assert_eq!(
+        read(&r, &result("ok", &[("rtt", 0.5)], &[0.01, 0.02])),
+        Some(Reading::Values(vec![0.5, 0.01, 0.02]))
+    );
+    // Missing from a run that ended ok: the rule cannot judge it.
+    assert_eq!(
+        read(&r, &result("ok", &[("loss", 0.0)], &[])),
+        Some(Reading::Missing)
+    );
+    // Missing from a failed run: nothing to judge (a status rule speaks).
+    assert_eq!(read(&r, &result("timeout", &[], &[])), None);
+    let status = rule(r#"condition = { kind = "status" }"#);
+    assert_eq!(
+        read(&status, &result("error", &[], &[])),
+        Some(Reading::Status { ok: false })
+    );
+    let up =
+        rule(r#"condition = { kind = "threshold", metric = "check_up", op = "<", value = 1 }"#);
+    assert_eq!(
+        read(&up, &result("timeout", &[], &[])),
+        Some(Reading::Values(vec![0.0]))
+    );
+    let path = rule(r#"condition = { kind = "path_change" }"#);
+    assert_eq!(
+        read(&path, &result("ok", &[("path_fingerprint", 42.0)], &[])),
+        Some(Reading::Values(vec![42.0]))
+    );
+}
+
+#[test]
+fn a_last_threshold_judges_the_worst_value_of_the_newest_run() {
+    let above =
+        rule(r#"condition = { kind = "threshold", metric = "rtt", op = ">", value = 0.1 }"#);
+    let below =
+        rule(r#"condition = { kind = "threshold", metric = "rtt", op = "<", value = 0.1 }"#);
+    let run = Reading::Values(vec![0.05, 0.2, 0.15]);
+    let (states, events) = judge(&above, std::slice::from_ref(&run));
+    assert_eq!(states, [State::Firing]);
+    assert_eq!(events[0].value, Some(0.2));
+    assert_eq!(events[0].notices, [Notice::Firing]);
+    let (states, events) = judge(&below, &[run]);
+    assert_eq!(states, [State::Firing]);
+    assert_eq!(events[0].value, Some(0.05));
+}
+
+#[test]
+fn a_percentile_spans_the_runs_in_its_window_and_forgets_older_ones() {
+    // p90 over 2 minutes, a run a minute: the window holds this run and
+    // the previous one (a run exactly 2 minutes old has left it).
+    let r = rule(
+        r#"condition = { kind = "threshold", metric = "rtt", op = ">", value = 0.1, aggregate = "p90", window = "2m" }"#,
+    );
+    let slow = Reading::Values(vec![0.5; 10]);
+    let fast = Reading::Values(vec![0.01; 10]);
+    let (states, events) = judge(&r, &[fast.clone(), slow, fast.clone(), fast]);
+    // fast → ok; slow: p90 of 10 fast + 10 slow is slow → firing; then
+    // slow + fast still is; two fast runs later it is not.
+    assert_eq!(states, [State::Ok, State::Firing, State::Firing, State::Ok]);
+    assert_eq!(events.last().unwrap().value, Some(0.01));
+    let avg = rule(
+        r#"condition = { kind = "threshold", metric = "loss", op = ">=", value = 0.5, aggregate = "avg", window = "10m" }"#,
+    );
+    let (states, _) = judge(
+        &avg,
+        &[
+            Reading::Values(vec![1.0]),
+            Reading::Values(vec![0.0]),
+            Reading::Values(vec![0.0]),
+        ],
+    );
+    assert_eq!(states, [State::Firing, State::Firing, State::Ok]);
+}
+
+#[test]
+fn a_window_keeps_at_most_its_value_limit() {
+    let mut memory = Memory::new(at(0));
+    for i in 0..25 {
+        memory.remember(at(i), Duration::hours(1), &vec![1.0; 1_000]);
+    }
+    let kept: usize = memory.window.iter().map(|(_, v)| v.len()).sum();
+    assert_eq!(kept, MAX_WINDOW_VALUES);
+    assert_eq!(memory.window.front().unwrap().0, at(15));
+}
+
+#[test]
+fn a_path_change_fires_once_and_a_settled_path_resolves() {
+    let r = rule(r#"condition = { kind = "path_change" }"#);
+    let path = |fp: f64| Reading::Values(vec![fp]);
+    let (states, events) = judge(&r, &[path(1.0), path(1.0), path(2.0), path(2.0)]);
+    assert_eq!(states, [State::Ok, State::Ok, State::Firing, State::Ok]);
+    assert_eq!(events[0].value, Some(2.0));
+    assert_eq!(events[1].notices, [Notice::Resolved]);
+}
+
+#[test]
+fn a_certificate_fires_within_its_days() {
+    let r = rule(r#"condition = { kind = "cert_expiry", days = 14 }"#);
+    let days = |d: f64| Reading::Values(vec![d * 86_400.0]);
+    let (states, _) = judge(&r, &[days(30.0), days(13.5), days(90.0)]);
+    assert_eq!(states, [State::Ok, State::Firing, State::Ok]);
+}
+
+#[test]
+fn a_missing_metric_is_an_error_and_a_status_rule_reads_the_run() {
+    let r = rule(r#"condition = { kind = "threshold", metric = "rtt", op = ">", value = 0.1 }"#);
+    let (states, events) = judge(&r, &[Reading::Missing, Reading::Values(vec![0.01])]);
+    assert_eq!(states, [State::Error, State::Ok]);
+    assert_eq!(events[0].notices, [Notice::Error]);
+    let status = rule(
+        r#"condition = { kind = "status" }
+failure_threshold = 2"#,
+    );
+    let (states, events) = judge(
+        &status,
+        &[
+            Reading::Status { ok: false },
+            Reading::Status { ok: false },
+            Reading::Status { ok: true },
+        ],
+    );
+    assert_eq!(states, [State::Pending, State::Firing, State::Ok]);
+    assert_eq!(events[1].causes.len(), 2, "both bad runs caused it");
+    assert_eq!(events[2].causes.len(), 1, "the good run resolved it");
+}
+
+#[test]
+fn readings_are_judged_in_run_order_and_a_late_one_is_skipped() {
+    let r = rule(r#"condition = { kind = "status" }"#);
+    let (bad, good) = (Reading::Status { ok: false }, Reading::Status { ok: true });
+    // One batch, out of order: judged by run time, the good run last.
+    let judges = vec![
+        Judge {
+            rule: &r,
+            check_id: 1,
+            result: Uuid::now_v7(),
+            at: at(60),
+            reading: &good,
+        },
+        Judge {
+            rule: &r,
+            check_id: 1,
+            result: Uuid::now_v7(),
+            at: at(0),
+            reading: &bad,
+        },
+    ];
+    let (states, events) = run(judges, HashMap::new());
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].memory.machine.state(), State::Ok);
+    assert_eq!(
+        events.iter().map(|e| e.to).collect::<Vec<_>>(),
+        [State::Firing, State::Ok]
+    );
+    // A run older than the last judged changes nothing and is not stored.
+    let stored = HashMap::from([(("r".to_owned(), 1), states[0].memory.clone())]);
+    let late = vec![Judge {
+        rule: &r,
+        check_id: 1,
+        result: Uuid::now_v7(),
+        at: at(30),
+        reading: &bad,
+    }];
+    let (states, events) = run(late, stored);
+    assert!(states.is_empty() && events.is_empty());
+}
+
+#[test]
+fn a_memory_survives_its_stored_form() {
+    let r = rule(
+        r#"condition = { kind = "threshold", metric = "rtt", op = ">", value = 0.1, aggregate = "max", window = "5m" }"#,
+    );
+    let reading = Reading::Values(vec![0.5]);
+    let judges = vec![Judge {
+        rule: &r,
+        check_id: 3,
+        result: Uuid::now_v7(),
+        at: at(0),
+        reading: &reading,
+    }];
+    let (states, _) = run(judges, HashMap::new());
+    let memory = &states[0].memory;
+    let text = serde_json::to_string(memory).unwrap();
+    assert_eq!(&serde_json::from_str::<Memory>(&text).unwrap(), memory);
+}

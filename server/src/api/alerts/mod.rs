@@ -1,0 +1,12 @@
+//! Alerting's API (docs/alerting.md): rules, and the alerts they raise.
+
+mod active;
+mod rules;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    rules::router().merge(active::router())
+}
