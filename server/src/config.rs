@@ -80,6 +80,10 @@ pub struct ServerConfig {
     /// The largest plugin package the registry accepts, in bytes.
     #[serde(default = "default_max_package_bytes")]
     pub max_package_bytes: usize,
+    /// The wait before a failed notification is sent again; it doubles
+    /// with each attempt, up to 15 minutes.
+    #[serde(with = "humantime_serde", default = "default_notify_retry")]
+    pub notify_retry: Duration,
 }
 
 fn default_listen() -> SocketAddr {
@@ -102,6 +106,9 @@ fn default_offline_after() -> Duration {
 }
 fn default_ingest_queue() -> usize {
     256
+}
+fn default_notify_retry() -> Duration {
+    Duration::from_secs(5)
 }
 fn default_max_package_bytes() -> usize {
     128 << 20

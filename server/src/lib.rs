@@ -56,6 +56,8 @@ pub struct AppState {
     pub live: Arc<live::Live>,
     /// The alert rules ingest judges results with.
     pub rules: Arc<alerting::book::RuleBook>,
+    /// Wakes the notifier when ingest stored alert steps to tell.
+    pub notifier: Arc<alerting::notify::Notifier>,
     /// A hash to verify against when a login names no user, so that unknown
     /// and known names take the same time.
     pub dummy_hash: Arc<str>,
@@ -71,6 +73,7 @@ impl AppState {
             changes: Arc::default(),
             live: Arc::default(),
             rules: Arc::default(),
+            notifier: Arc::default(),
             config: Arc::new(config),
             telemetry: Arc::new(Telemetry::default()),
             ids: Arc::new(IdCache::default()),
@@ -178,6 +181,13 @@ pub async fn serve(
         store,
         state.config.clone(),
         state.telemetry.clone(),
+        stop.clone(),
+    ));
+    let notifier = tokio::spawn(alerting::notify::run(
+        state.store.clone(),
+        state.rules.clone(),
+        state.notifier.clone(),
+        state.config.notify_retry,
         stop,
     ));
     // Long polls answer at once when the server stops, instead of holding it up.
@@ -205,5 +215,6 @@ pub async fn serve(
     served.context("serving")?;
     let _ = stop_tx.send(true);
     let _ = jobs.await;
+    let _ = notifier.await;
     Ok(())
 }

@@ -29,12 +29,14 @@
 
 mod alert_views;
 mod alerts;
+mod channels;
 mod checks;
 mod desired;
 mod registry;
 
 pub use alert_views::*;
 pub use alerts::*;
+pub use channels::*;
 pub use checks::*;
 pub use desired::*;
 pub use registry::*;

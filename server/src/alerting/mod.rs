@@ -5,4 +5,6 @@
 pub mod book;
 pub mod evaluate;
 pub mod machine;
+pub mod notify;
+pub mod route;
 pub mod rule;

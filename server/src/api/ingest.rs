@@ -80,6 +80,9 @@ async fn ingest(
                 .live
                 .results(agent.id, &agent.name, names, &rows.results);
         }
+        if !rows.alerts.is_empty() {
+            state.notifier.wake();
+        }
         state.telemetry.batch(BatchOutcome::Stored);
         state
             .telemetry

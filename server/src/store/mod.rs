@@ -19,6 +19,7 @@ mod checks;
 mod dispatch;
 mod ingest;
 mod jobs;
+mod notify;
 pub mod postgres;
 mod registry;
 mod series;
@@ -37,6 +38,7 @@ pub use self::ingest::{
     CheckKey, DistributionRow, IngestStore, ResultRow, SampleRow, SeriesKey, StoreBatch,
 };
 pub use self::jobs::{DirtyRange, JobStore};
+pub use self::notify::{After, Attempt, ChannelRow, Claimed, NotifyStore};
 pub use self::registry::{PackageRow, RegistryStore, sort_packages};
 pub use self::series::{
     LatestRow, RawDistribution, RawPoint, Rollup, RollupRow, SeriesFilter, SeriesRow, SeriesStore,

@@ -165,6 +165,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every channel, by name, without secrets. */
+        get: operations["list_channels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/channels/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One channel, without secrets. */
+        get: operations["get_channel"];
+        /**
+         * Creates or replaces a channel. A secret left out keeps the stored one;
+         *     `""` removes it. Secrets are never shown again.
+         */
+        put: operations["put_channel"];
+        post?: never;
+        /** Deletes a channel that no route names. */
+        delete: operations["delete_channel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/channels/{name}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A channel's delivery log, newest first: every attempt, with the
+         *     receiver's status and the latency.
+         */
+        get: operations["channel_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/channels/{name}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends a test notification now and says what the receiver answered.
+         *     Not retried, not in the delivery log.
+         */
+        post: operations["test_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts/history": {
         parameters: {
             query?: never;
@@ -178,6 +257,27 @@ export interface paths {
          */
         get: operations["alert_history"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/routes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The routes that send alerts to channels, in order. */
+        get: operations["get_routes"];
+        /**
+         * Replaces the routes. Every glob must compile and every channel named
+         *     must exist.
+         */
+        put: operations["put_routes"];
         post?: never;
         delete?: never;
         options?: never;
@@ -853,6 +953,17 @@ export interface components {
              */
             value?: number | null;
         };
+        /** @description Which alerts a route takes: every field given must match (globs). */
+        AlertMatch: {
+            /** @description The agent's name, or a glob. */
+            agent?: string | null;
+            /** @description The check's name, or a glob. */
+            check?: string | null;
+            /** @description The rule's name, or a glob of them. */
+            rule?: string | null;
+            /** @description The target, or a glob. */
+            target?: string | null;
+        };
         /**
          * @description Where an alert stands.
          * @enum {string}
@@ -915,6 +1026,36 @@ export interface components {
             role: components["schemas"]["Role"];
             username: string;
         };
+        /** @description One attempt at a delivery, for the delivery log. */
+        Attempt: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * Format: int32
+             * @description 1 for the first try.
+             */
+            attempt: number;
+            channel: string;
+            /** @description Why it failed, when it did. */
+            error?: string | null;
+            /**
+             * Format: int64
+             * @description The alert history step delivered.
+             */
+            event_id: number;
+            /**
+             * Format: int32
+             * @description From sending to the answer (or the failure).
+             */
+            latency_ms: number;
+            /** @description Whether the receiver took it (a 2xx answer). */
+            ok: boolean;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status, when it answered.
+             */
+            status?: number | null;
+        };
         /**
          * @description The dashboard's view of its session. The session token itself stays in
          *     the `HttpOnly` cookie, out of the page's reach.
@@ -929,6 +1070,45 @@ export interface components {
             offline_after_seconds: number;
             role: components["schemas"]["Role"];
             username: string;
+        };
+        /** @description A kind of receiver. */
+        ChannelKind: {
+            /** @description Extra request headers (an API key the receiver wants, say). */
+            headers?: {
+                [key: string]: string;
+            };
+            /** @enum {string} */
+            kind: "webhook";
+            /** @description Signs every request (`x-vantage-signature`); write-only. */
+            secret?: string | null;
+            /** @description `http://` or `https://`. */
+            url: string;
+        };
+        /**
+         * @description A channel as an operator defines it (unknown fields are refused by
+         *     its kind, which the flattening hands them to). Secrets are written, never read
+         *     back: a spec without one keeps the stored secret, `""` removes it.
+         */
+        ChannelSpec: components["schemas"]["ChannelKind"] & {
+            /** @description Letters, digits, `-`, `_` and `.`; at most 64 characters. */
+            name: string;
+        };
+        /** @description A channel as the server shows it: secrets left out, named when set. */
+        ChannelView: {
+            /**
+             * Format: int64
+             * @description Bumped by every change.
+             */
+            revision: number;
+            /** @description The secret fields that hold a value. */
+            secrets_set: string[];
+            /** @description The channel without its secrets. */
+            spec: components["schemas"]["ChannelSpec"];
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             */
+            updated_at: string;
         };
         CheckAvailability: {
             /**
@@ -1634,6 +1814,32 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "operator" | "admin";
+        /** @description One route: the alerts it matches go to its channels. */
+        Route: {
+            /** @description The channels' names. */
+            channels: string[];
+            /** @description Go on to the next routes after this one matched (default: stop). */
+            continue?: boolean;
+            /** @description Which alerts; empty matches all. */
+            match?: components["schemas"]["AlertMatch"];
+        };
+        /**
+         * @description The routes, tried in order: the first that matches takes an alert,
+         *     and the next ones too while the matching ones say `continue`.
+         */
+        Routing: {
+            /** @description In order. */
+            route?: components["schemas"]["Route"][];
+        };
+        /** @description The routing as saved. */
+        RoutingView: {
+            /**
+             * Format: int64
+             * @description 0 before the first save.
+             */
+            revision: number;
+            routing: components["schemas"]["Routing"];
+        };
         /** @description An alert rule. */
         RuleSpec: {
             /** @description What makes a result bad. */
@@ -1763,6 +1969,20 @@ export interface components {
          * @enum {string}
          */
         StorageMode: "sqlite" | "postgres" | "timescaledb";
+        /** @description What a test send got back. */
+        TestOutcome: {
+            /** @description Why it failed, when it did. */
+            error?: string | null;
+            /** Format: int32 */
+            latency_ms: number;
+            /** @description The receiver took it (a 2xx answer). */
+            ok: boolean;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status, when it answered.
+             */
+            status?: number | null;
+        };
         TokenCreated: {
             /** Format: date-time */
             expires_at?: string | null;
@@ -2143,6 +2363,210 @@ export interface operations {
             };
         };
     };
+    list_channels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelView"][];
+                };
+            };
+        };
+    };
+    get_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelView"];
+                };
+            };
+            /** @description no such channel */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    put_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelSpec"];
+            };
+        };
+        responses: {
+            /** @description replaced (or unchanged) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelView"];
+                };
+            };
+            /** @description created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelView"];
+                };
+            };
+            /** @description every bad field, named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    delete_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such channel */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description a route names it: change the routes first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    channel_deliveries: {
+        parameters: {
+            query?: {
+                /** @description 1–1000, default 100. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attempt"][];
+                };
+            };
+            /** @description no such channel */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description a bad limit, named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    test_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description sent; `ok` says whether it was taken */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestOutcome"];
+                };
+            };
+            /** @description no such channel */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
     alert_history: {
         parameters: {
             query?: {
@@ -2168,6 +2592,57 @@ export interface operations {
                 };
             };
             /** @description a bad limit, named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    get_routes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingView"];
+                };
+            };
+        };
+    };
+    put_routes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Routing"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingView"];
+                };
+            };
+            /** @description every bad field, named */
             422: {
                 headers: {
                     [name: string]: unknown;

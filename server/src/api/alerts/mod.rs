@@ -1,6 +1,7 @@
 //! Alerting's API (docs/alerting.md): rules, and the alerts they raise.
 
 mod active;
+mod channels;
 mod rules;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -8,5 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    rules::router().merge(active::router())
+    rules::router()
+        .merge(active::router())
+        .merge(channels::router())
 }

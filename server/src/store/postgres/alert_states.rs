@@ -80,10 +80,13 @@ pub(super) async fn judge(tx: &mut PgConnection, judges: Vec<Judge<'_>>) -> Stor
         .execute(&mut *tx)
         .await?;
     }
+    // A step that tells something waits in the outbox for the notifier.
     for e in &events {
         sqlx::query(
-            "INSERT INTO alert_events (rule, check_id, at, from_state, to_state, value, causes, notices)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "WITH step AS (
+                 INSERT INTO alert_events (rule, check_id, at, from_state, to_state, value, causes, notices)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id)
+             INSERT INTO alert_outbox (event_id) SELECT id FROM step WHERE cardinality($8::text[]) > 0",
         )
         .bind(&e.rule)
         .bind(id32(e.check_id)?)
@@ -169,20 +172,51 @@ pub(super) async fn history(
     .bind(i64::from(filter.limit))
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|row| {
-            let causes: Vec<Uuid> = row.try_get("causes")?;
-            let notices: Vec<String> = row.try_get("notices")?;
-            Ok(AlertEventView {
-                id: row.try_get("id")?,
-                subject: subject(row)?,
-                at: row.try_get("at")?,
-                from: state_from_str(row.try_get("from_state")?)?,
-                to: state_from_str(row.try_get("to_state")?)?,
-                value: row.try_get("value")?,
-                causes,
-                notices: notices_from_names(&notices)?,
-            })
-        })
-        .collect()
+    rows.iter().map(event).collect()
+}
+
+fn event(row: &PgRow) -> StoreResult<AlertEventView> {
+    let causes: Vec<Uuid> = row.try_get("causes")?;
+    let notices: Vec<String> = row.try_get("notices")?;
+    Ok(AlertEventView {
+        id: row.try_get("id")?,
+        subject: subject(row)?,
+        at: row.try_get("at")?,
+        from: state_from_str(row.try_get("from_state")?)?,
+        to: state_from_str(row.try_get("to_state")?)?,
+        value: row.try_get("value")?,
+        causes,
+        notices: notices_from_names(&notices)?,
+    })
+}
+
+/// Steps waiting in the outbox, oldest first.
+pub(super) async fn outbox(db: &sqlx::PgPool, limit: u32) -> StoreResult<Vec<AlertEventView>> {
+    let rows = sqlx::query(concat!(
+        "SELECT e.id, e.rule, e.at, e.from_state, e.to_state, e.value, e.causes, e.notices, ",
+        subject_columns!(),
+        "
+         FROM alert_outbox o JOIN alert_events e ON e.id = o.event_id
+         JOIN checks c ON c.id = e.check_id JOIN agents a ON a.id = c.agent_id
+         ORDER BY o.event_id LIMIT $1"
+    ))
+    .bind(i64::from(limit))
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(event).collect()
+}
+
+/// Steps by id.
+pub(super) async fn events(db: &sqlx::PgPool, ids: &[i64]) -> StoreResult<Vec<AlertEventView>> {
+    let rows = sqlx::query(concat!(
+        "SELECT e.id, e.rule, e.at, e.from_state, e.to_state, e.value, e.causes, e.notices, ",
+        subject_columns!(),
+        "
+         FROM alert_events e JOIN checks c ON c.id = e.check_id JOIN agents a ON a.id = c.agent_id
+         WHERE e.id = ANY($1)"
+    ))
+    .bind(ids)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(event).collect()
 }

@@ -23,6 +23,7 @@ mod columns;
 mod ingest;
 mod jobs;
 mod mode;
+mod notify;
 mod registry;
 mod series;
 
@@ -80,6 +81,11 @@ fn migrator() -> Migrator {
             5,
             "alert states",
             include_str!("../../../migrations/postgres/0005_alert_states.sql"),
+        ),
+        migration(
+            6,
+            "notifications",
+            include_str!("../../../migrations/postgres/0006_notifications.sql"),
         ),
     ])
 }

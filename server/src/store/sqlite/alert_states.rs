@@ -54,9 +54,9 @@ pub(super) async fn judge(tx: &mut SqliteConnection, judges: Vec<Judge<'_>>) -> 
         .await?;
     }
     for e in &events {
-        sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO alert_events (rule, check_id, at, from_state, to_state, value, causes, notices)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
         )
         .bind(&e.rule)
         .bind(e.check_id)
@@ -66,8 +66,15 @@ pub(super) async fn judge(tx: &mut SqliteConnection, judges: Vec<Judge<'_>>) -> 
         .bind(e.value)
         .bind(Json(&e.causes))
         .bind(Json(notice_names(&e.notices)))
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
+        // A step that tells something waits for the notifier.
+        if !e.notices.is_empty() {
+            sqlx::query("INSERT INTO alert_outbox (event_id) VALUES (?1)")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     Ok(())
 }
@@ -131,20 +138,51 @@ pub(super) async fn history(
     .bind(filter.limit)
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|row| {
-            let Json(causes): Json<Vec<Uuid>> = row.try_get("causes")?;
-            let Json(notices): Json<Vec<String>> = row.try_get("notices")?;
-            Ok(AlertEventView {
-                id: row.try_get("id")?,
-                subject: subject(row)?,
-                at: time_at(row, "at")?,
-                from: state_from_str(row.try_get("from_state")?)?,
-                to: state_from_str(row.try_get("to_state")?)?,
-                value: row.try_get("value")?,
-                causes,
-                notices: notices_from_names(&notices)?,
-            })
-        })
-        .collect()
+    rows.iter().map(event).collect()
+}
+
+fn event(row: &SqliteRow) -> StoreResult<AlertEventView> {
+    let Json(causes): Json<Vec<Uuid>> = row.try_get("causes")?;
+    let Json(notices): Json<Vec<String>> = row.try_get("notices")?;
+    Ok(AlertEventView {
+        id: row.try_get("id")?,
+        subject: subject(row)?,
+        at: time_at(row, "at")?,
+        from: state_from_str(row.try_get("from_state")?)?,
+        to: state_from_str(row.try_get("to_state")?)?,
+        value: row.try_get("value")?,
+        causes,
+        notices: notices_from_names(&notices)?,
+    })
+}
+
+/// Steps waiting in the outbox, oldest first.
+pub(super) async fn outbox(db: &sqlx::SqlitePool, limit: u32) -> StoreResult<Vec<AlertEventView>> {
+    let rows = sqlx::query(concat!(
+        "SELECT e.id, e.rule, e.at, e.from_state, e.to_state, e.value, e.causes, e.notices, ",
+        subject_columns!(),
+        "
+         FROM alert_outbox o JOIN alert_events e ON e.id = o.event_id
+         JOIN checks c ON c.id = e.check_id JOIN agents a ON a.id = c.agent_id
+         ORDER BY o.event_id LIMIT ?1"
+    ))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(event).collect()
+}
+
+/// Steps by id.
+pub(super) async fn events(db: &sqlx::SqlitePool, ids: &[i64]) -> StoreResult<Vec<AlertEventView>> {
+    let rows = sqlx::query(concat!(
+        "SELECT e.id, e.rule, e.at, e.from_state, e.to_state, e.value, e.causes, e.notices, ",
+        subject_columns!(),
+        "
+         FROM alert_events e JOIN checks c ON c.id = e.check_id JOIN agents a ON a.id = c.agent_id
+         WHERE e.id IN (SELECT value FROM json_each(?1))"
+    ))
+    .bind(super::id_list(ids))
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(event).collect()
 }

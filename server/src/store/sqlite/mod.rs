@@ -28,6 +28,7 @@ mod bulk;
 mod checks;
 mod ingest;
 mod jobs;
+mod notify;
 mod registry;
 mod series;
 #[cfg(test)]
@@ -100,6 +101,11 @@ fn migrator() -> Migrator {
             5,
             "alert states",
             include_str!("../../../migrations/sqlite/0005_alert_states.sql"),
+        ),
+        migration(
+            6,
+            "notifications",
+            include_str!("../../../migrations/sqlite/0006_notifications.sql"),
         ),
     ])
 }

@@ -33,8 +33,8 @@ async fn mode_is_chosen_once_and_read_back() {
         .await
         .unwrap();
     assert_eq!(
-        migrations, 5,
-        "0001_init, 0002_registry, 0003_distributions, 0004_alerts and 0005_alert_states"
+        migrations, 6,
+        "0001_init … 0005_alert_states and 0006_notifications"
     );
     let recorded: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'storage_mode'")
         .fetch_one(pool)

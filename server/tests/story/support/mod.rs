@@ -6,6 +6,7 @@ pub mod agent;
 pub mod http;
 pub mod pg;
 pub mod process;
+pub mod receiver;
 pub mod server;
 
 use chrono::{DateTime, Utc};

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use tempfile::TempDir;
+use vantage_server::alerting::notify;
 use vantage_server::config::ServerConfig;
 use vantage_server::store::{Store, postgres::PgStore, sqlite::SqliteStore};
 use vantage_server::{AppState, app, bootstrap_admin};
@@ -62,13 +63,11 @@ impl TestServer {
     /// Another server process in all but name on the same database, with
     /// nothing of this one's memory: a replica, or this one restarted.
     pub async fn replica(&self) -> Replica {
-        let state = AppState::new(self.state.store.clone(), ServerConfig::default()).unwrap();
+        let config = (*self.state.config).clone();
+        let state = AppState::new(self.state.store.clone(), config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let router = app(state);
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
+        let task = serve(listener, state);
         Replica {
             base: format!("http://{addr}"),
             task,
@@ -99,6 +98,25 @@ impl Drop for Replica {
     }
 }
 
+/// Serves the API and runs the notifier, as `vantage_server::serve` does,
+/// until the task is aborted.
+fn serve(listener: tokio::net::TcpListener, state: AppState) -> tokio::task::JoinHandle<()> {
+    let router = app(state.clone());
+    tokio::spawn(async move {
+        // Never stopped: the task is aborted whole.
+        let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+        let notifier = notify::run(
+            state.store.clone(),
+            state.rules.clone(),
+            state.notifier.clone(),
+            state.config.notify_retry,
+            stop,
+        );
+        let server = async move { axum::serve(listener, router).await.unwrap() };
+        tokio::join!(server, notifier);
+    })
+}
+
 /// Starts a server with `config` (its listen address and database ignored).
 pub async fn start_with(backend: Backend, config: ServerConfig) -> Option<TestServer> {
     let (store, dir, url) = store(backend).await?;
@@ -108,10 +126,7 @@ pub async fn start_with(backend: Backend, config: ServerConfig) -> Option<TestSe
     let state = AppState::new(store, config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = app(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
+    let task = serve(listener, state.clone());
     let anonymous = Client::new(&format!("http://{addr}"));
     let login = anonymous
         .post(

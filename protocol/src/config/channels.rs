@@ -1,0 +1,209 @@
+//! Where alerts go: notification channels (`PUT /api/v1/alerts/channels/{name}`),
+//! the routes that send alerts to them (`PUT /api/v1/alerts/routes`), and
+//! the JSON a webhook receives ([`Notification`]).
+//!
+//! ```toml
+//! [[channel]]
+//! name = "ops-hook"
+//! kind = "webhook"
+//! url = "https://hooks.example.net/vantage"
+//! secret = "…"          # signs each request (HMAC-SHA256); never shown again
+//!
+//! [[route]]
+//! match = { rule = "core-*" }
+//! channels = ["ops-hook"]
+//! ```
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{AlertState, Notice};
+
+/// The header a webhook's signature travels in: `sha256=<hex>`, the
+/// HMAC-SHA256 with the channel's secret of `<timestamp>.<body>`.
+pub const SIGNATURE_HEADER: &str = "x-vantage-signature";
+/// The header with the Unix time the signature covers (reject old ones).
+pub const TIMESTAMP_HEADER: &str = "x-vantage-timestamp";
+/// The header naming the delivery: the same on every retry of it.
+pub const DELIVERY_HEADER: &str = "x-vantage-delivery";
+
+/// A channel as an operator defines it (unknown fields are refused by
+/// its kind, which the flattening hands them to). Secrets are written, never read
+/// back: a spec without one keeps the stored secret, `""` removes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChannelSpec {
+    /// Letters, digits, `-`, `_` and `.`; at most 64 characters.
+    pub name: String,
+    /// What kind of receiver, and how to reach it.
+    #[serde(flatten)]
+    pub kind: ChannelKind,
+}
+
+/// A kind of receiver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ChannelKind {
+    /// A POST of a [`Notification`] as JSON to `url`, signed when a secret is set.
+    Webhook {
+        /// `http://` or `https://`.
+        url: String,
+        /// Signs every request (`x-vantage-signature`); write-only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<String>,
+        /// Extra request headers (an API key the receiver wants, say).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        headers: BTreeMap<String, String>,
+    },
+}
+
+impl ChannelKind {
+    /// The kind's name, as written in `kind`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChannelKind::Webhook { .. } => "webhook",
+        }
+    }
+
+    /// The secret fields this kind has, by name, with their values.
+    pub fn secrets_mut(&mut self) -> Vec<(&'static str, &mut Option<String>)> {
+        match self {
+            ChannelKind::Webhook { secret, .. } => vec![("secret", secret)],
+        }
+    }
+}
+
+/// A channel as the server shows it: secrets left out, named when set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChannelView {
+    /// The channel without its secrets.
+    pub spec: ChannelSpec,
+    /// The secret fields that hold a value.
+    pub secrets_set: Vec<String>,
+    /// Bumped by every change.
+    pub revision: i64,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which alerts a route takes: every field given must match (globs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AlertMatch {
+    /// The rule's name, or a glob of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The check's name, or a glob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    /// The target, or a glob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The agent's name, or a glob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+}
+
+/// One route: the alerts it matches go to its channels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Which alerts; empty matches all.
+    #[serde(rename = "match", default)]
+    pub matches: AlertMatch,
+    /// The channels' names.
+    pub channels: Vec<String>,
+    /// Go on to the next routes after this one matched (default: stop).
+    #[serde(rename = "continue", default)]
+    pub go_on: bool,
+}
+
+/// The routes, tried in order: the first that matches takes an alert,
+/// and the next ones too while the matching ones say `continue`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Routing {
+    /// In order.
+    #[serde(rename = "route", alias = "routes", default)]
+    pub routes: Vec<Route>,
+}
+
+/// What a webhook receives: one step of one alert, with what it tells.
+/// Stable: fields may be added, none removed or renamed (`version`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notification {
+    /// The body's format: 1.
+    pub version: u32,
+    /// The alert history step this tells of (`GET /api/v1/alerts/history`).
+    pub event_id: i64,
+    /// What it tells: `firing`, `resolved`, `no_data`, `error`,
+    /// `flapping_started`, `flapping_stopped`.
+    pub notices: Vec<Notice>,
+    /// One line for people: what, where, the value against the limit.
+    pub summary: String,
+    /// The rule's name.
+    pub rule: String,
+    /// The agent that measured.
+    pub agent: String,
+    /// The agent's id.
+    pub agent_id: Uuid,
+    /// The check's name.
+    pub check: String,
+    /// What it measures.
+    pub target: String,
+    /// The plugin that measured.
+    pub plugin: String,
+    /// The state before the step.
+    pub from: AlertState,
+    /// The state after it.
+    pub state: AlertState,
+    /// The run time of the result judged: since when the state holds.
+    pub at: DateTime<Utc>,
+    /// The value judged, when the rule has one.
+    pub value: Option<f64>,
+    /// The results that caused the step.
+    pub causes: Vec<Uuid>,
+    /// The check's page on the dashboard, when the server knows its URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_channel_reads_its_kind_and_refuses_unknown_fields() {
+        let spec: ChannelSpec = serde_json::from_value(serde_json::json!({
+            "name": "ops", "kind": "webhook", "url": "https://h.example.net/x",
+            "headers": {"X-Api-Key": "k"}
+        }))
+        .unwrap();
+        assert_eq!(spec.kind.name(), "webhook");
+        let e = serde_json::from_value::<ChannelSpec>(serde_json::json!({
+            "name": "ops", "kind": "webhook", "url": "https://h.example.net/x", "sekret": "s"
+        }))
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown field `sekret`"), "{e}");
+        let e = serde_json::from_value::<ChannelSpec>(
+            serde_json::json!({"name": "ops", "kind": "pigeon"}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("pigeon"), "{e}");
+        let routing: Routing = toml::from_str(
+            "[[route]]\nmatch = { rule = \"core-*\" }\nchannels = [\"ops\"]\ncontinue = true",
+        )
+        .unwrap();
+        assert!(routing.routes[0].go_on);
+        assert_eq!(routing.routes[0].matches.rule.as_deref(), Some("core-*"));
+    }
+}

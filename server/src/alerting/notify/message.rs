@@ -1,0 +1,153 @@
+//! What a notification says: the documented JSON body, with a summary
+//! line for people (what, where, the value against the limit).
+
+use vantage_protocol::config::{
+    AlertEventView, AlertState, Comparison, Condition, Notice, Notification,
+};
+
+/// The body for one step of an alert; `condition` is its rule's, when the
+/// rule still exists.
+pub fn notification(event: &AlertEventView, condition: Option<&Condition>) -> Notification {
+    Notification {
+        version: 1,
+        event_id: event.id,
+        notices: event.notices.clone(),
+        summary: summary(event, condition),
+        rule: event.subject.rule.clone(),
+        agent: event.subject.agent.clone(),
+        agent_id: event.subject.agent_id,
+        check: event.subject.check.clone(),
+        target: event.subject.target.clone(),
+        plugin: event.subject.plugin.clone(),
+        from: event.from,
+        state: event.to,
+        at: event.at,
+        value: event.value,
+        causes: event.causes.clone(),
+        url: None,
+    }
+}
+
+/// `FIRING core-rtt: ping-core → 10.0.0.1 from edge-1: rtt_avg 0.4 > 0.1`
+pub fn summary(event: &AlertEventView, condition: Option<&Condition>) -> String {
+    let s = &event.subject;
+    let what = event
+        .notices
+        .iter()
+        .map(|n| match n {
+            Notice::Firing => "FIRING",
+            Notice::Resolved => "RESOLVED",
+            Notice::NoData => "NO DATA",
+            Notice::Error => "ERROR",
+            Notice::FlappingStarted => "FLAPPING",
+            Notice::FlappingStopped => "SETTLED",
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut line = format!(
+        "{what} {}: {} → {} from {}",
+        s.rule, s.check, s.target, s.agent
+    );
+    if let Some(detail) = condition.and_then(|c| detail(c, event.value, event.to)) {
+        line.push_str(": ");
+        line.push_str(&detail);
+    }
+    line
+}
+
+fn detail(condition: &Condition, value: Option<f64>, state: AlertState) -> Option<String> {
+    Some(match condition {
+        Condition::Status {} if state == AlertState::Ok => "runs end ok".into(),
+        Condition::Status {} => "runs fail".into(),
+        Condition::Threshold {
+            metric,
+            op,
+            value: limit,
+            aggregate,
+            ..
+        } => {
+            let op = match op {
+                Comparison::Above => ">",
+                Comparison::AtLeast => ">=",
+                Comparison::Below => "<",
+                Comparison::AtMost => "<=",
+            };
+            let aggregate = serde_json::to_value(aggregate).ok()?;
+            let aggregate = aggregate.as_str().filter(|a| *a != "last");
+            let name = aggregate.map_or(metric.clone(), |a| format!("{a} {metric}"));
+            format!("{name} {} (limit {op} {limit})", number(value?))
+        }
+        Condition::NoData { intervals } => format!("no result for {intervals} intervals"),
+        Condition::PathChange {} => format!("path fingerprint {}", number(value?)),
+        Condition::CertExpiry { days } => format!(
+            "certificate expires in {:.1} days (limit {days})",
+            value? / 86_400.0
+        ),
+    })
+}
+
+/// A value without float noise: up to 6 significant digits.
+fn number(v: f64) -> String {
+    let text = format!("{v:.6}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text.is_empty() || text == "-" {
+        "0".into()
+    } else {
+        text.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vantage_protocol::config::AlertSubject;
+
+    fn event(notices: Vec<Notice>, to: AlertState, value: Option<f64>) -> AlertEventView {
+        AlertEventView {
+            id: 7,
+            subject: AlertSubject {
+                rule: "core-rtt".into(),
+                agent_id: uuid::Uuid::nil(),
+                agent: "edge-1".into(),
+                check: "ping-core".into(),
+                target: "10.0.0.1".into(),
+                plugin: "ping".into(),
+            },
+            at: chrono::DateTime::UNIX_EPOCH,
+            from: AlertState::Pending,
+            to,
+            value,
+            causes: Vec::new(),
+            notices,
+        }
+    }
+
+    #[test]
+    fn a_summary_says_what_where_and_the_value_against_the_limit() {
+        let threshold: Condition = serde_json::from_value(serde_json::json!({
+            "kind": "threshold", "metric": "rtt", "op": ">", "value": 0.08,
+            "aggregate": "p95", "window": "5m"
+        }))
+        .unwrap();
+        let firing = event(vec![Notice::Firing], AlertState::Firing, Some(0.1234567));
+        assert_eq!(
+            summary(&firing, Some(&threshold)),
+            "FIRING core-rtt: ping-core → 10.0.0.1 from edge-1: p95 rtt 0.123457 (limit > 0.08)"
+        );
+        let status = Condition::Status {};
+        let resolved = event(vec![Notice::Resolved], AlertState::Ok, None);
+        assert_eq!(
+            summary(&resolved, Some(&status)),
+            "RESOLVED core-rtt: ping-core → 10.0.0.1 from edge-1: runs end ok"
+        );
+        // A deleted rule: what and where still.
+        assert_eq!(
+            summary(&resolved, None),
+            "RESOLVED core-rtt: ping-core → 10.0.0.1 from edge-1"
+        );
+        let body = notification(&firing, Some(&threshold));
+        assert_eq!(body.version, 1);
+        assert_eq!(body.state, AlertState::Firing);
+        assert_eq!(body.from, AlertState::Pending);
+    }
+}

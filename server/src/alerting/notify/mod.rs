@@ -1,0 +1,274 @@
+//! The notifier: routes the steps the ingest transaction put in the
+//! outbox to their channels, then sends each delivery, claimed under a
+//! lease so that replicas share the work without sending one twice;
+//! failures retry with back-off, each attempt logged. A delivery is
+//! sent at least once and, unless a replica dies mid-send, at most once.
+
+pub mod message;
+pub mod webhook;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use vantage_protocol::config::{AlertEventView, ChannelKind};
+
+use super::book::RuleBook;
+use super::route::Router;
+use crate::store::{After, Attempt, ChannelRow, Claimed, NotifyStore as _, Store, StoreResult};
+
+/// How often the outbox is looked at without a wake-up (another replica's
+/// ingest, a retry falling due).
+const POLL: Duration = Duration::from_millis(250);
+/// How long a claim lasts: longer than a send may take.
+const LEASE: Duration = Duration::from_secs(60);
+/// A send's deadline.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Deliveries in flight at once, across channels.
+const IN_FLIGHT: usize = 32;
+/// Attempts before a delivery is given up.
+pub const MAX_ATTEMPTS: u32 = 12;
+/// The longest wait between attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+
+/// Wakes the notifier when this replica stored steps to tell.
+#[derive(Debug, Default)]
+pub struct Notifier {
+    wake: Notify,
+}
+
+impl Notifier {
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// The wait after failed attempt `attempt` (1-based): `first`, doubling,
+/// at most 15 minutes.
+pub fn backoff(first: Duration, attempt: u32) -> Duration {
+    first
+        .saturating_mul(1 << attempt.saturating_sub(1).min(20))
+        .min(MAX_BACKOFF)
+}
+
+/// Runs until `stop`.
+pub async fn run(
+    store: Store,
+    rules: Arc<RuleBook>,
+    notifier: Arc<Notifier>,
+    first_retry: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let client = match client() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "The notifier cannot make an HTTP client; nothing will be sent.");
+            return;
+        }
+    };
+    let mut sending = JoinSet::new();
+    loop {
+        while sending.try_join_next().is_some() {}
+        let room = IN_FLIGHT.saturating_sub(sending.len());
+        if let Err(e) = cycle(&store, &rules, &client, first_retry, room, &mut sending).await {
+            tracing::warn!(error = %e, "Notifying failed; trying again.");
+        }
+        tokio::select! {
+            () = notifier.wake.notified() => {}
+            () = tokio::time::sleep(POLL) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    // Sends in progress finish (their claims would otherwise run out and
+    // another replica send them again).
+    while sending.join_next().await.is_some() {}
+}
+
+/// An HTTP client for receivers: rustls, no redirects, a deadline.
+pub fn client() -> reqwest::Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(SEND_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("vantage-server/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+async fn cycle(
+    store: &Store,
+    rules: &RuleBook,
+    client: &reqwest::Client,
+    first_retry: Duration,
+    room: usize,
+    sending: &mut JoinSet<()>,
+) -> StoreResult<()> {
+    route(store).await?;
+    if room == 0 {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let claimed = store.claim(now, until, room as u32).await?;
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = claimed.iter().map(|c| c.event_id).collect();
+    let events: HashMap<i64, AlertEventView> = store
+        .events(&ids)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let channels: HashMap<String, ChannelRow> = store
+        .channels()
+        .await?
+        .into_iter()
+        .map(|c| (c.spec.name.clone(), c))
+        .collect();
+    let rules = rules.rules(store).await?;
+    for claim in claimed {
+        let event = events.get(&claim.event_id).cloned();
+        let channel = channels.get(&claim.channel).cloned();
+        let condition = event.as_ref().and_then(|e| {
+            rules
+                .iter()
+                .find(|r| r.spec.name == e.subject.rule)
+                .map(|r| r.spec.condition.clone())
+        });
+        let (store, client) = (store.clone(), client.clone());
+        sending.spawn(async move {
+            let attempt = deliver(&client, &claim, event, channel, condition).await;
+            let after = if attempt.ok {
+                After::Sent
+            } else if claim.attempt >= MAX_ATTEMPTS {
+                After::GaveUp
+            } else {
+                let wait = backoff(first_retry, claim.attempt);
+                After::Retry(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default())
+            };
+            if !attempt.ok {
+                tracing::warn!(channel = claim.channel, event = claim.event_id, attempt = claim.attempt, status = ?attempt.status, error = ?attempt.error, ?after, "A notification was not delivered.");
+            }
+            if let Err(e) = store.finish(&attempt, after).await {
+                tracing::warn!(error = %e, "A delivery's outcome was not stored; its claim will run out and it will be sent again.");
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Moves steps from the outbox to a delivery per channel their routes name.
+async fn route(store: &Store) -> StoreResult<()> {
+    let pending = store.outbox(500).await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let (routing, _) = store.routing().await?;
+    let names: BTreeSet<String> = store
+        .channels()
+        .await?
+        .into_iter()
+        .map(|c| c.spec.name)
+        .collect();
+    // Saved routing names only channels that exist, and a channel a route
+    // names cannot be deleted; should both still disagree, the routes that
+    // do compile are used.
+    let router = Router::compile(&routing, &names).unwrap_or_else(|errors| {
+        tracing::error!(
+            ?errors,
+            "The stored routing does not compile; alerts go nowhere."
+        );
+        Router::default()
+    });
+    let ids: Vec<i64> = pending.iter().map(|e| e.id).collect();
+    let deliveries: Vec<(i64, String)> = pending
+        .iter()
+        .flat_map(|e| router.channels(&e.subject).into_iter().map(|c| (e.id, c)))
+        .collect();
+    store.enqueue(&ids, &deliveries, Utc::now()).await
+}
+
+/// One attempt at one delivery.
+async fn deliver(
+    client: &reqwest::Client,
+    claim: &Claimed,
+    event: Option<AlertEventView>,
+    channel: Option<ChannelRow>,
+    condition: Option<vantage_protocol::config::Condition>,
+) -> Attempt {
+    let started = std::time::Instant::now();
+    let result = match (event, channel) {
+        (Some(event), Some(channel)) => {
+            let body = message::notification(&event, condition.as_ref());
+            send(
+                client,
+                &channel,
+                &format!("{}-{}", claim.event_id, claim.channel),
+                &body,
+            )
+            .await
+        }
+        (None, _) => Err("the alert history step is gone".to_owned()),
+        (_, None) => Err("the channel was deleted".to_owned()),
+    };
+    let latency_ms = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
+    let (ok, status, error) = match result {
+        Ok(status) if (200..300).contains(&status) => (true, Some(status), None),
+        Ok(status) => (
+            false,
+            Some(status),
+            Some(format!("the receiver answered {status}")),
+        ),
+        Err(e) => (false, None, Some(e)),
+    };
+    Attempt {
+        event_id: claim.event_id,
+        channel: claim.channel.clone(),
+        attempt: claim.attempt,
+        at: Utc::now(),
+        ok,
+        status,
+        latency_ms,
+        error,
+    }
+}
+
+/// Sends a notification over a channel: the receiver's status.
+pub async fn send(
+    client: &reqwest::Client,
+    channel: &ChannelRow,
+    delivery: &str,
+    notification: &vantage_protocol::config::Notification,
+) -> Result<u16, String> {
+    match &channel.spec.kind {
+        ChannelKind::Webhook {
+            url,
+            secret,
+            headers,
+        } => {
+            let body = serde_json::to_vec(notification).map_err(|e| e.to_string())?;
+            let hook = webhook::Hook {
+                url,
+                secret: secret.as_deref(),
+                headers,
+            };
+            webhook::post(client, &hook, delivery, body).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_to_a_ceiling() {
+        let first = Duration::from_secs(5);
+        let waits: Vec<u64> = (1..=10).map(|n| backoff(first, n).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 640, 900, 900]);
+        assert_eq!(backoff(first, u32::MAX), MAX_BACKOFF);
+    }
+}

@@ -1,0 +1,298 @@
+//! Channels and routes checked whole (every bad field named), and the
+//! routes compiled: which channels an alert's step goes to.
+
+use std::collections::BTreeSet;
+
+use globset::{Glob, GlobMatcher};
+use vantage_protocol::config::{AlertMatch, AlertSubject, ChannelKind, ChannelSpec, Routing};
+use vantage_protocol::ingest::FieldError;
+
+use crate::remote::validate::is_name;
+
+/// The most routes, and channels a route names.
+const MAX_ROUTES: usize = 1000;
+const MAX_CHANNELS: usize = 100;
+
+fn field_error(field: String, reason: impl Into<String>) -> FieldError {
+    FieldError {
+        index: None,
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// Checks a channel: its name, its URL, its headers.
+pub fn check_channel(spec: &ChannelSpec) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if !is_name(&spec.name) {
+        errors.push(field_error(
+            "name".into(),
+            "must be 1–64 letters, digits, `-`, `_` or `.`",
+        ));
+    }
+    match &spec.kind {
+        ChannelKind::Webhook {
+            url,
+            secret,
+            headers,
+        } => {
+            if let Err(reason) = check_url(url) {
+                errors.push(field_error("url".into(), reason));
+            }
+            if secret.as_ref().is_some_and(|s| s.len() > 1024) {
+                errors.push(field_error("secret".into(), "must be at most 1024 bytes"));
+            }
+            for (name, value) in headers {
+                let field = format!("headers.{name}");
+                if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    errors.push(field_error(field, "is not a header name"));
+                } else if name.to_ascii_lowercase().starts_with("x-vantage-")
+                    || ["content-type", "content-length", "host"]
+                        .contains(&name.to_ascii_lowercase().as_str())
+                {
+                    errors.push(field_error(field, "is set by the server"));
+                } else if axum::http::HeaderValue::from_str(value).is_err() {
+                    errors.push(field_error(field, "is not a header value"));
+                }
+            }
+        }
+    }
+    errors
+}
+
+/// An `http://` or `https://` URL with a host.
+fn check_url(url: &str) -> Result<(), String> {
+    let uri: axum::http::Uri = url.parse().map_err(|e| format!("is not a URL: {e}"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => return Err("must start with http:// or https://".into()),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err("has no host".into());
+    }
+    if url.len() > 2048 {
+        return Err("must be at most 2048 bytes".into());
+    }
+    Ok(())
+}
+
+/// One route, compiled.
+#[derive(Debug, Clone)]
+struct CompiledRoute {
+    rule: Option<GlobMatcher>,
+    check: Option<GlobMatcher>,
+    target: Option<GlobMatcher>,
+    agent: Option<GlobMatcher>,
+    channels: Vec<String>,
+    go_on: bool,
+}
+
+/// The routes, compiled: which channels a step of an alert goes to.
+#[derive(Debug, Clone, Default)]
+pub struct Router {
+    routes: Vec<CompiledRoute>,
+}
+
+impl Router {
+    /// Checks routing whole: every glob, every channel named exists.
+    pub fn compile(
+        routing: &Routing,
+        channels: &BTreeSet<String>,
+    ) -> Result<Router, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if routing.routes.len() > MAX_ROUTES {
+            errors.push(field_error(
+                "route".into(),
+                format!("at most {MAX_ROUTES} routes"),
+            ));
+        }
+        let mut routes = Vec::with_capacity(routing.routes.len());
+        for (i, route) in routing.routes.iter().enumerate() {
+            let mut glob = |name: &str, pattern: &Option<String>| match pattern {
+                None => None,
+                Some(p) if p.is_empty() || p.len() > 512 => {
+                    errors.push(field_error(
+                        format!("route[{i}].match.{name}"),
+                        "must be 1–512 bytes",
+                    ));
+                    None
+                }
+                Some(p) => match Glob::new(p) {
+                    Ok(g) => Some(g.compile_matcher()),
+                    Err(e) => {
+                        errors.push(field_error(
+                            format!("route[{i}].match.{name}"),
+                            format!("is not a glob: {}", e.kind()),
+                        ));
+                        None
+                    }
+                },
+            };
+            let AlertMatch {
+                rule,
+                check,
+                target,
+                agent,
+            } = &route.matches;
+            let compiled = CompiledRoute {
+                rule: glob("rule", rule),
+                check: glob("check", check),
+                target: glob("target", target),
+                agent: glob("agent", agent),
+                channels: route.channels.clone(),
+                go_on: route.go_on,
+            };
+            if route.channels.is_empty() || route.channels.len() > MAX_CHANNELS {
+                errors.push(field_error(
+                    format!("route[{i}].channels"),
+                    format!("must name 1–{MAX_CHANNELS} channels"),
+                ));
+            }
+            for (j, name) in route.channels.iter().enumerate() {
+                if !channels.contains(name) {
+                    errors.push(field_error(
+                        format!("route[{i}].channels[{j}]"),
+                        format!("no channel is named `{name}`"),
+                    ));
+                }
+            }
+            routes.push(compiled);
+        }
+        if errors.is_empty() {
+            Ok(Router { routes })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The channels a step of this alert goes to, each once, in route order.
+    pub fn channels(&self, subject: &AlertSubject) -> Vec<String> {
+        let hit = |g: &Option<GlobMatcher>, text: &str| g.as_ref().is_none_or(|g| g.is_match(text));
+        let mut out: Vec<String> = Vec::new();
+        for route in &self.routes {
+            if hit(&route.rule, &subject.rule)
+                && hit(&route.check, &subject.check)
+                && hit(&route.target, &subject.target)
+                && hit(&route.agent, &subject.agent)
+            {
+                for c in &route.channels {
+                    if !out.contains(c) {
+                        out.push(c.clone());
+                    }
+                }
+                if !route.go_on {
+                    break;
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject(rule: &str, check: &str) -> AlertSubject {
+        AlertSubject {
+            rule: rule.into(),
+            agent_id: uuid::Uuid::nil(),
+            agent: "edge-1".into(),
+            check: check.into(),
+            target: "10.0.0.1".into(),
+            plugin: "ping".into(),
+        }
+    }
+
+    fn routing(toml_text: &str) -> Routing {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn the_first_matching_route_takes_an_alert_unless_it_continues() {
+        let channels: BTreeSet<String> = ["pager", "chat", "mail"].map(String::from).into();
+        let router = Router::compile(
+            &routing(
+                r#"
+                [[route]]
+                match = { rule = "core-*" }
+                channels = ["pager"]
+                continue = true
+                [[route]]
+                match = { check = "ping-*" }
+                channels = ["chat", "pager"]
+                [[route]]
+                channels = ["mail"]
+                "#,
+            ),
+            &channels,
+        )
+        .unwrap();
+        assert_eq!(
+            router.channels(&subject("core-loss", "ping-a")),
+            ["pager", "chat"]
+        );
+        assert_eq!(
+            router.channels(&subject("core-loss", "dns-a")),
+            ["pager", "mail"]
+        );
+        assert_eq!(
+            router.channels(&subject("edge", "ping-a")),
+            ["chat", "pager"]
+        );
+        assert_eq!(router.channels(&subject("edge", "dns-a")), ["mail"]);
+        assert!(
+            Router::default()
+                .channels(&subject("any", "thing"))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn bad_routes_and_channels_are_named() {
+        let channels: BTreeSet<String> = ["pager".to_owned()].into();
+        let errors = Router::compile(
+            &routing(
+                r#"
+                [[route]]
+                match = { rule = "core-[" }
+                channels = ["pager", "nobody"]
+                [[route]]
+                channels = []
+                "#,
+            ),
+            &channels,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "route[0].match.rule",
+                "route[0].channels[1]",
+                "route[1].channels"
+            ]
+        );
+
+        let hook = |url: &str, header: &str| ChannelSpec {
+            name: "bad name".into(),
+            kind: ChannelKind::Webhook {
+                url: url.into(),
+                secret: None,
+                headers: [(header.to_owned(), "v".to_owned())].into(),
+            },
+        };
+        let fields = |spec: &ChannelSpec| -> Vec<String> {
+            check_channel(spec).into_iter().map(|e| e.field).collect()
+        };
+        assert_eq!(fields(&hook("ftp://x", "X-Api-Key")), ["name", "url"]);
+        assert_eq!(
+            fields(&hook("http://", "bad header")),
+            ["name", "url", "headers.bad header"]
+        );
+        assert_eq!(
+            fields(&hook("https://hooks.example.net/a", "X-Vantage-Signature")),
+            ["name", "headers.X-Vantage-Signature"]
+        );
+    }
+}

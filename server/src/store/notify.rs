@@ -1,0 +1,107 @@
+//! Notifications' storage: channels (with their secrets, which only the
+//! notifier reads), the routing, and the way from an alert's step to a
+//! receiver: the outbox the ingest transaction fills, one delivery per
+//! (step, channel) — unique, so no replica sends one twice — claimed
+//! under a lease, and every attempt in the delivery log.
+
+use chrono::{DateTime, Utc};
+use vantage_protocol::config::{AlertEventView, ChannelSpec, Routing};
+
+use super::alerts::RuleSaved;
+use super::dispatch::store_trait;
+use super::types::StoreResult;
+
+/// A channel as saved, secrets included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRow {
+    pub spec: ChannelSpec,
+    pub revision: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A delivery claimed for sending: its `attempt`, counting from 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub event_id: i64,
+    pub channel: String,
+    pub attempt: u32,
+}
+
+/// One attempt at a delivery, for the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Attempt {
+    /// The alert history step delivered.
+    pub event_id: i64,
+    pub channel: String,
+    /// 1 for the first try.
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    /// Whether the receiver took it (a 2xx answer).
+    pub ok: bool,
+    /// The receiver's HTTP status, when it answered.
+    pub status: Option<u16>,
+    /// From sending to the answer (or the failure).
+    pub latency_ms: u32,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+/// What becomes of a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    Sent,
+    /// Try again at this time.
+    Retry(DateTime<Utc>),
+    /// Too many attempts: given up (kept in the log).
+    GaveUp,
+}
+
+store_trait! {
+    /// Channels, routing, the notification outbox and deliveries.
+    pub trait NotifyStore {
+        /// Inserts or replaces a channel (the secrets as given: the caller
+        /// merges in the stored ones); the revision moves only on change.
+        async fn put_channel(&self, spec: &ChannelSpec, now: DateTime<Utc>) -> StoreResult<RuleSaved>;
+        /// True when the channel existed.
+        async fn delete_channel(&self, name: &str) -> StoreResult<bool>;
+        /// Every channel by name, secrets included.
+        async fn channels(&self) -> StoreResult<Vec<ChannelRow>>;
+        /// The routing and its revision (0 before the first save).
+        async fn routing(&self) -> StoreResult<(Routing, i64)>;
+        /// Replaces the routing; returns the new revision.
+        async fn put_routing(&self, routing: &Routing, now: DateTime<Utc>) -> StoreResult<i64>;
+        /// Steps with notices not yet routed, oldest first.
+        async fn outbox(&self, limit: u32) -> StoreResult<Vec<AlertEventView>>;
+        /// Routes steps: adds their deliveries (each (step, channel) once
+        /// however often this runs) and takes the steps out of the outbox.
+        async fn enqueue(
+            &self,
+            events: &[i64],
+            deliveries: &[(i64, String)],
+            now: DateTime<Utc>
+        ) -> StoreResult<()>;
+        /// Claims deliveries that are due and not claimed (or whose claim
+        /// ran out: a replica died sending), until `until`.
+        async fn claim(
+            &self,
+            now: DateTime<Utc>,
+            until: DateTime<Utc>,
+            limit: u32
+        ) -> StoreResult<Vec<Claimed>>;
+        /// Logs an attempt and settles its delivery.
+        async fn finish(&self, attempt: &Attempt, after: After) -> StoreResult<()>;
+        /// A channel's delivery log, newest first.
+        async fn attempts(&self, channel: &str, limit: u32) -> StoreResult<Vec<Attempt>>;
+        /// Steps of the alert history by id.
+        async fn events(&self, ids: &[i64]) -> StoreResult<Vec<AlertEventView>>;
+    }
+}
+
+/// A delivery's status and next time after an attempt at `at`.
+pub(crate) fn settled(after: After, at: DateTime<Utc>) -> (&'static str, DateTime<Utc>) {
+    match after {
+        After::Sent => ("sent", at),
+        After::Retry(next) => ("pending", next),
+        After::GaveUp => ("failed", at),
+    }
+}

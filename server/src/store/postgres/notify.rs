@@ -1,0 +1,225 @@
+//! Channels, routing, the outbox and deliveries (`alert_channels`,
+//! `alert_routing`, `alert_outbox`, `alert_deliveries`, `alert_attempts`).
+//! Replicas claim deliveries with `FOR UPDATE SKIP LOCKED` under a lease:
+//! each is sent by one replica, and again only when that one died mid-send.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use vantage_protocol::config::{AlertEventView, ChannelSpec, Routing};
+
+use super::{PgStore, alert_states};
+use crate::store::notify::settled;
+use crate::store::*;
+
+fn channel_row(row: &PgRow) -> StoreResult<ChannelRow> {
+    let Json(spec): Json<ChannelSpec> = row.try_get("spec")?;
+    Ok(ChannelRow {
+        spec,
+        revision: row.try_get("revision")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn attempt_row(row: &PgRow) -> StoreResult<Attempt> {
+    let status: Option<i32> = row.try_get("status")?;
+    Ok(Attempt {
+        event_id: row.try_get("event_id")?,
+        channel: row.try_get("channel")?,
+        attempt: row.try_get::<i32, _>("attempt")?.max(0) as u32,
+        at: row.try_get("at")?,
+        ok: row.try_get("ok")?,
+        status: status.and_then(|s| u16::try_from(s).ok()),
+        latency_ms: row.try_get::<i32, _>("latency_ms")?.max(0) as u32,
+        error: row.try_get("error")?,
+    })
+}
+
+fn int4(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+impl NotifyStore for PgStore {
+    /// Compares under the row lock, so the revision moves once per change.
+    async fn put_channel(&self, spec: &ChannelSpec, now: DateTime<Utc>) -> StoreResult<RuleSaved> {
+        let mut tx = self.pool.begin().await?;
+        let old = sqlx::query(
+            "SELECT spec, revision, updated_at FROM alert_channels WHERE name = $1 FOR UPDATE",
+        )
+        .bind(&spec.name)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(channel_row)
+        .transpose()?;
+        if let Some(old) = &old
+            && old.spec == *spec
+        {
+            tx.rollback().await?;
+            return Ok(RuleSaved {
+                revision: old.revision,
+                created: false,
+            });
+        }
+        let revision: i64 = sqlx::query_scalar(
+            "INSERT INTO alert_channels (name, spec, revision, updated_at) VALUES ($1, $2, 1, $3)
+             ON CONFLICT (name) DO UPDATE SET spec = excluded.spec,
+                 revision = alert_channels.revision + 1, updated_at = excluded.updated_at
+             RETURNING revision",
+        )
+        .bind(&spec.name)
+        .bind(Json(spec))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(RuleSaved {
+            revision,
+            created: old.is_none() && revision == 1,
+        })
+    }
+
+    async fn delete_channel(&self, name: &str) -> StoreResult<bool> {
+        let gone = sqlx::query("DELETE FROM alert_channels WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(gone.rows_affected() == 1)
+    }
+
+    async fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
+        let rows =
+            sqlx::query("SELECT spec, revision, updated_at FROM alert_channels ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(channel_row).collect()
+    }
+
+    async fn routing(&self) -> StoreResult<(Routing, i64)> {
+        let row = sqlx::query("SELECT spec, revision FROM alert_routing WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            None => Ok((Routing::default(), 0)),
+            Some(row) => {
+                let Json(routing): Json<Routing> = row.try_get("spec")?;
+                Ok((routing, row.try_get("revision")?))
+            }
+        }
+    }
+
+    async fn put_routing(&self, routing: &Routing, now: DateTime<Utc>) -> StoreResult<i64> {
+        let revision: i64 = sqlx::query_scalar(
+            "INSERT INTO alert_routing (id, spec, revision, updated_at) VALUES (1, $1, 1, $2)
+             ON CONFLICT (id) DO UPDATE SET spec = excluded.spec,
+                 revision = alert_routing.revision + 1, updated_at = excluded.updated_at
+             RETURNING revision",
+        )
+        .bind(Json(routing))
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(revision)
+    }
+
+    async fn outbox(&self, limit: u32) -> StoreResult<Vec<AlertEventView>> {
+        alert_states::outbox(&self.pool, limit).await
+    }
+
+    /// Replicas may route the same steps at once: the deliveries' key
+    /// keeps one of each.
+    async fn enqueue(
+        &self,
+        events: &[i64],
+        deliveries: &[(i64, String)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let ids: Vec<i64> = deliveries.iter().map(|(e, _)| *e).collect();
+        let channels: Vec<&str> = deliveries.iter().map(|(_, c)| c.as_str()).collect();
+        sqlx::query(
+            "WITH routed AS (DELETE FROM alert_outbox WHERE event_id = ANY($3))
+             INSERT INTO alert_deliveries (event_id, channel, status, attempts, next_at, created_at)
+             SELECT e, c, 'pending', 0, $4, $4 FROM UNNEST($1::int8[], $2::text[]) AS u (e, c)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&ids)
+        .bind(&channels)
+        .bind(events)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Claimed>> {
+        let rows = sqlx::query(
+            "UPDATE alert_deliveries d SET claimed_until = $2, attempts = d.attempts + 1
+             FROM (SELECT event_id, channel FROM alert_deliveries
+                   WHERE status = 'pending' AND next_at <= $1
+                     AND (claimed_until IS NULL OR claimed_until <= $1)
+                   ORDER BY next_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
+             WHERE d.event_id = due.event_id AND d.channel = due.channel
+             RETURNING d.event_id, d.channel, d.attempts",
+        )
+        .bind(now)
+        .bind(until)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Claimed {
+                    event_id: row.try_get("event_id")?,
+                    channel: row.try_get("channel")?,
+                    attempt: row.try_get::<i32, _>("attempts")?.max(0) as u32,
+                })
+            })
+            .collect()
+    }
+
+    async fn finish(&self, a: &Attempt, after: After) -> StoreResult<()> {
+        let (status, next_at) = settled(after, a.at);
+        sqlx::query(
+            "WITH logged AS (
+                 INSERT INTO alert_attempts (event_id, channel, attempt, at, ok, status, latency_ms, error)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8))
+             UPDATE alert_deliveries SET status = $9, next_at = $10, claimed_until = NULL
+             WHERE event_id = $1 AND channel = $2",
+        )
+        .bind(a.event_id)
+        .bind(&a.channel)
+        .bind(int4(a.attempt))
+        .bind(a.at)
+        .bind(a.ok)
+        .bind(a.status.map(i32::from))
+        .bind(int4(a.latency_ms))
+        .bind(a.error.as_deref())
+        .bind(status)
+        .bind(next_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn attempts(&self, channel: &str, limit: u32) -> StoreResult<Vec<Attempt>> {
+        let rows = sqlx::query(
+            "SELECT event_id, channel, attempt, at, ok, status, latency_ms, error FROM alert_attempts
+             WHERE channel = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(channel)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(attempt_row).collect()
+    }
+
+    async fn events(&self, ids: &[i64]) -> StoreResult<Vec<AlertEventView>> {
+        alert_states::events(&self.pool, ids).await
+    }
+}

@@ -1,0 +1,234 @@
+//! Channels, routing, the outbox and deliveries (`alert_channels`,
+//! `alert_routing`, `alert_outbox`, `alert_deliveries`, `alert_attempts`).
+//! One replica runs on SQLite, so claims only guard against a restart
+//! mid-send.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use sqlx::types::Json;
+use vantage_protocol::config::{AlertEventView, ChannelSpec, Routing};
+
+use super::{SqliteStore, alert_states, id_list, micros, time_at};
+use crate::store::notify::settled;
+use crate::store::*;
+
+fn channel_row(row: &SqliteRow) -> StoreResult<ChannelRow> {
+    let Json(spec): Json<ChannelSpec> = row.try_get("spec")?;
+    Ok(ChannelRow {
+        spec,
+        revision: row.try_get("revision")?,
+        updated_at: time_at(row, "updated_at")?,
+    })
+}
+
+fn attempt_row(row: &SqliteRow) -> StoreResult<Attempt> {
+    let status: Option<i64> = row.try_get("status")?;
+    Ok(Attempt {
+        event_id: row.try_get("event_id")?,
+        channel: row.try_get("channel")?,
+        attempt: row
+            .try_get::<i64, _>("attempt")?
+            .clamp(0, i64::from(u32::MAX)) as u32,
+        at: time_at(row, "at")?,
+        ok: row.try_get("ok")?,
+        status: status.and_then(|s| u16::try_from(s).ok()),
+        latency_ms: row
+            .try_get::<i64, _>("latency_ms")?
+            .clamp(0, i64::from(u32::MAX)) as u32,
+        error: row.try_get("error")?,
+    })
+}
+
+impl NotifyStore for SqliteStore {
+    async fn put_channel(&self, spec: &ChannelSpec, now: DateTime<Utc>) -> StoreResult<RuleSaved> {
+        let mut tx = self.begin().await?;
+        let old =
+            sqlx::query("SELECT spec, revision, updated_at FROM alert_channels WHERE name = ?1")
+                .bind(&spec.name)
+                .fetch_optional(&mut *tx)
+                .await?
+                .as_ref()
+                .map(channel_row)
+                .transpose()?;
+        if let Some(old) = &old
+            && old.spec == *spec
+        {
+            tx.rollback().await?;
+            return Ok(RuleSaved {
+                revision: old.revision,
+                created: false,
+            });
+        }
+        let revision = old.as_ref().map_or(1, |o| o.revision + 1);
+        sqlx::query(
+            "INSERT INTO alert_channels (name, spec, revision, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, revision = excluded.revision,
+                                              updated_at = excluded.updated_at",
+        )
+        .bind(&spec.name)
+        .bind(Json(spec))
+        .bind(revision)
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(RuleSaved {
+            revision,
+            created: old.is_none(),
+        })
+    }
+
+    async fn delete_channel(&self, name: &str) -> StoreResult<bool> {
+        let gone = sqlx::query("DELETE FROM alert_channels WHERE name = ?1")
+            .bind(name)
+            .execute(&self.write)
+            .await?;
+        Ok(gone.rows_affected() == 1)
+    }
+
+    async fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
+        let rows =
+            sqlx::query("SELECT spec, revision, updated_at FROM alert_channels ORDER BY name")
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter().map(channel_row).collect()
+    }
+
+    async fn routing(&self) -> StoreResult<(Routing, i64)> {
+        let row = sqlx::query("SELECT spec, revision FROM alert_routing WHERE id = 1")
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            None => Ok((Routing::default(), 0)),
+            Some(row) => {
+                let Json(routing): Json<Routing> = row.try_get("spec")?;
+                Ok((routing, row.try_get("revision")?))
+            }
+        }
+    }
+
+    async fn put_routing(&self, routing: &Routing, now: DateTime<Utc>) -> StoreResult<i64> {
+        let revision: i64 = sqlx::query_scalar(
+            "INSERT INTO alert_routing (id, spec, revision, updated_at) VALUES (1, ?1, 1, ?2)
+             ON CONFLICT (id) DO UPDATE SET spec = excluded.spec,
+                 revision = alert_routing.revision + 1, updated_at = excluded.updated_at
+             RETURNING revision",
+        )
+        .bind(Json(routing))
+        .bind(micros(now))
+        .fetch_one(&self.write)
+        .await?;
+        Ok(revision)
+    }
+
+    async fn outbox(&self, limit: u32) -> StoreResult<Vec<AlertEventView>> {
+        alert_states::outbox(&self.read, limit).await
+    }
+
+    async fn enqueue(
+        &self,
+        events: &[i64],
+        deliveries: &[(i64, String)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for (event_id, channel) in deliveries {
+            sqlx::query(
+                "INSERT INTO alert_deliveries (event_id, channel, status, attempts, next_at, created_at)
+                 VALUES (?1, ?2, 'pending', 0, ?3, ?3) ON CONFLICT DO NOTHING",
+            )
+            .bind(event_id)
+            .bind(channel)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM alert_outbox WHERE event_id IN (SELECT value FROM json_each(?1))")
+            .bind(id_list(events))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Claimed>> {
+        let rows = sqlx::query(
+            "UPDATE alert_deliveries SET claimed_until = ?2, attempts = attempts + 1
+             WHERE (event_id, channel) IN (
+                 SELECT event_id, channel FROM alert_deliveries
+                 WHERE status = 'pending' AND next_at <= ?1
+                   AND (claimed_until IS NULL OR claimed_until <= ?1)
+                 ORDER BY next_at LIMIT ?3)
+             RETURNING event_id, channel, attempts",
+        )
+        .bind(micros(now))
+        .bind(micros(until))
+        .bind(limit)
+        .fetch_all(&self.write)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Claimed {
+                    event_id: row.try_get("event_id")?,
+                    channel: row.try_get("channel")?,
+                    attempt: row
+                        .try_get::<i64, _>("attempts")?
+                        .clamp(0, i64::from(u32::MAX)) as u32,
+                })
+            })
+            .collect()
+    }
+
+    async fn finish(&self, a: &Attempt, after: After) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO alert_attempts (event_id, channel, attempt, at, ok, status, latency_ms, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .bind(a.event_id)
+        .bind(&a.channel)
+        .bind(a.attempt)
+        .bind(micros(a.at))
+        .bind(a.ok)
+        .bind(a.status)
+        .bind(a.latency_ms)
+        .bind(a.error.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        let (status, next_at) = settled(after, a.at);
+        sqlx::query(
+            "UPDATE alert_deliveries SET status = ?3, next_at = ?4, claimed_until = NULL
+             WHERE event_id = ?1 AND channel = ?2",
+        )
+        .bind(a.event_id)
+        .bind(&a.channel)
+        .bind(status)
+        .bind(micros(next_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn attempts(&self, channel: &str, limit: u32) -> StoreResult<Vec<Attempt>> {
+        let rows = sqlx::query(
+            "SELECT event_id, channel, attempt, at, ok, status, latency_ms, error FROM alert_attempts
+             WHERE channel = ?1 ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(channel)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(attempt_row).collect()
+    }
+
+    async fn events(&self, ids: &[i64]) -> StoreResult<Vec<AlertEventView>> {
+        alert_states::events(&self.read, ids).await
+    }
+}
