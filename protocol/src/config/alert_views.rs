@@ -83,10 +83,11 @@ pub enum Notice {
 pub struct AlertSubject {
     /// The rule's name.
     pub rule: String,
-    /// The agent that measured.
-    pub agent_id: Uuid,
-    /// The agent's name.
-    pub agent: String,
+    /// The agent that measured; none for a quorum's group (`min_agents`),
+    /// which speaks for every agent of the check target.
+    pub agent_id: Option<Uuid>,
+    /// The agent's name; none for a group.
+    pub agent: Option<String>,
     /// The check's name.
     pub check: String,
     /// What the check measures.
@@ -111,6 +112,8 @@ pub struct AlertView {
     pub value: Option<f64>,
     /// Changing state too often: notifications are held.
     pub flapping: bool,
+    /// A group's raised agents, by name (empty for one agent's alert).
+    pub agents: Vec<String>,
     /// When it was last evaluated.
     pub evaluated_at: DateTime<Utc>,
 }
@@ -132,6 +135,8 @@ pub struct AlertEventView {
     pub to: AlertState,
     /// The value judged at that step, when the rule has one.
     pub value: Option<f64>,
+    /// A group's raised agents, by name (empty for one agent's alert).
+    pub agents: Vec<String>,
     /// The results that caused the change: the bad ones in the window when
     /// it fails, the good streak when it recovers.
     pub causes: Vec<Uuid>,

@@ -152,10 +152,13 @@ pub struct Notification {
     pub summary: String,
     /// The rule's name.
     pub rule: String,
-    /// The agent that measured.
-    pub agent: String,
+    /// The agent that measured; none when a quorum's group tells, for
+    /// `agents`.
+    pub agent: Option<String>,
     /// The agent's id.
-    pub agent_id: Uuid,
+    pub agent_id: Option<Uuid>,
+    /// The agents raised: the one agent, or a group's failing ones.
+    pub agents: Vec<String>,
     /// The check's name.
     pub check: String,
     /// What it measures.

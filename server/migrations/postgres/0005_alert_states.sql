@@ -17,10 +17,33 @@ CREATE TABLE alert_states (
 );
 CREATE INDEX alert_states_raised ON alert_states (state) WHERE state <> 'ok';
 
+-- A quorum's group (`min_agents`): one rule's alerts of one check target
+-- across agents, raised while enough of them are; its row lock orders the
+-- replicas that judge its agents.
+CREATE TABLE alert_groups (
+    rule         text NOT NULL,
+    check_name   text NOT NULL,
+    target       text NOT NULL,
+    state        text NOT NULL,
+    since        timestamptz NOT NULL,
+    failing      text[] NOT NULL,
+    flapping     bool NOT NULL,
+    evaluated_at timestamptz NOT NULL,
+    plugin       text NOT NULL,
+    memory       json NOT NULL,
+    PRIMARY KEY (rule, check_name, target)
+);
+
+-- A step of an agent's alert (check_id) or of a group (check_name,
+-- target, plugin; agents: the raised ones).
 CREATE TABLE alert_events (
     id         int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     rule       text NOT NULL,
-    check_id   int4 NOT NULL REFERENCES checks (id),
+    check_id   int4 REFERENCES checks (id),
+    check_name text,
+    target     text,
+    plugin     text,
+    agents     text[] NOT NULL,
     at         timestamptz NOT NULL,
     from_state text NOT NULL,
     to_state   text NOT NULL,

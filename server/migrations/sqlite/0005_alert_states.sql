@@ -17,10 +17,34 @@ CREATE TABLE alert_states (
 ) WITHOUT ROWID;
 CREATE INDEX alert_states_raised ON alert_states (state) WHERE state <> 'ok';
 
+-- A quorum's group (`min_agents`): one rule's alerts of one check target
+-- across agents, raised while enough of them are.
+CREATE TABLE alert_groups (
+    rule       TEXT NOT NULL,
+    check_name TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    since      INTEGER NOT NULL,
+    -- The raised agents' names, JSON array.
+    failing    TEXT NOT NULL,
+    flapping   INTEGER NOT NULL,
+    evaluated_at INTEGER NOT NULL,
+    plugin     TEXT NOT NULL,
+    -- Its machine and failing agents, JSON.
+    memory     TEXT NOT NULL,
+    PRIMARY KEY (rule, check_name, target)
+) WITHOUT ROWID;
+
+-- A step of an agent's alert (check_id) or of a group (check_name,
+-- target, plugin; agents: the raised ones, JSON array).
 CREATE TABLE alert_events (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     rule       TEXT NOT NULL,
-    check_id   INTEGER NOT NULL REFERENCES checks (id),
+    check_id   INTEGER REFERENCES checks (id),
+    check_name TEXT,
+    target     TEXT,
+    plugin     TEXT,
+    agents     TEXT NOT NULL,
     at         INTEGER NOT NULL,
     from_state TEXT NOT NULL,
     to_state   TEXT NOT NULL,

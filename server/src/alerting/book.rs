@@ -117,6 +117,9 @@ impl RuleBook {
                         result: i,
                         rule: Arc::clone(rule),
                         reading,
+                        check: result.check.clone(),
+                        target: result.target.clone(),
+                        plugin: result.plugin.clone(),
                     });
                 }
             }

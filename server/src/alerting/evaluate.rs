@@ -15,6 +15,7 @@ use vantage_protocol::result::{CheckResult, Status};
 use vantage_protocol::rules::CHECK_UP;
 
 use super::machine::{Machine, Notice, State, Verdict};
+use super::quorum::GroupKey;
 use super::rule::Rule;
 
 /// The most values an aggregate's window keeps; the oldest runs go first.
@@ -187,6 +188,10 @@ pub struct AlertInput {
     pub result: usize,
     pub rule: Arc<Rule>,
     pub reading: Reading,
+    /// The result's check, target and plugin (a quorum's group).
+    pub check: String,
+    pub target: String,
+    pub plugin: String,
 }
 
 /// One reading to judge, with where it lands.
@@ -197,6 +202,9 @@ pub struct Judge<'a> {
     pub result: Uuid,
     pub at: DateTime<Utc>,
     pub reading: &'a Reading,
+    pub check: &'a str,
+    pub target: &'a str,
+    pub plugin: &'a str,
 }
 
 /// An alert's state to store.
@@ -211,7 +219,15 @@ pub struct StateRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRow {
     pub rule: String,
-    pub check_id: i64,
+    /// The agent's alert; `None` for a quorum's group.
+    pub check_id: Option<i64>,
+    /// The quorum's group, for its steps.
+    pub group: Option<GroupKey>,
+    /// A group's raised agents, by name.
+    pub agents: Vec<String>,
+    /// Whether the step goes to the outbox: not an agent's own step under
+    /// a quorum (its group tells).
+    pub notify: bool,
     pub at: DateTime<Utc>,
     pub from: State,
     pub to: State,
@@ -262,7 +278,10 @@ pub fn run(
                 .map_or((from, Vec::new()), |t| (t.to, t.causes));
             events.push(EventRow {
                 rule: key.0.clone(),
-                check_id: key.1,
+                check_id: Some(key.1),
+                group: None,
+                agents: Vec::new(),
+                notify: j.rule.spec.min_agents.is_none(),
                 at: j.at,
                 from,
                 to,

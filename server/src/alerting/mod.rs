@@ -6,5 +6,6 @@ pub mod book;
 pub mod evaluate;
 pub mod machine;
 pub mod notify;
+pub mod quorum;
 pub mod route;
 pub mod rule;

@@ -165,15 +165,20 @@ impl Router {
         }
     }
 
-    /// The channels a step of this alert goes to, each once, in route order.
-    pub fn channels(&self, subject: &AlertSubject) -> Vec<String> {
+    /// The channels a step of this alert goes to, each once, in route
+    /// order. A quorum group (no agent) matches an agent glob by any of
+    /// its raised `agents`.
+    pub fn channels(&self, subject: &AlertSubject, agents: &[String]) -> Vec<String> {
         let hit = |g: &Option<GlobMatcher>, text: &str| g.as_ref().is_none_or(|g| g.is_match(text));
         let mut out: Vec<String> = Vec::new();
         for route in &self.routes {
             if hit(&route.rule, &subject.rule)
                 && hit(&route.check, &subject.check)
                 && hit(&route.target, &subject.target)
-                && hit(&route.agent, &subject.agent)
+                && match &subject.agent {
+                    Some(agent) => hit(&route.agent, agent),
+                    None => route.agent.is_none() || agents.iter().any(|a| hit(&route.agent, a)),
+                }
             {
                 for c in &route.channels {
                     if !out.contains(c) {
@@ -196,8 +201,8 @@ mod tests {
     fn subject(rule: &str, check: &str) -> AlertSubject {
         AlertSubject {
             rule: rule.into(),
-            agent_id: uuid::Uuid::nil(),
-            agent: "edge-1".into(),
+            agent_id: None,
+            agent: Some("edge-1".into()),
             check: check.into(),
             target: "10.0.0.1".into(),
             plugin: "ping".into(),
@@ -229,21 +234,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            router.channels(&subject("core-loss", "ping-a")),
+            router.channels(&subject("core-loss", "ping-a"), &[]),
             ["pager", "chat"]
         );
         assert_eq!(
-            router.channels(&subject("core-loss", "dns-a")),
+            router.channels(&subject("core-loss", "dns-a"), &[]),
             ["pager", "mail"]
         );
         assert_eq!(
-            router.channels(&subject("edge", "ping-a")),
+            router.channels(&subject("edge", "ping-a"), &[]),
             ["chat", "pager"]
         );
-        assert_eq!(router.channels(&subject("edge", "dns-a")), ["mail"]);
+        assert_eq!(router.channels(&subject("edge", "dns-a"), &[]), ["mail"]);
         assert!(
             Router::default()
-                .channels(&subject("any", "thing"))
+                .channels(&subject("any", "thing"), &[])
                 .is_empty()
         );
     }

@@ -90,6 +90,9 @@ pub(crate) fn judges<'a>(batch: &'a StoreBatch, new_ids: &[Uuid]) -> Vec<Judge<'
                 result: r.id,
                 at: r.started_at,
                 reading: &a.reading,
+                check: &a.check,
+                target: &a.target,
+                plugin: &a.plugin,
             })
         })
         .collect()
@@ -103,6 +106,20 @@ macro_rules! subject_columns {
     };
 }
 pub(crate) use subject_columns;
+
+/// The columns of a history step's subject and its agents, out of
+/// `alert_events e LEFT JOIN checks c … LEFT JOIN agents a`: an agent's
+/// step names its check row, a group's carries its own names.
+macro_rules! event_columns {
+    () => {
+        "e.id, e.rule, e.at, e.from_state, e.to_state, e.value, e.causes, e.notices, e.agents,
+         a.id AS agent_id, a.name AS agent, coalesce(c.name, e.check_name) AS check_name,
+         coalesce(c.target, e.target) AS target, coalesce(c.plugin, e.plugin) AS plugin
+         FROM alert_events e LEFT JOIN checks c ON c.id = e.check_id
+         LEFT JOIN agents a ON a.id = c.agent_id"
+    };
+}
+pub(crate) use event_columns;
 
 /// A state as its column holds it.
 pub(crate) fn state_from_str(text: &str) -> StoreResult<AlertState> {

@@ -926,6 +926,8 @@ export interface components {
         };
         /** @description One step of an alert's history: a change of state, notices, or both. */
         AlertEventView: components["schemas"]["AlertSubject"] & {
+            /** @description A group's raised agents, by name (empty for one agent's alert). */
+            agents: string[];
             /**
              * Format: date-time
              * @description The run time of the result judged (or, for `no_data`, when it was noticed).
@@ -971,13 +973,14 @@ export interface components {
         AlertState: "ok" | "pending" | "firing" | "recovering" | "no_data" | "error";
         /** @description Which check target and agent an alert is about. */
         AlertSubject: {
-            /** @description The agent's name. */
-            agent: string;
+            /** @description The agent's name; none for a group. */
+            agent?: string | null;
             /**
              * Format: uuid
-             * @description The agent that measured.
+             * @description The agent that measured; none for a quorum's group (`min_agents`),
+             *     which speaks for every agent of the check target.
              */
-            agent_id: string;
+            agent_id?: string | null;
             /** @description The check's name. */
             check: string;
             /** @description The plugin that measured. */
@@ -989,6 +992,8 @@ export interface components {
         };
         /** @description One alert that is not `ok`. */
         AlertView: components["schemas"]["AlertSubject"] & {
+            /** @description A group's raised agents, by name (empty for one agent's alert). */
+            agents: string[];
             /**
              * Format: date-time
              * @description When it was last evaluated.

@@ -50,6 +50,9 @@ fn judge(rule: &Rule, readings: &[Reading]) -> (Vec<State>, Vec<EventRow>) {
             result: Uuid::now_v7(),
             at: at(i as i64 * 60),
             reading,
+            check: "c",
+            target: "t",
+            plugin: "p",
         }];
         let (rows, mut new) = run(judges, stored);
         let row = rows.into_iter().next().unwrap();
@@ -200,6 +203,9 @@ fn readings_are_judged_in_run_order_and_a_late_one_is_skipped() {
             result: Uuid::now_v7(),
             at: at(60),
             reading: &good,
+            check: "c",
+            target: "t",
+            plugin: "p",
         },
         Judge {
             rule: &r,
@@ -207,6 +213,9 @@ fn readings_are_judged_in_run_order_and_a_late_one_is_skipped() {
             result: Uuid::now_v7(),
             at: at(0),
             reading: &bad,
+            check: "c",
+            target: "t",
+            plugin: "p",
         },
     ];
     let (states, events) = run(judges, HashMap::new());
@@ -224,6 +233,9 @@ fn readings_are_judged_in_run_order_and_a_late_one_is_skipped() {
         result: Uuid::now_v7(),
         at: at(30),
         reading: &bad,
+        check: "c",
+        target: "t",
+        plugin: "p",
     }];
     let (states, events) = run(late, stored);
     assert!(states.is_empty() && events.is_empty());
@@ -241,6 +253,9 @@ fn a_memory_survives_its_stored_form() {
         result: Uuid::now_v7(),
         at: at(0),
         reading: &reading,
+        check: "c",
+        target: "t",
+        plugin: "p",
     }];
     let (states, _) = run(judges, HashMap::new());
     let memory = &states[0].memory;

@@ -16,6 +16,7 @@ pub fn notification(event: &AlertEventView, condition: Option<&Condition>) -> No
         rule: event.subject.rule.clone(),
         agent: event.subject.agent.clone(),
         agent_id: event.subject.agent_id,
+        agents: raised(event),
         check: event.subject.check.clone(),
         target: event.subject.target.clone(),
         plugin: event.subject.plugin.clone(),
@@ -25,6 +26,14 @@ pub fn notification(event: &AlertEventView, condition: Option<&Condition>) -> No
         value: event.value,
         causes: event.causes.clone(),
         url: None,
+    }
+}
+
+/// The agents raised: the one agent, or a quorum group's failing ones.
+fn raised(event: &AlertEventView) -> Vec<String> {
+    match &event.subject.agent {
+        Some(agent) => vec![agent.clone()],
+        None => event.agents.clone(),
     }
 }
 
@@ -44,10 +53,13 @@ pub fn summary(event: &AlertEventView, condition: Option<&Condition>) -> String 
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let mut line = format!(
-        "{what} {}: {} → {} from {}",
-        s.rule, s.check, s.target, s.agent
-    );
+    let agents = raised(event);
+    let from = match (&s.agent, agents.len()) {
+        (Some(agent), _) => agent.clone(),
+        (None, 1) => format!("1 agent ({})", agents[0]),
+        (None, n) => format!("{n} agents ({})", agents.join(", ")),
+    };
+    let mut line = format!("{what} {}: {} → {} from {from}", s.rule, s.check, s.target);
     if let Some(detail) = condition.and_then(|c| detail(c, event.value, event.to)) {
         line.push_str(": ");
         line.push_str(&detail);
@@ -107,8 +119,8 @@ mod tests {
             id: 7,
             subject: AlertSubject {
                 rule: "core-rtt".into(),
-                agent_id: uuid::Uuid::nil(),
-                agent: "edge-1".into(),
+                agent_id: Some(uuid::Uuid::nil()),
+                agent: Some("edge-1".into()),
                 check: "ping-core".into(),
                 target: "10.0.0.1".into(),
                 plugin: "ping".into(),
@@ -117,6 +129,7 @@ mod tests {
             from: AlertState::Pending,
             to,
             value,
+            agents: Vec::new(),
             causes: Vec::new(),
             notices,
         }
@@ -149,5 +162,16 @@ mod tests {
         assert_eq!(body.version, 1);
         assert_eq!(body.state, AlertState::Firing);
         assert_eq!(body.from, AlertState::Pending);
+        assert_eq!(body.agents, ["edge-1"]);
+        // A quorum's group speaks for its failing agents.
+        let mut group = firing.clone();
+        group.subject.agent = None;
+        group.subject.agent_id = None;
+        group.agents = vec!["edge-1".into(), "edge-3".into(), "edge-4".into()];
+        assert_eq!(
+            summary(&group, Some(&Condition::Status {})),
+            "FIRING core-rtt: ping-core → 10.0.0.1 from 3 agents (edge-1, edge-3, edge-4): runs fail"
+        );
+        assert_eq!(notification(&group, None).agents.len(), 3);
     }
 }

@@ -186,7 +186,12 @@ async fn route(store: &Store) -> StoreResult<()> {
     let ids: Vec<i64> = pending.iter().map(|e| e.id).collect();
     let deliveries: Vec<(i64, String)> = pending
         .iter()
-        .flat_map(|e| router.channels(&e.subject).into_iter().map(|c| (e.id, c)))
+        .flat_map(|e| {
+            router
+                .channels(&e.subject, &e.agents)
+                .into_iter()
+                .map(|c| (e.id, c))
+        })
         .collect();
     store.enqueue(&ids, &deliveries, Utc::now()).await
 }

@@ -209,8 +209,8 @@ async fn test_channel(
         id: 0,
         subject: AlertSubject {
             rule: "vantage-test".into(),
-            agent_id: uuid::Uuid::nil(),
-            agent: "vantage".into(),
+            agent_id: None,
+            agent: Some("vantage".into()),
             check: "test".into(),
             target: name.clone(),
             plugin: "none".into(),
@@ -219,6 +219,7 @@ async fn test_channel(
         from: AlertState::Ok,
         to: AlertState::Firing,
         value: None,
+        agents: Vec::new(),
         causes: Vec::new(),
         notices: vec![Notice::Firing],
     };

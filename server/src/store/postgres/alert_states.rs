@@ -9,9 +9,10 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 use vantage_protocol::config::{AlertEventView, AlertSubject, AlertView};
 
-use super::id32;
+use super::{alert_groups, id32};
 use crate::alerting::evaluate::{self, Judge, Memory};
-use crate::store::alerts::{notice_names, notices_from_names, state_from_str, subject_columns};
+use crate::alerting::quorum;
+use crate::store::alerts::{event_columns, notices_from_names, state_from_str, subject_columns};
 use crate::store::*;
 
 /// Judges a batch's readings against the stored states and writes the new
@@ -22,6 +23,8 @@ pub(super) async fn judge(tx: &mut PgConnection, judges: Vec<Judge<'_>>) -> Stor
     if judges.is_empty() {
         return Ok(());
     }
+    let groups = quorum::touched(&judges);
+    let at = judges.iter().map(|j| j.at).max().unwrap_or_default();
     let keys = evaluate::keys(&judges);
     let rules: Vec<&str> = keys.iter().map(|(r, _)| r.as_str()).collect();
     let checks: Vec<i32> = keys
@@ -43,7 +46,7 @@ pub(super) async fn judge(tx: &mut PgConnection, judges: Vec<Judge<'_>>) -> Stor
         let id: i32 = row.try_get("check_id")?;
         stored.insert((row.try_get("rule")?, i64::from(id)), memory);
     }
-    let (states, events) = evaluate::run(judges, stored);
+    let (states, mut events) = evaluate::run(judges, stored);
     if !states.is_empty() {
         let mut c = StateColumns::default();
         for s in &states {
@@ -80,24 +83,9 @@ pub(super) async fn judge(tx: &mut PgConnection, judges: Vec<Judge<'_>>) -> Stor
         .execute(&mut *tx)
         .await?;
     }
-    // A step that tells something waits in the outbox for the notifier.
+    events.extend(alert_groups::judge(tx, groups, at).await?);
     for e in &events {
-        sqlx::query(
-            "WITH step AS (
-                 INSERT INTO alert_events (rule, check_id, at, from_state, to_state, value, causes, notices)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id)
-             INSERT INTO alert_outbox (event_id) SELECT id FROM step WHERE cardinality($8::text[]) > 0",
-        )
-        .bind(&e.rule)
-        .bind(id32(e.check_id)?)
-        .bind(e.at)
-        .bind(e.from.as_str())
-        .bind(e.to.as_str())
-        .bind(e.value)
-        .bind(&e.causes)
-        .bind(notice_names(&e.notices))
-        .execute(&mut *tx)
-        .await?;
+        alert_groups::append(tx, e).await?;
     }
     Ok(())
 }
@@ -126,16 +114,24 @@ fn subject(row: &PgRow) -> StoreResult<AlertSubject> {
     })
 }
 
+/// Agents' alerts and groups that are not ok, newest first.
 pub(super) async fn alerts(db: &sqlx::PgPool, filter: &AlertFilter) -> StoreResult<Vec<AlertView>> {
     let rows = sqlx::query(concat!(
-        "SELECT s.rule, s.state, s.since, s.value, s.flapping, s.evaluated_at, ",
+        "SELECT * FROM (
+         SELECT s.rule, s.state, s.since, s.value, s.flapping, s.evaluated_at,
+                '{}'::text[] AS agents, ",
         subject_columns!(),
         "
          FROM alert_states s JOIN alert_rules r ON r.name = s.rule
          JOIN checks c ON c.id = s.check_id JOIN agents a ON a.id = c.agent_id
-         WHERE s.state <> 'ok' AND ($1::text IS NULL OR s.rule = $1)
-           AND ($2::text IS NULL OR s.state = $2)
-         ORDER BY s.since DESC, s.rule, c.id"
+         WHERE s.state <> 'ok'
+         UNION ALL
+         SELECT g.rule, g.state, g.since, cardinality(g.failing)::float8, g.flapping, g.evaluated_at,
+                g.failing, NULL, NULL, g.check_name, g.target, g.plugin
+         FROM alert_groups g JOIN alert_rules r ON r.name = g.rule
+         WHERE g.state <> 'ok') AS raised
+         WHERE ($1::text IS NULL OR rule = $1) AND ($2::text IS NULL OR state = $2)
+         ORDER BY since DESC, rule, agent"
     ))
     .bind(filter.rule.as_deref())
     .bind(filter.state.map(|s| s.as_str()))
@@ -150,6 +146,7 @@ pub(super) async fn alerts(db: &sqlx::PgPool, filter: &AlertFilter) -> StoreResu
                 value: row.try_get("value")?,
                 flapping: row.try_get("flapping")?,
                 evaluated_at: row.try_get("evaluated_at")?,
+                agents: row.try_get("agents")?,
             })
         })
         .collect()
@@ -160,10 +157,9 @@ pub(super) async fn history(
     filter: &HistoryFilter,
 ) -> StoreResult<Vec<AlertEventView>> {
     let rows = sqlx::query(concat!(
-        "SELECT e.id, e.rule, e.at, e.from_state, e.to_state, e.value, e.causes, e.notices, ",
-        subject_columns!(),
+        "SELECT ",
+        event_columns!(),
         "
-         FROM alert_events e JOIN checks c ON c.id = e.check_id JOIN agents a ON a.id = c.agent_id
          WHERE ($1::text IS NULL OR e.rule = $1) AND ($2::int8 IS NULL OR e.id < $2)
          ORDER BY e.id DESC LIMIT $3"
     ))
@@ -185,6 +181,7 @@ fn event(row: &PgRow) -> StoreResult<AlertEventView> {
         from: state_from_str(row.try_get("from_state")?)?,
         to: state_from_str(row.try_get("to_state")?)?,
         value: row.try_get("value")?,
+        agents: row.try_get("agents")?,
         causes,
         notices: notices_from_names(&notices)?,
     })
@@ -193,11 +190,10 @@ fn event(row: &PgRow) -> StoreResult<AlertEventView> {
 /// Steps waiting in the outbox, oldest first.
 pub(super) async fn outbox(db: &sqlx::PgPool, limit: u32) -> StoreResult<Vec<AlertEventView>> {
     let rows = sqlx::query(concat!(
-        "SELECT e.id, e.rule, e.at, e.from_state, e.to_state, e.value, e.causes, e.notices, ",
-        subject_columns!(),
+        "SELECT ",
+        event_columns!(),
         "
-         FROM alert_outbox o JOIN alert_events e ON e.id = o.event_id
-         JOIN checks c ON c.id = e.check_id JOIN agents a ON a.id = c.agent_id
+         JOIN alert_outbox o ON o.event_id = e.id
          ORDER BY o.event_id LIMIT $1"
     ))
     .bind(i64::from(limit))
@@ -209,10 +205,9 @@ pub(super) async fn outbox(db: &sqlx::PgPool, limit: u32) -> StoreResult<Vec<Ale
 /// Steps by id.
 pub(super) async fn events(db: &sqlx::PgPool, ids: &[i64]) -> StoreResult<Vec<AlertEventView>> {
     let rows = sqlx::query(concat!(
-        "SELECT e.id, e.rule, e.at, e.from_state, e.to_state, e.value, e.causes, e.notices, ",
-        subject_columns!(),
+        "SELECT ",
+        event_columns!(),
         "
-         FROM alert_events e JOIN checks c ON c.id = e.check_id JOIN agents a ON a.id = c.agent_id
          WHERE e.id = ANY($1)"
     ))
     .bind(ids)

@@ -16,6 +16,7 @@ macro_rules! rollup_sql {
 
 mod accounts;
 mod agents;
+mod alert_groups;
 mod alert_states;
 mod alerts;
 mod checks;

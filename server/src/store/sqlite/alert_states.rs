@@ -1,5 +1,6 @@
-//! Alert states and history (`alert_states`, `alert_events`): judged in
-//! the ingest transaction, read for the API.
+//! Alert states, quorum groups and history (`alert_states`,
+//! `alert_groups`, `alert_events`, `alert_outbox`): judged in the ingest
+//! transaction, read for the API and the notifier.
 
 use std::collections::HashMap;
 
@@ -10,16 +11,22 @@ use uuid::Uuid;
 use vantage_protocol::config::{AlertEventView, AlertSubject, AlertView};
 
 use super::{micros, time_at};
-use crate::alerting::evaluate::{self, Judge, Memory};
-use crate::store::alerts::{notice_names, notices_from_names, state_from_str, subject_columns};
+use crate::alerting::evaluate::{self, EventRow, Judge, Memory};
+use crate::alerting::quorum::{self, GroupMemory};
+use crate::store::alerts::{
+    event_columns, notice_names, notices_from_names, state_from_str, subject_columns,
+};
 use crate::store::*;
 
 /// Judges a batch's readings against the stored states and writes the new
-/// ones and the history. The caller's transaction holds the write lock.
+/// ones, their quorum groups and the history. The caller's transaction
+/// holds the write lock.
 pub(super) async fn judge(tx: &mut SqliteConnection, judges: Vec<Judge<'_>>) -> StoreResult<()> {
     if judges.is_empty() {
         return Ok(());
     }
+    let groups = quorum::touched(&judges);
+    let at = judges.iter().map(|j| j.at).max().unwrap_or_default();
     let mut stored = HashMap::new();
     for (rule, check_id) in evaluate::keys(&judges) {
         let memory: Option<Json<Memory>> =
@@ -32,7 +39,7 @@ pub(super) async fn judge(tx: &mut SqliteConnection, judges: Vec<Judge<'_>>) -> 
             stored.insert((rule, check_id), memory);
         }
     }
-    let (states, events) = evaluate::run(judges, stored);
+    let (states, mut events) = evaluate::run(judges, stored);
     for s in &states {
         let m = &s.memory;
         sqlx::query(
@@ -53,28 +60,85 @@ pub(super) async fn judge(tx: &mut SqliteConnection, judges: Vec<Judge<'_>>) -> 
         .execute(&mut *tx)
         .await?;
     }
-    for e in &events {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO alert_events (rule, check_id, at, from_state, to_state, value, causes, notices)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+    for (key, rule) in groups {
+        let memory: Option<Json<GroupMemory>> = sqlx::query_scalar(
+            "SELECT memory FROM alert_groups WHERE rule = ?1 AND check_name = ?2 AND target = ?3",
         )
-        .bind(&e.rule)
-        .bind(e.check_id)
-        .bind(micros(e.at))
-        .bind(e.from.as_str())
-        .bind(e.to.as_str())
-        .bind(e.value)
-        .bind(Json(&e.causes))
-        .bind(Json(notice_names(&e.notices)))
-        .fetch_one(&mut *tx)
+        .bind(&key.rule)
+        .bind(&key.check)
+        .bind(&key.target)
+        .fetch_optional(&mut *tx)
         .await?;
-        // A step that tells something waits for the notifier.
-        if !e.notices.is_empty() {
-            sqlx::query("INSERT INTO alert_outbox (event_id) VALUES (?1)")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let rows = sqlx::query(
+            "SELECT a.name, s.state FROM alert_states s JOIN checks c ON c.id = s.check_id
+             JOIN agents a ON a.id = c.agent_id
+             WHERE s.rule = ?1 AND c.name = ?2 AND c.target = ?3",
+        )
+        .bind(&key.rule)
+        .bind(&key.check)
+        .bind(&key.target)
+        .fetch_all(&mut *tx)
+        .await?;
+        let members = rows
+            .iter()
+            .map(|r| Ok((r.try_get("name")?, state_from_str(r.try_get("state")?)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let (memory, event) = quorum::step(&key, rule, memory.map(|m| m.0), &members, at);
+        sqlx::query(
+            "INSERT INTO alert_groups (rule, check_name, target, state, since, failing, flapping,
+                                       evaluated_at, plugin, memory)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (rule, check_name, target) DO UPDATE SET state = excluded.state,
+                 since = excluded.since, failing = excluded.failing, flapping = excluded.flapping,
+                 evaluated_at = excluded.evaluated_at, plugin = excluded.plugin, memory = excluded.memory",
+        )
+        .bind(&key.rule)
+        .bind(&key.check)
+        .bind(&key.target)
+        .bind(memory.machine.state().as_str())
+        .bind(micros(memory.machine.since()))
+        .bind(Json(&memory.failing))
+        .bind(memory.machine.is_flapping())
+        .bind(micros(at))
+        .bind(&key.plugin)
+        .bind(Json(&memory))
+        .execute(&mut *tx)
+        .await?;
+        events.extend(event);
+    }
+    for e in &events {
+        append(tx, e).await?;
+    }
+    Ok(())
+}
+
+/// Appends a step to the history, and to the outbox when it tells something.
+async fn append(tx: &mut SqliteConnection, e: &EventRow) -> StoreResult<()> {
+    let group = e.group.as_ref();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO alert_events (rule, check_id, check_name, target, plugin, agents, at,
+                                   from_state, to_state, value, causes, notices)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+    )
+    .bind(&e.rule)
+    .bind(e.check_id)
+    .bind(group.map(|g| g.check.as_str()))
+    .bind(group.map(|g| g.target.as_str()))
+    .bind(group.map(|g| g.plugin.as_str()))
+    .bind(Json(&e.agents))
+    .bind(micros(e.at))
+    .bind(e.from.as_str())
+    .bind(e.to.as_str())
+    .bind(e.value)
+    .bind(Json(&e.causes))
+    .bind(Json(notice_names(&e.notices)))
+    .fetch_one(&mut *tx)
+    .await?;
+    if e.notify && !e.notices.is_empty() {
+        sqlx::query("INSERT INTO alert_outbox (event_id) VALUES (?1)")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }
@@ -90,18 +154,26 @@ fn subject(row: &SqliteRow) -> StoreResult<AlertSubject> {
     })
 }
 
+/// Agents' alerts and groups that are not ok, newest first.
 pub(super) async fn alerts(
     db: &sqlx::SqlitePool,
     filter: &AlertFilter,
 ) -> StoreResult<Vec<AlertView>> {
     let rows = sqlx::query(concat!(
-        "SELECT s.rule, s.state, s.since, s.value, s.flapping, s.evaluated_at, ",
+        "SELECT * FROM (
+         SELECT s.rule, s.state, s.since, s.value, s.flapping, s.evaluated_at, '[]' AS agents, ",
         subject_columns!(),
         "
          FROM alert_states s JOIN alert_rules r ON r.name = s.rule
          JOIN checks c ON c.id = s.check_id JOIN agents a ON a.id = c.agent_id
-         WHERE s.state <> 'ok' AND (?1 IS NULL OR s.rule = ?1) AND (?2 IS NULL OR s.state = ?2)
-         ORDER BY s.since DESC, s.rule, c.id"
+         WHERE s.state <> 'ok'
+         UNION ALL
+         SELECT g.rule, g.state, g.since, CAST(json_array_length(g.failing) AS REAL), g.flapping, g.evaluated_at,
+                g.failing, NULL, NULL, g.check_name, g.target, g.plugin
+         FROM alert_groups g JOIN alert_rules r ON r.name = g.rule
+         WHERE g.state <> 'ok')
+         WHERE (?1 IS NULL OR rule = ?1) AND (?2 IS NULL OR state = ?2)
+         ORDER BY since DESC, rule, agent"
     ))
     .bind(filter.rule.as_deref())
     .bind(filter.state.map(|s| s.as_str()))
@@ -109,6 +181,7 @@ pub(super) async fn alerts(
     .await?;
     rows.iter()
         .map(|row| {
+            let Json(agents): Json<Vec<String>> = row.try_get("agents")?;
             Ok(AlertView {
                 subject: subject(row)?,
                 state: state_from_str(row.try_get("state")?)?,
@@ -116,6 +189,7 @@ pub(super) async fn alerts(
                 value: row.try_get("value")?,
                 flapping: row.try_get("flapping")?,
                 evaluated_at: time_at(row, "evaluated_at")?,
+                agents,
             })
         })
         .collect()
@@ -126,10 +200,9 @@ pub(super) async fn history(
     filter: &HistoryFilter,
 ) -> StoreResult<Vec<AlertEventView>> {
     let rows = sqlx::query(concat!(
-        "SELECT e.id, e.rule, e.at, e.from_state, e.to_state, e.value, e.causes, e.notices, ",
-        subject_columns!(),
+        "SELECT ",
+        event_columns!(),
         "
-         FROM alert_events e JOIN checks c ON c.id = e.check_id JOIN agents a ON a.id = c.agent_id
          WHERE (?1 IS NULL OR e.rule = ?1) AND (?2 IS NULL OR e.id < ?2)
          ORDER BY e.id DESC LIMIT ?3"
     ))
@@ -144,6 +217,7 @@ pub(super) async fn history(
 fn event(row: &SqliteRow) -> StoreResult<AlertEventView> {
     let Json(causes): Json<Vec<Uuid>> = row.try_get("causes")?;
     let Json(notices): Json<Vec<String>> = row.try_get("notices")?;
+    let Json(agents): Json<Vec<String>> = row.try_get("agents")?;
     Ok(AlertEventView {
         id: row.try_get("id")?,
         subject: subject(row)?,
@@ -151,6 +225,7 @@ fn event(row: &SqliteRow) -> StoreResult<AlertEventView> {
         from: state_from_str(row.try_get("from_state")?)?,
         to: state_from_str(row.try_get("to_state")?)?,
         value: row.try_get("value")?,
+        agents,
         causes,
         notices: notices_from_names(&notices)?,
     })
@@ -159,11 +234,10 @@ fn event(row: &SqliteRow) -> StoreResult<AlertEventView> {
 /// Steps waiting in the outbox, oldest first.
 pub(super) async fn outbox(db: &sqlx::SqlitePool, limit: u32) -> StoreResult<Vec<AlertEventView>> {
     let rows = sqlx::query(concat!(
-        "SELECT e.id, e.rule, e.at, e.from_state, e.to_state, e.value, e.causes, e.notices, ",
-        subject_columns!(),
+        "SELECT ",
+        event_columns!(),
         "
-         FROM alert_outbox o JOIN alert_events e ON e.id = o.event_id
-         JOIN checks c ON c.id = e.check_id JOIN agents a ON a.id = c.agent_id
+         JOIN alert_outbox o ON o.event_id = e.id
          ORDER BY o.event_id LIMIT ?1"
     ))
     .bind(limit)
@@ -175,10 +249,9 @@ pub(super) async fn outbox(db: &sqlx::SqlitePool, limit: u32) -> StoreResult<Vec
 /// Steps by id.
 pub(super) async fn events(db: &sqlx::SqlitePool, ids: &[i64]) -> StoreResult<Vec<AlertEventView>> {
     let rows = sqlx::query(concat!(
-        "SELECT e.id, e.rule, e.at, e.from_state, e.to_state, e.value, e.causes, e.notices, ",
-        subject_columns!(),
+        "SELECT ",
+        event_columns!(),
         "
-         FROM alert_events e JOIN checks c ON c.id = e.check_id JOIN agents a ON a.id = c.agent_id
          WHERE e.id IN (SELECT value FROM json_each(?1))"
     ))
     .bind(super::id_list(ids))

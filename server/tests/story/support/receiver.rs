@@ -96,6 +96,15 @@ impl Receiver {
     }
 }
 
+impl Receiver {
+    /// What came within `wait` (several of the notifier's polls): for
+    /// checking that nothing comes.
+    pub async fn after(&self, wait: Duration) -> Vec<Received> {
+        tokio::time::sleep(wait).await;
+        self.received()
+    }
+}
+
 /// A loopback URL where nothing listens (a receiver that is down).
 pub async fn closed_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
