@@ -142,6 +142,8 @@ pub struct AlertEventView {
     pub causes: Vec<Uuid>,
     /// What this step tells (held while the alert flaps).
     pub notices: Vec<Notice>,
+    /// The silence that kept it from the channels, when one did.
+    pub silenced_by: Option<Uuid>,
 }
 
 #[cfg(test)]

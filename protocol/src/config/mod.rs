@@ -33,6 +33,7 @@ mod channels;
 mod checks;
 mod desired;
 mod registry;
+mod silences;
 
 pub use alert_views::*;
 pub use alerts::*;
@@ -40,6 +41,7 @@ pub use channels::*;
 pub use checks::*;
 pub use desired::*;
 pub use registry::*;
+pub use silences::*;
 
 /// `GET`: the calling agent's desired state (long-poll with `?wait=SECONDS`
 /// and `If-None-Match: "<version>"`; 304 when unchanged at the deadline).

@@ -49,6 +49,8 @@ CREATE TABLE alert_events (
     to_state   text NOT NULL,
     value      float8,
     causes     uuid[] NOT NULL,
-    notices    text[] NOT NULL
+    notices    text[] NOT NULL,
+    -- The silence that kept it from the channels.
+    silenced_by uuid
 );
 CREATE INDEX alert_events_rule ON alert_events (rule, id);

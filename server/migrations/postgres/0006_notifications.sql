@@ -44,3 +44,17 @@ CREATE TABLE alert_attempts (
     error      text
 );
 CREATE INDEX alert_attempts_channel ON alert_attempts (channel, id);
+
+-- Silences: the steps of the alerts they match, while they last, are kept
+-- in the history (silenced_by) and sent nowhere.
+CREATE TABLE alert_silences (
+    id         uuid PRIMARY KEY,
+    -- The AlertMatch as JSON.
+    matches    text NOT NULL,
+    starts_at  timestamptz NOT NULL,
+    ends_at    timestamptz NOT NULL,
+    comment    text NOT NULL,
+    author     text NOT NULL,
+    created_at timestamptz NOT NULL
+);
+CREATE INDEX alert_silences_ends ON alert_silences (ends_at);

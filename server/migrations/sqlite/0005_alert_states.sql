@@ -52,6 +52,8 @@ CREATE TABLE alert_events (
     -- Result ids, JSON array.
     causes     TEXT NOT NULL,
     -- Notice names, JSON array.
-    notices    TEXT NOT NULL
+    notices    TEXT NOT NULL,
+    -- The silence that kept it from the channels.
+    silenced_by BLOB
 );
 CREATE INDEX alert_events_rule ON alert_events (rule, id);

@@ -47,3 +47,17 @@ CREATE TABLE alert_attempts (
     error      TEXT
 );
 CREATE INDEX alert_attempts_channel ON alert_attempts (channel, id);
+
+-- Silences: the steps of the alerts they match, while they last, are kept
+-- in the history (silenced_by) and sent nowhere.
+CREATE TABLE alert_silences (
+    id         BLOB PRIMARY KEY,
+    -- The AlertMatch as JSON.
+    matches    TEXT NOT NULL,
+    starts_at  INTEGER NOT NULL,
+    ends_at    INTEGER NOT NULL,
+    comment    TEXT NOT NULL,
+    author     TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX alert_silences_ends ON alert_silences (ends_at);

@@ -5,6 +5,7 @@
 pub mod book;
 pub mod evaluate;
 pub mod machine;
+pub mod matcher;
 pub mod notify;
 pub mod quorum;
 pub mod route;

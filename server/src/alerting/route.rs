@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use globset::{Glob, GlobMatcher};
-use vantage_protocol::config::{AlertMatch, AlertSubject, ChannelKind, ChannelSpec, Routing};
+use vantage_protocol::config::{AlertSubject, ChannelKind, ChannelSpec, Routing};
 use vantage_protocol::ingest::FieldError;
 
+use super::matcher::Matcher;
 use crate::remote::validate::is_name;
 
 /// The most routes, and channels a route names.
@@ -79,10 +79,7 @@ fn check_url(url: &str) -> Result<(), String> {
 /// One route, compiled.
 #[derive(Debug, Clone)]
 struct CompiledRoute {
-    rule: Option<GlobMatcher>,
-    check: Option<GlobMatcher>,
-    target: Option<GlobMatcher>,
-    agent: Option<GlobMatcher>,
+    matcher: Matcher,
     channels: Vec<String>,
     go_on: bool,
 }
@@ -108,37 +105,12 @@ impl Router {
         }
         let mut routes = Vec::with_capacity(routing.routes.len());
         for (i, route) in routing.routes.iter().enumerate() {
-            let mut glob = |name: &str, pattern: &Option<String>| match pattern {
-                None => None,
-                Some(p) if p.is_empty() || p.len() > 512 => {
-                    errors.push(field_error(
-                        format!("route[{i}].match.{name}"),
-                        "must be 1–512 bytes",
-                    ));
-                    None
-                }
-                Some(p) => match Glob::new(p) {
-                    Ok(g) => Some(g.compile_matcher()),
-                    Err(e) => {
-                        errors.push(field_error(
-                            format!("route[{i}].match.{name}"),
-                            format!("is not a glob: {}", e.kind()),
-                        ));
-                        None
-                    }
-                },
-            };
-            let AlertMatch {
-                rule,
-                check,
-                target,
-                agent,
-            } = &route.matches;
             let compiled = CompiledRoute {
-                rule: glob("rule", rule),
-                check: glob("check", check),
-                target: glob("target", target),
-                agent: glob("agent", agent),
+                matcher: Matcher::compile(
+                    &route.matches,
+                    &format!("route[{i}].match"),
+                    &mut errors,
+                ),
                 channels: route.channels.clone(),
                 go_on: route.go_on,
             };
@@ -169,17 +141,9 @@ impl Router {
     /// order. A quorum group (no agent) matches an agent glob by any of
     /// its raised `agents`.
     pub fn channels(&self, subject: &AlertSubject, agents: &[String]) -> Vec<String> {
-        let hit = |g: &Option<GlobMatcher>, text: &str| g.as_ref().is_none_or(|g| g.is_match(text));
         let mut out: Vec<String> = Vec::new();
         for route in &self.routes {
-            if hit(&route.rule, &subject.rule)
-                && hit(&route.check, &subject.check)
-                && hit(&route.target, &subject.target)
-                && match &subject.agent {
-                    Some(agent) => hit(&route.agent, agent),
-                    None => route.agent.is_none() || agents.iter().any(|a| hit(&route.agent, a)),
-                }
-            {
+            if route.matcher.matches(subject, agents) {
                 for c in &route.channels {
                     if !out.contains(c) {
                         out.push(c.clone());

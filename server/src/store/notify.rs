@@ -5,7 +5,8 @@
 //! under a lease, and every attempt in the delivery log.
 
 use chrono::{DateTime, Utc};
-use vantage_protocol::config::{AlertEventView, ChannelSpec, Routing};
+use uuid::Uuid;
+use vantage_protocol::config::{AlertEventView, ChannelSpec, Routing, SilenceView};
 
 use super::alerts::RuleSaved;
 use super::dispatch::store_trait;
@@ -73,13 +74,20 @@ store_trait! {
         /// Steps with notices not yet routed, oldest first.
         async fn outbox(&self, limit: u32) -> StoreResult<Vec<AlertEventView>>;
         /// Routes steps: adds their deliveries (each (step, channel) once
-        /// however often this runs) and takes the steps out of the outbox.
+        /// however often this runs), marks the silenced ones, and takes the
+        /// steps out of the outbox.
         async fn enqueue(
             &self,
             events: &[i64],
             deliveries: &[(i64, String)],
+            silenced: &[(i64, Uuid)],
             now: DateTime<Utc>
         ) -> StoreResult<()>;
+        async fn add_silence(&self, silence: &SilenceView) -> StoreResult<()>;
+        /// Silences ending after `after` (every one when `None`), newest first.
+        async fn silences(&self, after: Option<DateTime<Utc>>) -> StoreResult<Vec<SilenceView>>;
+        /// Ends a silence now (kept, to show); true when it was still on.
+        async fn expire_silence(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
         /// Claims deliveries that are due and not claimed (or whose claim
         /// ran out: a replica died sending), until `until`.
         async fn claim(

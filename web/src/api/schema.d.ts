@@ -325,6 +325,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/silences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Silences that are on or to come (`all=true`: ended ones too), newest first. */
+        get: operations["list_silences"];
+        put?: never;
+        /**
+         * Silences the alerts it matches from `starts_at` (default now) to
+         *     `ends_at`: their steps are kept in the history and sent nowhere.
+         */
+        post: operations["add_silence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/silences/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Ends a silence now; it stays listed with `all=true`. */
+        delete: operations["expire_silence"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -947,6 +985,11 @@ export interface components {
             id: number;
             /** @description What this step tells (held while the alert flaps). */
             notices: components["schemas"]["Notice"][];
+            /**
+             * Format: uuid
+             * @description The silence that kept it from the channels, when one did.
+             */
+            silenced_by?: string | null;
             /** @description The state after; equal to `from` when only notices changed. */
             to: components["schemas"]["AlertState"];
             /**
@@ -1925,6 +1968,52 @@ export interface components {
             token: string;
             username: string;
         };
+        /** @description A silence as an operator asks for it. */
+        SilenceSpec: {
+            /** @description Why: shown with it (1–1024 characters). */
+            comment: string;
+            /**
+             * Format: date-time
+             * @description Until when: after the start, in the future, within a year of it.
+             */
+            ends_at: string;
+            /** @description Which alerts (globs on rule, check, target, agent); at least one. */
+            match: components["schemas"]["AlertMatch"];
+            /**
+             * Format: date-time
+             * @description From when (default: now).
+             */
+            starts_at?: string | null;
+        };
+        /** @description A silence as the server shows it. */
+        SilenceView: {
+            /** @description Who made it. */
+            author: string;
+            /** @description Why. */
+            comment: string;
+            /**
+             * Format: date-time
+             * @description When it was made.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it ends, or ended (an expired silence ends when expired).
+             */
+            ends_at: string;
+            /**
+             * Format: uuid
+             * @description Its id, for `DELETE /api/v1/alerts/silences/{id}`.
+             */
+            id: string;
+            /** @description Which alerts. */
+            match: components["schemas"]["AlertMatch"];
+            /**
+             * Format: date-time
+             * @description From when.
+             */
+            starts_at: string;
+        };
         /** @description Summary statistics of one series over a range. */
         Stats: {
             /** Format: double */
@@ -2770,6 +2859,89 @@ export interface operations {
                 content?: never;
             };
             /** @description no such rule */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    list_silences: {
+        parameters: {
+            query?: {
+                /** @description Include silences that have ended. */
+                all?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceView"][];
+                };
+            };
+        };
+    };
+    add_silence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SilenceSpec"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceView"];
+                };
+            };
+            /** @description every bad field, named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    expire_silence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such silence, or it already ended */
             404: {
                 headers: {
                     [name: string]: unknown;

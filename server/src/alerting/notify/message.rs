@@ -132,6 +132,7 @@ mod tests {
             agents: Vec::new(),
             causes: Vec::new(),
             notices,
+            silenced_by: None,
         }
     }
 

@@ -14,9 +14,10 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
-use vantage_protocol::config::{AlertEventView, ChannelKind};
+use vantage_protocol::config::{AlertEventView, ChannelKind, SilenceView};
 
 use super::book::RuleBook;
+use super::matcher::Matcher;
 use super::route::Router;
 use crate::store::{After, Attempt, ChannelRow, Claimed, NotifyStore as _, Store, StoreResult};
 
@@ -183,17 +184,38 @@ async fn route(store: &Store) -> StoreResult<()> {
         );
         Router::default()
     });
-    let ids: Vec<i64> = pending.iter().map(|e| e.id).collect();
-    let deliveries: Vec<(i64, String)> = pending
-        .iter()
-        .flat_map(|e| {
-            router
-                .channels(&e.subject, &e.agents)
-                .into_iter()
-                .map(|c| (e.id, c))
+    // Silences that are on now: a step is held when it would be sent
+    // (the notifier routes within a poll of the step being judged; the
+    // run itself may be older, sent late by an agent that was cut off).
+    let now = Utc::now();
+    let silences: Vec<(SilenceView, Matcher)> = store
+        .silences(Some(now))
+        .await?
+        .into_iter()
+        .filter(|s| s.starts_at <= now)
+        .map(|s| {
+            let matcher = Matcher::compile(&s.matches, "match", &mut Vec::new());
+            (s, matcher)
         })
         .collect();
-    store.enqueue(&ids, &deliveries, Utc::now()).await
+    let ids: Vec<i64> = pending.iter().map(|e| e.id).collect();
+    let mut deliveries: Vec<(i64, String)> = Vec::new();
+    let mut silenced: Vec<(i64, uuid::Uuid)> = Vec::new();
+    for e in &pending {
+        let hush = silences
+            .iter()
+            .find(|(_, m)| m.matches(&e.subject, &e.agents));
+        match hush {
+            Some((s, _)) => silenced.push((e.id, s.id)),
+            None => deliveries.extend(
+                router
+                    .channels(&e.subject, &e.agents)
+                    .into_iter()
+                    .map(|c| (e.id, c)),
+            ),
+        }
+    }
+    store.enqueue(&ids, &deliveries, &silenced, now).await
 }
 
 /// One attempt at one delivery.

@@ -222,6 +222,7 @@ async fn test_channel(
         agents: Vec::new(),
         causes: Vec::new(),
         notices: vec![Notice::Firing],
+        silenced_by: None,
     };
     let mut body: Notification = message::notification(&event, None);
     body.summary = format!("TEST from Vantage to channel {name}: delivery works");

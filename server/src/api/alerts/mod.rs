@@ -3,6 +3,7 @@
 mod active;
 mod channels;
 mod rules;
+mod silences;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -12,4 +13,5 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     rules::router()
         .merge(active::router())
         .merge(channels::router())
+        .merge(silences::router())
 }

@@ -184,6 +184,7 @@ fn event(row: &PgRow) -> StoreResult<AlertEventView> {
         agents: row.try_get("agents")?,
         causes,
         notices: notices_from_names(&notices)?,
+        silenced_by: row.try_get("silenced_by")?,
     })
 }
 

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use vantage_protocol::config::{AlertEventView, ChannelSpec, Routing};
+use uuid::Uuid;
+use vantage_protocol::config::{AlertEventView, AlertMatch, ChannelSpec, Routing, SilenceView};
 
 use super::{PgStore, alert_states};
 use crate::store::notify::settled;
@@ -133,12 +134,17 @@ impl NotifyStore for PgStore {
         &self,
         events: &[i64],
         deliveries: &[(i64, String)],
+        silenced: &[(i64, Uuid)],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let ids: Vec<i64> = deliveries.iter().map(|(e, _)| *e).collect();
         let channels: Vec<&str> = deliveries.iter().map(|(_, c)| c.as_str()).collect();
+        let quiet: Vec<i64> = silenced.iter().map(|(e, _)| *e).collect();
+        let by: Vec<Uuid> = silenced.iter().map(|(_, s)| *s).collect();
         sqlx::query(
-            "WITH routed AS (DELETE FROM alert_outbox WHERE event_id = ANY($3))
+            "WITH routed AS (DELETE FROM alert_outbox WHERE event_id = ANY($3)),
+                  hushed AS (UPDATE alert_events e SET silenced_by = u.s
+                             FROM UNNEST($5::int8[], $6::uuid[]) AS u (e, s) WHERE e.id = u.e)
              INSERT INTO alert_deliveries (event_id, channel, status, attempts, next_at, created_at)
              SELECT e, c, 'pending', 0, $4, $4 FROM UNNEST($1::int8[], $2::text[]) AS u (e, c)
              ON CONFLICT DO NOTHING",
@@ -147,9 +153,64 @@ impl NotifyStore for PgStore {
         .bind(&channels)
         .bind(events)
         .bind(now)
+        .bind(&quiet)
+        .bind(&by)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn add_silence(&self, s: &SilenceView) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO alert_silences (id, matches, starts_at, ends_at, comment, author, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(s.id)
+        .bind(serde_json::to_string(&s.matches).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(s.starts_at)
+        .bind(s.ends_at)
+        .bind(&s.comment)
+        .bind(&s.author)
+        .bind(s.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn silences(&self, after: Option<DateTime<Utc>>) -> StoreResult<Vec<SilenceView>> {
+        let rows = sqlx::query(
+            "SELECT id, matches, starts_at, ends_at, comment, author, created_at FROM alert_silences
+             WHERE $1::timestamptz IS NULL OR ends_at > $1 ORDER BY created_at DESC, id",
+        )
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let matches: String = row.try_get("matches")?;
+                let matches: AlertMatch = serde_json::from_str(&matches)
+                    .map_err(|e| StoreError::Corrupt(format!("silence matches: {e}")))?;
+                Ok(SilenceView {
+                    id: row.try_get("id")?,
+                    matches,
+                    starts_at: row.try_get("starts_at")?,
+                    ends_at: row.try_get("ends_at")?,
+                    comment: row.try_get("comment")?,
+                    author: row.try_get("author")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn expire_silence(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE alert_silences SET ends_at = $2 WHERE id = $1 AND ends_at > $2")
+                .bind(id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn claim(

@@ -228,6 +228,7 @@ fn event(row: &SqliteRow) -> StoreResult<AlertEventView> {
         agents,
         causes,
         notices: notices_from_names(&notices)?,
+        silenced_by: row.try_get("silenced_by")?,
     })
 }
 

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
-use vantage_protocol::config::{AlertEventView, ChannelSpec, Routing};
+use uuid::Uuid;
+use vantage_protocol::config::{AlertEventView, AlertMatch, ChannelSpec, Routing, SilenceView};
 
 use super::{SqliteStore, alert_states, id_list, micros, time_at};
 use crate::store::notify::settled;
@@ -130,9 +131,17 @@ impl NotifyStore for SqliteStore {
         &self,
         events: &[i64],
         deliveries: &[(i64, String)],
+        silenced: &[(i64, Uuid)],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
+        for (event_id, silence) in silenced {
+            sqlx::query("UPDATE alert_events SET silenced_by = ?2 WHERE id = ?1")
+                .bind(event_id)
+                .bind(silence)
+                .execute(&mut *tx)
+                .await?;
+        }
         for (event_id, channel) in deliveries {
             sqlx::query(
                 "INSERT INTO alert_deliveries (event_id, channel, status, attempts, next_at, created_at)
@@ -150,6 +159,57 @@ impl NotifyStore for SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn add_silence(&self, s: &SilenceView) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO alert_silences (id, matches, starts_at, ends_at, comment, author, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(s.id)
+        .bind(Json(&s.matches))
+        .bind(micros(s.starts_at))
+        .bind(micros(s.ends_at))
+        .bind(&s.comment)
+        .bind(&s.author)
+        .bind(micros(s.created_at))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn silences(&self, after: Option<DateTime<Utc>>) -> StoreResult<Vec<SilenceView>> {
+        let rows = sqlx::query(
+            "SELECT id, matches, starts_at, ends_at, comment, author, created_at FROM alert_silences
+             WHERE ?1 IS NULL OR ends_at > ?1 ORDER BY created_at DESC, id",
+        )
+        .bind(after.map(micros))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let Json(matches): Json<AlertMatch> = row.try_get("matches")?;
+                Ok(SilenceView {
+                    id: row.try_get("id")?,
+                    matches,
+                    starts_at: time_at(row, "starts_at")?,
+                    ends_at: time_at(row, "ends_at")?,
+                    comment: row.try_get("comment")?,
+                    author: row.try_get("author")?,
+                    created_at: time_at(row, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn expire_silence(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE alert_silences SET ends_at = ?2 WHERE id = ?1 AND ends_at > ?2")
+                .bind(id)
+                .bind(micros(now))
+                .execute(&self.write)
+                .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn claim(
