@@ -59,6 +59,97 @@ pub enum ChannelKind {
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         headers: BTreeMap<String, String>,
     },
+    /// A Discord channel's webhook (Server settings → Integrations).
+    Discord {
+        /// `https://discord.com/api/webhooks/…`.
+        url: String,
+    },
+    /// A Slack incoming webhook.
+    Slack {
+        /// `https://hooks.slack.com/services/…`.
+        url: String,
+    },
+    /// A Microsoft Teams workflow (or incoming) webhook, sent an Adaptive Card.
+    Teams {
+        /// The workflow's HTTP trigger URL.
+        url: String,
+    },
+    /// A Telegram bot's message to a chat.
+    Telegram {
+        /// The chat's id (`-100…`) or `@channel`.
+        chat_id: String,
+        /// The bot's token (`123456:ABC…`); write-only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        /// The Bot API's base URL.
+        #[serde(default = "telegram_api")]
+        api_url: String,
+    },
+    /// PagerDuty Events API v2: one incident per alert, resolved with it.
+    Pagerduty {
+        /// The service integration's routing key; write-only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        routing_key: Option<String>,
+        /// The Events API's base URL.
+        #[serde(default = "pagerduty_api")]
+        api_url: String,
+    },
+    /// Opsgenie Alert API: one alert per Vantage alert (by alias), closed with it.
+    Opsgenie {
+        /// An API integration's key; write-only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api_key: Option<String>,
+        /// `https://api.opsgenie.com` or `https://api.eu.opsgenie.com`.
+        #[serde(default = "opsgenie_api")]
+        api_url: String,
+    },
+    /// An ntfy topic.
+    Ntfy {
+        /// The ntfy server.
+        #[serde(default = "ntfy_server")]
+        server: String,
+        /// The topic.
+        topic: String,
+        /// An access token, for a protected topic; write-only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    /// A Gotify server.
+    Gotify {
+        /// The server's base URL.
+        url: String,
+        /// An application token; write-only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    /// Pushover.
+    Pushover {
+        /// The user or group key; write-only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_key: Option<String>,
+        /// The application's API token; write-only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        /// The API's base URL.
+        #[serde(default = "pushover_api")]
+        api_url: String,
+    },
+}
+
+fn telegram_api() -> String {
+    "https://api.telegram.org".into()
+}
+fn pagerduty_api() -> String {
+    "https://events.pagerduty.com".into()
+}
+fn opsgenie_api() -> String {
+    "https://api.opsgenie.com".into()
+}
+fn ntfy_server() -> String {
+    "https://ntfy.sh".into()
+}
+fn pushover_api() -> String {
+    "https://api.pushover.net".into()
 }
 
 impl ChannelKind {
@@ -66,6 +157,15 @@ impl ChannelKind {
     pub fn name(&self) -> &'static str {
         match self {
             ChannelKind::Webhook { .. } => "webhook",
+            ChannelKind::Discord { .. } => "discord",
+            ChannelKind::Slack { .. } => "slack",
+            ChannelKind::Teams { .. } => "teams",
+            ChannelKind::Telegram { .. } => "telegram",
+            ChannelKind::Pagerduty { .. } => "pagerduty",
+            ChannelKind::Opsgenie { .. } => "opsgenie",
+            ChannelKind::Ntfy { .. } => "ntfy",
+            ChannelKind::Gotify { .. } => "gotify",
+            ChannelKind::Pushover { .. } => "pushover",
         }
     }
 
@@ -73,6 +173,44 @@ impl ChannelKind {
     pub fn secrets_mut(&mut self) -> Vec<(&'static str, &mut Option<String>)> {
         match self {
             ChannelKind::Webhook { secret, .. } => vec![("secret", secret)],
+            ChannelKind::Discord { .. } | ChannelKind::Slack { .. } | ChannelKind::Teams { .. } => {
+                Vec::new()
+            }
+            ChannelKind::Telegram { token, .. }
+            | ChannelKind::Ntfy { token, .. }
+            | ChannelKind::Gotify { token, .. } => vec![("token", token)],
+            ChannelKind::Pagerduty { routing_key, .. } => vec![("routing_key", routing_key)],
+            ChannelKind::Opsgenie { api_key, .. } => vec![("api_key", api_key)],
+            ChannelKind::Pushover {
+                user_key, token, ..
+            } => vec![("user_key", user_key), ("token", token)],
+        }
+    }
+
+    /// The secrets a channel of this kind cannot work without.
+    pub fn required_secrets(&self) -> &'static [&'static str] {
+        match self {
+            ChannelKind::Telegram { .. } | ChannelKind::Gotify { .. } => &["token"],
+            ChannelKind::Pagerduty { .. } => &["routing_key"],
+            ChannelKind::Opsgenie { .. } => &["api_key"],
+            ChannelKind::Pushover { .. } => &["user_key", "token"],
+            _ => &[],
+        }
+    }
+
+    /// Its URLs, by field name, to check.
+    pub fn urls(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            ChannelKind::Webhook { url, .. }
+            | ChannelKind::Discord { url }
+            | ChannelKind::Slack { url }
+            | ChannelKind::Teams { url }
+            | ChannelKind::Gotify { url, .. } => vec![("url", url)],
+            ChannelKind::Telegram { api_url, .. }
+            | ChannelKind::Pagerduty { api_url, .. }
+            | ChannelKind::Opsgenie { api_url, .. }
+            | ChannelKind::Pushover { api_url, .. } => vec![("api_url", api_url)],
+            ChannelKind::Ntfy { server, .. } => vec![("server", server)],
         }
     }
 }

@@ -21,7 +21,8 @@ fn field_error(field: String, reason: impl Into<String>) -> FieldError {
     }
 }
 
-/// Checks a channel: its name, its URL, its headers.
+/// Checks a channel (its secrets merged in): its name, URLs, headers,
+/// and the secrets its kind needs.
 pub fn check_channel(spec: &ChannelSpec) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if !is_name(&spec.name) {
@@ -30,18 +31,28 @@ pub fn check_channel(spec: &ChannelSpec) -> Vec<FieldError> {
             "must be 1–64 letters, digits, `-`, `_` or `.`",
         ));
     }
+    for (field, url) in spec.kind.urls() {
+        if let Err(reason) = check_url(url) {
+            errors.push(field_error(field.into(), reason));
+        }
+    }
+    let mut kind = spec.kind.clone();
+    let secrets = kind.secrets_mut();
+    for name in spec.kind.required_secrets() {
+        let set = secrets
+            .iter()
+            .any(|(n, v)| n == name && v.as_deref().is_some_and(|v| !v.is_empty()));
+        if !set {
+            errors.push(field_error((*name).into(), "is required"));
+        }
+    }
+    for (name, value) in secrets {
+        if value.as_ref().is_some_and(|s| s.len() > 1024) {
+            errors.push(field_error(name.into(), "must be at most 1024 bytes"));
+        }
+    }
     match &spec.kind {
-        ChannelKind::Webhook {
-            url,
-            secret,
-            headers,
-        } => {
-            if let Err(reason) = check_url(url) {
-                errors.push(field_error("url".into(), reason));
-            }
-            if secret.as_ref().is_some_and(|s| s.len() > 1024) {
-                errors.push(field_error("secret".into(), "must be at most 1024 bytes"));
-            }
+        ChannelKind::Webhook { headers, .. } => {
             for (name, value) in headers {
                 let field = format!("headers.{name}");
                 if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
@@ -56,6 +67,16 @@ pub fn check_channel(spec: &ChannelSpec) -> Vec<FieldError> {
                 }
             }
         }
+        ChannelKind::Telegram { chat_id, .. } if chat_id.is_empty() || chat_id.len() > 64 => {
+            errors.push(field_error("chat_id".into(), "must be 1–64 characters"));
+        }
+        ChannelKind::Ntfy { topic, .. } if !is_name(topic) => {
+            errors.push(field_error(
+                "topic".into(),
+                "must be 1–64 letters, digits, `-`, `_` or `.`",
+            ));
+        }
+        _ => {}
     }
     errors
 }

@@ -176,4 +176,5 @@ async fn alert_rules_are_saved_whole_and_every_bad_field_is_named(backend: Backe
 mod evaluation;
 mod notify;
 mod quorum;
+mod services;
 mod silences;

@@ -1131,6 +1131,69 @@ export interface components {
             secret?: string | null;
             /** @description `http://` or `https://`. */
             url: string;
+        } | {
+            /** @enum {string} */
+            kind: "discord";
+            /** @description `https://discord.com/api/webhooks/…`. */
+            url: string;
+        } | {
+            /** @enum {string} */
+            kind: "slack";
+            /** @description `https://hooks.slack.com/services/…`. */
+            url: string;
+        } | {
+            /** @enum {string} */
+            kind: "teams";
+            /** @description The workflow's HTTP trigger URL. */
+            url: string;
+        } | {
+            /** @description The Bot API's base URL. */
+            api_url?: string;
+            /** @description The chat's id (`-100…`) or `@channel`. */
+            chat_id: string;
+            /** @enum {string} */
+            kind: "telegram";
+            /** @description The bot's token (`123456:ABC…`); write-only. */
+            token?: string | null;
+        } | {
+            /** @description The Events API's base URL. */
+            api_url?: string;
+            /** @enum {string} */
+            kind: "pagerduty";
+            /** @description The service integration's routing key; write-only. */
+            routing_key?: string | null;
+        } | {
+            /** @description An API integration's key; write-only. */
+            api_key?: string | null;
+            /** @description `https://api.opsgenie.com` or `https://api.eu.opsgenie.com`. */
+            api_url?: string;
+            /** @enum {string} */
+            kind: "opsgenie";
+        } | {
+            /** @enum {string} */
+            kind: "ntfy";
+            /** @description The ntfy server. */
+            server?: string;
+            /** @description An access token, for a protected topic; write-only. */
+            token?: string | null;
+            /** @description The topic. */
+            topic: string;
+        } | {
+            /** @enum {string} */
+            kind: "gotify";
+            /** @description An application token; write-only. */
+            token?: string | null;
+            /** @description The server's base URL. */
+            url: string;
+        } | {
+            /** @description The API's base URL. */
+            api_url?: string;
+            /** @enum {string} */
+            kind: "pushover";
+            /** @description The application's API token; write-only. */
+            token?: string | null;
+            /** @description The user or group key; write-only. */
+            user_key?: string | null;
         };
         /**
          * @description A channel as an operator defines it (unknown fields are refused by

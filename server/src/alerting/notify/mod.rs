@@ -5,6 +5,7 @@
 //! sent at least once and, unless a replica dies mid-send, at most once.
 
 pub mod message;
+pub mod services;
 pub mod webhook;
 
 use std::collections::{BTreeSet, HashMap};
@@ -284,6 +285,7 @@ pub async fn send(
             };
             webhook::post(client, &hook, delivery, body).await
         }
+        kind => services::post(client, services::outgoing(kind, notification)?).await,
     }
 }
 

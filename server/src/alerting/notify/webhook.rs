@@ -49,7 +49,7 @@ pub async fn post(
 
 /// A transport error in a line, its causes included (reqwest's own text
 /// is only "error sending request").
-fn describe(e: &reqwest::Error) -> String {
+pub(super) fn describe(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {

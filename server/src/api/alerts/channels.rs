@@ -103,17 +103,6 @@ async fn put_channel(
     PathParams(name): PathParams<String>,
     JsonBody(mut spec): JsonBody<ChannelSpec>,
 ) -> ApiResult<(StatusCode, axum::Json<ChannelView>)> {
-    let mut errors = check_channel(&spec);
-    if spec.name != name {
-        errors.push(FieldError {
-            index: None,
-            field: "name".into(),
-            reason: format!("`{}` differs from the path's `{name}`", spec.name),
-        });
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
-    }
     // Secrets not given stay as stored (of the same kind); "" removes one.
     if let Ok(mut old) = find(&state, &name).await
         && old.spec.kind.name() == spec.kind.name()
@@ -129,6 +118,17 @@ async fn put_channel(
         if value.as_deref() == Some("") {
             *value = None;
         }
+    }
+    let mut errors = check_channel(&spec);
+    if spec.name != name {
+        errors.push(FieldError {
+            index: None,
+            field: "name".into(),
+            reason: format!("`{}` differs from the path's `{name}`", spec.name),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
     }
     let saved = state.store.put_channel(&spec, Utc::now()).await?;
     tracing::info!(

@@ -1,5 +1,6 @@
 //! A webhook receiver on a free loopback port: records every request it
-//! gets (headers and body), and answers 503 to the first `fail` of them.
+//! gets (path, headers and body) on any path, and answers 503 to the
+//! first `fail` of them. It stands in for chat and paging services too.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 /// One request as received.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The path and query.
+    pub path: String,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -38,7 +41,10 @@ struct Shared {
 
 #[derive(Debug)]
 pub struct Receiver {
+    /// `/hook` on it.
     pub url: String,
+    /// `http://127.0.0.1:port`, to put service paths under.
+    pub base: String,
     shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -49,8 +55,21 @@ impl Drop for Receiver {
     }
 }
 
-async fn take(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    shared.got.lock().unwrap().push(Received { headers, body });
+async fn take(
+    State(shared): State<Arc<Shared>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    shared.got.lock().unwrap().push(Received {
+        path,
+        headers,
+        body,
+    });
     let refuse = shared
         .fail
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -70,14 +89,20 @@ impl Receiver {
             ..Shared::default()
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let url = format!("{base}/hook");
         let app = axum::Router::new()
-            .route("/hook", axum::routing::post(take))
+            .fallback(axum::routing::post(take))
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Receiver { url, shared, task }
+        Receiver {
+            url,
+            base,
+            shared,
+            task,
+        }
     }
 
     pub fn received(&self) -> Vec<Received> {
