@@ -24,6 +24,11 @@ const PACKAGES: &[(&str, &str)] = &[
     // binaries, and `promtool check metrics` over `/metrics`.
     ("postgresql-15", "/usr/lib/postgresql/15/bin/initdb"),
     ("prometheus", "/usr/bin/promtool"),
+    // A real SMTP server for the email stories (STARTTLS, a private CA).
+    (
+        "python3-aiosmtpd",
+        "/usr/lib/python3/dist-packages/aiosmtpd/__init__.py",
+    ),
     // C plugins (plugins/examples/c-*): clang for wasm32 with wasi-libc.
     ("clang-19", "/usr/bin/clang-19"),
     ("lld-19", "/usr/bin/wasm-ld-19"),

@@ -1,6 +1,6 @@
-//! Where alerts go: notification channels (`PUT /api/v1/alerts/channels/{name}`),
-//! the routes that send alerts to them (`PUT /api/v1/alerts/routes`), and
-//! the JSON a webhook receives ([`Notification`]).
+//! Where alerts go: notification channels (`PUT /api/v1/alerts/channels/{name}`)
+//! and the routes that send alerts to them (`PUT /api/v1/alerts/routes`).
+//! What a webhook receives is in `notification.rs`.
 //!
 //! ```toml
 //! [[channel]]
@@ -18,17 +18,6 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-use super::{AlertState, Notice};
-
-/// The header a webhook's signature travels in: `sha256=<hex>`, the
-/// HMAC-SHA256 with the channel's secret of `<timestamp>.<body>`.
-pub const SIGNATURE_HEADER: &str = "x-vantage-signature";
-/// The header with the Unix time the signature covers (reject old ones).
-pub const TIMESTAMP_HEADER: &str = "x-vantage-timestamp";
-/// The header naming the delivery: the same on every retry of it.
-pub const DELIVERY_HEADER: &str = "x-vantage-delivery";
 
 /// A channel as an operator defines it (unknown fields are refused by
 /// its kind, which the flattening hands them to). Secrets are written, never read
@@ -58,6 +47,30 @@ pub enum ChannelKind {
         /// Extra request headers (an API key the receiver wants, say).
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         headers: BTreeMap<String, String>,
+    },
+    /// Email over SMTP.
+    Email {
+        /// The relay's host name or address.
+        host: String,
+        /// Default 587 for STARTTLS, 465 for implicit TLS, 25 for none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// `starttls` (default), `tls` or `none`.
+        #[serde(default)]
+        security: SmtpSecurity,
+        /// A login, when the relay wants one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        /// The login's password; write-only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+        /// The sender: `alerts@example.net` or `Vantage <alerts@example.net>`.
+        from: String,
+        /// The recipients (1–50).
+        to: Vec<String>,
+        /// An extra root certificate to trust, PEM: a relay with a private CA.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ca: Option<String>,
     },
     /// A Discord channel's webhook (Server settings → Integrations).
     Discord {
@@ -136,6 +149,31 @@ pub enum ChannelKind {
     },
 }
 
+/// How an email channel secures its SMTP connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain SMTP upgraded with STARTTLS, which must succeed (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No TLS: only for a relay on a trusted network (port 25).
+    None,
+}
+
+impl SmtpSecurity {
+    /// The port a relay listens on for this security.
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::None => 25,
+        }
+    }
+}
+
 fn telegram_api() -> String {
     "https://api.telegram.org".into()
 }
@@ -157,6 +195,7 @@ impl ChannelKind {
     pub fn name(&self) -> &'static str {
         match self {
             ChannelKind::Webhook { .. } => "webhook",
+            ChannelKind::Email { .. } => "email",
             ChannelKind::Discord { .. } => "discord",
             ChannelKind::Slack { .. } => "slack",
             ChannelKind::Teams { .. } => "teams",
@@ -173,6 +212,7 @@ impl ChannelKind {
     pub fn secrets_mut(&mut self) -> Vec<(&'static str, &mut Option<String>)> {
         match self {
             ChannelKind::Webhook { secret, .. } => vec![("secret", secret)],
+            ChannelKind::Email { password, .. } => vec![("password", password)],
             ChannelKind::Discord { .. } | ChannelKind::Slack { .. } | ChannelKind::Teams { .. } => {
                 Vec::new()
             }
@@ -211,6 +251,7 @@ impl ChannelKind {
             | ChannelKind::Opsgenie { api_url, .. }
             | ChannelKind::Pushover { api_url, .. } => vec![("api_url", api_url)],
             ChannelKind::Ntfy { server, .. } => vec![("server", server)],
+            ChannelKind::Email { .. } => Vec::new(),
         }
     }
 }
@@ -272,50 +313,6 @@ pub struct Routing {
     /// In order.
     #[serde(rename = "route", alias = "routes", default)]
     pub routes: Vec<Route>,
-}
-
-/// What a webhook receives: one step of one alert, with what it tells.
-/// Stable: fields may be added, none removed or renamed (`version`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Notification {
-    /// The body's format: 1.
-    pub version: u32,
-    /// The alert history step this tells of (`GET /api/v1/alerts/history`).
-    pub event_id: i64,
-    /// What it tells: `firing`, `resolved`, `no_data`, `error`,
-    /// `flapping_started`, `flapping_stopped`.
-    pub notices: Vec<Notice>,
-    /// One line for people: what, where, the value against the limit.
-    pub summary: String,
-    /// The rule's name.
-    pub rule: String,
-    /// The agent that measured; none when a quorum's group tells, for
-    /// `agents`.
-    pub agent: Option<String>,
-    /// The agent's id.
-    pub agent_id: Option<Uuid>,
-    /// The agents raised: the one agent, or a group's failing ones.
-    pub agents: Vec<String>,
-    /// The check's name.
-    pub check: String,
-    /// What it measures.
-    pub target: String,
-    /// The plugin that measured.
-    pub plugin: String,
-    /// The state before the step.
-    pub from: AlertState,
-    /// The state after it.
-    pub state: AlertState,
-    /// The run time of the result judged: since when the state holds.
-    pub at: DateTime<Utc>,
-    /// The value judged, when the rule has one.
-    pub value: Option<f64>,
-    /// The results that caused the step.
-    pub causes: Vec<Uuid>,
-    /// The check's page on the dashboard, when the server knows its URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ mod alerts;
 mod channels;
 mod checks;
 mod desired;
+mod notification;
 mod registry;
 mod silences;
 
@@ -40,6 +41,7 @@ pub use alerts::*;
 pub use channels::*;
 pub use checks::*;
 pub use desired::*;
+pub use notification::*;
 pub use registry::*;
 pub use silences::*;
 

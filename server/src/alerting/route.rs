@@ -67,6 +67,28 @@ pub fn check_channel(spec: &ChannelSpec) -> Vec<FieldError> {
                 }
             }
         }
+        ChannelKind::Email {
+            host,
+            port,
+            username,
+            password,
+            from,
+            to,
+            ca,
+            ..
+        } => {
+            for (field, problem) in super::notify::email::problems(
+                host,
+                *port,
+                username.is_some(),
+                password.is_some(),
+                from,
+                to,
+                ca.as_deref(),
+            ) {
+                errors.push(field_error(field, problem));
+            }
+        }
         ChannelKind::Telegram { chat_id, .. } if chat_id.is_empty() || chat_id.len() > 64 => {
             errors.push(field_error("chat_id".into(), "must be 1–64 characters"));
         }

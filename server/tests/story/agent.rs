@@ -14,6 +14,7 @@ use crate::support::agent::{
 };
 use crate::support::http::Client;
 use crate::support::server::{Backend, start, store};
+use crate::support::tls::private_ca;
 
 const PASSWORD: &str = "outage-story-password";
 
@@ -284,32 +285,4 @@ async fn tls_with_a_private_ca(backend: Backend) {
     wait_stored(&url, &distinct(&agent.printed()), Duration::from_secs(30)).await;
     let agents = admin.get("/api/v1/agents").await.expect(200).json();
     assert_eq!(agents["items"][0]["name"], "tls-agent");
-}
-
-/// A CA and a certificate for 127.0.0.1 it signed, as PEM files.
-fn private_ca(dir: &std::path::Path) -> (String, String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "Vantage story CA");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    let write = |name: &str, pem: String| {
-        let path = dir.join(name);
-        std::fs::write(&path, pem).unwrap();
-        path.display().to_string()
-    };
-    (
-        write("ca.pem", ca_cert.pem()),
-        write("cert.pem", leaf.pem()),
-        write("key.pem", key.serialize_pem()),
-    )
 }

@@ -1132,6 +1132,28 @@ export interface components {
             /** @description `http://` or `https://`. */
             url: string;
         } | {
+            /** @description An extra root certificate to trust, PEM: a relay with a private CA. */
+            ca?: string | null;
+            /** @description The sender: `alerts@example.net` or `Vantage <alerts@example.net>`. */
+            from: string;
+            /** @description The relay's host name or address. */
+            host: string;
+            /** @enum {string} */
+            kind: "email";
+            /** @description The login's password; write-only. */
+            password?: string | null;
+            /**
+             * Format: int32
+             * @description Default 587 for STARTTLS, 465 for implicit TLS, 25 for none.
+             */
+            port?: number | null;
+            /** @description `starttls` (default), `tls` or `none`. */
+            security?: components["schemas"]["SmtpSecurity"];
+            /** @description The recipients (1–50). */
+            to: string[];
+            /** @description A login, when the relay wants one. */
+            username?: string | null;
+        } | {
             /** @enum {string} */
             kind: "discord";
             /** @description `https://discord.com/api/webhooks/…`. */
@@ -2077,6 +2099,11 @@ export interface components {
              */
             starts_at: string;
         };
+        /**
+         * @description How an email channel secures its SMTP connection.
+         * @enum {string}
+         */
+        SmtpSecurity: "starttls" | "tls" | "none";
         /** @description Summary statistics of one series over a range. */
         Stats: {
             /** Format: double */

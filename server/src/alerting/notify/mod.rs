@@ -4,6 +4,7 @@
 //! failures retry with back-off, each attempt logged. A delivery is
 //! sent at least once and, unless a replica dies mid-send, at most once.
 
+pub mod email;
 pub mod message;
 pub mod services;
 pub mod webhook;
@@ -284,6 +285,28 @@ pub async fn send(
                 headers,
             };
             webhook::post(client, &hook, delivery, body).await
+        }
+        ChannelKind::Email {
+            host,
+            port,
+            security,
+            username,
+            password,
+            from,
+            to,
+            ca,
+        } => {
+            let relay = email::Relay {
+                host,
+                port: port.unwrap_or(security.default_port()),
+                security: *security,
+                username: username.as_deref(),
+                password: password.as_deref(),
+                from,
+                to,
+                ca_pem: ca.as_deref(),
+            };
+            email::send(&relay, notification).await
         }
         kind => services::post(client, services::outgoing(kind, notification)?).await,
     }

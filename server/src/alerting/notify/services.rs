@@ -66,7 +66,7 @@ fn title(n: &Notification) -> String {
 }
 
 /// The facts every service shows, in order.
-fn facts(n: &Notification) -> Vec<(&'static str, String)> {
+pub(super) fn facts(n: &Notification) -> Vec<(&'static str, String)> {
     let mut facts = vec![
         ("Check", n.check.clone()),
         ("Target", n.target.clone()),
@@ -99,6 +99,7 @@ pub fn outgoing(kind: &ChannelKind, n: &Notification) -> Result<Outgoing, String
         ChannelKind::Webhook { .. } => {
             return Err("a webhook is signed and sent by `webhook`".into());
         }
+        ChannelKind::Email { .. } => return Err("an email is sent by `email`".into()),
         ChannelKind::Discord { url } => {
             let fields: Vec<Value> = facts(n)
                 .into_iter()

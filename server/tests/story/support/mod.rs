@@ -8,6 +8,8 @@ pub mod pg;
 pub mod process;
 pub mod receiver;
 pub mod server;
+pub mod smtp;
+pub mod tls;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
