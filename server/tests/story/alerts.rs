@@ -12,6 +12,50 @@ use crate::support::http::{Client, Reply};
 use crate::support::server::{Backend, start};
 use crate::support::{batch, result};
 
+/// A server that retries failed notifications after 100 ms.
+pub(crate) fn quick_retry() -> vantage_server::config::ServerConfig {
+    vantage_server::config::ServerConfig {
+        notify_retry: std::time::Duration::from_millis(100),
+        ..vantage_server::config::ServerConfig::default()
+    }
+}
+
+/// A run of `agent`'s `check`, `minutes` ago, ended ok or timed out.
+pub(crate) fn run_of(agent: &str, check: &str, minutes: i64, ok: bool) -> Value {
+    let at = chrono::Utc::now() - chrono::Duration::minutes(minutes);
+    let mut r = result(agent, check, at, &[0.01]);
+    if !ok {
+        r["status"] = json!("timeout");
+    }
+    r
+}
+
+/// Saves the channels, sends every alert to all of them, and adds the
+/// rule `down`: ping-core's runs failing.
+pub(crate) async fn notify_all(admin: &Client, channels: &[Value]) {
+    route_all(admin, channels).await;
+    let rule =
+        json!({"name": "down", "select": {"check": "ping-core"}, "condition": {"kind": "status"}});
+    put(admin, "down", &rule).await.expect(201);
+}
+
+/// Saves the channels and sends every alert to all of them.
+pub(crate) async fn route_all(admin: &Client, channels: &[Value]) {
+    let mut names = Vec::new();
+    for channel in channels {
+        let name = channel["name"].as_str().unwrap();
+        let path = format!("/api/v1/alerts/channels/{name}");
+        send_json(admin, Method::PUT, &path, channel)
+            .await
+            .expect(201);
+        names.push(name);
+    }
+    let routes = json!({"route": [{"channels": names}]});
+    send_json(admin, Method::PUT, "/api/v1/alerts/routes", &routes)
+        .await
+        .expect(200);
+}
+
 pub(crate) async fn put(client: &Client, path_name: &str, rule: &Value) -> Reply {
     send_json(
         client,

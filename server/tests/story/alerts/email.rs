@@ -2,32 +2,19 @@
 //! STARTTLS with a private CA: one mail per step, over TLS; a channel
 //! that will not STARTTLS is refused by the server and logged.
 
-use std::time::Duration;
-
-use chrono::Utc;
 use hyper::Method;
 use serde_json::{Value, json};
-use vantage_server::config::ServerConfig;
 
-use super::put;
+use super::{notify_all, quick_retry, run_of};
 use crate::api::enroll;
 use crate::both;
 use crate::registry::send_json;
+use crate::support::batch;
 use crate::support::server::{Backend, start_with};
 use crate::support::smtp::SmtpSink;
-use crate::support::{batch, result};
 
 fn run(minutes: i64, ok: bool) -> Value {
-    let mut r = result(
-        "edge-1",
-        "ping-core",
-        Utc::now() - chrono::Duration::minutes(minutes),
-        &[0.01],
-    );
-    if !ok {
-        r["status"] = json!("timeout");
-    }
-    r
+    run_of("edge-1", "ping-core", minutes, ok)
 }
 
 both!(a_step_is_mailed_once_over_starttls);
@@ -35,11 +22,7 @@ async fn a_step_is_mailed_once_over_starttls(backend: Backend) {
     let Some(sink) = SmtpSink::start() else {
         return;
     };
-    let config = ServerConfig {
-        notify_retry: Duration::from_millis(100),
-        ..ServerConfig::default()
-    };
-    let Some(server) = start_with(backend, config).await else {
+    let Some(server) = start_with(backend, quick_retry()).await else {
         return;
     };
     let admin = &server.admin;
@@ -66,31 +49,11 @@ async fn a_step_is_mailed_once_over_starttls(backend: Backend) {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["to[0]", "ca"], "{p}");
-    for (name, security) in [("mail", "starttls"), ("cleartext", "none")] {
-        send_json(
-            admin,
-            Method::PUT,
-            &format!("/api/v1/alerts/channels/{name}"),
-            &mail(name, security),
-        )
-        .await
-        .expect(201);
-    }
-    send_json(
+    notify_all(
         admin,
-        Method::PUT,
-        "/api/v1/alerts/routes",
-        &json!({"route": [{"channels": ["mail", "cleartext"]}]}),
+        &[mail("mail", "starttls"), mail("cleartext", "none")],
     )
-    .await
-    .expect(200);
-    put(
-        admin,
-        "down",
-        &json!({"name": "down", "select": {"check": "ping-core"}, "condition": {"kind": "status"}}),
-    )
-    .await
-    .expect(201);
+    .await;
 
     edge.post("/api/v1/ingest", &batch(vec![run(9, false)]))
         .await

@@ -6,14 +6,11 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use hyper::Method;
 use serde_json::{Value, json};
-use vantage_server::config::ServerConfig;
 
-use super::put;
+use super::{put, quick_retry, route_all};
 use crate::api::enroll;
 use crate::both;
-use crate::registry::send_json;
 use crate::support::http::Client;
 use crate::support::receiver::Receiver;
 use crate::support::server::{Backend, start_with};
@@ -41,11 +38,7 @@ async fn send(agent: &Client, r: Value) {
 
 both!(three_of_five_agents_failing_send_one_notification_naming_them);
 async fn three_of_five_agents_failing_send_one_notification_naming_them(backend: Backend) {
-    let config = ServerConfig {
-        notify_retry: Duration::from_millis(100),
-        ..ServerConfig::default()
-    };
-    let Some(server) = start_with(backend, config).await else {
+    let Some(server) = start_with(backend, quick_retry()).await else {
         return;
     };
     let admin = &server.admin;
@@ -57,22 +50,11 @@ async fn three_of_five_agents_failing_send_one_notification_naming_them(backend:
         agents.push((name, client));
     }
     let hook = Receiver::start(0).await;
-    send_json(
+    route_all(
         admin,
-        Method::PUT,
-        "/api/v1/alerts/channels/ops",
-        &json!({"name": "ops", "kind": "webhook", "url": hook.url}),
+        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
     )
-    .await
-    .expect(201);
-    send_json(
-        admin,
-        Method::PUT,
-        "/api/v1/alerts/routes",
-        &json!({"route": [{"channels": ["ops"]}]}),
-    )
-    .await
-    .expect(200);
+    .await;
     put(
         admin,
         "core-down",

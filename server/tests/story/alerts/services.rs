@@ -4,32 +4,19 @@
 //! services open an incident on firing and close the same one on
 //! resolving.
 
-use std::time::Duration;
-
-use chrono::Utc;
 use hyper::Method;
 use serde_json::{Value, json};
-use vantage_server::config::ServerConfig;
 
-use super::put;
+use super::{notify_all, quick_retry, run_of};
 use crate::api::enroll;
 use crate::both;
 use crate::registry::send_json;
+use crate::support::batch;
 use crate::support::receiver::{Received, Receiver};
 use crate::support::server::{Backend, start_with};
-use crate::support::{batch, result};
 
 fn run(minutes: i64, ok: bool) -> Value {
-    let mut r = result(
-        "edge-1",
-        "ping-core",
-        Utc::now() - chrono::Duration::minutes(minutes),
-        &[0.01],
-    );
-    if !ok {
-        r["status"] = json!("timeout");
-    }
-    r
+    run_of("edge-1", "ping-core", minutes, ok)
 }
 
 /// The request a stand-in got under `prefix`, one per step.
@@ -39,11 +26,7 @@ fn at<'a>(got: &'a [Received], prefix: &str) -> Vec<&'a Received> {
 
 both!(every_service_gets_its_documented_request_and_incidents_close);
 async fn every_service_gets_its_documented_request_and_incidents_close(backend: Backend) {
-    let config = ServerConfig {
-        notify_retry: Duration::from_millis(100),
-        ..ServerConfig::default()
-    };
-    let Some(server) = start_with(backend, config).await else {
+    let Some(server) = start_with(backend, quick_retry()).await else {
         return;
     };
     let admin = &server.admin;
@@ -64,19 +47,7 @@ async fn every_service_gets_its_documented_request_and_incidents_close(backend: 
         json!({"name": "gotify", "kind": "gotify", "url": format!("{b}/gotify"), "token": "gk"}),
         json!({"name": "pushover", "kind": "pushover", "user_key": "uk", "token": "pt", "api_url": format!("{b}/po")}),
     ];
-    let mut names = Vec::new();
-    for channel in &channels {
-        let name = channel["name"].as_str().unwrap();
-        send_json(
-            admin,
-            Method::PUT,
-            &format!("/api/v1/alerts/channels/{name}"),
-            channel,
-        )
-        .await
-        .expect(201);
-        names.push(name);
-    }
+    notify_all(admin, &channels).await;
     // Secrets are required where the service needs them, and never shown.
     let p = send_json(
         admin,
@@ -94,22 +65,6 @@ async fn every_service_gets_its_documented_request_and_incidents_close(backend: 
         .json();
     assert_eq!(shown["secrets_set"], json!(["token"]));
     assert!(!shown.to_string().contains("123:abc"));
-
-    send_json(
-        admin,
-        Method::PUT,
-        "/api/v1/alerts/routes",
-        &json!({"route": [{"channels": names}]}),
-    )
-    .await
-    .expect(200);
-    put(
-        admin,
-        "down",
-        &json!({"name": "down", "select": {"check": "ping-core"}, "condition": {"kind": "status"}}),
-    )
-    .await
-    .expect(201);
 
     edge.post("/api/v1/ingest", &batch(vec![run(9, false)]))
         .await

@@ -1,17 +1,12 @@
 //! Silences: while one is on, the steps of the alerts it matches are kept
 //! in the history, marked, and sent nowhere; others are sent as before.
 
-use std::time::Duration;
-
 use chrono::Utc;
-use hyper::Method;
 use serde_json::{Value, json};
-use vantage_server::config::ServerConfig;
 
-use super::put;
+use super::{put, quick_retry, route_all};
 use crate::api::enroll;
 use crate::both;
-use crate::registry::send_json;
 use crate::support::receiver::Receiver;
 use crate::support::server::{Backend, start_with};
 use crate::support::{batch, result};
@@ -31,11 +26,7 @@ fn run(check: &str, minutes: i64, ok: bool) -> Value {
 
 both!(a_silence_keeps_matching_steps_from_the_channels_and_marks_them);
 async fn a_silence_keeps_matching_steps_from_the_channels_and_marks_them(backend: Backend) {
-    let config = ServerConfig {
-        notify_retry: Duration::from_millis(100),
-        ..ServerConfig::default()
-    };
-    let Some(server) = start_with(backend, config).await else {
+    let Some(server) = start_with(backend, quick_retry()).await else {
         return;
     };
     let admin = &server.admin;
@@ -47,22 +38,11 @@ async fn a_silence_keeps_matching_steps_from_the_channels_and_marks_them(backend
     .await
     .expect(200);
     let hook = Receiver::start(0).await;
-    send_json(
+    route_all(
         admin,
-        Method::PUT,
-        "/api/v1/alerts/channels/ops",
-        &json!({"name": "ops", "kind": "webhook", "url": hook.url}),
+        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
     )
-    .await
-    .expect(201);
-    send_json(
-        admin,
-        Method::PUT,
-        "/api/v1/alerts/routes",
-        &json!({"route": [{"channels": ["ops"]}]}),
-    )
-    .await
-    .expect(200);
+    .await;
     put(
         admin,
         "down",
