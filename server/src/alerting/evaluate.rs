@@ -37,6 +37,9 @@ pub enum Reading {
     Values(Vec<f64>),
     /// A run that ended `ok` lacks the rule's metric: the rule cannot judge it.
     Missing,
+    /// No result came (`no_data` conditions, from the sweep): judged at
+    /// the sweep's time against the last run and the runs' spacing.
+    Absent,
 }
 
 /// What a rule reads of a result; `None` when there is nothing to judge
@@ -81,6 +84,10 @@ pub struct Memory {
     pub last_at: DateTime<Utc>,
     /// The value last judged, when the condition has one.
     pub value: Option<f64>,
+    /// The spacing of the last two runs judged, in milliseconds: the
+    /// check's interval as `no_data` counts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap_ms: Option<i64>,
 }
 
 impl Memory {
@@ -91,6 +98,7 @@ impl Memory {
             path: None,
             last_at: DateTime::<Utc>::MIN_UTC,
             value: None,
+            gap_ms: None,
         }
     }
 
@@ -107,6 +115,7 @@ impl Memory {
             }
             Reading::Present => return (Verdict::Good, None),
             Reading::Missing => return (Verdict::Error, None),
+            Reading::Absent => return (Verdict::NoData, None),
             Reading::Values(values) => values,
         };
         let bad = |broken: bool| if broken { Verdict::Bad } else { Verdict::Good };
@@ -142,6 +151,21 @@ impl Memory {
             }
             Condition::Status {} | Condition::NoData { .. } => (Verdict::Good, None),
         }
+    }
+
+    /// Whether a `no_data` alert has heard nothing for its `intervals`
+    /// times the runs' spacing by `now`, and is not yet `no_data`. Never
+    /// before two runs gave a spacing.
+    pub fn silent_since(&self, condition: &Condition, now: DateTime<Utc>) -> bool {
+        let Condition::NoData { intervals } = condition else {
+            return false;
+        };
+        let Some(gap) = self.gap_ms.filter(|g| *g > 0) else {
+            return false;
+        };
+        let wait =
+            chrono::Duration::milliseconds(gap.max(1000).saturating_mul(i64::from(*intervals)));
+        self.machine.state() != State::NoData && now - self.last_at >= wait
     }
 
     /// Adds a run to the window and forgets what it no longer covers.
@@ -265,13 +289,22 @@ pub fn run(
         if j.at <= memory.last_at {
             continue;
         }
+        if *j.reading == Reading::Absent {
+            if !memory.silent_since(&j.rule.spec.condition, j.at) {
+                continue;
+            }
+        } else if memory.last_at > DateTime::<Utc>::MIN_UTC {
+            memory.gap_ms = Some((j.at - memory.last_at).num_milliseconds());
+        }
         let (verdict, value) = memory.verdict(&j.rule.spec.condition, j.reading, j.at);
         let from = memory.machine.state();
         let step = memory
             .machine
             .observe(&j.rule.policy, verdict, j.at, j.result);
-        memory.last_at = j.at;
-        memory.value = value;
+        if *j.reading != Reading::Absent {
+            memory.last_at = j.at;
+            memory.value = value;
+        }
         if step.transition.is_some() || !step.notices.is_empty() {
             let (to, causes) = step
                 .transition

@@ -6,6 +6,7 @@ pub mod book;
 pub mod evaluate;
 pub mod machine;
 pub mod matcher;
+pub mod nodata;
 pub mod notify;
 pub mod quorum;
 pub mod route;

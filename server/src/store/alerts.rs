@@ -36,6 +36,16 @@ pub struct RulesVersion {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
+/// An alert the `no_data` sweep looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watched {
+    pub rule: String,
+    pub check_id: i64,
+    pub check: String,
+    pub target: String,
+    pub plugin: String,
+}
+
 /// Which alerts to list.
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
@@ -64,6 +74,12 @@ store_trait! {
         /// Alerts that are not `ok`, of rules that exist, newest first.
         async fn alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<AlertView>>;
         async fn alert_history(&self, filter: &HistoryFilter) -> StoreResult<Vec<AlertEventView>>;
+        /// The alerts of these rules that are not `no_data`, with their
+        /// check targets: what the `no_data` sweep looks at.
+        async fn watched(&self, rules: &[String]) -> StoreResult<Vec<Watched>>;
+        /// Judges readings outside ingest (the sweep's absences), in one
+        /// transaction, as ingest does.
+        async fn judge(&self, judges: &[Judge<'_>]) -> StoreResult<()>;
     }
 }
 

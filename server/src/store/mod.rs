@@ -31,7 +31,9 @@ pub use self::accounts::{
     AccountStore, ApiTokenSummary, NewApiToken, Role, TokenHash, User, UserPrincipal, UserSummary,
 };
 pub use self::agents::{AgentAuth, AgentRow, AgentStore, EnrollRefusal, NewEnrollment};
-pub use self::alerts::{AlertFilter, AlertStore, HistoryFilter, RuleRow, RuleSaved, RulesVersion};
+pub use self::alerts::{
+    AlertFilter, AlertStore, HistoryFilter, RuleRow, RuleSaved, RulesVersion, Watched,
+};
 pub use self::checks::{CheckRow, CheckSaved, CheckStore};
 pub use self::dispatch::Store;
 pub use self::ingest::{

@@ -219,6 +219,7 @@ async fn alert_rules_are_saved_whole_and_every_bad_field_is_named(backend: Backe
 
 mod email;
 mod evaluation;
+mod nodata;
 mod notify;
 mod quorum;
 mod services;

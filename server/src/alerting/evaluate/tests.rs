@@ -262,3 +262,44 @@ fn a_memory_survives_its_stored_form() {
     let text = serde_json::to_string(memory).unwrap();
     assert_eq!(&serde_json::from_str::<Memory>(&text).unwrap(), memory);
 }
+
+#[test]
+fn silence_longer_than_its_intervals_is_no_data_and_a_result_ends_it() {
+    let r = rule(r#"condition = { kind = "no_data", intervals = 3 }"#);
+    let (present, absent) = (Reading::Present, Reading::Absent);
+    let judge_at = |stored: HashMap<(String, i64), Memory>, s: i64, reading: &Reading| {
+        let judges = vec![Judge {
+            rule: &r,
+            check_id: 1,
+            result: Uuid::now_v7(),
+            at: at(s),
+            reading,
+            check: "c",
+            target: "t",
+            plugin: "p",
+        }];
+        let (states, events) = run(judges, stored.clone());
+        let mut stored = stored;
+        for s in states {
+            stored.insert((s.rule, s.check_id), s.memory);
+        }
+        (stored, events)
+    };
+    // One run gives no spacing: silence is not judged yet.
+    let (stored, _) = judge_at(HashMap::new(), 0, &present);
+    let (stored, events) = judge_at(stored, 1000, &absent);
+    assert!(events.is_empty());
+    // Runs a minute apart: silent for 3 minutes is no data, once.
+    let (stored, _) = judge_at(stored, 60, &present);
+    let (stored, events) = judge_at(stored, 60 + 179, &absent);
+    assert!(events.is_empty(), "not yet three intervals");
+    let (stored, events) = judge_at(stored, 60 + 180, &absent);
+    assert_eq!(events[0].to, State::NoData);
+    assert_eq!(events[0].notices, [Notice::NoData]);
+    let (stored, events) = judge_at(stored, 60 + 240, &absent);
+    assert!(events.is_empty(), "told once");
+    // A result ends it; a run older than the last judged still is not judged.
+    let (_, events) = judge_at(stored, 60 + 250, &present);
+    assert_eq!(events[0].to, State::Ok);
+    assert_eq!(events[0].notices, [Notice::Resolved]);
+}

@@ -1,5 +1,5 @@
-//! The notifier: routes the steps the ingest transaction put in the
-//! outbox to their channels, then sends each delivery, claimed under a
+//! The notifier: sweeps `no_data` alerts (`alerting::nodata`), routes the
+//! steps the ingest transaction put in the outbox to their channels, then sends each delivery, claimed under a
 //! lease so that replicas share the work without sending one twice;
 //! failures retry with back-off, each attempt logged. A delivery is
 //! sent at least once and, unless a replica dies mid-send, at most once.
@@ -26,6 +26,8 @@ use crate::store::{After, Attempt, ChannelRow, Claimed, NotifyStore as _, Store,
 /// How often the outbox is looked at without a wake-up (another replica's
 /// ingest, a retry falling due).
 const POLL: Duration = Duration::from_millis(250);
+/// How often `no_data` alerts are looked at (`alerting::nodata`).
+const SWEEP: Duration = Duration::from_secs(2);
 /// How long a claim lasts: longer than a send may take.
 const LEASE: Duration = Duration::from_secs(60);
 /// A send's deadline.
@@ -73,8 +75,15 @@ pub async fn run(
         }
     };
     let mut sending = JoinSet::new();
+    let mut swept = std::time::Instant::now();
     loop {
         while sending.try_join_next().is_some() {}
+        if swept.elapsed() >= SWEEP {
+            swept = std::time::Instant::now();
+            if let Err(e) = super::nodata::sweep(&store, &rules, Utc::now()).await {
+                tracing::warn!(error = %e, "Looking for silent alerts failed; trying again.");
+            }
+        }
         let room = IN_FLIGHT.saturating_sub(sending.len());
         if let Err(e) = cycle(&store, &rules, &client, first_retry, room, &mut sending).await {
             tracing::warn!(error = %e, "Notifying failed; trying again.");

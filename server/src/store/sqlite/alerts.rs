@@ -9,6 +9,7 @@ use vantage_protocol::config::RuleSpec;
 use vantage_protocol::config::{AlertEventView, AlertView};
 
 use super::{SqliteStore, alert_states, micros, optional_time_at, time_at};
+use crate::alerting::evaluate::Judge;
 use crate::store::*;
 
 fn rule_row(row: &SqliteRow) -> StoreResult<RuleRow> {
@@ -97,5 +98,34 @@ impl AlertStore for SqliteStore {
 
     async fn alert_history(&self, filter: &HistoryFilter) -> StoreResult<Vec<AlertEventView>> {
         alert_states::history(&self.read, filter).await
+    }
+
+    async fn watched(&self, rules: &[String]) -> StoreResult<Vec<Watched>> {
+        let rows = sqlx::query(
+            "SELECT s.rule, s.check_id, c.name, c.target, c.plugin
+             FROM alert_states s JOIN checks c ON c.id = s.check_id
+             WHERE s.rule IN (SELECT value FROM json_each(?1)) AND s.state <> 'no_data'",
+        )
+        .bind(Json(rules))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Watched {
+                    rule: row.try_get("rule")?,
+                    check_id: row.try_get("check_id")?,
+                    check: row.try_get("name")?,
+                    target: row.try_get("target")?,
+                    plugin: row.try_get("plugin")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn judge(&self, judges: &[Judge<'_>]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        alert_states::judge(&mut tx, judges.to_vec()).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
