@@ -222,5 +222,6 @@ mod evaluation;
 mod nodata;
 mod notify;
 mod quorum;
+mod replicas;
 mod services;
 mod silences;
