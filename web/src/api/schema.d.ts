@@ -2020,6 +2020,23 @@ export interface components {
              */
             updated_at: string;
         };
+        /** @description What one send came to. */
+        SendOutcome: {
+            /** @description Why it failed, when it did. */
+            error?: string | null;
+            /**
+             * Format: int32
+             * @description From sending to the answer (or the failure).
+             */
+            latency_ms: number;
+            /** @description The receiver took it (a 2xx answer; an SMTP relay's 250). */
+            ok: boolean;
+            /**
+             * Format: int32
+             * @description The receiver's status, when it answered.
+             */
+            status?: number | null;
+        };
         /** @description A series and what names it. */
         SeriesInfo: {
             agent: string;
@@ -2153,20 +2170,6 @@ export interface components {
          * @enum {string}
          */
         StorageMode: "sqlite" | "postgres" | "timescaledb";
-        /** @description What a test send got back. */
-        TestOutcome: {
-            /** @description Why it failed, when it did. */
-            error?: string | null;
-            /** Format: int32 */
-            latency_ms: number;
-            /** @description The receiver took it (a 2xx answer). */
-            ok: boolean;
-            /**
-             * Format: int32
-             * @description The receiver's HTTP status, when it answered.
-             */
-            status?: number | null;
-        };
         TokenCreated: {
             /** Format: date-time */
             expires_at?: string | null;
@@ -2737,7 +2740,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TestOutcome"];
+                    "application/json": components["schemas"]["SendOutcome"];
                 };
             };
             /** @description no such channel */

@@ -81,19 +81,8 @@ pub async fn send(relay: &Relay<'_>, n: &Notification) -> Result<u16, String> {
         .build()
         .send(mail)
         .await
-        .map_err(|e| describe(&e))?;
+        .map_err(|e| super::describe(&e))?;
     Ok(reply.code().to_string().parse().unwrap_or(250))
-}
-
-fn describe(e: &lettre::transport::smtp::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Every problem of an email channel's settings, as (field, reason).

@@ -237,41 +237,82 @@ async fn deliver(
     channel: Option<ChannelRow>,
     condition: Option<vantage_protocol::config::Condition>,
 ) -> Attempt {
-    let started = std::time::Instant::now();
-    let result = match (event, channel) {
-        (Some(event), Some(channel)) => {
-            let body = message::notification(&event, condition.as_ref());
-            send(
-                client,
-                &channel,
-                &format!("{}-{}", claim.event_id, claim.channel),
-                &body,
-            )
-            .await
+    let outcome = timed(async {
+        match (event, channel) {
+            (Some(event), Some(channel)) => {
+                let body = message::notification(&event, condition.as_ref());
+                let delivery = format!("{}-{}", claim.event_id, claim.channel);
+                send(client, &channel, &delivery, &body).await
+            }
+            (None, _) => Err("the alert history step is gone".to_owned()),
+            (_, None) => Err("the channel was deleted".to_owned()),
         }
-        (None, _) => Err("the alert history step is gone".to_owned()),
-        (_, None) => Err("the channel was deleted".to_owned()),
-    };
-    let latency_ms = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
-    let (ok, status, error) = match result {
-        Ok(status) if (200..300).contains(&status) => (true, Some(status), None),
-        Ok(status) => (
-            false,
-            Some(status),
-            Some(format!("the receiver answered {status}")),
-        ),
-        Err(e) => (false, None, Some(e)),
-    };
+    })
+    .await;
     Attempt {
         event_id: claim.event_id,
         channel: claim.channel.clone(),
         attempt: claim.attempt,
         at: Utc::now(),
-        ok,
-        status,
-        latency_ms,
-        error,
+        ok: outcome.ok,
+        status: outcome.status,
+        latency_ms: outcome.latency_ms,
+        error: outcome.error,
     }
+}
+
+/// What one send came to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct SendOutcome {
+    /// The receiver took it (a 2xx answer; an SMTP relay's 250).
+    pub ok: bool,
+    /// The receiver's status, when it answered.
+    pub status: Option<u16>,
+    /// From sending to the answer (or the failure).
+    pub latency_ms: u32,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+/// Runs a send and times it; an answer outside 2xx is a failure that
+/// names the status.
+pub async fn timed(send: impl Future<Output = Result<u16, String>>) -> SendOutcome {
+    let started = std::time::Instant::now();
+    let result = send.await;
+    let latency_ms = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
+    match result {
+        Ok(status) if (200..300).contains(&status) => SendOutcome {
+            ok: true,
+            status: Some(status),
+            latency_ms,
+            error: None,
+        },
+        Ok(status) => SendOutcome {
+            ok: false,
+            status: Some(status),
+            latency_ms,
+            error: Some(format!("the receiver answered {status}")),
+        },
+        Err(e) => SendOutcome {
+            ok: false,
+            status: None,
+            latency_ms,
+            error: Some(e),
+        },
+    }
+}
+
+/// An error in a line, its causes included (reqwest's and lettre's own
+/// text is often only "error sending request").
+pub(crate) fn describe(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Sends a notification over a channel: the receiver's status.

@@ -307,7 +307,7 @@ pub async fn post(client: &reqwest::Client, out: Outgoing) -> Result<u16, String
         .body(out.body)
         .send()
         .await
-        .map_err(|e| super::webhook::describe(&e))?;
+        .map_err(|e| super::describe(&e))?;
     Ok(response.status().as_u16())
 }
 

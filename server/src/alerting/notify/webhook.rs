@@ -43,21 +43,12 @@ pub async fn post(
     for (name, value) in hook.headers {
         request = request.header(name, value);
     }
-    let response = request.body(body).send().await.map_err(|e| describe(&e))?;
+    let response = request
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| super::describe(&e))?;
     Ok(response.status().as_u16())
-}
-
-/// A transport error in a line, its causes included (reqwest's own text
-/// is only "error sending request").
-pub(super) fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

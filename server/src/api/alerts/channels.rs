@@ -16,7 +16,7 @@ use vantage_protocol::config::{
 use vantage_protocol::ingest::FieldError;
 
 use crate::AppState;
-use crate::alerting::notify::{self, message};
+use crate::alerting::notify::{self, SendOutcome, message};
 use crate::alerting::route::{Router, check_channel};
 use crate::auth::{Admin, Operator, Viewer};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
@@ -180,29 +180,17 @@ async fn delete_channel(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// What a test send got back.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct TestOutcome {
-    /// The receiver took it (a 2xx answer).
-    ok: bool,
-    /// The receiver's HTTP status, when it answered.
-    status: Option<u16>,
-    latency_ms: u32,
-    /// Why it failed, when it did.
-    error: Option<String>,
-}
-
 /// Sends a test notification now and says what the receiver answered.
 /// Not retried, not in the delivery log.
 #[utoipa::path(post, path = "/api/v1/alerts/channels/{name}/test", tag = "alerts", security(("bearer" = ["operator"])), params(("name" = String, Path)), responses(
-    (status = 200, body = TestOutcome, description = "sent; `ok` says whether it was taken"),
+    (status = 200, body = SendOutcome, description = "sent; `ok` says whether it was taken"),
     (status = 404, description = "no such channel", content_type = "application/problem+json")
 ))]
 async fn test_channel(
     State(state): State<AppState>,
     _who: Operator,
     PathParams(name): PathParams<String>,
-) -> ApiResult<axum::Json<TestOutcome>> {
+) -> ApiResult<axum::Json<SendOutcome>> {
     let channel = find(&state, &name).await?;
     let now = Utc::now();
     let event = vantage_protocol::config::AlertEventView {
@@ -227,30 +215,9 @@ async fn test_channel(
     let mut body: Notification = message::notification(&event, None);
     body.summary = format!("TEST from Vantage to channel {name}: delivery works");
     let client = notify::client().map_err(|e| ApiError::Internal(e.into()))?;
-    let started = std::time::Instant::now();
-    let sent = notify::send(
-        &client,
-        &channel,
-        &format!("test-{}", now.timestamp_millis()),
-        &body,
-    )
-    .await;
-    let latency_ms = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
-    Ok(axum::Json(match sent {
-        Ok(status) => TestOutcome {
-            ok: (200..300).contains(&status),
-            status: Some(status),
-            latency_ms,
-            error: (!(200..300).contains(&status))
-                .then(|| format!("the receiver answered {status}")),
-        },
-        Err(e) => TestOutcome {
-            ok: false,
-            status: None,
-            latency_ms,
-            error: Some(e),
-        },
-    }))
+    let delivery = format!("test-{}", now.timestamp_millis());
+    let sent = notify::timed(notify::send(&client, &channel, &delivery, &body)).await;
+    Ok(axum::Json(sent))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
