@@ -144,6 +144,9 @@ pub struct AlertEventView {
     pub notices: Vec<Notice>,
     /// The silence that kept it from the channels, when one did.
     pub silenced_by: Option<Uuid>,
+    /// Why a dependency kept it from the channels (a parent raised), when
+    /// one did.
+    pub suppressed_by: Option<String>,
 }
 
 #[cfg(test)]

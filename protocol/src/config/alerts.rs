@@ -252,6 +252,11 @@ pub struct RuleSpec {
     /// Agents of a check that must be failing before it fires (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_agents: Option<Quorum>,
+    /// Parent checks (names or globs): while one of them has a raised
+    /// alert (any rule's) on the same agent, or a raised quorum group, this
+    /// rule's steps are stored as suppressed and sent nowhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 /// A rule as the server shows it.

@@ -3,11 +3,13 @@
 //! are the alert history and whose notices go to channels.
 
 pub mod book;
+pub mod depends;
 pub mod evaluate;
 pub mod machine;
 pub mod matcher;
 pub mod nodata;
 pub mod notify;
+pub mod outbox;
 pub mod quorum;
 pub mod route;
 pub mod rule;

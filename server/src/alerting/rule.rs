@@ -19,12 +19,16 @@ const MAX_INTERVALS: u32 = 1000;
 /// The furthest a certificate's expiry may be looked ahead, in days.
 const MAX_DAYS: u32 = 3650;
 
+/// The most parent checks a rule may depend on.
+const MAX_PARENTS: usize = 16;
+
 /// A checked rule, ready to judge results.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub spec: RuleSpec,
     check: Option<GlobMatcher>,
     target: Option<GlobMatcher>,
+    parents: Vec<GlobMatcher>,
     pub policy: Policy,
 }
 
@@ -61,6 +65,18 @@ impl Rule {
         };
         let check = glob("select.check", &spec.select.check);
         let target = glob("select.target", &spec.select.target);
+        let parents: Vec<GlobMatcher> = spec
+            .depends_on
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| glob(&format!("depends_on[{i}]"), &Some(p.clone())))
+            .collect();
+        if spec.depends_on.len() > MAX_PARENTS {
+            bad(
+                "depends_on",
+                format!("names at most {MAX_PARENTS} parent checks"),
+            );
+        }
         for (i, group) in spec.select.groups.iter().enumerate() {
             if !is_name(group) {
                 bad(
@@ -119,6 +135,7 @@ impl Rule {
                 spec,
                 check,
                 target,
+                parents,
                 policy,
             })
         } else {
@@ -132,6 +149,16 @@ impl Rule {
         self.check.as_ref().is_none_or(|g| g.is_match(check))
             && self.target.as_ref().is_none_or(|g| g.is_match(target))
             && select.plugin.as_deref().is_none_or(|p| p == plugin)
+    }
+
+    /// Whether the rule's steps wait on parent checks (`depends_on`).
+    pub fn has_parents(&self) -> bool {
+        !self.parents.is_empty()
+    }
+
+    /// Whether a check is one of the rule's parents.
+    pub fn is_parent(&self, check: &str) -> bool {
+        self.parents.iter().any(|g| g.is_match(check))
     }
 
     /// Whether the rule selects agents by their groups or labels.
@@ -255,6 +282,28 @@ mod tests {
         assert!(!placed.places(&["edge".into()], &site("ams")));
         assert!(!placed.places(&["lab".into()], &site("par")));
         assert!(!placed.places(&[], &BTreeMap::new()));
+        assert!(!placed.has_parents());
+        let child = Rule::compile(spec(
+            "name = \"c\"\ncondition = { kind = \"status\" }\ndepends_on = [\"gw-*\", \"uplink\"]",
+        ))
+        .unwrap();
+        assert!(child.has_parents());
+        assert!(child.is_parent("gw-paris") && child.is_parent("uplink"));
+        assert!(!child.is_parent("web"));
+    }
+
+    #[test]
+    fn a_bad_parent_is_named_by_its_place() {
+        let status = "name = \"r\"\ncondition = { kind = \"status\" }\n";
+        assert_eq!(
+            fields(&format!("{status}depends_on = [\"gw\", \"gw-[\", \"\"]")),
+            ["depends_on[1]", "depends_on[2]"]
+        );
+        let many: Vec<String> = (0..17).map(|i| format!("\"p{i}\"")).collect();
+        assert_eq!(
+            fields(&format!("{status}depends_on = [{}]", many.join(", "))),
+            ["depends_on"]
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod accounts;
 mod agents;
 mod alerts;
 mod checks;
+mod depends;
 mod dispatch;
 mod ingest;
 mod jobs;
@@ -35,12 +36,13 @@ pub use self::alerts::{
     AlertFilter, AlertStore, HistoryFilter, RuleRow, RuleSaved, RulesVersion, Watched,
 };
 pub use self::checks::{CheckRow, CheckSaved, CheckStore};
+pub use self::depends::{DependStore, ParentAlert};
 pub use self::dispatch::Store;
 pub use self::ingest::{
     CheckKey, DistributionRow, IngestStore, ResultRow, SampleRow, SeriesKey, StoreBatch,
 };
 pub use self::jobs::{DirtyRange, JobStore};
-pub use self::notify::{After, Attempt, ChannelRow, Claimed, NotifyStore};
+pub use self::notify::{After, Attempt, ChannelRow, Claimed, NotifyStore, Routed};
 pub use self::registry::{PackageRow, RegistryStore, sort_packages};
 pub use self::series::{
     LatestRow, RawDistribution, RawPoint, Rollup, RollupRow, SeriesFilter, SeriesRow, SeriesStore,

@@ -47,6 +47,24 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
+/// What a routing pass made of the steps it looked at, stored at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routed {
+    /// Steps taken out of the outbox (one waiting on a parent stays).
+    pub done: Vec<i64>,
+    /// (step, channel) to send.
+    pub deliveries: Vec<(i64, String)>,
+    /// Steps a silence kept from the channels.
+    pub silenced: Vec<(i64, Uuid)>,
+    /// Steps a raised parent kept from the channels, and why.
+    pub suppressed: Vec<(i64, String)>,
+    /// Suppressed steps to send later, should their alert still be raised
+    /// once their parents are ok.
+    pub hold: Vec<i64>,
+    /// Held steps sent or given up.
+    pub release: Vec<i64>,
+}
+
 /// What becomes of a delivery after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum After {
@@ -74,15 +92,9 @@ store_trait! {
         /// Steps with notices not yet routed, oldest first.
         async fn outbox(&self, limit: u32) -> StoreResult<Vec<AlertEventView>>;
         /// Routes steps: adds their deliveries (each (step, channel) once
-        /// however often this runs), marks the silenced ones, and takes the
-        /// steps out of the outbox.
-        async fn enqueue(
-            &self,
-            events: &[i64],
-            deliveries: &[(i64, String)],
-            silenced: &[(i64, Uuid)],
-            now: DateTime<Utc>
-        ) -> StoreResult<()>;
+        /// however often this runs), marks the silenced and suppressed
+        /// ones, holds and lets go, and takes the steps out of the outbox.
+        async fn enqueue(&self, routed: &Routed, now: DateTime<Utc>) -> StoreResult<()>;
         async fn add_silence(&self, silence: &SilenceView) -> StoreResult<()>;
         /// Silences ending after `after` (every one when `None`), newest first.
         async fn silences(&self, after: Option<DateTime<Utc>>) -> StoreResult<Vec<SilenceView>>;

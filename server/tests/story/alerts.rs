@@ -217,6 +217,7 @@ async fn alert_rules_are_saved_whole_and_every_bad_field_is_named(backend: Backe
     admin.get("/api/v1/alerts/rules/future").await.problem(404);
 }
 
+mod depends;
 mod email;
 mod evaluation;
 mod nodata;

@@ -990,6 +990,11 @@ export interface components {
              * @description The silence that kept it from the channels, when one did.
              */
             silenced_by?: string | null;
+            /**
+             * @description Why a dependency kept it from the channels (a parent raised), when
+             *     one did.
+             */
+            suppressed_by?: string | null;
             /** @description The state after; equal to `from` when only notices changed. */
             to: components["schemas"]["AlertState"];
             /**
@@ -1977,6 +1982,12 @@ export interface components {
         RuleSpec: {
             /** @description What makes a result bad. */
             condition: components["schemas"]["Condition"];
+            /**
+             * @description Parent checks (names or globs): while one of them has a raised
+             *     alert (any rule's) on the same agent, or a raised quorum group, this
+             *     rule's steps are stored as suppressed and sent nowhere.
+             */
+            depends_on?: string[];
             /**
              * Format: int32
              * @description Fire after this many bad results in a row (default 1). Not with `k_of_m`.

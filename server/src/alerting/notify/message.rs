@@ -133,6 +133,7 @@ mod tests {
             causes: Vec::new(),
             notices,
             silenced_by: None,
+            suppressed_by: None,
         }
     }
 

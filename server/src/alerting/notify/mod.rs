@@ -1,6 +1,7 @@
 //! The notifier: sweeps `no_data` alerts (`alerting::nodata`), routes the
-//! steps the ingest transaction put in the outbox to their channels, then sends each delivery, claimed under a
-//! lease so that replicas share the work without sending one twice;
+//! steps the ingest transaction put in the outbox to their channels
+//! (`alerting::outbox`), then sends each delivery, claimed under a lease
+//! so that replicas share the work without sending one twice;
 //! failures retry with back-off, each attempt logged. A delivery is
 //! sent at least once and, unless a replica dies mid-send, at most once.
 
@@ -9,18 +10,16 @@ pub mod message;
 pub mod services;
 pub mod webhook;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
-use vantage_protocol::config::{AlertEventView, ChannelKind, SilenceView};
+use vantage_protocol::config::{AlertEventView, ChannelKind};
 
 use super::book::RuleBook;
-use super::matcher::Matcher;
-use super::route::Router;
 use crate::store::{After, Attempt, ChannelRow, Claimed, NotifyStore as _, Store, StoreResult};
 
 /// How often the outbox is looked at without a wake-up (another replica's
@@ -117,7 +116,7 @@ async fn cycle(
     room: usize,
     sending: &mut JoinSet<()>,
 ) -> StoreResult<()> {
-    route(store).await?;
+    super::outbox::route(store, rules).await?;
     if room == 0 {
         return Ok(());
     }
@@ -170,63 +169,6 @@ async fn cycle(
         });
     }
     Ok(())
-}
-
-/// Moves steps from the outbox to a delivery per channel their routes name.
-async fn route(store: &Store) -> StoreResult<()> {
-    let pending = store.outbox(500).await?;
-    if pending.is_empty() {
-        return Ok(());
-    }
-    let (routing, _) = store.routing().await?;
-    let names: BTreeSet<String> = store
-        .channels()
-        .await?
-        .into_iter()
-        .map(|c| c.spec.name)
-        .collect();
-    // Saved routing names only channels that exist, and a channel a route
-    // names cannot be deleted; should both still disagree, the routes that
-    // do compile are used.
-    let router = Router::compile(&routing, &names).unwrap_or_else(|errors| {
-        tracing::error!(
-            ?errors,
-            "The stored routing does not compile; alerts go nowhere."
-        );
-        Router::default()
-    });
-    // Silences that are on now: a step is held when it would be sent
-    // (the notifier routes within a poll of the step being judged; the
-    // run itself may be older, sent late by an agent that was cut off).
-    let now = Utc::now();
-    let silences: Vec<(SilenceView, Matcher)> = store
-        .silences(Some(now))
-        .await?
-        .into_iter()
-        .filter(|s| s.starts_at <= now)
-        .map(|s| {
-            let matcher = Matcher::compile(&s.matches, "match", &mut Vec::new());
-            (s, matcher)
-        })
-        .collect();
-    let ids: Vec<i64> = pending.iter().map(|e| e.id).collect();
-    let mut deliveries: Vec<(i64, String)> = Vec::new();
-    let mut silenced: Vec<(i64, uuid::Uuid)> = Vec::new();
-    for e in &pending {
-        let hush = silences
-            .iter()
-            .find(|(_, m)| m.matches(&e.subject, &e.agents));
-        match hush {
-            Some((s, _)) => silenced.push((e.id, s.id)),
-            None => deliveries.extend(
-                router
-                    .channels(&e.subject, &e.agents)
-                    .into_iter()
-                    .map(|c| (e.id, c)),
-            ),
-        }
-    }
-    store.enqueue(&ids, &deliveries, &silenced, now).await
 }
 
 /// One attempt at one delivery.

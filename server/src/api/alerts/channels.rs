@@ -211,6 +211,7 @@ async fn test_channel(
         causes: Vec::new(),
         notices: vec![Notice::Firing],
         silenced_by: None,
+        suppressed_by: None,
     };
     let mut body: Notification = message::notification(&event, None);
     body.summary = format!("TEST from Vantage to channel {name}: delivery works");

@@ -185,6 +185,7 @@ fn event(row: &PgRow) -> StoreResult<AlertEventView> {
         causes,
         notices: notices_from_names(&notices)?,
         silenced_by: row.try_get("silenced_by")?,
+        suppressed_by: row.try_get("suppressed_by")?,
     })
 }
 
@@ -212,6 +213,21 @@ pub(super) async fn events(db: &sqlx::PgPool, ids: &[i64]) -> StoreResult<Vec<Al
          WHERE e.id = ANY($1)"
     ))
     .bind(ids)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(event).collect()
+}
+
+/// Steps held back by a dependency, oldest first.
+pub(super) async fn held(db: &sqlx::PgPool, limit: u32) -> StoreResult<Vec<AlertEventView>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        "
+         JOIN alert_held h ON h.event_id = e.id
+         ORDER BY h.event_id LIMIT $1"
+    ))
+    .bind(i64::from(limit))
     .fetch_all(db)
     .await?;
     rows.iter().map(event).collect()

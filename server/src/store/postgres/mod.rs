@@ -21,6 +21,7 @@ mod alert_states;
 mod alerts;
 mod checks;
 mod columns;
+mod depends;
 mod ingest;
 mod jobs;
 mod mode;
@@ -87,6 +88,11 @@ fn migrator() -> Migrator {
             6,
             "notifications",
             include_str!("../../../migrations/postgres/0006_notifications.sql"),
+        ),
+        migration(
+            7,
+            "dependencies",
+            include_str!("../../../migrations/postgres/0007_dependencies.sql"),
         ),
     ])
 }

@@ -130,31 +130,36 @@ impl NotifyStore for PgStore {
 
     /// Replicas may route the same steps at once: the deliveries' key
     /// keeps one of each.
-    async fn enqueue(
-        &self,
-        events: &[i64],
-        deliveries: &[(i64, String)],
-        silenced: &[(i64, Uuid)],
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let ids: Vec<i64> = deliveries.iter().map(|(e, _)| *e).collect();
-        let channels: Vec<&str> = deliveries.iter().map(|(_, c)| c.as_str()).collect();
-        let quiet: Vec<i64> = silenced.iter().map(|(e, _)| *e).collect();
-        let by: Vec<Uuid> = silenced.iter().map(|(_, s)| *s).collect();
+    async fn enqueue(&self, routed: &Routed, now: DateTime<Utc>) -> StoreResult<()> {
+        let ids: Vec<i64> = routed.deliveries.iter().map(|(e, _)| *e).collect();
+        let channels: Vec<&str> = routed.deliveries.iter().map(|(_, c)| c.as_str()).collect();
+        let quiet: Vec<i64> = routed.silenced.iter().map(|(e, _)| *e).collect();
+        let by: Vec<Uuid> = routed.silenced.iter().map(|(_, s)| *s).collect();
+        let kept: Vec<i64> = routed.suppressed.iter().map(|(e, _)| *e).collect();
+        let why: Vec<&str> = routed.suppressed.iter().map(|(_, w)| w.as_str()).collect();
         sqlx::query(
             "WITH routed AS (DELETE FROM alert_outbox WHERE event_id = ANY($3)),
                   hushed AS (UPDATE alert_events e SET silenced_by = u.s
-                             FROM UNNEST($5::int8[], $6::uuid[]) AS u (e, s) WHERE e.id = u.e)
+                             FROM UNNEST($5::int8[], $6::uuid[]) AS u (e, s) WHERE e.id = u.e),
+                  kept AS (UPDATE alert_events e SET suppressed_by = u.w
+                           FROM UNNEST($7::int8[], $8::text[]) AS u (e, w) WHERE e.id = u.e),
+                  released AS (DELETE FROM alert_held WHERE event_id = ANY($9)),
+                  held AS (INSERT INTO alert_held (event_id) SELECT UNNEST($10::int8[])
+                           ON CONFLICT DO NOTHING)
              INSERT INTO alert_deliveries (event_id, channel, status, attempts, next_at, created_at)
              SELECT e, c, 'pending', 0, $4, $4 FROM UNNEST($1::int8[], $2::text[]) AS u (e, c)
              ON CONFLICT DO NOTHING",
         )
         .bind(&ids)
         .bind(&channels)
-        .bind(events)
+        .bind(&routed.done)
         .bind(now)
         .bind(&quiet)
         .bind(&by)
+        .bind(&kept)
+        .bind(&why)
+        .bind(&routed.release)
+        .bind(&routed.hold)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -229,6 +229,7 @@ fn event(row: &SqliteRow) -> StoreResult<AlertEventView> {
         causes,
         notices: notices_from_names(&notices)?,
         silenced_by: row.try_get("silenced_by")?,
+        suppressed_by: row.try_get("suppressed_by")?,
     })
 }
 
@@ -256,6 +257,21 @@ pub(super) async fn events(db: &sqlx::SqlitePool, ids: &[i64]) -> StoreResult<Ve
          WHERE e.id IN (SELECT value FROM json_each(?1))"
     ))
     .bind(super::id_list(ids))
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(event).collect()
+}
+
+/// Steps held back by a dependency, oldest first.
+pub(super) async fn held(db: &sqlx::SqlitePool, limit: u32) -> StoreResult<Vec<AlertEventView>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        "
+         JOIN alert_held h ON h.event_id = e.id
+         ORDER BY h.event_id LIMIT ?1"
+    ))
+    .bind(limit)
     .fetch_all(db)
     .await?;
     rows.iter().map(event).collect()

@@ -26,6 +26,7 @@ mod alert_states;
 mod alerts;
 mod bulk;
 mod checks;
+mod depends;
 mod ingest;
 mod jobs;
 mod notify;
@@ -106,6 +107,11 @@ fn migrator() -> Migrator {
             6,
             "notifications",
             include_str!("../../../migrations/sqlite/0006_notifications.sql"),
+        ),
+        migration(
+            7,
+            "dependencies",
+            include_str!("../../../migrations/sqlite/0007_dependencies.sql"),
         ),
     ])
 }

@@ -127,22 +127,23 @@ impl NotifyStore for SqliteStore {
         alert_states::outbox(&self.read, limit).await
     }
 
-    async fn enqueue(
-        &self,
-        events: &[i64],
-        deliveries: &[(i64, String)],
-        silenced: &[(i64, Uuid)],
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    async fn enqueue(&self, routed: &Routed, now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        for (event_id, silence) in silenced {
+        for (event_id, silence) in &routed.silenced {
             sqlx::query("UPDATE alert_events SET silenced_by = ?2 WHERE id = ?1")
                 .bind(event_id)
                 .bind(silence)
                 .execute(&mut *tx)
                 .await?;
         }
-        for (event_id, channel) in deliveries {
+        for (event_id, why) in &routed.suppressed {
+            sqlx::query("UPDATE alert_events SET suppressed_by = ?2 WHERE id = ?1")
+                .bind(event_id)
+                .bind(why)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (event_id, channel) in &routed.deliveries {
             sqlx::query(
                 "INSERT INTO alert_deliveries (event_id, channel, status, attempts, next_at, created_at)
                  VALUES (?1, ?2, 'pending', 0, ?3, ?3) ON CONFLICT DO NOTHING",
@@ -153,8 +154,19 @@ impl NotifyStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        sqlx::query("DELETE FROM alert_held WHERE event_id IN (SELECT value FROM json_each(?1))")
+            .bind(id_list(&routed.release))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO alert_held (event_id) SELECT value FROM json_each(?1) WHERE true
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id_list(&routed.hold))
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM alert_outbox WHERE event_id IN (SELECT value FROM json_each(?1))")
-            .bind(id_list(events))
+            .bind(id_list(&routed.done))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

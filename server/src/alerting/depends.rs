@@ -1,0 +1,199 @@
+//! Dependencies (`depends_on`): a step of a rule whose parent check had a
+//! raised alert (any rule's) on the same agent, or a raised quorum group,
+//! at the step's time is suppressed — kept in the history with the reason,
+//! sent nowhere — and held: should its alert still be raised once the
+//! parents are ok, it is sent then. A quorum group's step is suppressed
+//! only when every agent it names is explained by a parent.
+//!
+//! A parent explains a step when it was raised (or `pending`, or
+//! `no_data`) at the step's time, or became so within its patience after
+//! (twice its spacing of runs): parent and child fail together but run at
+//! their own times. This is read from the parent's history, so a backlog
+//! an agent sends after an outage is judged as it happened. A step whose
+//! parent has not yet been judged up to its time waits in the outbox, for
+//! at most the parent's patience.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use vantage_protocol::config::{AlertEventView, AlertState};
+
+use super::rule::Rule;
+use crate::store::{DependStore as _, ParentAlert, Store, StoreResult};
+
+/// The shortest and longest wait for a parent to catch up.
+const MIN_PATIENCE: chrono::Duration = chrono::Duration::seconds(5);
+const MAX_PATIENCE: chrono::Duration = chrono::Duration::minutes(10);
+/// The wait when the parent's spacing of runs is not known yet.
+const PATIENCE: chrono::Duration = chrono::Duration::minutes(1);
+
+/// What a dependency makes of a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// No parent explains it: route it.
+    Free,
+    /// A parent has not been judged up to the step's time: look again.
+    Wait,
+    /// Raised parents explain it; why.
+    Suppressed(String),
+}
+
+/// The states in which a parent suppresses its children: anything raised
+/// or in doubt (`pending` may yet fire, `no_data` knows nothing).
+pub fn suppresses(state: AlertState) -> bool {
+    matches!(
+        state,
+        AlertState::Pending | AlertState::Firing | AlertState::Recovering | AlertState::NoData
+    )
+}
+
+/// The alerts that may be parents of some steps: those of the agents the
+/// steps name, and every quorum group.
+#[derive(Debug, Default)]
+pub struct Family {
+    alerts: Vec<ParentAlert>,
+}
+
+impl Family {
+    pub async fn load<'a>(
+        store: &Store,
+        steps: impl IntoIterator<Item = &'a AlertEventView>,
+    ) -> StoreResult<Family> {
+        let agents: BTreeSet<String> = steps
+            .into_iter()
+            .flat_map(agents)
+            .map(str::to_owned)
+            .collect();
+        if agents.is_empty() {
+            return Ok(Family::default());
+        }
+        let agents: Vec<String> = agents.into_iter().collect();
+        Ok(Family {
+            alerts: store.parent_alerts(&agents).await?,
+        })
+    }
+
+    /// The alerts that are `rule`'s parents for a step on `agent`: on that
+    /// agent or a group, of a parent check, and not the step's own check
+    /// target (a rule over `ping-*` depending on `ping-gw` does not
+    /// suppress `ping-gw`'s alert by itself).
+    fn parents<'a>(
+        &'a self,
+        rule: &'a Rule,
+        step: &'a AlertEventView,
+        agent: &'a str,
+    ) -> impl Iterator<Item = &'a ParentAlert> {
+        self.alerts.iter().filter(move |p| {
+            p.agent.as_deref().is_none_or(|a| a == agent)
+                && rule.is_parent(&p.check)
+                && !(p.check == step.subject.check && p.target == step.subject.target)
+        })
+    }
+}
+
+/// The agents a step speaks for: its own, or a group's raised ones.
+fn agents(step: &AlertEventView) -> Vec<&str> {
+    match &step.subject.agent {
+        Some(agent) => vec![agent.as_str()],
+        None => step.agents.iter().map(String::as_str).collect(),
+    }
+}
+
+/// Judges a step of `rule` (which has parents) at `now`.
+pub async fn judge(
+    store: &Store,
+    family: &Family,
+    rule: &Rule,
+    step: &AlertEventView,
+    now: DateTime<Utc>,
+) -> StoreResult<Verdict> {
+    let agents = agents(step);
+    if agents.is_empty() {
+        return Ok(Verdict::Free);
+    }
+    let mut reasons = BTreeSet::new();
+    let mut waiting = false;
+    for agent in agents {
+        let mut why = None;
+        let mut unknown = false;
+        for p in family.parents(rule, step, agent) {
+            match raised_near(store, p, step.at).await? {
+                Some(true) => {
+                    why = Some(describe(p));
+                    break;
+                }
+                Some(false) => {}
+                None => unknown |= now - step.at < patience(p),
+            }
+        }
+        match why {
+            Some(why) => {
+                reasons.insert(why);
+            }
+            None if unknown => waiting = true,
+            // One agent no parent explains: the step is its own news.
+            None => return Ok(Verdict::Free),
+        }
+    }
+    Ok(if waiting {
+        Verdict::Wait
+    } else {
+        Verdict::Suppressed(reasons.into_iter().collect::<Vec<_>>().join("; "))
+    })
+}
+
+/// Whether a held step's parents have settled: some agent it names has no
+/// parent raised now.
+pub fn settled(family: &Family, rule: &Rule, step: &AlertEventView) -> bool {
+    agents(step).into_iter().any(|agent| {
+        !family
+            .parents(rule, step, agent)
+            .any(|p| suppresses(p.state))
+    })
+}
+
+/// Whether the parent explains a step at `at`: raised then, or raised
+/// within its patience after (parent and child fail together, but run at
+/// their own times). `None` until the parent has been judged up to `at`
+/// (unless it is raised already: it stays so until judged otherwise).
+async fn raised_near(
+    store: &Store,
+    p: &ParentAlert,
+    at: DateTime<Utc>,
+) -> StoreResult<Option<bool>> {
+    if p.since <= at && suppresses(p.state) {
+        return Ok(Some(true));
+    }
+    if p.evaluated_at < at {
+        return Ok(None);
+    }
+    if p.since <= at {
+        // Ok from before `at` until now.
+        return Ok(Some(false));
+    }
+    let states = store.states_between(p, at, at + patience(p)).await?;
+    Ok(Some(states.into_iter().any(suppresses)))
+}
+
+/// How long a step waits for this parent to be judged up to its time:
+/// twice its spacing of runs, within bounds.
+fn patience(p: &ParentAlert) -> chrono::Duration {
+    p.gap_ms
+        .map(|gap| chrono::Duration::milliseconds(gap.saturating_mul(2)))
+        .unwrap_or(PATIENCE)
+        .clamp(MIN_PATIENCE, MAX_PATIENCE)
+}
+
+fn describe(p: &ParentAlert) -> String {
+    let whose = match &p.agent {
+        Some(agent) => format!("on {agent}"),
+        None => "(quorum)".to_owned(),
+    };
+    format!(
+        "parent {} → {} {whose} was raised (rule {})",
+        p.check, p.target, p.rule
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,122 @@
+use vantage_protocol::config::{AlertSubject, RuleSpec};
+
+use super::*;
+
+fn rule(depends_on: &[&str]) -> Rule {
+    let spec: RuleSpec = serde_json::from_value(serde_json::json!({
+        "name": "web-down", "condition": {"kind": "status"}, "depends_on": depends_on
+    }))
+    .unwrap();
+    Rule::compile(spec).unwrap()
+}
+
+fn step(agent: Option<&str>, agents: &[&str]) -> AlertEventView {
+    AlertEventView {
+        id: 1,
+        subject: AlertSubject {
+            rule: "web-down".into(),
+            agent_id: None,
+            agent: agent.map(str::to_owned),
+            check: "web".into(),
+            target: "http://10.0.0.9/".into(),
+            plugin: "http".into(),
+        },
+        at: Utc::now(),
+        from: AlertState::Pending,
+        to: AlertState::Firing,
+        value: None,
+        agents: agents.iter().map(|a| (*a).to_owned()).collect(),
+        causes: Vec::new(),
+        notices: Vec::new(),
+        silenced_by: None,
+        suppressed_by: None,
+    }
+}
+
+fn parent(check: &str, agent: Option<&str>, state: AlertState) -> ParentAlert {
+    ParentAlert {
+        rule: "gw-down".into(),
+        check_id: agent.map(|_| 7),
+        check: check.into(),
+        target: "10.0.0.1".into(),
+        agent: agent.map(str::to_owned),
+        state,
+        since: Utc::now(),
+        evaluated_at: Utc::now(),
+        gap_ms: None,
+    }
+}
+
+#[test]
+fn parents_are_the_agents_own_alerts_of_a_parent_check_and_groups() {
+    let family = Family {
+        alerts: vec![
+            parent("gw", Some("edge-1"), AlertState::Firing),
+            parent("gw", Some("edge-2"), AlertState::Firing),
+            parent("dns", Some("edge-1"), AlertState::Firing),
+            parent("gw", None, AlertState::Ok),
+        ],
+    };
+    let r = rule(&["gw"]);
+    let s = step(Some("edge-1"), &[]);
+    let found: Vec<(Option<&str>, &str)> = family
+        .parents(&r, &s, "edge-1")
+        .map(|p| (p.agent.as_deref(), p.check.as_str()))
+        .collect();
+    assert_eq!(found, [(Some("edge-1"), "gw"), (None, "gw")]);
+    // A step of the parent check target itself is not its own child.
+    let mut own = step(Some("edge-1"), &[]);
+    own.subject.check = "gw".into();
+    own.subject.target = "10.0.0.1".into();
+    assert_eq!(family.parents(&r, &own, "edge-1").count(), 0);
+}
+
+#[test]
+fn a_held_step_settles_when_an_agent_it_names_has_no_raised_parent() {
+    let r = rule(&["gw"]);
+    let group = step(None, &["edge-1", "edge-2"]);
+    let both_down = Family {
+        alerts: vec![
+            parent("gw", Some("edge-1"), AlertState::Firing),
+            parent("gw", Some("edge-2"), AlertState::Pending),
+        ],
+    };
+    assert!(!settled(&both_down, &r, &group));
+    let one_back = Family {
+        alerts: vec![
+            parent("gw", Some("edge-1"), AlertState::Firing),
+            parent("gw", Some("edge-2"), AlertState::Ok),
+        ],
+    };
+    assert!(settled(&one_back, &r, &group));
+    assert!(!settled(&one_back, &r, &step(Some("edge-1"), &[])));
+    // An error (a misspelt metric) does not speak for the parent's target.
+    let broken = Family {
+        alerts: vec![parent("gw", Some("edge-1"), AlertState::Error)],
+    };
+    assert!(settled(&broken, &r, &step(Some("edge-1"), &[])));
+}
+
+#[test]
+fn a_step_waits_for_a_parent_twice_its_spacing_within_bounds() {
+    let mut p = parent("gw", Some("edge-1"), AlertState::Ok);
+    assert_eq!(patience(&p), PATIENCE);
+    p.gap_ms = Some(30_000);
+    assert_eq!(patience(&p), chrono::Duration::seconds(60));
+    p.gap_ms = Some(100);
+    assert_eq!(patience(&p), MIN_PATIENCE);
+    p.gap_ms = Some(i64::MAX);
+    assert_eq!(patience(&p), MAX_PATIENCE);
+}
+
+#[test]
+fn a_reason_names_the_parent_and_its_rule() {
+    assert_eq!(
+        describe(&parent("gw", Some("edge-1"), AlertState::Firing)),
+        "parent gw → 10.0.0.1 on edge-1 was raised (rule gw-down)"
+    );
+    assert_eq!(
+        describe(&parent("gw", None, AlertState::Firing)),
+        "parent gw → 10.0.0.1 (quorum) was raised (rule gw-down)"
+    );
+}

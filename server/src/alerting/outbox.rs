@@ -1,0 +1,179 @@
+//! Routing: the notifier takes the steps the ingest transaction put in
+//! the outbox and makes each a delivery per channel its routes name —
+//! unless a silence that is on matches it (stored as silenced), or a
+//! raised parent explains it (`depends`: stored as suppressed, and held to
+//! be sent should its alert outlast the parent). Held steps are looked at
+//! again on every pass.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use vantage_protocol::config::{AlertEventView, AlertState, Notice, SilenceView};
+
+use super::book::RuleBook;
+use super::depends::{self, Family, Verdict};
+use super::matcher::Matcher;
+use super::route::Router;
+use super::rule::Rule;
+use crate::store::{DependStore as _, NotifyStore as _, Routed, Store, StoreResult};
+
+/// Steps looked at in one pass.
+const BATCH: u32 = 500;
+
+/// One alert: its rule, agent (none for a group), check and target.
+type AlertKey = (String, Option<Uuid>, String, String);
+
+fn key(e: &AlertEventView) -> AlertKey {
+    let s = &e.subject;
+    (
+        s.rule.clone(),
+        s.agent_id,
+        s.check.clone(),
+        s.target.clone(),
+    )
+}
+
+/// One routing pass over the outbox and the held steps.
+pub async fn route(store: &Store, book: &RuleBook) -> StoreResult<()> {
+    let pending = store.outbox(BATCH).await?;
+    let held = store.held(BATCH).await?;
+    if pending.is_empty() && held.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let rules = book.rules(store).await?;
+    let rule_of = |e: &AlertEventView| {
+        rules
+            .iter()
+            .find(|r| r.spec.name == e.subject.rule)
+            .map(|r| &**r)
+    };
+    let router = router(store).await?;
+    let silences = silences(store, now).await?;
+    let family = if pending
+        .iter()
+        .chain(&held)
+        .any(|e| rule_of(e).is_some_and(Rule::has_parents))
+    {
+        Family::load(store, pending.iter().chain(&held)).await?
+    } else {
+        Family::default()
+    };
+    let hush = |e: &AlertEventView| {
+        silences
+            .iter()
+            .find(|(_, m)| m.matches(&e.subject, &e.agents))
+            .map(|(s, _)| s.id)
+    };
+
+    let mut routed = Routed::default();
+    let mut holding: HashMap<AlertKey, i64> = held.iter().map(|h| (key(h), h.id)).collect();
+    // An alert with a step waiting keeps its later steps waiting too.
+    let mut waiting: HashSet<AlertKey> = HashSet::new();
+    for e in &pending {
+        let k = key(e);
+        if waiting.contains(&k) {
+            continue;
+        }
+        let verdict = match rule_of(e) {
+            _ if hush(e).is_some() => Verdict::Free,
+            Some(rule) if rule.has_parents() => {
+                depends::judge(store, &family, rule, e, now).await?
+            }
+            _ => Verdict::Free,
+        };
+        if verdict == Verdict::Wait {
+            waiting.insert(k);
+            continue;
+        }
+        routed.done.push(e.id);
+        // A newer step of an alert lets go of its held one.
+        let earlier = holding.remove(&k);
+        routed.release.extend(earlier);
+        if let Some(silence) = hush(e) {
+            routed.silenced.push((e.id, silence));
+            continue;
+        }
+        match verdict {
+            Verdict::Suppressed(why) => {
+                routed.suppressed.push((e.id, why));
+                if e.to != AlertState::Ok {
+                    routed.hold.push(e.id);
+                }
+            }
+            // Nobody heard it fire: nobody needs to hear it resolve.
+            Verdict::Free if earlier.is_some() && e.notices.contains(&Notice::Resolved) => routed
+                .suppressed
+                .push((e.id, "the step it resolves was suppressed".to_owned())),
+            _ => routed.deliveries.extend(to(&router, e)),
+        }
+    }
+    // Held steps no newer step replaced: sent once their parents settle.
+    for h in held.iter().filter(|h| holding.get(&key(h)) == Some(&h.id)) {
+        let free = match rule_of(h) {
+            // The rule is gone, and its alerts with it.
+            None => {
+                routed.release.push(h.id);
+                continue;
+            }
+            Some(rule) => !rule.has_parents() || depends::settled(&family, rule, h),
+        };
+        if !free {
+            continue;
+        }
+        routed.release.push(h.id);
+        match hush(h) {
+            Some(silence) => routed.silenced.push((h.id, silence)),
+            None => routed.deliveries.extend(to(&router, h)),
+        }
+    }
+    if routed == Routed::default() {
+        return Ok(());
+    }
+    store.enqueue(&routed, now).await
+}
+
+fn to(router: &Router, e: &AlertEventView) -> Vec<(i64, String)> {
+    router
+        .channels(&e.subject, &e.agents)
+        .into_iter()
+        .map(|c| (e.id, c))
+        .collect()
+}
+
+async fn router(store: &Store) -> StoreResult<Router> {
+    let (routing, _) = store.routing().await?;
+    let names: BTreeSet<String> = store
+        .channels()
+        .await?
+        .into_iter()
+        .map(|c| c.spec.name)
+        .collect();
+    // Saved routing names only channels that exist, and a channel a route
+    // names cannot be deleted; should both still disagree, the routes that
+    // do compile are used.
+    Ok(Router::compile(&routing, &names).unwrap_or_else(|errors| {
+        tracing::error!(
+            ?errors,
+            "The stored routing does not compile; alerts go nowhere."
+        );
+        Router::default()
+    }))
+}
+
+/// Silences that are on now: a step is held when it would be sent (the
+/// notifier routes within a poll of the step being judged; the run itself
+/// may be older, sent late by an agent that was cut off).
+async fn silences(store: &Store, now: DateTime<Utc>) -> StoreResult<Vec<(SilenceView, Matcher)>> {
+    Ok(store
+        .silences(Some(now))
+        .await?
+        .into_iter()
+        .filter(|s| s.starts_at <= now)
+        .map(|s| {
+            let matcher = Matcher::compile(&s.matches, "match", &mut Vec::new());
+            (s, matcher)
+        })
+        .collect())
+}
