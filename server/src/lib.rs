@@ -187,7 +187,7 @@ pub async fn serve(
         state.store.clone(),
         state.rules.clone(),
         state.notifier.clone(),
-        state.config.notify_retry,
+        alerting::notify::Timing::of(&state.config),
         stop,
     ));
     // Long polls answer at once when the server stops, instead of holding it up.

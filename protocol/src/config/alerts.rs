@@ -158,6 +158,17 @@ pub enum Condition {
         /// Days before the expiry (at least 1).
         days: u32,
     },
+    /// The agent has not been heard from for the server's `offline_after`.
+    /// Selects agents by `groups` and `labels` only. While it fires, every
+    /// other alert of the agent is suppressed.
+    AgentOffline {},
+}
+
+impl Condition {
+    /// Whether the rule is about agents rather than check results.
+    pub fn is_agent_offline(&self) -> bool {
+        matches!(self, Condition::AgentOffline {})
+    }
 }
 
 fn last() -> Aggregate {

@@ -9,3 +9,17 @@ CREATE INDEX alert_events_group_at ON alert_events (check_name, target, rule, at
 CREATE TABLE alert_held (
     event_id INTEGER PRIMARY KEY
 );
+
+-- Agents' own alerts (`agent_offline`): one per (rule, agent), judged by
+-- the notifier's sweep from the agent's last contact; their steps carry
+-- the agent (alert_events.agent_id) and no check. While one is raised,
+-- every other alert of its agent is suppressed.
+ALTER TABLE alert_events ADD COLUMN agent_id BLOB;
+CREATE INDEX alert_events_agent_at ON alert_events (agent_id, rule, at) WHERE agent_id IS NOT NULL;
+CREATE TABLE alert_agents (
+    rule     TEXT NOT NULL,
+    agent_id BLOB NOT NULL REFERENCES agents (id),
+    state    TEXT NOT NULL,
+    since    INTEGER NOT NULL,
+    PRIMARY KEY (rule, agent_id)
+) WITHOUT ROWID;

@@ -1,6 +1,7 @@
-//! Dependencies (`depends_on`): a step of a rule whose parent check had a
+//! Dependencies: a step of a rule whose parent check (`depends_on`) had a
 //! raised alert (any rule's) on the same agent, or a raised quorum group,
-//! at the step's time is suppressed — kept in the history with the reason,
+//! or whose agent was offline (an `agent_offline` rule's alert: every
+//! check alert of an agent depends on it), at the step's time is suppressed — kept in the history with the reason,
 //! sent nowhere — and held: should its alert still be raised once the
 //! parents are ok, it is sent then. A quorum group's step is suppressed
 //! only when every agent it names is explained by a parent.
@@ -55,9 +56,12 @@ pub struct Family {
 }
 
 impl Family {
+    /// Loads them; an agent's own alert waits for `offline_after` (the
+    /// time its silence takes to be judged).
     pub async fn load<'a>(
         store: &Store,
         steps: impl IntoIterator<Item = &'a AlertEventView>,
+        offline_after: std::time::Duration,
     ) -> StoreResult<Family> {
         let agents: BTreeSet<String> = steps
             .into_iter()
@@ -68,28 +72,46 @@ impl Family {
             return Ok(Family::default());
         }
         let agents: Vec<String> = agents.into_iter().collect();
-        Ok(Family {
-            alerts: store.parent_alerts(&agents).await?,
-        })
+        let mut alerts = store.parent_alerts(&agents).await?;
+        let half = i64::try_from(offline_after.as_millis() / 2).unwrap_or(i64::MAX);
+        for p in alerts.iter_mut().filter(|p| p.is_agent()) {
+            p.gap_ms = Some(half.saturating_add(SWEEP_MS));
+        }
+        Ok(Family { alerts })
     }
 
-    /// The alerts that are `rule`'s parents for a step on `agent`: on that
-    /// agent or a group, of a parent check, and not the step's own check
-    /// target (a rule over `ping-*` depending on `ping-gw` does not
-    /// suppress `ping-gw`'s alert by itself).
+    /// Whether some agent has its own alert: every rule's steps then
+    /// depend on it.
+    pub fn watches_agents(&self) -> bool {
+        self.alerts.iter().any(ParentAlert::is_agent)
+    }
+
+    /// The alerts that are parents of `rule`'s step on `agent`: the
+    /// agent's own (`agent_offline`), unless the step is one; and, of a
+    /// parent check, the agent's alerts or a group's, but not the step's
+    /// own check target (a rule over `ping-*` depending on `ping-gw` does
+    /// not suppress `ping-gw`'s alert by itself).
     fn parents<'a>(
         &'a self,
         rule: &'a Rule,
         step: &'a AlertEventView,
         agent: &'a str,
     ) -> impl Iterator<Item = &'a ParentAlert> {
+        let own = step.subject.check.is_empty();
         self.alerts.iter().filter(move |p| {
+            if p.is_agent() {
+                return !own && p.agent.as_deref() == Some(agent);
+            }
             p.agent.as_deref().is_none_or(|a| a == agent)
                 && rule.is_parent(&p.check)
                 && !(p.check == step.subject.check && p.target == step.subject.target)
         })
     }
 }
+
+/// How long agents' silence may take to be judged, in milliseconds (the
+/// notifier's sweep): added to their patience.
+const SWEEP_MS: i64 = 2_500;
 
 /// The agents a step speaks for: its own, or a group's raised ones.
 fn agents(step: &AlertEventView) -> Vec<&str> {
@@ -185,6 +207,13 @@ fn patience(p: &ParentAlert) -> chrono::Duration {
 }
 
 fn describe(p: &ParentAlert) -> String {
+    if p.is_agent() {
+        return format!(
+            "agent {} was offline (rule {})",
+            p.agent.as_deref().unwrap_or_default(),
+            p.rule
+        );
+    }
     let whose = match &p.agent {
         Some(agent) => format!("on {agent}"),
         None => "(quorum)".to_owned(),

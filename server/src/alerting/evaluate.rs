@@ -55,6 +55,8 @@ pub fn read(rule: &Rule, result: &CheckResult) -> Option<Reading> {
         Condition::Threshold { metric, .. } => metric.as_str(),
         Condition::PathChange {} => PATH_FINGERPRINT,
         Condition::CertExpiry { .. } => CERT_EXPIRY,
+        // Judged from the agent's silence (`alerting::offline`).
+        Condition::AgentOffline {} => return None,
     };
     let mut values: Vec<f64> = result
         .samples
@@ -149,7 +151,9 @@ impl Memory {
                 let left = values.iter().copied().fold(f64::INFINITY, f64::min);
                 (bad(left < f64::from(*days) * 86_400.0), Some(left))
             }
-            Condition::Status {} | Condition::NoData { .. } => (Verdict::Good, None),
+            Condition::Status {} | Condition::NoData { .. } | Condition::AgentOffline {} => {
+                (Verdict::Good, None)
+            }
         }
     }
 
@@ -247,6 +251,8 @@ pub struct EventRow {
     pub check_id: Option<i64>,
     /// The quorum's group, for its steps.
     pub group: Option<GroupKey>,
+    /// An agent's own alert (`agent_offline`): no check, this agent.
+    pub agent_id: Option<Uuid>,
     /// A group's raised agents, by name.
     pub agents: Vec<String>,
     /// Whether the step goes to the outbox: not an agent's own step under
@@ -313,6 +319,7 @@ pub fn run(
                 rule: key.0.clone(),
                 check_id: Some(key.1),
                 group: None,
+                agent_id: None,
                 agents: Vec::new(),
                 notify: j.rule.spec.min_agents.is_none(),
                 at: j.at,

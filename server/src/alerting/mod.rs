@@ -9,6 +9,7 @@ pub mod machine;
 pub mod matcher;
 pub mod nodata;
 pub mod notify;
+pub mod offline;
 pub mod outbox;
 pub mod quorum;
 pub mod route;

@@ -35,7 +35,11 @@ fn key(e: &AlertEventView) -> AlertKey {
 }
 
 /// One routing pass over the outbox and the held steps.
-pub async fn route(store: &Store, book: &RuleBook) -> StoreResult<()> {
+pub async fn route(
+    store: &Store,
+    book: &RuleBook,
+    offline_after: std::time::Duration,
+) -> StoreResult<()> {
     let pending = store.outbox(BATCH).await?;
     let held = store.held(BATCH).await?;
     if pending.is_empty() && held.is_empty() {
@@ -51,15 +55,18 @@ pub async fn route(store: &Store, book: &RuleBook) -> StoreResult<()> {
     };
     let router = router(store).await?;
     let silences = silences(store, now).await?;
-    let family = if pending
-        .iter()
-        .chain(&held)
-        .any(|e| rule_of(e).is_some_and(Rule::has_parents))
+    let watching_agents = rules.iter().any(|r| r.spec.condition.is_agent_offline());
+    let family = if watching_agents
+        || pending
+            .iter()
+            .chain(&held)
+            .any(|e| rule_of(e).is_some_and(Rule::has_parents))
     {
-        Family::load(store, pending.iter().chain(&held)).await?
+        Family::load(store, pending.iter().chain(&held), offline_after).await?
     } else {
         Family::default()
     };
+    let depends = |rule: &Rule| rule.has_parents() || family.watches_agents();
     let hush = |e: &AlertEventView| {
         silences
             .iter()
@@ -78,9 +85,7 @@ pub async fn route(store: &Store, book: &RuleBook) -> StoreResult<()> {
         }
         let verdict = match rule_of(e) {
             _ if hush(e).is_some() => Verdict::Free,
-            Some(rule) if rule.has_parents() => {
-                depends::judge(store, &family, rule, e, now).await?
-            }
+            Some(rule) if depends(rule) => depends::judge(store, &family, rule, e, now).await?,
             _ => Verdict::Free,
         };
         if verdict == Verdict::Wait {
@@ -117,7 +122,7 @@ pub async fn route(store: &Store, book: &RuleBook) -> StoreResult<()> {
                 routed.release.push(h.id);
                 continue;
             }
-            Some(rule) => !rule.has_parents() || depends::settled(&family, rule, h),
+            Some(rule) => !depends(rule) || depends::settled(&family, rule, h),
         };
         if !free {
             continue;

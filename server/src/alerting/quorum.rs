@@ -95,6 +95,7 @@ pub fn step(
         rule: key.rule.clone(),
         check_id: None,
         group: Some(key.clone()),
+        agent_id: None,
         agents: memory.failing.clone(),
         notify: true,
         at,

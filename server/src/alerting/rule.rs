@@ -130,6 +130,9 @@ impl Rule {
         if let Some(Quorum::Agents(0)) = spec.min_agents {
             bad("min_agents", "must be at least 1 agent".into());
         }
+        if spec.condition.is_agent_offline() {
+            offline_rule(&spec, &mut bad);
+        }
         if errors.is_empty() {
             Ok(Rule {
                 spec,
@@ -143,10 +146,12 @@ impl Rule {
         }
     }
 
-    /// Whether the rule judges results of this check target.
+    /// Whether the rule judges results of this check target (an
+    /// `agent_offline` rule judges none).
     pub fn selects(&self, check: &str, target: &str, plugin: &str) -> bool {
         let select = &self.spec.select;
-        self.check.as_ref().is_none_or(|g| g.is_match(check))
+        !self.spec.condition.is_agent_offline()
+            && self.check.as_ref().is_none_or(|g| g.is_match(check))
             && self.target.as_ref().is_none_or(|g| g.is_match(target))
             && select.plugin.as_deref().is_none_or(|p| p == plugin)
     }
@@ -175,9 +180,33 @@ impl Rule {
     }
 }
 
+/// An `agent_offline` rule selects agents, and fires on the agent's
+/// silence alone: what selects or shapes results does not apply.
+fn offline_rule(spec: &RuleSpec, bad: &mut impl FnMut(&str, String)) {
+    let why =
+        || "does not apply to agent_offline (it selects agents by groups and labels)".to_owned();
+    let select = &spec.select;
+    for (field, given) in [
+        ("select.check", select.check.is_some()),
+        ("select.target", select.target.is_some()),
+        ("select.plugin", select.plugin.is_some()),
+        ("failure_threshold", spec.failure_threshold.is_some()),
+        ("k_of_m", spec.k_of_m.is_some()),
+        ("for", spec.hold.is_some()),
+        ("success_threshold", spec.success_threshold.is_some()),
+        ("keep_firing_for", spec.keep_firing_for.is_some()),
+        ("min_agents", spec.min_agents.is_some()),
+        ("depends_on", !spec.depends_on.is_empty()),
+    ] {
+        if given {
+            bad(field, why());
+        }
+    }
+}
+
 fn condition(c: &Condition, bad: &mut impl FnMut(&str, String)) {
     match c {
-        Condition::Status {} | Condition::PathChange {} => {}
+        Condition::Status {} | Condition::PathChange {} | Condition::AgentOffline {} => {}
         Condition::Threshold {
             metric,
             value,
@@ -290,6 +319,20 @@ mod tests {
         assert!(child.has_parents());
         assert!(child.is_parent("gw-paris") && child.is_parent("uplink"));
         assert!(!child.is_parent("web"));
+    }
+
+    #[test]
+    fn an_agent_offline_rule_refuses_what_shapes_results() {
+        let offline = "name = \"r\"\ncondition = { kind = \"agent_offline\" }\n";
+        assert!(fields(&format!("{offline}select = {{ groups = [\"core\"] }}")).is_empty());
+        assert_eq!(
+            fields(&format!(
+                "{offline}select = {{ check = \"ping\" }}\nfor = \"1m\"\nmin_agents = 2\ndepends_on = [\"gw\"]"
+            )),
+            ["select.check", "for", "min_agents", "depends_on"]
+        );
+        let rule = Rule::compile(spec(offline)).unwrap();
+        assert!(!rule.selects("ping", "10.0.0.1", "ping"));
     }
 
     #[test]

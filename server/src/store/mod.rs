@@ -36,7 +36,7 @@ pub use self::alerts::{
     AlertFilter, AlertStore, HistoryFilter, RuleRow, RuleSaved, RulesVersion, Watched,
 };
 pub use self::checks::{CheckRow, CheckSaved, CheckStore};
-pub use self::depends::{DependStore, ParentAlert};
+pub use self::depends::{AgentAlert, AgentStep, DependStore, ParentAlert};
 pub use self::dispatch::Store;
 pub use self::ingest::{
     CheckKey, DistributionRow, IngestStore, ResultRow, SampleRow, SeriesKey, StoreBatch,

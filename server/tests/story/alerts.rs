@@ -222,6 +222,7 @@ mod email;
 mod evaluation;
 mod nodata;
 mod notify;
+mod offline;
 mod quorum;
 mod replicas;
 mod services;

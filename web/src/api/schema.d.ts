@@ -1386,6 +1386,9 @@ export interface components {
             days: number;
             /** @enum {string} */
             kind: "cert_expiry";
+        } | {
+            /** @enum {string} */
+            kind: "agent_offline";
         };
         /**
          * @description Where the desired state an agent applied came from.

@@ -37,6 +37,7 @@ fn parent(check: &str, agent: Option<&str>, state: AlertState) -> ParentAlert {
     ParentAlert {
         rule: "gw-down".into(),
         check_id: agent.map(|_| 7),
+        agent_id: None,
         check: check.into(),
         target: "10.0.0.1".into(),
         agent: agent.map(str::to_owned),
@@ -69,6 +70,41 @@ fn parents_are_the_agents_own_alerts_of_a_parent_check_and_groups() {
     own.subject.check = "gw".into();
     own.subject.target = "10.0.0.1".into();
     assert_eq!(family.parents(&r, &own, "edge-1").count(), 0);
+}
+
+#[test]
+fn an_agents_own_alert_is_a_parent_of_its_every_check_alert() {
+    let own = ParentAlert {
+        rule: "offline".into(),
+        check_id: None,
+        agent_id: Some(uuid::Uuid::nil()),
+        check: String::new(),
+        target: String::new(),
+        ..parent("", Some("edge-1"), AlertState::Firing)
+    };
+    let family = Family {
+        alerts: vec![own, parent("gw", Some("edge-1"), AlertState::Ok)],
+    };
+    assert!(family.watches_agents());
+    // Without depends_on, the agent's own alert is still a parent.
+    let r = rule(&[]);
+    let s = step(Some("edge-1"), &[]);
+    let found: Vec<&str> = family
+        .parents(&r, &s, "edge-1")
+        .map(|p| p.rule.as_str())
+        .collect();
+    assert_eq!(found, ["offline"]);
+    assert_eq!(family.parents(&r, &s, "edge-2").count(), 0);
+    assert!(!settled(&family, &r, &s));
+    // The agent's own alert is nobody's child.
+    let mut offline = step(Some("edge-1"), &[]);
+    offline.subject.check = String::new();
+    offline.subject.target = String::new();
+    assert_eq!(family.parents(&r, &offline, "edge-1").count(), 0);
+    assert_eq!(
+        describe(&family.alerts[0]),
+        "agent edge-1 was offline (rule offline)"
+    );
 }
 
 #[test]

@@ -37,7 +37,8 @@ fn raised(event: &AlertEventView) -> Vec<String> {
     }
 }
 
-/// `FIRING core-rtt: ping-core → 10.0.0.1 from edge-1: rtt_avg 0.4 > 0.1`
+/// `FIRING core-rtt: ping-core → 10.0.0.1 from edge-1: rtt_avg 0.4 > 0.1`;
+/// `FIRING offline: agent edge-1: not heard from`
 pub fn summary(event: &AlertEventView, condition: Option<&Condition>) -> String {
     let s = &event.subject;
     let what = event
@@ -59,7 +60,12 @@ pub fn summary(event: &AlertEventView, condition: Option<&Condition>) -> String 
         (None, 1) => format!("1 agent ({})", agents[0]),
         (None, n) => format!("{n} agents ({})", agents.join(", ")),
     };
-    let mut line = format!("{what} {}: {} → {} from {from}", s.rule, s.check, s.target);
+    // An agent's own alert (`agent_offline`) has no check.
+    let mut line = if s.check.is_empty() {
+        format!("{what} {}: agent {from}", s.rule)
+    } else {
+        format!("{what} {}: {} → {} from {from}", s.rule, s.check, s.target)
+    };
     if let Some(detail) = condition.and_then(|c| detail(c, event.value, event.to)) {
         line.push_str(": ");
         line.push_str(&detail);
@@ -91,6 +97,8 @@ fn detail(condition: &Condition, value: Option<f64>, state: AlertState) -> Optio
         }
         Condition::NoData { intervals } => format!("no result for {intervals} intervals"),
         Condition::PathChange {} => format!("path fingerprint {}", number(value?)),
+        Condition::AgentOffline {} if state == AlertState::Ok => "heard from again".into(),
+        Condition::AgentOffline {} => "not heard from".into(),
         Condition::CertExpiry { days } => format!(
             "certificate expires in {:.1} days (limit {days})",
             value? / 86_400.0
@@ -175,5 +183,15 @@ mod tests {
             "FIRING core-rtt: ping-core → 10.0.0.1 from 3 agents (edge-1, edge-3, edge-4): runs fail"
         );
         assert_eq!(notification(&group, None).agents.len(), 3);
+        // An agent's own alert names the agent, not a check.
+        let mut offline = firing.clone();
+        offline.subject.rule = "offline".into();
+        offline.subject.check = String::new();
+        offline.subject.target = String::new();
+        offline.subject.plugin = String::new();
+        assert_eq!(
+            summary(&offline, Some(&Condition::AgentOffline {})),
+            "FIRING offline: agent edge-1: not heard from"
+        );
     }
 }

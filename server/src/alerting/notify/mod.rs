@@ -1,4 +1,5 @@
-//! The notifier: sweeps `no_data` alerts (`alerting::nodata`), routes the
+//! The notifier: sweeps `no_data` alerts (`alerting::nodata`) and offline
+//! agents (`alerting::offline`), routes the
 //! steps the ingest transaction put in the outbox to their channels
 //! (`alerting::outbox`), then sends each delivery, claimed under a lease
 //! so that replicas share the work without sending one twice;
@@ -58,12 +59,30 @@ pub fn backoff(first: Duration, attempt: u32) -> Duration {
         .min(MAX_BACKOFF)
 }
 
+/// The server's settings the notifier follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// The wait after a first failed attempt (`notify_retry`).
+    pub first_retry: Duration,
+    /// An agent not heard from for this long is offline.
+    pub offline_after: Duration,
+}
+
+impl Timing {
+    pub fn of(config: &crate::config::ServerConfig) -> Timing {
+        Timing {
+            first_retry: config.notify_retry,
+            offline_after: config.offline_after,
+        }
+    }
+}
+
 /// Runs until `stop`.
 pub async fn run(
     store: Store,
     rules: Arc<RuleBook>,
     notifier: Arc<Notifier>,
-    first_retry: Duration,
+    timing: Timing,
     mut stop: watch::Receiver<bool>,
 ) {
     let client = match client() {
@@ -82,9 +101,14 @@ pub async fn run(
             if let Err(e) = super::nodata::sweep(&store, &rules, Utc::now()).await {
                 tracing::warn!(error = %e, "Looking for silent alerts failed; trying again.");
             }
+            if let Err(e) =
+                super::offline::sweep(&store, &rules, timing.offline_after, Utc::now()).await
+            {
+                tracing::warn!(error = %e, "Looking for offline agents failed; trying again.");
+            }
         }
         let room = IN_FLIGHT.saturating_sub(sending.len());
-        if let Err(e) = cycle(&store, &rules, &client, first_retry, room, &mut sending).await {
+        if let Err(e) = cycle(&store, &rules, &client, timing, room, &mut sending).await {
             tracing::warn!(error = %e, "Notifying failed; trying again.");
         }
         tokio::select! {
@@ -112,11 +136,11 @@ async fn cycle(
     store: &Store,
     rules: &RuleBook,
     client: &reqwest::Client,
-    first_retry: Duration,
+    timing: Timing,
     room: usize,
     sending: &mut JoinSet<()>,
 ) -> StoreResult<()> {
-    super::outbox::route(store, rules).await?;
+    super::outbox::route(store, rules, timing.offline_after).await?;
     if room == 0 {
         return Ok(());
     }
@@ -157,7 +181,7 @@ async fn cycle(
             } else if claim.attempt >= MAX_ATTEMPTS {
                 After::GaveUp
             } else {
-                let wait = backoff(first_retry, claim.attempt);
+                let wait = backoff(timing.first_retry, claim.attempt);
                 After::Retry(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default())
             };
             if !attempt.ok {

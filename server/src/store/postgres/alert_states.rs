@@ -129,6 +129,11 @@ pub(super) async fn alerts(db: &sqlx::PgPool, filter: &AlertFilter) -> StoreResu
          SELECT g.rule, g.state, g.since, cardinality(g.failing)::float8, g.flapping, g.evaluated_at,
                 g.failing, NULL, NULL, g.check_name, g.target, g.plugin
          FROM alert_groups g JOIN alert_rules r ON r.name = g.rule
+         WHERE g.state <> 'ok'
+         UNION ALL
+         SELECT g.rule, g.state, g.since, NULL, false, coalesce(a.last_seen_at, g.since), '{}'::text[],
+                a.id, a.name, '', '', ''
+         FROM alert_agents g JOIN alert_rules r ON r.name = g.rule JOIN agents a ON a.id = g.agent_id
          WHERE g.state <> 'ok') AS raised
          WHERE ($1::text IS NULL OR rule = $1) AND ($2::text IS NULL OR state = $2)
          ORDER BY since DESC, rule, agent"

@@ -66,7 +66,9 @@ impl AlertStore for PgStore {
 
     async fn delete_rule(&self, name: &str) -> StoreResult<bool> {
         let gone = sqlx::query(
-            "WITH states AS (DELETE FROM alert_states WHERE rule = $1)
+            "WITH states AS (DELETE FROM alert_states WHERE rule = $1),
+                  groups AS (DELETE FROM alert_groups WHERE rule = $1),
+                  agents AS (DELETE FROM alert_agents WHERE rule = $1)
              DELETE FROM alert_rules WHERE name = $1",
         )
         .bind(name)

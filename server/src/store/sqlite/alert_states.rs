@@ -113,12 +113,12 @@ pub(super) async fn judge(tx: &mut SqliteConnection, judges: Vec<Judge<'_>>) -> 
 }
 
 /// Appends a step to the history, and to the outbox when it tells something.
-async fn append(tx: &mut SqliteConnection, e: &EventRow) -> StoreResult<()> {
+pub(super) async fn append(tx: &mut SqliteConnection, e: &EventRow) -> StoreResult<()> {
     let group = e.group.as_ref();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO alert_events (rule, check_id, check_name, target, plugin, agents, at,
-                                   from_state, to_state, value, causes, notices)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+                                   from_state, to_state, value, causes, notices, agent_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
     )
     .bind(&e.rule)
     .bind(e.check_id)
@@ -132,6 +132,7 @@ async fn append(tx: &mut SqliteConnection, e: &EventRow) -> StoreResult<()> {
     .bind(e.value)
     .bind(Json(&e.causes))
     .bind(Json(notice_names(&e.notices)))
+    .bind(e.agent_id)
     .fetch_one(&mut *tx)
     .await?;
     if e.notify && !e.notices.is_empty() {
@@ -171,6 +172,11 @@ pub(super) async fn alerts(
          SELECT g.rule, g.state, g.since, CAST(json_array_length(g.failing) AS REAL), g.flapping, g.evaluated_at,
                 g.failing, NULL, NULL, g.check_name, g.target, g.plugin
          FROM alert_groups g JOIN alert_rules r ON r.name = g.rule
+         WHERE g.state <> 'ok'
+         UNION ALL
+         SELECT g.rule, g.state, g.since, NULL, 0, coalesce(a.last_seen_at, g.since), '[]',
+                a.id, a.name, '', '', ''
+         FROM alert_agents g JOIN alert_rules r ON r.name = g.rule JOIN agents a ON a.id = g.agent_id
          WHERE g.state <> 'ok')
          WHERE (?1 IS NULL OR rule = ?1) AND (?2 IS NULL OR state = ?2)
          ORDER BY since DESC, rule, agent"

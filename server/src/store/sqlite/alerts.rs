@@ -63,10 +63,13 @@ impl AlertStore for SqliteStore {
 
     async fn delete_rule(&self, name: &str) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM alert_states WHERE rule = ?1")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+        for table in [
+            "DELETE FROM alert_states WHERE rule = ?1",
+            "DELETE FROM alert_groups WHERE rule = ?1",
+            "DELETE FROM alert_agents WHERE rule = ?1",
+        ] {
+            sqlx::query(table).bind(name).execute(&mut *tx).await?;
+        }
         let gone = sqlx::query("DELETE FROM alert_rules WHERE name = ?1")
             .bind(name)
             .execute(&mut *tx)

@@ -18,6 +18,7 @@ fn parent(row: &SqliteRow) -> StoreResult<ParentAlert> {
         check: row.try_get("check_name")?,
         target: row.try_get("target")?,
         agent: row.try_get("agent")?,
+        agent_id: row.try_get("agent_id")?,
         state: state_from_str(row.try_get("state")?)?,
         since: time_at(row, "since")?,
         evaluated_at: time_at(row, "evaluated_at")?,
@@ -29,12 +30,19 @@ impl DependStore for SqliteStore {
     async fn parent_alerts(&self, agents: &[String]) -> StoreResult<Vec<ParentAlert>> {
         let rows = sqlx::query(
             "SELECT s.rule, s.check_id, c.name AS check_name, c.target, a.name AS agent, s.state,
-                    s.since, s.evaluated_at, json_extract(s.memory, '$.gap_ms') AS gap_ms
+                    s.since, s.evaluated_at, json_extract(s.memory, '$.gap_ms') AS gap_ms,
+                    NULL AS agent_id
              FROM alert_states s JOIN checks c ON c.id = s.check_id JOIN agents a ON a.id = c.agent_id
              WHERE a.name IN (SELECT value FROM json_each(?1))
              UNION ALL
-             SELECT g.rule, NULL, g.check_name, g.target, NULL, g.state, g.since, g.evaluated_at, NULL
-             FROM alert_groups g",
+             SELECT g.rule, NULL, g.check_name, g.target, NULL, g.state, g.since, g.evaluated_at, NULL,
+                    NULL
+             FROM alert_groups g
+             UNION ALL
+             SELECT g.rule, NULL, '', '', a.name, g.state, g.since,
+                    max(g.since, coalesce(a.last_seen_at, a.enrolled_at)), NULL, a.id
+             FROM alert_agents g JOIN agents a ON a.id = g.agent_id
+             WHERE a.name IN (SELECT value FROM json_each(?1))",
         )
         .bind(Json(agents))
         .fetch_all(&self.read)
@@ -65,6 +73,21 @@ impl DependStore for SqliteStore {
                 .fetch_all(&self.read)
                 .await?
             }
+            None if p.is_agent() => {
+                sqlx::query_scalar(
+                    "SELECT to_state FROM (SELECT to_state, at, id FROM alert_events
+                         WHERE agent_id = ?1 AND rule = ?2 AND at <= ?3 ORDER BY at DESC, id DESC LIMIT 1) AS before
+                     UNION ALL
+                     SELECT to_state FROM (SELECT to_state, at, id FROM alert_events
+                         WHERE agent_id = ?1 AND rule = ?2 AND at > ?3 AND at <= ?4) AS after",
+                )
+                .bind(p.agent_id)
+                .bind(&p.rule)
+                .bind(micros(from))
+                .bind(micros(until))
+                .fetch_all(&self.read)
+                .await?
+            }
             None => {
                 sqlx::query_scalar(
                     "SELECT to_state FROM (SELECT to_state, at, id FROM alert_events
@@ -89,5 +112,61 @@ impl DependStore for SqliteStore {
 
     async fn held(&self, limit: u32) -> StoreResult<Vec<AlertEventView>> {
         alert_states::held(&self.read, limit).await
+    }
+
+    async fn agent_alerts(&self, rules: &[String]) -> StoreResult<Vec<AgentAlert>> {
+        let rows = sqlx::query(
+            "SELECT rule, agent_id, state, since FROM alert_agents
+             WHERE rule IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(Json(rules))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AgentAlert {
+                    rule: row.try_get("rule")?,
+                    agent_id: row.try_get("agent_id")?,
+                    state: state_from_str(row.try_get("state")?)?,
+                    since: time_at(row, "since")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn step_agent_alert(&self, step: &AgentStep<'_>) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let done = match step.from {
+            None => sqlx::query(
+                "INSERT INTO alert_agents (rule, agent_id, state, since) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO NOTHING",
+            )
+            .bind(step.rule)
+            .bind(step.agent_id)
+            .bind(step.to.as_str())
+            .bind(micros(step.at))
+            .execute(&mut *tx)
+            .await?,
+            Some(from) => {
+                sqlx::query(
+                    "UPDATE alert_agents SET state = ?3, since = ?4
+                     WHERE rule = ?1 AND agent_id = ?2 AND state = ?5",
+                )
+                .bind(step.rule)
+                .bind(step.agent_id)
+                .bind(step.to.as_str())
+                .bind(micros(step.at))
+                .bind(from.as_str())
+                .execute(&mut *tx)
+                .await?
+            }
+        };
+        let moved = done.rows_affected() == 1;
+        let event = step.event();
+        if moved && event.from != event.to {
+            alert_states::append(&mut tx, &event).await?;
+        }
+        tx.commit().await?;
+        Ok(moved)
     }
 }

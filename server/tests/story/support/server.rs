@@ -109,7 +109,7 @@ fn serve(listener: tokio::net::TcpListener, state: AppState) -> tokio::task::Joi
             state.store.clone(),
             state.rules.clone(),
             state.notifier.clone(),
-            state.config.notify_retry,
+            notify::Timing::of(&state.config),
             stop,
         );
         let server = async move { axum::serve(listener, router).await.unwrap() };
