@@ -1,6 +1,8 @@
 //! `vantage`: the command line for Vantage plugin authors and admins.
 
+mod alerts;
 mod checks;
+mod diff;
 mod files;
 mod keys;
 mod plugin;
@@ -30,6 +32,9 @@ enum Command {
     /// Define the checks a server hands its agents.
     #[command(subcommand)]
     Checks(checks::ChecksCommand),
+    /// Define a server's alert rules, channels and routes; list its alerts.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +43,7 @@ fn main() -> ExitCode {
         Command::Keys(command) => command.run(),
         Command::Plugin(command) => command.run(),
         Command::Checks(command) => command.run(),
+        Command::Alerts(command) => command.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

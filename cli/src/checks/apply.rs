@@ -8,7 +8,8 @@ use clap::Args;
 use reqwest::Method;
 use vantage_protocol::config::{CheckSpec, CheckView};
 
-use super::{CHECKS, diff, file, notes, put};
+use super::{CHECKS, file, notes, put};
+use crate::diff;
 use crate::files;
 use crate::server::{Server, ServerArgs};
 
@@ -34,7 +35,7 @@ pub(crate) fn run(args: ApplyArgs) -> Result<()> {
     let views: Vec<CheckView> = server.get(server.url(CHECKS, &[]))?;
     let current: Vec<CheckSpec> = views.iter().map(|v| v.spec.clone()).collect();
     let plan = diff::plan(&checks, &current);
-    print!("{}", plan.render(args.prune));
+    print!("{}", plan.render(args.prune, "check"));
     if args.dry_run {
         println!("dry run: nothing sent");
         return Ok(());

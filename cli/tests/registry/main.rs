@@ -1,9 +1,11 @@
-//! `vantage keys add | endorse | revoke`, `plugin publish | yank | list` and
-//! `checks apply | list | export | approve` against the real `vantage-server`
+//! `vantage keys add | endorse | revoke`, `plugin publish | yank | list`,
+//! `checks apply | list | export | approve` and `alerts apply | export |
+//! list` against the real `vantage-server`
 //! binary (build it first: `cargo build -p vantage-server`).
 
 #[path = "../common/mod.rs"]
 mod common;
+mod alerts;
 mod server;
 
 use std::fs;
@@ -157,7 +159,7 @@ fn a_publisher_and_an_operator_configure_the_server_from_the_command_line() {
     says(&run, "created port (revision ");
     let first = revision(&server, "port");
     let run = v(&["checks", "apply", "-f", "checks.toml"]).ok();
-    says(&run, "= 1 unchanged");
+    says(&run, "= 1 check unchanged");
     says(&run, "nothing to apply");
     assert_eq!(revision(&server, "port"), first);
     let run = v(&["checks", "list"]).ok();
@@ -183,7 +185,7 @@ fn a_publisher_and_an_operator_configure_the_server_from_the_command_line() {
     let run = v(&["checks", "export"]).ok();
     fs::write(w.join("exported.toml"), &run.stdout).unwrap();
     let run = v(&["checks", "apply", "-f", "exported.toml"]).ok();
-    says(&run, "= 2 unchanged");
+    says(&run, "= 2 checks unchanged");
 
     // Not in the file: kept, unless pruned.
     fs::write(w.join("checks.toml"), CHECK.replace("\"30s\"", "\"10s\"")).unwrap();
@@ -320,7 +322,7 @@ warn_days = 21
     let run = v(&["checks", "apply", "-f", "bad.toml"]).fails(1, "422");
     assert!(run.stderr.contains("error: ssh: 422"), "{}", run.stderr);
     assert!(run.stderr.contains("error: cert: 422"), "{}", run.stderr);
-    says(&run, "= 1 unchanged");
+    says(&run, "= 1 check unchanged");
 }
 
 #[test]
