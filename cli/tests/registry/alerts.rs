@@ -63,7 +63,10 @@ fn an_admin_keeps_alerting_in_a_file_and_applies_it() {
     // is; nothing else.
     let run = v(&["alerts", "apply", "-f", "alerts.toml"]).ok();
     says(&run, "= 1 channel unchanged");
-    says(&run, "~ ops: write-only secrets sent (kept as they are if the same)");
+    says(
+        &run,
+        "~ ops: write-only secrets sent (kept as they are if the same)",
+    );
     says(&run, "= 2 rules unchanged");
     says(&run, "sent channel ops (revision 1)");
     assert!(!run.stdout.contains("routes"), "{}", run.stdout);

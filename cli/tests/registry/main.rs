@@ -3,9 +3,9 @@
 //! list` against the real `vantage-server`
 //! binary (build it first: `cargo build -p vantage-server`).
 
+mod alerts;
 #[path = "../common/mod.rs"]
 mod common;
-mod alerts;
 mod server;
 
 use std::fs;
