@@ -188,6 +188,7 @@ pub async fn serve(
         state.rules.clone(),
         state.notifier.clone(),
         alerting::notify::Timing::of(&state.config),
+        state.live.clone(),
         stop,
     ));
     // Long polls answer at once when the server stops, instead of holding it up.

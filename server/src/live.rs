@@ -1,5 +1,6 @@
-//! Live events for the dashboard: every stored result and every agent
-//! heartbeat, fanned out in process to the WebSockets of `/api/v1/live`.
+//! Live events for the dashboard: every stored result, every agent
+//! heartbeat and word that alerts moved, fanned out in process to the
+//! WebSockets of `/api/v1/live`.
 //!
 //! Publishing costs nothing when nobody watches. A socket that falls behind
 //! by more than the channel holds is told to resynchronise (re-read what it
@@ -37,6 +38,9 @@ pub enum LiveEvent {
         name: String,
         last_seen_at: DateTime<Utc>,
     },
+    /// Alerts moved (this replica routed a step that tells something): read
+    /// them again.
+    Alerts,
     /// Events were dropped for this watcher: read the current state again.
     Resync,
 }

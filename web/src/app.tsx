@@ -12,6 +12,9 @@ import { CheckPage } from "./pages/check";
 import { MeshIndex, MeshPage } from "./pages/mesh";
 import { PluginPage, PluginsPage } from "./pages/plugins";
 import { AdminPage } from "./pages/admin";
+import { AlertsPage } from "./pages/alerts";
+import { AlertRulesPage } from "./pages/alert-rules";
+import { AlertBell } from "./components/alerts";
 import { ThemeToggle } from "./components/theme";
 
 type SessionState = { state: "loading" } | { state: "out" } | { state: "in"; session: BrowserSession };
@@ -49,12 +52,14 @@ function Page({ session, live }: { session: BrowserSession; live: LiveStream }) 
   let params: Record<string, string> | null;
   if (path === "/") return <Overview session={session} live={live} />;
   if ((params = match("/agents/:id", path))) return <AgentPage id={params.id!} session={session} live={live} />;
-  if ((params = match("/checks/:id", path))) return <CheckPage id={Number(params.id)} live={live} />;
+  if ((params = match("/checks/:id", path))) return <CheckPage id={Number(params.id)} session={session} live={live} />;
   if (path === "/mesh") return <MeshIndex />;
   if ((params = match("/mesh/:name", path))) return <MeshPage name={params.name!} live={live} />;
   if (path === "/plugins") return <PluginsPage session={session} />;
   if ((params = match("/plugins/:name", path))) return <PluginPage name={params.name!} session={session} />;
   if (path === "/admin") return <AdminPage session={session} />;
+  if (path === "/alerts") return <AlertsPage session={session} live={live} />;
+  if (path === "/alerts/rules") return <AlertRulesPage session={session} />;
   return (
     <div class="notification is-warning">
       There is no page at <span class="mono">{path}</span>. <a href="/">Back to the overview</a>.
@@ -102,6 +107,9 @@ function NavBar({ session, live, onOut }: { session: BrowserSession; live: LiveS
           <a class="navbar-item" href="/plugins">
             Plugins
           </a>
+          <a class="navbar-item" href="/alerts">
+            Alerts
+          </a>
           {session.role === "admin" && (
             <a class="navbar-item" href="/admin">
               Enrollment &amp; users
@@ -109,6 +117,7 @@ function NavBar({ session, live, onOut }: { session: BrowserSession; live: LiveS
           )}
         </div>
         <div class="navbar-end">
+          <AlertBell live={live} />
           <span class="navbar-item" data-testid="live-state" data-state={state} title={`Live updates: ${state}`}>
             <span class={`status-dot ${dot}`} aria-hidden="true" />
             {state === "open" ? "Live" : state === "connecting" ? "Connecting…" : "Offline"}

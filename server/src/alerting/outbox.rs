@@ -34,16 +34,17 @@ fn key(e: &AlertEventView) -> AlertKey {
     )
 }
 
-/// One routing pass over the outbox and the held steps.
+/// One routing pass over the outbox and the held steps; how many steps
+/// it took out of the outbox.
 pub async fn route(
     store: &Store,
     book: &RuleBook,
     offline_after: std::time::Duration,
-) -> StoreResult<()> {
+) -> StoreResult<usize> {
     let pending = store.outbox(BATCH).await?;
     let held = store.held(BATCH).await?;
     if pending.is_empty() && held.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let now = Utc::now();
     let rules = book.rules(store).await?;
@@ -134,9 +135,10 @@ pub async fn route(
         }
     }
     if routed == Routed::default() {
-        return Ok(());
+        return Ok(0);
     }
-    store.enqueue(&routed, now).await
+    store.enqueue(&routed, now).await?;
+    Ok(routed.done.len())
 }
 
 fn to(router: &Router, e: &AlertEventView) -> Vec<(i64, String)> {

@@ -1687,6 +1687,9 @@ export interface components {
             type: "agent";
         } | {
             /** @enum {string} */
+            type: "alerts";
+        } | {
+            /** @enum {string} */
             type: "resync";
         };
         LiveSample: {

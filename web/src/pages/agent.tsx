@@ -10,12 +10,14 @@ import { lines } from "../lib/plugins";
 import { useNow } from "../components/now";
 import { ResultTable } from "./overview";
 import { SystemPanel } from "../components/system-panel";
+import { AlertTable, useAlerts } from "../components/alerts";
 
 export function AgentPage({ id, session, live }: { id: string; session: BrowserSession; live: LiveStream }) {
   const [agent, setAgent] = useState<Agent | null>(null);
   const [latest, setLatest] = useState<Map<number, Latest>>(new Map());
   const [error, setError] = useState("");
   const now = useNow();
+  const { alerts } = useAlerts(live);
 
   const load = async () => {
     const { data, error } = await api.GET("/api/v1/agents/{id}", { params: { path: { id } } });
@@ -83,6 +85,13 @@ export function AgentPage({ id, session, live }: { id: string; session: BrowserS
         <SystemPanel row={rows.find((r) => r.plugin === "system")!} live={live} />
       )}
       {session.role !== "viewer" && <Placement agent={agent} onSaved={load} />}
+      <h2 class="title is-5">Alerts</h2>
+      <AlertTable
+        alerts={alerts.filter((a) => a.agent_id === id || (a.agent_id == null && a.agents.includes(agent.name)))}
+        now={now}
+        canSilence={session.role !== "viewer"}
+        label={`Alerts of ${agent.name}`}
+      />
       <h2 class="title is-5">Check targets</h2>
       <ResultTable rows={rows} now={now} label={`Check targets of ${agent.name}`} />
     </div>

@@ -3,7 +3,7 @@
 // availability. Over short ranges, new runs arrive live.
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { api, problemText, type Schemas } from "../api/client";
+import { api, type BrowserSession, problemText, type Schemas } from "../api/client";
 import type { LiveStream } from "../api/live";
 import { type Latest, lastSeconds, latestResults, targetQuery } from "../lib/data";
 import { ago, ms, percent } from "../lib/format";
@@ -14,6 +14,7 @@ import { SmokeChart } from "../components/smoke-chart";
 import { PathView } from "../components/path-view";
 import { useNow } from "../components/now";
 import { navigate, useLocation } from "../router";
+import { AlertTable, useAlerts } from "../components/alerts";
 
 type SeriesInfo = Schemas["SeriesInfo"];
 
@@ -29,13 +30,14 @@ export const RANGES: { key: string; label: string; seconds: number }[] = [
 /** The latency metric shown first: per-packet RTTs, else the first duration. */
 const PREFERRED = ["rtt", "destination_rtt", "connect_time", "first_byte_time", "lookup_time", "dns_time", "tls_time"];
 
-export function CheckPage({ id, live }: { id: number; live: LiveStream }) {
+export function CheckPage({ id, session, live }: { id: number; session: BrowserSession; live: LiveStream }) {
   const { query } = useLocation();
   const range = RANGES.find((r) => r.key === query.get("range")) ?? RANGES[1]!;
   const [row, setRow] = useState<Latest | null>(null);
   const [series, setSeries] = useState<SeriesInfo[]>([]);
   const [error, setError] = useState("");
   const now = useNow(5000);
+  const { alerts } = useAlerts(live);
 
   useEffect(() => {
     (async () => {
@@ -105,6 +107,14 @@ export function CheckPage({ id, live }: { id: number; live: LiveStream }) {
         </span>
         {row.message && <> · {row.message}</>}
       </p>
+      <AlertTable
+        alerts={alerts.filter(
+          (a) => a.check === row.check && a.target === row.target && (a.agent_id == null || a.agent_id === row.agent_id),
+        )}
+        now={now}
+        canSilence={session.role !== "viewer"}
+        label={`Alerts of ${row.check}`}
+      />
 
       <div class="level">
         <div class="level-left">

@@ -83,6 +83,7 @@ pub async fn run(
     rules: Arc<RuleBook>,
     notifier: Arc<Notifier>,
     timing: Timing,
+    live: Arc<crate::live::Live>,
     mut stop: watch::Receiver<bool>,
 ) {
     let client = match client() {
@@ -108,8 +109,10 @@ pub async fn run(
             }
         }
         let room = IN_FLIGHT.saturating_sub(sending.len());
-        if let Err(e) = cycle(&store, &rules, &client, timing, room, &mut sending).await {
-            tracing::warn!(error = %e, "Notifying failed; trying again.");
+        match cycle(&store, &rules, &client, timing, room, &mut sending).await {
+            Ok(0) => {}
+            Ok(_) => live.publish(crate::live::LiveEvent::Alerts),
+            Err(e) => tracing::warn!(error = %e, "Notifying failed; trying again."),
         }
         tokio::select! {
             () = notifier.wake.notified() => {}
@@ -139,16 +142,16 @@ async fn cycle(
     timing: Timing,
     room: usize,
     sending: &mut JoinSet<()>,
-) -> StoreResult<()> {
-    super::outbox::route(store, rules, timing.offline_after).await?;
+) -> StoreResult<usize> {
+    let routed = super::outbox::route(store, rules, timing.offline_after).await?;
     if room == 0 {
-        return Ok(());
+        return Ok(routed);
     }
     let now = Utc::now();
     let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
     let claimed = store.claim(now, until, room as u32).await?;
     if claimed.is_empty() {
-        return Ok(());
+        return Ok(routed);
     }
     let ids: Vec<i64> = claimed.iter().map(|c| c.event_id).collect();
     let events: HashMap<i64, AlertEventView> = store
@@ -192,7 +195,7 @@ async fn cycle(
             }
         });
     }
-    Ok(())
+    Ok(routed)
 }
 
 /// One attempt at one delivery.

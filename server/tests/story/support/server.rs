@@ -110,6 +110,7 @@ fn serve(listener: tokio::net::TcpListener, state: AppState) -> tokio::task::Joi
             state.rules.clone(),
             state.notifier.clone(),
             notify::Timing::of(&state.config),
+            state.live.clone(),
             stop,
         );
         let server = async move { axum::serve(listener, router).await.unwrap() };

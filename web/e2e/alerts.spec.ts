@@ -1,0 +1,84 @@
+// Alerts in the dashboard against the real server and agents: a rule that
+// fires rings the header's bell live, its alert is listed and silenced in
+// one click, its steps are in the history, and a bad rule is refused with
+// the field named.
+
+import { expect, type Page, test } from "@playwright/test";
+
+const password = process.env.VANTAGE_PASSWORD ?? "";
+const shots = `${process.env.VANTAGE_E2E_OUT ?? "../target/e2e"}/screenshots`;
+
+async function logIn(page: Page) {
+  await page.goto("/");
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+}
+
+/** A change through the session, as the dashboard sends it. */
+async function send(page: Page, method: string, path: string, body?: unknown): Promise<number> {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const session = await (await fetch("/api/v1/auth/session")).json();
+      const headers: Record<string, string> = { "X-CSRF-Token": session.csrf_token };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      const answer = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      return answer.status;
+    },
+    { method, path, body },
+  );
+}
+
+test("a rule that fires rings the bell live, and its alert is silenced in one click", async ({ page }) => {
+  await logIn(page);
+  await expect(page.getByTestId("live-state")).toHaveAttribute("data-state", "open");
+  await expect(page.getByTestId("result-tcp-banner@demo-agent")).toContainText("ok", { timeout: 90_000 });
+  const bell = page.getByTestId("alert-bell");
+  await expect(bell).toHaveAttribute("data-firing", "0");
+
+  // Every run of tcp-banner breaks this rule (check_up is never below 0).
+  const rule = {
+    name: "e2e-always",
+    select: { check: "tcp-banner" },
+    condition: { kind: "threshold", metric: "check_up", op: ">=", value: 0 },
+  };
+  expect(await send(page, "PUT", "/api/v1/alerts/rules/e2e-always", rule)).toBe(201);
+  // The next run (every 5 s) fires it; the bell counts it without a reload.
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+  await expect.poll(async () => Number(await bell.getAttribute("data-firing")), { timeout: 30_000 }).toBeGreaterThan(0);
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+
+  await page.getByRole("navigation", { name: "Main navigation" }).getByRole("link", { name: "Alerts", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Alerts", exact: true })).toBeVisible();
+  const alert = page.getByRole("table", { name: "Raised alerts" }).getByTestId("alert-e2e-always").first();
+  await expect(alert).toContainText("firing");
+  await expect(alert).toContainText("tcp-banner → 127.0.0.1:");
+  await expect(page.getByRole("table", { name: "Alert history" })).toContainText("e2e-always");
+  await page.screenshot({ path: `${shots}/alerts.png`, fullPage: true });
+
+  // Silenced from the alert: the silence names it exactly.
+  await alert.getByRole("button", { name: "Silence 1 h" }).click();
+  await expect(page.getByRole("status").first()).toContainText("Silenced e2e-always");
+  const silence = page.getByTestId("silence").filter({ hasText: "rule=e2e-always" });
+  await expect(silence).toContainText("check=tcp-banner");
+  await expect(silence).toContainText("admin");
+
+  // A bad rule is refused, its field named; the good one is edited and deleted.
+  await page.getByRole("link", { name: "Rules, channels and routes" }).click();
+  await expect(page.getByTestId("rule-e2e-always")).toContainText("threshold");
+  await page.getByLabel(/New rule/).fill(
+    JSON.stringify({ name: "e2e-bad", condition: { kind: "threshold", metric: "Bad", op: ">", value: 1 } }),
+  );
+  await page.getByRole("button", { name: "Save rule" }).click();
+  await expect(page.getByRole("list", { name: "Rule errors" })).toContainText("condition.metric");
+  await expect(page.getByTestId("rule-e2e-bad")).toHaveCount(0);
+  await page.getByTestId("rule-e2e-always").getByRole("button", { name: "Edit" }).click();
+  await page.getByRole("button", { name: "Delete rule" }).click();
+  await expect(page.getByTestId("rule-e2e-always")).toHaveCount(0);
+
+  // Its silence is ended from the alerts page.
+  await page.getByRole("link", { name: "Alerts", exact: true }).first().click();
+  await page.getByTestId("silence").filter({ hasText: "rule=e2e-always" }).first().getByRole("button", { name: "End now" }).click();
+  await expect(page.getByTestId("silence").filter({ hasText: "rule=e2e-always" })).toHaveCount(0);
+});
