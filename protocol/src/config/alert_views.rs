@@ -144,6 +144,8 @@ pub struct AlertEventView {
     pub notices: Vec<Notice>,
     /// The silence that kept it from the channels, when one did.
     pub silenced_by: Option<Uuid>,
+    /// The maintenance window that kept it from the channels, when one did.
+    pub window: Option<String>,
     /// Why a dependency kept it from the channels (a parent raised), when
     /// one did.
     pub suppressed_by: Option<String>,

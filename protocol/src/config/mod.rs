@@ -35,6 +35,7 @@ mod desired;
 mod notification;
 mod registry;
 mod silences;
+mod windows;
 
 pub use alert_views::*;
 pub use alerts::*;
@@ -44,6 +45,7 @@ pub use desired::*;
 pub use notification::*;
 pub use registry::*;
 pub use silences::*;
+pub use windows::*;
 
 /// `GET`: the calling agent's desired state (long-poll with `?wait=SECONDS`
 /// and `If-None-Match: "<version>"`; 304 when unchanged at the deadline).

@@ -14,3 +14,4 @@ pub mod outbox;
 pub mod quorum;
 pub mod route;
 pub mod rule;
+pub mod windows;

@@ -1,6 +1,7 @@
 //! Routing: the notifier takes the steps the ingest transaction put in
 //! the outbox and makes each a delivery per channel its routes name —
-//! unless a silence that is on matches it (stored as silenced), or a
+//! unless a silence that is on or an open maintenance window matches it
+//! (stored as silenced, or with the window's name), or a
 //! raised parent explains it (`depends`: stored as suppressed, and held to
 //! be sent should its alert outlast the parent). Held steps are looked at
 //! again on every pass.
@@ -16,7 +17,10 @@ use super::depends::{self, Family, Verdict};
 use super::matcher::Matcher;
 use super::route::Router;
 use super::rule::Rule;
-use crate::store::{DependStore as _, NotifyStore as _, Routed, Store, StoreResult};
+use super::windows::Window;
+use crate::store::{
+    DependStore as _, NotifyStore as _, Routed, Store, StoreResult, WindowStore as _,
+};
 
 /// Steps looked at in one pass.
 const BATCH: u32 = 500;
@@ -68,11 +72,18 @@ pub async fn route(
         Family::default()
     };
     let depends = |rule: &Rule| rule.has_parents() || family.watches_agents();
+    let windows = open_windows(store, now).await?;
     let hush = |e: &AlertEventView| {
-        silences
+        let silence = silences
             .iter()
             .find(|(_, m)| m.matches(&e.subject, &e.agents))
-            .map(|(s, _)| s.id)
+            .map(|(s, _)| Hush::Silence(s.id));
+        silence.or_else(|| {
+            windows
+                .iter()
+                .find(|w| w.matcher.matches(&e.subject, &e.agents))
+                .map(|w| Hush::Window(w.spec.name.clone()))
+        })
     };
 
     let mut routed = Routed::default();
@@ -97,8 +108,8 @@ pub async fn route(
         // A newer step of an alert lets go of its held one.
         let earlier = holding.remove(&k);
         routed.release.extend(earlier);
-        if let Some(silence) = hush(e) {
-            routed.silenced.push((e.id, silence));
+        if let Some(quiet) = hush(e) {
+            quiet.mark(e.id, &mut routed);
             continue;
         }
         match verdict {
@@ -130,7 +141,7 @@ pub async fn route(
         }
         routed.release.push(h.id);
         match hush(h) {
-            Some(silence) => routed.silenced.push((h.id, silence)),
+            Some(quiet) => quiet.mark(h.id, &mut routed),
             None => routed.deliveries.extend(to(&router, h)),
         }
     }
@@ -139,6 +150,43 @@ pub async fn route(
     }
     store.enqueue(&routed, now).await?;
     Ok(routed.done.len())
+}
+
+/// What keeps a step from the channels.
+enum Hush {
+    Silence(Uuid),
+    /// A maintenance window, by name.
+    Window(String),
+}
+
+impl Hush {
+    fn mark(self, step: i64, routed: &mut Routed) {
+        match self {
+            Hush::Silence(id) => routed.silenced.push((step, id)),
+            Hush::Window(name) => routed.windowed.push((step, name)),
+        }
+    }
+}
+
+/// The maintenance windows open now (one that no longer compiles is
+/// skipped, and said).
+async fn open_windows(store: &Store, now: DateTime<Utc>) -> StoreResult<Vec<Window>> {
+    Ok(store
+        .windows()
+        .await?
+        .into_iter()
+        .filter_map(|w| match Window::compile(w.spec) {
+            Ok(window) => Some(window),
+            Err(errors) => {
+                tracing::error!(
+                    ?errors,
+                    "A stored maintenance window does not compile; it is skipped."
+                );
+                None
+            }
+        })
+        .filter(|w| w.open_since(now).is_some())
+        .collect())
 }
 
 fn to(router: &Router, e: &AlertEventView) -> Vec<(i64, String)> {

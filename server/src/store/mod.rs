@@ -27,6 +27,7 @@ mod series;
 pub mod sketch;
 pub mod sqlite;
 mod types;
+mod windows;
 
 pub use self::accounts::{
     AccountStore, ApiTokenSummary, NewApiToken, Role, TokenHash, User, UserPrincipal, UserSummary,
@@ -53,6 +54,7 @@ pub use self::types::{
     StorageMode, StoreError, StoreResult, status_code, status_from_code, unit_from_str,
     values_from_bytes, values_to_bytes,
 };
+pub use self::windows::{Saved, WindowStore};
 
 use self::dispatch::store_trait;
 

@@ -13,12 +13,7 @@ use super::dispatch::store_trait;
 use super::types::StoreResult;
 
 /// A channel as saved, secrets included.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChannelRow {
-    pub spec: ChannelSpec,
-    pub revision: i64,
-    pub updated_at: DateTime<Utc>,
-}
+pub type ChannelRow = super::windows::Saved<ChannelSpec>;
 
 /// A delivery claimed for sending: its `attempt`, counting from 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +51,8 @@ pub struct Routed {
     pub deliveries: Vec<(i64, String)>,
     /// Steps a silence kept from the channels.
     pub silenced: Vec<(i64, Uuid)>,
+    /// Steps a maintenance window kept from the channels, and its name.
+    pub windowed: Vec<(i64, String)>,
     /// Steps a raised parent kept from the channels, and why.
     pub suppressed: Vec<(i64, String)>,
     /// Suppressed steps to send later, should their alert still be raised

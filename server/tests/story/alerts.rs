@@ -227,3 +227,4 @@ mod quorum;
 mod replicas;
 mod services;
 mod silences;
+mod windows;

@@ -363,6 +363,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/windows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every maintenance window, whether it is open and when it next opens. */
+        get: operations["list_windows"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/windows/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Creates or replaces a maintenance window. Every bad field is named: a
+         *     schedule that is not five cron fields, an unknown time zone, a
+         *     duration out of range, an empty match or comment.
+         */
+        put: operations["put_window"];
+        post?: never;
+        /** Deletes a maintenance window. */
+        delete: operations["delete_window"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -1002,6 +1041,8 @@ export interface components {
              * @description The value judged at that step, when the rule has one.
              */
             value?: number | null;
+            /** @description The maintenance window that kept it from the channels, when one did. */
+            window?: string | null;
         };
         /** @description Which alerts a route takes: every field given must match (globs). */
         AlertMatch: {
@@ -2204,6 +2245,56 @@ export interface components {
             role: components["schemas"]["Role"];
             username: string;
         };
+        /** @description A maintenance window as an operator saves it. */
+        WindowSpec: {
+            /** @description Why: shown with it (1–1024 characters). */
+            comment: string;
+            /**
+             * @description How long it stays open each time (at most 31 days).
+             * @example 2h
+             */
+            duration: string;
+            /** @description Which alerts (globs on rule, check, target, agent); at least one. */
+            match: components["schemas"]["AlertMatch"];
+            /** @description Letters, digits, `-`, `_` and `.`; at most 64 characters. */
+            name: string;
+            /**
+             * @description When it opens: a cron schedule of five fields (minute, hour, day of
+             *     month, month, day of week), `30 2 * * SUN` for Sundays at 02:30.
+             * @example 30 2 * * SUN
+             */
+            schedule: string;
+            /**
+             * @description The IANA time zone the schedule reads in (default `UTC`).
+             * @example Europe/Paris
+             */
+            timezone?: string;
+        };
+        /** @description A maintenance window as the server shows it. */
+        WindowView: {
+            /**
+             * Format: date-time
+             * @description When it next opens.
+             */
+            next_start?: string | null;
+            /**
+             * Format: date-time
+             * @description Open now: since when.
+             */
+            open_since?: string | null;
+            /**
+             * Format: int64
+             * @description Bumped by every change.
+             */
+            revision: number;
+            /** @description The window as it was last saved. */
+            spec: components["schemas"]["WindowSpec"];
+            /**
+             * Format: date-time
+             * @description When the spec last changed.
+             */
+            updated_at: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -3052,6 +3143,98 @@ export interface operations {
                 content?: never;
             };
             /** @description no such silence, or it already ended */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    list_windows: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WindowView"][];
+                };
+            };
+        };
+    };
+    put_window: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WindowSpec"];
+            };
+        };
+        responses: {
+            /** @description replaced (or unchanged) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WindowView"];
+                };
+            };
+            /** @description created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WindowView"];
+                };
+            };
+            /** @description every bad field, named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    delete_window: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such window */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -30,6 +30,7 @@ fn step(agent: Option<&str>, agents: &[&str]) -> AlertEventView {
         notices: Vec::new(),
         silenced_by: None,
         suppressed_by: None,
+        window: None,
     }
 }
 

@@ -142,6 +142,7 @@ mod tests {
             notices,
             silenced_by: None,
             suppressed_by: None,
+            window: None,
         }
     }
 

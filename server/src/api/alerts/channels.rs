@@ -212,6 +212,7 @@ async fn test_channel(
         notices: vec![Notice::Firing],
         silenced_by: None,
         suppressed_by: None,
+        window: None,
     };
     let mut body: Notification = message::notification(&event, None);
     body.summary = format!("TEST from Vantage to channel {name}: delivery works");

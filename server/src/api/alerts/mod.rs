@@ -1,9 +1,11 @@
-//! Alerting's API (docs/alerting.md): rules, and the alerts they raise.
+//! Alerting's API (docs/alerting.md): rules, the alerts they raise,
+//! channels and routes, silences and maintenance windows.
 
 mod active;
 mod channels;
 mod rules;
 mod silences;
+mod windows;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -14,4 +16,5 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(active::router())
         .merge(channels::router())
         .merge(silences::router())
+        .merge(windows::router())
 }

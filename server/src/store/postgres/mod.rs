@@ -25,6 +25,7 @@ mod depends;
 mod ingest;
 mod jobs;
 mod mode;
+mod named;
 mod notify;
 mod registry;
 mod series;
@@ -93,6 +94,11 @@ fn migrator() -> Migrator {
             7,
             "dependencies",
             include_str!("../../../migrations/postgres/0007_dependencies.sql"),
+        ),
+        migration(
+            8,
+            "windows",
+            include_str!("../../../migrations/postgres/0008_windows.sql"),
         ),
     ])
 }

@@ -10,18 +10,10 @@ use sqlx::types::Json;
 use uuid::Uuid;
 use vantage_protocol::config::{AlertEventView, AlertMatch, ChannelSpec, Routing, SilenceView};
 
+use super::named::{self, Table};
 use super::{PgStore, alert_states};
 use crate::store::notify::settled;
 use crate::store::*;
-
-fn channel_row(row: &PgRow) -> StoreResult<ChannelRow> {
-    let Json(spec): Json<ChannelSpec> = row.try_get("spec")?;
-    Ok(ChannelRow {
-        spec,
-        revision: row.try_get("revision")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
 
 fn attempt_row(row: &PgRow) -> StoreResult<Attempt> {
     let status: Option<i32> = row.try_get("status")?;
@@ -44,57 +36,15 @@ fn int4(n: u32) -> i32 {
 impl NotifyStore for PgStore {
     /// Compares under the row lock, so the revision moves once per change.
     async fn put_channel(&self, spec: &ChannelSpec, now: DateTime<Utc>) -> StoreResult<RuleSaved> {
-        let mut tx = self.pool.begin().await?;
-        let old = sqlx::query(
-            "SELECT spec, revision, updated_at FROM alert_channels WHERE name = $1 FOR UPDATE",
-        )
-        .bind(&spec.name)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(channel_row)
-        .transpose()?;
-        if let Some(old) = &old
-            && old.spec == *spec
-        {
-            tx.rollback().await?;
-            return Ok(RuleSaved {
-                revision: old.revision,
-                created: false,
-            });
-        }
-        let revision: i64 = sqlx::query_scalar(
-            "INSERT INTO alert_channels (name, spec, revision, updated_at) VALUES ($1, $2, 1, $3)
-             ON CONFLICT (name) DO UPDATE SET spec = excluded.spec,
-                 revision = alert_channels.revision + 1, updated_at = excluded.updated_at
-             RETURNING revision",
-        )
-        .bind(&spec.name)
-        .bind(Json(spec))
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(RuleSaved {
-            revision,
-            created: old.is_none() && revision == 1,
-        })
+        named::put(self, Table::Channels, &spec.name, spec, now).await
     }
 
     async fn delete_channel(&self, name: &str) -> StoreResult<bool> {
-        let gone = sqlx::query("DELETE FROM alert_channels WHERE name = $1")
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        Ok(gone.rows_affected() == 1)
+        named::delete(self, Table::Channels, name).await
     }
 
     async fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
-        let rows =
-            sqlx::query("SELECT spec, revision, updated_at FROM alert_channels ORDER BY name")
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter().map(channel_row).collect()
+        named::all(self, Table::Channels).await
     }
 
     async fn routing(&self) -> StoreResult<(Routing, i64)> {
@@ -137,12 +87,16 @@ impl NotifyStore for PgStore {
         let by: Vec<Uuid> = routed.silenced.iter().map(|(_, s)| *s).collect();
         let kept: Vec<i64> = routed.suppressed.iter().map(|(e, _)| *e).collect();
         let why: Vec<&str> = routed.suppressed.iter().map(|(_, w)| w.as_str()).collect();
+        let in_window: Vec<i64> = routed.windowed.iter().map(|(e, _)| *e).collect();
+        let window: Vec<&str> = routed.windowed.iter().map(|(_, w)| w.as_str()).collect();
         sqlx::query(
             "WITH routed AS (DELETE FROM alert_outbox WHERE event_id = ANY($3)),
                   hushed AS (UPDATE alert_events e SET silenced_by = u.s
                              FROM UNNEST($5::int8[], $6::uuid[]) AS u (e, s) WHERE e.id = u.e),
                   kept AS (UPDATE alert_events e SET suppressed_by = u.w
                            FROM UNNEST($7::int8[], $8::text[]) AS u (e, w) WHERE e.id = u.e),
+                  windowed AS (UPDATE alert_events e SET in_window = u.w
+                               FROM UNNEST($11::int8[], $12::text[]) AS u (e, w) WHERE e.id = u.e),
                   released AS (DELETE FROM alert_held WHERE event_id = ANY($9)),
                   held AS (INSERT INTO alert_held (event_id) SELECT UNNEST($10::int8[])
                            ON CONFLICT DO NOTHING)
@@ -160,6 +114,8 @@ impl NotifyStore for PgStore {
         .bind(&why)
         .bind(&routed.release)
         .bind(&routed.hold)
+        .bind(&in_window)
+        .bind(&window)
         .execute(&self.pool)
         .await?;
         Ok(())

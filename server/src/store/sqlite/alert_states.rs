@@ -236,6 +236,7 @@ fn event(row: &SqliteRow) -> StoreResult<AlertEventView> {
         notices: notices_from_names(&notices)?,
         silenced_by: row.try_get("silenced_by")?,
         suppressed_by: row.try_get("suppressed_by")?,
+        window: row.try_get("in_window")?,
     })
 }
 

@@ -29,6 +29,7 @@ mod checks;
 mod depends;
 mod ingest;
 mod jobs;
+mod named;
 mod notify;
 mod registry;
 mod series;
@@ -112,6 +113,11 @@ fn migrator() -> Migrator {
             7,
             "dependencies",
             include_str!("../../../migrations/sqlite/0007_dependencies.sql"),
+        ),
+        migration(
+            8,
+            "windows",
+            include_str!("../../../migrations/sqlite/0008_windows.sql"),
         ),
     ])
 }

@@ -10,18 +10,10 @@ use sqlx::types::Json;
 use uuid::Uuid;
 use vantage_protocol::config::{AlertEventView, AlertMatch, ChannelSpec, Routing, SilenceView};
 
+use super::named::{self, Table};
 use super::{SqliteStore, alert_states, id_list, micros, time_at};
 use crate::store::notify::settled;
 use crate::store::*;
-
-fn channel_row(row: &SqliteRow) -> StoreResult<ChannelRow> {
-    let Json(spec): Json<ChannelSpec> = row.try_get("spec")?;
-    Ok(ChannelRow {
-        spec,
-        revision: row.try_get("revision")?,
-        updated_at: time_at(row, "updated_at")?,
-    })
-}
 
 fn attempt_row(row: &SqliteRow) -> StoreResult<Attempt> {
     let status: Option<i64> = row.try_get("status")?;
@@ -43,57 +35,15 @@ fn attempt_row(row: &SqliteRow) -> StoreResult<Attempt> {
 
 impl NotifyStore for SqliteStore {
     async fn put_channel(&self, spec: &ChannelSpec, now: DateTime<Utc>) -> StoreResult<RuleSaved> {
-        let mut tx = self.begin().await?;
-        let old =
-            sqlx::query("SELECT spec, revision, updated_at FROM alert_channels WHERE name = ?1")
-                .bind(&spec.name)
-                .fetch_optional(&mut *tx)
-                .await?
-                .as_ref()
-                .map(channel_row)
-                .transpose()?;
-        if let Some(old) = &old
-            && old.spec == *spec
-        {
-            tx.rollback().await?;
-            return Ok(RuleSaved {
-                revision: old.revision,
-                created: false,
-            });
-        }
-        let revision = old.as_ref().map_or(1, |o| o.revision + 1);
-        sqlx::query(
-            "INSERT INTO alert_channels (name, spec, revision, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, revision = excluded.revision,
-                                              updated_at = excluded.updated_at",
-        )
-        .bind(&spec.name)
-        .bind(Json(spec))
-        .bind(revision)
-        .bind(micros(now))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(RuleSaved {
-            revision,
-            created: old.is_none(),
-        })
+        named::put(self, Table::Channels, &spec.name, spec, now).await
     }
 
     async fn delete_channel(&self, name: &str) -> StoreResult<bool> {
-        let gone = sqlx::query("DELETE FROM alert_channels WHERE name = ?1")
-            .bind(name)
-            .execute(&self.write)
-            .await?;
-        Ok(gone.rows_affected() == 1)
+        named::delete(self, Table::Channels, name).await
     }
 
     async fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
-        let rows =
-            sqlx::query("SELECT spec, revision, updated_at FROM alert_channels ORDER BY name")
-                .fetch_all(&self.read)
-                .await?;
-        rows.iter().map(channel_row).collect()
+        named::all(self, Table::Channels).await
     }
 
     async fn routing(&self) -> StoreResult<(Routing, i64)> {
@@ -133,6 +83,13 @@ impl NotifyStore for SqliteStore {
             sqlx::query("UPDATE alert_events SET silenced_by = ?2 WHERE id = ?1")
                 .bind(event_id)
                 .bind(silence)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (event_id, window) in &routed.windowed {
+            sqlx::query("UPDATE alert_events SET in_window = ?2 WHERE id = ?1")
+                .bind(event_id)
+                .bind(window)
                 .execute(&mut *tx)
                 .await?;
         }

@@ -33,8 +33,8 @@ async fn mode_is_chosen_once_and_read_back() {
         .await
         .unwrap();
     assert_eq!(
-        migrations, 7,
-        "0001_init … 0006_notifications and 0007_dependencies"
+        migrations, 8,
+        "0001_init … 0007_dependencies and 0008_windows"
     );
     let recorded: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'storage_mode'")
         .fetch_one(pool)
