@@ -1,5 +1,5 @@
-//! `vantage alerts apply`: make the server's alert rules, channels and
-//! routes those of a file. Channels go first and rules last, so that a
+//! `vantage alerts apply`: make the server's alert rules, channels,
+//! routes and maintenance windows those of a file. Channels go first and rules last, so that a
 //! route never names a channel not yet made; pruned rules and channels
 //! go after the routes that named them.
 
@@ -10,10 +10,12 @@ use clap::Args;
 use reqwest::Method;
 use serde::Serialize;
 use serde_json::Value;
-use vantage_protocol::config::{ChannelSpec, ChannelView, Route, RuleSpec, RuleView};
+use vantage_protocol::config::{
+    ChannelSpec, ChannelView, Route, RuleSpec, RuleView, WindowSpec, WindowView,
+};
 
 use super::file::{self, AlertsFile};
-use super::{CHANNELS, ROUTES, RULES, Routes};
+use super::{CHANNELS, ROUTES, RULES, Routes, WINDOWS};
 use crate::diff;
 use crate::files;
 use crate::server::{self, Server, ServerArgs};
@@ -36,6 +38,7 @@ pub(crate) struct ApplyArgs {
 /// What the server holds now.
 struct Current {
     rules: Vec<RuleSpec>,
+    windows: Vec<WindowSpec>,
     channels: Vec<ChannelView>,
     routes: Vec<Route>,
 }
@@ -46,8 +49,10 @@ pub(crate) fn run(args: ApplyArgs) -> Result<()> {
     let server = args.server.connect()?;
     let rules: Vec<RuleView> = server.get(server.url(RULES, &[]))?;
     let routes: Routes = server.get(server.url(ROUTES, &[]))?;
+    let windows: Vec<WindowView> = server.get(server.url(WINDOWS, &[]))?;
     let current = Current {
         rules: rules.into_iter().map(|v| v.spec).collect(),
+        windows: windows.into_iter().map(|v| v.spec).collect(),
         channels: server.get(server.url(CHANNELS, &[]))?,
         routes: routes.routing.routes,
     };
@@ -70,6 +75,7 @@ pub(crate) fn run(args: ApplyArgs) -> Result<()> {
 /// The changes, by kind.
 struct Changes<'a> {
     rules: diff::Plan<RuleSpec>,
+    windows: diff::Plan<WindowSpec>,
     /// Compared without their secrets, which the server never shows.
     channels: diff::Plan<ChannelSpec>,
     /// Channels whose file gives secrets: sent even when the rest is the
@@ -92,6 +98,7 @@ impl<'a> Changes<'a> {
             .collect();
         Changes {
             rules: diff::plan(&file.rule, &current.rules),
+            windows: diff::plan(&file.window, &current.windows),
             channels,
             secrets,
             routes: file
@@ -104,6 +111,7 @@ impl<'a> Changes<'a> {
 
     fn is_noop(&self, prune: bool) -> bool {
         self.rules.is_noop(prune)
+            && self.windows.is_noop(prune)
             && self.channels.is_noop(prune)
             && self.secrets.is_empty()
             && self.routes.is_none()
@@ -124,6 +132,7 @@ impl<'a> Changes<'a> {
             }
         }
         out.push_str(&self.rules.render(prune, "rule"));
+        out.push_str(&self.windows.render(prune, "window"));
         out
     }
 
@@ -166,9 +175,17 @@ impl<'a> Changes<'a> {
                 .map(|revision| format!("{done} rule {} (revision {revision})", rule.name));
             report(&rule.name, result);
         }
+        let windows = (self.windows.new.iter().map(|w| (w, "created")))
+            .chain(self.windows.changed.iter().map(|(w, _)| (w, "updated")));
+        for (window, done) in windows {
+            let result = put(server, server.url(WINDOWS, &[&window.name]), window)
+                .map(|revision| format!("{done} window {} (revision {revision})", window.name));
+            report(&window.name, result);
+        }
         if prune {
             for (route, names, what) in [
                 (RULES, &self.rules.absent, "rule"),
+                (WINDOWS, &self.windows.absent, "window"),
                 (CHANNELS, &self.channels.absent, "channel"),
             ] {
                 for name in names {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
-use vantage_protocol::config::{ChannelSpec, Route, RuleSpec};
+use vantage_protocol::config::{ChannelSpec, Route, RuleSpec, WindowSpec};
 
 use crate::diff::Named;
 
@@ -21,6 +21,9 @@ pub(crate) struct AlertsFile {
     /// (`route = []` sends nothing anywhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) route: Option<Vec<Route>>,
+    /// Maintenance windows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) window: Vec<WindowSpec>,
 }
 
 /// The alerts file `path` held as `text`.
@@ -102,6 +105,22 @@ impl Named for ChannelSpec {
     }
 }
 
+impl Named for WindowSpec {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `30 2 * * SUN in Europe/Paris, for 2h`.
+    fn summary(&self) -> String {
+        format!(
+            "{} in {}, for {}",
+            self.schedule,
+            self.timezone,
+            humantime::format_duration(self.duration)
+        )
+    }
+}
+
 /// The channel without its secrets (as the server shows it), and whether
 /// it had any.
 pub(crate) fn public(spec: &ChannelSpec) -> (ChannelSpec, bool) {
@@ -148,6 +167,14 @@ continue = true
 
 [[route]]
 channels = ["mail"]
+
+[[window]]
+name = "patching"
+match = { check = "ping-*" }
+schedule = "30 2 * * SUN"
+duration = "2h"
+timezone = "Europe/Paris"
+comment = "weekly patching"
 "#;
 
     #[test]
@@ -168,6 +195,11 @@ channels = ["mail"]
         assert_eq!(again.rule, file.rule);
         assert_eq!(again.channel, file.channel);
         assert_eq!(again.route, file.route);
+        assert_eq!(again.window, file.window);
+        assert_eq!(
+            file.window[0].summary(),
+            "30 2 * * SUN in Europe/Paris, for 2h"
+        );
         // No `[[route]]`: the server's routing is left alone.
         let rules_only = parse(
             "[[rule]]\nname = \"r\"\ncondition = { kind = \"status\" }",

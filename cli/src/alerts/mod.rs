@@ -7,7 +7,7 @@ mod file;
 use anyhow::Result;
 use clap::Subcommand;
 use serde::Deserialize;
-use vantage_protocol::config::{AlertView, ChannelView, Routing, RuleView};
+use vantage_protocol::config::{AlertView, ChannelView, Routing, RuleView, WindowView};
 
 use crate::server::ServerArgs;
 use crate::table;
@@ -15,6 +15,7 @@ use crate::table;
 const RULES: &str = "/api/v1/alerts/rules";
 const CHANNELS: &str = "/api/v1/alerts/channels";
 const ROUTES: &str = "/api/v1/alerts/routes";
+const WINDOWS: &str = "/api/v1/alerts/windows";
 const ALERTS: &str = "/api/v1/alerts";
 
 /// `GET /api/v1/alerts/routes`.
@@ -27,9 +28,9 @@ struct Routes {
 
 #[derive(Subcommand)]
 pub(crate) enum AlertsCommand {
-    /// Make the server's alert rules, channels and routes those of an alerts file: prints the diff, then applies it (admin for channels and routes).
+    /// Make the server's alert rules, channels, routes and maintenance windows those of an alerts file: prints the diff, then applies it (admin for channels and routes).
     Apply(apply::ApplyArgs),
-    /// Print the server's rules, channels (without their secrets) and routes as an alerts file that `apply` accepts.
+    /// Print the server's rules, channels (without their secrets), routes and windows as an alerts file that `apply` accepts.
     Export {
         #[command(flatten)]
         server: ServerArgs,
@@ -50,10 +51,12 @@ impl AlertsCommand {
                 let rules: Vec<RuleView> = server.get(server.url(RULES, &[]))?;
                 let channels: Vec<ChannelView> = server.get(server.url(CHANNELS, &[]))?;
                 let routes: Routes = server.get(server.url(ROUTES, &[]))?;
+                let windows: Vec<WindowView> = server.get(server.url(WINDOWS, &[]))?;
                 let file = file::AlertsFile {
                     rule: rules.into_iter().map(|v| v.spec).collect(),
                     channel: channels.into_iter().map(|v| v.spec).collect(),
                     route: Some(routes.routing.routes),
+                    window: windows.into_iter().map(|v| v.spec).collect(),
                 };
                 print!("{}", file::to_toml(&file)?);
                 Ok(())

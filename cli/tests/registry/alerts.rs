@@ -27,6 +27,14 @@ secret = "whsec-1"
 [[route]]
 match = { rule = "web-*" }
 channels = ["ops"]
+
+[[window]]
+name = "patching"
+match = { check = "web-*" }
+schedule = "30 2 * * SUN"
+duration = "2h"
+timezone = "Europe/Paris"
+comment = "weekly patching"
 "#;
 
 fn revision(server: &TestServer, path: &str) -> i64 {
@@ -48,6 +56,7 @@ fn an_admin_keeps_alerting_in_a_file_and_applies_it() {
          ~ routes: 1 in order\n    1. rule=web-* → ops\n\
          + web-down: status, check web-*\n\
          + offline: agent_offline, everything\n\
+         + patching: 30 2 * * SUN in Europe/Paris, for 2h\n\
          dry run: nothing sent\n"
     );
     assert_eq!(server.get("/api/v1/alerts/rules"), serde_json::json!([]));
@@ -56,6 +65,9 @@ fn an_admin_keeps_alerting_in_a_file_and_applies_it() {
     says(&run, "created channel ops (revision 1)");
     says(&run, "updated routes (revision 1)");
     says(&run, "created rule web-down (revision 1)");
+    says(&run, "created window patching (revision 1)");
+    let patching = server.get("/api/v1/alerts/windows");
+    assert_eq!(patching[0]["spec"]["timezone"], "Europe/Paris");
     let ops = server.get("/api/v1/alerts/channels/ops");
     assert_eq!(ops["secrets_set"], serde_json::json!(["secret"]));
 
@@ -107,6 +119,7 @@ fn an_admin_keeps_alerting_in_a_file_and_applies_it() {
     says(&run, "- ops: kept (not in file; --prune deletes it)");
     let run = v(&["alerts", "apply", "-f", "less.toml", "--prune"]).ok();
     says(&run, "deleted rule offline");
+    says(&run, "deleted window patching");
     says(&run, "deleted channel ops");
     assert_eq!(server.get("/api/v1/alerts/channels"), serde_json::json!([]));
 
