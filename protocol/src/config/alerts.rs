@@ -263,6 +263,15 @@ pub struct RuleSpec {
     /// Agents of a check that must be failing before it fires (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_agents: Option<Quorum>,
+    /// Tell a firing alert again this often while it fires and nothing
+    /// else was told (1 minute to 30 days; default: once).
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "4h"))]
+    pub repeat_interval: Option<Duration>,
     /// Parent checks (names or globs): while one of them has a raised
     /// alert (any rule's) on the same agent, or a raised quorum group, this
     /// rule's steps are stored as suppressed and sent nowhere.

@@ -12,6 +12,7 @@ pub mod notify;
 pub mod offline;
 pub mod outbox;
 pub mod quorum;
+pub mod repeat;
 pub mod route;
 pub mod rule;
 pub mod windows;

@@ -19,6 +19,9 @@ const MAX_INTERVALS: u32 = 1000;
 /// The furthest a certificate's expiry may be looked ahead, in days.
 const MAX_DAYS: u32 = 3650;
 
+/// The shortest and longest `repeat_interval`.
+const MIN_REPEAT: Duration = Duration::from_secs(60);
+const MAX_REPEAT: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The most parent checks a rule may depend on.
 const MAX_PARENTS: usize = 16;
 
@@ -129,6 +132,14 @@ impl Rule {
         }
         if let Some(Quorum::Agents(0)) = spec.min_agents {
             bad("min_agents", "must be at least 1 agent".into());
+        }
+        if let Some(every) = spec.repeat_interval
+            && !(MIN_REPEAT..=MAX_REPEAT).contains(&every)
+        {
+            bad(
+                "repeat_interval",
+                "must be between 1 minute and 30 days".into(),
+            );
         }
         if spec.condition.is_agent_offline() {
             offline_rule(&spec, &mut bad);
@@ -381,6 +392,11 @@ mod tests {
     fn conflicting_or_out_of_range_settings_are_named() {
         let status = "name = \"r\"\ncondition = { kind = \"status\" }\n";
         assert_eq!(fields(&format!("{status}k_of_m = [4, 3]")), ["k_of_m"]);
+        assert_eq!(
+            fields(&format!("{status}repeat_interval = \"30s\"")),
+            ["repeat_interval"]
+        );
+        assert!(fields(&format!("{status}repeat_interval = \"4h\"")).is_empty());
         assert_eq!(
             fields(&format!("{status}failure_threshold = 0")),
             ["failure_threshold"]

@@ -23,6 +23,7 @@ mod jobs;
 mod notify;
 pub mod postgres;
 mod registry;
+mod repeats;
 mod series;
 pub mod sketch;
 pub mod sqlite;
@@ -45,6 +46,7 @@ pub use self::ingest::{
 pub use self::jobs::{DirtyRange, JobStore};
 pub use self::notify::{After, Attempt, ChannelRow, Claimed, NotifyStore, Routed};
 pub use self::registry::{PackageRow, RegistryStore, sort_packages};
+pub use self::repeats::{Due, Quiet, RepeatStore};
 pub use self::series::{
     LatestRow, RawDistribution, RawPoint, Rollup, RollupRow, SeriesFilter, SeriesRow, SeriesStore,
     StatusCounts,

@@ -224,6 +224,7 @@ mod nodata;
 mod notify;
 mod offline;
 mod quorum;
+mod repeat;
 mod replicas;
 mod services;
 mod silences;

@@ -2055,6 +2055,12 @@ export interface components {
             min_agents?: components["schemas"]["Quorum"] | null;
             /** @description Letters, digits, `-`, `_` and `.`; at most 64 characters. */
             name: string;
+            /**
+             * @description Tell a firing alert again this often while it fires and nothing
+             *     else was told (1 minute to 30 days; default: once).
+             * @example 4h
+             */
+            repeat_interval?: string | null;
             /** @description Which results it judges. */
             select?: components["schemas"]["ResultSelector"];
             /**

@@ -1,5 +1,5 @@
-//! The notifier: sweeps `no_data` alerts (`alerting::nodata`) and offline
-//! agents (`alerting::offline`), routes the
+//! The notifier: sweeps `no_data` alerts (`alerting::nodata`), offline
+//! agents (`alerting::offline`) and reminders (`alerting::repeat`), routes the
 //! steps the ingest transaction put in the outbox to their channels
 //! (`alerting::outbox`), then sends each delivery, claimed under a lease
 //! so that replicas share the work without sending one twice;
@@ -106,6 +106,9 @@ pub async fn run(
                 super::offline::sweep(&store, &rules, timing.offline_after, Utc::now()).await
             {
                 tracing::warn!(error = %e, "Looking for offline agents failed; trying again.");
+            }
+            if let Err(e) = super::repeat::sweep(&store, &rules, Utc::now()).await {
+                tracing::warn!(error = %e, "Looking for reminders to send failed; trying again.");
             }
         }
         let room = IN_FLIGHT.saturating_sub(sending.len());

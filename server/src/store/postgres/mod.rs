@@ -28,6 +28,7 @@ mod mode;
 mod named;
 mod notify;
 mod registry;
+mod repeats;
 mod series;
 
 use std::str::FromStr;

@@ -32,6 +32,7 @@ mod jobs;
 mod named;
 mod notify;
 mod registry;
+mod repeats;
 mod series;
 #[cfg(test)]
 mod tests;
