@@ -220,6 +220,7 @@ async fn alert_rules_are_saved_whole_and_every_bad_field_is_named(backend: Backe
 mod depends;
 mod email;
 mod evaluation;
+mod lab;
 mod nodata;
 mod notify;
 mod offline;

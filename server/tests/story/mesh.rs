@@ -8,16 +8,13 @@
 //! this test created (10.213.x.0/24 inside its own namespaces, built with
 //! `vantage-netlab`).
 
-use std::os::fd::AsRawFd as _;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hyper::Method;
 use serde_json::json;
 
-use crate::remote::{publish, send_json};
-use crate::support::agent::{AgentHome, RunningAgent, agent_bin, plugin_dir};
-use crate::support::http::Client;
+use crate::remote::send_json;
+use crate::support::lab::{ServerProcess, run_in};
 use vantage_netlab::{Family, Lab, Names, Plan};
 
 /// The mesh's nodes: the hub (bridge and server), then one per agent.
@@ -48,16 +45,6 @@ fn build(net: u8, agents: &[&str]) -> Result<Lab, vantage_netlab::Error> {
     Ok(lab)
 }
 
-/// Moves the calling thread into namespace `ns` (processes it spawns follow).
-#[allow(unsafe_code)]
-fn enter(ns: &str) {
-    let file = std::fs::File::open(format!("/var/run/netns/{ns}")).unwrap();
-    // SAFETY: setns(2) on an open namespace file; it changes only this
-    // thread's network namespace and touches no memory.
-    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "setns {ns}: {}", std::io::Error::last_os_error());
-}
-
 #[test]
 fn three_agents_report_the_full_mesh_matrix() {
     if !vantage_netlab::available_or_skip(&[]) {
@@ -67,118 +54,25 @@ fn three_agents_report_the_full_mesh_matrix() {
     let names = ["a", "b", "c"];
     let lab = build(net, &names).expect("building the mesh's namespaces");
     let (hub, namespaces) = (lab.ns("hub"), names.map(|n| lab.ns(n)));
-    let story = std::thread::spawn(move || {
-        enter(&hub);
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(mesh_story(namespaces, net, names))
-    });
-    story.join().unwrap();
-}
-
-/// The server binary, started in the current thread's namespace.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    run_in(hub, mesh_story(namespaces, net, names));
 }
 
 async fn mesh_story(namespaces: [String; 3], net: u8, names: [&str; 3]) {
     let data = tempfile::tempdir().unwrap();
-    let password = "mesh-story-password";
-    let listen = format!("10.213.{net}.1:8080");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vantage-server"))
-        .args(["--listen", &listen, "--database-url"])
-        .arg(format!(
-            "sqlite://{}",
-            data.path().join("vantage.db").display()
-        ))
-        .env("VANTAGE_ADMIN_PASSWORD", password)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let _server = Server(child);
-    let url = format!("http://{listen}");
-    assert!(line.contains(&listen), "server said {line:?}");
-    let anonymous = Client::new(&url);
-    let login = anonymous
-        .post(
-            "/api/v1/auth/login",
-            &json!({"username": "admin", "password": password}),
-        )
-        .await
-        .expect(200)
-        .json();
-    let admin = anonymous.with_token(login["token"].as_str().unwrap());
-
-    // The first-party ping plugin, published as it was built and signed
-    // with the development key, which the registry takes as its root.
-    let dev = std::fs::read_to_string(plugin_dir().join("dev.pub")).unwrap();
-    admin
-        .post("/api/v1/registry/keys", &json!({"key": dev, "root": true}))
-        .await
-        .expect(201);
-    let ping = std::fs::read(plugin_dir().join("ping.vpkg")).unwrap();
-    publish(&admin, ping).await.expect(201);
-    let dev_id = vantage_protocol::keys::PublicKey::from_file(&dev)
-        .unwrap()
-        .id()
-        .0;
+    let server = ServerProcess::start(&format!("10.213.{net}.1:8080"), data.path()).await;
+    let admin = server.admin.clone();
+    let dev_id = server.publish_ping().await;
 
     // Three agents, each enrolled from its own namespace into group `mesh`.
     let mut agents = Vec::new();
     for (&name, ns) in names.iter().zip(&namespaces) {
-        let home = AgentHome::new();
-        let config = crate::remote::managed_config(&home);
-        let token = crate::remote::enrollment_token(&admin).await;
-        let out = vantage_netlab::command(ns, agent_bin())
-            .args(["enroll", "--config"])
-            .arg(&config)
-            .args(["--server", &url, "--token", &token, "--name", name])
-            .args(["--trust-root", &dev_id])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "enroll {name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let list = admin.get("/api/v1/agents").await.expect(200).json();
-        let agent = list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["name"] == name)
-            .unwrap()
-            .clone();
+        let (home, running, agent) = server.agent_in(ns, name, &dev_id, &["mesh"]).await;
         // Each reports the one address it has: its own veth.
-        let addresses = agent["addresses"].clone();
         assert_eq!(
-            addresses,
+            agent["addresses"],
             json!([format!("10.213.{net}.{}", 10 + agents.len())]),
             "{agent}"
         );
-        send_json(
-            &admin,
-            Method::PATCH,
-            &format!("/api/v1/agents/{}", agent["id"].as_str().unwrap()),
-            &json!({"groups": ["mesh"]}),
-        )
-        .await
-        .expect(200);
-        let running = RunningAgent::start_in(Some(ns), &config);
         agents.push((home, running));
     }
 

@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod http;
+pub mod lab;
 pub mod pg;
 pub mod process;
 pub mod receiver;
