@@ -13,12 +13,7 @@ use super::types::{StoreError, StoreResult};
 use crate::alerting::evaluate::Judge;
 
 /// A rule as saved.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RuleRow {
-    pub spec: RuleSpec,
-    pub revision: i64,
-    pub updated_at: DateTime<Utc>,
-}
+pub type RuleRow = super::windows::Saved<RuleSpec>;
 
 /// What saving a rule did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

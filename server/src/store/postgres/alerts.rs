@@ -2,66 +2,20 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::postgres::PgRow;
-use sqlx::types::Json;
 use vantage_protocol::config::RuleSpec;
 
 use vantage_protocol::config::{AlertEventView, AlertView};
 
+use super::named::{self, Table};
 use super::{PgStore, alert_states};
 use crate::alerting::evaluate::Judge;
 use crate::store::*;
 
-fn rule_row(row: &PgRow) -> StoreResult<RuleRow> {
-    let Json(spec): Json<RuleSpec> = row.try_get("spec")?;
-    Ok(RuleRow {
-        spec,
-        revision: row.try_get("revision")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
 impl AlertStore for PgStore {
-    /// Compares with the stored rule under its row lock, so the revision
-    /// moves once per actual change; of two first saves of one name, the
-    /// loser's insert becomes an update.
+    /// Compares with the stored rule in one transaction (PostgreSQL: under
+    /// its row lock), so the revision moves once per actual change.
     async fn put_rule(&self, spec: &RuleSpec, now: DateTime<Utc>) -> StoreResult<RuleSaved> {
-        let mut tx = self.pool.begin().await?;
-        let old = sqlx::query(
-            "SELECT spec, revision, updated_at FROM alert_rules WHERE name = $1 FOR UPDATE",
-        )
-        .bind(&spec.name)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(rule_row)
-        .transpose()?;
-        if let Some(old) = &old
-            && old.spec == *spec
-        {
-            tx.rollback().await?;
-            return Ok(RuleSaved {
-                revision: old.revision,
-                created: false,
-            });
-        }
-        let revision: i64 = sqlx::query_scalar(
-            "INSERT INTO alert_rules (name, spec, revision, updated_at) VALUES ($1, $2, 1, $3)
-             ON CONFLICT (name) DO UPDATE SET spec = excluded.spec,
-                                              revision = alert_rules.revision + 1,
-                                              updated_at = excluded.updated_at
-             RETURNING revision",
-        )
-        .bind(&spec.name)
-        .bind(Json(spec))
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(RuleSaved {
-            revision,
-            created: old.is_none() && revision == 1,
-        })
+        named::put(self, Table::Rules, &spec.name, spec, now).await
     }
 
     async fn delete_rule(&self, name: &str) -> StoreResult<bool> {
@@ -78,10 +32,7 @@ impl AlertStore for PgStore {
     }
 
     async fn rules(&self) -> StoreResult<Vec<RuleRow>> {
-        let rows = sqlx::query("SELECT spec, revision, updated_at FROM alert_rules ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(rule_row).collect()
+        named::all(self, Table::Rules).await
     }
 
     async fn rules_version(&self) -> StoreResult<RulesVersion> {

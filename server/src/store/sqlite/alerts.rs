@@ -2,63 +2,21 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
 use vantage_protocol::config::RuleSpec;
 
 use vantage_protocol::config::{AlertEventView, AlertView};
 
-use super::{SqliteStore, alert_states, micros, optional_time_at, time_at};
+use super::named::{self, Table};
+use super::{SqliteStore, alert_states, optional_time_at};
 use crate::alerting::evaluate::Judge;
 use crate::store::*;
 
-fn rule_row(row: &SqliteRow) -> StoreResult<RuleRow> {
-    let Json(spec): Json<RuleSpec> = row.try_get("spec")?;
-    Ok(RuleRow {
-        spec,
-        revision: row.try_get("revision")?,
-        updated_at: time_at(row, "updated_at")?,
-    })
-}
-
 impl AlertStore for SqliteStore {
-    /// Compares with the stored rule in the write connection's transaction,
-    /// so the revision moves once per actual change.
+    /// Compares with the stored rule in one transaction (PostgreSQL: under
+    /// its row lock), so the revision moves once per actual change.
     async fn put_rule(&self, spec: &RuleSpec, now: DateTime<Utc>) -> StoreResult<RuleSaved> {
-        let mut tx = self.begin().await?;
-        let old = sqlx::query("SELECT spec, revision, updated_at FROM alert_rules WHERE name = ?1")
-            .bind(&spec.name)
-            .fetch_optional(&mut *tx)
-            .await?
-            .as_ref()
-            .map(rule_row)
-            .transpose()?;
-        if let Some(old) = &old
-            && old.spec == *spec
-        {
-            tx.rollback().await?;
-            return Ok(RuleSaved {
-                revision: old.revision,
-                created: false,
-            });
-        }
-        let revision = old.as_ref().map_or(1, |o| o.revision + 1);
-        sqlx::query(
-            "INSERT INTO alert_rules (name, spec, revision, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, revision = excluded.revision,
-                                              updated_at = excluded.updated_at",
-        )
-        .bind(&spec.name)
-        .bind(Json(spec))
-        .bind(revision)
-        .bind(micros(now))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(RuleSaved {
-            revision,
-            created: old.is_none(),
-        })
+        named::put(self, Table::Rules, &spec.name, spec, now).await
     }
 
     async fn delete_rule(&self, name: &str) -> StoreResult<bool> {
@@ -79,10 +37,7 @@ impl AlertStore for SqliteStore {
     }
 
     async fn rules(&self) -> StoreResult<Vec<RuleRow>> {
-        let rows = sqlx::query("SELECT spec, revision, updated_at FROM alert_rules ORDER BY name")
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter().map(rule_row).collect()
+        named::all(self, Table::Rules).await
     }
 
     async fn rules_version(&self) -> StoreResult<RulesVersion> {

@@ -1,5 +1,5 @@
 //! Specs saved by name with a revision that moves only on change
-//! (`alert_channels`, `alert_windows`): one way to save, list and delete
+//! (`alert_rules`, `alert_channels`, `alert_windows`): one way to save, list and delete
 //! them.
 
 use chrono::{DateTime, Utc};
@@ -15,6 +15,7 @@ use crate::store::*;
 /// A table of named specs.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Table {
+    Rules,
     Channels,
     Windows,
 }
@@ -22,6 +23,7 @@ pub(super) enum Table {
 impl Table {
     fn one(self) -> &'static str {
         match self {
+            Table::Rules => "SELECT spec, revision, updated_at FROM alert_rules WHERE name = ?1",
             Table::Channels => {
                 "SELECT spec, revision, updated_at FROM alert_channels WHERE name = ?1"
             }
@@ -33,6 +35,7 @@ impl Table {
 
     fn all(self) -> &'static str {
         match self {
+            Table::Rules => "SELECT spec, revision, updated_at FROM alert_rules ORDER BY name",
             Table::Channels => {
                 "SELECT spec, revision, updated_at FROM alert_channels ORDER BY name"
             }
@@ -42,6 +45,11 @@ impl Table {
 
     fn upsert(self) -> &'static str {
         match self {
+            Table::Rules => {
+                "INSERT INTO alert_rules (name, spec, revision, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, revision = excluded.revision,
+                                                  updated_at = excluded.updated_at"
+            }
             Table::Channels => {
                 "INSERT INTO alert_channels (name, spec, revision, updated_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, revision = excluded.revision,
@@ -57,6 +65,7 @@ impl Table {
 
     fn delete(self) -> &'static str {
         match self {
+            Table::Rules => "DELETE FROM alert_rules WHERE name = ?1",
             Table::Channels => "DELETE FROM alert_channels WHERE name = ?1",
             Table::Windows => "DELETE FROM alert_windows WHERE name = ?1",
         }
