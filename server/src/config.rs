@@ -84,6 +84,10 @@ pub struct ServerConfig {
     /// with each attempt, up to 15 minutes.
     #[serde(with = "humantime_serde", default = "default_notify_retry")]
     pub notify_retry: Duration,
+    /// Where people reach the dashboard (`https://vantage.example.net`):
+    /// notifications link to it. None: they carry no link.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -159,6 +163,13 @@ impl ServerConfig {
         if self.jobs_interval < Duration::from_millis(100) {
             anyhow::bail!("jobs_interval must be at least 100ms");
         }
+        if let Some(url) = &self.public_url {
+            let parsed = reqwest::Url::parse(url)
+                .map_err(|e| anyhow::anyhow!("public_url `{url}` is not a URL: {e}"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                anyhow::bail!("public_url `{url}` must be an http(s) URL with a host");
+            }
+        }
         Ok(())
     }
 }
@@ -184,5 +195,17 @@ mod tests {
         assert!(e.to_string().contains("colour"), "{e}");
         let c: ServerConfig = toml::from_str("[retention]\nraw = '30d'\nminute = '1d'").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("retention"));
+        for bad in [
+            "vantage.example.net",
+            "ftp://vantage.example.net",
+            "https://",
+        ] {
+            let c: ServerConfig = toml::from_str(&format!("public_url = '{bad}'")).unwrap();
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains("public_url"), "{bad}: {e}");
+        }
+        let c: ServerConfig =
+            toml::from_str("public_url = 'https://vantage.example.net/'").unwrap();
+        c.validate().unwrap();
     }
 }

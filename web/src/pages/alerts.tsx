@@ -8,6 +8,7 @@ import type { LiveStream } from "../api/live";
 import { AlertTable, StateTag, useAlerts, what } from "../components/alerts";
 import { useNow } from "../components/now";
 import { ago, clock } from "../lib/format";
+import { useLocation } from "../router";
 
 type Step = Schemas["AlertEventView"];
 type Silence = Schemas["SilenceView"];
@@ -17,7 +18,8 @@ const STATES = ["pending", "firing", "recovering", "no_data", "error"] as const;
 export function AlertsPage({ session, live }: { session: BrowserSession; live: LiveStream }) {
   const { alerts, error, reload } = useAlerts(live);
   const [state, setState] = useState("");
-  const [rule, setRule] = useState("");
+  // Notifications link here with `?rule=`.
+  const [rule, setRule] = useState(useLocation().query.get("rule") ?? "");
   const [silenced, setSilenced] = useState(0);
   const now = useNow(5000);
   const shown = alerts.filter((a) => (!state || a.state === state) && a.rule.includes(rule.trim()));

@@ -6,8 +6,12 @@ use vantage_protocol::config::{
 };
 
 /// The body for one step of an alert; `condition` is its rule's, when the
-/// rule still exists.
-pub fn notification(event: &AlertEventView, condition: Option<&Condition>) -> Notification {
+/// rule still exists; `public_url`, the dashboard's, for the link.
+pub fn notification(
+    event: &AlertEventView,
+    condition: Option<&Condition>,
+    public_url: Option<&str>,
+) -> Notification {
     Notification {
         version: 1,
         event_id: event.id,
@@ -25,8 +29,14 @@ pub fn notification(event: &AlertEventView, condition: Option<&Condition>) -> No
         at: event.at,
         value: event.value,
         causes: event.causes.clone(),
-        url: None,
+        url: public_url.map(|base| link(base, &event.subject.rule)),
     }
+}
+
+/// The dashboard's alerts page, filtered to the rule (rule names need no
+/// escaping: letters, digits, `-`, `_`, `.`).
+fn link(base: &str, rule: &str) -> String {
+    format!("{}/alerts?rule={rule}", base.trim_end_matches('/'))
 }
 
 /// The agents raised: the one agent, or a quorum group's failing ones.
@@ -169,7 +179,13 @@ mod tests {
             summary(&resolved, None),
             "RESOLVED core-rtt: ping-core → 10.0.0.1 from edge-1"
         );
-        let body = notification(&firing, Some(&threshold));
+        let body = notification(&firing, Some(&threshold), None);
+        assert_eq!(body.url, None);
+        let linked = notification(&firing, None, Some("https://vantage.example.net/"));
+        assert_eq!(
+            linked.url.as_deref(),
+            Some("https://vantage.example.net/alerts?rule=core-rtt")
+        );
         assert_eq!(body.version, 1);
         assert_eq!(body.state, AlertState::Firing);
         assert_eq!(body.from, AlertState::Pending);
@@ -183,7 +199,7 @@ mod tests {
             summary(&group, Some(&Condition::Status {})),
             "FIRING core-rtt: ping-core → 10.0.0.1 from 3 agents (edge-1, edge-3, edge-4): runs fail"
         );
-        assert_eq!(notification(&group, None).agents.len(), 3);
+        assert_eq!(notification(&group, None, None).agents.len(), 3);
         // An agent's own alert names the agent, not a check.
         let mut offline = firing.clone();
         offline.subject.rule = "offline".into();

@@ -60,12 +60,14 @@ pub fn backoff(first: Duration, attempt: u32) -> Duration {
 }
 
 /// The server's settings the notifier follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timing {
     /// The wait after a first failed attempt (`notify_retry`).
     pub first_retry: Duration,
     /// An agent not heard from for this long is offline.
     pub offline_after: Duration,
+    /// The dashboard's URL, for links (`public_url`).
+    pub public_url: Option<Arc<str>>,
 }
 
 impl Timing {
@@ -73,6 +75,7 @@ impl Timing {
         Timing {
             first_retry: config.notify_retry,
             offline_after: config.offline_after,
+            public_url: config.public_url.as_deref().map(Arc::from),
         }
     }
 }
@@ -112,7 +115,7 @@ pub async fn run(
             }
         }
         let room = IN_FLIGHT.saturating_sub(sending.len());
-        match cycle(&store, &rules, &client, timing, room, &mut sending).await {
+        match cycle(&store, &rules, &client, &timing, room, &mut sending).await {
             Ok(0) => {}
             Ok(_) => live.publish(crate::live::LiveEvent::Alerts),
             Err(e) => tracing::warn!(error = %e, "Notifying failed; trying again."),
@@ -142,7 +145,7 @@ async fn cycle(
     store: &Store,
     rules: &RuleBook,
     client: &reqwest::Client,
-    timing: Timing,
+    timing: &Timing,
     room: usize,
     sending: &mut JoinSet<()>,
 ) -> StoreResult<usize> {
@@ -180,14 +183,16 @@ async fn cycle(
                 .map(|r| r.spec.condition.clone())
         });
         let (store, client) = (store.clone(), client.clone());
+        let (first_retry, public_url) = (timing.first_retry, timing.public_url.clone());
         sending.spawn(async move {
-            let attempt = deliver(&client, &claim, event, channel, condition).await;
+            let link = public_url.as_deref();
+            let attempt = deliver(&client, &claim, event, channel, condition, link).await;
             let after = if attempt.ok {
                 After::Sent
             } else if claim.attempt >= MAX_ATTEMPTS {
                 After::GaveUp
             } else {
-                let wait = backoff(timing.first_retry, claim.attempt);
+                let wait = backoff(first_retry, claim.attempt);
                 After::Retry(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default())
             };
             if !attempt.ok {
@@ -208,11 +213,12 @@ async fn deliver(
     event: Option<AlertEventView>,
     channel: Option<ChannelRow>,
     condition: Option<vantage_protocol::config::Condition>,
+    public_url: Option<&str>,
 ) -> Attempt {
     let outcome = timed(async {
         match (event, channel) {
             (Some(event), Some(channel)) => {
-                let body = message::notification(&event, condition.as_ref());
+                let body = message::notification(&event, condition.as_ref(), public_url);
                 let delivery = format!("{}-{}", claim.event_id, claim.channel);
                 send(client, &channel, &delivery, &body).await
             }

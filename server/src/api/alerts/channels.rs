@@ -214,7 +214,8 @@ async fn test_channel(
         suppressed_by: None,
         window: None,
     };
-    let mut body: Notification = message::notification(&event, None);
+    let mut body: Notification =
+        message::notification(&event, None, state.config.public_url.as_deref());
     body.summary = format!("TEST from Vantage to channel {name}: delivery works");
     let client = notify::client().map_err(|e| ApiError::Internal(e.into()))?;
     let delivery = format!("test-{}", now.timestamp_millis());

@@ -73,6 +73,7 @@ both!(each_step_reaches_its_routed_channels_once_and_failures_retry_alone);
 async fn each_step_reaches_its_routed_channels_once_and_failures_retry_alone(backend: Backend) {
     let config = ServerConfig {
         notify_retry: Duration::from_millis(100),
+        public_url: Some("https://vantage.example.net/".into()),
         ..ServerConfig::default()
     };
     let Some(server) = start_with(backend, config).await else {
@@ -153,6 +154,11 @@ async fn each_step_reaches_its_routed_channels_once_and_failures_retry_alone(bac
     assert_eq!(body["rule"], "core-rtt");
     assert_eq!(body["agent"], "edge-1");
     assert_eq!(body["value"], 0.5);
+    // The dashboard's alerts page, filtered to the rule (`public_url`).
+    assert_eq!(
+        body["url"],
+        "https://vantage.example.net/alerts?rule=core-rtt"
+    );
     assert_eq!(
         body["summary"],
         "FIRING core-rtt: ping-core → 10.0.0.1 from edge-1: rtt_avg 0.5 (limit > 0.1)"
