@@ -27,10 +27,26 @@ use serde::{Deserialize, Serialize};
 pub struct ChannelSpec {
     /// Letters, digits, `-`, `_` and `.`; at most 64 characters.
     pub name: String,
+    /// The line people read, in place of the summary: `{rule}`, `{state}`,
+    /// `{from}`, `{check}`, `{target}`, `{agents}`, `{value}`, `{at}`,
+    /// `{summary}` and `{url}` are filled in; `{{` and `}}` are braces.
+    /// It is the webhook's `summary`, the chat message and the mail's
+    /// subject. Default: the summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "{state}: {check} on {agents} ({value}) {url}")
+    )]
+    pub template: Option<String>,
     /// What kind of receiver, and how to reach it.
     #[serde(flatten)]
     pub kind: ChannelKind,
 }
+
+/// The names a channel's `template` may fill in.
+pub const TEMPLATE_FIELDS: [&str; 10] = [
+    "rule", "state", "from", "check", "target", "agents", "value", "at", "summary", "url",
+];
 
 /// A kind of receiver.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -31,6 +31,11 @@ pub fn check_channel(spec: &ChannelSpec) -> Vec<FieldError> {
             "must be 1–64 letters, digits, `-`, `_` or `.`",
         ));
     }
+    if let Some(template) = &spec.template
+        && let Err(reason) = super::notify::template::check(template)
+    {
+        errors.push(field_error("template".into(), reason));
+    }
     for (field, url) in spec.kind.urls() {
         if let Err(reason) = check_url(url) {
             errors.push(field_error(field.into(), reason));
@@ -287,6 +292,7 @@ mod tests {
         );
 
         let hook = |url: &str, header: &str| ChannelSpec {
+            template: None,
             name: "bad name".into(),
             kind: ChannelKind::Webhook {
                 url: url.into(),

@@ -1271,6 +1271,15 @@ export interface components {
         ChannelSpec: components["schemas"]["ChannelKind"] & {
             /** @description Letters, digits, `-`, `_` and `.`; at most 64 characters. */
             name: string;
+            /**
+             * @description The line people read, in place of the summary: `{rule}`, `{state}`,
+             *     `{from}`, `{check}`, `{target}`, `{agents}`, `{value}`, `{at}`,
+             *     `{summary}` and `{url}` are filled in; `{{` and `}}` are braces.
+             *     It is the webhook's `summary`, the chat message and the mail's
+             *     subject. Default: the summary.
+             * @example {state}: {check} on {agents} ({value}) {url}
+             */
+            template?: string | null;
         };
         /** @description A channel as the server shows it: secrets left out, named when set. */
         ChannelView: {

@@ -9,6 +9,7 @@
 pub mod email;
 pub mod message;
 pub mod services;
+pub mod template;
 pub mod webhook;
 
 use std::collections::HashMap;
@@ -300,6 +301,17 @@ pub async fn send(
     delivery: &str,
     notification: &vantage_protocol::config::Notification,
 ) -> Result<u16, String> {
+    // The channel's own line, in place of the summary.
+    let templated;
+    let notification = match &channel.spec.template {
+        Some(template) => {
+            let mut n = notification.clone();
+            n.summary = template::render(template, notification);
+            templated = n;
+            &templated
+        }
+        None => notification,
+    };
     match &channel.spec.kind {
         ChannelKind::Webhook {
             url,

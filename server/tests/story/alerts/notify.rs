@@ -265,3 +265,41 @@ async fn each_step_reaches_its_routed_channels_once_and_failures_retry_alone(bac
         .await
         .problem(404);
 }
+
+both!(a_channels_template_is_the_line_its_receiver_reads);
+async fn a_channels_template_is_the_line_its_receiver_reads(backend: Backend) {
+    let Some(server) = start_with(backend, super::quick_retry()).await else {
+        return;
+    };
+    let admin = &server.admin;
+    let (edge, _) = enroll(&server, "edge-1").await;
+    edge.post(
+        "/api/v1/ingest",
+        &batch(vec![super::run_of("edge-1", "ping-core", 10, true)]),
+    )
+    .await
+    .expect(200);
+    let hook = Receiver::start(0).await;
+    let mut channel = json!({"name": "ops", "kind": "webhook", "url": hook.url,
+        "template": "{state} {bogus}"});
+    let p = send_json(admin, Method::PUT, "/api/v1/alerts/channels/ops", &channel)
+        .await
+        .problem(422);
+    assert_eq!(p["errors"][0]["field"], "template", "{p}");
+    assert!(p.to_string().contains("{bogus}"), "{p}");
+    channel["template"] = json!("{state}: {check} → {target} on {agents} {{{rule}}}");
+    super::notify_all(admin, &[channel]).await;
+    edge.post(
+        "/api/v1/ingest",
+        &batch(vec![super::run_of("edge-1", "ping-core", 9, false)]),
+    )
+    .await
+    .expect(200);
+    let got = hook.wait_for(1).await;
+    let body = got[0].json();
+    assert_eq!(
+        body["summary"], "firing: ping-core → 10.0.0.1 on edge-1 {down}",
+        "{body}"
+    );
+    assert_eq!(body["rule"], "down");
+}
