@@ -77,8 +77,24 @@ test("a rule that fires rings the bell live, and its alert is silenced in one cl
   await page.getByRole("button", { name: "Delete rule" }).click();
   await expect(page.getByTestId("rule-e2e-always")).toHaveCount(0);
 
+  // A maintenance window open now is listed as open; deleted from the page.
+  const window = {
+    name: "e2e-window",
+    match: { rule: "e2e-never" },
+    schedule: "* * * * *",
+    duration: "1h",
+    timezone: "Europe/Paris",
+    comment: "e2e maintenance",
+  };
+  expect(await send(page, "PUT", "/api/v1/alerts/windows/e2e-window", window)).toBe(201);
+
   // Its silence is ended from the alerts page.
   await page.getByRole("link", { name: "Alerts", exact: true }).first().click();
   await page.getByTestId("silence").filter({ hasText: "rule=e2e-always" }).first().getByRole("button", { name: "End now" }).click();
   await expect(page.getByTestId("silence").filter({ hasText: "rule=e2e-always" })).toHaveCount(0);
+  const row = page.getByTestId("window-e2e-window");
+  await expect(row).toContainText("open since");
+  await expect(row).toContainText("* * * * * (Europe/Paris), 1h");
+  await row.getByRole("button", { name: "Delete" }).click();
+  await expect(page.getByTestId("window-e2e-window")).toHaveCount(0);
 });

@@ -1,6 +1,6 @@
 // Alerts: the ones raised now (filtered by state and rule, silenced in one
 // click), the history of every step with what kept it from the channels,
-// and the silences.
+// the silences and the maintenance windows.
 
 import { useEffect, useState } from "preact/hooks";
 import { api, type BrowserSession, problemText, type Schemas } from "../api/client";
@@ -12,6 +12,7 @@ import { useLocation } from "../router";
 
 type Step = Schemas["AlertEventView"];
 type Silence = Schemas["SilenceView"];
+type Window = Schemas["WindowView"];
 
 const STATES = ["pending", "firing", "recovering", "no_data", "error"] as const;
 
@@ -67,6 +68,7 @@ export function AlertsPage({ session, live }: { session: BrowserSession; live: L
         }}
       />
       <Silences operator={operator} now={now} changed={silenced} />
+      <Windows operator={operator} now={now} />
       <History live={live} now={now} />
     </div>
   );
@@ -195,6 +197,79 @@ function Silences({ operator, now, changed }: { operator: boolean; now: number; 
                   <td>
                     <button type="button" class="button is-small" onClick={() => end(s)}>
                       End now
+                    </button>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** Maintenance windows: open now or when they next open; operators delete them. */
+function Windows({ operator, now }: { operator: boolean; now: number }) {
+  const [windows, setWindows] = useState<Window[]>([]);
+  const [message, setMessage] = useState("");
+  const load = async () => {
+    const { data, error } = await api.GET("/api/v1/alerts/windows");
+    if (data) setWindows(data);
+    else setMessage(`Could not read the maintenance windows: ${problemText(error)}.`);
+  };
+  useEffect(() => {
+    load();
+  }, []);
+  const remove = async (w: Window) => {
+    const { error } = await api.DELETE("/api/v1/alerts/windows/{name}", { params: { path: { name: w.spec.name } } });
+    setMessage(error ? `Not deleted: ${problemText(error)}.` : `Deleted ${w.spec.name}.`);
+    load();
+  };
+  return (
+    <section class="mt-5">
+      <h2 class="title is-5">Maintenance windows</h2>
+      {message && <p role="status">{message}</p>}
+      {windows.length === 0 ? (
+        <p class="has-text-grey">No maintenance window (operators add them over the API or `vantage alerts apply`).</p>
+      ) : (
+        <table class="table is-fullwidth is-narrow" aria-label="Maintenance windows">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Matches</th>
+              <th>Schedule</th>
+              <th>Now</th>
+              <th>Why</th>
+              {operator && <th />}
+            </tr>
+          </thead>
+          <tbody>
+            {windows.map((w) => (
+              <tr key={w.spec.name} data-testid={`window-${w.spec.name}`}>
+                <td class="mono">{w.spec.name}</td>
+                <td class="mono">
+                  {Object.entries(w.spec.match)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(" ")}
+                </td>
+                <td class="mono">
+                  {w.spec.schedule} ({w.spec.timezone}), {w.spec.duration}
+                </td>
+                <td>
+                  {w.open_since ? (
+                    <span class="tag is-warning">open since {clock(w.open_since, now)}</span>
+                  ) : w.next_start ? (
+                    `opens ${clock(w.next_start, now)}`
+                  ) : (
+                    "–"
+                  )}
+                </td>
+                <td>{w.spec.comment}</td>
+                {operator && (
+                  <td>
+                    <button type="button" class="button is-small" onClick={() => remove(w)}>
+                      Delete
                     </button>
                   </td>
                 )}
