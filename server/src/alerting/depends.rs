@@ -53,6 +53,8 @@ pub fn suppresses(state: AlertState) -> bool {
 #[derive(Debug, Default)]
 pub struct Family {
     alerts: Vec<ParentAlert>,
+    /// How long an agent's silence takes to be judged offline.
+    offline_after: chrono::Duration,
 }
 
 impl Family {
@@ -68,16 +70,29 @@ impl Family {
             .flat_map(agents)
             .map(str::to_owned)
             .collect();
+        let offline_after = chrono::Duration::from_std(offline_after).unwrap_or(MAX_PATIENCE);
         if agents.is_empty() {
-            return Ok(Family::default());
+            return Ok(Family {
+                alerts: Vec::new(),
+                offline_after,
+            });
         }
         let agents: Vec<String> = agents.into_iter().collect();
-        let mut alerts = store.parent_alerts(&agents).await?;
-        let half = i64::try_from(offline_after.as_millis() / 2).unwrap_or(i64::MAX);
-        for p in alerts.iter_mut().filter(|p| p.is_agent()) {
-            p.gap_ms = Some(half.saturating_add(SWEEP_MS));
+        Ok(Family {
+            alerts: store.parent_alerts(&agents).await?,
+            offline_after,
+        })
+    }
+
+    /// How long a step waits for this parent to be judged up to its time:
+    /// an agent's own alert, `offline_after` and a sweep or two; another,
+    /// twice its spacing of runs; within bounds.
+    fn patience(&self, p: &ParentAlert) -> chrono::Duration {
+        if p.is_agent() {
+            (self.offline_after + SWEEPS).clamp(MIN_PATIENCE, MAX_PATIENCE)
+        } else {
+            patience(p)
         }
-        Ok(Family { alerts })
     }
 
     /// Whether some agent has its own alert: every rule's steps then
@@ -109,9 +124,9 @@ impl Family {
     }
 }
 
-/// How long agents' silence may take to be judged, in milliseconds (the
-/// notifier's sweep): added to their patience.
-const SWEEP_MS: i64 = 2_500;
+/// How long after `offline_after` an agent's silence may take to be judged
+/// (the notifier sweeps every 2 s): added to its patience.
+const SWEEPS: chrono::Duration = chrono::Duration::seconds(5);
 
 /// The agents a step speaks for: its own, or a group's raised ones.
 fn agents(step: &AlertEventView) -> Vec<&str> {
@@ -139,13 +154,14 @@ pub async fn judge(
         let mut why = None;
         let mut unknown = false;
         for p in family.parents(rule, step, agent) {
-            match raised_near(store, p, step.at).await? {
+            let patience = family.patience(p);
+            match raised_near(store, p, step.at, patience).await? {
                 Some(true) => {
                     why = Some(describe(p));
                     break;
                 }
                 Some(false) => {}
-                None => unknown |= now - step.at < patience(p),
+                None => unknown |= now - step.at < patience,
             }
         }
         match why {
@@ -175,13 +191,14 @@ pub fn settled(family: &Family, rule: &Rule, step: &AlertEventView) -> bool {
 }
 
 /// Whether the parent explains a step at `at`: raised then, or raised
-/// within its patience after (parent and child fail together, but run at
+/// within `patience` after (parent and child fail together, but run at
 /// their own times). `None` until the parent has been judged up to `at`
 /// (unless it is raised already: it stays so until judged otherwise).
 async fn raised_near(
     store: &Store,
     p: &ParentAlert,
     at: DateTime<Utc>,
+    patience: chrono::Duration,
 ) -> StoreResult<Option<bool>> {
     if p.since <= at && suppresses(p.state) {
         return Ok(Some(true));
@@ -193,12 +210,12 @@ async fn raised_near(
         // Ok from before `at` until now.
         return Ok(Some(false));
     }
-    let states = store.states_between(p, at, at + patience(p)).await?;
+    let states = store.states_between(p, at, at + patience).await?;
     Ok(Some(states.into_iter().any(suppresses)))
 }
 
-/// How long a step waits for this parent to be judged up to its time:
-/// twice its spacing of runs, within bounds.
+/// How long a step waits for a check's parent alert: twice its spacing of
+/// runs, within bounds.
 fn patience(p: &ParentAlert) -> chrono::Duration {
     p.gap_ms
         .map(|gap| chrono::Duration::milliseconds(gap.saturating_mul(2)))

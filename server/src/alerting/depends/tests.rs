@@ -52,6 +52,7 @@ fn parent(check: &str, agent: Option<&str>, state: AlertState) -> ParentAlert {
 #[test]
 fn parents_are_the_agents_own_alerts_of_a_parent_check_and_groups() {
     let family = Family {
+        offline_after: chrono::Duration::seconds(45),
         alerts: vec![
             parent("gw", Some("edge-1"), AlertState::Firing),
             parent("gw", Some("edge-2"), AlertState::Firing),
@@ -84,6 +85,7 @@ fn an_agents_own_alert_is_a_parent_of_its_every_check_alert() {
         ..parent("", Some("edge-1"), AlertState::Firing)
     };
     let family = Family {
+        offline_after: chrono::Duration::seconds(45),
         alerts: vec![own, parent("gw", Some("edge-1"), AlertState::Ok)],
     };
     assert!(family.watches_agents());
@@ -106,6 +108,12 @@ fn an_agents_own_alert_is_a_parent_of_its_every_check_alert() {
         describe(&family.alerts[0]),
         "agent edge-1 was offline (rule offline)"
     );
+    // Its silence is judged after offline_after and a sweep or two.
+    assert_eq!(
+        family.patience(&family.alerts[0]),
+        chrono::Duration::seconds(50)
+    );
+    assert_eq!(family.patience(&family.alerts[1]), PATIENCE);
 }
 
 #[test]
@@ -113,6 +121,7 @@ fn a_held_step_settles_when_an_agent_it_names_has_no_raised_parent() {
     let r = rule(&["gw"]);
     let group = step(None, &["edge-1", "edge-2"]);
     let both_down = Family {
+        offline_after: chrono::Duration::seconds(45),
         alerts: vec![
             parent("gw", Some("edge-1"), AlertState::Firing),
             parent("gw", Some("edge-2"), AlertState::Pending),
@@ -120,6 +129,7 @@ fn a_held_step_settles_when_an_agent_it_names_has_no_raised_parent() {
     };
     assert!(!settled(&both_down, &r, &group));
     let one_back = Family {
+        offline_after: chrono::Duration::seconds(45),
         alerts: vec![
             parent("gw", Some("edge-1"), AlertState::Firing),
             parent("gw", Some("edge-2"), AlertState::Ok),
@@ -129,6 +139,7 @@ fn a_held_step_settles_when_an_agent_it_names_has_no_raised_parent() {
     assert!(!settled(&one_back, &r, &step(Some("edge-1"), &[])));
     // An error (a misspelt metric) does not speak for the parent's target.
     let broken = Family {
+        offline_after: chrono::Duration::seconds(45),
         alerts: vec![parent("gw", Some("edge-1"), AlertState::Error)],
     };
     assert!(settled(&broken, &r, &step(Some("edge-1"), &[])));
