@@ -95,8 +95,9 @@ pub async fn route(
         if waiting.contains(&k) {
             continue;
         }
+        let quiet = hush(e);
         let verdict = match rule_of(e) {
-            _ if hush(e).is_some() => Verdict::Free,
+            _ if quiet.is_some() => Verdict::Free,
             Some(rule) if depends(rule) => depends::judge(store, &family, rule, e, now).await?,
             _ => Verdict::Free,
         };
@@ -108,7 +109,7 @@ pub async fn route(
         // A newer step of an alert lets go of its held one.
         let earlier = holding.remove(&k);
         routed.release.extend(earlier);
-        if let Some(quiet) = hush(e) {
+        if let Some(quiet) = quiet {
             quiet.mark(e.id, &mut routed);
             continue;
         }
