@@ -13,7 +13,6 @@ use utoipa_axum::routes;
 use vantage_protocol::config::{
     AlertState, AlertSubject, ChannelSpec, ChannelView, Notice, Notification, Routing,
 };
-use vantage_protocol::ingest::FieldError;
 
 use crate::AppState;
 use crate::alerting::notify::{self, SendOutcome, message};
@@ -120,13 +119,7 @@ async fn put_channel(
         }
     }
     let mut errors = check_channel(&spec);
-    if spec.name != name {
-        errors.push(FieldError {
-            index: None,
-            field: "name".into(),
-            reason: format!("`{}` differs from the path's `{name}`", spec.name),
-        });
-    }
+    errors.extend(super::renamed(&spec.name, &name));
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
@@ -137,11 +130,7 @@ async fn put_channel(
         by = who.0.username,
         "A notification channel was saved."
     );
-    let status = if saved.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = super::saved_status(saved.created);
     Ok((status, axum::Json(view(find(&state, &name).await?))))
 }
 

@@ -90,13 +90,7 @@ async fn put_rule(
         Ok(_) => Vec::new(),
         Err(errors) => errors,
     };
-    if spec.name != name {
-        errors.push(FieldError {
-            index: None,
-            field: "name".into(),
-            reason: format!("`{}` differs from the path's `{name}`", spec.name),
-        });
-    }
+    errors.extend(super::renamed(&spec.name, &name));
     if let Some(check) = spec.select.check.as_deref().filter(|c| !is_glob(c)) {
         let mut known: BTreeSet<String> = state
             .store
@@ -127,11 +121,7 @@ async fn put_rule(
         by = who.0.username,
         "An alert rule was saved."
     );
-    let status = if saved.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = super::saved_status(saved.created);
     Ok((status, axum::Json(find(&state, &name).await?)))
 }
 

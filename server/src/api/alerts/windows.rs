@@ -7,7 +7,6 @@ use chrono::Utc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vantage_protocol::config::{WindowSpec, WindowView};
-use vantage_protocol::ingest::FieldError;
 
 use crate::AppState;
 use crate::alerting::windows::Window;
@@ -60,13 +59,7 @@ async fn put_window(
     JsonBody(spec): JsonBody<WindowSpec>,
 ) -> ApiResult<(StatusCode, axum::Json<WindowView>)> {
     let mut errors = Window::compile(spec.clone()).err().unwrap_or_default();
-    if spec.name != name {
-        errors.push(FieldError {
-            index: None,
-            field: "name".into(),
-            reason: format!("`{}` differs from the path's `{name}`", spec.name),
-        });
-    }
+    errors.extend(super::renamed(&spec.name, &name));
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
@@ -77,11 +70,7 @@ async fn put_window(
         by = who.0.username,
         "A maintenance window was saved."
     );
-    let status = if saved.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = super::saved_status(saved.created);
     let stored = state
         .store
         .windows()
