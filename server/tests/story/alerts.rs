@@ -23,6 +23,16 @@ pub(crate) fn quick_retry() -> vantage_server::config::ServerConfig {
 /// A run of `agent`'s `check`, `minutes` ago, ended ok or timed out.
 pub(crate) fn run_of(agent: &str, check: &str, minutes: i64, ok: bool) -> Value {
     let at = chrono::Utc::now() - chrono::Duration::minutes(minutes);
+    run_at(agent, check, at, ok)
+}
+
+/// A run of `agent`'s `check` at `at`, ended ok or timed out.
+pub(crate) fn run_at(
+    agent: &str,
+    check: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    ok: bool,
+) -> Value {
     let mut r = result(agent, check, at, &[0.01]);
     if !ok {
         r["status"] = json!("timeout");

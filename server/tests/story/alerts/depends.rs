@@ -9,20 +9,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{put, quick_retry, route_all};
+use super::{put, quick_retry, route_all, run_at};
 use crate::api::enroll;
 use crate::both;
+use crate::support::batch;
 use crate::support::http::Client;
 use crate::support::receiver::Receiver;
 use crate::support::server::{Backend, TestServer, start_with};
-use crate::support::{batch, result};
 
 fn run(check: &str, at: DateTime<Utc>, ok: bool) -> Value {
-    let mut r = result("edge-1", check, at, &[0.01]);
-    if !ok {
-        r["status"] = json!("timeout");
-    }
-    r
+    run_at("edge-1", check, at, ok)
 }
 
 fn children() -> Vec<String> {

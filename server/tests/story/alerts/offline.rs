@@ -9,13 +9,13 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::{put, route_all};
+use super::{put, route_all, run_at};
 use crate::api::enroll;
 use crate::both;
+use crate::support::batch;
 use crate::support::http::Client;
 use crate::support::receiver::{Received, Receiver};
 use crate::support::server::{Backend, start_with};
-use crate::support::{batch, result};
 
 fn checks() -> Vec<String> {
     (0..10).map(|i| format!("web-{i:02}")).collect()
@@ -25,13 +25,7 @@ fn checks() -> Vec<String> {
 fn runs(at: chrono::DateTime<Utc>, ok: bool) -> Vec<Value> {
     checks()
         .iter()
-        .map(|c| {
-            let mut r = result("edge-1", c, at, &[0.01]);
-            if !ok {
-                r["status"] = json!("timeout");
-            }
-            r
-        })
+        .map(|c| run_at("edge-1", c, at, ok))
         .collect()
 }
 
@@ -144,15 +138,7 @@ async fn an_offline_agent_sends_one_notification_not_one_per_check(backend: Back
     assert_eq!(down.as_array().unwrap().len(), 20, "fired and resolved");
 
     // Back online, its alerts are told again.
-    ingest(
-        &edge,
-        vec![{
-            let mut r = result("edge-1", "web-99", Utc::now(), &[0.01]);
-            r["status"] = json!("timeout");
-            r
-        }],
-    )
-    .await;
+    ingest(&edge, vec![run_at("edge-1", "web-99", Utc::now(), false)]).await;
     hook.wait_for(3).await;
     let got = hook.after(Duration::from_secs(1)).await;
     alive.abort();

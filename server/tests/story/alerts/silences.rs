@@ -4,24 +4,15 @@
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::{put, quick_retry, route_all};
+use super::{put, quick_retry, route_all, run_of};
 use crate::api::enroll;
 use crate::both;
+use crate::support::batch;
 use crate::support::receiver::Receiver;
 use crate::support::server::{Backend, start_with};
-use crate::support::{batch, result};
 
 fn run(check: &str, minutes: i64, ok: bool) -> Value {
-    let mut r = result(
-        "edge-1",
-        check,
-        Utc::now() - chrono::Duration::minutes(minutes),
-        &[0.01],
-    );
-    if !ok {
-        r["status"] = json!("timeout");
-    }
-    r
+    run_of("edge-1", check, minutes, ok)
 }
 
 both!(a_silence_keeps_matching_steps_from_the_channels_and_marks_them);
