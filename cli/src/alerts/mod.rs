@@ -18,12 +18,10 @@ const ROUTES: &str = "/api/v1/alerts/routes";
 const WINDOWS: &str = "/api/v1/alerts/windows";
 const ALERTS: &str = "/api/v1/alerts";
 
-/// `GET /api/v1/alerts/routes`.
+/// `GET /api/v1/alerts/routes` (its revision is not needed here).
 #[derive(Deserialize)]
 struct Routes {
     routing: Routing,
-    #[allow(dead_code)]
-    revision: i64,
 }
 
 #[derive(Subcommand)]

@@ -137,6 +137,13 @@ function History({ live, now }: { live: LiveStream; now: number }) {
   );
 }
 
+/** A silence's or window's match, `rule=… check=…`. */
+function matches(m: Schemas["AlertMatch"]): string {
+  return Object.entries(m)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+}
+
 /** What a step told, or what kept it quiet. */
 function told(s: Step): string {
   if (s.notices.length === 0) return "–";
@@ -184,9 +191,7 @@ function Silences({ operator, now, changed }: { operator: boolean; now: number; 
             {silences.map((s) => (
               <tr key={s.id} data-testid="silence">
                 <td class="mono">
-                  {Object.entries(s.match)
-                    .map(([k, v]) => `${k}=${v}`)
-                    .join(" ")}
+                  {matches(s.match)}
                 </td>
                 <td title={s.ends_at}>{clock(s.ends_at, now)}</td>
                 <td>{s.comment}</td>
@@ -249,9 +254,7 @@ function Windows({ operator, now }: { operator: boolean; now: number }) {
               <tr key={w.spec.name} data-testid={`window-${w.spec.name}`}>
                 <td class="mono">{w.spec.name}</td>
                 <td class="mono">
-                  {Object.entries(w.spec.match)
-                    .map(([k, v]) => `${k}=${v}`)
-                    .join(" ")}
+                  {matches(w.spec.match)}
                 </td>
                 <td class="mono">
                   {w.spec.schedule} ({w.spec.timezone}), {w.spec.duration}
