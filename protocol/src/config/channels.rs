@@ -15,6 +15,7 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -318,7 +319,53 @@ pub struct Route {
     /// Go on to the next routes after this one matched (default: stop).
     #[serde(rename = "continue", default)]
     pub go_on: bool,
+    /// Gather this route's alerts into one message per group, and wait
+    /// this long after a group's first step for the others (`0s`: send
+    /// at once what arrives together). Without it, each step is its own
+    /// message.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "30s"))]
+    pub group_wait: Option<Duration>,
+    /// After a group's message, the least wait before its next one
+    /// (default 5 minutes; needs `group_wait`).
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "5m"))]
+    pub group_interval: Option<Duration>,
+    /// What makes a group (default `["rule"]`; needs `group_wait`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_by: Vec<GroupBy>,
 }
+
+/// What alerts of one group share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// The rule's name.
+    Rule,
+    /// The check's name.
+    Check,
+    /// What the check measures.
+    Target,
+    /// The agent's name (a quorum group has none).
+    Agent,
+}
+
+/// A group's wait between messages when the route does not say.
+pub const DEFAULT_GROUP_INTERVAL: Duration = Duration::from_secs(5 * 60);
+/// The longest `group_wait`.
+pub const MAX_GROUP_WAIT: Duration = Duration::from_secs(60 * 60);
+/// The shortest and longest `group_interval`.
+pub const GROUP_INTERVAL_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(24 * 60 * 60));
 
 /// The routes, tried in order: the first that matches takes an alert,
 /// and the next ones too while the matching ones say `continue`.

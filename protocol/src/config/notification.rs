@@ -15,7 +15,8 @@ pub const TIMESTAMP_HEADER: &str = "x-vantage-timestamp";
 /// The header naming the delivery: the same on every retry of it.
 pub const DELIVERY_HEADER: &str = "x-vantage-delivery";
 
-/// What a webhook receives: one step of one alert, with what it tells.
+/// What a webhook receives: one step of one alert, with what it tells
+/// (or a group of them, in `group`).
 /// Stable: fields may be added, none removed or renamed (`version`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -57,4 +58,11 @@ pub struct Notification {
     /// The check's page on the dashboard, when the server knows its URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// When the route groups alerts: every step this message tells of,
+    /// oldest first, each a body of its own (without `group`). The fields
+    /// above are the first step's; `summary` counts them and has one line
+    /// per step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
+    pub group: Vec<Notification>,
 }

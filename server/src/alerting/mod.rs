@@ -5,6 +5,7 @@
 pub mod book;
 pub mod depends;
 pub mod evaluate;
+pub mod group;
 pub mod machine;
 pub mod matcher;
 pub mod nodata;

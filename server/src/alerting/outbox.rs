@@ -4,7 +4,8 @@
 //! (stored as silenced, or with the window's name), or a
 //! raised parent explains it (`depends`: stored as suppressed, and held to
 //! be sent should its alert outlast the parent). Held steps are looked at
-//! again on every pass.
+//! again on every pass. A step for a route that groups is parked for its
+//! group's message (`group`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -14,6 +15,7 @@ use vantage_protocol::config::{AlertEventView, AlertState, Notice, SilenceView};
 
 use super::book::RuleBook;
 use super::depends::{self, Family, Verdict};
+use super::group::Parked;
 use super::matcher::Matcher;
 use super::route::Router;
 use super::rule::Rule;
@@ -124,7 +126,7 @@ pub async fn route(
             Verdict::Free if earlier.is_some() && e.notices.contains(&Notice::Resolved) => routed
                 .suppressed
                 .push((e.id, "the step it resolves was suppressed".to_owned())),
-            _ => routed.deliveries.extend(to(&router, e)),
+            _ => to(&router, e, &mut routed),
         }
     }
     // Held steps no newer step replaced: sent once their parents settle.
@@ -143,7 +145,7 @@ pub async fn route(
         routed.release.push(h.id);
         match hush(h) {
             Some(quiet) => quiet.mark(h.id, &mut routed),
-            None => routed.deliveries.extend(to(&router, h)),
+            None => to(&router, h, &mut routed),
         }
     }
     if routed == Routed::default() {
@@ -190,12 +192,21 @@ async fn open_windows(store: &Store, now: DateTime<Utc>) -> StoreResult<Vec<Wind
         .collect())
 }
 
-fn to(router: &Router, e: &AlertEventView) -> Vec<(i64, String)> {
-    router
-        .channels(&e.subject, &e.agents)
-        .into_iter()
-        .map(|c| (e.id, c))
-        .collect()
+/// Sends a step to its channels: at once, or parked for its group's
+/// message on a channel whose route groups.
+fn to(router: &Router, e: &AlertEventView, routed: &mut Routed) {
+    for target in router.targets(&e.subject, &e.agents) {
+        match target.grouping {
+            None => routed.deliveries.push((e.id, target.channel)),
+            Some(grouping) => routed.parked.push(Parked {
+                event_id: e.id,
+                key: grouping.key(&e.subject),
+                channel: target.channel,
+                wait: grouping.wait,
+                interval: grouping.interval,
+            }),
+        }
+    }
 }
 
 async fn router(store: &Store) -> StoreResult<Router> {

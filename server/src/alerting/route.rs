@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use vantage_protocol::config::{AlertSubject, ChannelKind, ChannelSpec, Routing};
 use vantage_protocol::ingest::FieldError;
 
+use super::group::Grouping;
 use super::matcher::Matcher;
 use crate::remote::validate::is_name;
 
@@ -130,6 +131,14 @@ struct CompiledRoute {
     matcher: Matcher,
     channels: Vec<String>,
     go_on: bool,
+    grouping: Option<Grouping>,
+}
+
+/// Where a step goes: a channel, and the route's grouping if it groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub channel: String,
+    pub grouping: Option<Grouping>,
 }
 
 /// The routes, compiled: which channels a step of an alert goes to.
@@ -161,6 +170,7 @@ impl Router {
                 ),
                 channels: route.channels.clone(),
                 go_on: route.go_on,
+                grouping: Grouping::compile(route, i, &mut errors),
             };
             if route.channels.is_empty() || route.channels.len() > MAX_CHANNELS {
                 errors.push(field_error(
@@ -186,15 +196,19 @@ impl Router {
     }
 
     /// The channels a step of this alert goes to, each once, in route
-    /// order. A quorum group (no agent) matches an agent glob by any of
-    /// its raised `agents`.
-    pub fn channels(&self, subject: &AlertSubject, agents: &[String]) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    /// order (the first route naming a channel says how it groups). A
+    /// quorum group (no agent) matches an agent glob by any of its raised
+    /// `agents`.
+    pub fn targets(&self, subject: &AlertSubject, agents: &[String]) -> Vec<Target> {
+        let mut out: Vec<Target> = Vec::new();
         for route in &self.routes {
             if route.matcher.matches(subject, agents) {
                 for c in &route.channels {
-                    if !out.contains(c) {
-                        out.push(c.clone());
+                    if !out.iter().any(|t| &t.channel == c) {
+                        out.push(Target {
+                            channel: c.clone(),
+                            grouping: route.grouping.clone(),
+                        });
                     }
                 }
                 if !route.go_on {
@@ -223,6 +237,15 @@ mod tests {
 
     fn routing(toml_text: &str) -> Routing {
         toml::from_str(toml_text).unwrap()
+    }
+
+    impl Router {
+        fn channels(&self, subject: &AlertSubject, agents: &[String]) -> Vec<String> {
+            self.targets(subject, agents)
+                .into_iter()
+                .map(|t| t.channel)
+                .collect()
+        }
     }
 
     #[test]

@@ -21,6 +21,17 @@ pub struct Claimed {
     pub event_id: i64,
     pub channel: String,
     pub attempt: u32,
+    /// A group's message: its steps, oldest first (`event_id` is the
+    /// first); empty for one step's own.
+    pub group: Vec<i64>,
+}
+
+impl Claimed {
+    /// The steps it tells of, oldest first.
+    pub fn steps(&self) -> impl Iterator<Item = i64> + '_ {
+        let one = self.group.is_empty().then_some(self.event_id);
+        one.into_iter().chain(self.group.iter().copied())
+    }
 }
 
 /// One attempt at a delivery, for the delivery log.
@@ -49,6 +60,8 @@ pub struct Routed {
     pub done: Vec<i64>,
     /// (step, channel) to send.
     pub deliveries: Vec<(i64, String)>,
+    /// Steps for a group's message on a channel.
+    pub parked: Vec<crate::alerting::group::Parked>,
     /// Steps a silence kept from the channels.
     pub silenced: Vec<(i64, Uuid)>,
     /// Steps a maintenance window kept from the channels, and its name.
@@ -105,6 +118,11 @@ store_trait! {
             until: DateTime<Utc>,
             limit: u32
         ) -> StoreResult<Vec<Claimed>>;
+        /// Turns groups due by `now` into one delivery each (at most
+        /// `limit`): the steps one transaction takes out of a group go in its
+        /// message, and the group's next is due `group_interval` later. How
+        /// many messages it made.
+        async fn flush_groups(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<usize>;
         /// Logs an attempt and settles its delivery.
         async fn finish(&self, attempt: &Attempt, after: After) -> StoreResult<()>;
         /// A channel's delivery log, newest first.

@@ -1576,6 +1576,11 @@ export interface components {
             /** @description The one-time token (`ve_…`) for `vantage-agent enroll --token`. Shown once. */
             token: string;
         };
+        /**
+         * @description What alerts of one group share.
+         * @enum {string}
+         */
+        GroupBy: "rule" | "check" | "target" | "agent";
         Health: {
             status: string;
             storage?: components["schemas"]["StorageMode"] | null;
@@ -2014,6 +2019,22 @@ export interface components {
             channels: string[];
             /** @description Go on to the next routes after this one matched (default: stop). */
             continue?: boolean;
+            /** @description What makes a group (default `["rule"]`; needs `group_wait`). */
+            group_by?: components["schemas"]["GroupBy"][];
+            /**
+             * @description After a group's message, the least wait before its next one
+             *     (default 5 minutes; needs `group_wait`).
+             * @example 5m
+             */
+            group_interval?: string | null;
+            /**
+             * @description Gather this route's alerts into one message per group, and wait
+             *     this long after a group's first step for the others (`0s`: send
+             *     at once what arrives together). Without it, each step is its own
+             *     message.
+             * @example 30s
+             */
+            group_wait?: string | null;
             /** @description Which alerts; empty matches all. */
             match?: components["schemas"]["AlertMatch"];
         };

@@ -46,7 +46,10 @@ pub fn message(relay: &Relay<'_>, n: &Notification) -> Result<Message, String> {
     body.push_str(&format!("\nRule: {}\nEvent: {}\n", n.rule, n.event_id));
     let mut builder = Message::builder()
         .from(from)
-        .subject(vantage_protocol::text::clip(n.summary.clone(), 200))
+        .subject(vantage_protocol::text::clip(
+            n.summary.lines().next().unwrap_or_default().to_owned(),
+            200,
+        ))
         .header(ContentType::TEXT_PLAIN);
     for mailbox in to {
         builder = builder.to(mailbox);

@@ -30,7 +30,54 @@ pub fn notification(
         value: event.value,
         causes: event.causes.clone(),
         url: public_url.map(|base| link(base, &event.subject.rule)),
+        group: Vec::new(),
     }
+}
+
+/// One message for a group's steps, oldest first: the first step's
+/// fields, every step in `group`, and a summary that counts them with a
+/// line per step. A group of one is that step's own message.
+pub fn digest(mut steps: Vec<Notification>) -> Notification {
+    if steps.len() <= 1 {
+        return steps.pop().expect("a digest has a step");
+    }
+    let mut first = steps[0].clone();
+    first.summary = digest_summary(&steps);
+    first.notices = Vec::new();
+    for notice in steps.iter().flat_map(|s| &s.notices) {
+        if !first.notices.contains(notice) {
+            first.notices.push(*notice);
+        }
+    }
+    first.agents = Vec::new();
+    for agent in steps.iter().flat_map(|s| &s.agents) {
+        if !first.agents.contains(agent) {
+            first.agents.push(agent.clone());
+        }
+    }
+    first.group = steps;
+    first
+}
+
+/// `3 alerts: 2 firing, 1 resolved`, then each step's summary on a line.
+pub fn digest_summary(steps: &[Notification]) -> String {
+    let mut counts: Vec<(Notice, usize)> = Vec::new();
+    for notice in steps.iter().flat_map(|s| &s.notices) {
+        match counts.iter_mut().find(|(n, _)| n == notice) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((*notice, 1)),
+        }
+    }
+    let counted: Vec<String> = counts
+        .iter()
+        .map(|(n, count)| format!("{count} {}", word(*n).to_lowercase()))
+        .collect();
+    let mut text = format!("{} alerts: {}", steps.len(), counted.join(", "));
+    for step in steps {
+        text.push('\n');
+        text.push_str(&step.summary);
+    }
+    text
 }
 
 /// The dashboard's alerts page, filtered to the rule (rule names need no
@@ -54,14 +101,7 @@ pub fn summary(event: &AlertEventView, condition: Option<&Condition>) -> String 
     let what = event
         .notices
         .iter()
-        .map(|n| match n {
-            Notice::Firing => "FIRING",
-            Notice::Resolved => "RESOLVED",
-            Notice::NoData => "NO DATA",
-            Notice::Error => "ERROR",
-            Notice::FlappingStarted => "FLAPPING",
-            Notice::FlappingStopped => "SETTLED",
-        })
+        .map(|n| word(*n))
         .collect::<Vec<_>>()
         .join(", ");
     let agents = raised(event);
@@ -81,6 +121,18 @@ pub fn summary(event: &AlertEventView, condition: Option<&Condition>) -> String 
         line.push_str(&detail);
     }
     line
+}
+
+/// A notice as a summary says it.
+fn word(notice: Notice) -> &'static str {
+    match notice {
+        Notice::Firing => "FIRING",
+        Notice::Resolved => "RESOLVED",
+        Notice::NoData => "NO DATA",
+        Notice::Error => "ERROR",
+        Notice::FlappingStarted => "FLAPPING",
+        Notice::FlappingStopped => "SETTLED",
+    }
 }
 
 fn detail(condition: &Condition, value: Option<f64>, state: AlertState) -> Option<String> {
@@ -210,5 +262,38 @@ mod tests {
             summary(&offline, Some(&Condition::AgentOffline {})),
             "FIRING offline: agent edge-1: not heard from"
         );
+    }
+
+    #[test]
+    fn a_group_is_one_message_that_counts_its_steps_and_keeps_each() {
+        let status = Condition::Status {};
+        let mut steps = Vec::new();
+        for (id, agent, notice, to) in [
+            (11, "edge-1", Notice::Firing, AlertState::Firing),
+            (12, "edge-2", Notice::Firing, AlertState::Firing),
+            (13, "edge-3", Notice::Resolved, AlertState::Ok),
+        ] {
+            let mut e = event(vec![notice], to, None);
+            e.id = id;
+            e.subject.agent = Some(agent.into());
+            steps.push(notification(&e, Some(&status), None));
+        }
+        let one = digest(steps[..1].to_vec());
+        assert_eq!(one, steps[0], "a group of one reads as its step");
+        let all = digest(steps.clone());
+        assert_eq!(all.event_id, 11);
+        assert_eq!(all.notices, [Notice::Firing, Notice::Resolved]);
+        assert_eq!(all.agents, ["edge-1", "edge-2", "edge-3"]);
+        assert_eq!(
+            all.summary,
+            "3 alerts: 2 firing, 1 resolved\n\
+             FIRING core-rtt: ping-core → 10.0.0.1 from edge-1: runs fail\n\
+             FIRING core-rtt: ping-core → 10.0.0.1 from edge-2: runs fail\n\
+             RESOLVED core-rtt: ping-core → 10.0.0.1 from edge-3: runs end ok"
+        );
+        assert_eq!(all.group, steps);
+        let json = serde_json::to_value(&all).unwrap();
+        assert_eq!(json["group"][2]["event_id"], 13);
+        assert!(json["group"][0].get("group").is_none(), "{json}");
     }
 }

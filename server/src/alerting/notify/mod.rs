@@ -19,7 +19,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
-use vantage_protocol::config::{AlertEventView, ChannelKind};
+use vantage_protocol::config::{AlertEventView, ChannelKind, Notification};
 
 use super::book::RuleBook;
 use crate::store::{After, Attempt, ChannelRow, Claimed, NotifyStore as _, Store, StoreResult};
@@ -35,6 +35,8 @@ const LEASE: Duration = Duration::from_secs(60);
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deliveries in flight at once, across channels.
 const IN_FLIGHT: usize = 32;
+/// Groups turned into messages in one pass.
+const FLUSH_BATCH: u32 = 500;
 /// Attempts before a delivery is given up.
 pub const MAX_ATTEMPTS: u32 = 12;
 /// The longest wait between attempts.
@@ -151,6 +153,8 @@ async fn cycle(
     sending: &mut JoinSet<()>,
 ) -> StoreResult<usize> {
     let routed = super::outbox::route(store, rules, timing.offline_after).await?;
+    let flushed = store.flush_groups(Utc::now(), FLUSH_BATCH).await?;
+    let routed = routed + flushed;
     if room == 0 {
         return Ok(routed);
     }
@@ -160,7 +164,7 @@ async fn cycle(
     if claimed.is_empty() {
         return Ok(routed);
     }
-    let ids: Vec<i64> = claimed.iter().map(|c| c.event_id).collect();
+    let ids: Vec<i64> = claimed.iter().flat_map(Claimed::steps).collect();
     let events: HashMap<i64, AlertEventView> = store
         .events(&ids)
         .await?
@@ -174,20 +178,28 @@ async fn cycle(
         .map(|c| (c.spec.name.clone(), c))
         .collect();
     let rules = rules.rules(store).await?;
+    let link = timing.public_url.as_deref();
+    let body = |claim: &Claimed| -> Option<Notification> {
+        let steps = claim
+            .steps()
+            .map(|id| {
+                let event = events.get(&id)?;
+                let condition = rules
+                    .iter()
+                    .find(|r| r.spec.name == event.subject.rule)
+                    .map(|r| &r.spec.condition);
+                Some(message::notification(event, condition, link))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(message::digest(steps))
+    };
     for claim in claimed {
-        let event = events.get(&claim.event_id).cloned();
+        let notification = body(&claim);
         let channel = channels.get(&claim.channel).cloned();
-        let condition = event.as_ref().and_then(|e| {
-            rules
-                .iter()
-                .find(|r| r.spec.name == e.subject.rule)
-                .map(|r| r.spec.condition.clone())
-        });
         let (store, client) = (store.clone(), client.clone());
-        let (first_retry, public_url) = (timing.first_retry, timing.public_url.clone());
+        let first_retry = timing.first_retry;
         sending.spawn(async move {
-            let link = public_url.as_deref();
-            let attempt = deliver(&client, &claim, event, channel, condition, link).await;
+            let attempt = deliver(&client, &claim, notification, channel).await;
             let after = if attempt.ok {
                 After::Sent
             } else if claim.attempt >= MAX_ATTEMPTS {
@@ -207,19 +219,17 @@ async fn cycle(
     Ok(routed)
 }
 
-/// One attempt at one delivery.
+/// One attempt at one delivery: `notification` is `None` when a step it
+/// tells of is gone.
 async fn deliver(
     client: &reqwest::Client,
     claim: &Claimed,
-    event: Option<AlertEventView>,
+    notification: Option<Notification>,
     channel: Option<ChannelRow>,
-    condition: Option<vantage_protocol::config::Condition>,
-    public_url: Option<&str>,
 ) -> Attempt {
     let outcome = timed(async {
-        match (event, channel) {
-            (Some(event), Some(channel)) => {
-                let body = message::notification(&event, condition.as_ref(), public_url);
+        match (notification, channel) {
+            (Some(body), Some(channel)) => {
                 let delivery = format!("{}-{}", claim.event_id, claim.channel);
                 send(client, &channel, &delivery, &body).await
             }
@@ -306,7 +316,14 @@ pub async fn send(
     let notification = match &channel.spec.template {
         Some(template) => {
             let mut n = notification.clone();
-            n.summary = template::render(template, notification);
+            if n.group.is_empty() {
+                n.summary = template::render(template, notification);
+            } else {
+                for step in &mut n.group {
+                    step.summary = template::render(template, step);
+                }
+                n.summary = message::digest_summary(&n.group);
+            }
             templated = n;
             &templated
         }

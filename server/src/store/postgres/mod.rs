@@ -22,6 +22,7 @@ mod alerts;
 mod checks;
 mod columns;
 mod depends;
+mod grouped;
 mod ingest;
 mod jobs;
 mod mode;
@@ -100,6 +101,11 @@ fn migrator() -> Migrator {
             8,
             "windows",
             include_str!("../../../migrations/postgres/0008_windows.sql"),
+        ),
+        migration(
+            9,
+            "groups",
+            include_str!("../../../migrations/postgres/0009_groups.sql"),
         ),
     ])
 }

@@ -10,6 +10,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 use vantage_protocol::config::{AlertEventView, AlertMatch, ChannelSpec, Routing, SilenceView};
 
+use super::grouped;
 use super::named::{self, Table};
 use super::{PgStore, alert_states};
 use crate::store::notify::settled;
@@ -89,17 +90,29 @@ impl NotifyStore for PgStore {
         let why: Vec<&str> = routed.suppressed.iter().map(|(_, w)| w.as_str()).collect();
         let in_window: Vec<i64> = routed.windowed.iter().map(|(e, _)| *e).collect();
         let window: Vec<&str> = routed.windowed.iter().map(|(_, w)| w.as_str()).collect();
+        let park = grouped::Parking::of(&routed.parked);
         sqlx::query(
-            "WITH routed AS (DELETE FROM alert_outbox WHERE event_id = ANY($3)),
+            "WITH routed AS (DELETE FROM alert_outbox WHERE event_id = ANY($3) RETURNING event_id),
                   hushed AS (UPDATE alert_events e SET silenced_by = u.s
                              FROM UNNEST($5::int8[], $6::uuid[]) AS u (e, s) WHERE e.id = u.e),
                   kept AS (UPDATE alert_events e SET suppressed_by = u.w
                            FROM UNNEST($7::int8[], $8::text[]) AS u (e, w) WHERE e.id = u.e),
                   windowed AS (UPDATE alert_events e SET in_window = u.w
                                FROM UNNEST($11::int8[], $12::text[]) AS u (e, w) WHERE e.id = u.e),
-                  released AS (DELETE FROM alert_held WHERE event_id = ANY($9)),
+                  released AS (DELETE FROM alert_held WHERE event_id = ANY($9) RETURNING event_id),
                   held AS (INSERT INTO alert_held (event_id) SELECT UNNEST($10::int8[])
-                           ON CONFLICT DO NOTHING)
+                           ON CONFLICT DO NOTHING),
+                  parked AS (INSERT INTO alert_parked (channel, group_key, event_id, due_at)
+                      SELECT u.c, u.k, u.e, GREATEST($4 + u.w * interval '1 microsecond',
+                                                     l.made_at + u.i * interval '1 microsecond')
+                      FROM UNNEST($13::text[], $14::text[], $15::int8[], $16::int8[], $17::int8[])
+                          AS u (c, k, e, w, i)
+                      LEFT JOIN alert_group_last l ON l.channel = u.c AND l.group_key = u.k
+                      -- Only steps this statement took: one that another
+                      -- replica routed too is parked once.
+                      WHERE u.e IN (SELECT event_id FROM routed
+                                    UNION ALL SELECT event_id FROM released)
+                      ON CONFLICT DO NOTHING)
              INSERT INTO alert_deliveries (event_id, channel, status, attempts, next_at, created_at)
              SELECT e, c, 'pending', 0, $4, $4 FROM UNNEST($1::int8[], $2::text[]) AS u (e, c)
              ON CONFLICT DO NOTHING",
@@ -116,6 +129,11 @@ impl NotifyStore for PgStore {
         .bind(&routed.hold)
         .bind(&in_window)
         .bind(&window)
+        .bind(&park.channels)
+        .bind(&park.keys)
+        .bind(&park.events)
+        .bind(&park.waits)
+        .bind(&park.intervals)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -187,7 +205,7 @@ impl NotifyStore for PgStore {
                      AND (claimed_until IS NULL OR claimed_until <= $1)
                    ORDER BY next_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
              WHERE d.event_id = due.event_id AND d.channel = due.channel
-             RETURNING d.event_id, d.channel, d.attempts",
+             RETURNING d.event_id, d.channel, d.attempts, d.grouped",
         )
         .bind(now)
         .bind(until)
@@ -200,9 +218,16 @@ impl NotifyStore for PgStore {
                     event_id: row.try_get("event_id")?,
                     channel: row.try_get("channel")?,
                     attempt: row.try_get::<i32, _>("attempts")?.max(0) as u32,
+                    group: row
+                        .try_get::<Option<Vec<i64>>, _>("grouped")?
+                        .unwrap_or_default(),
                 })
             })
             .collect()
+    }
+
+    async fn flush_groups(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<usize> {
+        grouped::flush(self, now, limit).await
     }
 
     async fn finish(&self, a: &Attempt, after: After) -> StoreResult<()> {

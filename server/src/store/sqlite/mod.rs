@@ -27,6 +27,7 @@ mod alerts;
 mod bulk;
 mod checks;
 mod depends;
+mod grouped;
 mod ingest;
 mod jobs;
 mod named;
@@ -119,6 +120,11 @@ fn migrator() -> Migrator {
             8,
             "windows",
             include_str!("../../../migrations/sqlite/0008_windows.sql"),
+        ),
+        migration(
+            9,
+            "groups",
+            include_str!("../../../migrations/sqlite/0009_groups.sql"),
         ),
     ])
 }

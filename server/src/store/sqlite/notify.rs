@@ -10,6 +10,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 use vantage_protocol::config::{AlertEventView, AlertMatch, ChannelSpec, Routing, SilenceView};
 
+use super::grouped;
 use super::named::{self, Table};
 use super::{SqliteStore, alert_states, id_list, micros, time_at};
 use crate::store::notify::settled;
@@ -111,10 +112,13 @@ impl NotifyStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("DELETE FROM alert_held WHERE event_id IN (SELECT value FROM json_each(?1))")
-            .bind(id_list(&routed.release))
-            .execute(&mut *tx)
-            .await?;
+        let mut taken: Vec<i64> = sqlx::query_scalar(
+            "DELETE FROM alert_held WHERE event_id IN (SELECT value FROM json_each(?1))
+             RETURNING event_id",
+        )
+        .bind(id_list(&routed.release))
+        .fetch_all(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO alert_held (event_id) SELECT value FROM json_each(?1) WHERE true
              ON CONFLICT DO NOTHING",
@@ -122,10 +126,15 @@ impl NotifyStore for SqliteStore {
         .bind(id_list(&routed.hold))
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM alert_outbox WHERE event_id IN (SELECT value FROM json_each(?1))")
-            .bind(id_list(&routed.done))
-            .execute(&mut *tx)
-            .await?;
+        let routed_now: Vec<i64> = sqlx::query_scalar(
+            "DELETE FROM alert_outbox WHERE event_id IN (SELECT value FROM json_each(?1))
+             RETURNING event_id",
+        )
+        .bind(id_list(&routed.done))
+        .fetch_all(&mut *tx)
+        .await?;
+        taken.extend(routed_now);
+        grouped::park(&mut tx, &routed.parked, &taken, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -194,7 +203,7 @@ impl NotifyStore for SqliteStore {
                  WHERE status = 'pending' AND next_at <= ?1
                    AND (claimed_until IS NULL OR claimed_until <= ?1)
                  ORDER BY next_at LIMIT ?3)
-             RETURNING event_id, channel, attempts",
+             RETURNING event_id, channel, attempts, grouped",
         )
         .bind(micros(now))
         .bind(micros(until))
@@ -209,9 +218,17 @@ impl NotifyStore for SqliteStore {
                     attempt: row
                         .try_get::<i64, _>("attempts")?
                         .clamp(0, i64::from(u32::MAX)) as u32,
+                    group: row
+                        .try_get::<Option<Json<Vec<i64>>>, _>("grouped")?
+                        .map(|Json(ids)| ids)
+                        .unwrap_or_default(),
                 })
             })
             .collect()
+    }
+
+    async fn flush_groups(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<usize> {
+        grouped::flush(self, now, limit).await
     }
 
     async fn finish(&self, a: &Attempt, after: After) -> StoreResult<()> {

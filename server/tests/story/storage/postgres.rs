@@ -32,10 +32,7 @@ async fn mode_is_chosen_once_and_read_back() {
         .fetch_one(pool)
         .await
         .unwrap();
-    assert_eq!(
-        migrations, 8,
-        "0001_init … 0007_dependencies and 0008_windows"
-    );
+    assert_eq!(migrations, 9, "0001_init … 0008_windows and 0009_groups");
     let recorded: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'storage_mode'")
         .fetch_one(pool)
         .await

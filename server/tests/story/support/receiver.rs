@@ -17,6 +17,8 @@ pub struct Received {
     pub path: String,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When it came.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -69,6 +71,7 @@ async fn take(
         path,
         headers,
         body,
+        at: std::time::Instant::now(),
     });
     let refuse = shared
         .fail

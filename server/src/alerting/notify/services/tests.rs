@@ -29,6 +29,7 @@ fn note(state: AlertState) -> Notification {
         value: Some(0.5),
         causes: Vec::new(),
         url: None,
+        group: Vec::new(),
     }
 }
 
