@@ -84,6 +84,11 @@ pub struct ServerConfig {
     /// with each attempt, up to 15 minutes.
     #[serde(with = "humantime_serde", default = "default_notify_retry")]
     pub notify_retry: Duration,
+    /// How long a replica's claim on a delivery lasts: should it die
+    /// mid-send, another sends the delivery once this ran out. Longer
+    /// than a send may take (10 s); at least 15 s.
+    #[serde(with = "humantime_serde", default = "default_notify_lease")]
+    pub notify_lease: Duration,
     /// Where people reach the dashboard (`https://vantage.example.net`):
     /// notifications link to it. None: they carry no link.
     #[serde(default)]
@@ -113,6 +118,9 @@ fn default_ingest_queue() -> usize {
 }
 fn default_notify_retry() -> Duration {
     Duration::from_secs(5)
+}
+fn default_notify_lease() -> Duration {
+    Duration::from_secs(60)
 }
 fn default_max_package_bytes() -> usize {
     128 << 20
@@ -162,6 +170,12 @@ impl ServerConfig {
         }
         if self.jobs_interval < Duration::from_millis(100) {
             anyhow::bail!("jobs_interval must be at least 100ms");
+        }
+        if self.notify_lease < crate::alerting::notify::MIN_LEASE {
+            anyhow::bail!(
+                "notify_lease must be at least {} (longer than a send may take)",
+                humantime::format_duration(crate::alerting::notify::MIN_LEASE)
+            );
         }
         if let Some(url) = &self.public_url {
             let parsed = reqwest::Url::parse(url)

@@ -230,6 +230,7 @@ async fn alert_rules_are_saved_whole_and_every_bad_field_is_named(backend: Backe
 mod depends;
 mod email;
 mod evaluation;
+mod failover;
 mod grouping;
 mod lab;
 mod nodata;

@@ -8,9 +8,13 @@
 
 pub mod email;
 pub mod message;
+pub mod send;
 pub mod services;
 pub mod template;
 pub mod webhook;
+
+pub(crate) use send::describe;
+pub use send::{SendOutcome, send, timed};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,7 +23,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
-use vantage_protocol::config::{AlertEventView, ChannelKind, Notification};
+use vantage_protocol::config::{AlertEventView, Notification};
 
 use super::book::RuleBook;
 use crate::store::{After, Attempt, ChannelRow, Claimed, NotifyStore as _, Store, StoreResult};
@@ -29,10 +33,10 @@ use crate::store::{After, Attempt, ChannelRow, Claimed, NotifyStore as _, Store,
 const POLL: Duration = Duration::from_millis(250);
 /// How often `no_data` alerts are looked at (`alerting::nodata`).
 const SWEEP: Duration = Duration::from_secs(2);
-/// How long a claim lasts: longer than a send may take.
-const LEASE: Duration = Duration::from_secs(60);
-/// A send's deadline.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// A send's deadline, whole (connecting, every SMTP command, the answer).
+pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// The shortest claim (`notify_lease`): longer than a send may take.
+pub const MIN_LEASE: Duration = Duration::from_secs(15);
 /// Deliveries in flight at once, across channels.
 const IN_FLIGHT: usize = 32;
 /// Groups turned into messages in one pass.
@@ -71,6 +75,8 @@ pub struct Timing {
     pub offline_after: Duration,
     /// The dashboard's URL, for links (`public_url`).
     pub public_url: Option<Arc<str>>,
+    /// How long a claim on a delivery lasts (`notify_lease`).
+    pub lease: Duration,
 }
 
 impl Timing {
@@ -79,6 +85,7 @@ impl Timing {
             first_retry: config.notify_retry,
             offline_after: config.offline_after,
             public_url: config.public_url.as_deref().map(Arc::from),
+            lease: config.notify_lease,
         }
     }
 }
@@ -118,13 +125,28 @@ pub async fn run(
             }
         }
         let room = IN_FLIGHT.saturating_sub(sending.len());
+        let mut full = false;
         match cycle(&store, &rules, &client, &timing, room, &mut sending).await {
-            Ok(0) => {}
-            Ok(_) => live.publish(crate::live::LiveEvent::Alerts),
+            Ok(pass) => {
+                full = pass.claimed == room && room > 0;
+                if pass.routed > 0 {
+                    live.publish(crate::live::LiveEvent::Alerts);
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "Notifying failed; trying again."),
         }
+        // With every slot taken, more is likely due: go on once these sends
+        // are done rather than after a poll.
+        let drained = async {
+            if full {
+                while sending.join_next().await.is_some() {}
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
         tokio::select! {
             () = notifier.wake.notified() => {}
+            () = drained => {}
             () = tokio::time::sleep(POLL) => {}
             _ = stop.changed() => break,
         }
@@ -144,6 +166,14 @@ pub fn client() -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
+/// What one pass of the notifier did.
+struct Pass {
+    /// Steps routed and groups made messages.
+    routed: usize,
+    /// Deliveries claimed to send.
+    claimed: usize,
+}
+
 async fn cycle(
     store: &Store,
     rules: &RuleBook,
@@ -151,18 +181,22 @@ async fn cycle(
     timing: &Timing,
     room: usize,
     sending: &mut JoinSet<()>,
-) -> StoreResult<usize> {
+) -> StoreResult<Pass> {
     let routed = super::outbox::route(store, rules, timing.offline_after).await?;
     let flushed = store.flush_groups(Utc::now(), FLUSH_BATCH).await?;
-    let routed = routed + flushed;
+    let mut pass = Pass {
+        routed: routed + flushed,
+        claimed: 0,
+    };
     if room == 0 {
-        return Ok(routed);
+        return Ok(pass);
     }
     let now = Utc::now();
-    let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let until = now + chrono::Duration::from_std(timing.lease).unwrap_or_default();
     let claimed = store.claim(now, until, room as u32).await?;
+    pass.claimed = claimed.len();
     if claimed.is_empty() {
-        return Ok(routed);
+        return Ok(pass);
     }
     let ids: Vec<i64> = claimed.iter().flat_map(Claimed::steps).collect();
     let events: HashMap<i64, AlertEventView> = store
@@ -216,7 +250,7 @@ async fn cycle(
             }
         });
     }
-    Ok(routed)
+    Ok(pass)
 }
 
 /// One attempt at one delivery: `notification` is `None` when a step it
@@ -247,125 +281,6 @@ async fn deliver(
         status: outcome.status,
         latency_ms: outcome.latency_ms,
         error: outcome.error,
-    }
-}
-
-/// What one send came to.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct SendOutcome {
-    /// The receiver took it (a 2xx answer; an SMTP relay's 250).
-    pub ok: bool,
-    /// The receiver's status, when it answered.
-    pub status: Option<u16>,
-    /// From sending to the answer (or the failure).
-    pub latency_ms: u32,
-    /// Why it failed, when it did.
-    pub error: Option<String>,
-}
-
-/// Runs a send and times it; an answer outside 2xx is a failure that
-/// names the status.
-pub async fn timed(send: impl Future<Output = Result<u16, String>>) -> SendOutcome {
-    let started = std::time::Instant::now();
-    let result = send.await;
-    let latency_ms = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
-    match result {
-        Ok(status) if (200..300).contains(&status) => SendOutcome {
-            ok: true,
-            status: Some(status),
-            latency_ms,
-            error: None,
-        },
-        Ok(status) => SendOutcome {
-            ok: false,
-            status: Some(status),
-            latency_ms,
-            error: Some(format!("the receiver answered {status}")),
-        },
-        Err(e) => SendOutcome {
-            ok: false,
-            status: None,
-            latency_ms,
-            error: Some(e),
-        },
-    }
-}
-
-/// An error in a line, its causes included (reqwest's and lettre's own
-/// text is often only "error sending request").
-pub(crate) fn describe(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// Sends a notification over a channel: the receiver's status.
-pub async fn send(
-    client: &reqwest::Client,
-    channel: &ChannelRow,
-    delivery: &str,
-    notification: &vantage_protocol::config::Notification,
-) -> Result<u16, String> {
-    // The channel's own line, in place of the summary.
-    let templated;
-    let notification = match &channel.spec.template {
-        Some(template) => {
-            let mut n = notification.clone();
-            if n.group.is_empty() {
-                n.summary = template::render(template, notification);
-            } else {
-                for step in &mut n.group {
-                    step.summary = template::render(template, step);
-                }
-                n.summary = message::digest_summary(&n.group);
-            }
-            templated = n;
-            &templated
-        }
-        None => notification,
-    };
-    match &channel.spec.kind {
-        ChannelKind::Webhook {
-            url,
-            secret,
-            headers,
-        } => {
-            let body = serde_json::to_vec(notification).map_err(|e| e.to_string())?;
-            let hook = webhook::Hook {
-                url,
-                secret: secret.as_deref(),
-                headers,
-            };
-            webhook::post(client, &hook, delivery, body).await
-        }
-        ChannelKind::Email {
-            host,
-            port,
-            security,
-            username,
-            password,
-            from,
-            to,
-            ca,
-        } => {
-            let relay = email::Relay {
-                host,
-                port: port.unwrap_or(security.default_port()),
-                security: *security,
-                username: username.as_deref(),
-                password: password.as_deref(),
-                from,
-                to,
-                ca_pem: ca.as_deref(),
-            };
-            email::send(&relay, notification).await
-        }
-        kind => services::post(client, services::outgoing(kind, notification)?).await,
     }
 }
 

@@ -39,6 +39,8 @@ struct Shared {
     got: Mutex<Vec<Received>>,
     /// Requests still to refuse with 503 (recorded all the same).
     fail: AtomicU32,
+    /// How long each answer takes.
+    delay: Duration,
 }
 
 #[derive(Debug)]
@@ -73,6 +75,7 @@ async fn take(
         body,
         at: std::time::Instant::now(),
     });
+    tokio::time::sleep(shared.delay).await;
     let refuse = shared
         .fail
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -87,8 +90,14 @@ async fn take(
 impl Receiver {
     /// Listening; the first `fail` requests get 503.
     pub async fn start(fail: u32) -> Receiver {
+        Receiver::slow(fail, Duration::ZERO).await
+    }
+
+    /// Answering each request after `delay` (recorded on arrival).
+    pub async fn slow(fail: u32, delay: Duration) -> Receiver {
         let shared = Arc::new(Shared {
             fail: AtomicU32::new(fail),
+            delay,
             ..Shared::default()
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -112,11 +121,26 @@ impl Receiver {
         self.shared.got.lock().unwrap().clone()
     }
 
+    /// How many requests came (without copying them).
+    pub fn count(&self) -> usize {
+        self.shared.got.lock().unwrap().len()
+    }
+
+    /// How many came of each `x-vantage-delivery`.
+    pub fn deliveries(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut by = std::collections::BTreeMap::new();
+        for r in self.shared.got.lock().unwrap().iter() {
+            *by.entry(r.header("x-vantage-delivery").to_owned())
+                .or_default() += 1;
+        }
+        by
+    }
+
     /// Waits (at most 20 s) until `n` requests came, then a little longer
     /// to catch any extra one; returns them all.
     pub async fn wait_for(&self, n: usize) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while self.received().len() < n && tokio::time::Instant::now() < deadline {
+        while self.count() < n && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         tokio::time::sleep(Duration::from_millis(600)).await;
