@@ -2,6 +2,7 @@
 //! and read again when they change (checked at most once a second, and at
 //! once after this replica saves or deletes one).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,8 +19,39 @@ const RECHECK: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 struct Loaded {
     rules: Arc<Vec<Arc<Rule>>>,
+    index: Arc<Index>,
     version: Option<RulesVersion>,
     checked: Option<Instant>,
+}
+
+/// The rules that may select a result, by its check's name: those naming
+/// it exactly, then the others (a glob, or no check), each in the rules'
+/// order. With thousands of rules a result meets a handful, not all.
+#[derive(Debug, Default)]
+struct Index {
+    exact: HashMap<String, Vec<Arc<Rule>>>,
+    other: Vec<Arc<Rule>>,
+}
+
+impl Index {
+    fn of(rules: &[Arc<Rule>]) -> Index {
+        let mut index = Index::default();
+        for rule in rules {
+            match rule.exact_check() {
+                Some(check) => index
+                    .exact
+                    .entry(check.to_owned())
+                    .or_default()
+                    .push(Arc::clone(rule)),
+                None => index.other.push(Arc::clone(rule)),
+            }
+        }
+        index
+    }
+
+    fn candidates<'a>(&'a self, check: &str) -> impl Iterator<Item = &'a Arc<Rule>> {
+        self.exact.get(check).into_iter().flatten().chain(&self.other)
+    }
 }
 
 /// The compiled rules, shared by every ingest.
@@ -40,20 +72,29 @@ impl RuleBook {
 
     /// The current rules, read again when they changed.
     pub async fn rules(&self, store: &Store) -> StoreResult<Arc<Vec<Arc<Rule>>>> {
-        let (rules, fresh, known) = {
+        Ok(self.load(store).await?.0)
+    }
+
+    async fn load(&self, store: &Store) -> StoreResult<(Arc<Vec<Arc<Rule>>>, Arc<Index>)> {
+        let (rules, index, fresh, known) = {
             let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
             let fresh = loaded.checked.is_some_and(|t| t.elapsed() < RECHECK);
-            (loaded.rules.clone(), fresh, loaded.version)
+            (
+                loaded.rules.clone(),
+                loaded.index.clone(),
+                fresh,
+                loaded.version,
+            )
         };
         if fresh {
-            return Ok(rules);
+            return Ok((rules, index));
         }
         let Ok(_turn) = self.reloading.try_lock() else {
-            return Ok(rules);
+            return Ok((rules, index));
         };
         let version = store.rules_version().await?;
-        let rules = if known == Some(version) {
-            rules
+        let (rules, index) = if known == Some(version) {
+            (rules, index)
         } else {
             let compiled: Vec<Arc<Rule>> = store
                 .rules()
@@ -70,15 +111,17 @@ impl RuleBook {
                     }
                 })
                 .collect();
-            Arc::new(compiled)
+            let index = Arc::new(Index::of(&compiled));
+            (Arc::new(compiled), index)
         };
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         *loaded = Loaded {
             rules: rules.clone(),
+            index: index.clone(),
             version: Some(version),
             checked: Some(Instant::now()),
         };
-        Ok(rules)
+        Ok((rules, index))
     }
 
     /// What each rule that selects a result of this agent's batch reads of it.
@@ -88,7 +131,7 @@ impl RuleBook {
         agent_id: Uuid,
         results: &[CheckResult],
     ) -> StoreResult<Vec<AlertInput>> {
-        let rules = self.rules(store).await?;
+        let (rules, index) = self.load(store).await?;
         if rules.is_empty() {
             return Ok(Vec::new());
         }
@@ -98,19 +141,17 @@ impl RuleBook {
         } else {
             None
         };
-        let rules: Vec<&Arc<Rule>> = rules
-            .iter()
-            .filter(|r| {
-                !r.by_placement()
-                    || placement
-                        .as_ref()
-                        .is_some_and(|(groups, labels)| r.places(groups, labels))
-            })
-            .collect();
+        let placed = |r: &Rule| {
+            !r.by_placement()
+                || placement
+                    .as_ref()
+                    .is_some_and(|(groups, labels)| r.places(groups, labels))
+        };
         let mut inputs = Vec::new();
         for (i, result) in results.iter().enumerate() {
-            for rule in &rules {
-                if rule.selects(&result.check, &result.target, &result.plugin)
+            for rule in index.candidates(&result.check) {
+                if placed(rule)
+                    && rule.selects(&result.check, &result.target, &result.plugin)
                     && let Some(reading) = read(rule, result)
                 {
                     inputs.push(AlertInput {
@@ -125,5 +166,42 @@ impl RuleBook {
             }
         }
         Ok(inputs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(name: &str, check: Option<&str>) -> Arc<Rule> {
+        let mut spec = serde_json::json!({"name": name, "condition": {"kind": "status"}});
+        if let Some(check) = check {
+            spec["select"] = serde_json::json!({ "check": check });
+        }
+        Arc::new(Rule::compile(serde_json::from_value(spec).unwrap()).unwrap())
+    }
+
+    #[test]
+    fn a_result_meets_the_rules_naming_its_check_and_the_globs() {
+        let rules = [
+            rule("a", Some("ping-a")),
+            rule("glob", Some("ping-*")),
+            rule("b", Some("ping-b")),
+            rule("any", None),
+            rule("a2", Some("ping-a")),
+        ];
+        let index = Index::of(&rules);
+        let names = |check: &str| -> Vec<String> {
+            index
+                .candidates(check)
+                .map(|r| r.spec.name.clone())
+                .collect()
+        };
+        assert_eq!(names("ping-a"), ["a", "a2", "glob", "any"]);
+        assert_eq!(names("ping-b"), ["b", "glob", "any"]);
+        assert_eq!(names("dns"), ["glob", "any"]);
+        assert_eq!(rules[0].exact_check(), Some("ping-a"));
+        assert_eq!(rules[1].exact_check(), None);
+        assert_eq!(rules[3].exact_check(), None);
     }
 }

@@ -167,6 +167,16 @@ impl Rule {
             && select.plugin.as_deref().is_none_or(|p| p == plugin)
     }
 
+    /// The one check the rule selects, when it names one rather than a
+    /// glob (for the rule book's index).
+    pub fn exact_check(&self) -> Option<&str> {
+        self.spec
+            .select
+            .check
+            .as_deref()
+            .filter(|c| !c.contains(['*', '?', '[', ']', '{', '}', '\\']))
+    }
+
     /// Whether the rule's steps wait on parent checks (`depends_on`).
     pub fn has_parents(&self) -> bool {
         !self.parents.is_empty()
