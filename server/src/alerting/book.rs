@@ -50,7 +50,11 @@ impl Index {
     }
 
     fn candidates<'a>(&'a self, check: &str) -> impl Iterator<Item = &'a Arc<Rule>> {
-        self.exact.get(check).into_iter().flatten().chain(&self.other)
+        self.exact
+            .get(check)
+            .into_iter()
+            .flatten()
+            .chain(&self.other)
     }
 }
 

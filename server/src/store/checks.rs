@@ -43,5 +43,8 @@ store_trait! {
         async fn delete_check(&self, name: &str) -> StoreResult<bool>;
         /// Every check, by name.
         async fn checks(&self) -> StoreResult<Vec<CheckRow>>;
+        /// Whether a check of that name is defined, or some agent reports
+        /// results of one.
+        async fn is_check_name(&self, name: &str) -> StoreResult<bool>;
     }
 }

@@ -1,7 +1,5 @@
 //! Alert rules: saved whole after every field is checked (docs/alerting.md).
 
-use std::collections::BTreeSet;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
@@ -14,7 +12,7 @@ use crate::AppState;
 use crate::alerting::rule::Rule;
 use crate::auth::{Operator, Viewer};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
-use crate::store::{AlertStore as _, CheckStore as _, RuleRow, SeriesStore as _};
+use crate::store::{AlertStore as _, CheckStore as _, RuleRow};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -92,15 +90,7 @@ async fn put_rule(
     };
     errors.extend(super::renamed(&spec.name, &name));
     if let Some(check) = spec.select.check.as_deref().filter(|c| !is_glob(c)) {
-        let mut known: BTreeSet<String> = state
-            .store
-            .checks()
-            .await?
-            .into_iter()
-            .map(|c| c.spec.name)
-            .collect();
-        known.extend(state.store.latest(None).await?.into_iter().map(|r| r.check));
-        if !known.contains(check) {
+        if !state.store.is_check_name(check).await? {
             errors.push(FieldError {
                 index: None,
                 field: "select.check".into(),

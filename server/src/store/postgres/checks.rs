@@ -91,4 +91,14 @@ impl CheckStore for PgStore {
         .await?;
         rows.iter().map(check_row).collect()
     }
+
+    async fn is_check_name(&self, name: &str) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM check_configs WHERE name = $1)
+                 OR EXISTS (SELECT 1 FROM checks WHERE name = $1)",
+        )
+        .bind(name)
+        .fetch_one(&self.pool)
+        .await?)
+    }
 }

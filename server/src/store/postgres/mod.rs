@@ -107,6 +107,11 @@ fn migrator() -> Migrator {
             "groups",
             include_str!("../../../migrations/postgres/0009_groups.sql"),
         ),
+        migration(
+            10,
+            "check names",
+            include_str!("../../../migrations/postgres/0010_check_names.sql"),
+        ),
     ])
 }
 

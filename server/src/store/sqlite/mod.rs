@@ -126,6 +126,11 @@ fn migrator() -> Migrator {
             "groups",
             include_str!("../../../migrations/sqlite/0009_groups.sql"),
         ),
+        migration(
+            10,
+            "check names",
+            include_str!("../../../migrations/sqlite/0010_check_names.sql"),
+        ),
     ])
 }
 

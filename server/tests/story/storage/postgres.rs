@@ -32,7 +32,10 @@ async fn mode_is_chosen_once_and_read_back() {
         .fetch_one(pool)
         .await
         .unwrap();
-    assert_eq!(migrations, 9, "0001_init … 0008_windows and 0009_groups");
+    assert_eq!(
+        migrations, 10,
+        "0001_init … 0009_groups and 0010_check_names"
+    );
     let recorded: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'storage_mode'")
         .fetch_one(pool)
         .await
