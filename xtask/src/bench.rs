@@ -11,6 +11,8 @@
 //!   runs per second, CPU (% of one core) and RSS over a 15 s window.
 //! - `icmp`: the ping and traceroute plugins against fping, iputils ping,
 //!   traceroute and mtr (see [`icmp`]).
+//! - `alerts`: ingest with 10 000 alert rules against none, and result →
+//!   webhook latency (see [`ingest`]'s `alerts`).
 //! - `dashboard`: result → page latency and page load with 500 agents (see
 //!   [`dashboard`]).
 
@@ -41,9 +43,12 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let which = args.first().map(String::as_str);
     if !matches!(
         which,
-        Some("rss" | "tcp500" | "icmp" | "ingest" | "dashboard")
+        Some("rss" | "tcp500" | "icmp" | "ingest" | "alerts" | "dashboard")
     ) {
-        bail!("usage: cargo xtask bench rss|tcp500|icmp|ingest|dashboard");
+        bail!("usage: cargo xtask bench rss|tcp500|icmp|ingest|alerts|dashboard");
+    }
+    if which == Some("alerts") {
+        return ingest::alerts(root, &args[1..]);
     }
     if which == Some("dashboard") {
         return dashboard::start(root);

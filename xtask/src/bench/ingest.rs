@@ -19,7 +19,9 @@
 //! `target/bench/ingest/`. Both server configs keep raw data 40 days, so
 //! that 30-day-old results are stored rather than acknowledged as expired.
 
+mod alerts;
 mod history;
+mod hook;
 mod load;
 mod options;
 mod peer;
@@ -36,6 +38,7 @@ use anyhow::{Context as _, bail};
 
 use super::sys;
 use crate::cargo;
+pub(super) use alerts::start as alerts;
 use load::Window;
 use options::Options;
 use peer::Peer;

@@ -1,0 +1,434 @@
+//! `cargo xtask bench alerts [--seconds N] [--batches N] [--server PATH]`:
+//! the release server on PostgreSQL with 10 000 alert rules over 50 000
+//! series, against the same server with no rules, in one run.
+//!
+//! - The fleet: 100 simulated agents in 20 sets of 5; each set runs 500
+//!   checks of its own (`c-0` … `c-9999`), so each check runs on 5 agents:
+//!   50 000 series (agent, check), each judged by one rule. A batch is 50
+//!   results of 2 samples (`rtt_avg`, `loss`).
+//! - Both runs: a fresh database, a server, the agents enrolled, one round
+//!   of every check stored (so that rules may name them), then `--seconds`
+//!   of posting back to back ([`super::load`]). The rate is Δ
+//!   `vantage_ingest_samples_total`; the ratio compares the two.
+//! - With alerting, rule `r-N` fires when `c-N`'s `rtt_avg` is over 1 s
+//!   (the fleet's paths stay under 50 ms), routed with `group_wait = "0s"`
+//!   to a webhook receiver on 127.0.0.1 ([`super::hook`]). During the
+//!   window a probe agent posts, every 300 ms, one result over the limit
+//!   for a check no probe used before; the latency is from sending it to
+//!   the receiver reading the notification (and from the server's answer
+//!   to the notification). Every loop is bounded in count and time.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use chrono::Utc;
+
+use super::hook::Hook;
+use super::load::{self, Window, quantile_ms};
+use super::server::{Agent, Server};
+use super::workload::{RESULTS_PER_BATCH, Rng, Workload, gzip_batch, ping_result};
+use super::{Backend, Cluster, Ingest};
+
+/// Agents sharing a set of checks, and the sets.
+const AGENTS_PER_SET: usize = 5;
+const SETS: usize = 20;
+/// Checks each set runs: rounds of them make batches.
+const CHECKS_PER_SET: usize = 500;
+const RULES: usize = SETS * CHECKS_PER_SET;
+/// Batches that hold one round of an agent's checks.
+const ROUND_BATCHES: usize = CHECKS_PER_SET / RESULTS_PER_BATCH;
+/// Probes: at most this many, one every `PROBE_EVERY`.
+const PROBES: usize = 60;
+const PROBE_EVERY: Duration = Duration::from_millis(300);
+/// How long after the window notifications may still come.
+const GRACE: Duration = Duration::from_secs(10);
+
+const USAGE: &str = "cargo xtask bench alerts [--seconds N] [--batches N] [--server PATH]";
+
+pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let (mut seconds, mut batches, mut server) = (30u64, 250usize, None);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || {
+            it.next()
+                .with_context(|| format!("{arg} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--seconds" => seconds = value()?.parse()?,
+            "--batches" => batches = value()?.parse()?,
+            "--server" => server = Some(std::path::PathBuf::from(value()?)),
+            _ => bail!("unknown argument `{arg}`\nusage: {USAGE}"),
+        }
+    }
+    if !(10..=600).contains(&seconds) || batches <= ROUND_BATCHES {
+        bail!("--seconds 10–600, --batches > {ROUND_BATCHES}");
+    }
+    Cluster::preflight()?;
+    let binary = match server {
+        Some(path) => path,
+        None => {
+            crate::run(crate::cargo().current_dir(root).args([
+                "build",
+                "--release",
+                "-p",
+                "vantage-server",
+            ]))?;
+            root.join("target/release/vantage-server")
+        }
+    };
+    super::sys::catch_interrupts();
+    let bench = Ingest::new(root, binary)?;
+    let cluster = Cluster::start(&bench.dir)?;
+    println!(
+        "Alerting benchmark: {}, PostgreSQL {}",
+        super::report::machine(),
+        cluster.version()
+    );
+    let made = Instant::now();
+    let work = fleet(batches)?;
+    println!(
+        "made {} gzipped batches ({:.1} MiB) in {:.1} s",
+        work.batches.len() * batches,
+        work.bytes() as f64 / (1 << 20) as f64,
+        made.elapsed().as_secs_f64()
+    );
+    let off = run(&bench, &cluster, &work, seconds, false)?;
+    let on = run(&bench, &cluster, &work, seconds, true)?;
+    report(&off.window, &on);
+    Ok(())
+}
+
+/// One run: its window, and with alerting the probes' latencies.
+struct Run {
+    window: Window,
+    /// Per probe answered: (sent → notified, answered → notified), ms.
+    latencies: Vec<(f64, f64)>,
+    probes: usize,
+}
+
+fn run(
+    bench: &Ingest,
+    cluster: &Cluster,
+    work: &Workload,
+    seconds: u64,
+    alerting: bool,
+) -> anyhow::Result<Run> {
+    let name = if alerting { "alerts_on" } else { "alerts_off" };
+    println!(
+        "\n{}: {} agents, {seconds} s",
+        if alerting { "10 000 rules" } else { "no rules" },
+        work.names.len()
+    );
+    let (url, data_dir) = bench.database(Backend::Postgres, Some(cluster), name)?;
+    let mut server = Server::start(&bench.setup(url, data_dir.0.clone(), 16, None, name))?;
+    let admin = server.login()?;
+    let mut names = work.names.clone();
+    names.push("bench-probe".into());
+    let mut agents = server.enroll(&admin, &names)?;
+    let probe = agents.pop().context("no probe agent")?;
+    let (prime, rest) = split(work, ROUND_BATCHES);
+    let primed = Instant::now();
+    post_all(&server, &agents, &prime)?;
+    println!(
+        "  one round of every check stored in {:.1} s",
+        primed.elapsed().as_secs_f64()
+    );
+    let hook = if alerting {
+        let hook = Hook::start()?;
+        let made = Instant::now();
+        configure(&server, &admin, &hook.url)?;
+        println!(
+            "  {RULES} rules, a channel and a route saved in {:.1} s",
+            made.elapsed().as_secs_f64()
+        );
+        // Every replica re-reads rules within a second.
+        std::thread::sleep(Duration::from_secs(2));
+        Some(hook)
+    } else {
+        None
+    };
+    let (window, sent) = std::thread::scope(|s| -> anyhow::Result<_> {
+        let probing = hook
+            .as_ref()
+            .map(|_| s.spawn(|| probe_loop(&server, &probe, seconds)));
+        let window = load::run(&server, Some(cluster.pid()), &agents, &rest, seconds)?;
+        let sent = match probing {
+            Some(h) => h
+                .join()
+                .map_err(|_| anyhow::anyhow!("the probe thread panicked"))??,
+            None => HashMap::new(),
+        };
+        Ok((window, sent))
+    })?;
+    let latencies = match &hook {
+        Some(hook) => notified(hook, &sent),
+        None => Vec::new(),
+    };
+    server.check_alive()?;
+    println!(
+        "  {:.0} stored samples/s over {:.1} s ({} batches, {} errors)",
+        window.samples / window.seconds,
+        window.seconds,
+        window.batches,
+        window.errors
+    );
+    if let Some(e) = &window.first_error {
+        println!("  first error: {e}");
+    }
+    Ok(Run {
+        window,
+        probes: sent.len(),
+        latencies,
+    })
+}
+
+/// The fleet's batches: agent `a` is in set `a / 5` and runs that set's
+/// 500 checks, 50 a batch, a round (10 batches) a second.
+fn fleet(batches: usize) -> anyhow::Result<Workload> {
+    let agents = AGENTS_PER_SET * SETS;
+    let names: Vec<String> = (0..agents).map(|i| format!("bench-agent-{i:03}")).collect();
+    let rounds = batches.div_ceil(ROUND_BATCHES) as i64;
+    let first = Utc::now() - chrono::Duration::seconds(60 + rounds);
+    let made = std::thread::scope(|s| -> anyhow::Result<Vec<Vec<Vec<u8>>>> {
+        let handles: Vec<_> = (0..agents)
+            .collect::<Vec<_>>()
+            .chunks(agents.div_ceil(2))
+            .map(|chunk| {
+                let chunk = chunk.to_vec();
+                let names = &names;
+                s.spawn(move || -> anyhow::Result<Vec<Vec<Vec<u8>>>> {
+                    chunk
+                        .into_iter()
+                        .map(|a| agent_batches(&names[a], a, first, batches))
+                        .collect()
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a generator thread panicked"))??,
+            );
+        }
+        Ok(all)
+    })?;
+    Ok(Workload {
+        names,
+        batches: made,
+    })
+}
+
+fn agent_batches(
+    name: &str,
+    agent: usize,
+    first: chrono::DateTime<Utc>,
+    n: usize,
+) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut rng = Rng::new(agent as u64 + 1);
+    let set = agent / AGENTS_PER_SET;
+    let bases: Vec<f64> = (0..CHECKS_PER_SET)
+        .map(|_| 0.0002 + 0.04 * rng.unit())
+        .collect();
+    (0..n)
+        .map(|k| {
+            let round = (k / ROUND_BATCHES) as i64;
+            let at = first
+                + chrono::Duration::seconds(round)
+                + chrono::Duration::microseconds((rng.next() % 900_000) as i64);
+            let results = (0..RESULTS_PER_BATCH)
+                .map(|j| {
+                    let c = (k % ROUND_BATCHES) * RESULTS_PER_BATCH + j;
+                    let check = format!("c-{}", set * CHECKS_PER_SET + c);
+                    let target = format!("10.{set}.{}.{}", c / 250, c % 250 + 1);
+                    slim(ping_result(&mut rng, name, &check, &target, at, bases[c]))
+                })
+                .collect();
+            gzip_batch(results)
+        })
+        .collect()
+}
+
+/// A run with only the samples alerts read here: `rtt_avg` and `loss`
+/// (with the server's `check_up`, 3 series a check, 150 000 in all: the
+/// full ping run's 11 a check, 550 000, overflow the server's id cache,
+/// see docs/benchmarks.md).
+fn slim(
+    mut result: vantage_protocol::result::CheckResult,
+) -> vantage_protocol::result::CheckResult {
+    result
+        .samples
+        .retain(|s| s.metric == "rtt_avg" || s.metric == "loss");
+    result
+}
+
+/// The first `n` batches of every agent, and the rest.
+fn split(work: &Workload, n: usize) -> (Workload, Workload) {
+    let part = |range: &dyn Fn(&Vec<Vec<u8>>) -> Vec<Vec<u8>>| Workload {
+        names: work.names.clone(),
+        batches: work.batches.iter().map(range).collect(),
+    };
+    (part(&|b| b[..n].to_vec()), part(&|b| b[n..].to_vec()))
+}
+
+fn ingest_headers(agent: &Agent) -> [(&str, &str); 3] {
+    [
+        ("Authorization", agent.authorization.as_str()),
+        ("Content-Type", "application/json"),
+        ("Content-Encoding", "gzip"),
+    ]
+}
+
+/// Posts every batch of `work`, agent by agent.
+fn post_all(server: &Server, agents: &[Agent], work: &Workload) -> anyhow::Result<()> {
+    let mut client = server.client();
+    for (agent, batches) in agents.iter().zip(&work.batches) {
+        for b in batches {
+            let r = client.request("POST", "/api/v1/ingest", &ingest_headers(agent), b)?;
+            if r.status != 200 {
+                bail!("priming: HTTP {}: {}", r.status, r.text());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The webhook channel, one route with `group_wait = "0s"`, and a rule
+/// per check.
+fn configure(server: &Server, admin: &str, hook: &str) -> anyhow::Result<()> {
+    let mut client = server.client();
+    let mut put = |path: &str, body: serde_json::Value| -> anyhow::Result<()> {
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Authorization", admin),
+        ];
+        let r = client.request("PUT", path, &headers, body.to_string().as_bytes())?;
+        if !(200..300).contains(&r.status) {
+            bail!("PUT {path}: HTTP {}: {}", r.status, r.text());
+        }
+        Ok(())
+    };
+    put(
+        "/api/v1/alerts/channels/bench",
+        serde_json::json!({"name": "bench", "kind": "webhook", "url": hook}),
+    )?;
+    put(
+        "/api/v1/alerts/routes",
+        serde_json::json!({"route": [{"channels": ["bench"], "group_wait": "0s"}]}),
+    )?;
+    for n in 0..RULES {
+        put(
+            &format!("/api/v1/alerts/rules/r-{n}"),
+            serde_json::json!({"name": format!("r-{n}"), "select": {"check": format!("c-{n}")},
+                "condition": {"kind": "threshold", "metric": "rtt_avg", "op": ">", "value": 1.0}}),
+        )?;
+    }
+    Ok(())
+}
+
+/// Sends the probes; for each check probed, when it was sent and answered.
+fn probe_loop(
+    server: &Server,
+    probe: &Agent,
+    seconds: u64,
+) -> anyhow::Result<HashMap<String, (Instant, Instant)>> {
+    let mut client = server.client();
+    let mut rng = Rng::new(0xA1E7);
+    let mut sent = HashMap::new();
+    // After the agents' warm-up batch, within the window.
+    std::thread::sleep(Duration::from_secs(3));
+    let end = Instant::now() + Duration::from_secs(seconds.saturating_sub(5));
+    for i in 0..PROBES {
+        if Instant::now() >= end {
+            break;
+        }
+        let check = format!("c-{}", (i * 167 + 11) % RULES);
+        let result = slim(ping_result(
+            &mut rng,
+            &probe.name,
+            &check,
+            "10.99.0.1",
+            Utc::now(),
+            1.5,
+        ));
+        let batch = gzip_batch(vec![result])?;
+        let at = Instant::now();
+        let r = client.request("POST", "/api/v1/ingest", &ingest_headers(probe), &batch)?;
+        if r.status != 200 {
+            bail!("probe: HTTP {}: {}", r.status, r.text());
+        }
+        sent.insert(check, (at, Instant::now()));
+        std::thread::sleep(PROBE_EVERY);
+    }
+    Ok(sent)
+}
+
+/// Waits (bounded) for a notification per probe; the latencies found.
+fn notified(hook: &Hook, sent: &HashMap<String, (Instant, Instant)>) -> Vec<(f64, f64)> {
+    let deadline = Instant::now() + GRACE;
+    let mut found: HashMap<String, Instant> = HashMap::new();
+    while found.len() < sent.len() && Instant::now() < deadline {
+        for (at, body) in hook.received() {
+            let Ok(n) = serde_json::from_slice::<serde_json::Value>(&body) else {
+                continue;
+            };
+            if n["state"] == "firing"
+                && let Some(check) = n["check"].as_str()
+            {
+                found.entry(check.to_owned()).or_insert(at);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    sent.iter()
+        .filter_map(|(check, (posted, answered))| {
+            let at = found.get(check)?;
+            Some((
+                ms(at.saturating_duration_since(*posted)),
+                ms(at.saturating_duration_since(*answered)),
+            ))
+        })
+        .collect()
+}
+
+fn report(off: &Window, on: &Run) {
+    let rate = |w: &Window| w.samples / w.seconds;
+    println!(
+        "\n| rules | stored samples/s | batches/s | p50 ms | p95 ms | server CPU | PostgreSQL CPU |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (rules, w) in [(0, off), (RULES, &on.window)] {
+        println!(
+            "| {rules} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} % | {:.0} % |",
+            rate(w),
+            w.batches as f64 / w.seconds,
+            w.latency_ms(0.5),
+            w.latency_ms(0.95),
+            w.cpu.server,
+            w.cpu.db
+        );
+    }
+    println!(
+        "\nwith alerting: {:.1} % of the rate without",
+        100.0 * rate(&on.window) / rate(off)
+    );
+    // In µs, as quantile_ms takes them.
+    let mut sent: Vec<u32> = on.latencies.iter().map(|l| (l.0 * 1e3) as u32).collect();
+    let mut answered: Vec<u32> = on.latencies.iter().map(|l| (l.1 * 1e3) as u32).collect();
+    sent.sort_unstable();
+    answered.sort_unstable();
+    println!(
+        "probes: {} sent, {} notified; result sent → webhook p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms; \
+         ingest answered → webhook p50 {:.0} ms, p95 {:.0} ms",
+        on.probes,
+        on.latencies.len(),
+        quantile_ms(&sent, 0.5),
+        quantile_ms(&sent, 0.95),
+        quantile_ms(&sent, 1.0),
+        quantile_ms(&answered, 0.5),
+        quantile_ms(&answered, 0.95),
+    );
+}
