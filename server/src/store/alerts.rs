@@ -21,6 +21,8 @@ pub struct RuleSaved {
     pub revision: i64,
     /// No rule of that name existed.
     pub created: bool,
+    /// When it last changed (this save's time, unless it changed nothing).
+    pub updated_at: DateTime<Utc>,
 }
 
 /// What changes whenever a rule is saved or deleted: replicas compare it

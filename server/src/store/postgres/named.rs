@@ -112,6 +112,7 @@ where
         return Ok(RuleSaved {
             revision: old.revision,
             created: false,
+            updated_at: old.updated_at,
         });
     }
     let revision: i64 = sqlx::query_scalar(table.upsert())
@@ -123,6 +124,7 @@ where
     tx.commit().await?;
     Ok(RuleSaved {
         revision,
+        updated_at: now,
         created: old.is_none() && revision == 1,
     })
 }

@@ -107,6 +107,7 @@ where
         return Ok(RuleSaved {
             revision: old.revision,
             created: false,
+            updated_at: old.updated_at,
         });
     }
     let revision = old.as_ref().map_or(1, |o| o.revision + 1);
@@ -120,6 +121,7 @@ where
     tx.commit().await?;
     Ok(RuleSaved {
         revision,
+        updated_at: now,
         created: old.is_none(),
     })
 }
