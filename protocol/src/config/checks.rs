@@ -91,6 +91,13 @@ pub struct CheckSpec {
     /// Which agents run it (mesh checks: the mesh group's members).
     #[serde(default)]
     pub agents: AgentSelector,
+    /// Parent checks (names or globs): while one of them has a raised
+    /// alert on the same agent, or a raised quorum group, every alert of
+    /// this check, whatever its rule, is stored as suppressed and sent
+    /// nowhere (as a rule's `depends_on`). The server's alone: agents
+    /// ignore it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 fn empty_object() -> serde_json::Value {

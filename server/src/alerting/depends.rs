@@ -1,4 +1,5 @@
-//! Dependencies: a step of a rule whose parent check (`depends_on`) had a
+//! Dependencies: a step of a rule whose parent check (`depends_on`, the
+//! rule's or the check's) had a
 //! raised alert (any rule's) on the same agent, or a raised quorum group,
 //! or whose agent was offline (an `agent_offline` rule's alert: every
 //! check alert of an agent depends on it), at the step's time is suppressed — kept in the history with the reason,
@@ -14,13 +15,14 @@
 //! parent has not yet been judged up to its time waits in the outbox, for
 //! at most the parent's patience.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use globset::{Glob, GlobMatcher};
 use vantage_protocol::config::{AlertEventView, AlertState};
 
 use super::rule::Rule;
-use crate::store::{DependStore as _, ParentAlert, Store, StoreResult};
+use crate::store::{CheckStore as _, DependStore as _, ParentAlert, Store, StoreResult};
 
 /// The shortest and longest wait for a parent to catch up.
 const MIN_PATIENCE: chrono::Duration = chrono::Duration::seconds(5);
@@ -46,6 +48,61 @@ pub fn suppresses(state: AlertState) -> bool {
         state,
         AlertState::Pending | AlertState::Firing | AlertState::Recovering | AlertState::NoData
     )
+}
+
+/// Where a step's parents are named: its rule's `depends_on`, and its
+/// check's own (`CheckSpec::depends_on`).
+#[derive(Debug, Clone, Copy)]
+pub struct Parentage<'a> {
+    pub rule: &'a Rule,
+    pub check: &'a [GlobMatcher],
+}
+
+impl Parentage<'_> {
+    /// Whether any parent is named.
+    pub fn any(&self) -> bool {
+        self.rule.has_parents() || !self.check.is_empty()
+    }
+
+    fn is_parent(&self, check: &str) -> bool {
+        self.rule.is_parent(check) || self.check.iter().any(|g| g.is_match(check))
+    }
+}
+
+/// Each defined check's parents, compiled (a glob that no longer compiles
+/// is skipped: saving checks them).
+#[derive(Debug, Default)]
+pub struct CheckParents(HashMap<String, Vec<GlobMatcher>>);
+
+impl CheckParents {
+    pub async fn load(store: &Store) -> StoreResult<CheckParents> {
+        let mut by = HashMap::new();
+        for row in store.checks().await? {
+            let globs: Vec<GlobMatcher> = row
+                .spec
+                .depends_on
+                .iter()
+                .filter_map(|g| Glob::new(g).ok().map(|g| g.compile_matcher()))
+                .collect();
+            if !globs.is_empty() {
+                by.insert(row.spec.name, globs);
+            }
+        }
+        Ok(CheckParents(by))
+    }
+
+    /// A check's parents (none for a check not defined on the server).
+    pub fn of(&self, check: &str) -> &[GlobMatcher] {
+        self.0.get(check).map_or(&[], Vec::as_slice)
+    }
+
+    /// The parents a step of `rule` has: the rule's and its check's.
+    pub fn named<'a>(&'a self, rule: &'a Rule, step: &AlertEventView) -> Parentage<'a> {
+        Parentage {
+            rule,
+            check: self.of(&step.subject.check),
+        }
+    }
 }
 
 /// The alerts that may be parents of some steps: those of the agents the
@@ -108,7 +165,7 @@ impl Family {
     /// not suppress `ping-gw`'s alert by itself).
     fn parents<'a>(
         &'a self,
-        rule: &'a Rule,
+        named: Parentage<'a>,
         step: &'a AlertEventView,
         agent: &'a str,
     ) -> impl Iterator<Item = &'a ParentAlert> {
@@ -118,7 +175,7 @@ impl Family {
                 return !own && p.agent.as_deref() == Some(agent);
             }
             p.agent.as_deref().is_none_or(|a| a == agent)
-                && rule.is_parent(&p.check)
+                && named.is_parent(&p.check)
                 && !(p.check == step.subject.check && p.target == step.subject.target)
         })
     }
@@ -136,11 +193,11 @@ fn agents(step: &AlertEventView) -> Vec<&str> {
     }
 }
 
-/// Judges a step of `rule` (which has parents) at `now`.
+/// Judges a step at `now`, against the parents `named`.
 pub async fn judge(
     store: &Store,
     family: &Family,
-    rule: &Rule,
+    named: Parentage<'_>,
     step: &AlertEventView,
     now: DateTime<Utc>,
 ) -> StoreResult<Verdict> {
@@ -153,7 +210,7 @@ pub async fn judge(
     for agent in agents {
         let mut why = None;
         let mut unknown = false;
-        for p in family.parents(rule, step, agent) {
+        for p in family.parents(named, step, agent) {
             let patience = family.patience(p);
             match raised_near(store, p, step.at, patience).await? {
                 Some(true) => {
@@ -182,10 +239,10 @@ pub async fn judge(
 
 /// Whether a held step's parents have settled: some agent it names has no
 /// parent raised now.
-pub fn settled(family: &Family, rule: &Rule, step: &AlertEventView) -> bool {
+pub fn settled(family: &Family, named: Parentage<'_>, step: &AlertEventView) -> bool {
     agents(step).into_iter().any(|agent| {
         !family
-            .parents(rule, step, agent)
+            .parents(named, step, agent)
             .any(|p| suppresses(p.state))
     })
 }

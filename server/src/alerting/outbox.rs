@@ -14,7 +14,7 @@ use uuid::Uuid;
 use vantage_protocol::config::{AlertEventView, AlertState, Notice, SilenceView};
 
 use super::book::RuleBook;
-use super::depends::{self, Family, Verdict};
+use super::depends::{self, CheckParents, Family, Verdict};
 use super::group::Parked;
 use super::matcher::Matcher;
 use super::route::Router;
@@ -63,17 +63,20 @@ pub async fn route(
     let router = router(store).await?;
     let silences = silences(store, now).await?;
     let watching_agents = rules.iter().any(|r| r.spec.condition.is_agent_offline());
+    let check_parents = CheckParents::load(store).await?;
     let family = if watching_agents
         || pending
             .iter()
             .chain(&held)
-            .any(|e| rule_of(e).is_some_and(Rule::has_parents))
+            .any(|e| rule_of(e).is_some_and(|r| check_parents.named(r, e).any()))
     {
         Family::load(store, pending.iter().chain(&held), offline_after).await?
     } else {
         Family::default()
     };
-    let depends = |rule: &Rule| rule.has_parents() || family.watches_agents();
+    let depends = |rule: &Rule, e: &AlertEventView| {
+        check_parents.named(rule, e).any() || family.watches_agents()
+    };
     let windows = open_windows(store, now).await?;
     let hush = |e: &AlertEventView| {
         let silence = silences
@@ -100,7 +103,9 @@ pub async fn route(
         let quiet = hush(e);
         let verdict = match rule_of(e) {
             _ if quiet.is_some() => Verdict::Free,
-            Some(rule) if depends(rule) => depends::judge(store, &family, rule, e, now).await?,
+            Some(rule) if depends(rule, e) => {
+                depends::judge(store, &family, check_parents.named(rule, e), e, now).await?
+            }
             _ => Verdict::Free,
         };
         if verdict == Verdict::Wait {
@@ -137,7 +142,9 @@ pub async fn route(
                 routed.release.push(h.id);
                 continue;
             }
-            Some(rule) => !depends(rule) || depends::settled(&family, rule, h),
+            Some(rule) => {
+                !depends(rule, h) || depends::settled(&family, check_parents.named(rule, h), h)
+            }
         };
         if !free {
             continue;

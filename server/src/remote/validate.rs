@@ -167,8 +167,26 @@ fn shape(spec: &CheckSpec, path_name: &str, errors: &mut Errors) {
             );
         }
     }
+    if spec.depends_on.len() > MAX_PARENTS {
+        errors.push("depends_on", format!("at most {MAX_PARENTS} parents"));
+    }
+    for (i, parent) in spec.depends_on.iter().enumerate() {
+        if let Err(e) = globset::Glob::new(parent) {
+            errors.push(format!("depends_on[{i}]"), format!("is not a glob: {e}"));
+        } else if parent.is_empty() || parent.len() > 128 {
+            errors.push(format!("depends_on[{i}]"), "must be 1–128 bytes");
+        } else if parent == &spec.name {
+            errors.push(
+                format!("depends_on[{i}]"),
+                "a check cannot depend on itself",
+            );
+        }
+    }
     selector(errors, &spec.agents);
 }
+
+/// The most parent checks a check names.
+const MAX_PARENTS: usize = 20;
 
 /// Checks a check about to be saved under `path_name` against the registry
 /// (`packages`, `trusted` keys). Returns the capabilities saving it reviews:

@@ -25,7 +25,7 @@ async fn put(client: &Client, spec: &Value) -> Reply {
 }
 
 /// A registry with tcp 1.0.0 and 1.1.0 (both asking for `tcp`).
-async fn registry(server: &TestServer) -> Packages {
+pub(crate) async fn registry(server: &TestServer) -> Packages {
     let packages = Packages::new();
     packages.register_keys(&server.admin).await;
     for v in ["1.0.0", "1.1.0"] {

@@ -1321,6 +1321,14 @@ export interface components {
             /** @description The plugin's configuration, validated against its schema when saved. */
             config?: Record<string, never>;
             /**
+             * @description Parent checks (names or globs): while one of them has a raised
+             *     alert on the same agent, or a raised quorum group, every alert of
+             *     this check, whatever its rule, is stored as suppressed and sent
+             *     nowhere (as a rule's `depends_on`). The server's alone: agents
+             *     ignore it.
+             */
+            depends_on?: string[];
+            /**
              * @description The capabilities the operator grants: a subset of what the plugin
              *     requests. Saving approves what the resolved version requests; a later
              *     version that requests more is held back until saved again.

@@ -49,6 +49,37 @@ fn parent(check: &str, agent: Option<&str>, state: AlertState) -> ParentAlert {
     }
 }
 
+/// The parents a rule names, and none of its check's.
+fn by(rule: &Rule) -> Parentage<'_> {
+    Parentage { rule, check: &[] }
+}
+
+#[test]
+fn a_checks_own_parents_count_as_the_rules() {
+    let family = Family {
+        offline_after: chrono::Duration::seconds(45),
+        alerts: vec![
+            parent("gw", Some("edge-1"), AlertState::Firing),
+            parent("dns", Some("edge-1"), AlertState::Firing),
+        ],
+    };
+    let r = rule(&[]);
+    let s = step(Some("edge-1"), &[]);
+    assert_eq!(family.parents(by(&r), &s, "edge-1").count(), 0);
+    let gw = [globset::Glob::new("g*").unwrap().compile_matcher()];
+    let named = Parentage {
+        rule: &r,
+        check: &gw,
+    };
+    assert!(named.any() && !by(&r).any());
+    let found: Vec<&str> = family
+        .parents(named, &s, "edge-1")
+        .map(|p| p.check.as_str())
+        .collect();
+    assert_eq!(found, ["gw"]);
+    assert!(!settled(&family, named, &s));
+}
+
 #[test]
 fn parents_are_the_agents_own_alerts_of_a_parent_check_and_groups() {
     let family = Family {
@@ -63,7 +94,7 @@ fn parents_are_the_agents_own_alerts_of_a_parent_check_and_groups() {
     let r = rule(&["gw"]);
     let s = step(Some("edge-1"), &[]);
     let found: Vec<(Option<&str>, &str)> = family
-        .parents(&r, &s, "edge-1")
+        .parents(by(&r), &s, "edge-1")
         .map(|p| (p.agent.as_deref(), p.check.as_str()))
         .collect();
     assert_eq!(found, [(Some("edge-1"), "gw"), (None, "gw")]);
@@ -71,7 +102,7 @@ fn parents_are_the_agents_own_alerts_of_a_parent_check_and_groups() {
     let mut own = step(Some("edge-1"), &[]);
     own.subject.check = "gw".into();
     own.subject.target = "10.0.0.1".into();
-    assert_eq!(family.parents(&r, &own, "edge-1").count(), 0);
+    assert_eq!(family.parents(by(&r), &own, "edge-1").count(), 0);
 }
 
 #[test]
@@ -93,17 +124,17 @@ fn an_agents_own_alert_is_a_parent_of_its_every_check_alert() {
     let r = rule(&[]);
     let s = step(Some("edge-1"), &[]);
     let found: Vec<&str> = family
-        .parents(&r, &s, "edge-1")
+        .parents(by(&r), &s, "edge-1")
         .map(|p| p.rule.as_str())
         .collect();
     assert_eq!(found, ["offline"]);
-    assert_eq!(family.parents(&r, &s, "edge-2").count(), 0);
-    assert!(!settled(&family, &r, &s));
+    assert_eq!(family.parents(by(&r), &s, "edge-2").count(), 0);
+    assert!(!settled(&family, by(&r), &s));
     // The agent's own alert is nobody's child.
     let mut offline = step(Some("edge-1"), &[]);
     offline.subject.check = String::new();
     offline.subject.target = String::new();
-    assert_eq!(family.parents(&r, &offline, "edge-1").count(), 0);
+    assert_eq!(family.parents(by(&r), &offline, "edge-1").count(), 0);
     assert_eq!(
         describe(&family.alerts[0]),
         "agent edge-1 was offline (rule offline)"
@@ -127,7 +158,7 @@ fn a_held_step_settles_when_an_agent_it_names_has_no_raised_parent() {
             parent("gw", Some("edge-2"), AlertState::Pending),
         ],
     };
-    assert!(!settled(&both_down, &r, &group));
+    assert!(!settled(&both_down, by(&r), &group));
     let one_back = Family {
         offline_after: chrono::Duration::seconds(45),
         alerts: vec![
@@ -135,14 +166,14 @@ fn a_held_step_settles_when_an_agent_it_names_has_no_raised_parent() {
             parent("gw", Some("edge-2"), AlertState::Ok),
         ],
     };
-    assert!(settled(&one_back, &r, &group));
-    assert!(!settled(&one_back, &r, &step(Some("edge-1"), &[])));
+    assert!(settled(&one_back, by(&r), &group));
+    assert!(!settled(&one_back, by(&r), &step(Some("edge-1"), &[])));
     // An error (a misspelt metric) does not speak for the parent's target.
     let broken = Family {
         offline_after: chrono::Duration::seconds(45),
         alerts: vec![parent("gw", Some("edge-1"), AlertState::Error)],
     };
-    assert!(settled(&broken, &r, &step(Some("edge-1"), &[])));
+    assert!(settled(&broken, by(&r), &step(Some("edge-1"), &[])));
 }
 
 #[test]

@@ -222,3 +222,60 @@ async fn a_child_whose_result_comes_first_waits_for_its_parent(backend: Backend)
     let got = hook.wait_for(4).await;
     assert_eq!(summaries(&got[3..]), ["web-down web-08 firing"]);
 }
+
+both!(a_check_that_depends_on_its_gateway_is_quiet_while_the_gateway_is_down);
+async fn a_check_that_depends_on_its_gateway_is_quiet_while_the_gateway_is_down(backend: Backend) {
+    let Some(server) = start_with(backend, quick_retry()).await else {
+        return;
+    };
+    let admin = &server.admin;
+    crate::checks::registry(&server).await;
+    let web = |depends_on: Value| {
+        json!({"name": "web", "plugin": "tcp", "version": "^1", "targets": ["10.0.0.1:443"],
+            "interval": "30s", "grants": ["tcp"], "depends_on": depends_on})
+    };
+    let save = |spec: Value| async move {
+        crate::registry::send_json(admin, hyper::Method::PUT, "/api/v1/checks/web", &spec).await
+    };
+    // A bad parent, or the check itself, is named.
+    let p = save(web(json!(["gw", "gw-["]))).await.problem(422);
+    assert_eq!(p["errors"][0]["field"], "depends_on[1]", "{p}");
+    let p = save(web(json!(["web"]))).await.problem(422);
+    assert_eq!(p["errors"][0]["field"], "depends_on[0]", "{p}");
+    save(web(json!(["gw"]))).await.expect(201);
+
+    // One rule over every check, without depends_on of its own.
+    let t0 = Utc::now() - chrono::Duration::minutes(10);
+    let (edge, _) = enroll(&server, "edge-1").await;
+    ingest(&edge, vec![run("gw", t0, true), run("web", t0, true)]).await;
+    let hook = Receiver::start(0).await;
+    route_all(
+        admin,
+        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
+    )
+    .await;
+    let down = json!({"name": "down", "condition": {"kind": "status"}});
+    put(admin, "down", &down).await.expect(201);
+
+    // Both fail: only the gateway is told; web's step is suppressed.
+    let t1 = t0 + chrono::Duration::minutes(1);
+    ingest(&edge, vec![run("gw", t1, false), run("web", t1, false)]).await;
+    hook.wait_for(1).await;
+    let got = hook.after(Duration::from_millis(1500)).await;
+    assert_eq!(summaries(&got), ["down gw firing"]);
+    let history = admin
+        .get("/api/v1/alerts/history?rule=down")
+        .await
+        .expect(200)
+        .json();
+    let web_step = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["check"] == "web")
+        .unwrap_or_else(|| panic!("{history}"));
+    assert_eq!(
+        web_step["suppressed_by"], "parent gw → 10.0.0.1 on edge-1 was raised (rule down)",
+        "{web_step}"
+    );
+}

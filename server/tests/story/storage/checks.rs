@@ -25,6 +25,7 @@ fn spec(name: &str, target: &str) -> CheckSpec {
         grants: [Capability::Tcp].into(),
         allow: vec![],
         agents: AgentSelector::default(),
+        depends_on: Vec::new(),
     }
 }
 
