@@ -266,11 +266,16 @@ fn slim(
 
 /// The first `n` batches of every agent, and the rest.
 fn split(work: &Workload, n: usize) -> (Workload, Workload) {
-    let part = |range: &dyn Fn(&Vec<Vec<u8>>) -> Vec<Vec<u8>>| Workload {
+    let (mut first, mut rest) = (Vec::new(), Vec::new());
+    for batches in &work.batches {
+        first.push(batches[..n].to_vec());
+        rest.push(batches[n..].to_vec());
+    }
+    let named = |batches| Workload {
         names: work.names.clone(),
-        batches: work.batches.iter().map(range).collect(),
+        batches,
     };
-    (part(&|b| b[..n].to_vec()), part(&|b| b[n..].to_vec()))
+    (named(first), named(rest))
 }
 
 fn ingest_headers(agent: &Agent) -> [(&str, &str); 3] {
