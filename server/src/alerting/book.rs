@@ -93,8 +93,20 @@ impl RuleBook {
         if fresh {
             return Ok((rules, index));
         }
-        let Ok(_turn) = self.reloading.try_lock() else {
-            return Ok((rules, index));
+        // One reload at a time; the others use the rules they have, unless
+        // they have none yet (they wait for it rather than judge nothing).
+        let _turn = match self.reloading.try_lock() {
+            Ok(turn) => turn,
+            Err(_) if known.is_some() => return Ok((rules, index)),
+            Err(_) => {
+                let turn = self.reloading.lock().await;
+                let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+                if loaded.version.is_some() {
+                    return Ok((loaded.rules.clone(), loaded.index.clone()));
+                }
+                drop(loaded);
+                turn
+            }
         };
         let version = store.rules_version().await?;
         let (rules, index) = if known == Some(version) {

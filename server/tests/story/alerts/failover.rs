@@ -115,6 +115,10 @@ async fn a_replica_killed_mid_storm_loses_no_notification() {
     send_json(&admin, Method::PUT, "/api/v1/alerts/rules/down", &rule)
         .await
         .expect(201);
+    // Each replica reads rules again within a second of using them
+    // (`alerting::book`): a batch another replica judges sooner is judged
+    // by the rules it had.
+    tokio::time::sleep(Duration::from_secs(3)).await;
 
     // Batches go round the live replicas; one is killed once the receiver
     // has a third of the steps, while sends are in flight.

@@ -43,9 +43,15 @@ impl ServerProcess {
             .spawn()
             .unwrap();
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut first).unwrap();
+        // The rest (warnings, errors) to the test's output, where a failing
+        // story shows it.
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                eprintln!("server {port}: {line}");
+            }
+        });
         let url = first
             .trim()
             .strip_prefix("listening on ")
