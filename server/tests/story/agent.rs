@@ -30,16 +30,7 @@ async fn enrollment_token(admin: &Client) -> String {
 }
 
 async fn login(url: &str) -> Client {
-    let c = Client::new(url);
-    let s = c
-        .post(
-            "/api/v1/auth/login",
-            &json!({"username": "admin", "password": PASSWORD}),
-        )
-        .await
-        .expect(200)
-        .json();
-    c.with_token(s["token"].as_str().unwrap())
+    crate::support::process::login(url, PASSWORD).await
 }
 
 /// Waits until every id in `want` is stored; returns what is stored.

@@ -161,12 +161,7 @@ async fn alert_rules_are_saved_whole_and_every_bad_field_is_named(backend: Backe
         "min_agents": 0
     });
     let p = put(admin, "core-loss", &bad).await.problem(422);
-    let fields: Vec<&str> = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::support::fields(&p);
     assert_eq!(
         fields,
         [

@@ -176,12 +176,7 @@ async fn checks_are_validated_whole(backend: Backend) {
     let mesh = json!({"name": "m", "plugin": "tcp", "mesh": {"group": "core", "max_peers": 0},
         "interval": "1s", "grants": [], "agents": {"groups": ["edge"]}});
     let p = put(admin, &mesh).await.problem(422);
-    let fields: Vec<&str> = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::support::fields(&p);
     assert_eq!(fields, ["mesh.max_peers", "agents"], "{p}");
     assert_eq!(
         admin.get("/api/v1/checks").await.expect(200).json(),

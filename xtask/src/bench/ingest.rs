@@ -83,21 +83,23 @@ pub(super) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     {
         bail!("python3 is missing (the SQLite peer): apt-get install python3");
     }
-    let binary = match &options.server {
-        Some(path) => path.clone(),
-        None => {
-            crate::run(cargo().current_dir(root).args([
-                "build",
-                "--release",
-                "-p",
-                "vantage-server",
-            ]))?;
-            root.join("target/release/vantage-server")
-        }
-    };
+    let binary = release_server(root, options.server.clone())?;
     sys::catch_interrupts();
     let bench = Ingest::new(root, binary)?;
     bench.run(&options)
+}
+
+/// The server binary given, or the release one, built.
+fn release_server(root: &Path, given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = given {
+        return Ok(path);
+    }
+    crate::run(
+        cargo()
+            .current_dir(root)
+            .args(["build", "--release", "-p", "vantage-server"]),
+    )?;
+    Ok(root.join("target/release/vantage-server"))
 }
 
 /// The server binary and the files every run shares.

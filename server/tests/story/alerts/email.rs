@@ -42,12 +42,7 @@ async fn a_step_is_mailed_once_over_starttls(backend: Backend) {
     let p = send_json(admin, Method::PUT, "/api/v1/alerts/channels/bad", &bad)
         .await
         .problem(422);
-    let fields: Vec<&str> = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::support::fields(&p);
     assert_eq!(fields, ["to[0]", "ca"], "{p}");
     notify_all(
         admin,

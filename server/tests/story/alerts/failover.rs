@@ -16,6 +16,7 @@ use crate::support::agent::{ServerProcess, free_port};
 use crate::support::batch;
 use crate::support::http::Client;
 use crate::support::pg::fresh_database;
+use crate::support::process::login;
 use crate::support::receiver::Receiver;
 
 /// Check targets, and runs of each: failing, ok, failing… (five changes,
@@ -28,18 +29,6 @@ const BATCH: usize = 1_000;
 /// may have sent without recording it.
 const IN_FLIGHT: usize = 32;
 const PASSWORD: &str = "failover-story-password";
-
-async fn login(server: &ServerProcess) -> Client {
-    let reply = Client::new(&server.url)
-        .post(
-            "/api/v1/auth/login",
-            &json!({"username": "admin", "password": PASSWORD}),
-        )
-        .await
-        .expect(200)
-        .json();
-    Client::new(&server.url).with_token(reply["token"].as_str().unwrap())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_killed_mid_storm_loses_no_notification() {
@@ -66,7 +55,7 @@ async fn a_replica_killed_mid_storm_loses_no_notification() {
         .unwrap();
         servers.push(server);
     }
-    let admin = login(&servers[0]).await;
+    let admin = login(&servers[0].url, PASSWORD).await;
 
     let token = admin
         .post("/api/v1/enrollment-tokens", &json!({"expires_in": "10m"}))

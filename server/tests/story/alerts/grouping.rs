@@ -74,12 +74,7 @@ async fn alerts_that_fire_together_go_out_as_one_message_per_group(backend: Back
     let p = send_json(admin, Method::PUT, "/api/v1/alerts/routes", &bad)
         .await
         .problem(422);
-    let fields: Vec<&str> = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::support::fields(&p);
     assert_eq!(
         fields,
         [

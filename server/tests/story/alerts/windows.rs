@@ -67,12 +67,7 @@ async fn an_open_maintenance_window_keeps_its_alerts_from_the_channels(backend: 
     )
     .await
     .problem(422);
-    let fields: Vec<&str> = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::support::fields(&p);
     assert_eq!(
         fields,
         ["match", "schedule", "timezone", "duration", "comment"],

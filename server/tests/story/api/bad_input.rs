@@ -155,12 +155,7 @@ async fn bad_input(backend: Backend) {
     bad["results"][0]["samples"][0]["metric"] = json!("Bad Name");
     bad["results"][0]["samples"][1]["metric"] = json!("check_up");
     let p = agent.post("/api/v1/ingest", &bad).await.problem(422);
-    let fields: Vec<&str> = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::support::fields(&p);
     assert_eq!(
         fields,
         ["agent", "samples[0].metric", "samples[1].metric"],

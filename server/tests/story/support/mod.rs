@@ -17,6 +17,16 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// A ping-like result: an RTT per packet, their average and the loss.
+/// The fields a problem+json's `errors` name, in order.
+pub fn fields(problem: &Value) -> Vec<&str> {
+    problem["errors"]
+        .as_array()
+        .expect("a problem with errors")
+        .iter()
+        .map(|e| e["field"].as_str().expect("a field"))
+        .collect()
+}
+
 pub fn result(agent: &str, check: &str, started_at: DateTime<Utc>, rtts: &[f64]) -> Value {
     let mut samples: Vec<Value> = rtts
         .iter()

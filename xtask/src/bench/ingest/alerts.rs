@@ -66,18 +66,7 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
         bail!("--seconds 10–600, --batches > {ROUND_BATCHES}");
     }
     Cluster::preflight()?;
-    let binary = match server {
-        Some(path) => path,
-        None => {
-            crate::run(crate::cargo().current_dir(root).args([
-                "build",
-                "--release",
-                "-p",
-                "vantage-server",
-            ]))?;
-            root.join("target/release/vantage-server")
-        }
-    };
+    let binary = super::release_server(root, server)?;
     super::sys::catch_interrupts();
     let bench = Ingest::new(root, binary)?;
     let cluster = Cluster::start(&bench.dir)?;
@@ -191,34 +180,7 @@ fn fleet(batches: usize) -> anyhow::Result<Workload> {
     let names: Vec<String> = (0..agents).map(|i| format!("bench-agent-{i:03}")).collect();
     let rounds = batches.div_ceil(ROUND_BATCHES) as i64;
     let first = Utc::now() - chrono::Duration::seconds(60 + rounds);
-    let made = std::thread::scope(|s| -> anyhow::Result<Vec<Vec<Vec<u8>>>> {
-        let handles: Vec<_> = (0..agents)
-            .collect::<Vec<_>>()
-            .chunks(agents.div_ceil(2))
-            .map(|chunk| {
-                let chunk = chunk.to_vec();
-                let names = &names;
-                s.spawn(move || -> anyhow::Result<Vec<Vec<Vec<u8>>>> {
-                    chunk
-                        .into_iter()
-                        .map(|a| agent_batches(&names[a], a, first, batches))
-                        .collect()
-                })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for h in handles {
-            all.extend(
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("a generator thread panicked"))??,
-            );
-        }
-        Ok(all)
-    })?;
-    Ok(Workload {
-        names,
-        batches: made,
-    })
+    Workload::build(names, |a, name| agent_batches(name, a, first, batches))
 }
 
 fn agent_batches(

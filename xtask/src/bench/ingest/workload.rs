@@ -147,30 +147,34 @@ impl Workload {
         let names: Vec<String> = (0..agents).map(|i| format!("bench-agent-{i:03}")).collect();
         let rounds = (batches_per_agent * RESULTS_PER_BATCH / CHECKS.len()) as i64;
         let first = Utc::now() - chrono::Duration::seconds(60 + rounds * ROUND_SECONDS);
+        Workload::build(names, |i, name| {
+            agent_batches(name, i as u64, first, batches_per_agent)
+        })
+    }
+
+    /// Each agent's batches made by `make(index, name)`, on every core.
+    pub(super) fn build(
+        names: Vec<String>,
+        make: impl Fn(usize, &str) -> anyhow::Result<Vec<Vec<u8>>> + Sync,
+    ) -> anyhow::Result<Workload> {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let per_thread = agents.div_ceil(threads);
+        let per_thread = names.len().div_ceil(threads).max(1);
+        let make = &make;
         let batches = std::thread::scope(|s| -> anyhow::Result<Vec<Vec<Vec<u8>>>> {
             let handles: Vec<_> = names
-                .chunks(per_thread.max(1))
+                .chunks(per_thread)
                 .enumerate()
                 .map(|(t, chunk)| {
                     s.spawn(move || -> anyhow::Result<Vec<Vec<Vec<u8>>>> {
                         chunk
                             .iter()
                             .enumerate()
-                            .map(|(i, name)| {
-                                agent_batches(
-                                    name,
-                                    (t * per_thread + i) as u64,
-                                    first,
-                                    batches_per_agent,
-                                )
-                            })
+                            .map(|(i, name)| make(t * per_thread + i, name))
                             .collect()
                     })
                 })
                 .collect();
-            let mut all = Vec::with_capacity(agents);
+            let mut all = Vec::with_capacity(names.len());
             for h in handles {
                 all.extend(
                     h.join()
