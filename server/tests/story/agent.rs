@@ -30,7 +30,7 @@ async fn enrollment_token(admin: &Client) -> String {
 }
 
 async fn login(url: &str) -> Client {
-    crate::support::process::login(url, PASSWORD).await
+    crate::support::http::login(url, PASSWORD).await
 }
 
 /// Waits until every id in `want` is stored; returns what is stored.

@@ -14,9 +14,8 @@ use super::run_of;
 use crate::registry::send_json;
 use crate::support::agent::{ServerProcess, free_port};
 use crate::support::batch;
-use crate::support::http::Client;
+use crate::support::http::{Client, login};
 use crate::support::pg::fresh_database;
-use crate::support::process::login;
 use crate::support::receiver::Receiver;
 
 /// Check targets, and runs of each: failing, ok, failing… (five changes,

@@ -11,16 +11,7 @@ async fn last_known_good_while_the_server_is_down() {
     let port = free_port();
     let password = "lkg-story-password";
     let server = ServerProcess::start(&db, port, password);
-    let anonymous = Client::new(&server.url);
-    let login = anonymous
-        .post(
-            "/api/v1/auth/login",
-            &json!({"username": "admin", "password": password}),
-        )
-        .await
-        .expect(200)
-        .json();
-    let admin = anonymous.with_token(login["token"].as_str().unwrap());
+    let admin = crate::support::http::login(&server.url, password).await;
     let packages = Packages::new();
     packages.register_keys(&admin).await;
     publish(&admin, packages.tcp("1.0.0", &["tcp"], &packages.publisher))

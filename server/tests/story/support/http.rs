@@ -154,3 +154,18 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.write_all(bytes).unwrap();
     e.finish().unwrap()
 }
+
+/// The bootstrap admin's session on the server at `url` (started with
+/// `password` as `VANTAGE_ADMIN_PASSWORD`).
+pub async fn login(url: &str, password: &str) -> Client {
+    let anonymous = Client::new(url);
+    let session = anonymous
+        .post(
+            "/api/v1/auth/login",
+            &serde_json::json!({"username": "admin", "password": password}),
+        )
+        .await
+        .expect(200)
+        .json();
+    anonymous.with_token(session["token"].as_str().unwrap())
+}

@@ -78,16 +78,7 @@ impl ServerProcess {
             admin: Client::new(&url),
         };
         assert!(line.contains(listen), "server said {line:?}");
-        let login = server
-            .admin
-            .post(
-                "/api/v1/auth/login",
-                &json!({"username": "admin", "password": password}),
-            )
-            .await
-            .expect(200)
-            .json();
-        server.admin = server.admin.with_token(login["token"].as_str().unwrap());
+        server.admin = super::http::login(&url, password).await;
         server
     }
 

@@ -73,21 +73,6 @@ impl Drop for ServerProcess {
     }
 }
 
-/// The bootstrap admin's session on a server process started with
-/// `password`.
-pub async fn login(url: &str, password: &str) -> super::http::Client {
-    let c = super::http::Client::new(url);
-    let s = c
-        .post(
-            "/api/v1/auth/login",
-            &serde_json::json!({"username": "admin", "password": password}),
-        )
-        .await
-        .expect(200)
-        .json();
-    c.with_token(s["token"].as_str().unwrap())
-}
-
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -128,16 +128,7 @@ pub async fn start_with(backend: Backend, config: ServerConfig) -> Option<TestSe
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = serve(listener, state.clone());
-    let anonymous = Client::new(&format!("http://{addr}"));
-    let login = anonymous
-        .post(
-            "/api/v1/auth/login",
-            &serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}),
-        )
-        .await
-        .expect(200)
-        .json();
-    let admin = anonymous.with_token(login["token"].as_str().unwrap());
+    let admin = super::http::login(&format!("http://{addr}"), ADMIN_PASSWORD).await;
     Some(TestServer {
         addr,
         state,
