@@ -123,28 +123,57 @@ pub fn addresses() -> Vec<String> {
     out
 }
 
-/// Exchanges `token` at `server` for a credential and stores it in `data_dir`,
-/// with the registry's root keys pinned. Every id in `expect_roots` must be
-/// among them (compare them out of band, like an SSH host key), or nothing
-/// is stored.
-pub async fn enroll(
-    data_dir: &Path,
-    server: &str,
-    token: &str,
-    name: Option<String>,
-    ca_file: Option<PathBuf>,
-    expect_roots: &[String],
-) -> anyhow::Result<Credential> {
+/// What `vantage-agent enroll` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Enrollment {
+    /// The server's URL.
+    pub server: String,
+    /// The one-time enrollment token.
+    pub token: String,
+    /// The agent's name on the server (default: the host name).
+    pub name: Option<String>,
+    /// An extra CA (PEM) trusted for the server's certificate.
+    pub ca_file: Option<PathBuf>,
+    /// The ids of the registry roots to pin, compared out of band. When
+    /// given, exactly these are pinned; when empty, every root offered is.
+    pub trust_roots: Vec<String>,
+    /// Allows plain `http://` to a server that is not on this host.
+    pub insecure_http: bool,
+}
+
+/// Exchanges the token for a credential and stores it in `data_dir`, with
+/// registry root keys pinned: exactly the `trust_roots` asked for (each
+/// must be offered, or nothing is stored), or, when none are named, every
+/// root the server offers (their ids are printed, to compare out of band).
+/// Plain `http://` to a remote server is refused unless `insecure_http`:
+/// anyone on the path could read the credential and slip in a root.
+pub async fn enroll(data_dir: &Path, request: Enrollment) -> anyhow::Result<Credential> {
+    let Enrollment {
+        server,
+        token,
+        name,
+        ca_file,
+        trust_roots: expect_roots,
+        insecure_http,
+    } = request;
+    let server = server.as_str();
     let ca_file = ca_file.map(|f| std::path::absolute(&f).unwrap_or(f));
     let mut client = ServerClient::new(server, ca_file.as_deref(), None)?;
     if client.is_plaintext_remote() {
+        anyhow::ensure!(
+            insecure_http,
+            "refusing to enroll over plain http:// with {server}, which is not on this host: \
+             the credential would cross the network unencrypted and anyone on the path could \
+             pin a root key of their own. Use https://, or pass --insecure-http on a network \
+             you trust"
+        );
         tracing::warn!(
             server,
-            "Enrolling over plain HTTP with a remote server: the credential crosses the network unencrypted. Use https://."
+            "Enrolling over plain HTTP with a remote server (--insecure-http): the credential crosses the network unencrypted."
         );
     }
     let request = EnrollRequest {
-        token: token.to_owned(),
+        token,
         name,
         agent: agent_info(),
     };
@@ -156,29 +185,14 @@ pub async fn enroll(
     }
     let answer: EnrollResponse =
         serde_json::from_slice(&reply.body).context("the server's answer is not an enrollment")?;
-    let trust_roots: Vec<PublisherKey> = answer
+    let offered: Vec<PublisherKey> = answer
         .trust_roots
         .into_iter()
         .filter(|k| k.root && k.revoked_at.is_none())
         .collect();
+    let trust_roots = pinned(offered, &expect_roots)?;
     for key in &trust_roots {
         public_key(key).context("the server offered a damaged root key")?;
-    }
-    for expected in expect_roots {
-        let expected = KeyId(expected.trim().to_ascii_lowercase());
-        anyhow::ensure!(
-            trust_roots.iter().any(|k| k.key_id == expected),
-            "the server's registry does not offer root key {expected} (it offers: {}); nothing was stored",
-            if trust_roots.is_empty() {
-                "none".to_owned()
-            } else {
-                trust_roots
-                    .iter()
-                    .map(|k| k.key_id.0.clone())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        );
     }
     if trust_roots.is_empty() {
         tracing::warn!(
@@ -196,4 +210,81 @@ pub async fn enroll(
     };
     credential.save(data_dir)?;
     Ok(credential)
+}
+
+/// The roots to pin out of those `offered`: exactly the `expected` ids when
+/// any are named (each must be offered), else all of them.
+fn pinned(offered: Vec<PublisherKey>, expected: &[String]) -> anyhow::Result<Vec<PublisherKey>> {
+    if expected.is_empty() {
+        return Ok(offered);
+    }
+    let expected: Vec<KeyId> = expected
+        .iter()
+        .map(|e| KeyId(e.trim().to_ascii_lowercase()))
+        .collect();
+    for id in &expected {
+        anyhow::ensure!(
+            offered.iter().any(|k| &k.key_id == id),
+            "the server's registry does not offer root key {id} (it offers: {}); nothing was stored",
+            if offered.is_empty() {
+                "none".to_owned()
+            } else {
+                offered
+                    .iter()
+                    .map(|k| k.key_id.0.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+    }
+    Ok(offered
+        .into_iter()
+        .filter(|k| expected.contains(&k.key_id))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vantage_protocol::keys::SigningKeyPair;
+
+    fn root(name: &str) -> PublisherKey {
+        let public = SigningKeyPair::generate(name).public();
+        PublisherKey {
+            key_id: public.id(),
+            name: public.name.clone(),
+            public_key: public.to_base64(),
+            root: true,
+            endorsement: None,
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn naming_one_root_pins_exactly_that_root_of_several_offered() {
+        let (ours, extra) = (root("ours"), root("slipped-in"));
+        let id = ours.key_id.0.to_ascii_uppercase();
+        let pinned = pinned(vec![extra.clone(), ours.clone()], &[id]).unwrap();
+        assert_eq!(pinned.len(), 1);
+        assert_eq!(pinned[0].key_id, ours.key_id);
+    }
+
+    #[test]
+    fn a_named_root_the_server_does_not_offer_stops_enrollment() {
+        let offered = root("offered");
+        let missing = root("missing").key_id.0;
+        let err = pinned(vec![offered.clone()], &[missing.clone()]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&missing) && text.contains(&offered.key_id.0),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn naming_no_root_pins_every_root_offered() {
+        let offered = vec![root("a"), root("b")];
+        assert_eq!(pinned(offered, &[]).unwrap().len(), 2);
+    }
 }

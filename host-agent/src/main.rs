@@ -56,10 +56,16 @@ enum Command {
         #[arg(long)]
         ca: Option<PathBuf>,
         /// The id of a registry root key this agent must pin (repeatable):
-        /// enrollment fails unless the server offers it. Compare the ids out
-        /// of band, like an SSH host key fingerprint.
+        /// exactly the roots named are pinned, and enrollment fails unless
+        /// the server offers each. Without it every root offered is pinned
+        /// and their ids printed. Compare the ids out of band, like an SSH
+        /// host key fingerprint.
         #[arg(long = "trust-root", value_name = "KEY_ID")]
         trust_roots: Vec<String>,
+        /// Allows enrolling over plain http:// with a server that is not on
+        /// this host (the credential crosses the network unencrypted).
+        #[arg(long)]
+        insecure_http: bool,
     },
 }
 
@@ -106,12 +112,19 @@ async fn run(command: Command) -> Result<(), StartError> {
             name,
             ca,
             trust_roots,
+            insecure_http,
         } => {
             let config = vantage_agent::config::AgentConfig::load(&config)?;
             let data_dir = config.resolve(&config.agent.data_dir);
-            let enrolled =
-                vantage_agent::enroll::enroll(&data_dir, &server, &token, name, ca, &trust_roots)
-                    .await?;
+            let request = vantage_agent::enroll::Enrollment {
+                server,
+                token,
+                name,
+                ca_file: ca,
+                trust_roots,
+                insecure_http,
+            };
+            let enrolled = vantage_agent::enroll::enroll(&data_dir, request).await?;
             let roots: Vec<&str> = enrolled
                 .trust_roots
                 .iter()

@@ -14,6 +14,7 @@ use hyper::Method;
 use serde_json::json;
 
 use crate::remote::send_json;
+use crate::support::agent::AgentHome;
 use crate::support::lab::{ServerProcess, run_in};
 use vantage_netlab::{Family, Lab, Names, Plan};
 
@@ -62,6 +63,19 @@ async fn mesh_story(namespaces: [String; 3], net: u8, names: [&str; 3]) {
     let server = ServerProcess::start(&format!("10.213.{net}.1:8080"), data.path()).await;
     let admin = server.admin.clone();
     let dev_id = server.publish_ping().await;
+
+    // Plain http:// to a server in another namespace is refused unless
+    // asked for: nothing reaches the server, no agent appears.
+    let refused = server
+        .try_enroll_in(&namespaces[0], &AgentHome::new(), "a", &dev_id, &[])
+        .await;
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && said.contains("--insecure-http"),
+        "{said}"
+    );
+    let listed = admin.get("/api/v1/agents").await.expect(200).json();
+    assert_eq!(listed["items"], json!([]), "{listed}");
 
     // Three agents, each enrolled from its own namespace into group `mesh`.
     let mut agents = Vec::new();

@@ -21,6 +21,7 @@ use crate::support::agent::{
 use crate::support::http::{Client, Reply};
 use crate::support::server::{Backend, start};
 
+mod enrollment;
 mod fixtures;
 mod last_known_good;
 

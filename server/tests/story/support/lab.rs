@@ -99,7 +99,30 @@ impl ServerProcess {
             .0
     }
 
-    /// Enrolls agent `name` from namespace `ns`, pinning `root`, places it
+    /// Runs `vantage-agent enroll` for `name` from namespace `ns` with a
+    /// fresh token, pinning `root`, with the `extra` arguments.
+    pub async fn try_enroll_in(
+        &self,
+        ns: &str,
+        home: &AgentHome,
+        name: &str,
+        root: &str,
+        extra: &[&str],
+    ) -> std::process::Output {
+        let config = crate::remote::managed_config(home);
+        let token = crate::remote::enrollment_token(&self.admin).await;
+        vantage_netlab::command(ns, agent_bin())
+            .args(["enroll", "--config"])
+            .arg(&config)
+            .args(["--server", &self.url, "--token", &token, "--name", name])
+            .args(["--trust-root", root])
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+
+    /// Enrolls agent `name` from namespace `ns` (plain HTTP across the
+    /// lab's network, so `--insecure-http`), pinning `root`, places it
     /// in `groups` and starts it there; its JSON as the server lists it.
     pub async fn agent_in(
         &self,
@@ -109,15 +132,9 @@ impl ServerProcess {
         groups: &[&str],
     ) -> (AgentHome, RunningAgent, serde_json::Value) {
         let home = AgentHome::new();
-        let config = crate::remote::managed_config(&home);
-        let token = crate::remote::enrollment_token(&self.admin).await;
-        let out = vantage_netlab::command(ns, agent_bin())
-            .args(["enroll", "--config"])
-            .arg(&config)
-            .args(["--server", &self.url, "--token", &token, "--name", name])
-            .args(["--trust-root", root])
-            .output()
-            .unwrap();
+        let out = self
+            .try_enroll_in(ns, &home, name, root, &["--insecure-http"])
+            .await;
         assert!(
             out.status.success(),
             "enroll {name}: {}",
@@ -139,7 +156,7 @@ impl ServerProcess {
         )
         .await
         .expect(200);
-        let running = RunningAgent::start_in(Some(ns), &config);
+        let running = RunningAgent::start_in(Some(ns), &home.dir.path().join("agent.toml"));
         (home, running, agent)
     }
 }
