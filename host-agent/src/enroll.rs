@@ -274,7 +274,7 @@ mod tests {
     fn a_named_root_the_server_does_not_offer_stops_enrollment() {
         let offered = root("offered");
         let missing = root("missing").key_id.0;
-        let err = pinned(vec![offered.clone()], &[missing.clone()]).unwrap_err();
+        let err = pinned(vec![offered.clone()], std::slice::from_ref(&missing)).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains(&missing) && text.contains(&offered.key_id.0),
