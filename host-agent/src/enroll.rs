@@ -100,21 +100,15 @@ pub fn agent_info() -> AgentInfo {
     }
 }
 
-/// The host's addresses other agents could reach: not loopback, not link-local.
+/// The host's addresses other agents could reach: none of the special
+/// ones (loopback, link-local, …) the server refuses.
 pub fn addresses() -> Vec<String> {
     let networks = sysinfo::Networks::new_with_refreshed_list();
     let mut out: Vec<String> = networks
         .values()
         .flat_map(|n| n.ip_networks())
         .map(|n| n.addr)
-        .filter(|a| {
-            !a.is_loopback()
-                && !a.is_unspecified()
-                && match a {
-                    std::net::IpAddr::V4(v4) => !v4.is_link_local(),
-                    std::net::IpAddr::V6(v6) => !v6.is_unicast_link_local(),
-                }
-        })
+        .filter(|a| vantage_protocol::net::special(*a).is_none())
         .map(|a| a.to_string())
         .collect();
     out.sort();

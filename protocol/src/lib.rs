@@ -6,6 +6,7 @@
 //! - [`result`]: the normalised result of one check run.
 //! - [`ingest`]: the agent ↔ server link (enrollment, batches, heartbeats, problems).
 //! - [`config`]: the registry, checks defined on the server, and each agent's desired state.
+//! - [`net`]: the addresses nothing is probed at unless an operator names them.
 //! - [`rules`]: what makes a result valid (limits, names), for agent, server and manifest alike.
 //! - [`text`]: cutting text from plugins and peers at character boundaries.
 //!
@@ -33,6 +34,7 @@ pub mod config;
 pub mod ingest;
 pub mod keys;
 pub mod manifest;
+pub mod net;
 pub mod package;
 pub mod result;
 pub mod rules;

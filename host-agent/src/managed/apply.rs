@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use vantage_protocol::config::{
-    CheckState, CheckStatus, ConfigSource, ConfigStatus, DesiredCheck, DesiredState,
+    CheckState, CheckStatus, ConfigSource, ConfigStatus, DesiredCheck, DesiredState, DesiredTarget,
 };
 use vantage_protocol::package::TrustStore;
 
@@ -139,7 +139,7 @@ impl Remote {
     ) -> Result<Vec<Job>, Refusal> {
         let spec = JobSpec {
             name: &check.name,
-            targets: check.targets.iter().map(|t| t.target.clone()).collect(),
+            targets: probed_targets(&check.name, &check.targets),
             config: &check.config,
             grants: Some(&check.grants),
             allow: &check.allow,
@@ -171,5 +171,55 @@ impl Remote {
         self.compiled
             .insert(check.plugin.digest.clone(), plugin.clone());
         Ok(plan.jobs(&plugin))
+    }
+}
+
+/// The check's targets, less mesh peers at a special address (loopback,
+/// link-local, …): a peer's address comes from what another agent
+/// reported, not from the operator, so it never points the probe there.
+fn probed_targets(check: &str, targets: &[DesiredTarget]) -> Vec<String> {
+    targets
+        .iter()
+        .filter(|t| {
+            let Some(peer) = &t.peer else { return true };
+            let special = t
+                .target
+                .parse()
+                .ok()
+                .and_then(vantage_protocol::net::special);
+            if let Some(why) = special {
+                tracing::warn!(check, peer, address = %t.target, "A mesh peer's address is {why}: not probed.");
+            }
+            special.is_none()
+        })
+        .map(|t| t.target.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(address: &str, peer: Option<&str>) -> DesiredTarget {
+        DesiredTarget {
+            target: address.into(),
+            peer: peer.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn mesh_peers_at_loopback_or_metadata_addresses_are_not_probed() {
+        let targets = [
+            target("127.0.0.1:22", None),
+            target("10.0.0.2", Some("b")),
+            target("127.0.0.1", Some("rogue")),
+            target("169.254.169.254", Some("rogue-2")),
+            target("::ffff:127.0.0.1", Some("rogue-3")),
+        ];
+        assert_eq!(
+            probed_targets("mesh", &targets),
+            ["127.0.0.1:22", "10.0.0.2"],
+            "a target the operator listed stays; special peer addresses go"
+        );
     }
 }

@@ -181,18 +181,28 @@ fn check_info(info: &AgentInfo) -> ApiResult<()> {
             ));
         }
     }
-    check_addresses(&info.addresses)
+    check_addresses("agent.addresses", &info.addresses)
 }
 
-fn check_addresses(addresses: &[String]) -> ApiResult<()> {
+/// `addresses` as reported under `field`: at most 64, each an ordinary
+/// unicast IP address.
+fn check_addresses(field: &str, addresses: &[String]) -> ApiResult<()> {
     if addresses.len() > 64 {
-        return Err(ApiError::field("addresses", "at most 64"));
+        return Err(ApiError::field(field, "at most 64"));
     }
     for (i, a) in addresses.iter().enumerate() {
-        if a.parse::<std::net::IpAddr>().is_err() {
+        let Ok(ip) = a.parse::<std::net::IpAddr>() else {
             return Err(ApiError::field(
-                &format!("addresses[{i}]"),
+                &format!("{field}[{i}]"),
                 "is not an IP address",
+            ));
+        };
+        // Mesh peers probe what agents report: never loopback, the cloud
+        // metadata address and the like.
+        if let Some(why) = vantage_protocol::net::special(ip) {
+            return Err(ApiError::field(
+                &format!("{field}[{i}]"),
+                format!("is {why}: peers cannot be sent to probe it"),
             ));
         }
     }
@@ -209,7 +219,7 @@ async fn heartbeat(
     AgentCredential(agent): AgentCredential,
     JsonBody(body): JsonBody<Heartbeat>,
 ) -> ApiResult<StatusCode> {
-    check_addresses(&body.addresses)?;
+    check_addresses("addresses", &body.addresses)?;
     let now = Utc::now();
     if state.store.heartbeat(agent.id, &body, now).await? {
         // Mesh peers probe the new addresses.

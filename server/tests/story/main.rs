@@ -12,6 +12,7 @@ mod mesh;
 mod registry;
 mod remote;
 mod rules;
+mod security;
 mod storage;
 mod support;
 mod surface;

@@ -1,0 +1,3 @@
+//! The server against hostile clients: rogue agents and login floods.
+
+mod agents;
