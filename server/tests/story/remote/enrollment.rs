@@ -40,7 +40,7 @@ async fn an_extra_root_offered_at_enrollment_is_not_pinned(backend: Backend) {
     let home = AgentHome::new();
     managed_config(&home);
     enroll_into(admin, &url, &home, "exact", &ours, &[]).await;
-    assert_eq!(pinned(&home), [ours.clone()]);
+    assert_eq!(pinned(&home), std::slice::from_ref(&ours));
 
     // Naming none pins what is offered, and prints every id to compare.
     let open = AgentHome::new();
