@@ -79,15 +79,39 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
 }
 
-/// True when the password matches. Runs on a blocking thread (≈ 30 ms of CPU).
-pub async fn verify_password(password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || {
+/// The fewest characters a password may have (users and the first admin).
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// How long a login waits for an argon2 slot before it is answered 503.
+pub const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Password checks running at once: one per core. Each holds 19 MiB; a
+/// flood waits here instead of filling every blocking thread.
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    tokio::sync::Semaphore::new(cores.clamp(1, 8))
+});
+
+/// No argon2 slot was free within [`HASHING_WAIT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashingBusy;
+
+/// True when the password matches. Runs on a blocking thread (≈ 30 ms of
+/// CPU), once a slot of the argon2 semaphore is free.
+pub async fn verify_password(password: String, phc: String) -> Result<bool, HashingBusy> {
+    let permit = tokio::time::timeout(HASHING_WAIT, HASHING.acquire())
+        .await
+        .map_err(|_| HashingBusy)?
+        .map_err(|_| HashingBusy)?;
+    let ok = tokio::task::spawn_blocking(move || {
         Argon2::default()
             .verify_password(password.as_bytes(), phc.as_str())
             .is_ok()
     })
     .await
-    .unwrap_or(false)
+    .unwrap_or(false);
+    drop(permit);
+    Ok(ok)
 }
 
 /// A password for the first admin when none is configured: 20 characters.
@@ -285,9 +309,15 @@ mod tests {
     async fn passwords_verify_and_wrong_ones_do_not() {
         let phc = hash_password("correct horse").unwrap();
         assert!(phc.starts_with("$argon2id$"), "{phc}");
-        assert!(verify_password("correct horse".into(), phc.clone()).await);
-        assert!(!verify_password("wrong".into(), phc).await);
-        assert!(!verify_password("x".into(), "not a phc".into()).await);
+        assert_eq!(
+            verify_password("correct horse".into(), phc.clone()).await,
+            Ok(true)
+        );
+        assert_eq!(verify_password("wrong".into(), phc).await, Ok(false));
+        assert_eq!(
+            verify_password("x".into(), "not a phc".into()).await,
+            Ok(false)
+        );
         assert_eq!(generate_password().len(), 20);
     }
 }

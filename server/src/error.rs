@@ -38,6 +38,12 @@ pub enum ApiError {
     },
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// A 429 that says why (a login lock-out, a client over its rate).
+    #[error("{detail}")]
+    Limited {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("service unavailable")]
     Unavailable { retry_after_secs: u64 },
     #[error(transparent)]
@@ -76,7 +82,9 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::Limited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(StoreError::Db(sqlx::Error::PoolTimedOut)) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -96,6 +104,10 @@ impl IntoResponse for ApiError {
                 vec![],
                 Some(retry_after_secs),
             ),
+            ApiError::Limited {
+                detail,
+                retry_after_secs,
+            } => (Some(detail), vec![], Some(retry_after_secs)),
             ApiError::Unavailable { retry_after_secs } => (
                 Some("the server cannot serve this now: retry later".into()),
                 vec![],

@@ -23,6 +23,7 @@ pub mod query;
 pub mod remote;
 pub mod store;
 pub mod telemetry;
+pub mod throttle;
 pub mod tls;
 pub mod web;
 
@@ -61,6 +62,8 @@ pub struct AppState {
     /// A hash to verify against when a login names no user, so that unknown
     /// and known names take the same time.
     pub dummy_hash: Arc<str>,
+    /// Failed logins per client address and user name.
+    pub logins: Arc<throttle::LoginThrottle>,
 }
 
 impl AppState {
@@ -78,6 +81,7 @@ impl AppState {
             telemetry: Arc::new(Telemetry::default()),
             ids: Arc::new(IdCache::default()),
             dummy_hash: auth::hash_password(&auth::generate_password())?.into(),
+            logins: Arc::default(),
         })
     }
 }
@@ -119,6 +123,11 @@ pub async fn bootstrap_admin(
         Some(p) if !p.is_empty() => (p, false),
         _ => (auth::generate_password(), true),
     };
+    anyhow::ensure!(
+        password.chars().count() >= auth::MIN_PASSWORD_CHARS,
+        "VANTAGE_ADMIN_PASSWORD must be at least {} characters",
+        auth::MIN_PASSWORD_CHARS
+    );
     let user = User {
         id: uuid::Uuid::now_v7(),
         username: "admin".into(),
@@ -203,14 +212,20 @@ pub async fn serve(
     println!("listening on {scheme}://{local}");
     let served = match tls {
         Some(tls) => {
-            axum::serve(tls::TlsListener::new(listener, tls)?, app(state))
-                .with_graceful_shutdown(shutdown)
-                .await
+            axum::serve(
+                tls::TlsListener::new(listener, tls)?,
+                app(state).into_make_service_with_connect_info::<throttle::PeerAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
         }
         None => {
-            axum::serve(listener, app(state))
-                .with_graceful_shutdown(shutdown)
-                .await
+            axum::serve(
+                listener,
+                app(state).into_make_service_with_connect_info::<throttle::PeerAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
         }
     };
     served.context("serving")?;

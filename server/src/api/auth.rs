@@ -12,11 +12,12 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{
-    Admin, SESSION_COOKIE, TokenKind, Viewer, bearer, csrf_token, hash_password, new_token,
-    token_hash, user_credential, verify_password,
+    Admin, MIN_PASSWORD_CHARS, SESSION_COOKIE, TokenKind, Viewer, bearer, csrf_token,
+    hash_password, new_token, token_hash, user_credential, verify_password,
 };
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
 use crate::store::{AccountStore as _, ApiTokenSummary, NewApiToken, Role, User, UserSummary};
+use crate::throttle::ClientAddr;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -48,13 +49,16 @@ pub(crate) struct Session {
 /// Exchanges a username and password for a session token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = Login, responses(
     (status = 200, body = Session),
-    (status = 401, description = "wrong username or password", content_type = "application/problem+json")
+    (status = 401, description = "wrong username or password", content_type = "application/problem+json"),
+    (status = 429, description = "too many failed logins from this address or for this user", content_type = "application/problem+json"),
+    (status = 503, description = "every password check is busy", content_type = "application/problem+json")
 ))]
 async fn login(
     State(state): State<AppState>,
+    from: ClientAddr,
     JsonBody(body): JsonBody<Login>,
 ) -> ApiResult<axum::Json<Session>> {
-    let (token, expires_at, user) = start_session(&state, body).await?;
+    let (token, expires_at, user) = start_session(&state, from, body).await?;
     Ok(axum::Json(Session {
         token,
         expires_at,
@@ -64,21 +68,43 @@ async fn login(
 }
 
 /// Checks a username and password and stores a new session for them.
+/// Failures count against the client's address and the user name; past a
+/// few, the login is answered 429 without checking the password.
 async fn start_session(
     state: &AppState,
+    from: ClientAddr,
     body: Login,
 ) -> ApiResult<(String, chrono::DateTime<Utc>, User)> {
+    state
+        .logins
+        .check(from, &body.username)
+        .map_err(|locked| ApiError::Limited {
+            detail: format!(
+                "{}: retry in {} s",
+                locked.why,
+                locked.retry_after.as_secs().max(1)
+            ),
+            retry_after_secs: locked.retry_after.as_secs().max(1),
+        })?;
     let user = state.store.user_by_name(&body.username).await?;
     // An unknown name costs the same as a wrong password.
     let phc = user
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| state.dummy_hash.to_string());
-    let ok = verify_password(body.password, phc).await;
+    let ok = verify_password(body.password, phc)
+        .await
+        .map_err(|_| ApiError::Unavailable {
+            retry_after_secs: 1,
+        })?;
     let user = match user {
         Some(u) if ok && !u.disabled => u,
-        _ => return Err(ApiError::Unauthorized("wrong username or password")),
+        _ => {
+            state.logins.failed(from, &body.username);
+            return Err(ApiError::Unauthorized("wrong username or password"));
+        }
     };
+    state.logins.succeeded(from);
     let (token, hash) = new_token(TokenKind::Session);
     let now = Utc::now();
     let expires_at = now
@@ -128,13 +154,16 @@ fn session_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
 /// `SameSite=Strict` cookie.
 #[utoipa::path(post, path = "/api/v1/auth/session", tag = "auth", request_body = Login, responses(
     (status = 200, body = BrowserSession, headers(("set-cookie" = String, description = "the session cookie"))),
-    (status = 401, description = "wrong username or password", content_type = "application/problem+json")
+    (status = 401, description = "wrong username or password", content_type = "application/problem+json"),
+    (status = 429, description = "too many failed logins from this address or for this user", content_type = "application/problem+json"),
+    (status = 503, description = "every password check is busy", content_type = "application/problem+json")
 ))]
 async fn open_session(
     State(state): State<AppState>,
+    from: ClientAddr,
     JsonBody(body): JsonBody<Login>,
 ) -> ApiResult<impl IntoResponse> {
-    let (token, expires_at, user) = start_session(&state, body).await?;
+    let (token, expires_at, user) = start_session(&state, from, body).await?;
     let max_age = (expires_at - Utc::now()).num_seconds().max(0) as u64;
     let cookie = session_cookie(&state, &token, max_age);
     let body = browser_session(&state, &token, user.username, user.role);
@@ -271,10 +300,10 @@ async fn create_user(
             "1–64 characters from letters, digits and . _ - @",
         ));
     }
-    if body.password.chars().count() < 12 {
+    if body.password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ApiError::field(
             "password",
-            "must be at least 12 characters",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
         ));
     }
     let user = User {

@@ -1,3 +1,4 @@
 //! The server against hostile clients: rogue agents and login floods.
 
 mod agents;
+mod logins;

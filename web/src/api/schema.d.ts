@@ -3319,6 +3319,24 @@ export interface operations {
                     "application/problem+json": unknown;
                 };
             };
+            /** @description too many failed logins from this address or for this user */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description every password check is busy */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
         };
     };
     logout: {
@@ -3411,6 +3429,24 @@ export interface operations {
             };
             /** @description wrong username or password */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description too many failed logins from this address or for this user */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description every password check is busy */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

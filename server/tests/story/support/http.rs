@@ -63,6 +63,9 @@ impl Reply {
 pub struct Client {
     pub base: String,
     pub token: Option<String>,
+    /// The local address connections are made from (a 127.0.0.x to look
+    /// like another client); the system's choice when absent.
+    pub from: Option<std::net::IpAddr>,
 }
 
 impl Client {
@@ -70,20 +73,29 @@ impl Client {
         Client {
             base: base.trim_end_matches('/').to_owned(),
             token: None,
+            from: None,
         }
     }
 
     pub fn with_token(&self, token: &str) -> Client {
         Client {
-            base: self.base.clone(),
             token: Some(token.to_owned()),
+            ..self.clone()
         }
     }
 
     pub fn anonymous(&self) -> Client {
         Client {
-            base: self.base.clone(),
             token: None,
+            ..self.clone()
+        }
+    }
+
+    /// The same client, connecting from `ip`.
+    pub fn from(&self, ip: std::net::IpAddr) -> Client {
+        Client {
+            from: Some(ip),
+            ..self.clone()
         }
     }
 
@@ -114,9 +126,21 @@ impl Client {
     ) -> Reply {
         let url: hyper::Uri = format!("{}{path}", self.base).parse().unwrap();
         let authority = url.authority().unwrap().clone();
-        let stream = tokio::net::TcpStream::connect(authority.as_str())
-            .await
-            .unwrap();
+        let stream = match self.from {
+            None => tokio::net::TcpStream::connect(authority.as_str())
+                .await
+                .unwrap(),
+            Some(ip) => {
+                let to = tokio::net::lookup_host(authority.as_str())
+                    .await
+                    .unwrap()
+                    .next()
+                    .unwrap();
+                let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                socket.bind((ip, 0).into()).unwrap();
+                socket.connect(to).await.unwrap()
+            }
+        };
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .unwrap();

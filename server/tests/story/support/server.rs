@@ -6,6 +6,7 @@ use tempfile::TempDir;
 use vantage_server::alerting::notify;
 use vantage_server::config::ServerConfig;
 use vantage_server::store::{Store, postgres::PgStore, sqlite::SqliteStore};
+use vantage_server::throttle::PeerAddr;
 use vantage_server::{AppState, app, bootstrap_admin};
 
 use super::http::Client;
@@ -87,7 +88,7 @@ impl Replica {
     pub fn as_(&self, client: &Client) -> Client {
         Client {
             base: self.base.clone(),
-            token: client.token.clone(),
+            ..client.clone()
         }
     }
 }
@@ -113,7 +114,8 @@ fn serve(listener: tokio::net::TcpListener, state: AppState) -> tokio::task::Joi
             state.live.clone(),
             stop,
         );
-        let server = async move { axum::serve(listener, router).await.unwrap() };
+        let service = router.into_make_service_with_connect_info::<PeerAddr>();
+        let server = async move { axum::serve(listener, service).await.unwrap() };
         tokio::join!(server, notifier);
     })
 }
