@@ -93,6 +93,20 @@ pub struct ServerConfig {
     /// notifications link to it. None: they carry no link.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Requests a minute each client may make to `/api/`: per credential,
+    /// or per address without one (a minute's worth may come at once).
+    /// 0: no limit.
+    #[serde(default = "default_rate_limit")]
+    pub rate_limit: u32,
+    /// Marks the session cookie `Secure` (sent over HTTPS only). Default:
+    /// when the server itself serves HTTPS; set `true` behind a proxy
+    /// that terminates TLS.
+    #[serde(default)]
+    pub secure_cookies: Option<bool>,
+    /// The most points (raw samples, distributions or rollup rows) one
+    /// history or stats query may read; past it the query is a 422.
+    #[serde(default = "default_max_query_points")]
+    pub max_query_points: usize,
 }
 
 fn default_listen() -> SocketAddr {
@@ -119,6 +133,12 @@ fn default_ingest_queue() -> usize {
 fn default_notify_retry() -> Duration {
     Duration::from_secs(5)
 }
+fn default_max_query_points() -> usize {
+    500_000
+}
+fn default_rate_limit() -> u32 {
+    1000
+}
 fn default_notify_lease() -> Duration {
     Duration::from_secs(60)
 }
@@ -138,6 +158,11 @@ impl ServerConfig {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("{}", path.display()))
+    }
+
+    /// Whether the session cookie is `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies.unwrap_or(self.tls_cert.is_some())
     }
 
     /// The database URL in effect: the configured one, or SQLite in `data_dir`.

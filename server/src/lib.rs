@@ -20,6 +20,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod live;
 pub mod query;
+pub mod ratelimit;
 pub mod remote;
 pub mod store;
 pub mod telemetry;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub dummy_hash: Arc<str>,
     /// Failed logins per client address and user name.
     pub logins: Arc<throttle::LoginThrottle>,
+    /// Each client's budget of `/api/` requests.
+    pub rate_limiter: Arc<ratelimit::RateLimiter>,
 }
 
 impl AppState {
@@ -82,6 +85,7 @@ impl AppState {
             ids: Arc::new(IdCache::default()),
             dummy_hash: auth::hash_password(&auth::generate_password())?.into(),
             logins: Arc::default(),
+            rate_limiter: Arc::default(),
         })
     }
 }
@@ -101,6 +105,10 @@ pub fn app(state: AppState) -> Router {
                 .gzip(true)
                 .pass_through_unaccepted(false),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.telemetry.clone(),
             telemetry::track,

@@ -2,3 +2,4 @@
 
 mod agents;
 mod logins;
+mod rate_limit;
