@@ -145,7 +145,10 @@ async fn rollup_range(store: &Store, r: DirtyRange) -> StoreResult<u64> {
         .iter()
         .map(|s| s.series_id)
         .collect();
-    let minutes = store.rollups(Rollup::Minute, &ids, hf, ht).await?;
+    // Every minute of the hours being rolled up: bounded by the window.
+    let minutes = store
+        .rollups(Rollup::Minute, &ids, hf, ht, usize::MAX)
+        .await?;
     let hours = bucket_rollups(&minutes, Rollup::Hour);
     store.replace_rollups(Rollup::Hour, hf, ht, &hours).await?;
     Ok(written + hours.len() as u64)

@@ -139,7 +139,7 @@ fn browser_session(state: &AppState, token: &str, username: String, role: Role) 
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
-    let secure = if state.config.tls_cert.is_some() {
+    let secure = if state.config.secure_cookies() {
         "; Secure"
     } else {
         ""

@@ -190,7 +190,7 @@ async fn mesh(
         let at = latest.started_at;
         let points = state
             .store
-            .raw_samples(&ids, at, at + chrono::Duration::microseconds(1))
+            .raw_samples(&ids, at, at + chrono::Duration::microseconds(1), ids.len())
             .await?;
         let mut metrics = BTreeMap::new();
         // Unlabelled series first, so that they win over labelled ones.

@@ -239,7 +239,8 @@ async fn restore(
     ))
 }
 
-/// A package file by its sha256. Immutable: cache it forever.
+/// A package file by its sha256. Immutable: cache it forever, privately
+/// (it needs a credential, so no shared cache may keep it).
 #[utoipa::path(get, path = "/api/v1/registry/blobs/{sha256}", tag = "registry", security(("bearer" = ["viewer"]), ("agent" = [])), params(("sha256" = String, Path)), responses(
     (status = 200, body = Vec<u8>, content_type = "application/octet-stream"),
     (status = 304, description = "`If-None-Match` names this file"),
@@ -261,7 +262,7 @@ async fn blob(
     let cache = [
         (
             header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=31536000, immutable"),
+            HeaderValue::from_static("private, max-age=31536000, immutable"),
         ),
         (header::ETAG, etag),
     ];

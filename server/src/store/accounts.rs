@@ -47,6 +47,10 @@ impl Role {
     }
 }
 
+/// How stale an API token's `last_used_at` may get: it is written at most
+/// once per step, not on every request.
+pub const LAST_USED_STEP: chrono::Duration = chrono::Duration::minutes(1);
+
 /// A SHA-256 of a secret token: what the database keeps instead of the token.
 pub type TokenHash = [u8; 32];
 

@@ -31,7 +31,8 @@ mod types;
 mod windows;
 
 pub use self::accounts::{
-    AccountStore, ApiTokenSummary, NewApiToken, Role, TokenHash, User, UserPrincipal, UserSummary,
+    AccountStore, ApiTokenSummary, LAST_USED_STEP, NewApiToken, Role, TokenHash, User,
+    UserPrincipal, UserSummary,
 };
 pub use self::agents::{AgentAuth, AgentRow, AgentStore, EnrollRefusal, NewEnrollment};
 pub use self::alerts::{

@@ -174,12 +174,14 @@ store_trait! {
         async fn latest(&self, agent_id: Option<Uuid>) -> StoreResult<Vec<LatestRow>>;
         /// The series that match, by id.
         async fn series(&self, filter: &SeriesFilter) -> StoreResult<Vec<SeriesRow>>;
-        /// Raw samples of the series in `[from, to)`, ordered by series then time.
+        /// Raw samples of the series in `[from, to)`, ordered by series then
+        /// time; at most `limit` rows.
         async fn raw_samples(
             &self,
             series: &[i64],
             from: DateTime<Utc>,
-            to: DateTime<Utc>
+            to: DateTime<Utc>,
+            limit: usize
         ) -> StoreResult<Vec<RawPoint>>;
         /// Every raw sample in `[from, to)` (the rollup job's input), ordered
         /// by series then time.
@@ -188,12 +190,14 @@ store_trait! {
             from: DateTime<Utc>,
             to: DateTime<Utc>
         ) -> StoreResult<Vec<RawPoint>>;
-        /// Distributions of the series in `[from, to)`, ordered by series then time.
+        /// Distributions of the series in `[from, to)`, ordered by series then
+        /// time; at most `limit` rows.
         async fn raw_distributions(
             &self,
             series: &[i64],
             from: DateTime<Utc>,
-            to: DateTime<Utc>
+            to: DateTime<Utc>,
+            limit: usize
         ) -> StoreResult<Vec<RawDistribution>>;
         /// Every distribution in `[from, to)` (the rollup job's input),
         /// ordered by series then time.
@@ -202,13 +206,15 @@ store_trait! {
             from: DateTime<Utc>,
             to: DateTime<Utc>
         ) -> StoreResult<Vec<RawDistribution>>;
-        /// Rollup rows of the series in `[from, to)`, ordered by series then bucket.
+        /// Rollup rows of the series in `[from, to)`, ordered by series then
+        /// bucket; at most `limit` rows.
         async fn rollups(
             &self,
             resolution: Rollup,
             series: &[i64],
             from: DateTime<Utc>,
-            to: DateTime<Utc>
+            to: DateTime<Utc>,
+            limit: usize
         ) -> StoreResult<Vec<RollupRow>>;
         /// Results per status of the check targets in `[from, to)`.
         async fn status_counts(

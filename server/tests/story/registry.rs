@@ -339,7 +339,7 @@ async fn keys_and_publishing(backend: Backend) {
         assert_eq!(r.content_type(), "application/octet-stream");
         assert_eq!(
             r.headers["cache-control"],
-            "public, max-age=31536000, immutable"
+            "private, max-age=31536000, immutable"
         );
         assert_eq!(r.headers["etag"], format!("\"{sha}\"").as_str());
     }

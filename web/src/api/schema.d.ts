@@ -598,7 +598,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A package file by its sha256. Immutable: cache it forever. */
+        /**
+         * A package file by its sha256. Immutable: cache it forever, privately
+         *     (it needs a credential, so no shared cache may keep it).
+         */
         get: operations["blob"];
         put?: never;
         post?: never;
@@ -4256,7 +4259,7 @@ export interface operations {
                     "application/json": components["schemas"]["History"];
                 };
             };
-            /** @description bad range, resolution or step, or too many series */
+            /** @description bad range, resolution or step, too many series, or more points than `max_query_points` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4307,7 +4310,7 @@ export interface operations {
                     "application/json": components["schemas"]["StatsAnswer"];
                 };
             };
-            /** @description bad range, resolution, or too many series */
+            /** @description bad range, resolution, too many series, or more points than `max_query_points` */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -23,6 +23,28 @@ mod stats;
 /// Most series one history or stats query may cover.
 const MAX_SERIES: usize = 100;
 
+/// Reads `read(limit)` with one row more than the `cap` a query may use,
+/// and refuses the query (422 with the cap) when that row came back.
+async fn bounded<T, F>(cap: usize, read: F) -> ApiResult<Vec<T>>
+where
+    F: std::future::Future<Output = crate::store::StoreResult<Vec<T>>>,
+{
+    let rows = read.await?;
+    if rows.len() > cap {
+        return Err(too_many_points(cap));
+    }
+    Ok(rows)
+}
+
+fn too_many_points(cap: usize) -> ApiError {
+    ApiError::field(
+        "query",
+        format!(
+            "reads more than {cap} points (max_query_points); narrow the range or the series, or ask for a coarser resolution"
+        ),
+    )
+}
+
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_series))
@@ -233,7 +255,7 @@ pub(crate) struct History {
 /// with `step`, merged into buckets of that width by the server.
 #[utoipa::path(get, path = "/api/v1/series/history", tag = "results", security(("bearer" = ["viewer"])), params(SeriesQuery), responses(
     (status = 200, body = History),
-    (status = 422, description = "bad range, resolution or step, or too many series", content_type = "application/problem+json")
+    (status = 422, description = "bad range, resolution or step, too many series, or more points than `max_query_points`", content_type = "application/problem+json")
 ))]
 async fn history(
     State(state): State<AppState>,
@@ -250,14 +272,20 @@ async fn history(
     let step = q
         .step(from, to)?
         .map(|s| query::effective_step(resolution, s));
+    let cap = state.config.max_query_points;
+    let store = &state.store;
     let mut points = match resolution.rollup() {
-        None => query::raw_points(
-            &state.store.raw_samples(&ids, from, to).await?,
-            &state.store.raw_distributions(&ids, from, to).await?,
-            step,
-            q.values == Some(true),
-        ),
-        Some(r) => query::rollup_points(&state.store.rollups(r, &ids, from, to).await?, step),
+        None => {
+            let samples = bounded(cap, store.raw_samples(&ids, from, to, cap + 1)).await?;
+            let left = cap - samples.len();
+            let distributions =
+                bounded(left, store.raw_distributions(&ids, from, to, left + 1)).await?;
+            query::raw_points(&samples, &distributions, step, q.values == Some(true))
+        }
+        Some(r) => {
+            let rows = bounded(cap, store.rollups(r, &ids, from, to, cap + 1)).await?;
+            query::rollup_points(&rows, step)
+        }
     };
     let series = series
         .iter()

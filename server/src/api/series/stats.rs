@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Plan, SeriesInfo, SeriesQuery, plan};
+use super::{Plan, SeriesInfo, SeriesQuery, bounded, plan};
 use crate::AppState;
 use crate::auth::Viewer;
 use crate::error::{ApiResult, QueryParams};
@@ -67,7 +67,7 @@ pub(crate) struct StatsAnswer {
 /// a `loss` series' `avg` is the loss), and each check's availability.
 #[utoipa::path(get, path = "/api/v1/series/stats", tag = "results", security(("bearer" = ["viewer"])), params(SeriesQuery), responses(
     (status = 200, body = StatsAnswer),
-    (status = 422, description = "bad range, resolution, or too many series", content_type = "application/problem+json")
+    (status = 422, description = "bad range, resolution, too many series, or more points than `max_query_points`", content_type = "application/problem+json")
 ))]
 pub(super) async fn stats(
     State(state): State<AppState>,
@@ -145,13 +145,17 @@ async fn series_stats(
     to: DateTime<Utc>,
 ) -> ApiResult<BTreeMap<i64, Stats>> {
     let mut out = BTreeMap::new();
+    let cap = state.config.max_query_points;
+    let store = &state.store;
     match resolution.rollup() {
         None => {
             let mut values: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
-            for p in state.store.raw_samples(ids, from, to).await? {
+            let samples = bounded(cap, store.raw_samples(ids, from, to, cap + 1)).await?;
+            let left = cap - samples.len();
+            for p in samples {
                 values.entry(p.series_id).or_default().push(p.value);
             }
-            for d in state.store.raw_distributions(ids, from, to).await? {
+            for d in bounded(left, store.raw_distributions(ids, from, to, left + 1)).await? {
                 values.entry(d.series_id).or_default().extend(d.values);
             }
             for (id, mut v) in values {
@@ -159,7 +163,7 @@ async fn series_stats(
             }
         }
         Some(r) => {
-            let rows = state.store.rollups(r, ids, from, to).await?;
+            let rows = bounded(cap, store.rollups(r, ids, from, to, cap + 1)).await?;
             let mut by: BTreeMap<i64, Vec<&RollupRow>> = BTreeMap::new();
             for row in &rows {
                 by.entry(row.series_id).or_default().push(row);

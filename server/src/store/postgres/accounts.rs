@@ -176,19 +176,27 @@ impl AccountStore for PgStore {
         token_sha: &TokenHash,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserPrincipal>> {
+        // One round trip; `last_used_at` is written at most once per
+        // LAST_USED_STEP, not on every request.
         let row = sqlx::query(
-            "UPDATE api_tokens t SET last_used_at = GREATEST(t.last_used_at, $2)
-             FROM users u
-             WHERE t.token_sha = $1 AND u.id = t.user_id
-               AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)
-               AND u.disabled_at IS NULL
-             RETURNING u.id AS user_id, u.username,
+            "WITH found AS (
+                SELECT t.id, t.last_used_at, u.id AS user_id, u.username,
                        -- A token never acts above its user's current role.
                        CASE WHEN 'viewer' IN (t.role, u.role) THEN 'viewer'
-                         WHEN 'operator' IN (t.role, u.role) THEN 'operator' ELSE 'admin' END AS role",
+                         WHEN 'operator' IN (t.role, u.role) THEN 'operator' ELSE 'admin' END AS role
+                FROM api_tokens t JOIN users u ON u.id = t.user_id
+                WHERE t.token_sha = $1 AND t.revoked_at IS NULL
+                  AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.disabled_at IS NULL
+             ), stamped AS (
+                UPDATE api_tokens t SET last_used_at = $2 FROM found
+                WHERE t.id = found.id
+                  AND (found.last_used_at IS NULL OR found.last_used_at <= $2 - $3::interval)
+             )
+             SELECT user_id, username, role FROM found",
         )
         .bind(token_sha)
         .bind(now)
+        .bind(format!("{} seconds", LAST_USED_STEP.num_seconds()))
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(principal).transpose()

@@ -105,15 +105,17 @@ impl SeriesStore for PgStore {
         series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        limit: usize,
     ) -> StoreResult<Vec<RawPoint>> {
         let rows = sqlx::query(
             "SELECT series_id, ts, value FROM samples
              WHERE series_id = ANY($3) AND ts >= $1 AND ts < $2
-             ORDER BY series_id, ts",
+             ORDER BY series_id, ts LIMIT $4",
         )
         .bind(from)
         .bind(to)
         .bind(ids32(series))
+        .bind(row_limit(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(raw_point).collect()
@@ -139,15 +141,17 @@ impl SeriesStore for PgStore {
         series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        limit: usize,
     ) -> StoreResult<Vec<RawDistribution>> {
         let rows = sqlx::query(
             "SELECT series_id, ts, vals FROM distributions
              WHERE series_id = ANY($3) AND ts >= $1 AND ts < $2
-             ORDER BY series_id, ts",
+             ORDER BY series_id, ts LIMIT $4",
         )
         .bind(from)
         .bind(to)
         .bind(ids32(series))
+        .bind(row_limit(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(raw_distribution).collect()
@@ -175,16 +179,18 @@ impl SeriesStore for PgStore {
         series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        limit: usize,
     ) -> StoreResult<Vec<RollupRow>> {
         let sql = rollup_sql!(
             resolution,
             "SELECT series_id, bucket, n, sum, min, max, sketch FROM ",
-            " WHERE series_id = ANY($1) AND bucket >= $2 AND bucket < $3 ORDER BY series_id, bucket"
+            " WHERE series_id = ANY($1) AND bucket >= $2 AND bucket < $3 ORDER BY series_id, bucket LIMIT $4"
         );
         let rows = sqlx::query(sql)
             .bind(ids32(series))
             .bind(from)
             .bind(to)
+            .bind(row_limit(limit))
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -227,4 +233,9 @@ impl SeriesStore for PgStore {
         }
         Ok(counts)
     }
+}
+
+/// A row limit as SQL takes it.
+fn row_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
 }

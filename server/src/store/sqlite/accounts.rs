@@ -172,14 +172,15 @@ impl AccountStore for SqliteStore {
     }
 
     /// Looks the token up on a reader, so that unknown tokens never queue
-    /// for the writer, then stamps `last_used_at`.
+    /// for the writer, then stamps `last_used_at` when it is older than
+    /// [`LAST_USED_STEP`].
     async fn api_token_user(
         &self,
         token_sha: &TokenHash,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserPrincipal>> {
         let row = sqlx::query(
-            "SELECT t.id, u.id AS user_id, u.username,
+            "SELECT t.id, t.last_used_at, u.id AS user_id, u.username,
                     -- A token never acts above its user's current role.
                     CASE WHEN 'viewer' IN (t.role, u.role) THEN 'viewer'
                          WHEN 'operator' IN (t.role, u.role) THEN 'operator' ELSE 'admin' END AS role
@@ -194,14 +195,18 @@ impl AccountStore for SqliteStore {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let id: Uuid = row.try_get("id")?;
-        sqlx::query(
-            "UPDATE api_tokens SET last_used_at = ?2
-             WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
-        )
-        .bind(id)
-        .bind(micros(now))
-        .execute(&self.write)
-        .await?;
+        let last_used: Option<i64> = row.try_get("last_used_at")?;
+        let step = LAST_USED_STEP.num_microseconds().unwrap_or(i64::MAX);
+        if last_used.is_none_or(|at| micros(now) - at >= step) {
+            sqlx::query(
+                "UPDATE api_tokens SET last_used_at = ?2
+                 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
+            )
+            .bind(id)
+            .bind(micros(now))
+            .execute(&self.write)
+            .await?;
+        }
         principal(&row).map(Some)
     }
 

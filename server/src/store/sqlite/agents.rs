@@ -75,6 +75,22 @@ impl AgentStore for SqliteStore {
         credential_sha: &TokenHash,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<Uuid, EnrollRefusal>> {
+        // A token that cannot enroll is told on a reader: a flood of bad
+        // tokens never queues for (or holds) the writer. The write below
+        // checks again, atomically.
+        let usable: Option<(bool, bool)> = sqlx::query_as(
+            "SELECT used_at IS NOT NULL, expires_at <= ?2 FROM enrollment_tokens WHERE token_sha = ?1",
+        )
+        .bind(&token_sha[..])
+        .bind(micros(now))
+        .fetch_optional(&self.read)
+        .await?;
+        match usable {
+            None => return Ok(Err(EnrollRefusal::UnknownToken)),
+            Some((true, _)) => return Ok(Err(EnrollRefusal::AlreadyUsed)),
+            Some((false, true)) => return Ok(Err(EnrollRefusal::Expired)),
+            Some((false, false)) => {}
+        }
         let agent_id = Uuid::now_v7();
         let mut tx = self.begin().await?;
         let used = sqlx::query(

@@ -110,6 +110,7 @@ impl SeriesStore for SqliteStore {
         series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        limit: usize,
     ) -> StoreResult<Vec<RawPoint>> {
         if series.is_empty() {
             return Ok(Vec::new());
@@ -117,11 +118,12 @@ impl SeriesStore for SqliteStore {
         let rows = sqlx::query(
             "SELECT series_id, ts, value FROM samples INDEXED BY samples_series_ts
              WHERE series_id IN (SELECT value FROM json_each(?3)) AND ts >= ?1 AND ts < ?2
-             ORDER BY series_id, ts",
+             ORDER BY series_id, ts LIMIT ?4",
         )
         .bind(micros(from))
         .bind(micros(to))
         .bind(id_list(series))
+        .bind(row_limit(limit))
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(raw_point).collect()
@@ -151,6 +153,7 @@ impl SeriesStore for SqliteStore {
         series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        limit: usize,
     ) -> StoreResult<Vec<RawDistribution>> {
         if series.is_empty() {
             return Ok(Vec::new());
@@ -158,11 +161,12 @@ impl SeriesStore for SqliteStore {
         let rows = sqlx::query(
             "SELECT series_id, ts, vals FROM distributions INDEXED BY distributions_series_ts
              WHERE series_id IN (SELECT value FROM json_each(?3)) AND ts >= ?1 AND ts < ?2
-             ORDER BY series_id, ts",
+             ORDER BY series_id, ts LIMIT ?4",
         )
         .bind(micros(from))
         .bind(micros(to))
         .bind(id_list(series))
+        .bind(row_limit(limit))
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(raw_distribution).collect()
@@ -191,6 +195,7 @@ impl SeriesStore for SqliteStore {
         series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        limit: usize,
     ) -> StoreResult<Vec<RollupRow>> {
         if series.is_empty() {
             return Ok(Vec::new());
@@ -199,12 +204,13 @@ impl SeriesStore for SqliteStore {
             resolution,
             "SELECT series_id, bucket, n, sum, min, max, sketch FROM ",
             " WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2 AND bucket < ?3
-             ORDER BY series_id, bucket"
+             ORDER BY series_id, bucket LIMIT ?4"
         );
         let rows = sqlx::query(sql)
             .bind(id_list(series))
             .bind(micros(from))
             .bind(micros(to))
+            .bind(row_limit(limit))
             .fetch_all(&self.read)
             .await?;
         rows.iter()
@@ -250,4 +256,9 @@ impl SeriesStore for SqliteStore {
         }
         Ok(counts)
     }
+}
+
+/// A row limit as SQL takes it.
+fn row_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
 }

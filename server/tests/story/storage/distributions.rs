@@ -42,7 +42,7 @@ async fn a_distribution_is_one_row_read_back_in_order_and_dropped_with_raw_data(
 
     let range = (t0(), t0() + Duration::minutes(1));
     let read = store
-        .raw_distributions(&[f.rtt1, f.rtt2], range.0, range.1)
+        .raw_distributions(&[f.rtt1, f.rtt2], range.0, range.1, usize::MAX)
         .await
         .unwrap();
     assert_eq!(
@@ -59,7 +59,12 @@ async fn a_distribution_is_one_row_read_back_in_order_and_dropped_with_raw_data(
     );
     assert!(
         store
-            .raw_distributions(&[f.rtt1], range.1, range.1 + Duration::minutes(1))
+            .raw_distributions(
+                &[f.rtt1],
+                range.1,
+                range.1 + Duration::minutes(1),
+                usize::MAX
+            )
             .await
             .unwrap()
             .is_empty(),

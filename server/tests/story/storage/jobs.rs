@@ -104,28 +104,28 @@ async fn replacing_rollups_is_idempotent(backend: Backend) {
     }
     assert_eq!(
         store
-            .rollups(Rollup::Minute, &[1, 2], m(0), m(2))
+            .rollups(Rollup::Minute, &[1, 2], m(0), m(2), usize::MAX)
             .await
             .unwrap(),
         rows
     );
     assert_eq!(
         store
-            .rollups(Rollup::Minute, &[2], m(0), m(2))
+            .rollups(Rollup::Minute, &[2], m(0), m(2), usize::MAX)
             .await
             .unwrap(),
         [rows[2].clone()]
     );
     assert_eq!(
         store
-            .rollups(Rollup::Minute, &[1], m(1), m(2))
+            .rollups(Rollup::Minute, &[1], m(1), m(2), usize::MAX)
             .await
             .unwrap(),
         [rows[1].clone()]
     );
     assert!(
         store
-            .rollups(Rollup::Hour, &[1, 2], m(0), m(2))
+            .rollups(Rollup::Hour, &[1, 2], m(0), m(2), usize::MAX)
             .await
             .unwrap()
             .is_empty(),
@@ -141,7 +141,7 @@ async fn replacing_rollups_is_idempotent(backend: Backend) {
     let want = vec![rows[0].clone(), rows[2].clone(), newer];
     assert_eq!(
         store
-            .rollups(Rollup::Minute, &[1, 2], m(0), m(2))
+            .rollups(Rollup::Minute, &[1, 2], m(0), m(2), usize::MAX)
             .await
             .unwrap(),
         want
@@ -154,7 +154,7 @@ async fn replacing_rollups_is_idempotent(backend: Backend) {
         .unwrap();
     assert_eq!(
         store
-            .rollups(Rollup::Hour, &[1], m(0), m(60))
+            .rollups(Rollup::Hour, &[1], m(0), m(60), usize::MAX)
             .await
             .unwrap(),
         [hour]
@@ -168,7 +168,7 @@ async fn replacing_rollups_is_idempotent(backend: Backend) {
     );
     assert_eq!(
         store
-            .rollups(Rollup::Minute, &[1, 2], m(0), m(2))
+            .rollups(Rollup::Minute, &[1, 2], m(0), m(2), usize::MAX)
             .await
             .unwrap()
             .len(),
@@ -176,7 +176,7 @@ async fn replacing_rollups_is_idempotent(backend: Backend) {
     );
     assert_eq!(
         store
-            .rollups(Rollup::Hour, &[1], m(0), m(60))
+            .rollups(Rollup::Hour, &[1], m(0), m(60), usize::MAX)
             .await
             .unwrap()
             .len(),

@@ -128,7 +128,7 @@ async fn queries_over_stored_results(backend: Backend) {
 
     // Raw samples in [from, to), by series then time.
     let raw = store
-        .raw_samples(&[f.rtt2, f.loss1], minutes(0), minutes(3))
+        .raw_samples(&[f.rtt2, f.loss1], minutes(0), minutes(3), usize::MAX)
         .await
         .unwrap();
     let mut want = vec![(f.loss1, minutes(0), 0.0), (f.loss1, minutes(1), 1.0)];
@@ -162,7 +162,7 @@ async fn queries_over_stored_results(backend: Backend) {
     );
     assert!(
         store
-            .raw_samples(&[], minutes(0), minutes(4))
+            .raw_samples(&[], minutes(0), minutes(4), usize::MAX)
             .await
             .unwrap()
             .is_empty()

@@ -48,7 +48,7 @@ async fn ingest_stores_new_results_once_and_replays_acks() {
         (3, 5)
     );
     let values: Vec<f64> = store
-        .raw_samples(&series[..1], m(0), m(10))
+        .raw_samples(&series[..1], m(0), m(10), usize::MAX)
         .await
         .unwrap()
         .iter()

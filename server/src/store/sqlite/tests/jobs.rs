@@ -53,7 +53,7 @@ async fn replacing_rollups_twice_is_replacing_them_once() {
             .unwrap();
     }
     let read = store
-        .rollups(Rollup::Minute, &[0, 1, 2], m(0), m(1_000))
+        .rollups(Rollup::Minute, &[0, 1, 2], m(0), m(1_000), usize::MAX)
         .await
         .unwrap();
     assert_eq!(read.len(), 3_000);
@@ -66,7 +66,7 @@ async fn replacing_rollups_twice_is_replacing_them_once() {
         .unwrap();
     assert_eq!(
         store
-            .rollups(Rollup::Minute, &[0, 1, 2], m(0), m(1_000))
+            .rollups(Rollup::Minute, &[0, 1, 2], m(0), m(1_000), usize::MAX)
             .await
             .unwrap()
             .len(),

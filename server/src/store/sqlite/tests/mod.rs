@@ -241,7 +241,13 @@ async fn bad_rows_are_errors_not_panics() {
         .await
         .unwrap();
     let rollups = store
-        .rollups(Rollup::Minute, &series, t0() - Duration::days(1), t0())
+        .rollups(
+            Rollup::Minute,
+            &series,
+            t0() - Duration::days(1),
+            t0(),
+            usize::MAX,
+        )
         .await;
     assert!(
         matches!(rollups, Err(StoreError::Corrupt(_))),
