@@ -329,6 +329,16 @@ impl TrustStore {
         self.keys.values()
     }
 
+    /// Whether the key with that id was revoked here.
+    pub fn is_revoked(&self, id: &KeyId) -> bool {
+        self.revoked.contains(id)
+    }
+
+    /// Whether the key with that id is trusted: known and not revoked.
+    pub fn trusts(&self, id: &KeyId) -> bool {
+        self.keys.contains_key(id) && !self.revoked.contains(id)
+    }
+
     /// Checks that a trusted, unrevoked key signed the package. A signature by
     /// a trusted key that does not verify refuses the package outright.
     pub fn verify(&self, package: &Package) -> Result<PublicKey, TrustError> {

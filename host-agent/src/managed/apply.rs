@@ -31,6 +31,20 @@ impl Remote {
         mut client: Option<&mut ServerClient>,
     ) -> ConfigStatus {
         let trust = self.trust(state);
+        // A plugin whose signer is no longer trusted is let go at once: its
+        // checks stop before their next run, unless a package still
+        // trusted replaces it below.
+        let untrusted: Vec<String> = self
+            .compiled
+            .iter()
+            .filter(|(_, p)| !trust.trusts(&p.signer().id()))
+            .map(|(digest, _)| digest.clone())
+            .collect();
+        for digest in &untrusted {
+            if let Some(plugin) = self.compiled.remove(digest) {
+                tracing::warn!(plugin = %plugin.manifest().name, version = %plugin.manifest().version, signer = %plugin.signer().id(), "The plugin's signer is no longer trusted: unloaded.");
+            }
+        }
         let mut applied = BTreeMap::new();
         let mut statuses = Vec::new();
         for check in &state.checks {
@@ -39,6 +53,7 @@ impl Remote {
                 .applied
                 .get(&check.name)
                 .filter(|(running, _)| running == check)
+                .filter(|(running, _)| self.compiled.contains_key(&running.plugin.digest))
                 .cloned();
             let outcome = match unchanged {
                 Some(entry) => Ok(entry),
@@ -58,13 +73,21 @@ impl Remote {
                     applied.insert(check.name.clone(), entry);
                 }
                 Err((state, problem)) => {
-                    let kept = self.applied.get(&check.name).cloned();
-                    let problem = match &kept {
-                        Some((old, _)) => format!(
+                    // The running version stays, unless its signer was revoked.
+                    let running = self.applied.get(&check.name);
+                    let kept = running
+                        .filter(|(old, _)| self.compiled.contains_key(&old.plugin.digest))
+                        .cloned();
+                    let problem = match (&kept, running) {
+                        (Some((old, _)), _) => format!(
                             "{problem}; still running {}@{}",
                             old.plugin.name, old.plugin.version
                         ),
-                        None => problem,
+                        (None, Some((old, _))) => format!(
+                            "{problem}; stopped {}@{}: its signer is no longer trusted",
+                            old.plugin.name, old.plugin.version
+                        ),
+                        (None, None) => problem,
                     };
                     tracing::warn!(
                         check = check.name,
@@ -98,7 +121,7 @@ impl Remote {
             version: state.version.clone(),
             checks: self.applied.values().map(|(c, _)| c.clone()).collect(),
             keys: state.keys.clone(),
-            revoked_keys: state.revoked_keys.clone(),
+            revoked_keys: self.revoked.iter().cloned().collect(),
         };
         if let Err(e) = save_last_known_good(&self.data_dir, &effective) {
             tracing::warn!(error = %format!("{e:#}"), "Saving the last-known-good configuration failed.");
@@ -116,6 +139,8 @@ impl Remote {
         let mut jobs: Vec<Job> = self
             .local_jobs
             .iter()
+            // Revocations from the server hold for local plugins too.
+            .filter(|j| !self.revoked.contains(&j.plugin.signer().id()))
             .filter(|j| {
                 let shadowed = self.applied.contains_key(&*j.request.check);
                 if shadowed {

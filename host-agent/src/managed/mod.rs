@@ -20,14 +20,16 @@ mod apply;
 mod last_known_good;
 mod packages;
 mod poll;
+mod revoked;
 mod trust;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::watch;
 use vantage_protocol::config::{CheckState, ConfigSource, DesiredCheck};
+use vantage_protocol::keys::KeyId;
 use vantage_protocol::package::TrustStore;
 
 use crate::config::{LimitsSection, ServerSection};
@@ -65,6 +67,8 @@ pub struct Remote {
     compiled: HashMap<String, Arc<CompiledPlugin>>,
     /// What runs now, by check name.
     applied: BTreeMap<String, (DesiredCheck, Vec<Job>)>,
+    /// Every key this agent has seen revoked: only grows, kept on disk.
+    revoked: BTreeSet<KeyId>,
     jobs: watch::Sender<Arc<Vec<Job>>>,
 }
 
@@ -81,6 +85,10 @@ impl Remote {
         local_jobs: Vec<Job>,
         jobs: watch::Sender<Arc<Vec<Job>>>,
     ) -> Remote {
+        let revoked = revoked::load(&data_dir).unwrap_or_else(|e| {
+            tracing::error!(error = %format!("{e:#}"), "The stored revocations are unreadable: starting from the server's alone.");
+            BTreeSet::new()
+        });
         Remote {
             host,
             credential,
@@ -91,6 +99,7 @@ impl Remote {
             local_jobs,
             compiled: HashMap::new(),
             applied: BTreeMap::new(),
+            revoked,
             jobs,
         }
     }

@@ -2,32 +2,54 @@
 //! pinned at enrollment, the publisher keys those endorsed, minus every
 //! revocation.
 
+use std::collections::BTreeSet;
+
 use vantage_protocol::config::DesiredState;
-use vantage_protocol::keys::PublicKey;
+use vantage_protocol::keys::{KeyId, PublicKey};
 use vantage_protocol::package::TrustStore;
 
-use super::Remote;
+use super::{Remote, revoked};
 use crate::enroll::public_key;
 
 impl Remote {
-    /// The keys this agent trusts for `state` (see [`agent_trust`]).
-    pub(super) fn trust(&self, state: &DesiredState) -> TrustStore {
+    /// The keys this agent trusts for `state` (see [`agent_trust`]), after
+    /// adding what `state` revokes to the agent's sticky revocations.
+    pub(super) fn trust(&mut self, state: &DesiredState) -> TrustStore {
+        match revoked::record(&self.data_dir, &mut self.revoked, state) {
+            Ok(added) if !added.is_empty() => {
+                let ids: Vec<&str> = added.iter().map(|k| k.0.as_str()).collect();
+                tracing::warn!(keys = ids.join(", "), "Keys revoked: recorded for good.");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "Storing revocations failed; they hold until the agent stops.")
+            }
+        }
         let pinned = self.credential.roots().unwrap_or_else(|e| {
             tracing::error!(error = %format!("{e:#}"), "A pinned root key is damaged; no pinned root is trusted.");
             Vec::new()
         });
-        agent_trust(&self.local_trust, &pinned, state)
+        agent_trust(&self.local_trust, &pinned, &self.revoked, state)
     }
 }
 
 /// The keys an agent trusts for `state`: its local `[trust]` keys and its
 /// pinned roots, plus each publisher key that one of *those* endorsed; minus
-/// every revocation, local or from the server. A root the server names is
+/// every revocation: local, `revoked` (the agent's sticky record) or in
+/// `state`. A revoked root endorses nothing. A root the server names is
 /// trusted only if it is pinned or local.
-pub fn agent_trust(local: &TrustStore, pinned: &[PublicKey], state: &DesiredState) -> TrustStore {
+pub fn agent_trust(
+    local: &TrustStore,
+    pinned: &[PublicKey],
+    revoked: &BTreeSet<KeyId>,
+    state: &DesiredState,
+) -> TrustStore {
     let mut trust = local.clone();
     let mut roots: Vec<PublicKey> = trust.keys().cloned().collect();
     roots.extend(pinned.iter().cloned());
+    let mut revocations: BTreeSet<KeyId> = revoked.clone();
+    revocations.extend(revoked::in_state(state).cloned());
+    roots.retain(|r| !revocations.contains(&r.id()) && !local.is_revoked(&r.id()));
     for root in &roots {
         trust.add(root.clone());
     }
@@ -41,11 +63,8 @@ pub fn agent_trust(local: &TrustStore, pinned: &[PublicKey], state: &DesiredStat
             tracing::debug!(key = %key.key_id, "A publisher key no trusted root endorsed is not trusted.");
         }
     }
-    for key in state.keys.iter().filter(|k| k.revoked_at.is_some()) {
-        trust.revoke(key.key_id.clone());
-    }
-    for id in &state.revoked_keys {
-        trust.revoke(id.clone());
+    for id in revocations {
+        trust.revoke(id);
     }
     trust
 }
@@ -92,6 +111,31 @@ mod tests {
         }
     }
 
+    fn none() -> BTreeSet<KeyId> {
+        BTreeSet::new()
+    }
+
+    #[test]
+    fn a_revoked_root_endorses_nothing_and_a_recorded_revocation_holds() {
+        let pinned = SigningKeyPair::from_seed("pinned", [1; 32]);
+        let team = SigningKeyPair::from_seed("team", [2; 32]);
+        let endorsed = state(vec![registry_key(&team, Some(&pinned))], Vec::new());
+        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &none(), &endorsed);
+        assert!(trust.verify(&signed_by(&team)).is_ok());
+        // The root revoked (in the agent's record, not in this state): the
+        // key it endorsed is not trusted either.
+        let recorded = BTreeSet::from([pinned.public().id()]);
+        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &recorded, &endorsed);
+        assert!(trust.verify(&signed_by(&team)).is_err());
+        assert!(trust.verify(&signed_by(&pinned)).is_err());
+        // The publisher revoked in the record, absent from the state.
+        let recorded = BTreeSet::from([team.public().id()]);
+        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &recorded, &endorsed);
+        assert!(trust.verify(&signed_by(&team)).is_err());
+        assert!(!trust.trusts(&team.public().id()));
+        assert!(trust.trusts(&pinned.public().id()));
+    }
+
     #[test]
     fn only_keys_a_pinned_root_endorsed_are_trusted() {
         let pinned = SigningKeyPair::from_seed("pinned", [1; 32]);
@@ -108,7 +152,7 @@ mod tests {
             ],
             Vec::new(),
         );
-        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &s);
+        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &none(), &s);
         assert!(trust.verify(&signed_by(&pinned)).is_ok());
         assert!(trust.verify(&signed_by(&team)).is_ok());
         assert!(trust.verify(&signed_by(&rogue_root)).is_err());
@@ -120,6 +164,7 @@ mod tests {
         let trust = agent_trust(
             &TrustStore::new(),
             &[pinned.public()],
+            &none(),
             &state(vec![forged], Vec::new()),
         );
         assert!(trust.verify(&signed_by(&rogue)).is_err());
@@ -129,10 +174,10 @@ mod tests {
             vec![registry_key(&team, Some(&pinned))],
             vec![team.public().id()],
         );
-        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &s);
+        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &none(), &s);
         assert!(trust.verify(&signed_by(&team)).is_err());
         let s = state(Vec::new(), vec![pinned.public().id()]);
-        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &s);
+        let trust = agent_trust(&TrustStore::new(), &[pinned.public()], &none(), &s);
         assert!(trust.verify(&signed_by(&pinned)).is_err());
 
         // Local [trust] keys are roots too.
@@ -140,7 +185,7 @@ mod tests {
         local.add(rogue_root.public());
         let s = state(vec![registry_key(&rogue, Some(&rogue_root))], Vec::new());
         assert!(
-            agent_trust(&local, &[], &s)
+            agent_trust(&local, &[], &none(), &s)
                 .verify(&signed_by(&rogue))
                 .is_ok()
         );

@@ -24,6 +24,7 @@ use crate::support::server::{Backend, start};
 mod enrollment;
 mod fixtures;
 mod last_known_good;
+mod revocation;
 
 pub(crate) use fixtures::*;
 
