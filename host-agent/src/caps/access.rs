@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -122,6 +123,37 @@ impl Access {
         }
     }
 
+    /// Resolves `host` (in scope by name, as [`Access::reach`]) and keeps
+    /// the addresses the scope permits ([`Scope::permits_address`]): a
+    /// name that resolves to loopback or the metadata address reaches it
+    /// only if the check lists that address. Refuses when none is left;
+    /// the time resolution took.
+    pub(crate) async fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<(Vec<SocketAddr>, Duration), NetError> {
+        self.reach(host)?;
+        let (addrs, took) = super::net::resolve(host, port).await?;
+        let (kept, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = addrs
+            .into_iter()
+            .partition(|a| self.bounds.scope.permits_address(a.ip()));
+        if kept.is_empty() {
+            let why: Vec<String> = refused
+                .iter()
+                .map(|a| {
+                    let kind = vantage_protocol::net::special(a.ip()).unwrap_or("special");
+                    format!("{} ({kind})", a.ip())
+                })
+                .collect();
+            return Err(NetError::Denied(format!(
+                "`{host}` resolves only to addresses this check does not list: {}",
+                why.join(", ")
+            )));
+        }
+        Ok((kept, took))
+    }
+
     /// See [`Bounds::timeout`].
     pub(crate) fn timeout(&self, requested_ms: u32) -> Duration {
         self.bounds.timeout(requested_ms)
@@ -178,6 +210,13 @@ pub(crate) mod tests {
             Arc::new(scope),
             Instant::now() + Duration::from_secs(5),
         )
+    }
+
+    /// Like [`bounds`], with `allow` entries.
+    pub(crate) fn bounds_allowing(target: &str, allow: &[&str]) -> Bounds {
+        let allow: Vec<String> = allow.iter().map(|a| (*a).to_owned()).collect();
+        let scope = Scope::new(target, &allow).expect("a valid scope");
+        Bounds::new(10, Arc::new(scope), Instant::now() + Duration::from_secs(5))
     }
 
     /// `capability`, granted, within `bounds`.

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::Access;
-use super::net::{nanos, net_error, resolve, within};
+use super::net::{nanos, net_error, within};
 use crate::bindings::NetError;
 use crate::bindings::vantage::plugin::dns::{self, Answer, Query as WitQuery, Response};
 
@@ -46,8 +46,7 @@ async fn lookup(access: &Access, q: WitQuery) -> Result<Response, NetError> {
     let server = match &q.server {
         Some(server) => {
             let (host, port) = split_server(server)?;
-            access.reach(&host)?;
-            let (addrs, _) = resolve(&host, port).await?;
+            let (addrs, _) = access.resolve(&host, port).await?;
             addrs[0]
         }
         None => system_server()?,

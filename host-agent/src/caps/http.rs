@@ -15,7 +15,7 @@ use url::Url;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::Access;
-use super::net::{connect_first, nanos, net_error, resolve, within};
+use super::net::{connect_first, nanos, net_error, within};
 use super::tls::TlsConfigs;
 use crate::bindings::NetError;
 use crate::bindings::vantage::plugin::http::{self, Request, Response, Timing, TlsInfo};
@@ -71,13 +71,18 @@ async fn send(access: &Access, tls: &TlsConfigs, r: Request) -> Result<Response,
     within(access.timeout(r.timeout_ms), async {
         let mut redirects = 0u32;
         loop {
-            let host = url.host_str().unwrap_or_default().to_owned();
-            access.reach(&host).map_err(|e| match (e, redirects) {
+            // Every hop is checked like the first: its name, then each
+            // address it resolves to.
+            let hop_error = |e| match (e, redirects) {
                 (NetError::Denied(m), n) if n > 0 => NetError::Denied(format!("redirect: {m}")),
                 (e, _) => e,
-            })?;
+            };
+            let host = url.host_str().unwrap_or_default().to_owned();
+            access.reach(&host).map_err(hop_error)?;
             let hop = Instant::now();
-            let mut ex = exchange(tls, &r, &method, &url, body.as_deref()).await?;
+            let mut ex = exchange(access, tls, &r, &method, &url, body.as_deref())
+                .await
+                .map_err(hop_error)?;
             let location = header(&ex.headers, "location");
             if (300..400).contains(&ex.status)
                 && ex.status != 304
@@ -131,6 +136,7 @@ fn header(headers: &[(String, String)], name: &str) -> Option<String> {
 }
 
 async fn exchange(
+    access: &Access,
     tls: &TlsConfigs,
     r: &Request,
     method: &hyper::Method,
@@ -144,7 +150,7 @@ async fn exchange(
         .trim_start_matches('[')
         .trim_end_matches(']');
     let port = url.port_or_known_default().unwrap_or(80);
-    let (addrs, _) = resolve(host, port).await?;
+    let (addrs, _) = access.resolve(host, port).await?;
     let dns_ns = nanos(start.elapsed());
     let (stream, _, _) = connect_first(&addrs).await?;
     let connect_ns = nanos(start.elapsed());
@@ -310,11 +316,16 @@ mod tests {
     use vantage_protocol::manifest::Capability;
 
     use super::*;
-    use crate::caps::access::tests::{bounds, granted};
+    use crate::caps::access::tests::{bounds, bounds_allowing, granted};
 
     /// A web server on loopback that answers every connection with `reply`.
     async fn server(reply: &'static str) -> u16 {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        server_on("127.0.0.1", reply).await
+    }
+
+    /// The same, on loopback address `ip`.
+    async fn server_on(ip: &str, reply: &'static str) -> u16 {
+        let listener = TcpListener::bind((ip, 0)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
             loop {
@@ -379,6 +390,26 @@ mod tests {
             .unwrap();
         assert!(
             matches!(&r, Err(NetError::Denied(m)) if m.starts_with("redirect:")),
+            "{r:?}"
+        );
+        // A redirect to a name in scope that resolves to loopback: refused
+        // at its addresses, before anything is sent there.
+        let port = server_on(
+            "127.0.0.3",
+            "HTTP/1.1 302 Found\r\nlocation: http://localhost:9/\r\ncontent-length: 0\r\n\r\n",
+        )
+        .await;
+        let named = bounds_allowing("127.0.0.3", &["localhost"]);
+        let tls = Arc::new(TlsConfigs::new(&[] as &[&str]).unwrap());
+        let mut by_name = HttpCap::new(granted(Capability::Http, &named), tls);
+        let r = http::Host::send(
+            &mut by_name,
+            request(format!("http://127.0.0.3:{port}/"), 64),
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(&r, Err(NetError::Denied(m)) if m.starts_with("redirect:") && m.contains("(loopback)")),
             "{r:?}"
         );
         let r = http::Host::send(&mut http, request("ftp://127.0.0.1/".into(), 64))

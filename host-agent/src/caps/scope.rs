@@ -6,6 +6,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use vantage_protocol::net::special;
+
 /// Hosts one run may reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
@@ -70,6 +72,28 @@ impl Scope {
                 .any(|(net, bits)| contains(*net, *bits, ip)),
             Err(_) => false,
         }
+    }
+}
+
+impl Scope {
+    /// Whether a resolved address may be reached, once its name passed
+    /// [`Scope::permits`]: an ordinary address may; a special one
+    /// (loopback, link-local with the cloud metadata address, unspecified,
+    /// multicast, broadcast, IPv4-mapped forms too) only when the check
+    /// lists it: the address itself, or a network of the same kind
+    /// (`127.0.0.0/8`). Neither `*` nor `0.0.0.0/0` lists one.
+    pub fn permits_address(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let Some(kind) = special(ip) else {
+            return true;
+        };
+        self.hosts.contains(&ip.to_string())
+            || self.nets.iter().any(|(net, bits)| {
+                *bits > 0 && special(*net) == Some(kind) && contains(*net, *bits, ip)
+            })
     }
 }
 
@@ -166,6 +190,41 @@ mod tests {
 
         let s = Scope::new("[::1]:53", &["fd00::/8".into()]).unwrap();
         assert!(s.permits("::1") && s.permits("fd12::1") && !s.permits("fe80::1"));
+    }
+
+    #[test]
+    fn special_addresses_need_the_check_to_list_them() {
+        let by_name = Scope::new("http://metadata.example:80/", &[]).unwrap();
+        assert!(by_name.permits("metadata.example"));
+        for ip in [
+            "169.254.169.254",
+            "127.0.0.1",
+            "::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+            "fe80::1",
+        ] {
+            assert!(!by_name.permits_address(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(by_name.permits_address("192.0.2.10".parse().unwrap()));
+        let wide = Scope::new("x", &["*".into(), "0.0.0.0/0".into(), "::/0".into()]).unwrap();
+        assert!(!wide.permits_address("127.0.0.1".parse().unwrap()));
+        assert!(!wide.permits_address("169.254.169.254".parse().unwrap()));
+        assert!(wide.permits_address("203.0.113.9".parse().unwrap()));
+        // Listed: the target's own literal, the address, a network of its kind.
+        let listed = Scope::new(
+            "127.0.0.1:8080",
+            &["169.254.169.254".into(), "fe80::/10".into()],
+        )
+        .unwrap();
+        assert!(listed.permits_address("127.0.0.1".parse().unwrap()));
+        assert!(listed.permits_address("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!listed.permits_address("127.0.0.2".parse().unwrap()));
+        assert!(listed.permits_address("169.254.169.254".parse().unwrap()));
+        assert!(listed.permits_address("fe80::9".parse().unwrap()));
+        let loopback_net = Scope::new("x", &["127.0.0.0/8".into()]).unwrap();
+        assert!(loopback_net.permits_address("127.9.9.9".parse().unwrap()));
+        assert!(!loopback_net.permits_address("169.254.1.1".parse().unwrap()));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::Access;
-use super::net::{connect_first, nanos, net_error, resolve, within};
+use super::net::{connect_first, nanos, net_error, within};
 use crate::bindings::NetError;
 use crate::bindings::vantage::plugin::tcp::{self, ConnectRequest, ConnectResponse};
 
@@ -42,14 +42,14 @@ impl tcp::Host for TcpCap {
 }
 
 async fn connect(access: &Access, r: ConnectRequest) -> Result<ConnectResponse, NetError> {
-    access.reach(&r.host)?;
+    access.granted()?;
     if r.port == 0 {
         return Err(NetError::Invalid("port 0 cannot be connected to".into()));
     }
     let timeout = access.timeout(r.timeout_ms);
     let start = Instant::now();
     within(timeout, async {
-        let (addrs, dns) = resolve(&r.host, r.port).await?;
+        let (addrs, dns) = access.resolve(&r.host, r.port).await?;
         let (stream, addr, connect) = connect_first(&addrs).await?;
         let (received, first_byte) = exchange(stream, r.send.as_deref(), r.read_max).await?;
         Ok(ConnectResponse {
@@ -99,7 +99,7 @@ mod tests {
     use vantage_protocol::manifest::Capability;
 
     use super::*;
-    use crate::caps::access::tests::{bounds, granted};
+    use crate::caps::access::tests::{bounds, bounds_allowing, granted};
 
     fn request(host: &str, port: u16) -> ConnectRequest {
         ConnectRequest {
@@ -149,6 +149,48 @@ mod tests {
         .unwrap();
         assert!(matches!(out[0], Err(NetError::Refused)), "{:?}", out[0]);
         assert!(matches!(out[1], Err(NetError::Invalid(_))), "{:?}", out[1]);
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_reaches_it_only_when_the_address_is_listed() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // `localhost` is in scope by name, but resolves to loopback.
+        let named = bounds_allowing("localhost", &[]);
+        let mut tcp = TcpCap::new(granted(Capability::Tcp, &named));
+        let r = tcp::Host::connect(&mut tcp, request("localhost", port))
+            .await
+            .unwrap();
+        assert!(
+            matches!(&r, Err(NetError::Denied(m)) if m.contains("(loopback)")),
+            "{r:?}"
+        );
+        let pending = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
+        assert!(pending.is_err(), "the listener was contacted");
+        // `*` does not list it either; naming the address does.
+        let any = bounds_allowing("localhost", &["*", "0.0.0.0/0"]);
+        let r = tcp::Host::connect(
+            &mut TcpCap::new(granted(Capability::Tcp, &any)),
+            request("localhost", port),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(r, Err(NetError::Denied(_))), "{r:?}");
+        let listed = bounds_allowing("localhost", &["127.0.0.1", "::1"]);
+        let accept = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4];
+            s.read_exact(&mut buf).await.unwrap();
+            s.write_all(&buf).await.unwrap();
+        });
+        let r = tcp::Host::connect(
+            &mut TcpCap::new(granted(Capability::Tcp, &listed)),
+            request("localhost", port),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.unwrap().received, b"ping");
+        accept.await.unwrap();
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::Access;
-use super::net::{nanos, net_error, resolve, within};
+use super::net::{nanos, net_error, within};
 use crate::bindings::NetError;
 use crate::bindings::vantage::plugin::udp::{self, ExchangeRequest, ExchangeResponse};
 
@@ -55,7 +55,7 @@ async fn exchange(access: &Access, r: ExchangeRequest) -> Result<ExchangeRespons
         )));
     }
     within(access.timeout(r.timeout_ms), async {
-        let (addrs, _) = resolve(&r.host, r.port).await?;
+        let (addrs, _) = access.resolve(&r.host, r.port).await?;
         let addr = addrs[0];
         let local: IpAddr = match addr {
             SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),

@@ -25,6 +25,7 @@ mod enrollment;
 mod fixtures;
 mod last_known_good;
 mod revocation;
+mod scope;
 
 pub(crate) use fixtures::*;
 

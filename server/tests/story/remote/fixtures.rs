@@ -143,3 +143,48 @@ pub(crate) async fn enroll_into(
     .expect(200);
     id
 }
+
+/// A managed agent `edge-1` in group `edge`, enrolled pinning the story's
+/// root, running; the registry holds `tcp@1.0.0` by the story's publisher.
+pub(crate) struct ManagedAgent {
+    pub home: AgentHome,
+    pub config: PathBuf,
+    pub agent: RunningAgent,
+    pub id: String,
+}
+
+impl ManagedAgent {
+    pub(crate) async fn start(admin: &Client, url: &str, packages: &Packages) -> ManagedAgent {
+        packages.register_keys(admin).await;
+        publish(admin, packages.tcp("1.0.0", &["tcp"], &packages.publisher))
+            .await
+            .expect(201);
+        let home = AgentHome::new();
+        let config = managed_config(&home);
+        let root = packages.root.public().id().0;
+        let id = enroll_into(admin, url, &home, "edge-1", &root, &["edge"]).await;
+        let agent = RunningAgent::start(&config);
+        ManagedAgent {
+            home,
+            config,
+            agent,
+            id,
+        }
+    }
+}
+
+/// Saves a `tcp ^1` check for group `edge` against `target`, every 300 ms.
+pub(crate) async fn tcp_check(admin: &Client, name: &str, target: &str, allow: &[&str]) {
+    send_json(
+        admin,
+        Method::PUT,
+        &format!("/api/v1/checks/{name}"),
+        &json!({
+            "name": name, "plugin": "tcp", "version": "^1",
+            "targets": [target], "interval": "300ms", "allow": allow,
+            "grants": ["tcp"], "agents": {"groups": ["edge"]},
+        }),
+    )
+    .await
+    .expect(201);
+}

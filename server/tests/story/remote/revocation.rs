@@ -54,29 +54,15 @@ async fn a_revocation_taken_back_by_the_server_still_holds(backend: Backend) {
     let admin = &server.admin;
     let url = format!("http://{}", server.addr);
     let packages = Packages::new();
-    packages.register_keys(admin).await;
     let publisher = packages.publisher.public().id().0;
-    publish(admin, packages.tcp("1.0.0", &["tcp"], &packages.publisher))
-        .await
-        .expect(201);
+    let ManagedAgent {
+        home,
+        config,
+        agent,
+        id: agent_id,
+    } = ManagedAgent::start(admin, &url, &packages).await;
     let (_target, port) = tcp_target();
-    let home = AgentHome::new();
-    let config = managed_config(&home);
-    let root = packages.root.public().id().0;
-    let agent_id = enroll_into(admin, &url, &home, "edge-1", &root, &["edge"]).await;
-    send_json(
-        admin,
-        Method::PUT,
-        "/api/v1/checks/port",
-        &json!({
-            "name": "port", "plugin": "tcp", "version": "^1",
-            "targets": [format!("127.0.0.1:{port}")], "interval": "300ms",
-            "grants": ["tcp"], "agents": {"groups": ["edge"]},
-        }),
-    )
-    .await
-    .expect(201);
-    let agent = RunningAgent::start(&config);
+    tcp_check(admin, "port", &format!("127.0.0.1:{port}"), &[]).await;
     agent.wait_result("port", 0, LIMIT, |r| r["status"] == "ok");
 
     // Revoked: the agent records it for good.
