@@ -1,6 +1,8 @@
 //! The plugin registry: publishing signed packages, searching, yanking,
 //! and the package files themselves, addressed by their sha256.
 
+use std::collections::BTreeSet;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -11,6 +13,7 @@ use sha2::{Digest as _, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vantage_protocol::config::{PluginSummary, PluginVersion};
+use vantage_protocol::keys::KeyId;
 use vantage_protocol::package::{Package, TrustError};
 
 use crate::AppState;
@@ -71,6 +74,17 @@ async fn publish(
         };
         ApiError::field("body", format!("{e}{hint}"))
     })?;
+    // A name belongs to the keys that published it: another endorsed key
+    // cannot ship `http 0.1.99` to every `^0.1` check.
+    let owners: BTreeSet<KeyId> = state
+        .store
+        .packages(Some(&package.manifest().name))
+        .await?
+        .into_iter()
+        .map(|p| p.signer)
+        .collect();
+    trust::may_publish(&package, &keys, &owners).map_err(|e| ApiError::field("body", e))?;
+    let signer = new_owner(&package, &keys, &owners).unwrap_or(signer);
     let row = PackageRow {
         manifest: package.manifest().clone(),
         digest: package.digest().to_string(),
@@ -90,6 +104,25 @@ async fn publish(
     state.changes.bump();
     tracing::info!(plugin = row.manifest.id(), sha256 = row.sha256, signer = %row.signer, by = who.0.username, "A plugin was published.");
     Ok((StatusCode::CREATED, axum::Json(row.view())))
+}
+
+/// The key recorded as a new version's signer: of its valid signatures by
+/// trusted keys, one that is not yet an owner nor a root (a key a root
+/// admits to the name), else the one verification picked.
+fn new_owner(
+    package: &Package,
+    keys: &[vantage_protocol::config::PublisherKey],
+    owners: &BTreeSet<KeyId>,
+) -> Option<vantage_protocol::keys::PublicKey> {
+    let digest = package.digest();
+    let trusted = trust::trusted(keys);
+    package.signatures().iter().find_map(|sig| {
+        let row = trusted
+            .iter()
+            .find(|k| k.key_id == sig.key_id && !k.root && !owners.contains(&k.key_id))?;
+        let key = trust::public_key(row)?;
+        sig.verify(&digest, &key).ok().map(|()| key)
+    })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -49,6 +49,38 @@ pub fn trust_store(keys: &[PublisherKey]) -> TrustStore {
     store
 }
 
+/// Who may publish a new version of a plugin name: anyone trusted when the
+/// name is new; else a key that signed one of its versions (`owners`) or a
+/// root. A new key joins the owners by publishing a version a root (or an
+/// owner) signed too. The refusal names the owners.
+pub fn may_publish(
+    package: &vantage_protocol::package::Package,
+    keys: &[PublisherKey],
+    owners: &BTreeSet<KeyId>,
+) -> Result<(), String> {
+    if owners.is_empty() {
+        return Ok(());
+    }
+    let digest = package.digest();
+    let trusted = trusted(keys);
+    let signed_by_owner_or_root = package.signatures().iter().any(|sig| {
+        trusted
+            .iter()
+            .filter(|k| k.key_id == sig.key_id && (k.root || owners.contains(&k.key_id)))
+            .filter_map(|k| public_key(k))
+            .any(|key| sig.verify(&digest, &key).is_ok())
+    });
+    if signed_by_owner_or_root {
+        return Ok(());
+    }
+    let owners: Vec<&str> = owners.iter().map(|k| k.0.as_str()).collect();
+    Err(format!(
+        "`{}` belongs to the keys that published it ({}): a version by another key needs one of theirs or a root's signature too",
+        package.manifest().name,
+        owners.join(", ")
+    ))
+}
+
 /// The key of a registry row (rows hold only keys that parsed when added).
 pub fn public_key(row: &PublisherKey) -> Option<PublicKey> {
     PublicKey::from_base64(&row.name, &row.public_key).ok()

@@ -3,4 +3,5 @@
 mod agents;
 mod details;
 mod logins;
+mod names;
 mod rate_limit;

@@ -26,11 +26,23 @@ impl Packages {
 
     /// `tcp@version` requesting `caps`, signed by `signer`.
     pub(crate) fn tcp(&self, version: &str, caps: &[&str], signer: &SigningKeyPair) -> Vec<u8> {
+        self.tcp_signed(version, caps, &[signer])
+    }
+
+    /// `tcp@version` requesting `caps`, signed by each of `signers`.
+    pub(crate) fn tcp_signed(
+        &self,
+        version: &str,
+        caps: &[&str],
+        signers: &[&SigningKeyPair],
+    ) -> Vec<u8> {
         let mut manifest = self.manifest.clone();
         manifest.version = version.parse().unwrap();
         manifest.capabilities = caps.iter().map(|c| c.parse().unwrap()).collect();
         let mut package = Package::new(manifest, self.component.clone()).unwrap();
-        package.sign(signer);
+        for signer in signers {
+            package.sign(signer);
+        }
         package.to_bytes()
     }
 

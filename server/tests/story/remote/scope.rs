@@ -13,7 +13,13 @@ async fn a_name_that_resolves_to_loopback_is_reached_only_when_listed(backend: B
     let packages = Packages::new();
     let managed = ManagedAgent::start(admin, &url, &packages).await;
     let (_target, port) = tcp_target();
-    tcp_check(admin, "by-name", &format!("localhost:{port}"), &["0.0.0.0/0"]).await;
+    tcp_check(
+        admin,
+        "by-name",
+        &format!("localhost:{port}"),
+        &["0.0.0.0/0"],
+    )
+    .await;
     tcp_check(
         admin,
         "listed",
