@@ -164,7 +164,7 @@ impl Remote {
     ) -> Result<Vec<Job>, Refusal> {
         let spec = JobSpec {
             name: &check.name,
-            targets: probed_targets(&check.name, &check.targets),
+            targets: probed_targets(&check.name, &check.targets, &check.allow),
             config: &check.config,
             grants: Some(&check.grants),
             allow: &check.allow,
@@ -200,22 +200,26 @@ impl Remote {
 }
 
 /// The check's targets, less mesh peers at a special address (loopback,
-/// link-local, …): a peer's address comes from what another agent
-/// reported, not from the operator, so it never points the probe there.
-fn probed_targets(check: &str, targets: &[DesiredTarget]) -> Vec<String> {
+/// link-local, …) that the check's `allow` does not list: a peer's address
+/// comes from what another agent reported, not from the operator, so it
+/// points the probe there only when the operator said so.
+fn probed_targets(check: &str, targets: &[DesiredTarget], allow: &[String]) -> Vec<String> {
+    let listed = crate::caps::Scope::new("", allow).ok();
     targets
         .iter()
         .filter(|t| {
             let Some(peer) = &t.peer else { return true };
-            let special = t
-                .target
-                .parse()
-                .ok()
-                .and_then(vantage_protocol::net::special);
-            if let Some(why) = special {
-                tracing::warn!(check, peer, address = %t.target, "A mesh peer's address is {why}: not probed.");
+            let Ok(ip) = t.target.parse::<std::net::IpAddr>() else {
+                return true;
+            };
+            let Some(why) = vantage_protocol::net::special(ip) else {
+                return true;
+            };
+            let kept = listed.as_ref().is_some_and(|s| s.permits_address(ip));
+            if !kept {
+                tracing::warn!(check, peer, address = %t.target, "A mesh peer's address is {why} and the check does not list it: not probed.");
             }
-            special.is_none()
+            kept
         })
         .map(|t| t.target.clone())
         .collect()
@@ -242,9 +246,14 @@ mod tests {
             target("::ffff:127.0.0.1", Some("rogue-3")),
         ];
         assert_eq!(
-            probed_targets("mesh", &targets),
+            probed_targets("mesh", &targets, &[]),
             ["127.0.0.1:22", "10.0.0.2"],
             "a target the operator listed stays; special peer addresses go"
+        );
+        // A lab on one host lists loopback in the check's `allow`.
+        assert_eq!(
+            probed_targets("mesh", &targets, &["127.0.0.0/8".into()]),
+            ["127.0.0.1:22", "10.0.0.2", "127.0.0.1", "::ffff:127.0.0.1"],
         );
     }
 }

@@ -11,8 +11,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 use vantage_protocol::config::{AgentPlacement, ConfigStatus};
-use vantage_protocol::ingest::{AgentInfo, EnrollRequest, EnrollResponse, Heartbeat, OutboxStats};
+use vantage_protocol::ingest::{EnrollRequest, EnrollResponse, Heartbeat, OutboxStats};
 
+use super::reported;
 use crate::AppState;
 use crate::auth::{Admin, AgentCredential, Operator, TokenKind, Viewer, new_token, token_hash};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
@@ -120,7 +121,7 @@ async fn enroll(
             "1–64 characters from letters, digits and . _ -",
         ));
     }
-    check_info(&body.agent)?;
+    reported::check_info(&state.config, &body.agent)?;
     let (credential, credential_sha) = new_token(TokenKind::Agent);
     let outcome = state
         .store
@@ -167,48 +168,6 @@ async fn enroll(
     }
 }
 
-fn check_info(info: &AgentInfo) -> ApiResult<()> {
-    for (field, value, max) in [
-        ("agent.hostname", &info.hostname, 255),
-        ("agent.os", &info.os, 64),
-        ("agent.arch", &info.arch, 64),
-        ("agent.version", &info.version, 64),
-    ] {
-        if value.is_empty() || value.len() > max || value.chars().any(char::is_control) {
-            return Err(ApiError::field(
-                field,
-                format!("must be 1–{max} printable bytes"),
-            ));
-        }
-    }
-    check_addresses("agent.addresses", &info.addresses)
-}
-
-/// `addresses` as reported under `field`: at most 64, each an ordinary
-/// unicast IP address.
-fn check_addresses(field: &str, addresses: &[String]) -> ApiResult<()> {
-    if addresses.len() > 64 {
-        return Err(ApiError::field(field, "at most 64"));
-    }
-    for (i, a) in addresses.iter().enumerate() {
-        let Ok(ip) = a.parse::<std::net::IpAddr>() else {
-            return Err(ApiError::field(
-                &format!("{field}[{i}]"),
-                "is not an IP address",
-            ));
-        };
-        // Mesh peers probe what agents report: never loopback, the cloud
-        // metadata address and the like.
-        if let Some(why) = vantage_protocol::net::special(ip) {
-            return Err(ApiError::field(
-                &format!("{field}[{i}]"),
-                format!("is {why}: peers cannot be sent to probe it"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Tells the server the agent is alive, and how its outbox is.
 #[utoipa::path(post, path = "/api/v1/agents/heartbeat", tag = "agents", security(("agent" = [])), request_body = Heartbeat, responses(
     (status = 204, description = "noted"),
@@ -219,7 +178,7 @@ async fn heartbeat(
     AgentCredential(agent): AgentCredential,
     JsonBody(body): JsonBody<Heartbeat>,
 ) -> ApiResult<StatusCode> {
-    check_addresses("addresses", &body.addresses)?;
+    reported::check_addresses(&state.config, "addresses", &body.addresses)?;
     let now = Utc::now();
     if state.store.heartbeat(agent.id, &body, now).await? {
         // Mesh peers probe the new addresses.

@@ -11,6 +11,7 @@ mod keys;
 mod latest;
 mod live;
 mod registry;
+mod reported;
 mod series;
 mod system;
 

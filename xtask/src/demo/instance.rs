@@ -183,10 +183,19 @@ impl Server {
         } else {
             0
         };
+        // The demo's agents share this host and report loopback addresses,
+        // which the server refuses unless its configuration lists them.
+        let config = dir.join("server.toml");
+        std::fs::write(
+            &config,
+            "# Written by `cargo xtask demo`: its agents share this host.\nagent_addresses = [\"127.0.0.0/8\"]\n",
+        )?;
         let mut child = lifeline::tie(
             Command::new(bin.join("vantage-server"))
                 .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
                 .arg(dir.join("server"))
+                .arg("--config")
+                .arg(&config)
                 .env("VANTAGE_ADMIN_PASSWORD", password)
                 .stdout(Stdio::piped()),
         )

@@ -65,3 +65,38 @@ async fn a_rogue_agent_cannot_report_loopback_or_metadata_addresses(backend: Bac
     let listed = server.admin.get("/api/v1/agents").await.expect(200).json();
     assert_eq!(listed["items"][0]["addresses"], json!(["10.1.2.3"]));
 }
+
+both!(a_lab_on_one_host_lists_loopback_for_its_agents);
+async fn a_lab_on_one_host_lists_loopback_for_its_agents(backend: Backend) {
+    let config = vantage_server::config::ServerConfig {
+        agent_addresses: vec!["127.0.0.0/8".into()],
+        ..Default::default()
+    };
+    assert!(config.validate().is_ok());
+    let Some(server) = crate::support::server::start_with(backend, config).await else {
+        return;
+    };
+    let (agent, _) = enroll(&server, "lab-1").await;
+    agent
+        .post(
+            "/api/v1/agents/heartbeat",
+            &json!({"version": "0.1.0", "started_at": Utc::now(), "addresses": ["127.0.0.2"]}),
+        )
+        .await
+        .expect(204);
+    // Listing loopback lists nothing else.
+    let refused = agent
+        .post(
+            "/api/v1/agents/heartbeat",
+            &json!({"version": "0.1.0", "started_at": Utc::now(), "addresses": ["169.254.169.254"]}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(fields(&refused), ["addresses[0]"], "{refused}");
+    let bad = vantage_server::config::ServerConfig {
+        agent_addresses: vec!["127.0.0.0/40".into()],
+        ..Default::default()
+    };
+    let said = bad.validate().unwrap_err().to_string();
+    assert!(said.contains("agent_addresses"), "{said}");
+}
