@@ -90,10 +90,13 @@ impl PluginHost {
             system: Arc::new(SystemStats::default()),
             icmp: Arc::new(IcmpService::new(options.icmp)),
         };
-        let cache = options
-            .cache_dir
-            .as_ref()
-            .map(|dir| ArtifactCache::new(dir.clone(), &engine));
+        let cache = options.cache_dir.as_ref().and_then(|dir| {
+            ArtifactCache::new(dir.clone(), &engine)
+                .inspect_err(|e| {
+                    tracing::warn!(error = %format!("{e:#}"), "No precompiled-plugin cache: plugins compile on every start.");
+                })
+                .ok()
+        });
         let ticker = EpochTicker::start(engine.clone());
         Ok(PluginHost {
             engine,

@@ -180,3 +180,56 @@ async fn misbehaving_checks_do_not_disturb_the_others() {
         );
     }
 }
+
+/// Precompiled native code is loaded only when its tag verifies under the
+/// agent's own key: someone who can write the cache and swaps in another
+/// package's artifact (with its tag) gets a recompile, never their code.
+#[tokio::test]
+async fn a_tampered_artifact_cache_is_compiled_again_never_loaded() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use vantage_agent::host::{HostOptions, PluginHost};
+
+    let cache = tempfile::tempdir().unwrap();
+    let options = HostOptions {
+        cache_dir: Some(cache.path().to_owned()),
+        max_instances: 4,
+        ..HostOptions::default()
+    };
+    let artifact = |name: &str, ext: &str| {
+        let digest = support::package(name).digest().to_string();
+        std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.extension().is_some_and(|e| e == ext)
+                    && p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(&digest)
+            })
+            .unwrap_or_else(|| panic!("no .{ext} for {name}"))
+    };
+    {
+        let host = PluginHost::new(&options).unwrap();
+        compile(&host, "misbehave");
+        compile(&host, "tcp");
+    }
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&cache.path().join("artifact.key")), 0o600);
+    assert_eq!(mode(&artifact("misbehave", "cwasm")), 0o600);
+
+    // The tcp plugin's native code, and its valid tag, under misbehave's name.
+    let foreign = std::fs::read(artifact("tcp", "cwasm")).unwrap();
+    std::fs::copy(artifact("tcp", "cwasm"), artifact("misbehave", "cwasm")).unwrap();
+    std::fs::copy(artifact("tcp", "mac"), artifact("misbehave", "mac")).unwrap();
+
+    let host = PluginHost::new(&options).unwrap();
+    let plugin = compile(&host, "misbehave");
+    let r = run(&host, &plugin, &misbehave(&plugin, "ok")).await;
+    assert_eq!(r.status, Status::Ok, "misbehave's own code ran: {r:?}");
+    assert_ne!(
+        std::fs::read(artifact("misbehave", "cwasm")).unwrap(),
+        foreign,
+        "the swapped artifact was replaced by a fresh compile"
+    );
+}
