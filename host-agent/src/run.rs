@@ -115,22 +115,29 @@ impl WasiView for RunState {
     }
 }
 
+/// One memory cap for the whole instance: a component may hold several
+/// linear memories (one per core module), and their sizes add up. wasmtime
+/// asks before creating each memory (from 0) and before each growth.
 struct MemoryLimiter {
     max: usize,
+    /// Bytes of every linear memory of the instance together.
+    total: usize,
     refused: bool,
 }
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max {
+        let total = self.total.saturating_sub(current).saturating_add(desired);
+        if total > self.max {
             self.refused = true;
             return Ok(false);
         }
+        self.total = total;
         Ok(true)
     }
 
@@ -166,6 +173,7 @@ impl RunState {
             table: ResourceTable::new(),
             limiter: MemoryLimiter {
                 max: request.limits.memory_bytes,
+                total: 0,
                 refused: false,
             },
             log: LogCap::new(request.check.clone(), &bounds, request.limits.log_lines),
@@ -269,5 +277,32 @@ fn classify(
             text = format!("{text} (stderr: {tail})");
         }
         RunFailure::Trap(vantage_protocol::text::clip(text, 2048))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: usize = 1 << 20;
+
+    #[test]
+    fn the_memory_cap_covers_every_memory_of_the_instance_together() {
+        let mut limiter = MemoryLimiter {
+            max: 64 * MIB,
+            total: 0,
+            refused: false,
+        };
+        // Two core modules' memories, created and grown.
+        assert!(limiter.memory_growing(0, 16 * MIB, None).unwrap());
+        assert!(limiter.memory_growing(0, 16 * MIB, None).unwrap());
+        assert!(limiter.memory_growing(16 * MIB, 40 * MIB, None).unwrap());
+        assert_eq!(limiter.total, 56 * MIB);
+        // Each below the cap alone, but not together.
+        assert!(!limiter.memory_growing(16 * MIB, 30 * MIB, None).unwrap());
+        assert!(limiter.refused);
+        assert_eq!(limiter.total, 56 * MIB, "a refused growth changes nothing");
+        assert!(limiter.memory_growing(16 * MIB, 24 * MIB, None).unwrap());
+        assert_eq!(limiter.total, 64 * MIB);
     }
 }
