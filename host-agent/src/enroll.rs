@@ -1,8 +1,6 @@
 //! Enrollment: a one-time token from the server becomes this agent's own
 //! credential, kept in `<data_dir>/credential.json` (mode 0600).
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -71,21 +69,10 @@ impl Credential {
 
     /// Writes the file readable by its owner only, atomically.
     pub fn save(&self, data_dir: &Path) -> anyhow::Result<()> {
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("creating {}", data_dir.display()))?;
-        let tmp = data_dir.join(format!("{CREDENTIAL_FILE}.tmp"));
-        let _ = std::fs::remove_file(&tmp);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("creating {}", tmp.display()))?;
-        file.write_all(&serde_json::to_vec_pretty(self)?)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, data_dir.join(CREDENTIAL_FILE))?;
-        std::fs::File::open(data_dir)?.sync_all()?;
-        Ok(())
+        crate::files::write_private(
+            &data_dir.join(CREDENTIAL_FILE),
+            &serde_json::to_vec_pretty(self)?,
+        )
     }
 }
 

@@ -13,8 +13,7 @@
 #![allow(unsafe_code)]
 
 use std::hash::{Hash as _, Hasher as _};
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -23,6 +22,8 @@ use sha2::Sha256;
 use vantage_protocol::package::PackageDigest;
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+use crate::files::{private_dir, private_tmp, write_private};
 
 /// The file of the agent's artifact key, in the cache folder.
 pub(crate) const KEY_FILE: &str = "artifact.key";
@@ -42,11 +43,7 @@ impl ArtifactCache {
         #[allow(deprecated)]
         let mut h = std::hash::SipHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
+        private_dir(&dir)?;
         let key = artifact_key(&dir.join(KEY_FILE))?;
         Ok(ArtifactCache {
             dir,
@@ -120,30 +117,6 @@ impl ArtifactCache {
         write_private(path, artifact)?;
         Ok(())
     }
-}
-
-/// A temporary file of its own (0600) beside `path`, holding `bytes`:
-/// several agents or test processes may share a cache folder.
-fn private_tmp(path: &Path, bytes: &[u8]) -> anyhow::Result<PathBuf> {
-    let mut nonce = [0u8; 8];
-    getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-    let tmp = path.with_extension(format!("{}.tmp", hex::encode(nonce)));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(tmp)
-}
-
-/// Writes `path` (0600) through a temporary file, renamed into place.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = private_tmp(path, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 /// The key in `path`: 32 bytes readable by this user only; made when

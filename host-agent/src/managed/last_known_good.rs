@@ -7,7 +7,6 @@ use anyhow::Context as _;
 use vantage_protocol::config::DesiredState;
 
 use super::DESIRED_FILE;
-use super::packages::write_atomically;
 
 /// The persisted last-known-good state, if there is one.
 pub fn load_last_known_good(data_dir: &Path) -> anyhow::Result<Option<DesiredState>> {
@@ -24,5 +23,5 @@ pub fn load_last_known_good(data_dir: &Path) -> anyhow::Result<Option<DesiredSta
 
 pub(super) fn save_last_known_good(data_dir: &Path, state: &DesiredState) -> anyhow::Result<()> {
     let bytes = serde_json::to_vec_pretty(state)?;
-    write_atomically(data_dir, &data_dir.join(DESIRED_FILE), &bytes)
+    crate::files::write_private(&data_dir.join(DESIRED_FILE), &bytes)
 }

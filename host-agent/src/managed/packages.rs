@@ -2,10 +2,8 @@
 //! `<data_dir>/packages`, downloaded when missing, and refused unless they
 //! match their pin exactly.
 
-use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 use vantage_protocol::config::{BLOB_PATH, CheckState, PluginPin};
 use vantage_protocol::package::{MAX_COMPONENT_BYTES, Package};
@@ -47,7 +45,7 @@ impl Remote {
                         "the downloaded package does not match its sha256".into(),
                     ));
                 }
-                if let Err(e) = write_atomically(&cache, &path, &bytes) {
+                if let Err(e) = crate::files::write_private(&path, &bytes) {
                     tracing::warn!(error = %format!("{e:#}"), "Caching a package failed.");
                 }
                 bytes
@@ -85,29 +83,4 @@ async fn download(client: &mut ServerClient, pin: &PluginPin) -> anyhow::Result<
         .await?;
     anyhow::ensure!(reply.status == 200, "{}", reply.problem_text());
     Ok(reply.body.to_vec())
-}
-
-/// Writes `path` through a temporary file, fsynced and renamed; readable
-/// by the agent's user only (0600, in a folder created 0700).
-pub(super) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
 }

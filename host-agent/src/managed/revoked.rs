@@ -10,8 +10,6 @@ use anyhow::Context as _;
 use vantage_protocol::config::DesiredState;
 use vantage_protocol::keys::KeyId;
 
-use super::packages::write_atomically;
-
 /// The file of revoked key ids in the data folder.
 pub(super) const REVOKED_FILE: &str = "revoked.json";
 
@@ -56,7 +54,7 @@ pub(super) fn record(
     }
     known.extend(added.iter().cloned());
     let bytes = serde_json::to_vec_pretty(known)?;
-    write_atomically(data_dir, &data_dir.join(REVOKED_FILE), &bytes)?;
+    crate::files::write_private(&data_dir.join(REVOKED_FILE), &bytes)?;
     Ok(added)
 }
 

@@ -212,25 +212,14 @@ async fn publish_assign_upgrade_yank_approve(backend: Backend) {
         view["resolved"]["version"], "1.3.0",
         "the server was fooled: {view}"
     );
-    wait_until("the agent reports the refusal", LIMIT, || async {
-        let a = admin
-            .get(&format!("/api/v1/agents/{agent_id}"))
-            .await
-            .expect(200)
-            .json();
-        a["config_status"]["checks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| {
-                c["name"] == "port"
-                    && c["plugin"] == "tcp@1.3.0"
-                    && c["state"] == "refused"
-                    && c["problem"].as_str().is_some_and(|p| {
-                        p.contains(&foreign.public().id().0)
-                            && p.contains("still running tcp@1.2.0")
-                    })
-            })
+    let foreign_id = foreign.public().id().0;
+    wait_for_check_status(admin, &agent_id, |c| {
+        c["name"] == "port"
+            && c["plugin"] == "tcp@1.3.0"
+            && c["state"] == "refused"
+            && c["problem"]
+                .as_str()
+                .is_some_and(|p| p.contains(&foreign_id) && p.contains("still running tcp@1.2.0"))
     })
     .await;
     let now = agent.results_of("port").len();

@@ -200,3 +200,25 @@ pub(crate) async fn tcp_check(admin: &Client, name: &str, target: &str, allow: &
     .await
     .expect(201);
 }
+
+/// Waits until the agent reports a check status (from its config status)
+/// for which `matches` holds.
+pub(crate) async fn wait_for_check_status(
+    admin: &Client,
+    agent_id: &str,
+    matches: impl Fn(&Value) -> bool,
+) {
+    wait_until("the agent reports the check's status", LIMIT, || async {
+        let a = admin
+            .get(&format!("/api/v1/agents/{agent_id}"))
+            .await
+            .expect(200)
+            .json();
+        a["config_status"]["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(&matches)
+    })
+    .await;
+}

@@ -27,21 +27,10 @@ async fn take_back(server: &crate::support::server::TestServer, key: &str) {
 
 /// Waits until the agent reports check `port` refused, naming `key`.
 async fn refused_naming(admin: &Client, agent_id: &str, key: &str) {
-    wait_until("the agent reports the refusal", LIMIT, || async {
-        let a = admin
-            .get(&format!("/api/v1/agents/{agent_id}"))
-            .await
-            .expect(200)
-            .json();
-        a["config_status"]["checks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| {
-                c["name"] == "port"
-                    && c["state"] == "refused"
-                    && c["problem"].as_str().is_some_and(|p| p.contains(key))
-            })
+    wait_for_check_status(admin, agent_id, |c| {
+        c["name"] == "port"
+            && c["state"] == "refused"
+            && c["problem"].as_str().is_some_and(|p| p.contains(key))
     })
     .await;
 }
