@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{
-    Admin, MIN_PASSWORD_CHARS, SESSION_COOKIE, TokenKind, Viewer, bearer, csrf_token,
-    hash_password, new_token, token_hash, user_credential, verify_password,
+    Admin, SESSION_COOKIE, TokenKind, Viewer, bearer, csrf_token, new_token, token_hash,
+    user_credential, verify_password,
 };
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
-use crate::store::{AccountStore as _, ApiTokenSummary, NewApiToken, Role, User, UserSummary};
+use crate::store::{AccountStore as _, ApiTokenSummary, NewApiToken, Role, User};
 use crate::throttle::ClientAddr;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -25,7 +25,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(logout))
         .routes(routes!(open_session, session, close_session))
         .routes(routes!(me))
-        .routes(routes!(create_user, list_users))
         .routes(routes!(create_token, list_tokens))
         .routes(routes!(revoke_token))
 }
@@ -240,25 +239,6 @@ async fn me(who: Viewer) -> axum::Json<Me> {
     })
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewUser {
-    username: String,
-    password: String,
-    role: Role,
-}
-
-/// Every user, by name.
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = ["admin"])), responses(
-    (status = 200, body = Vec<UserSummary>)
-))]
-async fn list_users(
-    State(state): State<AppState>,
-    _admin: Admin,
-) -> ApiResult<axum::Json<Vec<UserSummary>>> {
-    Ok(axum::Json(state.store.users().await?))
-}
-
 /// API tokens, newest first, without their secrets: your own, or every
 /// user's for an admin.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "users", security(("bearer" = ["viewer"])), responses(
@@ -270,56 +250,6 @@ async fn list_tokens(
 ) -> ApiResult<axum::Json<Vec<ApiTokenSummary>>> {
     let whose = (who.0.role != Role::Admin).then_some(who.0.user_id);
     Ok(axum::Json(state.store.api_tokens(whose).await?))
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct Created {
-    id: Uuid,
-}
-
-/// Creates a user.
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = ["admin"])), request_body = NewUser, responses(
-    (status = 201, body = Created),
-    (status = 409, description = "the name is taken", content_type = "application/problem+json"),
-    (status = 422, description = "bad name or password", content_type = "application/problem+json")
-))]
-async fn create_user(
-    State(state): State<AppState>,
-    _admin: Admin,
-    JsonBody(body): JsonBody<NewUser>,
-) -> ApiResult<(StatusCode, axum::Json<Created>)> {
-    let name_ok = !body.username.is_empty()
-        && body.username.len() <= 64
-        && body
-            .username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
-    if !name_ok {
-        return Err(ApiError::field(
-            "username",
-            "1–64 characters from letters, digits and . _ - @",
-        ));
-    }
-    if body.password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ApiError::field(
-            "password",
-            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
-        ));
-    }
-    let user = User {
-        id: Uuid::now_v7(),
-        username: body.username,
-        password_hash: hash_password(&body.password)?,
-        role: body.role,
-        disabled: false,
-    };
-    if !state.store.create_user(&user, Utc::now()).await? {
-        return Err(ApiError::Conflict(format!(
-            "a user named {:?} exists",
-            user.username
-        )));
-    }
-    Ok((StatusCode::CREATED, axum::Json(Created { id: user.id })))
 }
 
 #[derive(Deserialize, ToSchema)]

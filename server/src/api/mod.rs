@@ -14,6 +14,7 @@ mod registry;
 mod reported;
 mod series;
 mod system;
+mod users;
 
 use base64::Engine as _;
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -80,6 +81,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(system::router())
         .merge(auth::router())
+        .merge(users::router())
         .merge(agents::router())
         .merge(ingest::router())
         .merge(latest::router())

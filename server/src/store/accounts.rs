@@ -106,9 +106,28 @@ pub struct NewApiToken {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// What an admin (or the user, for the password) changes about a user;
+/// `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    /// A new PHC string (argon2id).
+    pub password_hash: Option<String>,
+}
+
 store_trait! {
     /// Users and their credentials.
     pub trait AccountStore {
+        /// Applies `change` to the user, and ends their sessions when it
+        /// disables them or sets a password; the user as it is now, or
+        /// `None` for no such user.
+        async fn update_user(
+            &self,
+            id: Uuid,
+            change: &UserChange,
+            now: DateTime<Utc>
+        ) -> StoreResult<Option<UserSummary>>;
         /// Inserts the user unless the name exists; true when inserted.
         async fn create_user(&self, user: &User, now: DateTime<Utc>) -> StoreResult<bool>;
         async fn count_users(&self) -> StoreResult<u64>;

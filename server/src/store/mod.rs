@@ -31,7 +31,7 @@ mod types;
 mod windows;
 
 pub use self::accounts::{
-    AccountStore, ApiTokenSummary, LAST_USED_STEP, NewApiToken, Role, TokenHash, User,
+    AccountStore, ApiTokenSummary, LAST_USED_STEP, NewApiToken, Role, TokenHash, User, UserChange,
     UserPrincipal, UserSummary,
 };
 pub use self::agents::{AgentAuth, AgentRow, AgentStore, EnrollRefusal, NewEnrollment};

@@ -5,3 +5,4 @@ mod details;
 mod logins;
 mod names;
 mod rate_limit;
+mod users;

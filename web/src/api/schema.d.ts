@@ -453,6 +453,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Changes your own password, given the current one. Every session of
+         *     yours ends, this one too: log in again. Wrong current passwords count
+         *     as failed logins.
+         */
+        put: operations["change_own_password"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/session": {
         parameters: {
             query?: never;
@@ -851,6 +872,27 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Changes a user's role, disables or enables them, or resets their
+         *     password. An admin cannot change their own role or disable
+         *     themselves: another admin must, so one always remains.
+         */
+        patch: operations["change_user"];
         trace?: never;
     };
     "/healthz": {
@@ -1860,6 +1902,11 @@ export interface components {
              */
             dropped_results: number;
         };
+        PasswordChange: {
+            current: string;
+            /** @description At least 12 characters. */
+            new: string;
+        };
         /** @description A version waiting for the operator's approval. */
         PendingUpgrade: {
             /**
@@ -2283,6 +2330,17 @@ export interface components {
             role: components["schemas"]["Role"];
             /** @description The bearer token (`vt_…`). Shown once. */
             token: string;
+        };
+        /** @description What an admin changes about a user; absent fields stay. */
+        UserPatch: {
+            /**
+             * @description A disabled user cannot log in, and their sessions and tokens stop
+             *     working at once.
+             */
+            disabled?: boolean | null;
+            /** @description A new password (at least 12 characters); the user's sessions end. */
+            password?: string | null;
+            role?: components["schemas"]["Role"] | null;
         };
         /** @description A user as the admin's list shows it. */
         UserSummary: {
@@ -3379,6 +3437,55 @@ export interface operations {
             };
         };
     };
+    change_own_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description changed; every session of yours ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the current password is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description a short new password */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description too many failed attempts */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
     session: {
         parameters: {
             query?: never;
@@ -4451,6 +4558,58 @@ export interface operations {
                 };
             };
             /** @description bad name or password */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    change_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserPatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserSummary"];
+                };
+            };
+            /** @description no such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description an admin's own role or disabling themselves */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description nothing to change, or a short password */
             422: {
                 headers: {
                     [name: string]: unknown;

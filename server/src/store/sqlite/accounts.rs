@@ -39,6 +39,48 @@ impl AccountStore for SqliteStore {
         Ok(inserted.rows_affected() == 1)
     }
 
+    async fn update_user(
+        &self,
+        id: Uuid,
+        change: &UserChange,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserSummary>> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "UPDATE users SET
+                role = coalesce(?2, role),
+                password_hash = coalesce(?3, password_hash),
+                disabled_at = CASE WHEN ?4 IS NULL THEN disabled_at
+                                   WHEN ?4 THEN coalesce(disabled_at, ?5) END
+             WHERE id = ?1
+             RETURNING id, username, role, disabled_at IS NOT NULL AS disabled",
+        )
+        .bind(id)
+        .bind(change.role.map(Role::as_str))
+        .bind(change.password_hash.as_deref())
+        .bind(change.disabled)
+        .bind(micros(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        if change.disabled == Some(true) || change.password_hash.is_some() {
+            sqlx::query("DELETE FROM sessions WHERE user_id = ?1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(UserSummary {
+            id: row.try_get("id")?,
+            username: row.try_get("username")?,
+            role: role_at(&row, "role")?,
+            disabled: row.try_get("disabled")?,
+        }))
+    }
+
     async fn count_users(&self) -> StoreResult<u64> {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
             .fetch_one(&self.read)
