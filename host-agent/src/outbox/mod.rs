@@ -18,6 +18,7 @@ mod segment;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -60,7 +61,11 @@ pub struct Outbox {
 impl Outbox {
     /// Opens (or creates) the outbox in `dir`, recovering from a crash.
     pub fn open(dir: &Path, limits: &OutboxSection) -> io::Result<Outbox> {
-        std::fs::create_dir_all(dir)?;
+        // Results may name internal hosts: the agent's user only.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         let state: State = match std::fs::read(dir.join("state.json")) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "The outbox state file is unreadable; every record is sent again (the server drops duplicates).");
@@ -204,6 +209,7 @@ impl Outbox {
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(self.dir.join("rejected.jsonl"))?;
         for (_, json) in records {
             let result: serde_json::Value =
@@ -355,7 +361,12 @@ impl Outbox {
             counters: self.counters,
         };
         let tmp = self.dir.join("state.json.tmp");
-        let mut file = File::create(&tmp)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         file.write_all(&serde_json::to_vec(&state).map_err(io::Error::other)?)?;
         file.sync_data()?;
         std::fs::rename(&tmp, self.dir.join("state.json"))?;

@@ -3,6 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
 use std::os::unix::fs::FileExt as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 /// Bytes before each record's JSON.
@@ -53,6 +54,7 @@ impl Segment {
             .create_new(true)
             .read(true)
             .append(true)
+            .mode(0o600)
             .open(&path)?;
         Ok(Segment {
             path,

@@ -187,3 +187,30 @@ fn a_batch_respects_its_byte_limit() {
     let one = o.next_batch(10, 10).unwrap();
     assert_eq!(one.len(), 1, "at least one record, even over the limit");
 }
+
+#[test]
+fn every_outbox_file_is_readable_by_the_agent_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("outbox");
+    let mut o = Outbox::open(&dir, &limits(1 << 20, 1 << 16)).unwrap();
+    for n in 0..3 {
+        o.append(&result(n)).unwrap();
+    }
+    let batch = o.next_batch(10, 1 << 20).unwrap();
+    o.ack(&ids(&batch[..1])).unwrap();
+    o.reject(&batch[1..2], "bad").unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        files.len() >= 3,
+        "segment, state and rejected files: {files:?}"
+    );
+    for file in files {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+}
