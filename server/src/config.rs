@@ -113,6 +113,10 @@ pub struct ServerConfig {
     /// multicast or broadcast address.
     #[serde(default)]
     pub agent_addresses: Vec<String>,
+    /// The longest an API token may live (`90d`); tokens asked for without
+    /// a lifetime get this one. None: tokens may live forever.
+    #[serde(with = "humantime_serde", default)]
+    pub token_max_lifetime: Option<Duration>,
 }
 
 fn default_listen() -> SocketAddr {

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
-use chrono::Utc;
+use chrono::{SubsecRound as _, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -259,7 +259,9 @@ pub(crate) struct NewToken {
     /// At most your own role; your role when absent.
     #[serde(default)]
     role: Option<Role>,
-    /// Lifetime such as `30d`; the token does not expire when absent.
+    /// Lifetime such as `30d`. When absent, the token does not expire,
+    /// unless the server has a `token_max_lifetime` or the request comes
+    /// with an API token that expires: a token never outlives either.
     #[serde(default)]
     expires_in: Option<String>,
 }
@@ -292,8 +294,10 @@ async fn create_token(
     if body.name.is_empty() || body.name.len() > 128 {
         return Err(ApiError::field("name", "must be 1–128 bytes"));
     }
-    let now = Utc::now();
-    let expires_at = match &body.expires_in {
+    // Microseconds, as the database keeps times: a child's expiry is then
+    // exactly its parent's.
+    let now = Utc::now().trunc_subsecs(6);
+    let asked = match &body.expires_in {
         None => None,
         Some(s) => {
             let d = humantime::parse_duration(s)
@@ -304,6 +308,13 @@ async fn create_token(
             )
         }
     };
+    let parent = who.0.token.as_ref();
+    let expires_at = token_expiry(
+        asked,
+        state.config.token_max_lifetime,
+        parent.and_then(|p| p.expires_at),
+        now,
+    )?;
     let (token, hash) = new_token(TokenKind::Api);
     let id = Uuid::now_v7();
     state
@@ -316,6 +327,7 @@ async fn create_token(
             role,
             created_at: now,
             expires_at,
+            parent_id: parent.map(|p| p.id),
         })
         .await?;
     Ok((
@@ -329,7 +341,36 @@ async fn create_token(
     ))
 }
 
-/// Revokes an API token.
+/// When a new token expires: as asked, but never later than
+/// `token_max_lifetime` from now nor than the token creating it (a token
+/// cannot outlive its parent); absent, the earliest of those, if any.
+fn token_expiry(
+    asked: Option<chrono::DateTime<Utc>>,
+    max_lifetime: Option<std::time::Duration>,
+    parent: Option<chrono::DateTime<Utc>>,
+    now: chrono::DateTime<Utc>,
+) -> ApiResult<Option<chrono::DateTime<Utc>>> {
+    let max = max_lifetime.and_then(|d| chrono::Duration::from_std(d).ok().map(|d| now + d));
+    if let (Some(asked), Some(max)) = (asked, max)
+        && asked > max
+    {
+        return Err(ApiError::field(
+            "expires_in",
+            format!("is longer than this server's token_max_lifetime (until {max})"),
+        ));
+    }
+    if let (Some(asked), Some(parent)) = (asked, parent)
+        && asked > parent
+    {
+        return Err(ApiError::field(
+            "expires_in",
+            format!("would outlive the token creating it (it expires at {parent})"),
+        ));
+    }
+    Ok([asked, max, parent].into_iter().flatten().min())
+}
+
+/// Revokes an API token and every token it created, down the line.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "users", security(("bearer" = ["admin"])), params(("id" = Uuid, Path)), responses(
     (status = 204, description = "revoked"),
     (status = 404, description = "no such live token", content_type = "application/problem+json")

@@ -92,6 +92,15 @@ pub struct UserPrincipal {
     pub user_id: Uuid,
     pub username: String,
     pub role: Role,
+    /// The API token the request came with; `None` for a session.
+    pub token: Option<TokenOrigin>,
+}
+
+/// The API token behind a request: tokens it creates are its children.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOrigin {
+    pub id: Uuid,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +113,8 @@ pub struct NewApiToken {
     pub role: Role,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The API token that created this one.
+    pub parent_id: Option<Uuid>,
 }
 
 /// What an admin (or the user, for the password) changes about a user;
@@ -158,7 +169,8 @@ store_trait! {
         ) -> StoreResult<Option<UserPrincipal>>;
         /// API tokens, newest first: one user's, or everyone's with `None`.
         async fn api_tokens(&self, user_id: Option<Uuid>) -> StoreResult<Vec<ApiTokenSummary>>;
-        /// True when a token was revoked now (false: unknown or already revoked).
+        /// True when a token was revoked now (false: unknown or already
+        /// revoked); every live token below it is revoked with it.
         async fn revoke_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
     }
 }

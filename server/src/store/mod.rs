@@ -31,8 +31,8 @@ mod types;
 mod windows;
 
 pub use self::accounts::{
-    AccountStore, ApiTokenSummary, LAST_USED_STEP, NewApiToken, Role, TokenHash, User, UserChange,
-    UserPrincipal, UserSummary,
+    AccountStore, ApiTokenSummary, LAST_USED_STEP, NewApiToken, Role, TokenHash, TokenOrigin, User,
+    UserChange, UserPrincipal, UserSummary,
 };
 pub use self::agents::{AgentAuth, AgentRow, AgentStore, EnrollRefusal, NewEnrollment};
 pub use self::alerts::{

@@ -5,4 +5,5 @@ mod details;
 mod logins;
 mod names;
 mod rate_limit;
+mod tokens;
 mod users;

@@ -849,7 +849,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revokes an API token. */
+        /** Revokes an API token and every token it created, down the line. */
         delete: operations["revoke_token"];
         options?: never;
         head?: never;
@@ -1863,7 +1863,11 @@ export interface components {
             expires_in?: string | null;
         };
         NewToken: {
-            /** @description Lifetime such as `30d`; the token does not expire when absent. */
+            /**
+             * @description Lifetime such as `30d`. When absent, the token does not expire,
+             *     unless the server has a `token_max_lifetime` or the request comes
+             *     with an API token that expires: a token never outlives either.
+             */
             expires_in?: string | null;
             name: string;
             role?: components["schemas"]["Role"] | null;

@@ -18,6 +18,7 @@ fn principal(row: &PgRow) -> StoreResult<UserPrincipal> {
         user_id: row.try_get("user_id")?,
         username: row.try_get("username")?,
         role: role_of(row, "role")?,
+        token: None,
     })
 }
 
@@ -198,8 +199,8 @@ impl AccountStore for PgStore {
 
     async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO api_tokens (id, user_id, name, token_sha, role, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO api_tokens (id, user_id, name, token_sha, role, created_at, expires_at, parent_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(token.id)
         .bind(token.user_id)
@@ -208,6 +209,7 @@ impl AccountStore for PgStore {
         .bind(token.role.as_str())
         .bind(token.created_at)
         .bind(token.expires_at)
+        .bind(token.parent_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -222,7 +224,7 @@ impl AccountStore for PgStore {
         // LAST_USED_STEP, not on every request.
         let row = sqlx::query(
             "WITH found AS (
-                SELECT t.id, t.last_used_at, u.id AS user_id, u.username,
+                SELECT t.id, t.last_used_at, t.expires_at, u.id AS user_id, u.username,
                        -- A token never acts above its user's current role.
                        CASE WHEN 'viewer' IN (t.role, u.role) THEN 'viewer'
                          WHEN 'operator' IN (t.role, u.role) THEN 'operator' ELSE 'admin' END AS role
@@ -234,24 +236,45 @@ impl AccountStore for PgStore {
                 WHERE t.id = found.id
                   AND (found.last_used_at IS NULL OR found.last_used_at <= $2 - $3::interval)
              )
-             SELECT user_id, username, role FROM found",
+             SELECT id, expires_at, user_id, username, role FROM found",
         )
         .bind(token_sha)
         .bind(now)
         .bind(format!("{} seconds", LAST_USED_STEP.num_seconds()))
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(principal).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let mut principal = principal(&row)?;
+        principal.token = Some(TokenOrigin {
+            id: row.try_get("id")?,
+            expires_at: row.try_get("expires_at")?,
+        });
+        Ok(Some(principal))
     }
 
     async fn revoke_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let revoked = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
         )
         .bind(id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if revoked.rows_affected() == 1 {
+            sqlx::query(
+                "WITH RECURSIVE below(id) AS (
+                    SELECT id FROM api_tokens WHERE parent_id = $1
+                    UNION SELECT t.id FROM api_tokens t JOIN below b ON t.parent_id = b.id)
+                 UPDATE api_tokens SET revoked_at = $2
+                 WHERE id IN (SELECT id FROM below) AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(revoked.rows_affected() == 1)
     }
 }

@@ -112,6 +112,11 @@ fn migrator() -> Migrator {
             "check names",
             include_str!("../../../migrations/postgres/0010_check_names.sql"),
         ),
+        migration(
+            11,
+            "token parents",
+            include_str!("../../../migrations/postgres/0011_token_parents.sql"),
+        ),
     ])
 }
 

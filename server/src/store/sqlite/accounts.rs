@@ -18,6 +18,7 @@ fn principal(row: &SqliteRow) -> StoreResult<UserPrincipal> {
         user_id: row.try_get("user_id")?,
         username: row.try_get("username")?,
         role: role_at(row, "role")?,
+        token: None,
     })
 }
 
@@ -198,8 +199,8 @@ impl AccountStore for SqliteStore {
 
     async fn create_api_token(&self, token: &NewApiToken) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO api_tokens (id, user_id, name, token_sha, role, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO api_tokens (id, user_id, name, token_sha, role, created_at, expires_at, parent_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .bind(token.id)
         .bind(token.user_id)
@@ -208,6 +209,7 @@ impl AccountStore for SqliteStore {
         .bind(token.role.as_str())
         .bind(micros(token.created_at))
         .bind(token.expires_at.map(micros))
+        .bind(token.parent_id)
         .execute(&self.write)
         .await?;
         Ok(())
@@ -222,7 +224,7 @@ impl AccountStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserPrincipal>> {
         let row = sqlx::query(
-            "SELECT t.id, t.last_used_at, u.id AS user_id, u.username,
+            "SELECT t.id, t.last_used_at, t.expires_at, u.id AS user_id, u.username,
                     -- A token never acts above its user's current role.
                     CASE WHEN 'viewer' IN (t.role, u.role) THEN 'viewer'
                          WHEN 'operator' IN (t.role, u.role) THEN 'operator' ELSE 'admin' END AS role
@@ -249,17 +251,37 @@ impl AccountStore for SqliteStore {
             .execute(&self.write)
             .await?;
         }
-        principal(&row).map(Some)
+        let mut principal = principal(&row)?;
+        principal.token = Some(TokenOrigin {
+            id,
+            expires_at: optional_time_at(&row, "expires_at")?,
+        });
+        Ok(Some(principal))
     }
 
     async fn revoke_api_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
         let revoked = sqlx::query(
             "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
         )
         .bind(id)
         .bind(micros(now))
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        if revoked.rows_affected() == 1 {
+            sqlx::query(
+                "WITH RECURSIVE below(id) AS (
+                    SELECT id FROM api_tokens WHERE parent_id = ?1
+                    UNION SELECT t.id FROM api_tokens t JOIN below b ON t.parent_id = b.id)
+                 UPDATE api_tokens SET revoked_at = ?2
+                 WHERE id IN (SELECT id FROM below) AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(revoked.rows_affected() == 1)
     }
 }

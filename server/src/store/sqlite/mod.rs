@@ -131,6 +131,11 @@ fn migrator() -> Migrator {
             "check names",
             include_str!("../../../migrations/sqlite/0010_check_names.sql"),
         ),
+        migration(
+            11,
+            "token parents",
+            include_str!("../../../migrations/sqlite/0011_token_parents.sql"),
+        ),
     ])
 }
 

@@ -94,6 +94,7 @@ async fn users_sessions_and_api_tokens(backend: Backend) {
         role,
         created_at: now,
         expires_at,
+        parent_id: None,
     };
     let forever = token(10, admin.id, Role::Viewer, None);
     let hour = token(11, admin.id, Role::Operator, Some(now + Duration::hours(1)));
@@ -203,6 +204,7 @@ async fn users_and_api_tokens_are_listed(backend: Backend) {
         role: Role::Viewer,
         created_at: now + Duration::minutes(minutes),
         expires_at: Some(now + Duration::days(1)),
+        parent_id: None,
     };
     let (old, new, bobs) = (
         token(1, amy.id, 0),

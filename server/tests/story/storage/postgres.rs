@@ -33,7 +33,7 @@ async fn mode_is_chosen_once_and_read_back() {
         .await
         .unwrap();
     assert_eq!(
-        migrations, 10,
+        migrations, 11,
         "0001_init … 0009_groups and 0010_check_names"
     );
     let recorded: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'storage_mode'")
