@@ -194,3 +194,58 @@ async fn the_dashboard_is_served_outside_the_api() {
         .await
         .problem(400);
 }
+
+/// A disabled user's open stream ends: the socket rechecks its credential
+/// (every 20 s) and closes with code 4401.
+async fn a_disabled_users_stream_closes(backend: Backend) {
+    let Some(server) = start(backend).await else {
+        return;
+    };
+    let id = server
+        .admin
+        .post(
+            "/api/v1/users",
+            &json!({"username": "watcher", "password": "watcher-long-password", "role": "viewer"}),
+        )
+        .await
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session = server
+        .client()
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": "watcher", "password": "watcher-long-password"}),
+        )
+        .await
+        .expect(200)
+        .json();
+    let bearer = format!("Bearer {}", session["token"].as_str().unwrap());
+    let mut socket = connect(&server, &[("authorization", &bearer)])
+        .await
+        .unwrap();
+    crate::remote::send_json(
+        &server.admin,
+        hyper::Method::PATCH,
+        &format!("/api/v1/users/{id}"),
+        &json!({"disabled": true}),
+    )
+    .await
+    .expect(200);
+    let closed = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                other => panic!("the stream ended without a close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed within 30 s");
+    assert_eq!(closed, Some(4401));
+}
+
+both!(a_disabled_users_stream_closes);
