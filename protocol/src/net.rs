@@ -4,18 +4,74 @@
 //! too. Agents may not report them, mesh peers are never probed at them,
 //! and the plugin scope denies them unless a check lists them.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
+
+/// `ip` with an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) as the IPv4
+/// address it stands for.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// A network: an address and a prefix length (`10.0.0.0/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    /// The network's address, as written.
+    pub addr: IpAddr,
+    /// The prefix length: at most 32 (IPv4) or 128 (IPv6).
+    pub bits: u8,
+}
+
+impl Network {
+    /// `addr/bits`, or an address alone (a network of that one address);
+    /// no surrounding spaces.
+    pub fn parse(text: &str) -> Result<Network, String> {
+        let (addr, bits) = text.split_once('/').unwrap_or((text, ""));
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("`{text}` is not an address or a CIDR network"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let bits = if bits.is_empty() {
+            max
+        } else {
+            bits.parse()
+                .ok()
+                .filter(|b| *b <= max)
+                .ok_or_else(|| format!("`{text}` has a prefix length outside 0–{max}"))?
+        };
+        Ok(Network { addr, bits })
+    }
+
+    /// Whether `ip` is in this network (families never mix).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(i)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.bits)).unwrap_or(0);
+                u32::from(n) & mask == u32::from(i) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(i)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.bits))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(i) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.bits)
+    }
+}
 
 /// Why `ip` is special, or `None` for an ordinary unicast address.
 pub fn special(ip: IpAddr) -> Option<&'static str> {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    };
-    match ip {
+    match canonical(ip) {
         IpAddr::V4(v4) if v4.is_loopback() => Some("loopback"),
         IpAddr::V4(v4) if v4.is_link_local() => Some("link-local"),
         IpAddr::V4(v4) if v4.is_unspecified() || v4.octets()[0] == 0 => Some("unspecified"),
@@ -63,6 +119,32 @@ mod tests {
         ] {
             assert_eq!(kind(text), Some(why), "{text}");
         }
+    }
+
+    #[test]
+    fn networks_parse_contain_and_refuse_bad_prefixes() {
+        let net = Network::parse("10.1.0.0/16").unwrap();
+        assert!(net.contains("10.1.200.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(
+            !net.contains("::ffff:10.1.0.1".parse().unwrap()),
+            "families never mix"
+        );
+        assert_eq!(net.to_string(), "10.1.0.0/16");
+        let one = Network::parse("fd00::1").unwrap();
+        assert_eq!(one.bits, 128);
+        assert!(
+            Network::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("203.0.113.9".parse().unwrap())
+        );
+        assert!(Network::parse("10.0.0.0/33").is_err());
+        assert!(Network::parse("nonsense/8").is_err());
+        assert!(Network::parse("10.0.0.0/8 ").is_err());
+        assert_eq!(
+            canonical("::ffff:10.0.0.1".parse().unwrap()),
+            IpAddr::from([10, 0, 0, 1])
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use serde::Deserialize;
+use vantage_protocol::net::Network;
 
 /// How long data is kept at each resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -175,8 +176,8 @@ impl ServerConfig {
     pub fn agent_address_allowed(&self, ip: std::net::IpAddr) -> bool {
         self.agent_addresses
             .iter()
-            .filter_map(|cidr| parse_cidr(cidr).ok())
-            .any(|(net, bits)| in_network(net, bits, ip))
+            .filter_map(|cidr| Network::parse(cidr.trim()).ok())
+            .any(|net| net.contains(ip))
     }
 
     /// Whether the session cookie is `Secure`.
@@ -195,7 +196,7 @@ impl ServerConfig {
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> anyhow::Result<()> {
         for cidr in &self.agent_addresses {
-            parse_cidr(cidr).map_err(|e| anyhow::anyhow!("agent_addresses: {e}"))?;
+            Network::parse(cidr.trim()).map_err(|e| anyhow::anyhow!("agent_addresses: {e}"))?;
         }
         let r = &self.retention;
         if r.raw.is_zero() || r.minute < r.raw || r.hour < r.minute {
@@ -232,40 +233,6 @@ impl ServerConfig {
             }
         }
         Ok(())
-    }
-}
-
-/// `10.0.0.0/8`, or an address alone (all its bits).
-fn parse_cidr(text: &str) -> Result<(std::net::IpAddr, u8), String> {
-    let (addr, bits) = text.split_once('/').unwrap_or((text, ""));
-    let addr: std::net::IpAddr = addr
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not an address or a CIDR network"))?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let bits = if bits.is_empty() {
-        max
-    } else {
-        bits.parse()
-            .ok()
-            .filter(|b| *b <= max)
-            .ok_or_else(|| format!("`{text}` has a prefix length outside 0–{max}"))?
-    };
-    Ok((addr, bits))
-}
-
-fn in_network(net: std::net::IpAddr, bits: u8, ip: std::net::IpAddr) -> bool {
-    use std::net::IpAddr::{V4, V6};
-    match (net, ip) {
-        (V4(n), V4(i)) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
-            u32::from(n) & mask == u32::from(i) & mask
-        }
-        (V6(n), V6(i)) => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
-            u128::from(n) & mask == u128::from(i) & mask
-        }
-        _ => false,
     }
 }
 

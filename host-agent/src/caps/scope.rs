@@ -6,13 +6,13 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use vantage_protocol::net::special;
+use vantage_protocol::net::{Network, canonical, special};
 
 /// Hosts one run may reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
     hosts: Vec<String>,
-    nets: Vec<(IpAddr, u8)>,
+    nets: Vec<Network>,
     any: bool,
 }
 
@@ -37,17 +37,8 @@ impl Scope {
         let entry = entry.trim();
         if entry == "*" {
             self.any = true;
-        } else if let Some((addr, bits)) = entry.split_once('/') {
-            let addr: IpAddr = addr
-                .parse()
-                .map_err(|_| format!("`{entry}` is not a valid CIDR network"))?;
-            let max = if addr.is_ipv4() { 32 } else { 128 };
-            let bits: u8 = bits
-                .parse()
-                .ok()
-                .filter(|b| *b <= max)
-                .ok_or_else(|| format!("`{entry}` has a prefix length outside 0–{max}"))?;
-            self.nets.push((addr, bits));
+        } else if entry.contains('/') {
+            self.nets.push(Network::parse(entry)?);
         } else if entry.is_empty() {
             return Err("an empty allow entry".into());
         } else {
@@ -66,10 +57,7 @@ impl Scope {
             return true;
         }
         match host.parse::<IpAddr>() {
-            Ok(ip) => self
-                .nets
-                .iter()
-                .any(|(net, bits)| contains(*net, *bits, ip)),
+            Ok(ip) => self.nets.iter().any(|net| net.contains(ip)),
             Err(_) => false,
         }
     }
@@ -83,17 +71,15 @@ impl Scope {
     /// lists it: the address itself, or a network of the same kind
     /// (`127.0.0.0/8`). Neither `*` nor `0.0.0.0/0` lists one.
     pub fn permits_address(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
+        let ip = canonical(ip);
         let Some(kind) = special(ip) else {
             return true;
         };
         self.hosts.contains(&ip.to_string())
-            || self.nets.iter().any(|(net, bits)| {
-                *bits > 0 && special(*net) == Some(kind) && contains(*net, *bits, ip)
-            })
+            || self
+                .nets
+                .iter()
+                .any(|net| net.bits > 0 && special(net.addr) == Some(kind) && net.contains(ip))
     }
 }
 
@@ -103,7 +89,7 @@ impl fmt::Display for Scope {
             return f.write_str("any host");
         }
         let mut parts: Vec<String> = self.hosts.clone();
-        parts.extend(self.nets.iter().map(|(n, b)| format!("{n}/{b}")));
+        parts.extend(self.nets.iter().map(Network::to_string));
         if parts.is_empty() {
             f.write_str("no hosts")
         } else {
@@ -140,20 +126,6 @@ fn normalise(host: &str) -> String {
     match host.parse::<IpAddr>() {
         Ok(ip) => ip.to_string(),
         Err(_) => host.to_ascii_lowercase(),
-    }
-}
-
-fn contains(net: IpAddr, bits: u8, ip: IpAddr) -> bool {
-    match (net, ip) {
-        (IpAddr::V4(n), IpAddr::V4(i)) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
-            u32::from(n) & mask == u32::from(i) & mask
-        }
-        (IpAddr::V6(n), IpAddr::V6(i)) => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
-            u128::from(n) & mask == u128::from(i) & mask
-        }
-        _ => false,
     }
 }
 

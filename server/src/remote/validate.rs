@@ -9,6 +9,7 @@ use vantage_protocol::config::{AgentPlacement, AgentSelector, CheckSpec};
 use vantage_protocol::ingest::FieldError;
 use vantage_protocol::keys::KeyId;
 use vantage_protocol::manifest::Capability;
+use vantage_protocol::net::Network;
 
 use super::desired::effective_timeout;
 use super::resolve::{newest_trusted, versions_of};
@@ -90,22 +91,16 @@ fn selector(errors: &mut Errors, s: &AgentSelector) {
 
 /// An `allow` entry: a host name, an IP address or a CIDR.
 fn allowed(entry: &str) -> bool {
-    if let Some((ip, prefix)) = entry.split_once('/') {
-        let max = match ip.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(_)) => 32,
-            Ok(std::net::IpAddr::V6(_)) => 128,
-            Err(_) => return false,
-        };
-        return prefix.parse::<u8>().is_ok_and(|p| p <= max);
+    if entry.contains('/') || entry.parse::<std::net::IpAddr>().is_ok() {
+        return Network::parse(entry).is_ok();
     }
-    entry.parse::<std::net::IpAddr>().is_ok()
-        || ((1..=253).contains(&entry.len())
-            && entry.split('.').all(|label| {
-                (1..=63).contains(&label.len())
-                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-            }))
+    (1..=253).contains(&entry.len())
+        && entry.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
 }
 
 /// The checks that need no registry.
