@@ -96,6 +96,15 @@ static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLoc
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashingBusy;
 
+impl From<HashingBusy> for ApiError {
+    /// A 503: retry in a second.
+    fn from(_: HashingBusy) -> Self {
+        ApiError::Unavailable {
+            retry_after_secs: 1,
+        }
+    }
+}
+
 /// True when the password matches. Runs on a blocking thread (≈ 30 ms of
 /// CPU), once a slot of the argon2 semaphore is free.
 pub async fn verify_password(password: String, phc: String) -> Result<bool, HashingBusy> {

@@ -15,11 +15,11 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
 use crate::AppState;
-use crate::auth::{SESSION_COOKIE, bearer, cookie};
+use crate::auth::{SESSION_COOKIE, bearer, cookie, token_hash};
 use crate::error::ApiError;
+use crate::store::TokenHash;
 use crate::throttle::ClientAddr;
 
 /// The window a client's budget refills over.
@@ -33,8 +33,8 @@ enum Key {
     Addr(ClientAddr),
     /// Requests from the address whose credential was refused (401).
     Refused(ClientAddr),
-    /// The first 16 bytes of the credential's SHA-256.
-    Credential([u8; 16]),
+    /// The credential's SHA-256, as the store keys it.
+    Credential(TokenHash),
 }
 
 /// Budgets per client: each key's theoretical arrival time.
@@ -77,8 +77,7 @@ impl RateLimiter {
 fn credential_key(request: &Request) -> Option<Key> {
     let headers = request.headers();
     let token = bearer(headers).or_else(|| cookie(headers, SESSION_COOKIE))?;
-    let digest = Sha256::digest(token.as_bytes());
-    Some(Key::Credential(digest[..16].try_into().ok()?))
+    Some(Key::Credential(token_hash(token)))
 }
 
 fn too_many(wait: Duration) -> Response {

@@ -36,14 +36,11 @@ pub struct ClientAddr(pub IpAddr);
 
 impl ClientAddr {
     pub fn of(ip: IpAddr) -> ClientAddr {
-        match ip {
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => ClientAddr(IpAddr::V4(v4)),
-                None => {
-                    let bits = u128::from(v6) & !((1u128 << 64) - 1);
-                    ClientAddr(IpAddr::V6(bits.into()))
-                }
-            },
+        match vantage_protocol::net::canonical(ip) {
+            IpAddr::V6(v6) => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                ClientAddr(IpAddr::V6(bits.into()))
+            }
             v4 => ClientAddr(v4),
         }
     }
@@ -160,6 +157,17 @@ impl<K: std::hash::Hash + Eq + Clone> Table<K> {
 pub struct LockedOut {
     pub why: &'static str,
     pub retry_after: Duration,
+}
+
+impl From<LockedOut> for crate::error::ApiError {
+    /// A 429 that says why and when to retry.
+    fn from(locked: LockedOut) -> Self {
+        let secs = locked.retry_after.as_secs().max(1);
+        crate::error::ApiError::Limited {
+            detail: format!("{}: retry in {secs} s", locked.why),
+            retry_after_secs: secs,
+        }
+    }
 }
 
 /// The server's login throttle.

@@ -74,28 +74,14 @@ async fn start_session(
     from: ClientAddr,
     body: Login,
 ) -> ApiResult<(String, chrono::DateTime<Utc>, User)> {
-    state
-        .logins
-        .check(from, &body.username)
-        .map_err(|locked| ApiError::Limited {
-            detail: format!(
-                "{}: retry in {} s",
-                locked.why,
-                locked.retry_after.as_secs().max(1)
-            ),
-            retry_after_secs: locked.retry_after.as_secs().max(1),
-        })?;
+    state.logins.check(from, &body.username)?;
     let user = state.store.user_by_name(&body.username).await?;
     // An unknown name costs the same as a wrong password.
     let phc = user
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| state.dummy_hash.to_string());
-    let ok = verify_password(body.password, phc)
-        .await
-        .map_err(|_| ApiError::Unavailable {
-            retry_after_secs: 1,
-        })?;
+    let ok = verify_password(body.password, phc).await?;
     let user = match user {
         Some(u) if ok && !u.disabled => u,
         _ => {

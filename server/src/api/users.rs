@@ -184,23 +184,13 @@ async fn change_own_password(
 ) -> ApiResult<StatusCode> {
     check_password("new", &body.new)?;
     let me = who.0;
-    state
-        .logins
-        .check(from, &me.username)
-        .map_err(|locked| ApiError::Limited {
-            detail: format!("{}: retry later", locked.why),
-            retry_after_secs: locked.retry_after.as_secs().max(1),
-        })?;
+    state.logins.check(from, &me.username)?;
     let user = state
         .store
         .user_by_name(&me.username)
         .await?
         .ok_or(ApiError::Unauthorized("credentials are required"))?;
-    let ok = verify_password(body.current, user.password_hash)
-        .await
-        .map_err(|_| ApiError::Unavailable {
-            retry_after_secs: 1,
-        })?;
+    let ok = verify_password(body.current, user.password_hash).await?;
     if !ok {
         state.logins.failed(from, &me.username);
         return Err(ApiError::Unauthorized("the current password is wrong"));

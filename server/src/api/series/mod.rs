@@ -16,20 +16,53 @@ use crate::AppState;
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult, QueryParams};
 use crate::query::{self, Point, Resolution};
-use crate::store::{SeriesFilter, SeriesRow, SeriesStore as _};
+use crate::store::{
+    RawDistribution, RawPoint, Rollup, RollupRow, SeriesFilter, SeriesRow, SeriesStore as _,
+};
 
 mod stats;
 
 /// Most series one history or stats query may cover.
 const MAX_SERIES: usize = 100;
 
-/// Reads `read(limit)` with one row more than the `cap` a query may use,
-/// and refuses the query (422 with the cap) when that row came back.
-async fn bounded<T, F>(cap: usize, read: F) -> ApiResult<Vec<T>>
-where
-    F: std::future::Future<Output = crate::store::StoreResult<Vec<T>>>,
-{
-    let rows = read.await?;
+/// Raw samples and distributions of `ids` in `[from, to)`: at most
+/// `max_query_points` rows together, or a 422 naming that cap. Each read
+/// asks for one row more than is left, to tell "exactly the cap" from "more".
+async fn raw_rows(
+    state: &AppState,
+    ids: &[i64],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> ApiResult<(Vec<RawPoint>, Vec<RawDistribution>)> {
+    let cap = state.config.max_query_points;
+    let samples = state.store.raw_samples(ids, from, to, cap + 1).await?;
+    let left = cap
+        .checked_sub(samples.len())
+        .ok_or_else(|| too_many_points(cap))?;
+    let distributions = state
+        .store
+        .raw_distributions(ids, from, to, left + 1)
+        .await?;
+    if distributions.len() > left {
+        return Err(too_many_points(cap));
+    }
+    Ok((samples, distributions))
+}
+
+/// Rollup rows of `ids` in `[from, to)`: at most `max_query_points`, or a
+/// 422 naming that cap.
+async fn rollup_rows(
+    state: &AppState,
+    resolution: Rollup,
+    ids: &[i64],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> ApiResult<Vec<RollupRow>> {
+    let cap = state.config.max_query_points;
+    let rows = state
+        .store
+        .rollups(resolution, ids, from, to, cap + 1)
+        .await?;
     if rows.len() > cap {
         return Err(too_many_points(cap));
     }
@@ -272,20 +305,12 @@ async fn history(
     let step = q
         .step(from, to)?
         .map(|s| query::effective_step(resolution, s));
-    let cap = state.config.max_query_points;
-    let store = &state.store;
     let mut points = match resolution.rollup() {
         None => {
-            let samples = bounded(cap, store.raw_samples(&ids, from, to, cap + 1)).await?;
-            let left = cap - samples.len();
-            let distributions =
-                bounded(left, store.raw_distributions(&ids, from, to, left + 1)).await?;
+            let (samples, distributions) = raw_rows(&state, &ids, from, to).await?;
             query::raw_points(&samples, &distributions, step, q.values == Some(true))
         }
-        Some(r) => {
-            let rows = bounded(cap, store.rollups(r, &ids, from, to, cap + 1)).await?;
-            query::rollup_points(&rows, step)
-        }
+        Some(r) => query::rollup_points(&rollup_rows(&state, r, &ids, from, to).await?, step),
     };
     let series = series
         .iter()

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Plan, SeriesInfo, SeriesQuery, bounded, plan};
+use super::{Plan, SeriesInfo, SeriesQuery, plan, raw_rows, rollup_rows};
 use crate::AppState;
 use crate::auth::Viewer;
 use crate::error::{ApiResult, QueryParams};
@@ -145,17 +145,14 @@ async fn series_stats(
     to: DateTime<Utc>,
 ) -> ApiResult<BTreeMap<i64, Stats>> {
     let mut out = BTreeMap::new();
-    let cap = state.config.max_query_points;
-    let store = &state.store;
     match resolution.rollup() {
         None => {
             let mut values: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
-            let samples = bounded(cap, store.raw_samples(ids, from, to, cap + 1)).await?;
-            let left = cap - samples.len();
+            let (samples, distributions) = raw_rows(state, ids, from, to).await?;
             for p in samples {
                 values.entry(p.series_id).or_default().push(p.value);
             }
-            for d in bounded(left, store.raw_distributions(ids, from, to, left + 1)).await? {
+            for d in distributions {
                 values.entry(d.series_id).or_default().extend(d.values);
             }
             for (id, mut v) in values {
@@ -163,7 +160,7 @@ async fn series_stats(
             }
         }
         Some(r) => {
-            let rows = bounded(cap, store.rollups(r, ids, from, to, cap + 1)).await?;
+            let rows = rollup_rows(state, r, ids, from, to).await?;
             let mut by: BTreeMap<i64, Vec<&RollupRow>> = BTreeMap::new();
             for row in &rows {
                 by.entry(row.series_id).or_default().push(row);
