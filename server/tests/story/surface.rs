@@ -9,9 +9,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::enroll;
+use crate::registry::user;
 use crate::support::http::Client;
 use crate::support::required;
-use crate::support::server::{Backend, TestServer, start};
+use crate::support::server::{Backend, start};
 
 /// Operations anyone may call.
 const PUBLIC: &[&str] = &[
@@ -22,28 +23,6 @@ const PUBLIC: &[&str] = &[
     "POST /api/v1/auth/session",
     "POST /api/v1/agents/enroll",
 ];
-
-async fn user(server: &TestServer, name: &str, role: &str) -> Client {
-    let password = "long-enough-password";
-    server
-        .admin
-        .post(
-            "/api/v1/users",
-            &json!({"username": name, "password": password, "role": role}),
-        )
-        .await
-        .expect(201);
-    let login = server
-        .client()
-        .post(
-            "/api/v1/auth/login",
-            &json!({"username": name, "password": password}),
-        )
-        .await
-        .expect(200)
-        .json();
-    server.client().with_token(login["token"].as_str().unwrap())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_protected_operation_refuses_anonymous_and_wrong_role_requests() {

@@ -201,28 +201,18 @@ async fn a_disabled_users_stream_closes(backend: Backend) {
     let Some(server) = start(backend).await else {
         return;
     };
-    let id = server
-        .admin
-        .post(
-            "/api/v1/users",
-            &json!({"username": "watcher", "password": "watcher-long-password", "role": "viewer"}),
-        )
-        .await
-        .expect(201)
-        .json()["id"]
+    let watcher = crate::registry::user(&server, "watcher", "viewer").await;
+    let users = server.admin.get("/api/v1/users").await.expect(200).json();
+    let id = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "watcher")
+        .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let session = server
-        .client()
-        .post(
-            "/api/v1/auth/login",
-            &json!({"username": "watcher", "password": "watcher-long-password"}),
-        )
-        .await
-        .expect(200)
-        .json();
-    let bearer = format!("Bearer {}", session["token"].as_str().unwrap());
+    let bearer = format!("Bearer {}", watcher.token.unwrap());
     let mut socket = connect(&server, &[("authorization", &bearer)])
         .await
         .unwrap();

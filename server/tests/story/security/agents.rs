@@ -7,7 +7,18 @@ use serde_json::json;
 use crate::api::enroll;
 use crate::both;
 use crate::support::fields;
+use crate::support::http::{Client, Reply};
 use crate::support::server::{Backend, start};
+
+/// A heartbeat of `agent` reporting `address` alone.
+async fn heartbeat(agent: &Client, address: &str) -> Reply {
+    agent
+        .post(
+            "/api/v1/agents/heartbeat",
+            &json!({"version": "0.1.0", "started_at": Utc::now(), "addresses": [address]}),
+        )
+        .await
+}
 
 both!(a_rogue_agent_cannot_report_loopback_or_metadata_addresses);
 async fn a_rogue_agent_cannot_report_loopback_or_metadata_addresses(backend: Backend) {
@@ -54,13 +65,7 @@ async fn a_rogue_agent_cannot_report_loopback_or_metadata_addresses(backend: Bac
 
     // Enrolled honestly, then a heartbeat reports the metadata address.
     let (agent, _) = enroll(&server, "turned").await;
-    let refused = agent
-        .post(
-            "/api/v1/agents/heartbeat",
-            &json!({"version": "0.1.0", "started_at": Utc::now(), "addresses": ["169.254.169.254"]}),
-        )
-        .await
-        .problem(422);
+    let refused = heartbeat(&agent, "169.254.169.254").await.problem(422);
     assert_eq!(fields(&refused), ["addresses[0]"], "{refused}");
     let listed = server.admin.get("/api/v1/agents").await.expect(200).json();
     assert_eq!(listed["items"][0]["addresses"], json!(["10.1.2.3"]));
@@ -77,21 +82,9 @@ async fn a_lab_on_one_host_lists_loopback_for_its_agents(backend: Backend) {
         return;
     };
     let (agent, _) = enroll(&server, "lab-1").await;
-    agent
-        .post(
-            "/api/v1/agents/heartbeat",
-            &json!({"version": "0.1.0", "started_at": Utc::now(), "addresses": ["127.0.0.2"]}),
-        )
-        .await
-        .expect(204);
+    heartbeat(&agent, "127.0.0.2").await.expect(204);
     // Listing loopback lists nothing else.
-    let refused = agent
-        .post(
-            "/api/v1/agents/heartbeat",
-            &json!({"version": "0.1.0", "started_at": Utc::now(), "addresses": ["169.254.169.254"]}),
-        )
-        .await
-        .problem(422);
+    let refused = heartbeat(&agent, "169.254.169.254").await.problem(422);
     assert_eq!(fields(&refused), ["addresses[0]"], "{refused}");
     let bad = vantage_server::config::ServerConfig {
         agent_addresses: vec!["127.0.0.0/40".into()],

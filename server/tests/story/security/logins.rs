@@ -3,21 +3,16 @@
 //! the password being checked, the server keeps answering, and the right
 //! password still works from a clean address.
 
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::http::Client;
+use crate::support::http::{Client, loopback};
 use crate::support::process::{ServerProcess, free_port};
 
 const PASSWORD: &str = "flood-story-password";
 const ADDRESSES: u8 = 50;
 const PER_ADDRESS: usize = 200;
-
-fn loopback(last: u8) -> IpAddr {
-    IpAddr::from([127, 0, 0, last])
-}
 
 fn login(password: &str) -> serde_json::Value {
     json!({"username": "admin", "password": password})

@@ -2,19 +2,14 @@
 //! address without one, answered 429 with `Retry-After`; made-up tokens
 //! spend their address's budget.
 
-use std::net::IpAddr;
-
 use vantage_server::config::ServerConfig;
 
 use crate::api::enroll;
 use crate::both;
+use crate::support::http::loopback;
 use crate::support::server::{Backend, start_with};
 
 const PER_MINUTE: u32 = 30;
-
-fn loopback(last: u8) -> IpAddr {
-    IpAddr::from([127, 0, 0, last])
-}
 
 both!(each_client_has_its_own_budget_of_requests);
 async fn each_client_has_its_own_budget_of_requests(backend: Backend) {

@@ -171,6 +171,11 @@ impl Client {
     }
 }
 
+/// Loopback address `127.0.0.<last>`: a client that looks like another host.
+pub fn loopback(last: u8) -> std::net::IpAddr {
+    std::net::IpAddr::from([127, 0, 0, last])
+}
+
 /// Gzip at the level the agent uses.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
