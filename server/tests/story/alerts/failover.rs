@@ -127,6 +127,7 @@ async fn a_replica_killed_mid_storm_loses_no_notification() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             let mut victim = servers.remove(1);
+            freeze_while_it_holds_claims(&victim, &database).await;
             victim.child.kill().unwrap();
             victim.child.wait().unwrap();
             killed = Some(hook.count());
@@ -168,4 +169,40 @@ async fn a_replica_killed_mid_storm_loses_no_notification() {
     eprintln!("failover: {taken_over} deliveries taken over from the killed replica");
     assert!(taken_over >= 1, "the killed replica had sends in flight");
     assert!(killed.unwrap() < steps, "killed mid-storm");
+}
+
+/// Stops the victim (SIGSTOP) until it is seen holding claims it does not
+/// finish: the live replicas settle theirs within a few receiver answers,
+/// so a claim older than a second and still pending is the frozen one's.
+/// Without this the kill could land between two of its claim rounds, when
+/// it holds nothing, and the story would show no take-over.
+async fn freeze_while_it_holds_claims(victim: &ServerProcess, database: &str) {
+    let pool = sqlx::PgPool::connect(database).await.unwrap();
+    let signal = |name: &str| {
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &victim.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{name}");
+    };
+    for _ in 0..20 {
+        signal("STOP");
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        // A claim lasts the 15 s lease: one ending within 13.5 s was made
+        // over 1.5 s ago.
+        let (held,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM alert_deliveries
+             WHERE status = 'pending' AND claimed_until > now()
+               AND claimed_until < now() + interval '13.5 seconds'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if held > 0 {
+            return;
+        }
+        signal("CONT");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the victim never held a claim while frozen");
 }
