@@ -223,6 +223,7 @@ impl<const MIN: u8> FromRequestParts<AppState> for Authed<MIN> {
         if kind == Some(TokenKind::Agent) {
             return match state.store.agent_by_credential(&hash).await? {
                 Some(a) if !a.revoked => {
+                    crate::audit::noted_by(parts, |c| c.actor(agent_actor(&a)));
                     Err(ApiError::Forbidden("agents may not use this endpoint"))
                 }
                 _ => Err(ApiError::Unauthorized("unknown or revoked credential")),
@@ -232,6 +233,7 @@ impl<const MIN: u8> FromRequestParts<AppState> for Authed<MIN> {
         let principal = principal.ok_or(ApiError::Unauthorized(
             "unknown, expired or revoked credential",
         ))?;
+        crate::audit::noted_by(parts, |c| c.user(&principal));
         if principal.role < role_of(MIN) {
             return Err(ApiError::Forbidden("your role does not allow this"));
         }
@@ -254,6 +256,15 @@ pub async fn user_of(
     }
 }
 
+fn agent_actor(agent: &AgentAuth) -> crate::store::Actor {
+    crate::store::Actor {
+        kind: crate::store::ActorKind::Agent,
+        name: agent.name.clone(),
+        id: Some(agent.id),
+        token_id: None,
+    }
+}
+
 /// An enrolled agent, admitted by its credential.
 #[derive(Debug, Clone)]
 pub struct AgentCredential(pub AgentAuth);
@@ -273,7 +284,10 @@ impl FromRequestParts<AppState> for AgentCredential {
             };
         }
         match state.store.agent_by_credential(&token_hash(token)).await? {
-            Some(agent) if !agent.revoked => Ok(AgentCredential(agent)),
+            Some(agent) if !agent.revoked => {
+                crate::audit::noted_by(parts, |c| c.actor(agent_actor(&agent)));
+                Ok(AgentCredential(agent))
+            }
             Some(_) => Err(ApiError::Unauthorized(
                 "this agent's credential was revoked",
             )),

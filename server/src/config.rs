@@ -19,6 +19,9 @@ pub struct Retention {
     pub minute: Duration,
     #[serde(with = "humantime_serde", default = "default_hour")]
     pub hour: Duration,
+    /// The audit log's entries.
+    #[serde(with = "humantime_serde", default = "default_audit")]
+    pub audit: Duration,
 }
 
 fn default_raw() -> Duration {
@@ -30,6 +33,9 @@ fn default_minute() -> Duration {
 fn default_hour() -> Duration {
     Duration::from_secs(2 * 365 * 86_400)
 }
+fn default_audit() -> Duration {
+    Duration::from_secs(400 * 86_400)
+}
 
 impl Default for Retention {
     fn default() -> Self {
@@ -37,6 +43,7 @@ impl Default for Retention {
             raw: default_raw(),
             minute: default_minute(),
             hour: default_hour(),
+            audit: default_audit(),
         }
     }
 }
@@ -199,6 +206,12 @@ impl ServerConfig {
             Network::parse(cidr.trim()).map_err(|e| anyhow::anyhow!("agent_addresses: {e}"))?;
         }
         let r = &self.retention;
+        if r.audit < Duration::from_secs(86_400) {
+            anyhow::bail!(
+                "retention.audit must be at least a day (got {})",
+                humantime::format_duration(r.audit)
+            );
+        }
         if r.raw.is_zero() || r.minute < r.raw || r.hour < r.minute {
             anyhow::bail!(
                 "retention must satisfy 0 < raw ≤ minute ≤ hour (raw {}, minute {}, hour {})",

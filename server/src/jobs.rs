@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::config::ServerConfig;
 use crate::store::{
-    AgentStore as _, DirtyRange, JobStore as _, Rollup, RollupRow, SeriesFilter, SeriesStore as _,
-    Store, StoreResult,
+    AgentStore as _, AuditStore as _, DirtyRange, JobStore as _, Rollup, RollupRow, SeriesFilter,
+    SeriesStore as _, Store, StoreResult,
 };
 use crate::telemetry::Telemetry;
 
@@ -170,7 +170,8 @@ pub async fn retention(
             .delete_rollups_before(Rollup::Hour, age(r.hour))
             .await?
         + store.delete_batches_before(age(r.raw)).await?
-        + store.delete_expired_sessions(now).await?)
+        + store.delete_expired_sessions(now).await?
+        + store.delete_audit_before(age(r.audit)).await?)
 }
 
 /// One round of every job, if this replica holds the lease.

@@ -13,6 +13,7 @@
 
 pub mod alerting;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
@@ -41,7 +42,9 @@ use vantage_protocol::ingest::MAX_BATCH_BYTES;
 
 use crate::config::ServerConfig;
 use crate::ingest::{IdCache, IngestGate};
-use crate::store::{AccountStore as _, JobStore as _, Store, SystemStore as _, User};
+use crate::store::{
+    AccountStore as _, AuditStore as _, JobStore as _, Store, SystemStore as _, User,
+};
 use crate::telemetry::Telemetry;
 
 /// What every handler shares.
@@ -100,6 +103,10 @@ pub fn app(state: AppState) -> Router {
         .merge(docs)
         .fallback(web::serve)
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         .layer(
             RequestDecompressionLayer::new()
                 .gzip(true)
@@ -147,6 +154,19 @@ pub async fn bootstrap_admin(
     if !store.create_user(&user, Utc::now()).await? {
         return Ok(None);
     }
+    store
+        .record_audit(&store::AuditEntry {
+            id: 0,
+            at: Utc::now(),
+            actor: store::Actor::system(),
+            source: String::new(),
+            action: "create the first admin".into(),
+            target: format!("/api/v1/users/{}", user.id),
+            status: 201,
+            detail: serde_json::json!({"username": user.username, "role": "admin",
+                "password_from": if generated { "generated, printed once" } else { "VANTAGE_ADMIN_PASSWORD" }}),
+        })
+        .await?;
     if generated {
         println!(
             "Created the first user: admin / {password}  (shown once; set VANTAGE_ADMIN_PASSWORD to choose it)"

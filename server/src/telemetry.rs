@@ -58,6 +58,7 @@ pub struct Telemetry {
     rollup_rows: AtomicU64,
     retention_deleted: AtomicU64,
     job_failures: AtomicU64,
+    audit_failures: AtomicU64,
     agents_online: AtomicI64,
     agents_dropped_results: AtomicU64,
     requests: Mutex<BTreeMap<(String, &'static str, u16), u64>>,
@@ -102,6 +103,10 @@ impl Telemetry {
 
     pub fn job_failed(&self) {
         self.job_failures.fetch_add(1, Relaxed);
+    }
+
+    pub fn audit_failed(&self) {
+        self.audit_failures.fetch_add(1, Relaxed);
     }
 
     pub fn set_agents_online(&self, n: u64) {
@@ -209,6 +214,13 @@ impl Telemetry {
             "counter",
             "Background job rounds that failed.",
             self.job_failures.load(Relaxed) as f64,
+        );
+        scalar(
+            &mut out,
+            "vantage_audit_failures_total",
+            "counter",
+            "Changes made that could not be written to the audit log.",
+            self.audit_failures.load(Relaxed) as f64,
         );
         scalar(
             &mut out,

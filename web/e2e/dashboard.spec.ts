@@ -200,6 +200,7 @@ test("a viewer sees no admin actions, and the API refuses them anyway", async ({
   await viewer.getByRole("button", { name: "Log in" }).click();
   await expect(viewer.getByRole("heading", { name: "Overview" })).toBeVisible();
   await expect(nav(viewer, "Enrollment & users")).toHaveCount(0);
+  await expect(nav(viewer, "Audit")).toHaveCount(0);
   await nav(viewer, "Plugins").click();
   await viewer.getByTestId("plugin-tcp").getByRole("link", { name: "tcp" }).click();
   await expect(viewer.locator("[data-testid^=version-]").first()).toBeVisible();
@@ -219,6 +220,29 @@ test("a viewer sees no admin actions, and the API refuses them anyway", async ({
     return answer.status;
   });
   expect(status).toBe(403);
+});
+
+test("the audit log shows who changed what and from where, without the password", async ({ page }) => {
+  await logIn(page);
+  await nav(page, "Enrollment & users").click();
+  await page.getByLabel("Username").fill("auditee");
+  await page.getByLabel("Password").fill("auditee-long-password");
+  await page.getByRole("button", { name: "Add user" }).click();
+  await expect(page.getByTestId("user-auditee")).toBeVisible();
+  await nav(page, "Audit").click();
+  await expect(page.getByRole("heading", { name: "Audit log" })).toBeVisible();
+  await page.getByLabel("Target starts with").fill("/api/v1/users");
+  await page.getByRole("button", { name: "Filter" }).click();
+  const row = page.getByRole("table", { name: "Audit log" }).getByRole("row").filter({ hasText: "POST" }).first();
+  await expect(row).toContainText("admin");
+  await expect(row).toContainText("/api/v1/users");
+  await expect(row).toContainText("201");
+  await expect(row).toContainText("127.0.0.1");
+  await row.getByText("Show").click();
+  await expect(row).toContainText('"username": "auditee"');
+  await expect(row).toContainText('"password": "[redacted]"');
+  await expect(page.getByText("auditee-long-password")).toHaveCount(0);
+  await page.screenshot({ path: `${shots}/audit.png`, fullPage: true });
 });
 
 test("the mesh matrix shows every pair of agents, and a cell leads to its check", async ({ page }) => {

@@ -12,6 +12,7 @@ import { CheckPage } from "./pages/check";
 import { MeshIndex, MeshPage } from "./pages/mesh";
 import { PluginPage, PluginsPage } from "./pages/plugins";
 import { AdminPage } from "./pages/admin";
+import { AuditPage } from "./pages/audit";
 import { AlertsPage } from "./pages/alerts";
 import { AlertRulesPage } from "./pages/alert-rules";
 import { AlertBell } from "./components/alerts";
@@ -58,6 +59,7 @@ function Page({ session, live }: { session: BrowserSession; live: LiveStream }) 
   if (path === "/plugins") return <PluginsPage session={session} />;
   if ((params = match("/plugins/:name", path))) return <PluginPage name={params.name!} session={session} />;
   if (path === "/admin") return <AdminPage session={session} />;
+  if (path === "/audit") return <AuditPage session={session} />;
   if (path === "/alerts") return <AlertsPage session={session} live={live} />;
   if (path === "/alerts/rules") return <AlertRulesPage session={session} />;
   return (
@@ -113,6 +115,11 @@ function NavBar({ session, live, onOut }: { session: BrowserSession; live: LiveS
           {session.role === "admin" && (
             <a class="navbar-item" href="/admin">
               Enrollment &amp; users
+            </a>
+          )}
+          {session.role === "admin" && (
+            <a class="navbar-item" href="/audit">
+              Audit
             </a>
           )}
         </div>

@@ -15,11 +15,14 @@ use vantage_protocol::ingest::{EnrollRequest, EnrollResponse, Heartbeat, OutboxS
 
 use super::reported;
 use crate::AppState;
+use crate::audit::Audit;
 use crate::auth::{Admin, AgentCredential, Operator, TokenKind, Viewer, new_token, token_hash};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
 use crate::live::LiveEvent;
 use crate::remote::validate;
-use crate::store::{AgentRow, AgentStore as _, EnrollRefusal, NewEnrollment, RegistryStore as _};
+use crate::store::{
+    Actor, ActorKind, AgentRow, AgentStore as _, EnrollRefusal, NewEnrollment, RegistryStore as _,
+};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -109,6 +112,7 @@ fn agent_name_ok(name: &str) -> bool {
 ))]
 async fn enroll(
     State(state): State<AppState>,
+    audit: Audit,
     JsonBody(body): JsonBody<EnrollRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<EnrollResponse>)> {
     let name = body
@@ -136,6 +140,14 @@ async fn enroll(
     match outcome {
         Ok(agent_id) => {
             tracing::info!(%agent_id, name, hostname = body.agent.hostname, "An agent enrolled.");
+            // Agents' own requests are data, but their enrollment is a change.
+            audit.0.actor(Actor {
+                kind: ActorKind::Agent,
+                name: name.clone(),
+                id: Some(agent_id),
+                token_id: None,
+            });
+            audit.0.always();
             state.changes.bump();
             // The agent pins these: from now on it trusts only keys they endorsed.
             let trust_roots = state

@@ -11,12 +11,13 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::audit::Audit;
 use crate::auth::{
     Admin, SESSION_COOKIE, TokenKind, Viewer, bearer, csrf_token, new_token, token_hash,
     user_credential, verify_password,
 };
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
-use crate::store::{AccountStore as _, ApiTokenSummary, NewApiToken, Role, User};
+use crate::store::{AccountStore as _, Actor, ActorKind, ApiTokenSummary, NewApiToken, Role, User};
 use crate::throttle::ClientAddr;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -55,9 +56,10 @@ pub(crate) struct Session {
 async fn login(
     State(state): State<AppState>,
     from: ClientAddr,
+    audit: Audit,
     JsonBody(body): JsonBody<Login>,
 ) -> ApiResult<axum::Json<Session>> {
-    let (token, expires_at, user) = start_session(&state, from, body).await?;
+    let (token, expires_at, user) = start_session(&state, from, &audit, body).await?;
     Ok(axum::Json(Session {
         token,
         expires_at,
@@ -68,10 +70,12 @@ async fn login(
 
 /// Checks a username and password and stores a new session for them.
 /// Failures count against the client's address and the user name; past a
-/// few, the login is answered 429 without checking the password.
+/// few, the login is answered 429 without checking the password. The
+/// audit log keeps every login checked, failed ones too.
 async fn start_session(
     state: &AppState,
     from: ClientAddr,
+    audit: &Audit,
     body: Login,
 ) -> ApiResult<(String, chrono::DateTime<Utc>, User)> {
     state.logins.check(from, &body.username)?;
@@ -85,11 +89,22 @@ async fn start_session(
     let user = match user {
         Some(u) if ok && !u.disabled => u,
         _ => {
+            audit.0.actor(Actor {
+                name: body.username.clone(),
+                ..Actor::anonymous()
+            });
+            audit.0.always();
             state.logins.failed(from, &body.username);
             return Err(ApiError::Unauthorized("wrong username or password"));
         }
     };
     state.logins.succeeded(from);
+    audit.0.actor(Actor {
+        kind: ActorKind::User,
+        name: user.username.clone(),
+        id: Some(user.id),
+        token_id: None,
+    });
     let (token, hash) = new_token(TokenKind::Session);
     let now = Utc::now();
     let expires_at = now
@@ -146,9 +161,10 @@ fn session_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
 async fn open_session(
     State(state): State<AppState>,
     from: ClientAddr,
+    audit: Audit,
     JsonBody(body): JsonBody<Login>,
 ) -> ApiResult<impl IntoResponse> {
-    let (token, expires_at, user) = start_session(&state, from, body).await?;
+    let (token, expires_at, user) = start_session(&state, from, &audit, body).await?;
     let max_age = (expires_at - Utc::now()).num_seconds().max(0) as u64;
     let cookie = session_cookie(&state, &token, max_age);
     let body = browser_session(&state, &token, user.username, user.role);

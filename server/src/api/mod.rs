@@ -3,6 +3,7 @@
 
 mod agents;
 mod alerts;
+mod audit;
 mod auth;
 mod checks;
 mod desired;
@@ -39,7 +40,7 @@ scheme name the least role an operation needs (viewer < operator < admin). Agent
     tags(
         (name = "system", description = "Health, readiness and metrics"),
         (name = "auth", description = "Login sessions"),
-        (name = "users", description = "Users and API tokens"),
+        (name = "users", description = "Users, API tokens and the audit log"),
         (name = "agents", description = "Enrollment and the agent inventory"),
         (name = "ingest", description = "Results from agents"),
         (name = "results", description = "Latest results, history and statistics"),
@@ -82,6 +83,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(system::router())
         .merge(auth::router())
         .merge(users::router())
+        .merge(audit::router())
         .merge(agents::router())
         .merge(ingest::router())
         .merge(latest::router())

@@ -17,6 +17,7 @@ use vantage_protocol::keys::KeyId;
 use vantage_protocol::package::{Package, TrustError};
 
 use crate::AppState;
+use crate::audit::Audit;
 use crate::auth::{AnyCredential, Operator, Viewer};
 use crate::error::{ApiError, ApiResult, PathParams, QueryParams};
 use crate::remote::trust;
@@ -45,6 +46,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 async fn publish(
     State(state): State<AppState>,
     who: Operator,
+    audit: Audit,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, axum::Json<PluginVersion>)> {
@@ -102,6 +104,10 @@ async fn publish(
         )));
     }
     state.changes.bump();
+    audit.0.note(
+        "package",
+        serde_json::json!({"plugin": row.manifest.id(), "sha256": row.sha256, "signer": row.signer.to_string()}),
+    );
     tracing::info!(plugin = row.manifest.id(), sha256 = row.sha256, signer = %row.signer, by = who.0.username, "A plugin was published.");
     Ok((StatusCode::CREATED, axum::Json(row.view())))
 }

@@ -15,6 +15,7 @@
 mod accounts;
 mod agents;
 mod alerts;
+mod audit;
 mod checks;
 mod depends;
 mod dispatch;
@@ -38,6 +39,7 @@ pub use self::agents::{AgentAuth, AgentRow, AgentStore, EnrollRefusal, NewEnroll
 pub use self::alerts::{
     AlertFilter, AlertStore, HistoryFilter, RuleRow, RuleSaved, RulesVersion, Watched,
 };
+pub use self::audit::{Actor, ActorKind, AuditEntry, AuditFilter, AuditStore};
 pub use self::checks::{CheckRow, CheckSaved, CheckStore};
 pub use self::depends::{AgentAlert, AgentStep, DependStore, ParentAlert};
 pub use self::dispatch::Store;

@@ -1,6 +1,7 @@
 //! The server against hostile clients: rogue agents and login floods.
 
 mod agents;
+mod audit;
 mod details;
 mod logins;
 mod names;

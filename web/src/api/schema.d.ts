@@ -402,6 +402,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log, newest first: who changed what, when and from where,
+         *     with the request (secrets redacted). Failed logins and refused
+         *     requests (403) are in it too.
+         */
+        get: operations["list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -953,6 +974,30 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Who made a change, as the audit log names them. */
+        Actor: {
+            /**
+             * Format: uuid
+             * @description The user's or the agent's id.
+             */
+            id?: string | null;
+            kind: components["schemas"]["ActorKind"];
+            /**
+             * @description The user's or the agent's name; for an anonymous request, the name
+             *     it gave (a login's user name), or empty.
+             */
+            name: string;
+            /**
+             * Format: uuid
+             * @description The API token used.
+             */
+            token_id?: string | null;
+        };
+        /**
+         * @description Who made a change.
+         * @enum {string}
+         */
+        ActorKind: "user" | "token" | "agent" | "anonymous" | "system";
         /** @description `POST /api/v1/registry/keys`. */
         AddKey: {
             endorsement?: components["schemas"]["Endorsement"] | null;
@@ -1194,6 +1239,38 @@ export interface components {
              * @description The receiver's HTTP status, when it answered.
              */
             status?: number | null;
+        };
+        /** @description One change. */
+        AuditEntry: {
+            /** @description The operation: the method and the route (`PUT /api/v1/checks/{name}`). */
+            action: string;
+            actor: components["schemas"]["Actor"];
+            /** Format: date-time */
+            at: string;
+            /**
+             * @description What changed: the request, with secrets redacted, and what the
+             *     handler added (the agent enrolled, the package published…).
+             */
+            detail: Record<string, never>;
+            /**
+             * Format: int64
+             * @description Increasing; 0 before it is stored.
+             */
+            id: number;
+            /** @description The client's address (the connection's peer), empty for the server. */
+            source: string;
+            /**
+             * Format: int32
+             * @description The HTTP status answered: 2xx done, 401 a failed login, 403 refused.
+             */
+            status: number;
+            /** @description What it acted on: the path asked for (`/api/v1/checks/web`). */
+            target: string;
+        };
+        AuditPage: {
+            items: components["schemas"]["AuditEntry"][];
+            /** @description Pass as `cursor` for the next page; absent on the last one. */
+            next_cursor?: string | null;
         };
         /**
          * @description The dashboard's view of its session. The session token itself stays in
@@ -3345,6 +3422,47 @@ export interface operations {
             };
             /** @description no such window */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    list_audit: {
+        parameters: {
+            query?: {
+                /** @description From a previous page's `next_cursor`. */
+                cursor?: string;
+                /** @description 1–1000, default 100. */
+                limit?: number;
+                /** @description Entries at or after this time (RFC 3339). */
+                since?: string;
+                /** @description Entries before this time (RFC 3339). */
+                until?: string;
+                /** @description Only this actor (a user's or an agent's name). */
+                actor?: string;
+                /** @description Only targets starting with this (`/api/v1/users`). */
+                target?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description a bad limit, cursor or time */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -19,6 +19,7 @@ mod agents;
 mod alert_groups;
 mod alert_states;
 mod alerts;
+mod audit;
 mod checks;
 mod columns;
 mod depends;
@@ -116,6 +117,11 @@ fn migrator() -> Migrator {
             11,
             "token parents",
             include_str!("../../../migrations/postgres/0011_token_parents.sql"),
+        ),
+        migration(
+            12,
+            "audit log",
+            include_str!("../../../migrations/postgres/0012_audit.sql"),
         ),
     ])
 }

@@ -24,6 +24,7 @@ mod accounts;
 mod agents;
 mod alert_states;
 mod alerts;
+mod audit;
 mod bulk;
 mod checks;
 mod depends;
@@ -135,6 +136,11 @@ fn migrator() -> Migrator {
             11,
             "token parents",
             include_str!("../../../migrations/sqlite/0011_token_parents.sql"),
+        ),
+        migration(
+            12,
+            "audit log",
+            include_str!("../../../migrations/sqlite/0012_audit.sql"),
         ),
     ])
 }
