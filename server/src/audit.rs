@@ -16,7 +16,7 @@
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -27,7 +27,7 @@ use serde_json::{Map, Value, json};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::store::{Actor, ActorKind, AuditEntry, AuditStore as _, UserPrincipal};
-use crate::throttle::PeerAddr;
+use crate::throttle::Peer;
 
 /// The largest request body kept in an entry; a bigger one is recorded by
 /// its size.
@@ -148,11 +148,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     );
     let target = parts.uri.path().to_owned();
     let query = parts.uri.query().map(str::to_owned);
-    let source = parts
-        .extensions
-        .get::<ConnectInfo<PeerAddr>>()
-        .map(|c| vantage_protocol::net::canonical(c.0.0.ip()).to_string())
-        .unwrap_or_default();
+    let source = Peer::of(&parts.extensions).shown();
     let (body, described) = match capture(&parts.headers, body).await {
         Ok(captured) => captured,
         Err(e) => return e.into_response(),

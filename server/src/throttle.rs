@@ -63,6 +63,34 @@ impl Connected<IncomingStream<'_, crate::tls::TlsListener>> for PeerAddr {
     }
 }
 
+/// The connection's peer address, exactly (IPv4-mapped forms as IPv4);
+/// `None` when the server was not started with connection info.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub Option<IpAddr>);
+
+impl Peer {
+    pub fn of(extensions: &axum::http::Extensions) -> Peer {
+        Peer(
+            extensions
+                .get::<ConnectInfo<PeerAddr>>()
+                .map(|c| vantage_protocol::net::canonical(c.0.0.ip())),
+        )
+    }
+
+    /// The address as logs and lists show it; empty when unknown.
+    pub fn shown(self) -> String {
+        self.0.map(|ip| ip.to_string()).unwrap_or_default()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer::of(&parts.extensions))
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 

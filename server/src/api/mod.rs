@@ -14,7 +14,9 @@ mod live;
 mod registry;
 mod reported;
 mod series;
+mod sessions;
 mod system;
+mod tokens;
 mod users;
 
 use base64::Engine as _;
@@ -82,7 +84,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(system::router())
         .merge(auth::router())
+        .merge(sessions::router())
         .merge(users::router())
+        .merge(tokens::router())
         .merge(audit::router())
         .merge(agents::router())
         .merge(ingest::router())

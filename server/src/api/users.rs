@@ -1,6 +1,6 @@
-//! Users: created, listed and changed by admins (role, disabled, a new
-//! password); a user changes their own password. Disabling a user or
-//! setting a password ends that user's sessions at once.
+//! Users: created, listed, changed (role, disabled, a new password) and
+//! deleted by admins; a user changes their own password. Disabling,
+//! deleting or setting a password ends that user's sessions at once.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,7 +20,7 @@ use crate::throttle::ClientAddr;
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_user, list_users))
-        .routes(routes!(change_user))
+        .routes(routes!(change_user, delete_user))
         .routes(routes!(change_own_password))
 }
 
@@ -157,6 +157,32 @@ async fn change_user(
         .ok_or_else(|| ApiError::NotFound(format!("no user {id}")))?;
     tracing::info!(user = user.username, role = ?body.role, disabled = ?body.disabled, password = body.password.is_some(), by = admin.0.username, "A user was changed.");
     Ok(axum::Json(user))
+}
+
+/// Deletes a user, with their sessions (ended at once, live streams
+/// too), API tokens and enrollment tokens. The audit log keeps what they
+/// did, by name. An admin cannot delete themselves: another admin must,
+/// so one always remains.
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = ["admin"])), params(("id" = Uuid, Path)), responses(
+    (status = 204, description = "deleted"),
+    (status = 404, description = "no such user", content_type = "application/problem+json"),
+    (status = 409, description = "an admin deleting themselves", content_type = "application/problem+json")
+))]
+async fn delete_user(
+    State(state): State<AppState>,
+    admin: Admin,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<StatusCode> {
+    if id == admin.0.user_id {
+        return Err(ApiError::Conflict(
+            "an admin cannot delete themselves: another admin must".into(),
+        ));
+    }
+    if !state.store.delete_user(id).await? {
+        return Err(ApiError::NotFound(format!("no user {id}")));
+    }
+    tracing::info!(user = %id, by = admin.0.username, "A user was deleted.");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, ToSchema)]

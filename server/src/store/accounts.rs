@@ -117,6 +117,29 @@ pub struct NewApiToken {
     pub parent_id: Option<Uuid>,
 }
 
+/// A login session as it is stored.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_sha: TokenHash,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The client's address.
+    pub source: String,
+    /// The client's `User-Agent`, cut to 256 bytes.
+    pub user_agent: String,
+}
+
+/// A live session, for its user's list.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub token_sha: TokenHash,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub source: String,
+    pub user_agent: String,
+}
+
 /// What an admin (or the user, for the password) changes about a user;
 /// `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
@@ -145,14 +168,13 @@ store_trait! {
         /// Every user, by name.
         async fn users(&self) -> StoreResult<Vec<UserSummary>>;
         async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>>;
-        async fn create_session(
-            &self,
-            token_sha: &TokenHash,
-            user_id: Uuid,
-            now: DateTime<Utc>,
-            expires_at: DateTime<Utc>
-        ) -> StoreResult<()>;
+        async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
         async fn delete_session(&self, token_sha: &TokenHash) -> StoreResult<()>;
+        /// A user's live sessions, newest first.
+        async fn sessions(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<SessionRow>>;
+        /// Deletes the user with their sessions, API tokens and enrollment
+        /// tokens; false when there is no such user.
+        async fn delete_user(&self, id: Uuid) -> StoreResult<bool>;
         /// The user of a live session (not expired, user not disabled).
         async fn session_user(
             &self,

@@ -32,8 +32,8 @@ mod types;
 mod windows;
 
 pub use self::accounts::{
-    AccountStore, ApiTokenSummary, LAST_USED_STEP, NewApiToken, Role, TokenHash, TokenOrigin, User,
-    UserChange, UserPrincipal, UserSummary,
+    AccountStore, ApiTokenSummary, LAST_USED_STEP, NewApiToken, NewSession, Role, SessionRow,
+    TokenHash, TokenOrigin, User, UserChange, UserPrincipal, UserSummary,
 };
 pub use self::agents::{AgentAuth, AgentRow, AgentStore, EnrollRefusal, NewEnrollment};
 pub use self::alerts::{

@@ -6,5 +6,6 @@ mod details;
 mod logins;
 mod names;
 mod rate_limit;
+mod sessions;
 mod tokens;
 mod users;

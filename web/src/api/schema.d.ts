@@ -517,6 +517,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your live login sessions, newest first. */
+        get: operations["list_sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Ends one of your sessions at once (its open live streams close within
+         *     seconds). Ending the one this request came with logs you out.
+         */
+        delete: operations["end_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/checks": {
         parameters: {
             query?: never;
@@ -870,7 +907,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revokes an API token and every token it created, down the line. */
+        /**
+         * Revokes an API token and every token it created, down the line: one
+         *     of your own, or anyone's for an admin.
+         */
         delete: operations["revoke_token"];
         options?: never;
         head?: never;
@@ -905,7 +945,13 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Deletes a user, with their sessions (ended at once, live streams
+         *     too), API tokens and enrollment tokens. The audit log keeps what they
+         *     did, by name. An admin cannot delete themselves: another admin must,
+         *     so one always remains.
+         */
+        delete: operations["delete_user"];
         options?: never;
         head?: never;
         /**
@@ -2302,6 +2348,20 @@ export interface components {
             /** @description A bearer token (`vs_…`) for this session. */
             token: string;
             username: string;
+        };
+        SessionView: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description Whether this request came with it. */
+            current: boolean;
+            /** Format: date-time */
+            expires_at: string;
+            /** @description Names the session for `DELETE /api/v1/auth/sessions/{id}`. */
+            id: string;
+            /** @description The address it logged in from. */
+            source: string;
+            /** @description The browser or client that logged in. */
+            user_agent: string;
         };
         /** @description A silence as an operator asks for it. */
         SilenceSpec: {
@@ -3715,6 +3775,54 @@ export interface operations {
             };
         };
     };
+    list_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionView"][];
+                };
+            };
+        };
+    };
+    end_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no live session of yours with that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
     list_checks: {
         parameters: {
             query?: never;
@@ -4619,7 +4727,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description no such live token */
+            /** @description no such live token of yours */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4681,6 +4789,44 @@ export interface operations {
             };
             /** @description bad name or password */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    delete_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description an admin deleting themselves */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

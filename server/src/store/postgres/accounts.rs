@@ -153,23 +153,59 @@ impl AccountStore for PgStore {
         .transpose()
     }
 
-    async fn create_session(
-        &self,
-        token_sha: &TokenHash,
-        user_id: Uuid,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    async fn create_session(&self, s: &NewSession) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO sessions (token_sha, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO sessions (token_sha, user_id, created_at, expires_at, source, user_agent)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(token_sha)
-        .bind(user_id)
-        .bind(now)
-        .bind(expires_at)
+        .bind(&s.token_sha[..])
+        .bind(s.user_id)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .bind(&s.source)
+        .bind(&s.user_agent)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn sessions(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<SessionRow>> {
+        let rows = sqlx::query(
+            "SELECT token_sha, created_at, expires_at, source, user_agent FROM sessions
+             WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let sha: Vec<u8> = row.try_get("token_sha")?;
+                Ok(SessionRow {
+                    token_sha: sha
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("a session hash".into()))?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    source: row.try_get("source")?,
+                    user_agent: row.try_get("user_agent")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_user(&self, id: Uuid) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM enrollment_tokens WHERE created_by = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn delete_session(&self, token_sha: &TokenHash) -> StoreResult<()> {

@@ -123,6 +123,11 @@ fn migrator() -> Migrator {
             "audit log",
             include_str!("../../../migrations/postgres/0012_audit.sql"),
         ),
+        migration(
+            13,
+            "session origin",
+            include_str!("../../../migrations/postgres/0013_session_origin.sql"),
+        ),
     ])
 }
 

@@ -142,6 +142,11 @@ fn migrator() -> Migrator {
             "audit log",
             include_str!("../../../migrations/sqlite/0012_audit.sql"),
         ),
+        migration(
+            13,
+            "session origin",
+            include_str!("../../../migrations/sqlite/0013_session_origin.sql"),
+        ),
     ])
 }
 

@@ -39,7 +39,7 @@ async fn users_sessions_and_api_tokens(backend: Backend) {
 
     // Sessions: live until they expire or are deleted; never for a disabled user.
     store
-        .create_session(&sha(1), admin.id, now, now + Duration::hours(1))
+        .create_session(&session(sha(1), admin.id, now))
         .await
         .unwrap();
     let who = store
@@ -77,7 +77,7 @@ async fn users_sessions_and_api_tokens(backend: Backend) {
         "deleted"
     );
     store
-        .create_session(&sha(3), carol.id, now, now + Duration::hours(1))
+        .create_session(&session(sha(3), carol.id, now))
         .await
         .unwrap();
     assert!(
@@ -261,4 +261,15 @@ async fn users_and_api_tokens_are_listed(backend: Backend) {
             .unwrap()
             .is_empty()
     );
+}
+
+fn session(token_sha: TokenHash, user_id: uuid::Uuid, now: DateTime<Utc>) -> NewSession {
+    NewSession {
+        token_sha,
+        user_id,
+        created_at: now,
+        expires_at: now + Duration::hours(1),
+        source: "192.0.2.7".into(),
+        user_agent: "story".into(),
+    }
 }
