@@ -245,6 +245,49 @@ test("the audit log shows who changed what and from where, without the password"
   await page.screenshot({ path: `${shots}/audit.png`, fullPage: true });
 });
 
+test("a user ends a session elsewhere and changes their password; an admin deletes them", async ({ page, browser }) => {
+  await logIn(page);
+  await nav(page, "Enrollment & users").click();
+  await page.getByLabel("Username").fill("mover");
+  await page.getByLabel("Password").fill("mover-first-password");
+  await page.getByRole("button", { name: "Add user" }).click();
+  await expect(page.getByTestId("user-mover")).toBeVisible();
+
+  const logInAs = async (password: string) => {
+    const p = await (await browser.newContext()).newPage();
+    await p.goto("/");
+    await p.getByLabel("Username").fill("mover");
+    await p.getByLabel("Password").fill(password);
+    await p.getByRole("button", { name: "Log in" }).click();
+    await expect(p.getByRole("heading", { name: "Overview" })).toBeVisible();
+    return p;
+  };
+  const laptop = await logInAs("mover-first-password");
+  const phone = await logInAs("mover-first-password");
+  await laptop.getByTitle("Your account").click();
+  await expect(laptop.getByRole("heading", { name: "Your account" })).toBeVisible();
+  const rows = laptop.getByRole("table", { name: "Sessions" }).locator("tbody tr");
+  await expect(rows).toHaveCount(2);
+  await expect(laptop.getByTestId("session-current")).toContainText("this one");
+  await rows.filter({ hasNotText: "this one" }).getByRole("button", { name: "End" }).click();
+  await expect(rows).toHaveCount(1);
+  await laptop.screenshot({ path: `${shots}/account.png`, fullPage: true });
+  await phone.reload();
+  await expect(phone.getByRole("button", { name: "Log in" })).toBeVisible();
+
+  await laptop.getByLabel("Current password").fill("mover-first-password");
+  await laptop.getByLabel("New password").fill("mover-second-password");
+  await laptop.getByRole("button", { name: "Change password" }).click();
+  await expect(laptop.getByRole("button", { name: "Log in" })).toBeVisible();
+  await logInAs("mover-second-password");
+
+  const row = page.getByTestId("user-mover");
+  await row.getByRole("button", { name: "Delete", exact: true }).click();
+  await row.getByRole("button", { name: "Delete mover" }).click();
+  await expect(page.getByTestId("user-mover")).toHaveCount(0);
+  await expect(page.getByRole("status")).toContainText("mover is deleted");
+});
+
 test("the mesh matrix shows every pair of agents, and a cell leads to its check", async ({ page }) => {
   await logIn(page);
   // Both agents (on 127.0.0.1 and 127.0.0.2) into one group, and a ping mesh over it.

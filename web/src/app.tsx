@@ -13,6 +13,7 @@ import { MeshIndex, MeshPage } from "./pages/mesh";
 import { PluginPage, PluginsPage } from "./pages/plugins";
 import { AdminPage } from "./pages/admin";
 import { AuditPage } from "./pages/audit";
+import { AccountPage } from "./pages/account";
 import { AlertsPage } from "./pages/alerts";
 import { AlertRulesPage } from "./pages/alert-rules";
 import { AlertBell } from "./components/alerts";
@@ -42,13 +43,13 @@ export function App() {
     <div onClick={onLink}>
       <NavBar session={session.session} live={live} onOut={ended} />
       <main class="section vantage-main">
-        <Page session={session.session} live={live} />
+        <Page session={session.session} live={live} onOut={ended} />
       </main>
     </div>
   );
 }
 
-function Page({ session, live }: { session: BrowserSession; live: LiveStream }) {
+function Page({ session, live, onOut }: { session: BrowserSession; live: LiveStream; onOut: () => void }) {
   const { path } = useLocation();
   let params: Record<string, string> | null;
   if (path === "/") return <Overview session={session} live={live} />;
@@ -60,6 +61,7 @@ function Page({ session, live }: { session: BrowserSession; live: LiveStream }) 
   if ((params = match("/plugins/:name", path))) return <PluginPage name={params.name!} session={session} />;
   if (path === "/admin") return <AdminPage session={session} />;
   if (path === "/audit") return <AuditPage session={session} />;
+  if (path === "/account") return <AccountPage session={session} onOut={onOut} />;
   if (path === "/alerts") return <AlertsPage session={session} live={live} />;
   if (path === "/alerts/rules") return <AlertRulesPage session={session} />;
   return (
@@ -132,9 +134,9 @@ function NavBar({ session, live, onOut }: { session: BrowserSession; live: LiveS
           <div class="navbar-item">
             <ThemeToggle />
           </div>
-          <span class="navbar-item">
+          <a class="navbar-item" href="/account" title="Your account">
             {session.username} <span class="tag is-info ml-2">{session.role}</span>
-          </span>
+          </a>
           <div class="navbar-item">
             <button type="button" class="button is-small" onClick={logout}>
               Log out

@@ -4,6 +4,8 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { api, type BrowserSession, problemText, type Schemas } from "../api/client";
+import { Copyable } from "../components/copyable";
+import { Tokens } from "../components/tokens";
 
 type User = Schemas["UserSummary"];
 type Role = Schemas["Role"];
@@ -16,31 +18,8 @@ export function AdminPage({ session }: { session: BrowserSession }) {
     <div class="container is-fluid">
       <h1 class="title">Enrollment &amp; users</h1>
       <Enrollment />
-      <Users />
+      <Users session={session} />
       <Tokens />
-    </div>
-  );
-}
-
-function Copyable({ text, label }: { text: string; label: string }) {
-  const [copied, setCopied] = useState(false);
-  return (
-    <div class="field has-addons">
-      <div class="control is-expanded">
-        <input class="input mono" readOnly value={text} aria-label={label} onFocus={(e) => e.currentTarget.select()} />
-      </div>
-      <div class="control">
-        <button
-          type="button"
-          class="button"
-          onClick={async () => {
-            await navigator.clipboard?.writeText(text).catch(() => undefined);
-            setCopied(true);
-          }}
-        >
-          {copied ? "Copied" : "Copy"}
-        </button>
-      </div>
     </div>
   );
 }
@@ -99,7 +78,7 @@ function Enrollment() {
   );
 }
 
-function Users() {
+function Users({ session }: { session: BrowserSession }) {
   const [users, setUsers] = useState<User[]>([]);
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
@@ -130,6 +109,9 @@ function Users() {
             <th scope="col">User</th>
             <th scope="col">Role</th>
             <th scope="col">State</th>
+            <th scope="col">
+              <span class="is-sr-only">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -138,6 +120,18 @@ function Users() {
               <td>{u.username}</td>
               <td>{u.role}</td>
               <td>{u.disabled ? "disabled" : "active"}</td>
+              <td>
+                {u.username !== session.username && (
+                  <UserActions
+                    user={u}
+                    onDone={(text) => {
+                      setMessage({ ok: true, text });
+                      load();
+                    }}
+                    onError={(text) => setMessage({ ok: false, text })}
+                  />
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -190,102 +184,41 @@ function Users() {
   );
 }
 
-function Tokens() {
-  const [tokens, setTokens] = useState<Schemas["ApiTokenSummary"][]>([]);
-  const [name, setName] = useState("");
-  const [created, setCreated] = useState<Schemas["TokenCreated"] | null>(null);
-  const [message, setMessage] = useState("");
-  const load = () => api.GET("/api/v1/tokens").then(({ data }) => setTokens(data ?? []));
-  useEffect(() => {
-    load();
-  }, []);
-  const create = async (e: Event) => {
-    e.preventDefault();
-    const { data, error } = await api.POST("/api/v1/tokens", { body: { name } });
-    setCreated(data ?? null);
-    setMessage(data ? "" : problemText(error));
-    if (data) {
-      setName("");
-      load();
-    }
+/** Disable or enable a user, or delete them after a second click. */
+function UserActions(props: { user: User; onDone: (text: string) => void; onError: (text: string) => void }) {
+  const { user, onDone, onError } = props;
+  const [confirming, setConfirming] = useState(false);
+  const path = { params: { path: { id: user.id } } };
+  const toggle = async () => {
+    const { error } = await api.PATCH("/api/v1/users/{id}", { ...path, body: { disabled: !user.disabled } });
+    if (error) onError(problemText(error));
+    else onDone(`${user.username} is ${user.disabled ? "enabled" : "disabled"}.`);
   };
-  const revoke = async (id: string, label: string) => {
-    const { error } = await api.DELETE("/api/v1/tokens/{id}", { params: { path: { id } } });
-    setMessage(error ? problemText(error) : `${label} is revoked.`);
-    load();
+  const remove = async () => {
+    const { error } = await api.DELETE("/api/v1/users/{id}", path);
+    setConfirming(false);
+    if (error) onError(problemText(error));
+    else onDone(`${user.username} is deleted, with their sessions and tokens.`);
   };
   return (
-    <section class="box" aria-labelledby="tokens-title">
-      <h2 id="tokens-title" class="title is-5">
-        API tokens
-      </h2>
-      <form class="field has-addons" onSubmit={create}>
-        <div class="control is-expanded">
-          <input
-            class="input"
-            required
-            placeholder="What it is for, e.g. ci"
-            aria-label="Token name"
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
-        </div>
-        <div class="control">
-          <button type="submit" class="button is-primary">
-            Create a token
+    <div class="buttons are-small">
+      <button type="button" class="button" onClick={toggle}>
+        {user.disabled ? "Enable" : "Disable"}
+      </button>
+      {confirming ? (
+        <>
+          <button type="button" class="button is-danger" onClick={remove}>
+            Delete {user.username}
           </button>
-        </div>
-      </form>
-      {created && (
-        <div class="mb-4" data-testid="api-token">
-          <p class="mb-2">
-            Shown once: send it as <span class="mono">Authorization: Bearer …</span>.
-          </p>
-          <Copyable text={created.token} label="API token" />
-        </div>
+          <button type="button" class="button" onClick={() => setConfirming(false)}>
+            Keep
+          </button>
+        </>
+      ) : (
+        <button type="button" class="button is-danger is-light" onClick={() => setConfirming(true)}>
+          Delete
+        </button>
       )}
-      {message && <p role="status">{message}</p>}
-      <table class="table is-narrow is-fullwidth" aria-label="API tokens">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">User</th>
-            <th scope="col">Role</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">State</th>
-            <th scope="col">
-              <span class="is-sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {tokens.map((t) => {
-            const expired = t.expires_at && Date.parse(t.expires_at) < Date.now();
-            return (
-              <tr key={t.id} data-testid={`token-${t.name}`}>
-                <td>{t.name}</td>
-                <td>{t.username}</td>
-                <td>{t.role}</td>
-                <td>{new Date(t.created_at).toLocaleString()}</td>
-                <td>{t.last_used_at ? new Date(t.last_used_at).toLocaleString() : "never"}</td>
-                <td>{t.revoked_at ? "revoked" : expired ? "expired" : "active"}</td>
-                <td>
-                  {!t.revoked_at && (
-                    <button
-                      type="button"
-                      class="button is-small is-danger is-light"
-                      onClick={() => revoke(t.id, `${t.name} (${t.username})`)}
-                    >
-                      Revoke
-                    </button>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </section>
+    </div>
   );
 }
