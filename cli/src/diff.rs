@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 use serde_json::Value;
+use vantage_protocol::secrets::REDACTED;
 
 /// A spec a file defines by name.
 pub(crate) trait Named: Clone + Serialize {
@@ -74,7 +75,9 @@ fn json<T: Serialize>(spec: &T) -> Value {
     serde_json::to_value(spec).expect("a spec serialises")
 }
 
-/// Objects are compared key by key; anything else as a whole.
+/// Objects are compared key by key; anything else as a whole. A secret
+/// the server shows as `[redacted]` is never equal to the file's (the file
+/// may hold a new one), unless the file says `[redacted]` too (keep it).
 fn diff_values(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<FieldChange>) {
     match (old, new) {
         (Some(Value::Object(old)), Some(Value::Object(new))) => {
@@ -110,6 +113,15 @@ fn show(value: Option<&Value>) -> String {
 
 impl fmt::Display for FieldChange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The server shows a secret to no one: the file's value is sent,
+        // and the server keeps its revision when the secret is the same.
+        if self.old.as_ref().and_then(Value::as_str) == Some(REDACTED) {
+            return write!(
+                f,
+                "{}: a secret, sent (the server keeps it if unchanged)",
+                self.field
+            );
+        }
         write!(
             f,
             "{}: {} → {}",
@@ -154,5 +166,28 @@ impl<T: Named> Plan<T> {
             n => out.push_str(&format!("= {n} {kind}s unchanged\n")),
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_redacted_secret_is_sent_without_showing_either_value() {
+        let server = json!({"config": {"headers": {"Authorization": REDACTED, "Accept": "a"}}});
+        let file = json!({"config": {"headers": {"Authorization": "Bearer t", "Accept": "a"}}});
+        let changes = fields(&server, &file);
+        assert_eq!(changes.len(), 1);
+        let shown = changes[0].to_string();
+        assert_eq!(
+            shown,
+            "config.headers.Authorization: a secret, sent (the server keeps it if unchanged)"
+        );
+        assert!(!shown.contains("Bearer"));
+        // Kept as `[redacted]` in the file: nothing to send.
+        assert!(fields(&server, &server).is_empty());
     }
 }

@@ -38,4 +38,5 @@ pub mod net;
 pub mod package;
 pub mod result;
 pub mod rules;
+pub mod secrets;
 pub mod text;

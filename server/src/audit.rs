@@ -33,8 +33,7 @@ use crate::throttle::Peer;
 /// its size.
 const MAX_RECORDED_BODY: usize = 64 * 1024;
 
-/// What stands in for a redacted value.
-pub const REDACTED: &str = "[redacted]";
+pub use vantage_protocol::secrets::REDACTED;
 
 /// Keys whose values are secrets wherever they appear in a request body,
 /// matched case-insensitively as parts of the key (`new_password`).
@@ -168,8 +167,10 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     if let Some(query) = query {
         detail.insert("query".into(), Value::String(query));
     }
+    // A handler's own account of the request (secrets it knows of
+    // redacted) wins over the body as sent.
     if let Some(described) = described {
-        detail.insert("request".into(), described);
+        detail.entry("request").or_insert(described);
     }
     let entry = AuditEntry {
         id: 0,

@@ -125,6 +125,12 @@ pub struct ServerConfig {
     /// a lifetime get this one. None: tokens may live forever.
     #[serde(with = "humantime_serde", default)]
     pub token_max_lifetime: Option<Duration>,
+    /// The key that seals secrets in check configuration: 32 random bytes,
+    /// base64 (`head -c 32 /dev/urandom | base64`). Replicas share it.
+    /// None: `<data_dir>/secrets.key` with SQLite (made on first start);
+    /// with PostgreSQL, checks with secrets are refused.
+    #[serde(default)]
+    pub secrets_key_file: Option<PathBuf>,
 }
 
 fn default_listen() -> SocketAddr {

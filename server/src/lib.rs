@@ -23,6 +23,7 @@ pub mod live;
 pub mod query;
 pub mod ratelimit;
 pub mod remote;
+pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod throttle;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub logins: Arc<throttle::LoginThrottle>,
     /// Each client's budget of `/api/` requests.
     pub rate_limiter: Arc<ratelimit::RateLimiter>,
+    /// Seals and opens the secrets in check configuration.
+    pub secrets: Arc<secrets::Sealer>,
 }
 
 impl AppState {
@@ -89,6 +92,9 @@ impl AppState {
             dummy_hash: auth::hash_password(&auth::generate_password())?.into(),
             logins: Arc::default(),
             rate_limiter: Arc::default(),
+            // `serve` loads the configured key; in-process servers (tests)
+            // keep this one, which lives as long as they do.
+            secrets: Arc::new(secrets::Sealer::ephemeral()),
         })
     }
 }
@@ -212,7 +218,9 @@ pub async fn serve(
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let local = listener.local_addr()?;
-    let state = AppState::new(store.clone(), config)?;
+    let sealer = secrets::Sealer::load(&config)?;
+    let mut state = AppState::new(store.clone(), config)?;
+    state.secrets = Arc::new(sealer);
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let jobs = tokio::spawn(jobs::run(
         store,

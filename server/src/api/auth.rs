@@ -13,8 +13,8 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::audit::Audit;
 use crate::auth::{
-    SESSION_COOKIE, TokenKind, Viewer, bearer, csrf_token, new_token, token_hash,
-    user_credential, verify_password,
+    SESSION_COOKIE, TokenKind, Viewer, bearer, csrf_token, new_token, token_hash, user_credential,
+    verify_password,
 };
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::store::{AccountStore as _, Actor, ActorKind, NewSession, Role, User};

@@ -11,9 +11,11 @@ use utoipa_axum::routes;
 use vantage_protocol::config::{CheckSpec, CheckView, MeshCell, MeshMatrix};
 
 use crate::AppState;
+use crate::audit::Audit;
 use crate::auth::{Operator, Viewer};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
 use crate::remote::{check_view, desired, trust, validate};
+use crate::secrets;
 use crate::store::{
     AgentStore as _, CheckStore as _, RegistryStore as _, SeriesFilter, SeriesStore as _,
 };
@@ -40,7 +42,7 @@ async fn list_checks(
         .checks()
         .await?
         .into_iter()
-        .map(|row| check_view(row, &packages, &keys))
+        .map(|row| check_view(row, &packages, &keys, &state.secrets))
         .collect();
     views.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
     Ok(axum::Json(views))
@@ -55,7 +57,12 @@ async fn view_of(state: &AppState, name: &str) -> ApiResult<CheckView> {
         .find(|c| c.spec.name == name)
         .ok_or_else(|| ApiError::NotFound(format!("no check `{name}`")))?;
     let packages = state.store.packages(Some(&row.spec.plugin)).await?;
-    Ok(check_view(row, &packages, &state.store.keys().await?))
+    Ok(check_view(
+        row,
+        &packages,
+        &state.store.keys().await?,
+        &state.secrets,
+    ))
 }
 
 /// One check.
@@ -82,14 +89,47 @@ async fn get_check(
 async fn put_check(
     State(state): State<AppState>,
     who: Operator,
+    audit: Audit,
     PathParams(name): PathParams<String>,
-    JsonBody(spec): JsonBody<CheckSpec>,
+    JsonBody(mut spec): JsonBody<CheckSpec>,
 ) -> ApiResult<(StatusCode, axum::Json<CheckView>)> {
     let packages = state.store.packages(Some(&spec.plugin)).await?;
     let keys = state.store.keys().await?;
-    let reviewed = validate::check(&spec, &name, &packages, &trust::trusted_ids(&keys))
+    let stored = state
+        .store
+        .checks()
+        .await?
+        .into_iter()
+        .find(|c| c.spec.name == name)
+        .map(|c| c.spec);
+    // `[redacted]` keeps a stored secret: validate with its value.
+    let mut filled = Vec::new();
+    if let Some(stored) = &stored {
+        let mut opened = stored.clone();
+        if state.secrets.open_spec(&mut opened).is_ok() {
+            filled = secrets::fill_kept(&mut spec, &opened);
+        }
+    }
+    let checked = validate::check(&spec, &name, &packages, &trust::trusted_ids(&keys))
         .map_err(ApiError::invalid)?;
-    let saved = state.store.put_check(&spec, &reviewed, Utc::now()).await?;
+    let secret = vantage_protocol::secrets::secret_pointers(&checked.schema, &spec.config);
+    if let Some(pointer) = filled.iter().find(|p| !secret.contains(p)) {
+        return Err(ApiError::field(
+            &format!("config{pointer}"),
+            "is `[redacted]`, but the plugin version it resolves to does not keep it secret: send the value",
+        ));
+    }
+    state
+        .secrets
+        .seal_spec(&mut spec, &checked.schema, stored.as_ref())
+        .map_err(|(field, why)| ApiError::field(&field, why))?;
+    let mut shown = spec.clone();
+    secrets::redact_spec(&mut shown);
+    audit.0.note("request", &shown);
+    let saved = state
+        .store
+        .put_check(&spec, &checked.reviewed, Utc::now())
+        .await?;
     state.changes.bump();
     tracing::info!(
         check = name,

@@ -67,7 +67,7 @@ async fn own_desired(
     // Subscribed before the first look, so no change slips between.
     let mut changed = state.changes.subscribe();
     loop {
-        let snapshot = state.changes.snapshot(&state.store).await?;
+        let snapshot = state.changes.snapshot(&state.store, &state.secrets).await?;
         let desired = snapshot
             .desired(agent.id)
             .ok_or(ApiError::Unauthorized("unknown agent"))?;
@@ -89,7 +89,8 @@ async fn own_desired(
     }
 }
 
-/// What an agent is told to run now.
+/// What an agent is told to run now; secrets in its checks' configuration
+/// are `[redacted]`.
 #[utoipa::path(get, path = "/api/v1/agents/{id}/desired", tag = "agents", security(("bearer" = ["viewer"])), params(("id" = Uuid, Path)), responses(
     (status = 200, body = DesiredState),
     (status = 404, description = "no such agent", content_type = "application/problem+json")
@@ -99,9 +100,9 @@ async fn agent_desired(
     _who: Viewer,
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<axum::Json<DesiredState>> {
-    Snapshot::load(&state.store)
+    Snapshot::load(&state.store, &state.secrets)
         .await?
-        .desired(id)
+        .shown(id)
         .map(axum::Json)
         .ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))
 }

@@ -56,7 +56,7 @@ async fn latest(
     QueryParams(q): QueryParams<LatestQuery>,
 ) -> ApiResult<axum::Json<Vec<LatestResult>>> {
     let rows = state.store.latest(q.agent_id).await?;
-    let snapshot = state.changes.snapshot(&state.store).await?;
+    let snapshot = state.changes.snapshot(&state.store, &state.secrets).await?;
     let assigned = Assigned::new(&snapshot, rows.iter().map(|r| r.agent_id));
     Ok(axum::Json(
         rows.into_iter().map(|row| assigned.judge(row)).collect(),

@@ -71,7 +71,9 @@ async fn list_sessions(
     let current = this_session(&headers, &method);
     let rows = state.store.sessions(who.0.user_id, Utc::now()).await?;
     Ok(axum::Json(
-        rows.into_iter().map(|r| view(r, current.as_ref())).collect(),
+        rows.into_iter()
+            .map(|r| view(r, current.as_ref()))
+            .collect(),
     ))
 }
 

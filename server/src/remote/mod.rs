@@ -22,10 +22,12 @@ use uuid::Uuid;
 use vantage_protocol::config::{CheckView, DesiredState, PublisherKey};
 
 use self::desired::ResolvedCheck;
+use crate::secrets::Sealer;
 use crate::store::{
     AgentRow, AgentStore as _, CheckRow, CheckStore as _, PackageRow, RegistryStore as _, Store,
     StoreResult,
 };
+use vantage_protocol::secrets::REDACTED;
 
 /// How long a [`Snapshot`] serves long polls before it is read again.
 pub const RECHECK: Duration = Duration::from_secs(1);
@@ -39,8 +41,29 @@ pub struct Snapshot {
     pub checks: Vec<ResolvedCheck>,
 }
 
+/// A stored check with its secrets opened, and how it resolves; a check
+/// whose secrets do not open resolves to nothing, saying why.
+fn open_and_resolve(
+    row: CheckRow,
+    packages: &[PackageRow],
+    trusted: &std::collections::BTreeSet<vantage_protocol::keys::KeyId>,
+    sealer: &Sealer,
+) -> ResolvedCheck {
+    let mut opened = row.clone();
+    match sealer.open_spec(&mut opened.spec) {
+        Ok(()) => ResolvedCheck {
+            resolution: resolve::resolve(&opened.spec, &opened.reviewed, packages, trusted),
+            row: opened,
+        },
+        Err(e) => ResolvedCheck {
+            resolution: resolve::Resolution::none(format!("its secret configuration: {e}")),
+            row,
+        },
+    }
+}
+
 impl Snapshot {
-    pub async fn load(store: &Store) -> StoreResult<Snapshot> {
+    pub async fn load(store: &Store, sealer: &Sealer) -> StoreResult<Snapshot> {
         let agents = store.agents(None, u32::MAX).await?;
         let keys = store.keys().await?;
         let packages = store.packages(None).await?;
@@ -48,10 +71,7 @@ impl Snapshot {
         let trusted = trust::trusted_ids(&keys);
         let checks = checks
             .into_iter()
-            .map(|row| ResolvedCheck {
-                resolution: resolve::resolve(&row.spec, &row.reviewed, &packages, &trusted),
-                row,
-            })
+            .map(|row| open_and_resolve(row, &packages, &trusted, sealer))
             .collect();
         Ok(Snapshot {
             agents,
@@ -59,6 +79,29 @@ impl Snapshot {
             packages,
             checks,
         })
+    }
+
+    /// An agent's desired state as people see it: secrets `[redacted]`
+    /// (only the agent itself gets them, from [`desired`](Self::desired)).
+    pub fn shown(&self, agent_id: Uuid) -> Option<DesiredState> {
+        let mut state = self.desired(agent_id)?;
+        for check in &mut state.checks {
+            let schema = self
+                .packages
+                .iter()
+                .find(|p| p.digest == check.plugin.digest)
+                .map(|p| &p.manifest.config_schema);
+            match schema {
+                Some(schema) => vantage_protocol::secrets::for_each_secret(
+                    schema,
+                    &mut check.config,
+                    &mut |_, value| *value = serde_json::Value::String(REDACTED.into()),
+                ),
+                // Without its schema nothing tells which values are secret.
+                None => check.config = serde_json::json!({}),
+            }
+        }
+        Some(state)
     }
 
     /// The desired state of an agent, if it exists.
@@ -74,18 +117,22 @@ impl Snapshot {
 }
 
 /// A check as the API shows it, with how it resolves against `packages`.
-pub fn check_view(row: CheckRow, packages: &[PackageRow], keys: &[PublisherKey]) -> CheckView {
-    let r = resolve::resolve(
-        &row.spec,
-        &row.reviewed,
-        packages,
-        &trust::trusted_ids(keys),
-    );
+/// Its secrets are shown as `[redacted]`.
+pub fn check_view(
+    row: CheckRow,
+    packages: &[PackageRow],
+    keys: &[PublisherKey],
+    sealer: &Sealer,
+) -> CheckView {
+    let mut spec = row.spec.clone();
+    crate::secrets::redact_spec(&mut spec);
+    let (revision, updated_at, reviewed) = (row.revision, row.updated_at, row.reviewed.clone());
+    let r = open_and_resolve(row, packages, &trust::trusted_ids(keys), sealer).resolution;
     CheckView {
-        spec: row.spec,
-        revision: row.revision,
-        updated_at: row.updated_at,
-        reviewed: row.reviewed,
+        spec,
+        revision,
+        updated_at,
+        reviewed,
         resolved: r.resolved.map(|p| p.pin()),
         unresolved: r.unresolved,
         pending_upgrade: r.pending_upgrade,
@@ -149,7 +196,7 @@ impl Changes {
     /// The shared snapshot: read again after a bump, or when older than
     /// [`RECHECK`] (other replicas' changes). Polls woken together wait
     /// for one read.
-    pub async fn snapshot(&self, store: &Store) -> StoreResult<Arc<Snapshot>> {
+    pub async fn snapshot(&self, store: &Store, sealer: &Sealer) -> StoreResult<Arc<Snapshot>> {
         let mut cached = self.cached.lock().await;
         let generation = *self.generation.borrow();
         if let Some(c) = cached.as_ref()
@@ -159,7 +206,7 @@ impl Changes {
             return Ok(c.snapshot.clone());
         }
         let at = Instant::now();
-        let snapshot = Arc::new(Snapshot::load(store).await?);
+        let snapshot = Arc::new(Snapshot::load(store, sealer).await?);
         *cached = Some(Cached {
             generation,
             at,

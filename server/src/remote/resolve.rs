@@ -22,7 +22,7 @@ pub struct Resolution {
 }
 
 impl Resolution {
-    fn none(why: String) -> Resolution {
+    pub(crate) fn none(why: String) -> Resolution {
         Resolution {
             resolved: None,
             unresolved: Some(why),

@@ -183,15 +183,25 @@ fn shape(spec: &CheckSpec, path_name: &str, errors: &mut Errors) {
 /// The most parent checks a check names.
 const MAX_PARENTS: usize = 20;
 
+/// What a valid check was checked against.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    /// The capabilities the resolved version requests: what saving approves.
+    pub reviewed: BTreeSet<Capability>,
+    /// The resolved version's configuration schema (its secrets).
+    pub schema: serde_json::Value,
+}
+
 /// Checks a check about to be saved under `path_name` against the registry
-/// (`packages`, `trusted` keys). Returns the capabilities saving it reviews:
-/// those the newest qualifying version requests.
+/// (`packages`, `trusted` keys). Returns the capabilities saving it reviews
+/// (those the newest qualifying version requests) and that version's
+/// configuration schema.
 pub fn check(
     spec: &CheckSpec,
     path_name: &str,
     packages: &[PackageRow],
     trusted: &BTreeSet<KeyId>,
-) -> Result<BTreeSet<Capability>, Vec<FieldError>> {
+) -> Result<Checked, Vec<FieldError>> {
     let mut errors = Errors::default();
     shape(spec, path_name, &mut errors);
     let req = match VersionReq::parse(&spec.version) {
@@ -216,13 +226,13 @@ pub fn check(
     }
     let candidate = match req {
         Some(req) if !versions.is_empty() => newest_trusted(&versions, &req, trusted),
-        _ => return errors.done(BTreeSet::new()),
+        _ => return errors.done(Checked::default()),
     };
     let candidate = match candidate {
         Ok(candidate) => candidate,
         Err(why) => {
             errors.push("version", why);
-            return errors.done(BTreeSet::new());
+            return errors.done(Checked::default());
         }
     };
     let requested = &candidate.manifest.capabilities;
@@ -249,5 +259,8 @@ pub fn check(
             );
         }
     }
-    errors.done(requested.clone())
+    errors.done(Checked {
+        reviewed: requested.clone(),
+        schema: candidate.manifest.config_schema.clone(),
+    })
 }

@@ -26,6 +26,7 @@ mod fixtures;
 mod last_known_good;
 mod revocation;
 mod scope;
+mod secrets;
 
 pub(crate) use fixtures::*;
 

@@ -118,7 +118,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What an agent is told to run now. */
+        /**
+         * What an agent is told to run now; secrets in its checks' configuration
+         *     are `[redacted]`.
+         */
         get: operations["agent_desired"];
         put?: never;
         post?: never;

@@ -3,11 +3,12 @@
 
 use super::*;
 
-/// The first-party TCP plugin's component and manifest, re-packed as other
-/// versions and signed by this story's own keys.
+/// The first-party TCP and HTTP plugins' components and manifests,
+/// re-packed as other versions and signed by this story's own keys.
 pub(crate) struct Packages {
     component: Vec<u8>,
     manifest: Manifest,
+    http: Package,
     pub root: SigningKeyPair,
     pub publisher: SigningKeyPair,
 }
@@ -19,6 +20,8 @@ impl Packages {
         Packages {
             component: package.component().to_vec(),
             manifest: package.manifest().clone(),
+            http: Package::from_bytes(&std::fs::read(plugin_dir().join("http.vpkg")).unwrap())
+                .unwrap(),
             root: SigningKeyPair::generate("story-root"),
             publisher: SigningKeyPair::generate("story-publisher"),
         }
@@ -43,6 +46,15 @@ impl Packages {
         for signer in signers {
             package.sign(signer);
         }
+        package.to_bytes()
+    }
+
+    /// The first-party `http@version`, signed by `signer`.
+    pub(crate) fn http(&self, version: &str, signer: &SigningKeyPair) -> Vec<u8> {
+        let mut manifest = self.http.manifest().clone();
+        manifest.version = version.parse().unwrap();
+        let mut package = Package::new(manifest, self.http.component().to_vec()).unwrap();
+        package.sign(signer);
         package.to_bytes()
     }
 

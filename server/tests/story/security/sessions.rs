@@ -2,8 +2,8 @@
 //! others; they revoke their own API tokens but nobody else's; an admin
 //! deletes a user, whose sessions and tokens end at once.
 
-use hyper::body::Bytes;
 use hyper::Method;
+use hyper::body::Bytes;
 use serde_json::{Value, json};
 
 use crate::both;
@@ -21,7 +21,10 @@ async fn login_from(server: &TestServer, name: &str, last: u8, browser: &str) ->
         .send(
             Method::POST,
             "/api/v1/auth/login",
-            &[("content-type", "application/json"), ("user-agent", browser)],
+            &[
+                ("content-type", "application/json"),
+                ("user-agent", browser),
+            ],
             Bytes::from(body.to_string()),
         )
         .await
@@ -79,7 +82,12 @@ async fn a_user_ends_one_of_their_sessions_and_the_others_live_on(backend: Backe
         (Some(false), Some("Mobile Safari/18"))
     );
     // The admin's sessions are not in kim's list, nor can kim end one.
-    let admin_list = server.admin.get("/api/v1/auth/sessions").await.expect(200).json();
+    let admin_list = server
+        .admin
+        .get("/api/v1/auth/sessions")
+        .await
+        .expect(200)
+        .json();
     let admin_session = sessions(&admin_list)[0]["id"].as_str().unwrap().to_owned();
     assert!(list.iter().all(|s| s["id"] != admin_session.as_str()));
     laptop
@@ -134,10 +142,15 @@ async fn users_revoke_their_own_tokens_only_and_a_deleted_user_is_gone_at_once(b
 
     // Lee revokes his own token, and cannot tell kim's from none.
     let lees_id = lees["id"].as_str().unwrap();
-    lee.delete(&format!("/api/v1/tokens/{lees_id}")).await.expect(204);
+    lee.delete(&format!("/api/v1/tokens/{lees_id}"))
+        .await
+        .expect(204);
     lee_ci.get("/api/v1/auth/me").await.problem(401);
     let kims_id = kims["id"].as_str().unwrap();
-    let refused = lee.delete(&format!("/api/v1/tokens/{kims_id}")).await.problem(404);
+    let refused = lee
+        .delete(&format!("/api/v1/tokens/{kims_id}"))
+        .await
+        .problem(404);
     let unknown = lee
         .delete("/api/v1/tokens/0190b4a8-7c3e-7000-8000-000000000000")
         .await
@@ -172,7 +185,11 @@ async fn users_revoke_their_own_tokens_only_and_a_deleted_user_is_gone_at_once(b
         .problem(401);
     let users = server.admin.get("/api/v1/users").await.expect(200).json();
     assert!(
-        users.as_array().unwrap().iter().all(|u| u["username"] != "kim"),
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["username"] != "kim"),
         "{users}"
     );
     // Lee's other token is untouched; the name is free again.
@@ -191,10 +208,13 @@ async fn users_revoke_their_own_tokens_only_and_a_deleted_user_is_gone_at_once(b
         .expect(200)
         .json();
     assert!(
-        log["items"].as_array().unwrap().iter().any(|e| e["action"]
-            == "DELETE /api/v1/users/{id}"
-            && e["target"] == format!("/api/v1/users/{kim_id}")
-            && e["actor"]["name"] == "admin"),
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "DELETE /api/v1/users/{id}"
+                && e["target"] == format!("/api/v1/users/{kim_id}")
+                && e["actor"]["name"] == "admin"),
         "{log:#}"
     );
 
@@ -211,11 +231,7 @@ async fn users_revoke_their_own_tokens_only_and_a_deleted_user_is_gone_at_once(b
         .delete("/api/v1/users/0190b4a8-7c3e-7000-8000-000000000000")
         .await
         .problem(404);
-    server
-        .admin
-        .delete("/api/v1/users/kim")
-        .await
-        .problem(400);
+    server.admin.delete("/api/v1/users/kim").await.problem(400);
     lee.delete(&format!("/api/v1/users/{my_id}"))
         .await
         .problem(403);

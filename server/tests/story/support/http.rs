@@ -27,6 +27,11 @@ impl Reply {
         })
     }
 
+    /// The body as text (lossy).
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
     pub fn content_type(&self) -> &str {
         self.headers
             .get("content-type")
