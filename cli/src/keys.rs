@@ -68,6 +68,12 @@ pub(crate) enum KeysCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Sign a registry statement with a root key, offline: versions
+    /// withdrawn, keys revoked, and an expiry after which agents report
+    /// their trust metadata stale.
+    Statement(crate::statement::StatementArgs),
+    /// Upload a signed registry statement to the server (admin).
+    PushStatement(crate::statement::PushArgs),
 }
 
 const KEYS: &str = "/api/v1/registry/keys";
@@ -91,6 +97,8 @@ impl KeysCommand {
                 Ok(())
             }
             KeysCommand::List { server } => list(server),
+            KeysCommand::Statement(args) => crate::statement::sign(args),
+            KeysCommand::PushStatement(args) => crate::statement::push(args),
         }
     }
 }

@@ -7,6 +7,7 @@ mod files;
 mod keys;
 mod plugin;
 mod server;
+mod statement;
 mod table;
 
 use std::process::ExitCode;

@@ -39,4 +39,5 @@ pub mod package;
 pub mod result;
 pub mod rules;
 pub mod secrets;
+pub mod statement;
 pub mod text;

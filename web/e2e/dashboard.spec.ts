@@ -208,6 +208,8 @@ test("a viewer sees no admin actions, and the API refuses them anyway", async ({
   await nav(viewer, "Overview").click();
   await viewer.getByTestId("agent-demo-agent").getByRole("link", { name: "demo-agent" }).click();
   await expect(viewer.getByRole("button", { name: "Save groups" })).toHaveCount(0);
+  await expect(viewer.getByTestId("config-status")).toContainText("Configuration applied");
+  await expect(viewer.getByTestId("trust-metadata")).toContainText("No registry statement yet");
 
   // With the CSRF token in hand, the API still refuses a viewer's change.
   const status = await viewer.evaluate(async () => {

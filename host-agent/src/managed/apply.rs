@@ -30,6 +30,9 @@ impl Remote {
         source: ConfigSource,
         mut client: Option<&mut ServerClient>,
     ) -> ConfigStatus {
+        if let Some(offered) = &state.statement {
+            self.consider_statement(offered);
+        }
         let trust = self.trust(state);
         // A plugin whose signer is no longer trusted is let go at once: its
         // checks stop before their next run, unless a package still
@@ -55,15 +58,27 @@ impl Remote {
                 .filter(|(running, _)| running == check)
                 .filter(|(running, _)| self.compiled.contains_key(&running.plugin.digest))
                 .cloned();
-            let outcome = match unchanged {
-                Some(entry) => Ok(entry),
-                None => self
+            let floor = self.floors.permits(
+                &check.plugin.name,
+                &check.plugin.version,
+                self.statement.body(),
+            );
+            let outcome = match (floor, unchanged) {
+                (Err(why), _) => Err((CheckState::Refused, why)),
+                (Ok(()), Some(entry)) => Ok(entry),
+                (Ok(()), None) => self
                     .prepare(check, &trust, client.as_deref_mut())
                     .await
                     .map(|jobs| (check.clone(), jobs)),
             };
             match outcome {
                 Ok(entry) => {
+                    if let Err(e) = self
+                        .floors
+                        .record(&check.plugin.name, &check.plugin.version)
+                    {
+                        tracing::error!(error = %format!("{e:#}"), "Storing the version floors failed; they hold until the agent stops.");
+                    }
                     statuses.push(CheckStatus {
                         name: check.name.clone(),
                         plugin: plugin_id,
@@ -122,6 +137,7 @@ impl Remote {
             checks: self.applied.values().map(|(c, _)| c.clone()).collect(),
             keys: state.keys.clone(),
             revoked_keys: self.revoked.iter().cloned().collect(),
+            statement: state.statement.clone(),
         };
         if let Err(e) = save_last_known_good(&self.data_dir, &effective) {
             tracing::warn!(error = %format!("{e:#}"), "Saving the last-known-good configuration failed.");
@@ -131,6 +147,29 @@ impl Remote {
             applied_at: Utc::now(),
             source,
             checks: statuses,
+            trust: self.statement.metadata(Utc::now()),
+        }
+    }
+
+    /// Takes a registry statement the server offers if a pinned root (not
+    /// revoked) signed it and it is newer than the one held.
+    fn consider_statement(&mut self, offered: &vantage_protocol::statement::RegistryStatement) {
+        let roots: Vec<_> = self
+            .credential
+            .roots()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| !self.revoked.contains(&r.id()))
+            .collect();
+        match self.statement.consider(offered, &roots) {
+            Ok(true) => {
+                let body = self.statement.body().expect("just taken");
+                tracing::info!(sequence = body.sequence, expires_at = %body.expires_at, yanked = body.yanked.len(), revoked = body.revoked_keys.len(), "Registry statement taken.");
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(problem = %e, "The server offered a registry statement this agent does not take; it holds to the one it has.");
+            }
         }
     }
 

@@ -13,14 +13,18 @@
 //! The parts: `poll` follows the server, `apply` turns a desired state into
 //! jobs (through the job builder `crate::jobs` that local checks use too),
 //! `packages` fetches and caches the packages, `trust` decides which keys
-//! sign for this agent, and `last_known_good` keeps the state across
-//! restarts.
+//! sign for this agent, `last_known_good` keeps the state across
+//! restarts; `statement` holds the registry's newest signed statement and
+//! `floors` the versions each plugin ran, below which a server alone
+//! cannot send the agent back.
 
 mod apply;
+mod floors;
 mod last_known_good;
 mod packages;
 mod poll;
 mod revoked;
+mod statement;
 mod trust;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -69,6 +73,10 @@ pub struct Remote {
     applied: BTreeMap<String, (DesiredCheck, Vec<Job>)>,
     /// Every key this agent has seen revoked: only grows, kept on disk.
     revoked: BTreeSet<KeyId>,
+    /// The newest registry statement a pinned root signed, kept on disk.
+    statement: statement::Held,
+    /// The versions each plugin ran, kept on disk.
+    floors: floors::Floors,
     jobs: watch::Sender<Arc<Vec<Job>>>,
 }
 
@@ -89,6 +97,15 @@ impl Remote {
             tracing::error!(error = %format!("{e:#}"), "The stored revocations are unreadable: starting from the server's alone.");
             BTreeSet::new()
         });
+        let roots = credential.roots().unwrap_or_default();
+        let statement = statement::Held::load(&data_dir, &roots).unwrap_or_else(|e| {
+            tracing::error!(error = %format!("{e:#}"), "The stored registry statement is unusable: waiting for the server's.");
+            statement::Held::empty(&data_dir)
+        });
+        let floors = floors::Floors::load(&data_dir).unwrap_or_else(|e| {
+            tracing::error!(error = %format!("{e:#}"), "The stored version floors are unreadable: starting afresh.");
+            floors::Floors::empty(&data_dir)
+        });
         Remote {
             host,
             credential,
@@ -100,6 +117,8 @@ impl Remote {
             compiled: HashMap::new(),
             applied: BTreeMap::new(),
             revoked,
+            statement,
+            floors,
             jobs,
         }
     }

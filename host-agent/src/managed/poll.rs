@@ -47,6 +47,20 @@ impl Remote {
                 retry_at = incomplete(&status).then(|| retry_after(retries));
                 last = Some((state, status));
             }
+            // The held registry statement expires between states: say so.
+            if let Some((_, reported)) = last.as_mut() {
+                let trust = self.statement.metadata(chrono::Utc::now());
+                if trust != reported.trust {
+                    if trust.as_ref().is_some_and(|t| t.stale) {
+                        tracing::warn!(
+                            "The registry statement expired and no newer one came: trust metadata is stale (the server may be withholding updates)."
+                        );
+                    }
+                    reported.trust = trust;
+                    let status = reported.clone();
+                    self.report(&mut client, &status).await;
+                }
+            }
             // Wait on the server no longer than until the next retry.
             let mut wait = self.server.config_wait;
             if let Some(at) = retry_at {

@@ -36,14 +36,14 @@ pub(super) fn in_state(state: &DesiredState) -> impl Iterator<Item = &KeyId> {
     )
 }
 
-/// Adds what `state` revokes to `known`, and stores the set when it grew;
-/// the ids added.
-pub(super) fn record(
+/// Adds `revoked` (what a state or a registry statement revokes) to
+/// `known`, and stores the set when it grew; the ids added.
+pub(super) fn record<'a>(
     data_dir: &Path,
     known: &mut BTreeSet<KeyId>,
-    state: &DesiredState,
+    revoked: impl Iterator<Item = &'a KeyId>,
 ) -> anyhow::Result<Vec<KeyId>> {
-    let added: Vec<KeyId> = in_state(state)
+    let added: Vec<KeyId> = revoked
         .filter(|id| !known.contains(*id))
         .cloned()
         .collect::<BTreeSet<_>>()
@@ -68,6 +68,7 @@ mod tests {
             checks: vec![],
             keys: vec![],
             revoked_keys: revoked.iter().map(|k| KeyId((*k).into())).collect(),
+            statement: None,
         }
     }
 
@@ -76,10 +77,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut known = load(dir.path()).unwrap();
         assert!(known.is_empty());
-        let added = record(dir.path(), &mut known, &state(&["aa", "bb"])).unwrap();
+        let added = record(dir.path(), &mut known, in_state(&state(&["aa", "bb"]))).unwrap();
         assert_eq!(added.len(), 2);
         // A later state that leaves "aa" out does not take it back.
-        let added = record(dir.path(), &mut known, &state(&["bb", "cc"])).unwrap();
+        let added = record(dir.path(), &mut known, in_state(&state(&["bb", "cc"]))).unwrap();
         assert_eq!(added, [KeyId("cc".into())]);
         let reloaded = load(dir.path()).unwrap();
         let ids: Vec<&str> = reloaded.iter().map(|k| k.0.as_str()).collect();

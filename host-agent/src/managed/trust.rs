@@ -13,9 +13,11 @@ use crate::enroll::public_key;
 
 impl Remote {
     /// The keys this agent trusts for `state` (see [`agent_trust`]), after
-    /// adding what `state` revokes to the agent's sticky revocations.
+    /// adding what `state` and the held registry statement revoke to the
+    /// agent's sticky revocations.
     pub(super) fn trust(&mut self, state: &DesiredState) -> TrustStore {
-        match revoked::record(&self.data_dir, &mut self.revoked, state) {
+        let revoking = revoked::in_state(state).chain(self.statement.revoked());
+        match revoked::record(&self.data_dir, &mut self.revoked, revoking) {
             Ok(added) if !added.is_empty() => {
                 let ids: Vec<&str> = added.iter().map(|k| k.0.as_str()).collect();
                 tracing::warn!(keys = ids.join(", "), "Keys revoked: recorded for good.");
@@ -108,6 +110,7 @@ mod tests {
             checks: Vec::new(),
             keys,
             revoked_keys: revoked,
+            statement: None,
         }
     }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{PluginPin, PublisherKey};
 use crate::keys::KeyId;
 use crate::manifest::Capability;
+use crate::statement::{RegistryStatement, TrustMetadata};
 
 /// Everything one agent should run. Its `version` is the ETag: a digest of
 /// the rest, so equal states have equal versions on every server replica.
@@ -26,6 +27,10 @@ pub struct DesiredState {
     /// Key ids the registry revoked.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub revoked_keys: Vec<KeyId>,
+    /// The registry's newest statement, signed by a root key: the agent
+    /// holds the newest it verified (yanks, revocations, freshness).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement: Option<RegistryStatement>,
 }
 
 /// One check as an agent runs it.
@@ -82,6 +87,9 @@ pub struct ConfigStatus {
     pub source: ConfigSource,
     /// Every check of the desired state, with what became of it.
     pub checks: Vec<CheckStatus>,
+    /// The registry statement the agent holds, and whether it is stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<TrustMetadata>,
 }
 
 /// Where the desired state an agent applied came from.

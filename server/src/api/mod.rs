@@ -15,6 +15,7 @@ mod registry;
 mod reported;
 mod series;
 mod sessions;
+mod statements;
 mod system;
 mod tokens;
 mod users;
@@ -94,6 +95,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(series::router())
         .merge(keys::router())
         .merge(registry::router())
+        .merge(statements::router())
         .merge(checks::router())
         .merge(alerts::router())
         .merge(desired::router())

@@ -9,6 +9,7 @@ use vantage_protocol::config::{
     AgentSelector, DesiredCheck, DesiredState, DesiredTarget, MeshSpec, PublisherKey,
 };
 use vantage_protocol::keys::KeyId;
+use vantage_protocol::statement::RegistryStatement;
 
 use super::resolve::Resolution;
 use super::trust;
@@ -125,6 +126,7 @@ pub fn desired_state(
     agents: &[AgentRow],
     checks: &[ResolvedCheck],
     keys: &[PublisherKey],
+    statement: Option<&RegistryStatement>,
 ) -> DesiredState {
     let mut checks: Vec<DesiredCheck> = checks
         .iter()
@@ -140,7 +142,7 @@ pub fn desired_state(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let body = serde_json::to_vec(&(&checks, &trusted, &revoked_keys))
+    let body = serde_json::to_vec(&(&checks, &trusted, &revoked_keys, statement))
         .expect("a desired state serialises");
     let version = hex::encode(&Sha256::digest(&body)[..16]);
     DesiredState {
@@ -148,6 +150,7 @@ pub fn desired_state(
         checks,
         keys: trusted,
         revoked_keys,
+        statement: statement.cloned(),
     }
 }
 
@@ -244,7 +247,7 @@ mod tests {
         let fra = agent("fra", &["edge"], &[("site", "fra")], None);
         let ams = agent("ams", &["edge"], &[("site", "ams")], None);
         let all = [fra.clone(), ams.clone()];
-        let state = desired_state(&fra, &all, &checks, &[]);
+        let state = desired_state(&fra, &all, &checks, &[], None);
         assert_eq!(names(&state), ["edge", "everywhere"]);
         let targets: Vec<&str> = state.checks[1]
             .targets
@@ -254,17 +257,17 @@ mod tests {
         assert_eq!(targets, ["a:1", "b:1"]);
         assert_eq!(state.checks[1].timeout_ms, 10_000);
         assert_eq!(
-            names(&desired_state(&ams, &all, &checks, &[])),
+            names(&desired_state(&ams, &all, &checks, &[], None)),
             ["everywhere"]
         );
         // Equal inputs, equal versions; another check set, another version.
         assert_eq!(
             state.version,
-            desired_state(&fra, &all, &checks, &[]).version
+            desired_state(&fra, &all, &checks, &[], None).version
         );
         assert_ne!(
             state.version,
-            desired_state(&fra, &all, &checks[..1], &[]).version
+            desired_state(&fra, &all, &checks[..1], &[], None).version
         );
     }
 
@@ -283,7 +286,7 @@ mod tests {
         revoked.revoked_at = Some(Utc::now());
         all.push(revoked);
 
-        let state = desired_state(&all[0], &all[..3], &mesh, &[]);
+        let state = desired_state(&all[0], &all[..3], &mesh, &[], None);
         let targets: Vec<(&str, Option<&str>)> = state.checks[0]
             .targets
             .iter()
@@ -294,13 +297,15 @@ mod tests {
             [("10.0.0.1", Some("a1")), ("10.0.0.2", Some("a2"))]
         );
         assert!(
-            desired_state(&all[7], &all, &mesh, &[]).checks.is_empty(),
+            desired_state(&all[7], &all, &mesh, &[], None)
+                .checks
+                .is_empty(),
             "not a member"
         );
 
         // Five eligible peers, three probed: the same three every time.
         let sample = |a: &AgentRow| -> Vec<String> {
-            desired_state(a, &all, &mesh, &[]).checks[0]
+            desired_state(a, &all, &mesh, &[], None).checks[0]
                 .targets
                 .iter()
                 .map(|t| t.peer.clone().unwrap())
@@ -316,14 +321,14 @@ mod tests {
         let mut shuffled = all.clone();
         shuffled.reverse();
         assert_eq!(
-            desired_state(&all[0], &shuffled, &mesh, &[]).checks[0]
+            desired_state(&all[0], &shuffled, &mesh, &[], None).checks[0]
                 .targets
                 .len(),
             3
         );
         assert_eq!(
-            desired_state(&all[0], &shuffled, &mesh, &[]).version,
-            desired_state(&all[0], &all, &mesh, &[]).version
+            desired_state(&all[0], &shuffled, &mesh, &[], None).version,
+            desired_state(&all[0], &all, &mesh, &[], None).version
         );
     }
 }

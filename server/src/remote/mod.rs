@@ -28,6 +28,7 @@ use crate::store::{
     StoreResult,
 };
 use vantage_protocol::secrets::REDACTED;
+use vantage_protocol::statement::RegistryStatement;
 
 /// How long a [`Snapshot`] serves long polls before it is read again.
 pub const RECHECK: Duration = Duration::from_secs(1);
@@ -39,6 +40,8 @@ pub struct Snapshot {
     pub keys: Vec<PublisherKey>,
     pub packages: Vec<PackageRow>,
     pub checks: Vec<ResolvedCheck>,
+    /// The registry's newest statement, which every agent gets.
+    pub statement: Option<RegistryStatement>,
 }
 
 /// A stored check with its secrets opened, and how it resolves; a check
@@ -68,6 +71,13 @@ impl Snapshot {
         let keys = store.keys().await?;
         let packages = store.packages(None).await?;
         let checks = store.checks().await?;
+        // A damaged row is left out (the agents hold to what they have).
+        let statement = match store.latest_statement().await? {
+            Some(text) => serde_json::from_str(&text)
+                .inspect_err(|e| tracing::error!(error = %e, "The stored registry statement is damaged; agents are not sent one."))
+                .ok(),
+            None => None,
+        };
         let trusted = trust::trusted_ids(&keys);
         let checks = checks
             .into_iter()
@@ -78,6 +88,7 @@ impl Snapshot {
             keys,
             packages,
             checks,
+            statement,
         })
     }
 
@@ -112,6 +123,7 @@ impl Snapshot {
             &self.agents,
             &self.checks,
             &self.keys,
+            self.statement.as_ref(),
         ))
     }
 }

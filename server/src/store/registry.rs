@@ -98,5 +98,16 @@ store_trait! {
             version: &str,
             at: Option<DateTime<Utc>>
         ) -> StoreResult<bool>;
+        /// Stores a registry statement (its JSON) unless one with the same
+        /// or a higher sequence is stored; true when stored.
+        async fn put_statement(
+            &self,
+            sequence: u64,
+            statement: &str,
+            expires_at: DateTime<Utc>,
+            now: DateTime<Utc>
+        ) -> StoreResult<bool>;
+        /// The JSON of the stored statement with the highest sequence.
+        async fn latest_statement(&self) -> StoreResult<Option<String>>;
     }
 }

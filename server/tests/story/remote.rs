@@ -21,6 +21,7 @@ use crate::support::agent::{
 use crate::support::http::{Client, Reply};
 use crate::support::server::{Backend, start};
 
+mod downgrade;
 mod enrollment;
 mod fixtures;
 mod last_known_good;
@@ -140,11 +141,31 @@ async fn publish_assign_upgrade_yank_approve(backend: Backend) {
     })
     .await;
 
-    // Yanked: back to what `^1` still allows.
-    admin
-        .post("/api/v1/registry/plugins/tcp/1.1.0/yank", &json!({}))
-        .await
-        .expect(200);
+    // Yanked by a root-signed statement (which yanks it on the server
+    // too): back to what `^1` still allows. A yank on the server alone
+    // would not take agents below what they ran (`remote::downgrade`).
+    let now = chrono::Utc::now();
+    let yank = vantage_protocol::statement::RegistryStatement::sign(
+        &vantage_protocol::statement::StatementBody {
+            sequence: 1,
+            issued_at: now,
+            expires_at: now + chrono::Duration::days(30),
+            yanked: vec![vantage_protocol::statement::Yanked {
+                plugin: "tcp".into(),
+                version: "1.1.0".parse().unwrap(),
+            }],
+            revoked_keys: vec![],
+        },
+        &packages.root,
+    );
+    send_json(
+        admin,
+        Method::POST,
+        "/api/v1/registry/statements",
+        &serde_json::to_value(yank).unwrap(),
+    )
+    .await
+    .expect(201);
     seen = agent.wait_result("port", seen, LIMIT, |r| version(r) == "1.0.0");
 
     // A version that requests a new capability waits for approval.

@@ -804,6 +804,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/registry/statements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Takes a registry statement a root key of this registry signed
+         *     (`vantage keys statement`): newer than the one held, not expired. The
+         *     versions it yanks are yanked here too, and the keys it revokes revoked;
+         *     agents get it with their next desired state and hold to it.
+         */
+        post: operations["put_statement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/registry/statements/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest registry statement, which every agent gets. */
+        get: operations["latest_statement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/results/latest": {
         parameters: {
             query?: never;
@@ -1635,6 +1674,7 @@ export interface components {
             checks: components["schemas"]["CheckStatus"][];
             /** @description Where the running configuration came from. */
             source: components["schemas"]["ConfigSource"];
+            trust?: components["schemas"]["TrustMetadata"] | null;
             /** @description The desired state's version this is about. */
             version: string;
         };
@@ -1685,6 +1725,7 @@ export interface components {
             keys: components["schemas"]["PublisherKey"][];
             /** @description Key ids the registry revoked. */
             revoked_keys: string[];
+            statement?: components["schemas"]["RegistryStatement"] | null;
             /**
              * @description Hex of a digest of `checks`, `keys` and `revoked_keys`; the agent
              *     sends it back in `If-None-Match` and reports it in [`ConfigStatus`].
@@ -2174,6 +2215,16 @@ export interface components {
          */
         Quorum: number | string;
         /**
+         * @description A signed statement. The body is kept as the exact JSON text that was
+         *     signed, so verifying never depends on re-serialising it.
+         */
+        RegistryStatement: {
+            /** @description The JSON text of a [`StatementBody`]. */
+            body: string;
+            /** @description Its signatures (one root's is enough). */
+            signatures: components["schemas"]["StatementSignature"][];
+        };
+        /**
          * @description The resolution of a query's points.
          * @enum {string}
          */
@@ -2417,6 +2468,48 @@ export interface components {
          * @enum {string}
          */
         SmtpSecurity: "starttls" | "tls" | "none";
+        /** @description What a statement says, as its signers signed it. */
+        StatementBody: {
+            /**
+             * Format: date-time
+             * @description After this, the statement no longer counts as current: an agent
+             *     still holds to it but reports its trust metadata stale.
+             */
+            expires_at: string;
+            /**
+             * Format: date-time
+             * @description When it was signed.
+             */
+            issued_at: string;
+            /** @description Keys revoked: agents trust nothing they signed or endorsed. */
+            revoked_keys?: string[];
+            /**
+             * Format: int64
+             * @description Grows with each statement; agents take none at or below the one
+             *     they hold.
+             */
+            sequence: number;
+            /** @description Versions withdrawn: agents that ran one may go below it. */
+            yanked?: components["schemas"]["Yanked"][];
+        };
+        /** @description A signature of a statement's body. */
+        StatementSignature: {
+            /** @description The key that signed. */
+            key_id: string;
+            /**
+             * @description base64 of the ed25519 signature over
+             *     `"vantage-registry-statement-v1\n" ‖ body`.
+             */
+            signature: string;
+        };
+        StatementView: {
+            /** @description What it says. */
+            body: components["schemas"]["StatementBody"];
+            /** @description The root key that signed it. */
+            signed_by: string;
+            /** @description The statement as signed, as agents get it. */
+            statement: components["schemas"]["RegistryStatement"];
+        };
         /** @description Summary statistics of one series over a range. */
         Stats: {
             /** Format: double */
@@ -2474,6 +2567,21 @@ export interface components {
             role: components["schemas"]["Role"];
             /** @description The bearer token (`vt_…`). Shown once. */
             token: string;
+        };
+        /** @description How current an agent's trust metadata is, as it reports it. */
+        TrustMetadata: {
+            /**
+             * Format: date-time
+             * @description When that statement expires.
+             */
+            expires_at: string;
+            /**
+             * Format: int64
+             * @description The sequence of the newest statement the agent holds.
+             */
+            sequence: number;
+            /** @description It expired with no newer one: the server may be withholding updates. */
+            stale: boolean;
         };
         /** @description What an admin changes about a user; absent fields stay. */
         UserPatch: {
@@ -2543,6 +2651,13 @@ export interface components {
              * @description When the spec last changed.
              */
             updated_at: string;
+        };
+        /** @description One withdrawn version of a plugin. */
+        Yanked: {
+            /** @description The plugin's name in the registry. */
+            plugin: string;
+            /** @description The exact version. */
+            version: string;
         };
     };
     responses: never;
@@ -4485,6 +4600,75 @@ export interface operations {
                 };
             };
             /** @description no such version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    put_statement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistryStatement"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatementView"];
+                };
+            };
+            /** @description not newer than the statement held */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description not signed by a root of this registry, expired, or not a statement */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    latest_statement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatementView"];
+                };
+            };
+            /** @description no statement yet */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -11,6 +11,7 @@ import { useNow } from "../components/now";
 import { ResultTable } from "./overview";
 import { SystemPanel } from "../components/system-panel";
 import { AlertTable, useAlerts } from "../components/alerts";
+import { ConfigStatusPanel } from "../components/config-status";
 
 export function AgentPage({ id, session, live }: { id: string; session: BrowserSession; live: LiveStream }) {
   const [agent, setAgent] = useState<Agent | null>(null);
@@ -81,6 +82,7 @@ export function AgentPage({ id, session, live }: { id: string; session: BrowserS
           <Fact term="Outbox" value={`${agent.outbox.backlog_results} waiting, ${agent.outbox.dropped_results} dropped`} />
         </dl>
       </div>
+      <ConfigStatusPanel status={agent.config_status} />
       {rows.some((r) => r.plugin === "system") && (
         <SystemPanel row={rows.find((r) => r.plugin === "system")!} live={live} />
       )}

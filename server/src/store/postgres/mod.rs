@@ -128,6 +128,11 @@ fn migrator() -> Migrator {
             "session origin",
             include_str!("../../../migrations/postgres/0013_session_origin.sql"),
         ),
+        migration(
+            14,
+            "registry statements",
+            include_str!("../../../migrations/postgres/0014_statements.sql"),
+        ),
     ])
 }
 

@@ -145,4 +145,41 @@ impl RegistryStore for PgStore {
         .await?;
         Ok(found.rows_affected() == 1)
     }
+
+    async fn put_statement(
+        &self,
+        sequence: u64,
+        statement: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let sequence = i64::try_from(sequence)
+            .map_err(|_| StoreError::Corrupt(format!("sequence {sequence}")))?;
+        // The table lock orders uploads racing on several replicas.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("LOCK TABLE registry_statements IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
+        let stored = sqlx::query(
+            "INSERT INTO registry_statements (sequence, statement, expires_at, uploaded_at)
+             SELECT $1, $2, $3, $4
+             WHERE NOT EXISTS (SELECT 1 FROM registry_statements WHERE sequence >= $1)",
+        )
+        .bind(sequence)
+        .bind(statement)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(stored.rows_affected() == 1)
+    }
+
+    async fn latest_statement(&self) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT statement FROM registry_statements ORDER BY sequence DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
 }

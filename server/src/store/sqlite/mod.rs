@@ -147,6 +147,11 @@ fn migrator() -> Migrator {
             "session origin",
             include_str!("../../../migrations/sqlite/0013_session_origin.sql"),
         ),
+        migration(
+            14,
+            "registry statements",
+            include_str!("../../../migrations/sqlite/0014_statements.sql"),
+        ),
     ])
 }
 

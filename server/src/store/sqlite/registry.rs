@@ -144,4 +144,35 @@ impl RegistryStore for SqliteStore {
         .await?;
         Ok(found.rows_affected() == 1)
     }
+
+    async fn put_statement(
+        &self,
+        sequence: u64,
+        statement: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let sequence = i64::try_from(sequence)
+            .map_err(|_| StoreError::Corrupt(format!("sequence {sequence}")))?;
+        let stored = sqlx::query(
+            "INSERT INTO registry_statements (sequence, statement, expires_at, uploaded_at)
+             SELECT ?1, ?2, ?3, ?4
+             WHERE NOT EXISTS (SELECT 1 FROM registry_statements WHERE sequence >= ?1)",
+        )
+        .bind(sequence)
+        .bind(statement)
+        .bind(micros(expires_at))
+        .bind(micros(now))
+        .execute(&self.write)
+        .await?;
+        Ok(stored.rows_affected() == 1)
+    }
+
+    async fn latest_statement(&self) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT statement FROM registry_statements ORDER BY sequence DESC LIMIT 1",
+        )
+        .fetch_optional(&self.read)
+        .await?)
+    }
 }

@@ -223,6 +223,7 @@ async fn placement_and_config_status(backend: Backend) {
             state,
             problem: (state != CheckState::Running).then(|| "no such package".into()),
         }],
+        trust: None,
     };
     store
         .put_config_status(a, &status("1", CheckState::Failed))
