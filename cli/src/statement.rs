@@ -9,7 +9,7 @@ use chrono::Utc;
 use clap::Args;
 use reqwest::Method;
 use vantage_protocol::keys::KeyId;
-use vantage_protocol::statement::{RegistryStatement, StatementBody, Yanked};
+use vantage_protocol::statement::{Owner, RegistryStatement, StatementBody, Yanked};
 
 use crate::files;
 use crate::server::ServerArgs;
@@ -33,6 +33,10 @@ pub(crate) struct StatementArgs {
     /// A key id revoked (repeat).
     #[arg(long, value_name = "KEY_ID")]
     revoke: Vec<String>,
+    /// A plugin name given to a publisher key, NAME=KEY_ID (repeat): agents
+    /// then take versions of NAME signed by those keys only (roots aside).
+    #[arg(long, value_name = "NAME=KEY_ID")]
+    owner: Vec<String>,
     /// Write it here instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -53,6 +57,19 @@ fn yanked(text: &str) -> Result<Yanked> {
     })
 }
 
+fn owner(text: &str) -> Result<Owner> {
+    let Some((plugin, key)) = text
+        .split_once('=')
+        .filter(|(n, k)| !n.is_empty() && !k.is_empty())
+    else {
+        bail!("`{text}` is not NAME=KEY_ID (e.g. http=3f2a9c0d1b7e4a55)");
+    };
+    Ok(Owner {
+        plugin: plugin.to_owned(),
+        key_id: KeyId(key.to_owned()),
+    })
+}
+
 pub(crate) fn sign(args: StatementArgs) -> Result<()> {
     let root = files::read_secret_key(&args.root)?;
     let now = Utc::now();
@@ -67,6 +84,7 @@ pub(crate) fn sign(args: StatementArgs) -> Result<()> {
         expires_at: now + lifetime,
         yanked: args.yank.iter().map(|y| yanked(y)).collect::<Result<_>>()?,
         revoked_keys: args.revoke.iter().map(|k| KeyId(k.clone())).collect(),
+        owners: args.owner.iter().map(|o| owner(o)).collect::<Result<_>>()?,
     };
     let statement = RegistryStatement::sign(&body, &root);
     let text = serde_json::to_string_pretty(&statement).expect("a statement serialises") + "\n";

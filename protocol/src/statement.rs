@@ -39,6 +39,23 @@ pub struct StatementBody {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub revoked_keys: Vec<KeyId>,
+    /// Which publisher keys a plugin name belongs to: an agent takes a
+    /// version of that name signed by no other (roots aside). Names not
+    /// listed belong to the key that signed the first version an agent ran.
+    #[serde(default)]
+    pub owners: Vec<Owner>,
+}
+
+/// A plugin name given to a publisher key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Owner {
+    /// The plugin's name in the registry.
+    pub plugin: String,
+    /// A key that may sign its versions.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub key_id: KeyId,
 }
 
 /// One withdrawn version of a plugin.
@@ -201,6 +218,7 @@ mod tests {
                 version: "1.1.0".parse().unwrap(),
             }],
             revoked_keys: vec![],
+            owners: vec![],
         }
     }
 

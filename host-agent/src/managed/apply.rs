@@ -79,6 +79,17 @@ impl Remote {
                     {
                         tracing::error!(error = %format!("{e:#}"), "Storing the version floors failed; they hold until the agent stops.");
                     }
+                    if let Some(plugin) = self.compiled.get(&check.plugin.digest) {
+                        let signer = plugin.signer().id();
+                        let anchor = self.is_anchor(&signer);
+                        let stated = self.statement.body();
+                        if let Err(e) =
+                            self.owners
+                                .record(&check.plugin.name, &signer, anchor, stated)
+                        {
+                            tracing::error!(error = %format!("{e:#}"), "Storing the name owners failed; they hold until the agent stops.");
+                        }
+                    }
                     statuses.push(CheckStatus {
                         name: check.name.clone(),
                         plugin: plugin_id,
@@ -149,6 +160,18 @@ impl Remote {
             checks: statuses,
             trust: self.statement.metadata(Utc::now()),
         }
+    }
+
+    /// Whether `key` is one of this agent's own anchors: a pinned root or a
+    /// local `[trust]` key, which may sign any plugin name.
+    fn is_anchor(&self, key: &vantage_protocol::keys::KeyId) -> bool {
+        self.local_trust.trusts(key)
+            || self
+                .credential
+                .roots()
+                .unwrap_or_default()
+                .iter()
+                .any(|r| &r.id() == key)
     }
 
     /// Takes a registry statement the server offers if a pinned root (not
@@ -225,6 +248,15 @@ impl Remote {
         let package = self.package(&check.plugin, client).await?;
         let verified = VerifiedPlugin::verify(package, trust)
             .map_err(|e| (CheckState::Refused, format!("package refused: {e}")))?;
+        let signer = verified.signer().id();
+        self.owners
+            .permits(
+                &verified.manifest().name,
+                &signer,
+                self.is_anchor(&signer),
+                self.statement.body(),
+            )
+            .map_err(|why| (CheckState::Refused, why))?;
         let plan = spec.plan(verified.manifest()).map_err(failed)?;
         let host = self.host.clone();
         let plugin = tokio::task::spawn_blocking(move || verified.compile(&host))

@@ -113,6 +113,7 @@ mod tests {
                 })
                 .collect(),
             revoked_keys: vec![],
+            owners: vec![],
         }
     }
 

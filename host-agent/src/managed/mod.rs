@@ -16,11 +16,12 @@
 //! sign for this agent, `last_known_good` keeps the state across
 //! restarts; `statement` holds the registry's newest signed statement and
 //! `floors` the versions each plugin ran, below which a server alone
-//! cannot send the agent back.
+//! cannot send the agent back; `owners` which keys a plugin name belongs to.
 
 mod apply;
 mod floors;
 mod last_known_good;
+mod owners;
 mod packages;
 mod poll;
 mod revoked;
@@ -77,6 +78,8 @@ pub struct Remote {
     statement: statement::Held,
     /// The versions each plugin ran, kept on disk.
     floors: floors::Floors,
+    /// Which keys each plugin name belongs to, kept on disk.
+    owners: owners::Owners,
     jobs: watch::Sender<Arc<Vec<Job>>>,
 }
 
@@ -106,6 +109,10 @@ impl Remote {
             tracing::error!(error = %format!("{e:#}"), "The stored version floors are unreadable: starting afresh.");
             floors::Floors::empty(&data_dir)
         });
+        let owners = owners::Owners::load(&data_dir).unwrap_or_else(|e| {
+            tracing::error!(error = %format!("{e:#}"), "The stored name owners are unreadable: starting afresh.");
+            owners::Owners::empty(&data_dir)
+        });
         Remote {
             host,
             credential,
@@ -119,6 +126,7 @@ impl Remote {
             revoked,
             statement,
             floors,
+            owners,
             jobs,
         }
     }

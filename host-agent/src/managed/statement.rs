@@ -113,6 +113,7 @@ mod tests {
                 expires_at: now + expires_in,
                 yanked: vec![],
                 revoked_keys: vec![KeyId(format!("k{sequence}"))],
+                owners: vec![],
             },
             root,
         )

@@ -25,6 +25,7 @@ mod downgrade;
 mod enrollment;
 mod fixtures;
 mod last_known_good;
+mod names;
 mod revocation;
 mod scope;
 mod secrets;
@@ -155,6 +156,7 @@ async fn publish_assign_upgrade_yank_approve(backend: Backend) {
                 version: "1.1.0".parse().unwrap(),
             }],
             revoked_keys: vec![],
+            owners: vec![],
         },
         &packages.root,
     );

@@ -2073,6 +2073,13 @@ export interface components {
              */
             dropped_results: number;
         };
+        /** @description A plugin name given to a publisher key. */
+        Owner: {
+            /** @description A key that may sign its versions. */
+            key_id: string;
+            /** @description The plugin's name in the registry. */
+            plugin: string;
+        };
         PasswordChange: {
             current: string;
             /** @description At least 12 characters. */
@@ -2481,6 +2488,12 @@ export interface components {
              * @description When it was signed.
              */
             issued_at: string;
+            /**
+             * @description Which publisher keys a plugin name belongs to: an agent takes a
+             *     version of that name signed by no other (roots aside). Names not
+             *     listed belong to the key that signed the first version an agent ran.
+             */
+            owners?: components["schemas"]["Owner"][];
             /** @description Keys revoked: agents trust nothing they signed or endorsed. */
             revoked_keys?: string[];
             /**

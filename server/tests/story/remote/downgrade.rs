@@ -21,6 +21,7 @@ fn statement(root: &SigningKeyPair, sequence: u64, expires_in: chrono::Duration)
             version: "1.1.0".parse().unwrap(),
         }],
         revoked_keys: vec![],
+        owners: vec![],
     };
     serde_json::to_value(RegistryStatement::sign(&body, root)).unwrap()
 }
