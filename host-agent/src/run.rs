@@ -161,7 +161,12 @@ struct DeadlineReached;
 
 impl RunState {
     fn new(services: &Services, request: &RunRequest, deadline: Instant) -> Self {
-        let bounds = Bounds::new(request.limits.host_calls, request.scope.clone(), deadline);
+        let bounds = Bounds::new(
+            request.limits.host_calls,
+            request.scope.clone(),
+            deadline,
+            request.limits.memory_bytes,
+        );
         let access = |capability| Access::new(capability, &request.grants, &bounds);
         // Kept to explain a trap (a Rust plugin's panic message lands here).
         let stderr = MemoryOutputPipe::new(STDERR_KEPT);

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -50,21 +50,90 @@ impl Budget {
     }
 }
 
+/// The bytes the host holds for one run at once (HTTP bodies, DNS
+/// answers, UDP replies on their way to the plugin), bounded by the run's
+/// memory limit: a plugin cannot make the host buffer more for it than it
+/// could hold itself, however many requests a batch carries.
+#[derive(Debug)]
+pub(crate) struct HostBytes {
+    held: AtomicUsize,
+    max: usize,
+}
+
+impl HostBytes {
+    pub(crate) fn new(max: usize) -> Self {
+        HostBytes {
+            held: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// What one host call holds: released when the call returns.
+    pub(crate) fn call(self: &Arc<Self>) -> CallBytes {
+        CallBytes {
+            run: self.clone(),
+            charged: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// The bytes one host call (a batch included) holds for the plugin.
+#[derive(Debug)]
+pub(crate) struct CallBytes {
+    run: Arc<HostBytes>,
+    charged: AtomicUsize,
+}
+
+impl CallBytes {
+    /// Holds `n` more bytes, or refuses when the run would pass its limit.
+    pub(crate) fn charge(&self, n: usize) -> Result<(), NetError> {
+        let max = self.run.max;
+        self.run
+            .held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                held.checked_add(n).filter(|total| *total <= max)
+            })
+            .map_err(|_| {
+                NetError::Denied(format!(
+                    "the host would hold more than this run's memory limit ({} MiB) for it",
+                    max >> 20
+                ))
+            })?;
+        self.charged.fetch_add(n, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl Drop for CallBytes {
+    fn drop(&mut self) {
+        let n = *self.charged.get_mut();
+        self.run.held.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
 /// What every capability of one run shares: one host-call budget, the
-/// check's target scope and the run's deadline. Clones share the budget.
+/// check's target scope, the run's deadline and the bytes the host may
+/// hold for it. Clones share them.
 #[derive(Debug, Clone)]
 pub(crate) struct Bounds {
     pub(crate) budget: Arc<Budget>,
     pub(crate) scope: Arc<Scope>,
     pub(crate) deadline: Instant,
+    pub(crate) bytes: Arc<HostBytes>,
 }
 
 impl Bounds {
-    pub(crate) fn new(host_calls: u32, scope: Arc<Scope>, deadline: Instant) -> Self {
+    pub(crate) fn new(
+        host_calls: u32,
+        scope: Arc<Scope>,
+        deadline: Instant,
+        memory_bytes: usize,
+    ) -> Self {
         Bounds {
             budget: Arc::new(Budget::new(host_calls)),
             scope,
             deadline,
+            bytes: Arc::new(HostBytes::new(memory_bytes)),
         }
     }
 
@@ -209,6 +278,7 @@ pub(crate) mod tests {
             host_calls,
             Arc::new(scope),
             Instant::now() + Duration::from_secs(5),
+            64 << 20,
         )
     }
 
@@ -216,7 +286,12 @@ pub(crate) mod tests {
     pub(crate) fn bounds_allowing(target: &str, allow: &[&str]) -> Bounds {
         let allow: Vec<String> = allow.iter().map(|a| (*a).to_owned()).collect();
         let scope = Scope::new(target, &allow).expect("a valid scope");
-        Bounds::new(10, Arc::new(scope), Instant::now() + Duration::from_secs(5))
+        Bounds::new(
+            10,
+            Arc::new(scope),
+            Instant::now() + Duration::from_secs(5),
+            64 << 20,
+        )
     }
 
     /// `capability`, granted, within `bounds`.

@@ -77,7 +77,12 @@ mod tests {
     #[tokio::test]
     async fn a_sleep_ends_at_the_run_deadline() {
         let scope = Arc::new(Scope::new("x", &[]).unwrap());
-        let near = Bounds::new(10, scope, Instant::now() + Duration::from_millis(30));
+        let near = Bounds::new(
+            10,
+            scope,
+            Instant::now() + Duration::from_millis(30),
+            1 << 20,
+        );
         let mut clock = ClockCap::new(&near);
         let start = Instant::now();
         clock::Host::sleep_ms(&mut clock, 10_000).await.unwrap();

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::Access;
+use super::access::CallBytes;
 use super::net::{nanos, net_error, within};
 use crate::bindings::NetError;
 use crate::bindings::vantage::plugin::dns::{self, Answer, Query as WitQuery, Response};
@@ -35,13 +36,14 @@ impl dns::Host for DnsCap {
         queries: Vec<WitQuery>,
     ) -> wasmtime::Result<Vec<Result<Response, NetError>>> {
         let access = &self.access;
+        let held = access.bounds.bytes.call();
         access
-            .batch(queries, |q| q.delay_ms, |q| lookup(access, q))
+            .batch(queries, |q| q.delay_ms, |q| lookup(access, &held, q))
             .await
     }
 }
 
-async fn lookup(access: &Access, q: WitQuery) -> Result<Response, NetError> {
+async fn lookup(access: &Access, held: &CallBytes, q: WitQuery) -> Result<Response, NetError> {
     access.granted()?;
     let server = match &q.server {
         Some(server) => {
@@ -76,6 +78,8 @@ async fn lookup(access: &Access, q: WitQuery) -> Result<Response, NetError> {
             ask_udp(server, &bytes).await?
         };
         let elapsed = start.elapsed();
+        // The answers handed on take about what the message did.
+        held.charge(reply.len())?;
         let reply = Message::from_vec(&reply)
             .map_err(|e| NetError::Io(format!("malformed DNS reply from {server}: {e}")))?;
         if reply.id() != message.id() {

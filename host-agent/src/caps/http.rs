@@ -15,6 +15,7 @@ use url::Url;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::Access;
+use super::access::CallBytes;
 use super::net::{connect_first, nanos, net_error, within};
 use super::tls::TlsConfigs;
 use crate::bindings::NetError;
@@ -45,8 +46,9 @@ impl http::Host for HttpCap {
         requests: Vec<Request>,
     ) -> wasmtime::Result<Vec<Result<Response, NetError>>> {
         let (access, tls) = (&self.access, &*self.tls);
+        let held = access.bounds.bytes.call();
         access
-            .batch(requests, |r| r.delay_ms, |r| send(access, tls, r))
+            .batch(requests, |r| r.delay_ms, |r| send(access, tls, &held, r))
             .await
     }
 }
@@ -61,7 +63,12 @@ struct Exchange {
     tls: Option<TlsInfo>,
 }
 
-async fn send(access: &Access, tls: &TlsConfigs, r: Request) -> Result<Response, NetError> {
+async fn send(
+    access: &Access,
+    tls: &TlsConfigs,
+    held: &CallBytes,
+    r: Request,
+) -> Result<Response, NetError> {
     access.granted()?;
     let mut method = hyper::Method::from_bytes(r.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| NetError::Invalid(format!("`{}` is not an HTTP method", r.method)))?;
@@ -80,7 +87,7 @@ async fn send(access: &Access, tls: &TlsConfigs, r: Request) -> Result<Response,
             let host = url.host_str().unwrap_or_default().to_owned();
             access.reach(&host).map_err(hop_error)?;
             let hop = Instant::now();
-            let mut ex = exchange(access, tls, &r, &method, &url, body.as_deref())
+            let mut ex = exchange(access, tls, held, &r, &method, &url, body.as_deref())
                 .await
                 .map_err(hop_error)?;
             let location = header(&ex.headers, "location");
@@ -138,6 +145,7 @@ fn header(headers: &[(String, String)], name: &str) -> Option<String> {
 async fn exchange(
     access: &Access,
     tls: &TlsConfigs,
+    held: &CallBytes,
     r: &Request,
     method: &hyper::Method,
     url: &Url,
@@ -170,7 +178,7 @@ async fn exchange(
             .map_err(|e| NetError::Tls(e.to_string()))?;
         let tls_ns = nanos(start.elapsed());
         let info = tls_info(stream.get_ref().1);
-        let mut ex = round_trip(stream, request, body_max, start).await?;
+        let mut ex = round_trip(stream, request, body_max, held, start).await?;
         ex.timing = Timing {
             dns_ns,
             connect_ns,
@@ -180,7 +188,7 @@ async fn exchange(
         ex.tls = info;
         Ok(ex)
     } else {
-        let mut ex = round_trip(stream, request, body_max, start).await?;
+        let mut ex = round_trip(stream, request, body_max, held, start).await?;
         ex.timing = Timing {
             dns_ns,
             connect_ns,
@@ -219,6 +227,7 @@ async fn round_trip<S>(
     io: S,
     request: hyper::Request<Full<Bytes>>,
     body_max: usize,
+    held: &CallBytes,
     start: Instant,
 ) -> Result<Exchange, NetError>
 where
@@ -249,7 +258,9 @@ where
         if let Some(data) = frame.data_ref() {
             let room = body_max.saturating_sub(body.len());
             truncated |= data.len() > room;
-            body.extend_from_slice(&data[..data.len().min(room)]);
+            let kept = data.len().min(room);
+            held.charge(kept)?;
+            body.extend_from_slice(&data[..kept]);
         }
     }
     let done_ns = nanos(start.elapsed());
@@ -376,6 +387,44 @@ mod tests {
         assert_eq!(r.final_url, url);
         assert!(r.tls.is_none());
         assert!(r.timing.first_byte_ns >= r.timing.connect_ns);
+    }
+
+    #[tokio::test]
+    async fn a_batch_cannot_make_the_host_hold_more_than_the_run_may() {
+        let body = "x".repeat(60_000);
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let port = server(Box::leak(reply.into_boxed_str())).await;
+        let scope = crate::caps::Scope::new("127.0.0.1", &[]).unwrap();
+        // A run allowed 100 kB: one body fits, three at once do not.
+        let small = crate::caps::Bounds::new(
+            100,
+            Arc::new(scope),
+            Instant::now() + std::time::Duration::from_secs(5),
+            100_000,
+        );
+        let tls = Arc::new(TlsConfigs::new(&[] as &[&str]).unwrap());
+        let mut http = HttpCap::new(granted(Capability::Http, &small), tls);
+        let url = format!("http://127.0.0.1:{port}/");
+        let many = vec![request(url.clone(), 1 << 20); 3];
+        let out = http::Host::send_many(&mut http, many).await.unwrap();
+        let refused = out
+            .iter()
+            .filter(|r| matches!(r, Err(NetError::Denied(m)) if m.contains("memory limit")))
+            .count();
+        assert!(refused >= 1, "{out:?}");
+        assert!(out.iter().all(|r| match r {
+            Ok(r) => r.body.len() == 60_000,
+            Err(_) => true,
+        }));
+        // Released when the call returned: the next one fits.
+        let one = http::Host::send(&mut http, request(url, 1 << 20))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(one.body.len(), 60_000);
     }
 
     #[tokio::test]

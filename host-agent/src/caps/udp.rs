@@ -7,6 +7,7 @@ use tokio::time::Instant;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::Access;
+use super::access::CallBytes;
 use super::net::{nanos, net_error, within};
 use crate::bindings::NetError;
 use crate::bindings::vantage::plugin::udp::{self, ExchangeRequest, ExchangeResponse};
@@ -37,13 +38,18 @@ impl udp::Host for UdpCap {
         requests: Vec<ExchangeRequest>,
     ) -> wasmtime::Result<Vec<Result<ExchangeResponse, NetError>>> {
         let access = &self.access;
+        let held = access.bounds.bytes.call();
         access
-            .batch(requests, |r| r.delay_ms, |r| exchange(access, r))
+            .batch(requests, |r| r.delay_ms, |r| exchange(access, &held, r))
             .await
     }
 }
 
-async fn exchange(access: &Access, r: ExchangeRequest) -> Result<ExchangeResponse, NetError> {
+async fn exchange(
+    access: &Access,
+    held: &CallBytes,
+    r: ExchangeRequest,
+) -> Result<ExchangeResponse, NetError> {
     access.reach(&r.host)?;
     if r.port == 0 {
         return Err(NetError::Invalid("port 0 cannot be sent to".into()));
@@ -76,7 +82,9 @@ async fn exchange(access: &Access, r: ExchangeRequest) -> Result<ExchangeRespons
                 reply: Vec::new(),
             });
         }
-        let mut buf = vec![0u8; (r.read_max as usize).clamp(1, MAX_PAYLOAD)];
+        let read_max = (r.read_max as usize).clamp(1, MAX_PAYLOAD);
+        held.charge(read_max)?;
+        let mut buf = vec![0u8; read_max];
         let n = socket.recv(&mut buf).await.map_err(|e| net_error(&e))?;
         let rtt = sent.elapsed();
         buf.truncate(n);
