@@ -25,9 +25,9 @@ use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
+use crate::client::Peer;
 use crate::error::ApiError;
 use crate::store::{Actor, ActorKind, AuditEntry, AuditStore as _, UserPrincipal};
-use crate::throttle::Peer;
 
 /// The largest request body kept in an entry; a bigger one is recorded by
 /// its size.

@@ -131,6 +131,12 @@ pub struct ServerConfig {
     /// with PostgreSQL, checks with secrets are refused.
     #[serde(default)]
     pub secrets_key_file: Option<PathBuf>,
+    /// Reverse proxies (CIDRs) whose `X-Forwarded-For` names the client:
+    /// the login throttle, the rate limit, the audit log and the session
+    /// list then see the client, not the proxy. Empty: the header is
+    /// ignored, so no client can choose its address.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -210,6 +216,9 @@ impl ServerConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         for cidr in &self.agent_addresses {
             Network::parse(cidr.trim()).map_err(|e| anyhow::anyhow!("agent_addresses: {e}"))?;
+        }
+        for cidr in &self.trusted_proxies {
+            Network::parse(cidr.trim()).map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
         }
         let r = &self.retention;
         if r.audit < Duration::from_secs(86_400) {

@@ -15,6 +15,7 @@ pub mod alerting;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod ingest;
@@ -73,10 +74,18 @@ pub struct AppState {
     pub rate_limiter: Arc<ratelimit::RateLimiter>,
     /// Seals and opens the secrets in check configuration.
     pub secrets: Arc<secrets::Sealer>,
+    /// `trusted_proxies`, parsed: peers whose `X-Forwarded-For` names the client.
+    pub proxies: Arc<Vec<vantage_protocol::net::Network>>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: ServerConfig) -> anyhow::Result<AppState> {
+        let proxies = config
+            .trusted_proxies
+            .iter()
+            .map(|p| vantage_protocol::net::Network::parse(p.trim()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
         // Two connections stay free for queries, logins and health checks.
         let concurrent = config.max_connections.saturating_sub(2).max(1) as usize;
         Ok(AppState {
@@ -95,6 +104,7 @@ impl AppState {
             // `serve` loads the configured key; in-process servers (tests)
             // keep this one, which lives as long as they do.
             secrets: Arc::new(secrets::Sealer::ephemeral()),
+            proxies: Arc::new(proxies),
         })
     }
 }
@@ -121,6 +131,10 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client::forwarded,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.telemetry.clone(),
@@ -250,7 +264,7 @@ pub async fn serve(
         Some(tls) => {
             axum::serve(
                 tls::TlsListener::new(listener, tls)?,
-                app(state).into_make_service_with_connect_info::<throttle::PeerAddr>(),
+                app(state).into_make_service_with_connect_info::<client::PeerAddr>(),
             )
             .with_graceful_shutdown(shutdown)
             .await
@@ -258,7 +272,7 @@ pub async fn serve(
         None => {
             axum::serve(
                 listener,
-                app(state).into_make_service_with_connect_info::<throttle::PeerAddr>(),
+                app(state).into_make_service_with_connect_info::<client::PeerAddr>(),
             )
             .with_graceful_shutdown(shutdown)
             .await

@@ -18,9 +18,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, bearer, cookie, token_hash};
+use crate::client::ClientAddr;
 use crate::error::ApiError;
 use crate::store::TokenHash;
-use crate::throttle::ClientAddr;
 
 /// The window a client's budget refills over.
 const WINDOW: Duration = Duration::from_secs(60);

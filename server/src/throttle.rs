@@ -6,14 +6,10 @@
 //! Both tables are bounded; entries idle for [`FORGET_AFTER`] go first.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
-use axum::serve::IncomingStream;
+use crate::client::ClientAddr;
 
 /// Failures from one address before it is locked out.
 pub const FREE_PER_ADDRESS: u32 = 5;
@@ -28,83 +24,6 @@ pub const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
 /// Entries per table; past it, idle ones are dropped, then new ones are
 /// not recorded (the argon2 semaphore still bounds the cost).
 const MAX_ENTRIES: usize = 100_000;
-
-/// The client's address as the throttles key it: IPv4 (IPv4-mapped IPv6
-/// included) whole, IPv6 by its /64, which one host usually holds whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ClientAddr(pub IpAddr);
-
-impl ClientAddr {
-    pub fn of(ip: IpAddr) -> ClientAddr {
-        match vantage_protocol::net::canonical(ip) {
-            IpAddr::V6(v6) => {
-                let bits = u128::from(v6) & !((1u128 << 64) - 1);
-                ClientAddr(IpAddr::V6(bits.into()))
-            }
-            v4 => ClientAddr(v4),
-        }
-    }
-}
-
-/// The peer address of a connection, as `axum::serve` records it for any
-/// listener (plain TCP or TLS) with `into_make_service_with_connect_info`.
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> PeerAddr {
-        PeerAddr(*stream.remote_addr())
-    }
-}
-
-impl Connected<IncomingStream<'_, crate::tls::TlsListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, crate::tls::TlsListener>) -> PeerAddr {
-        PeerAddr(*stream.remote_addr())
-    }
-}
-
-/// The connection's peer address, exactly (IPv4-mapped forms as IPv4);
-/// `None` when the server was not started with connection info.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Peer(pub Option<IpAddr>);
-
-impl Peer {
-    pub fn of(extensions: &axum::http::Extensions) -> Peer {
-        Peer(
-            extensions
-                .get::<ConnectInfo<PeerAddr>>()
-                .map(|c| vantage_protocol::net::canonical(c.0.0.ip())),
-        )
-    }
-
-    /// The address as logs and lists show it; empty when unknown.
-    pub fn shown(self) -> String {
-        self.0.map(|ip| ip.to_string()).unwrap_or_default()
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Peer::of(&parts.extensions))
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    /// The peer of the connection; unspecified when the server was not
-    /// started with connection info (then every client shares one key).
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<PeerAddr>>()
-            .map(|c| c.0.0.ip())
-            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        Ok(ClientAddr::of(ip))
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Strikes {
@@ -268,7 +187,7 @@ mod tests {
     use super::*;
 
     fn addr(last: u8) -> ClientAddr {
-        ClientAddr::of(IpAddr::from([127, 0, 0, last]))
+        ClientAddr::of(std::net::IpAddr::from([127, 0, 0, last]))
     }
 
     #[test]

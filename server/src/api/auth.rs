@@ -16,9 +16,9 @@ use crate::auth::{
     SESSION_COOKIE, TokenKind, Viewer, bearer, csrf_token, new_token, token_hash, user_credential,
     verify_password,
 };
+use crate::client::{ClientAddr, Peer};
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::store::{AccountStore as _, Actor, ActorKind, NewSession, Role, User};
-use crate::throttle::{ClientAddr, Peer};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Admin, MIN_PASSWORD_CHARS, Viewer, hash_password, verify_password};
+use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
 use crate::store::{AccountStore as _, Role, User, UserChange, UserSummary};
-use crate::throttle::ClientAddr;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

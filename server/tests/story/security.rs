@@ -5,6 +5,7 @@ mod audit;
 mod details;
 mod logins;
 mod names;
+mod proxy;
 mod rate_limit;
 mod sessions;
 mod tokens;

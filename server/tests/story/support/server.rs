@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 
 use tempfile::TempDir;
 use vantage_server::alerting::notify;
+use vantage_server::client::PeerAddr;
 use vantage_server::config::ServerConfig;
 use vantage_server::store::{Store, postgres::PgStore, sqlite::SqliteStore};
-use vantage_server::throttle::PeerAddr;
 use vantage_server::{AppState, app, bootstrap_admin};
 
 use super::http::Client;
