@@ -1,4 +1,4 @@
-//! `vantage keys generate`.
+//! `vantage keys generate` and `vantage keys statement`.
 
 mod common;
 
@@ -65,4 +65,73 @@ fn generate_refuses_a_name_that_is_not_a_plain_file_name() {
             .fails(1, "key name");
     }
     assert_eq!(fs::read_dir(w.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_statement_is_signed_offline_with_the_root_and_bad_entries_are_named() {
+    let w = Workdir::new();
+    w.generate_key("root");
+    let root = PublicKey::from_file(&fs::read_to_string(w.join("keys/root.pub")).unwrap()).unwrap();
+    w.vantage(&[
+        "keys",
+        "statement",
+        "--root",
+        "keys/root.key",
+        "--sequence",
+        "3",
+        "--expires-in",
+        "7d",
+        "--yank",
+        "tcp@1.1.0",
+        "--revoke",
+        "9c1d0e7a22b3f415",
+        "--owner",
+        "http=7ff311804faef7b3",
+        "-o",
+        "s3.json",
+    ])
+    .ok();
+    let text = fs::read_to_string(w.join("s3.json")).unwrap();
+    let statement: vantage_protocol::statement::RegistryStatement =
+        serde_json::from_str(&text).unwrap();
+    let (body, by) = statement.verify([&root]).unwrap();
+    assert_eq!(by, root.id());
+    assert_eq!(body.sequence, 3);
+    assert!(body.yanks("tcp", &"1.1.0".parse().unwrap()));
+    assert_eq!(body.revoked_keys[0].0, "9c1d0e7a22b3f415");
+    assert_eq!(body.owners[0].plugin, "http");
+    let days = (body.expires_at - body.issued_at).num_days();
+    assert_eq!(days, 7);
+
+    w.vantage(&[
+        "keys",
+        "statement",
+        "--root",
+        "keys/root.key",
+        "--sequence",
+        "4",
+        "--yank",
+        "tcp-1.1.0",
+    ])
+    .fails(1, "`tcp-1.1.0` is not NAME@VERSION");
+    w.vantage(&[
+        "keys",
+        "statement",
+        "--root",
+        "keys/root.key",
+        "--sequence",
+        "4",
+        "--owner",
+        "http",
+    ])
+    .fails(1, "`http` is not NAME=KEY_ID");
+    w.vantage(&[
+        "keys",
+        "statement",
+        "--root",
+        "keys/root.pub",
+        "--sequence",
+        "4",
+    ])
+    .fails(1, "keys/root.pub");
 }

@@ -26,6 +26,17 @@ fn statement(root: &SigningKeyPair, sequence: u64, expires_in: chrono::Duration)
     serde_json::to_value(RegistryStatement::sign(&body, root)).unwrap()
 }
 
+/// Uploads a statement as the admin.
+async fn upload(admin: &Client, statement: Value) -> Reply {
+    send_json(
+        admin,
+        Method::POST,
+        "/api/v1/registry/statements",
+        &statement,
+    )
+    .await
+}
+
 /// Runs one SQL statement on the story's database, behind the server's
 /// back: a compromised server serving what it likes.
 async fn behind_its_back(url: &str, sql: &'static str) {
@@ -107,53 +118,28 @@ async fn a_server_alone_cannot_downgrade_a_plugin_but_a_signed_yank_can(backend:
 
     // Statements: only a root's signature, only newer ones.
     let rogue = SigningKeyPair::generate("rogue");
-    let unsigned = send_json(
-        admin,
-        Method::POST,
-        "/api/v1/registry/statements",
-        &statement(&rogue, 1, chrono::Duration::hours(1)),
-    )
-    .await
-    .problem(422);
+    let unsigned = upload(admin, statement(&rogue, 1, chrono::Duration::hours(1)))
+        .await
+        .problem(422);
     assert_eq!(crate::support::fields(&unsigned), ["signatures"]);
-    let by_publisher = send_json(
-        admin,
-        Method::POST,
-        "/api/v1/registry/statements",
-        &statement(publisher, 1, chrono::Duration::hours(1)),
-    )
-    .await
-    .problem(422);
+    let by_publisher = upload(admin, statement(publisher, 1, chrono::Duration::hours(1)))
+        .await
+        .problem(422);
     assert_eq!(
         crate::support::fields(&by_publisher),
         ["signatures"],
         "roots only"
     );
     let root = &packages.root;
-    send_json(
-        admin,
-        Method::POST,
-        "/api/v1/registry/statements",
-        &statement(root, 1, chrono::Duration::hours(1)),
-    )
-    .await
-    .expect(201);
-    send_json(
-        admin,
-        Method::POST,
-        "/api/v1/registry/statements",
-        &statement(root, 1, chrono::Duration::hours(1)),
-    )
-    .await
-    .problem(409);
-    send_json(
-        admin,
-        Method::POST,
-        "/api/v1/registry/statements",
-        &statement(root, 7, -chrono::Duration::seconds(1)),
-    )
-    .await
-    .problem(422);
+    upload(admin, statement(root, 1, chrono::Duration::hours(1)))
+        .await
+        .expect(201);
+    upload(admin, statement(root, 1, chrono::Duration::hours(1)))
+        .await
+        .problem(409);
+    upload(admin, statement(root, 7, -chrono::Duration::seconds(1)))
+        .await
+        .problem(422);
 
     // The root's signed yank lets the agent go back.
     seen = agent.wait_result("port", seen, LIMIT, |r| {
@@ -175,14 +161,9 @@ async fn a_server_alone_cannot_downgrade_a_plugin_but_a_signed_yank_can(backend:
     // Statement 2 expires in seconds; the server then serves statement 1
     // again behind its own back: the agent keeps 2 and, once it expires,
     // reports its trust metadata stale.
-    send_json(
-        admin,
-        Method::POST,
-        "/api/v1/registry/statements",
-        &statement(root, 2, chrono::Duration::seconds(4)),
-    )
-    .await
-    .expect(201);
+    upload(admin, statement(root, 2, chrono::Duration::seconds(4)))
+        .await
+        .expect(201);
     wait_until("the agent takes statement 2", LIMIT, || async {
         reported(admin, &managed.id).await.1["sequence"] == 2
     })
