@@ -127,8 +127,8 @@ pub struct ServerConfig {
     pub token_max_lifetime: Option<Duration>,
     /// The key that seals secrets in check configuration: 32 random bytes,
     /// base64 (`head -c 32 /dev/urandom | base64`). Replicas share it.
-    /// None: `<data_dir>/secrets.key` with SQLite (made on first start);
-    /// with PostgreSQL, checks with secrets are refused.
+    /// None: `secrets.key` beside the SQLite database (made on first
+    /// start); with PostgreSQL, checks with secrets are refused.
     #[serde(default)]
     pub secrets_key_file: Option<PathBuf>,
     /// Reverse proxies (CIDRs) whose `X-Forwarded-For` names the client:

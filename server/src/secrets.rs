@@ -7,8 +7,8 @@
 //! to keep the stored value.
 //!
 //! The key: `secrets_key_file` (32 random bytes, base64), which replicas
-//! must share; with SQLite and none set, `<data_dir>/secrets.key`, made on
-//! first start. A PostgreSQL server without one refuses secrets (422)
+//! must share; with SQLite and none set, `secrets.key` beside the database
+//! file, made on first start. A PostgreSQL server without one refuses secrets (422)
 //! rather than seal them with a key other replicas lack.
 
 use std::io::Write as _;
@@ -87,10 +87,10 @@ impl Sealer {
 
     /// The key `config` names (see the module's documentation).
     pub fn load(config: &ServerConfig) -> anyhow::Result<Sealer> {
-        let key = match (&config.secrets_key_file, &config.database_url) {
+        let key = match (&config.secrets_key_file, sqlite_folder(config)) {
             (Some(path), _) => Ok(read_key(path)?),
-            (None, None) => Ok(read_or_create(&config.data_dir.join("secrets.key"))?),
-            (None, Some(_)) => Err(
+            (None, Some(folder)) => Ok(read_or_create(&folder.join("secrets.key"))?),
+            (None, None) => Err(
                 "this server has no `secrets_key_file`, which every replica must share: set one to store secrets"
                     .to_owned(),
             ),
@@ -242,6 +242,20 @@ pub fn redact_spec(spec: &mut CheckSpec) {
             *value = Value::String(REDACTED.into());
         }
     });
+}
+
+/// The folder of the SQLite database, when the server uses SQLite: the
+/// key lives beside it (and is backed up with it).
+fn sqlite_folder(config: &ServerConfig) -> Option<std::path::PathBuf> {
+    let url = config.database();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    let file = Path::new(url.strip_prefix("sqlite://").unwrap_or(&url));
+    Some(match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    })
 }
 
 fn read_key(path: &Path) -> anyhow::Result<LessSafeKey> {
@@ -408,6 +422,21 @@ mod tests {
         // Nothing secret: nothing to seal, no key needed.
         let mut plain = spec(json!({"url": "/x"}));
         sealer.seal_spec(&mut plain, &schema(), None).unwrap();
+    }
+
+    #[test]
+    fn with_sqlite_the_key_lives_beside_the_database_and_postgres_needs_one_named() {
+        let config: ServerConfig =
+            toml::from_str("database_url = 'sqlite:///var/lib/vantage/db/vantage.db'").unwrap();
+        assert_eq!(
+            sqlite_folder(&config).unwrap(),
+            Path::new("/var/lib/vantage/db")
+        );
+        let config: ServerConfig = toml::from_str("data_dir = '/srv/v'").unwrap();
+        assert_eq!(sqlite_folder(&config).unwrap(), Path::new("/srv/v"));
+        let config: ServerConfig = toml::from_str("database_url = 'postgres://u@h/db'").unwrap();
+        assert!(sqlite_folder(&config).is_none());
+        assert!(Sealer::load(&config).unwrap().key.is_err());
     }
 
     #[test]
