@@ -7,6 +7,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+/// Reads the JSON file at `path`: `None` when there is no file; an error
+/// that names a damaged one.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Option<T>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .with_context(|| format!("{} is damaged", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
 /// Creates `dir` (and its parents) 0700 if it is missing.
 pub(crate) fn private_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::DirBuilder::new()

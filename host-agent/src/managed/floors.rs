@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use semver::Version;
 use vantage_protocol::statement::StatementBody;
 
@@ -36,12 +35,7 @@ impl Floors {
     /// The floors stored in `data_dir` (none when there is no file).
     pub(super) fn load(data_dir: &Path) -> anyhow::Result<Floors> {
         let path = data_dir.join(FLOORS_FILE);
-        let run = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .with_context(|| format!("{} is damaged", path.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-        };
+        let run = crate::files::read_json(&path)?.unwrap_or_default();
         Ok(Floors { path, run })
     }
 

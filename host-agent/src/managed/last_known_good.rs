@@ -3,22 +3,13 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
 use vantage_protocol::config::DesiredState;
 
 use super::DESIRED_FILE;
 
 /// The persisted last-known-good state, if there is one.
 pub fn load_last_known_good(data_dir: &Path) -> anyhow::Result<Option<DesiredState>> {
-    let path = data_dir.join(DESIRED_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => Ok(Some(
-            serde_json::from_slice(&bytes)
-                .with_context(|| format!("reading {}", path.display()))?,
-        )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
+    crate::files::read_json(&data_dir.join(DESIRED_FILE))
 }
 
 pub(super) fn save_last_known_good(data_dir: &Path, state: &DesiredState) -> anyhow::Result<()> {

@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use vantage_protocol::keys::KeyId;
 use vantage_protocol::statement::StatementBody;
 
@@ -33,12 +32,7 @@ impl Owners {
     /// The owners stored in `data_dir` (none when there is no file).
     pub(super) fn load(data_dir: &Path) -> anyhow::Result<Owners> {
         let path = data_dir.join(OWNERS_FILE);
-        let by_name = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .with_context(|| format!("{} is damaged", path.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-        };
+        let by_name = crate::files::read_json(&path)?.unwrap_or_default();
         Ok(Owners { path, by_name })
     }
 

@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use anyhow::Context as _;
 use vantage_protocol::config::DesiredState;
 use vantage_protocol::keys::KeyId;
 
@@ -15,14 +14,7 @@ pub(super) const REVOKED_FILE: &str = "revoked.json";
 
 /// The revoked key ids stored in `data_dir` (none when there is no file).
 pub(super) fn load(data_dir: &Path) -> anyhow::Result<BTreeSet<KeyId>> {
-    let path = data_dir.join(REVOKED_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", path.display()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeSet::new()),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
+    Ok(crate::files::read_json(&data_dir.join(REVOKED_FILE))?.unwrap_or_default())
 }
 
 /// Every key `state` revokes: listed in `revoked_keys`, or marked revoked.

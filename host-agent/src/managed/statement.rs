@@ -34,17 +34,14 @@ impl Held {
     /// The statement stored in `data_dir`, checked again against `roots`.
     pub(super) fn load(data_dir: &Path, roots: &[PublicKey]) -> anyhow::Result<Held> {
         let path = data_dir.join(STATEMENT_FILE);
-        let held = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let statement: RegistryStatement = serde_json::from_slice(&bytes)
-                    .with_context(|| format!("{} is damaged", path.display()))?;
+        let held = match crate::files::read_json::<RegistryStatement>(&path)? {
+            Some(statement) => {
                 let (body, _) = statement
                     .verify(roots)
                     .with_context(|| format!("{}: no pinned root signed it", path.display()))?;
                 Some((statement, body))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+            None => None,
         };
         Ok(Held { path, held })
     }
