@@ -165,24 +165,17 @@ impl Remote {
     /// Whether `key` is one of this agent's own anchors: a pinned root or a
     /// local `[trust]` key, which may sign any plugin name.
     fn is_anchor(&self, key: &vantage_protocol::keys::KeyId) -> bool {
-        self.local_trust.trusts(key)
-            || self
-                .credential
-                .roots()
-                .unwrap_or_default()
-                .iter()
-                .any(|r| &r.id() == key)
+        self.local_trust.trusts(key) || self.roots.iter().any(|r| &r.id() == key)
     }
 
     /// Takes a registry statement the server offers if a pinned root (not
     /// revoked) signed it and it is newer than the one held.
     fn consider_statement(&mut self, offered: &vantage_protocol::statement::RegistryStatement) {
         let roots: Vec<_> = self
-            .credential
-            .roots()
-            .unwrap_or_default()
-            .into_iter()
+            .roots
+            .iter()
             .filter(|r| !self.revoked.contains(&r.id()))
+            .cloned()
             .collect();
         match self.statement.consider(offered, &roots) {
             Ok(true) => {

@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 use vantage_protocol::config::{CheckState, ConfigSource, DesiredCheck};
-use vantage_protocol::keys::KeyId;
+use vantage_protocol::keys::{KeyId, PublicKey};
 use vantage_protocol::package::TrustStore;
 
 use crate::config::{LimitsSection, ServerSection};
@@ -72,6 +72,8 @@ pub struct Remote {
     compiled: HashMap<String, Arc<CompiledPlugin>>,
     /// What runs now, by check name.
     applied: BTreeMap<String, (DesiredCheck, Vec<Job>)>,
+    /// The roots pinned at enrollment.
+    roots: Vec<PublicKey>,
     /// Every key this agent has seen revoked: only grows, kept on disk.
     revoked: BTreeSet<KeyId>,
     /// The newest registry statement a pinned root signed, kept on disk.
@@ -100,7 +102,11 @@ impl Remote {
             tracing::error!(error = %format!("{e:#}"), "The stored revocations are unreadable: starting from the server's alone.");
             BTreeSet::new()
         });
-        let roots = credential.roots().unwrap_or_default();
+        // Parsed once: the credential does not change while the agent runs.
+        let roots = credential.roots().unwrap_or_else(|e| {
+            tracing::error!(error = %format!("{e:#}"), "A pinned root key is damaged; no pinned root is trusted.");
+            Vec::new()
+        });
         let statement = statement::Held::load(&data_dir, &roots).unwrap_or_else(|e| {
             tracing::error!(error = %format!("{e:#}"), "The stored registry statement is unusable: waiting for the server's.");
             statement::Held::empty(&data_dir)
@@ -123,6 +129,7 @@ impl Remote {
             local_jobs,
             compiled: HashMap::new(),
             applied: BTreeMap::new(),
+            roots,
             revoked,
             statement,
             floors,

@@ -27,11 +27,7 @@ impl Remote {
                 tracing::error!(error = %format!("{e:#}"), "Storing revocations failed; they hold until the agent stops.")
             }
         }
-        let pinned = self.credential.roots().unwrap_or_else(|e| {
-            tracing::error!(error = %format!("{e:#}"), "A pinned root key is damaged; no pinned root is trusted.");
-            Vec::new()
-        });
-        agent_trust(&self.local_trust, &pinned, &self.revoked, state)
+        agent_trust(&self.local_trust, &self.roots, &self.revoked, state)
     }
 }
 
