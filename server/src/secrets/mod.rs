@@ -11,18 +11,16 @@
 //! file, made on first start. A PostgreSQL server without one refuses secrets (422)
 //! rather than seal them with a key other replicas lack.
 
-use std::io::Write as _;
-use std::path::Path;
-
-use anyhow::Context as _;
 use base64::Engine as _;
-use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::aead::{Aad, LessSafeKey, NONCE_LEN, Nonce};
 use ring::rand::{SecureRandom as _, SystemRandom};
 use serde_json::Value;
 use vantage_protocol::config::CheckSpec;
 use vantage_protocol::secrets::{REDACTED, for_each_secret, for_each_string};
 
 use crate::config::ServerConfig;
+
+mod key;
 
 /// How a sealed value starts: stored configuration holds these in place
 /// of secrets.
@@ -55,16 +53,6 @@ impl std::fmt::Debug for Sealer {
     }
 }
 
-fn key_of(bytes: &[u8]) -> anyhow::Result<LessSafeKey> {
-    anyhow::ensure!(
-        bytes.len() == KEY_BYTES,
-        "a secrets key is {KEY_BYTES} bytes"
-    );
-    let key = UnboundKey::new(&CHACHA20_POLY1305, bytes)
-        .map_err(|_| anyhow::anyhow!("not a ChaCha20-Poly1305 key"))?;
-    Ok(LessSafeKey::new(key))
-}
-
 /// The associated data of a sealed value: moving it to another check or
 /// field makes it fail to open.
 fn aad(check: &str, pointer: &str) -> String {
@@ -80,23 +68,15 @@ impl Sealer {
         rng.fill(&mut bytes)
             .expect("the system's random source works");
         Sealer {
-            key: Ok(key_of(&bytes).expect("32 bytes make a key")),
+            key: Ok(key::key_of(&bytes).expect("32 bytes make a key")),
             rng,
         }
     }
 
     /// The key `config` names (see the module's documentation).
     pub fn load(config: &ServerConfig) -> anyhow::Result<Sealer> {
-        let key = match (&config.secrets_key_file, sqlite_folder(config)) {
-            (Some(path), _) => Ok(read_key(path)?),
-            (None, Some(folder)) => Ok(read_or_create(&folder.join("secrets.key"))?),
-            (None, None) => Err(
-                "this server has no `secrets_key_file`, which every replica must share: set one to store secrets"
-                    .to_owned(),
-            ),
-        };
         Ok(Sealer {
-            key,
+            key: key::configured(config)?,
             rng: SystemRandom::new(),
         })
     }
@@ -244,67 +224,6 @@ pub fn redact_spec(spec: &mut CheckSpec) {
     });
 }
 
-/// The folder of the SQLite database, when the server uses SQLite: the
-/// key lives beside it (and is backed up with it).
-fn sqlite_folder(config: &ServerConfig) -> Option<std::path::PathBuf> {
-    let url = config.database();
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return None;
-    }
-    let file = Path::new(url.strip_prefix("sqlite://").unwrap_or(&url));
-    Some(match file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    })
-}
-
-fn read_key(path: &Path) -> anyhow::Result<LessSafeKey> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the secrets key {}", path.display()))?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .with_context(|| format!("{}: not base64", path.display()))?;
-    key_of(&bytes).with_context(|| {
-        format!(
-            "{}: make one with `head -c 32 /dev/urandom | base64`",
-            path.display()
-        )
-    })
-}
-
-fn read_or_create(path: &Path) -> anyhow::Result<LessSafeKey> {
-    if path.exists() {
-        return read_key(path);
-    }
-    let mut bytes = [0u8; KEY_BYTES];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| anyhow::anyhow!("the system's random source failed"))?;
-    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode_0600()
-        .open(path)
-        .with_context(|| format!("creating the secrets key {}", path.display()))?;
-    writeln!(file, "{text}")?;
-    file.sync_all()?;
-    tracing::info!(path = %path.display(), "Created the key that seals secrets in check configuration: back it up with the database.");
-    key_of(&bytes)
-}
-
-trait Mode0600 {
-    fn mode_0600(&mut self) -> &mut Self;
-}
-
-impl Mode0600 for std::fs::OpenOptions {
-    fn mode_0600(&mut self) -> &mut Self {
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(self, 0o600);
-        self
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -422,46 +341,5 @@ mod tests {
         // Nothing secret: nothing to seal, no key needed.
         let mut plain = spec(json!({"url": "/x"}));
         sealer.seal_spec(&mut plain, &schema(), None).unwrap();
-    }
-
-    #[test]
-    fn with_sqlite_the_key_lives_beside_the_database_and_postgres_needs_one_named() {
-        let config: ServerConfig =
-            toml::from_str("database_url = 'sqlite:///var/lib/vantage/db/vantage.db'").unwrap();
-        assert_eq!(
-            sqlite_folder(&config).unwrap(),
-            Path::new("/var/lib/vantage/db")
-        );
-        let config: ServerConfig = toml::from_str("data_dir = '/srv/v'").unwrap();
-        assert_eq!(sqlite_folder(&config).unwrap(), Path::new("/srv/v"));
-        let config: ServerConfig = toml::from_str("database_url = 'postgres://u@h/db'").unwrap();
-        assert!(sqlite_folder(&config).is_none());
-        assert!(Sealer::load(&config).unwrap().key.is_err());
-    }
-
-    #[test]
-    fn a_key_file_is_made_once_with_mode_0600_and_read_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("secrets.key");
-        let first = Sealer {
-            key: Ok(read_or_create(&path).unwrap()),
-            rng: SystemRandom::new(),
-        };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        let second = Sealer {
-            key: Ok(read_or_create(&path).unwrap()),
-            rng: SystemRandom::new(),
-        };
-        let mut s = spec(json!({"pin": 7}));
-        first.seal_spec(&mut s, &schema(), None).unwrap();
-        second.open_spec(&mut s).unwrap();
-        assert_eq!(s.config["pin"], 7);
-        std::fs::write(&path, "short").unwrap();
-        assert!(read_key(&path).is_err());
     }
 }
