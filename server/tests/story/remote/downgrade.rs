@@ -54,24 +54,6 @@ async fn behind_its_back(url: &str, sql: &'static str) {
     }
 }
 
-/// The agent's last reported status of the check `port` and its trust.
-async fn reported(admin: &Client, agent: &str) -> (Value, Value) {
-    let agents = admin.get("/api/v1/agents").await.expect(200).json();
-    let row = agents["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == agent)
-        .unwrap()
-        .clone();
-    let status = &row["config_status"];
-    let port = status["checks"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["name"] == "port").cloned())
-        .unwrap_or(Value::Null);
-    (port, status["trust"].clone())
-}
-
 both!(a_server_alone_cannot_downgrade_a_plugin_but_a_signed_yank_can);
 async fn a_server_alone_cannot_downgrade_a_plugin_but_a_signed_yank_can(backend: Backend) {
     let Some(server) = start(backend).await else {

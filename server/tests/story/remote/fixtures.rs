@@ -234,3 +234,19 @@ pub(crate) async fn wait_for_check_status(
     })
     .await;
 }
+
+/// What the agent last reported of the check `port` (null before it did),
+/// and of its trust metadata.
+pub(crate) async fn reported(admin: &Client, agent: &str) -> (Value, Value) {
+    let view = admin
+        .get(&format!("/api/v1/agents/{agent}"))
+        .await
+        .expect(200)
+        .json();
+    let status = &view["config_status"];
+    let port = status["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "port").cloned())
+        .unwrap_or(Value::Null);
+    (port, status["trust"].clone())
+}

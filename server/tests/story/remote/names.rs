@@ -64,21 +64,12 @@ async fn a_second_publisher_cannot_take_over_a_name_on_the_agent(backend: Backen
     // The agent refuses it and keeps running the first publisher's.
     let owner = packages.publisher.public().id().0;
     wait_until("the takeover is refused", LIMIT, || async {
-        let view = admin
-            .get(&format!("/api/v1/agents/{}", managed.id))
-            .await
-            .expect(200)
-            .json();
-        view["config_status"]["checks"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["name"] == "port").cloned())
-            .is_some_and(|c| {
-                c["state"] == "refused"
-                    && c["plugin"] == "tcp@1.5.0"
-                    && c["problem"]
-                        .as_str()
-                        .is_some_and(|p| p.contains(&format!("belongs to {owner}")))
-            })
+        let (c, _) = reported(admin, &managed.id).await;
+        c["state"] == "refused"
+            && c["plugin"] == "tcp@1.5.0"
+            && c["problem"]
+                .as_str()
+                .is_some_and(|p| p.contains(&format!("belongs to {owner}")))
     })
     .await;
     let seen = agent.wait_result("port", seen, LIMIT, |r| r["status"] == "ok");
