@@ -148,7 +148,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     let target = parts.uri.path().to_owned();
     let query = parts.uri.query().map(str::to_owned);
     let source = Peer::of(&parts.extensions).shown();
-    let (body, described) = match capture(&parts.headers, body).await {
+    let (body, captured) = match capture(&parts.headers, body).await {
         Ok(captured) => captured,
         Err(e) => return e.into_response(),
     };
@@ -169,8 +169,10 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     }
     // A handler's own account of the request (secrets it knows of
     // redacted) wins over the body as sent.
-    if let Some(described) = described {
-        detail.entry("request").or_insert(described);
+    if !detail.contains_key("request")
+        && let Some(described) = captured.describe()
+    {
+        detail.insert("request".into(), described);
     }
     let entry = AuditEntry {
         id: 0,
@@ -190,13 +192,46 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     response
 }
 
-/// The body to hand on, and how the entry describes it: JSON up to
-/// [`MAX_RECORDED_BODY`] whole (redacted), anything else by type and size.
-async fn capture(headers: &HeaderMap, body: Body) -> Result<(Body, Option<Value>), ApiError> {
+/// What the recorder kept of a request body: read only when an entry is
+/// written, so requests that are not recorded (agents' results) are never
+/// parsed twice.
+enum Captured {
+    None,
+    /// JSON up to [`MAX_RECORDED_BODY`], whole.
+    Json(axum::body::Bytes, String),
+    /// Anything else, by type and size.
+    Other(String, Option<usize>),
+}
+
+impl Captured {
+    /// The body as the entry shows it: JSON with its secrets redacted,
+    /// anything else by type and size.
+    fn describe(self) -> Option<Value> {
+        match self {
+            Captured::None => None,
+            Captured::Json(bytes, content_type) => {
+                Some(match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(mut value) => {
+                        redact(&mut value);
+                        value
+                    }
+                    Err(_) => json!({"content_type": content_type, "bytes": bytes.len()}),
+                })
+            }
+            Captured::Other(content_type, length) => {
+                Some(json!({"content_type": content_type, "bytes": length}))
+            }
+        }
+    }
+}
+
+/// The body to hand on, and what the entry may say of it.
+async fn capture(headers: &HeaderMap, body: Body) -> Result<(Body, Captured), ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+        .unwrap_or("")
+        .to_owned();
     let length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -204,27 +239,20 @@ async fn capture(headers: &HeaderMap, body: Body) -> Result<(Body, Option<Value>
     let json = content_type.starts_with("application/json")
         || content_type.starts_with("application/merge-patch+json");
     match length {
-        Some(0) => Ok((body, None)),
+        Some(0) => Ok((body, Captured::None)),
         Some(n) if json && n <= MAX_RECORDED_BODY => {
             let bytes = axum::body::to_bytes(body, MAX_RECORDED_BODY)
                 .await
                 .map_err(|e| {
                     ApiError::BadRequest(format!("the request body could not be read: {e}"))
                 })?;
-            let described = match serde_json::from_slice::<Value>(&bytes) {
-                Ok(mut value) => {
-                    redact(&mut value);
-                    value
-                }
-                Err(_) => json!({"content_type": content_type, "bytes": bytes.len()}),
-            };
-            Ok((Body::from(bytes), Some(described)))
+            Ok((
+                Body::from(bytes.clone()),
+                Captured::Json(bytes, content_type),
+            ))
         }
-        _ if content_type.is_empty() && length.is_none() => Ok((body, None)),
-        _ => Ok((
-            body,
-            Some(json!({"content_type": content_type, "bytes": length})),
-        )),
+        _ if content_type.is_empty() && length.is_none() => Ok((body, Captured::None)),
+        _ => Ok((body, Captured::Other(content_type, length))),
     }
 }
 
