@@ -17,6 +17,7 @@ pub mod enroll;
 mod files;
 pub mod host;
 pub mod icmp;
+pub mod install;
 mod jobs;
 pub mod managed;
 pub mod normalise;

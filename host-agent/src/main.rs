@@ -43,30 +43,76 @@ enum Command {
         /// The agent's TOML configuration (for its data folder).
         #[arg(long, short)]
         config: PathBuf,
-        /// The server's URL, e.g. https://vantage.example.com
-        #[arg(long)]
-        server: String,
-        /// The enrollment token (`ve_…`) an admin created.
-        #[arg(long, env = "VANTAGE_ENROLL_TOKEN", hide_env_values = true)]
-        token: String,
-        /// The agent's name on the server [default: the host name].
-        #[arg(long)]
-        name: Option<String>,
-        /// A PEM file of a CA to trust for the server's certificate.
-        #[arg(long)]
-        ca: Option<PathBuf>,
-        /// The id of a registry root key this agent must pin (repeatable):
-        /// exactly the roots named are pinned, and enrollment fails unless
-        /// the server offers each. Without it every root offered is pinned
-        /// and their ids printed. Compare the ids out of band, like an SSH
-        /// host key fingerprint.
-        #[arg(long = "trust-root", value_name = "KEY_ID")]
-        trust_roots: Vec<String>,
-        /// Allows enrolling over plain http:// with a server that is not on
-        /// this host (the credential crosses the network unencrypted).
-        #[arg(long)]
-        insecure_http: bool,
+        #[command(flatten)]
+        with: EnrollArgs,
     },
+    /// Installs this agent as a systemd service: the binary in
+    /// /usr/local/bin, a managed configuration in /etc/vantage/agent.toml,
+    /// the credential in /var/lib/vantage-agent and a hardened unit, enabled
+    /// and started when systemd runs this host. Running it again changes
+    /// only what differs.
+    Install {
+        #[command(flatten)]
+        with: EnrollArgs,
+        /// Installs under this folder instead of / (for images, packages and
+        /// tests): systemd is left alone.
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+        /// Writes everything but neither enables nor starts the service.
+        #[arg(long)]
+        no_start: bool,
+    },
+    /// Stops and removes the service and the binary. The configuration, the
+    /// credential and the outbox (results not sent yet) stay.
+    Uninstall {
+        /// The folder `install` was given.
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+        /// Also removes the configuration, the credential and the outbox.
+        #[arg(long)]
+        purge: bool,
+    },
+}
+
+/// How to reach and join a server.
+#[derive(clap::Args)]
+struct EnrollArgs {
+    /// The server's URL, e.g. https://vantage.example.com
+    #[arg(long)]
+    server: String,
+    /// The enrollment token (`ve_…`) an admin created.
+    #[arg(long, env = "VANTAGE_ENROLL_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The agent's name on the server [default: the host name].
+    #[arg(long)]
+    name: Option<String>,
+    /// A PEM file of a CA to trust for the server's certificate.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// The id of a registry root key this agent must pin (repeatable):
+    /// exactly the roots named are pinned, and enrollment fails unless
+    /// the server offers each. Without it every root offered is pinned
+    /// and their ids printed. Compare the ids out of band, like an SSH
+    /// host key fingerprint.
+    #[arg(long = "trust-root", value_name = "KEY_ID")]
+    trust_roots: Vec<String>,
+    /// Allows enrolling over plain http:// with a server that is not on
+    /// this host (the credential crosses the network unencrypted).
+    #[arg(long)]
+    insecure_http: bool,
+}
+
+impl EnrollArgs {
+    fn request(self) -> vantage_agent::enroll::Enrollment {
+        vantage_agent::enroll::Enrollment {
+            server: self.server,
+            token: self.token.unwrap_or_default(),
+            name: self.name,
+            ca_file: self.ca,
+            trust_roots: self.trust_roots,
+            insecure_http: self.insecure_http,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -78,6 +124,17 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
+    if let Command::Enroll { with, .. } = &cli.command
+        && with.token.is_none()
+    {
+        use clap::CommandFactory as _;
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "enroll needs --token (or VANTAGE_ENROLL_TOKEN)",
+            )
+            .exit();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -105,25 +162,10 @@ async fn run(command: Command) -> Result<(), StartError> {
             println!("{}: {} jobs ready", config.display(), agent.jobs.len());
             Ok(())
         }
-        Command::Enroll {
-            config,
-            server,
-            token,
-            name,
-            ca,
-            trust_roots,
-            insecure_http,
-        } => {
+        Command::Enroll { config, with } => {
             let config = vantage_agent::config::AgentConfig::load(&config)?;
             let data_dir = config.resolve(&config.agent.data_dir);
-            let request = vantage_agent::enroll::Enrollment {
-                server,
-                token,
-                name,
-                ca_file: ca,
-                trust_roots,
-                insecure_http,
-            };
+            let request = with.request();
             let enrolled = vantage_agent::enroll::enroll(&data_dir, request).await?;
             let roots: Vec<&str> = enrolled
                 .trust_roots
@@ -144,6 +186,27 @@ async fn run(command: Command) -> Result<(), StartError> {
                     roots.join(", ")
                 }
             );
+            Ok(())
+        }
+        Command::Install {
+            with,
+            root,
+            no_start,
+        } => {
+            let request = vantage_agent::install::Install {
+                root,
+                enrollment: with.request(),
+                no_start,
+            };
+            for step in vantage_agent::install::install(request).await? {
+                println!("{step}");
+            }
+            Ok(())
+        }
+        Command::Uninstall { root, purge } => {
+            for step in vantage_agent::install::uninstall(&root, purge)? {
+                println!("{step}");
+            }
             Ok(())
         }
         Command::Run { config, once: true } => {

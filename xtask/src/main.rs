@@ -7,6 +7,8 @@
 //! - `test`: prepares what the suite needs and runs it.
 //! - `demo`: runs a server with the dashboard and two agents with checks
 //!   against local services, loopback and each other.
+//! - `deploy-check`: the files of `deploy/` checked with their platforms'
+//!   tools (see `deploy.rs`).
 //! - `smoke`: the first step of `test` alone (see `demo/smoke.rs`).
 //! - `web [--update-types]`: builds the dashboard into `web/dist`.
 //! - `bench rss|tcp500|icmp|ingest`: agent and server benchmarks (see
@@ -14,6 +16,7 @@
 
 mod bench;
 mod demo;
+mod deploy;
 mod e2e;
 mod http;
 mod packages;
@@ -39,6 +42,7 @@ fn main() -> anyhow::Result<()> {
         }
         Some("test") => test(&root, &args[1..]),
         Some("demo") => demo::start(&root, &args[1..]),
+        Some("deploy-check") => deploy::check(&root),
         Some("smoke") => demo::smoke::start(&root),
         Some("bench") => bench::start(&root, &args[1..]),
         Some("web") => web::start(&root, &args[1..]),
@@ -54,6 +58,7 @@ fn main() -> anyhow::Result<()> {
                  build-plugins [--rust]  build, pack and sign every plugin (or the Rust ones) into target/plugins\n  \
                  test            prepare the machine and run the whole test suite\n  \
                  demo [--once]   run a server with the dashboard, and two agents with checks against local services\n  \
+                 deploy-check    check deploy/ with its platforms' tools (systemd-analyze, …)\n  \
                  smoke           `test`'s first step: the demo without C or Python toolchains, then stopped by each signal\n  \
                  web [--update-types]  build the dashboard into web/dist (regenerating its API types)\n  \
                  e2e             the dashboard's browser tests (after `test` or `demo` built the binaries)\n  \
@@ -108,6 +113,7 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     prepare::system_packages()?;
     prepare::wasm_target()?;
     run(cargo().current_dir(root).args(["fmt", "--all", "--check"]))?;
+    deploy::check(root)?;
     run(cargo().current_dir(root).args([
         "clippy",
         "--workspace",

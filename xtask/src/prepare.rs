@@ -37,6 +37,9 @@ const PACKAGES: &[(&str, &str)] = &[
         "/usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a",
     ),
     ("wasi-libc", "/usr/lib/wasm32-wasi/libc.a"),
+    // The systemd units (deploy/systemd) are scored and verified with
+    // systemd-analyze.
+    ("systemd", "/usr/bin/systemd-analyze"),
     // The dashboard's browser tests (web/e2e) drive Debian's Chromium.
     ("chromium", "/usr/bin/chromium"),
 ];

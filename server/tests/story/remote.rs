@@ -24,6 +24,7 @@ use crate::support::server::{Backend, start};
 mod downgrade;
 mod enrollment;
 mod fixtures;
+mod install;
 mod last_known_good;
 mod names;
 mod revocation;
