@@ -15,6 +15,7 @@ pub mod alerting;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod client;
 pub mod config;
 pub mod error;

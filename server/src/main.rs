@@ -52,6 +52,19 @@ enum Command {
     /// Print the OpenAPI document of the API (JSON) and exit: the dashboard's
     /// types are generated from it.
     Openapi,
+    /// Copies the SQLite database, consistent, while the server runs, with
+    /// the secrets key beside it (`FILE.secrets.key`). PostgreSQL: pg_dump.
+    Backup {
+        /// The file to write (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Puts a backup (and its key) into an empty data folder.
+    Restore {
+        /// The backup `backup --to` wrote.
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 impl Cli {
@@ -80,8 +93,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
-    if let Some(Command::Openapi) = cli.command {
+    let mut cli = Cli::parse();
+    let command = cli.command.take();
+    if let Some(Command::Openapi) = command {
         let doc = vantage_server::api::openapi();
         return match doc.to_pretty_json() {
             Ok(json) => {
@@ -108,6 +122,35 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let copied = match &command {
+        Some(Command::Backup { to }) => {
+            Some(runtime.block_on(vantage_server::backup::backup(&config, to)))
+        }
+        Some(Command::Restore { from }) => {
+            Some(runtime.block_on(vantage_server::backup::restore(&config, from)))
+        }
+        _ => None,
+    };
+    match copied {
+        Some(Ok(said)) => {
+            for line in said {
+                println!("{line}");
+            }
+            return ExitCode::SUCCESS;
+        }
+        Some(Err(e)) => {
+            eprintln!("error: {e:#}");
+            let refused = e
+                .downcast_ref::<vantage_server::backup::Refused>()
+                .is_some();
+            return if refused {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+        None => {}
+    }
     match runtime.block_on(vantage_server::serve(config, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

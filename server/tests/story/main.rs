@@ -4,6 +4,7 @@
 mod agent;
 mod alerts;
 mod api;
+mod backup;
 mod checks;
 mod dashboard;
 mod distributions;
