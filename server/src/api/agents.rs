@@ -40,17 +40,23 @@ pub(crate) struct NewEnrollmentToken {
     /// Lifetime such as `1h` (default) or `7d`, at most 30 days.
     #[serde(default)]
     expires_in: Option<String>,
+    /// How many agents it may enroll (1–100000; default 1): more for a
+    /// fleet that enrolls itself, such as a DaemonSet.
+    #[serde(default)]
+    uses: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub(crate) struct EnrollmentToken {
     id: Uuid,
-    /// The one-time token (`ve_…`) for `vantage-agent enroll --token`. Shown once.
+    /// The token (`ve_…`) for `vantage-agent enroll --token`. Shown once.
     token: String,
     expires_at: DateTime<Utc>,
+    /// How many agents it may enroll.
+    uses: u32,
 }
 
-/// Creates a one-time enrollment token.
+/// Creates an enrollment token: one-time, or for `uses` agents.
 #[utoipa::path(post, path = "/api/v1/enrollment-tokens", tag = "agents", security(("bearer" = ["admin"])), request_body = NewEnrollmentToken, responses(
     (status = 201, body = EnrollmentToken),
     (status = 422, description = "bad lifetime", content_type = "application/problem+json")
@@ -68,6 +74,10 @@ async fn create_enrollment_token(
     if lifetime.is_zero() || lifetime > std::time::Duration::from_secs(30 * 86_400) {
         return Err(ApiError::field("expires_in", "must be between 1s and 30d"));
     }
+    let uses = body.uses.unwrap_or(1);
+    if !(1..=100_000).contains(&uses) {
+        return Err(ApiError::field("uses", "must be between 1 and 100000"));
+    }
     let now = Utc::now();
     let expires_at = now
         + chrono::Duration::from_std(lifetime)
@@ -82,6 +92,7 @@ async fn create_enrollment_token(
             created_by: admin.0.user_id,
             created_at: now,
             expires_at,
+            uses,
         })
         .await?;
     Ok((
@@ -90,6 +101,7 @@ async fn create_enrollment_token(
             id,
             token,
             expires_at,
+            uses,
         }),
     ))
 }

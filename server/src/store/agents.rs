@@ -20,6 +20,8 @@ pub struct NewEnrollment {
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// How many agents it may enroll.
+    pub uses: u32,
 }
 
 /// An agent as the credential check sees it.

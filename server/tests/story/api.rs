@@ -14,6 +14,7 @@ use crate::support::server::{Backend, TestServer, start};
 use crate::support::{batch, result};
 
 mod bad_input;
+mod fleet;
 
 /// Enrolls an agent through the API; returns its client and id.
 pub(crate) async fn enroll(server: &TestServer, name: &str) -> (Client, Uuid) {

@@ -84,6 +84,7 @@ async fn admin_and_enrollment(store: &Store, token: TokenHash, now: DateTime<Utc
         created_by: admin.id,
         created_at: now,
         expires_at: now + Duration::hours(1),
+        uses: 1,
     };
     store.create_enrollment(&enrollment).await.unwrap();
 }

@@ -623,7 +623,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Creates a one-time enrollment token. */
+        /** Creates an enrollment token: one-time, or for `uses` agents. */
         post: operations["create_enrollment_token"];
         delete?: never;
         options?: never;
@@ -1793,8 +1793,13 @@ export interface components {
             expires_at: string;
             /** Format: uuid */
             id: string;
-            /** @description The one-time token (`ve_…`) for `vantage-agent enroll --token`. Shown once. */
+            /** @description The token (`ve_…`) for `vantage-agent enroll --token`. Shown once. */
             token: string;
+            /**
+             * Format: int32
+             * @description How many agents it may enroll.
+             */
+            uses: number;
         };
         /**
          * @description What alerts of one group share.
@@ -2028,6 +2033,12 @@ export interface components {
         NewEnrollmentToken: {
             /** @description Lifetime such as `1h` (default) or `7d`, at most 30 days. */
             expires_in?: string | null;
+            /**
+             * Format: int32
+             * @description How many agents it may enroll (1–100000; default 1): more for a
+             *     fleet that enrolls itself, such as a DaemonSet.
+             */
+            uses?: number | null;
         };
         NewToken: {
             /**

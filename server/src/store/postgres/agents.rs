@@ -50,14 +50,15 @@ fn agent_row(row: &PgRow) -> StoreResult<AgentRow> {
 impl AgentStore for PgStore {
     async fn create_enrollment(&self, e: &NewEnrollment) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO enrollment_tokens (id, token_sha, created_by, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO enrollment_tokens (id, token_sha, created_by, created_at, expires_at, uses_left)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(e.id)
         .bind(e.token_sha)
         .bind(e.created_by)
         .bind(e.created_at)
         .bind(e.expires_at)
+        .bind(i32::try_from(e.uses).unwrap_or(i32::MAX))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -65,7 +66,7 @@ impl AgentStore for PgStore {
 
     /// Marks the token used and inserts the agent in one transaction. The
     /// token's row lock serialises concurrent uses: the second waits, then
-    /// finds `used_at` set. A taken name rolls back, leaving the token unused.
+    /// finds none left. A taken name rolls back, leaving the token unused.
     async fn enroll(
         &self,
         token_sha: &TokenHash,
@@ -77,8 +78,8 @@ impl AgentStore for PgStore {
         let agent_id = Uuid::now_v7();
         let mut tx = self.pool.begin().await?;
         let used = sqlx::query(
-            "UPDATE enrollment_tokens SET used_at = $2, agent_id = $3
-             WHERE token_sha = $1 AND used_at IS NULL AND expires_at > $2",
+            "UPDATE enrollment_tokens SET used_at = $2, agent_id = $3, uses_left = uses_left - 1
+             WHERE token_sha = $1 AND uses_left > 0 AND expires_at > $2",
         )
         .bind(token_sha)
         .bind(now)
@@ -88,7 +89,7 @@ impl AgentStore for PgStore {
         if used.rows_affected() == 0 {
             tx.rollback().await?;
             let row = sqlx::query(
-                "SELECT used_at IS NOT NULL AS used FROM enrollment_tokens WHERE token_sha = $1",
+                "SELECT uses_left = 0 AS used FROM enrollment_tokens WHERE token_sha = $1",
             )
             .bind(token_sha)
             .fetch_optional(&self.pool)

@@ -133,6 +133,11 @@ fn migrator() -> Migrator {
             "registry statements",
             include_str!("../../../migrations/postgres/0014_statements.sql"),
         ),
+        migration(
+            15,
+            "enrollment token uses",
+            include_str!("../../../migrations/postgres/0015_enrollment_uses.sql"),
+        ),
     ])
 }
 

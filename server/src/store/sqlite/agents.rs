@@ -50,14 +50,15 @@ fn agent_row(row: &SqliteRow) -> StoreResult<AgentRow> {
 impl AgentStore for SqliteStore {
     async fn create_enrollment(&self, e: &NewEnrollment) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO enrollment_tokens (id, token_sha, created_by, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO enrollment_tokens (id, token_sha, created_by, created_at, expires_at, uses_left)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .bind(e.id)
         .bind(&e.token_sha[..])
         .bind(e.created_by)
         .bind(micros(e.created_at))
         .bind(micros(e.expires_at))
+        .bind(i64::from(e.uses))
         .execute(&self.write)
         .await?;
         Ok(())
@@ -65,7 +66,7 @@ impl AgentStore for SqliteStore {
 
     /// Marks the token used and inserts the agent in one transaction on the
     /// one write connection, so concurrent uses run one after the other and
-    /// the second finds `used_at` set. A taken name rolls back, leaving the
+    /// the one after the last use finds none left. A taken name rolls back, leaving the
     /// token unused.
     async fn enroll(
         &self,
@@ -79,7 +80,7 @@ impl AgentStore for SqliteStore {
         // tokens never queues for (or holds) the writer. The write below
         // checks again, atomically.
         let usable: Option<(bool, bool)> = sqlx::query_as(
-            "SELECT used_at IS NOT NULL, expires_at <= ?2 FROM enrollment_tokens WHERE token_sha = ?1",
+            "SELECT uses_left = 0, expires_at <= ?2 FROM enrollment_tokens WHERE token_sha = ?1",
         )
         .bind(&token_sha[..])
         .bind(micros(now))
@@ -94,8 +95,8 @@ impl AgentStore for SqliteStore {
         let agent_id = Uuid::now_v7();
         let mut tx = self.begin().await?;
         let used = sqlx::query(
-            "UPDATE enrollment_tokens SET used_at = ?2, agent_id = ?3
-             WHERE token_sha = ?1 AND used_at IS NULL AND expires_at > ?2",
+            "UPDATE enrollment_tokens SET used_at = ?2, agent_id = ?3, uses_left = uses_left - 1
+             WHERE token_sha = ?1 AND uses_left > 0 AND expires_at > ?2",
         )
         .bind(&token_sha[..])
         .bind(micros(now))
@@ -104,7 +105,7 @@ impl AgentStore for SqliteStore {
         .await?;
         if used.rows_affected() == 0 {
             let used: Option<bool> = sqlx::query_scalar(
-                "SELECT used_at IS NOT NULL FROM enrollment_tokens WHERE token_sha = ?1",
+                "SELECT uses_left = 0 FROM enrollment_tokens WHERE token_sha = ?1",
             )
             .bind(&token_sha[..])
             .fetch_optional(&mut *tx)

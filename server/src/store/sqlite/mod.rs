@@ -152,6 +152,11 @@ fn migrator() -> Migrator {
             "registry statements",
             include_str!("../../../migrations/sqlite/0014_statements.sql"),
         ),
+        migration(
+            15,
+            "enrollment token uses",
+            include_str!("../../../migrations/sqlite/0015_enrollment_uses.sql"),
+        ),
     ])
 }
 

@@ -32,7 +32,7 @@ async fn mode_is_chosen_once_and_read_back() {
         .fetch_one(pool)
         .await
         .unwrap();
-    assert_eq!(migrations, 14, "0001_init … 0014_statements");
+    assert_eq!(migrations, 15, "0001_init … 0015_enrollment_uses");
     let recorded: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'storage_mode'")
         .fetch_one(pool)
         .await

@@ -59,6 +59,7 @@ async fn enrollment(store: &SqliteStore, token: u8) {
         created_by: admin,
         created_at: t0(),
         expires_at: t0() + Duration::hours(1),
+        uses: 1,
     };
     store.create_enrollment(&e).await.unwrap();
 }
