@@ -29,6 +29,8 @@ enum Command {
         /// Runs every check once, prints the results and exits.
         #[arg(long)]
         once: bool,
+        #[command(flatten)]
+        first: FirstStart,
     },
     /// Checks a configuration (plugins verified and compiled, check configs
     /// validated) without running anything.
@@ -72,6 +74,54 @@ enum Command {
         #[arg(long)]
         purge: bool,
     },
+}
+
+/// Enrollment on first start, for containers: when both are given and the
+/// data folder holds no credential yet, `run` enrolls first.
+#[derive(clap::Args)]
+struct FirstStart {
+    /// The server to enroll with on first start.
+    #[arg(long = "enroll-server", env = "VANTAGE_SERVER")]
+    server: Option<String>,
+    /// The enrollment token for the first start.
+    #[arg(
+        long = "enroll-token",
+        env = "VANTAGE_ENROLL_TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
+    /// The agent's name on the server [default: the host name].
+    #[arg(long = "enroll-name", env = "VANTAGE_AGENT_NAME")]
+    name: Option<String>,
+    /// Allows plain http:// to a server on another host (a private
+    /// container network).
+    #[arg(long = "enroll-insecure-http", env = "VANTAGE_INSECURE_HTTP")]
+    insecure_http: bool,
+}
+
+impl FirstStart {
+    /// Enrolls into the data folder of `config` unless it holds a credential.
+    async fn enroll_if_new(self, config: &std::path::Path) -> Result<(), StartError> {
+        let (Some(server), Some(token)) = (self.server, self.token) else {
+            return Ok(());
+        };
+        let config = vantage_agent::config::AgentConfig::load(config)?;
+        let data_dir = config.resolve(&config.agent.data_dir);
+        if let Some(c) = vantage_agent::enroll::Credential::load(&data_dir)? {
+            tracing::debug!(server = c.server, "Enrolled already.");
+            return Ok(());
+        }
+        let request = vantage_agent::enroll::Enrollment {
+            server,
+            token,
+            name: self.name,
+            insecure_http: self.insecure_http,
+            ..Default::default()
+        };
+        let c = vantage_agent::enroll::enroll(&data_dir, request).await?;
+        tracing::info!(name = c.name, server = c.server, "Enrolled on first start.");
+        Ok(())
+    }
 }
 
 /// How to reach and join a server.
@@ -209,7 +259,12 @@ async fn run(command: Command) -> Result<(), StartError> {
             }
             Ok(())
         }
-        Command::Run { config, once: true } => {
+        Command::Run {
+            config,
+            once: true,
+            first,
+        } => {
+            first.enroll_if_new(&config).await?;
             let agent = Agent::prepare(&config)?;
             let mut out = tokio::io::stdout();
             for result in agent.run_once().await? {
@@ -220,7 +275,9 @@ async fn run(command: Command) -> Result<(), StartError> {
         Command::Run {
             config,
             once: false,
+            first,
         } => {
+            first.enroll_if_new(&config).await?;
             let agent = Agent::prepare(&config)?;
             let (stop_tx, stop) = watch::channel(false);
             tokio::spawn(async move {

@@ -187,3 +187,50 @@ async fn install_enrolls_writes_a_verified_unit_and_runs_again_unchanged(backend
     assert!(!root.join("var/lib/vantage-agent").exists());
     assert!(!root.join("etc/vantage/agent.toml").exists());
 }
+
+both!(a_container_agent_enrolls_itself_on_first_start_only);
+async fn a_container_agent_enrolls_itself_on_first_start_only(backend: Backend) {
+    let Some(server) = start(backend).await else {
+        return;
+    };
+    let admin = &server.admin;
+    let url = format!("http://{}", server.addr);
+    let home = AgentHome::new();
+    let config = managed_config(&home);
+    let first = |token: &str| {
+        Command::new(agent_bin())
+            .args(["run", "--once", "--config"])
+            .arg(&config)
+            .env("VANTAGE_SERVER", &url)
+            .env("VANTAGE_ENROLL_TOKEN", token)
+            .env("VANTAGE_AGENT_NAME", "container-1")
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    // A token the server never issued: the agent stops with the reason.
+    let out = first("ve_not-a-token");
+    assert!(!out.status.success(), "{}", said(&out));
+    assert!(
+        said(&out).contains("401") || said(&out).contains("token"),
+        "{}",
+        said(&out)
+    );
+
+    let token = enrollment_token(admin).await;
+    let out = first(&token);
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(home.dir.path().join("data/credential.json").is_file());
+    // The container restarts with the same (now spent) token: it runs on
+    // its credential and enrolls nobody new.
+    let out = first(&token);
+    assert!(out.status.success(), "{}", said(&out));
+    let agents = admin.get("/api/v1/agents").await.expect(200).json();
+    let names: Vec<&str> = agents["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["container-1"]);
+}
