@@ -42,6 +42,11 @@ struct Cli {
     /// PEM private key of --tls-cert.
     #[arg(long, env = "VANTAGE_TLS_KEY")]
     tls_key: Option<PathBuf>,
+    /// The key that seals stored secrets (32 random bytes, base64); every
+    /// replica on one PostgreSQL must share it [default: `secrets.key`
+    /// beside the SQLite database].
+    #[arg(long, env = "VANTAGE_SECRETS_KEY_FILE")]
+    secrets_key_file: Option<PathBuf>,
     /// How often the rollup and retention jobs run, e.g. `10s`.
     #[arg(long, env = "VANTAGE_JOBS_INTERVAL", value_parser = humantime::parse_duration)]
     jobs_interval: Option<std::time::Duration>,
@@ -81,6 +86,7 @@ impl Cli {
         c.jobs_interval = self.jobs_interval.unwrap_or(c.jobs_interval);
         c.tls_cert = self.tls_cert.or(c.tls_cert);
         c.tls_key = self.tls_key.or(c.tls_key);
+        c.secrets_key_file = self.secrets_key_file.or(c.secrets_key_file);
         Ok(c)
     }
 }
