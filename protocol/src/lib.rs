@@ -36,6 +36,7 @@ pub mod keys;
 pub mod manifest;
 pub mod net;
 pub mod package;
+pub mod release;
 pub mod result;
 pub mod rules;
 pub mod secrets;

@@ -7,8 +7,10 @@
 //! - `test`: prepares what the suite needs and runs it.
 //! - `demo`: runs a server with the dashboard and two agents with checks
 //!   against local services, loopback and each other.
-//! - `deploy-check`: the files of `deploy/` checked with their platforms'
-//!   tools (see `deploy.rs`).
+//! - `deploy-check`: the files of `deploy/` and `.github/` and the
+//!   dependencies' licences, checked with their platforms' tools
+//!   (`deploy/mod.rs`).
+//! - `dist [--profile P] [--key F]`: the signed release tree (`dist.rs`).
 //! - `smoke`: the first step of `test` alone (see `demo/smoke.rs`).
 //! - `web [--update-types]`: builds the dashboard into `web/dist`.
 //! - `bench rss|tcp500|icmp|ingest`: agent and server benchmarks (see
@@ -17,6 +19,7 @@
 mod bench;
 mod demo;
 mod deploy;
+mod dist;
 mod e2e;
 mod http;
 mod packages;
@@ -43,6 +46,7 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(&root, &args[1..]),
         Some("demo") => demo::start(&root, &args[1..]),
         Some("deploy-check") => deploy::check(&root),
+        Some("dist") => dist::start(&root, &args[1..]),
         Some("smoke") => demo::smoke::start(&root),
         Some("bench") => bench::start(&root, &args[1..]),
         Some("web") => web::start(&root, &args[1..]),
@@ -58,7 +62,8 @@ fn main() -> anyhow::Result<()> {
                  build-plugins [--rust]  build, pack and sign every plugin (or the Rust ones) into target/plugins\n  \
                  test            prepare the machine and run the whole test suite\n  \
                  demo [--once]   run a server with the dashboard, and two agents with checks against local services\n  \
-                 deploy-check    check deploy/ with its platforms' tools (systemd-analyze, …)\n  \
+                 deploy-check    check deploy/, the workflows and the licences with their tools\n  \
+                 dist [--profile P] [--key F]  the signed release tree in target/dist\n  \
                  smoke           `test`'s first step: the demo without C or Python toolchains, then stopped by each signal\n  \
                  web [--update-types]  build the dashboard into web/dist (regenerating its API types)\n  \
                  e2e             the dashboard's browser tests (after `test` or `demo` built the binaries)\n  \
@@ -167,5 +172,8 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra))?;
     e2e::start(root, &plugins)?;
+    // Last: the release tree in the dev profile, signed with a throw-away
+    // key, with every file the container images copy.
+    dist::build(root, "dev", None)?;
     Ok(())
 }

