@@ -74,6 +74,9 @@ pub(crate) enum KeysCommand {
     Statement(crate::statement::StatementArgs),
     /// Upload a signed registry statement to the server (admin).
     PushStatement(crate::statement::PushArgs),
+    /// Check a downloaded release: SHA256SUMS signed by the release key,
+    /// and each archive it lists beside it against its sum.
+    VerifyRelease(crate::release::VerifyReleaseArgs),
 }
 
 const KEYS: &str = "/api/v1/registry/keys";
@@ -99,6 +102,7 @@ impl KeysCommand {
             KeysCommand::List { server } => list(server),
             KeysCommand::Statement(args) => crate::statement::sign(args),
             KeysCommand::PushStatement(args) => crate::statement::push(args),
+            KeysCommand::VerifyRelease(args) => crate::release::verify(args),
         }
     }
 }

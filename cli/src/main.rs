@@ -6,6 +6,7 @@ mod diff;
 mod files;
 mod keys;
 mod plugin;
+mod release;
 mod server;
 mod statement;
 mod table;

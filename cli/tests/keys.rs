@@ -135,3 +135,49 @@ fn a_statement_is_signed_offline_with_the_root_and_bad_entries_are_named() {
     ])
     .fails(1, "keys/root.pub");
 }
+
+#[test]
+fn verify_release_accepts_the_signed_sums_and_refuses_any_change() {
+    let w = Workdir::new();
+    w.generate_key("release");
+    w.generate_key("other");
+    let key = SigningKeyPair::from_file(&fs::read_to_string(w.join("keys/release.key")).unwrap())
+        .unwrap();
+    let archive = b"an archive's bytes";
+    fs::write(w.join("vantage.tar.gz"), archive).unwrap();
+    let sums = format!(
+        "{}  vantage.tar.gz\n{}  vantage-aarch64.tar.gz\n",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(archive)),
+        "00".repeat(32)
+    );
+    fs::write(w.join("SHA256SUMS"), &sums).unwrap();
+    let signature = vantage_protocol::release::sign_sums(&key, sums.as_bytes());
+    fs::write(
+        w.join("SHA256SUMS.sig"),
+        serde_json::to_string(&signature).unwrap(),
+    )
+    .unwrap();
+    let verify = |key: &str| {
+        w.vantage(&[
+            "keys",
+            "verify-release",
+            "SHA256SUMS",
+            "SHA256SUMS.sig",
+            "--key",
+            key,
+        ])
+    };
+    // The archive present is checked; the one not downloaded is skipped.
+    let run = verify("keys/release.pub").ok();
+    assert!(run.stdout.contains("vantage.tar.gz: OK"), "{}", run.stdout);
+    verify("keys/other.pub").fails(1, "is not signed by key");
+    fs::write(w.join("vantage.tar.gz"), b"an archive's bytes, changed").unwrap();
+    verify("keys/release.pub").fails(1, "not");
+    fs::write(w.join("vantage.tar.gz"), archive).unwrap();
+    fs::write(
+        w.join("SHA256SUMS"),
+        sums.replace("vantage.tar.gz", "evil.tar.gz"),
+    )
+    .unwrap();
+    verify("keys/release.pub").fails(1, "is not signed by key");
+}

@@ -4,8 +4,8 @@
 //! licences, the README and the systemd units in `target/dist/staging/`
 //! (what the container images copy), packs `vantage-<version>-<triple>.tar.gz`
 //! (sorted, owner and times fixed), writes `SHA256SUMS` and signs it with
-//! the ed25519 release key into `SHA256SUMS.sig`, then verifies that
-//! signature. Without `--key` a throw-away key is made (what CI does): the
+//! the ed25519 release key into `SHA256SUMS.sig`, then checks both with
+//! the `vantage keys verify-release` it built. Without `--key` a throw-away key is made (what CI does): the
 //! tree is then signed, but by nobody anyone trusts.
 
 use std::path::{Path, PathBuf};
@@ -111,17 +111,14 @@ pub(crate) fn build(root: &Path, profile: &str, key: Option<&Path>) -> anyhow::R
         serde_json::to_vec_pretty(&signature)?,
     )?;
     std::fs::write(dist.join("release.pub"), key.public().to_file())?;
-    // What a downloader does: the signature, then the sum.
-    let read: vantage_protocol::package::Signature =
-        serde_json::from_slice(&std::fs::read(dist.join("SHA256SUMS.sig"))?)?;
-    anyhow::ensure!(
-        release::verify_sums(
-            &key.public(),
-            &std::fs::read(dist.join("SHA256SUMS"))?,
-            &read
-        ),
-        "the release signature does not verify"
-    );
+    // What a downloader does, with the CLI just built: the signature, then
+    // the sums.
+    run(Command::new(staging.join("bin/vantage"))
+        .args(["keys", "verify-release"])
+        .arg(dist.join("SHA256SUMS"))
+        .arg(dist.join("SHA256SUMS.sig"))
+        .arg("--key")
+        .arg(dist.join("release.pub")))?;
     eprintln!(
         "dist: {} and SHA256SUMS signed by key {}",
         archive.display(),
