@@ -1,12 +1,20 @@
-//! `cargo xtask dist [--profile release|dev] [--key FILE]`: the release
-//! tree. Builds the dashboard and the three binaries (`vantage-server` with
-//! the dashboard embedded, `vantage-agent`, `vantage`), stages them with the
-//! licences, the README and the systemd units in `target/dist/staging/`
-//! (what the container images copy), packs `vantage-<version>-<triple>.tar.gz`
-//! (sorted, owner and times fixed), writes `SHA256SUMS` and signs it with
-//! the ed25519 release key into `SHA256SUMS.sig`, then checks both with
-//! the `vantage keys verify-release` it built. Without `--key` a throw-away key is made (what CI does): the
-//! tree is then signed, but by nobody anyone trusts.
+//! `cargo xtask dist [--profile release|dev] [--key FILE] [--plugin-key FILE]`:
+//! the release tree in `target/dist`.
+//!
+//! - Builds the dashboard and the three binaries (`vantage-server` with the
+//!   dashboard embedded, `vantage-agent`, `vantage`), stages them with the
+//!   licences, the README and the systemd units in `staging/` (what the
+//!   container images copy) and packs `vantage-<version>-<triple>.tar.gz`
+//!   (sorted, owner and times fixed).
+//! - Packs the first-party plugins (`plugins/<name>/`) afresh, signed by the
+//!   plugin publisher key alone, as `plugins/<name>-<version>.vpkg`: what
+//!   operators publish to their registry.
+//! - Writes `SHA256SUMS` over all of them and signs it with the ed25519
+//!   release key into `SHA256SUMS.sig`, then checks both with the `vantage
+//!   keys verify-release` it built.
+//!
+//! Without `--key` (or `--plugin-key`) a throw-away key is made, which is
+//! what CI does: the tree is then signed, but by nobody anyone trusts.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +24,10 @@ use sha2::{Digest as _, Sha256};
 use vantage_protocol::keys::SigningKeyPair;
 use vantage_protocol::release;
 
-use crate::{cargo, host_triple, run, web};
+use vantage_protocol::manifest::Manifest;
+use vantage_protocol::package::Package;
+
+use crate::{cargo, host_triple, packages, run, web};
 
 const BINS: &[&str] = &["vantage-server", "vantage-agent", "vantage"];
 /// Files staged beside the binaries, from the repository's root.
@@ -31,20 +42,49 @@ const FILES: &[&str] = &[
 
 pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let mut profile = "release".to_owned();
-    let mut key = None;
+    let mut keys = Keys::default();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
+        let mut file = |what: &str| -> anyhow::Result<Option<PathBuf>> {
+            Ok(Some(PathBuf::from(
+                args.next()
+                    .with_context(|| format!("{what} needs a file"))?,
+            )))
+        };
         match arg.as_str() {
             "--profile" => profile = args.next().context("--profile needs a name")?.clone(),
-            "--key" => key = Some(PathBuf::from(args.next().context("--key needs a file")?)),
+            "--key" => keys.release = file("--key")?,
+            "--plugin-key" => keys.plugins = file("--plugin-key")?,
             other => bail!("dist: unknown argument {other}"),
         }
     }
-    build(root, &profile, key.as_deref()).map(|_| ())
+    build(root, &profile, &keys).map(|_| ())
+}
+
+/// The key files that sign a release; a throw-away key stands for each
+/// one not given.
+#[derive(Debug, Default)]
+pub(crate) struct Keys {
+    pub(crate) release: Option<PathBuf>,
+    pub(crate) plugins: Option<PathBuf>,
+}
+
+fn load_key(path: Option<&Path>, what: &str) -> anyhow::Result<SigningKeyPair> {
+    match path {
+        Some(path) => SigningKeyPair::from_file(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )
+        .with_context(|| format!("{} is not a signing key", path.display())),
+        None => {
+            eprintln!("dist: no {what} key given: signing with a throw-away key");
+            Ok(SigningKeyPair::generate(&format!("throw-away {what} key")))
+        }
+    }
 }
 
 /// Builds and signs the tree; returns the staging folder.
-pub(crate) fn build(root: &Path, profile: &str, key: Option<&Path>) -> anyhow::Result<PathBuf> {
+pub(crate) fn build(root: &Path, profile: &str, keys: &Keys) -> anyhow::Result<PathBuf> {
     web::install(root)?;
     web::build(root)?;
     let mut cmd = cargo();
@@ -88,23 +128,22 @@ pub(crate) fn build(root: &Path, profile: &str, key: Option<&Path>) -> anyhow::R
         .arg(&archive)
         .arg("."))?;
 
-    let sums = format!(
-        "{}  {}\n",
-        hex::encode(Sha256::digest(std::fs::read(&archive)?)),
-        archive.file_name().unwrap().to_string_lossy()
-    );
+    let mut artefacts = vec![archive.clone()];
+    artefacts.extend(plugins(
+        root,
+        &dist,
+        &load_key(keys.plugins.as_deref(), "plugin")?,
+    )?);
+    let mut sums = String::new();
+    for file in &artefacts {
+        sums.push_str(&format!(
+            "{}  {}\n",
+            hex::encode(Sha256::digest(std::fs::read(file)?)),
+            file.strip_prefix(&dist)?.display()
+        ));
+    }
     std::fs::write(dist.join("SHA256SUMS"), &sums)?;
-    let key = match key {
-        Some(path) => SigningKeyPair::from_file(
-            &std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?,
-        )
-        .with_context(|| format!("{} is not a signing key", path.display()))?,
-        None => {
-            eprintln!("dist: no --key: signing with a throw-away key");
-            SigningKeyPair::generate("throw-away release key")
-        }
-    };
+    let key = load_key(keys.release.as_deref(), "release")?;
     let signature = release::sign_sums(&key, sums.as_bytes());
     std::fs::write(
         dist.join("SHA256SUMS.sig"),
@@ -119,6 +158,15 @@ pub(crate) fn build(root: &Path, profile: &str, key: Option<&Path>) -> anyhow::R
         .arg(dist.join("SHA256SUMS.sig"))
         .arg("--key")
         .arg(dist.join("release.pub")))?;
+    // Each plugin package verifies with the publisher key, as an agent
+    // that trusts it would check.
+    for package in artefacts.iter().skip(1) {
+        run(Command::new(staging.join("bin/vantage"))
+            .args(["plugin", "verify"])
+            .arg(package)
+            .arg("--trust")
+            .arg(dist.join("plugins/publisher.pub")))?;
+    }
     eprintln!(
         "dist: {} and SHA256SUMS signed by key {}",
         archive.display(),
@@ -126,6 +174,38 @@ pub(crate) fn build(root: &Path, profile: &str, key: Option<&Path>) -> anyhow::R
     );
     crate::deploy::image_sources(root, &staging)?;
     Ok(staging)
+}
+
+/// The first-party plugins (`plugins/<name>/`, not the examples or the
+/// test fixtures), packed afresh and signed by `key` alone into
+/// `dist/plugins/<name>-<version>.vpkg`.
+fn plugins(root: &Path, dist: &Path, key: &SigningKeyPair) -> anyhow::Result<Vec<PathBuf>> {
+    let built = packages::build_plugins_with(root, packages::Plugins::Rust, None)?;
+    let out = dist.join("plugins");
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    std::fs::create_dir_all(&out)?;
+    let mut written = Vec::new();
+    for entry in std::fs::read_dir(root.join("plugins"))? {
+        let dir = entry?.path();
+        if !dir.join("manifest.json").is_file() {
+            continue;
+        }
+        let manifest = Manifest::from_json(&std::fs::read(dir.join("manifest.json"))?)?;
+        let dev = Package::from_bytes(&std::fs::read(
+            built.join(format!("{}.vpkg", manifest.name)),
+        )?)?;
+        let mut package = Package::new(dev.manifest().clone(), dev.component().to_vec())?;
+        package.sign(key);
+        let file = out.join(format!("{}-{}.vpkg", manifest.name, manifest.version));
+        std::fs::write(&file, package.to_bytes())?;
+        written.push(file);
+    }
+    written.sort();
+    anyhow::ensure!(!written.is_empty(), "no first-party plugins in plugins/");
+    std::fs::write(out.join("publisher.pub"), key.public().to_file())?;
+    Ok(written)
 }
 
 fn copy(from: &Path, to: &Path) -> anyhow::Result<()> {

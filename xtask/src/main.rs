@@ -10,7 +10,8 @@
 //! - `deploy-check`: the files of `deploy/` and `.github/` and the
 //!   dependencies' licences, checked with their platforms' tools
 //!   (`deploy/mod.rs`).
-//! - `dist [--profile P] [--key F]`: the signed release tree (`dist.rs`).
+//! - `dist [--profile P] [--key F] [--plugin-key F]`: the signed release tree
+//!   (`dist.rs`).
 //! - `smoke`: the first step of `test` alone (see `demo/smoke.rs`).
 //! - `web [--update-types]`: builds the dashboard into `web/dist`.
 //! - `bench rss|tcp500|icmp|ingest`: agent and server benchmarks (see
@@ -63,7 +64,7 @@ fn main() -> anyhow::Result<()> {
                  test            prepare the machine and run the whole test suite\n  \
                  demo [--once]   run a server with the dashboard, and two agents with checks against local services\n  \
                  deploy-check    check deploy/, the workflows and the licences with their tools\n  \
-                 dist [--profile P] [--key F]  the signed release tree in target/dist\n  \
+                 dist [--profile P] [--key F] [--plugin-key F]  the signed release tree in target/dist\n  \
                  smoke           `test`'s first step: the demo without C or Python toolchains, then stopped by each signal\n  \
                  web [--update-types]  build the dashboard into web/dist (regenerating its API types)\n  \
                  e2e             the dashboard's browser tests (after `test` or `demo` built the binaries)\n  \
@@ -174,6 +175,6 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     e2e::start(root, &plugins)?;
     // Last: the release tree in the dev profile, signed with a throw-away
     // key, with every file the container images copy.
-    dist::build(root, "dev", None)?;
+    dist::build(root, "dev", &dist::Keys::default())?;
     Ok(())
 }
