@@ -3,8 +3,9 @@
 //!
 //! - Builds the dashboard and the three binaries (`vantage-server` with the
 //!   dashboard embedded, `vantage-agent`, `vantage`), stages them with the
-//!   licences, the README and the systemd units in `staging/` (what the
-//!   container images copy) and packs `vantage-<version>-<triple>.tar.gz`
+//!   licences, the README, the systemd units and a CycloneDX SBOM of each
+//!   binary (cargo-cyclonedx) in `staging/` (what the container images
+//!   copy) and packs `vantage-<version>-<triple>.tar.gz`
 //!   (sorted, owner and times fixed).
 //! - Packs the first-party plugins (`plugins/<name>/`) afresh, signed by the
 //!   plugin publisher key alone, as `plugins/<name>-<version>.vpkg`: what
@@ -109,6 +110,7 @@ pub(crate) fn build(root: &Path, profile: &str, keys: &Keys) -> anyhow::Result<P
     for file in FILES {
         copy(&root.join(file), &staging.join(file))?;
     }
+    sbom(root, &staging.join("sbom"))?;
 
     let version = workspace_version(root)?;
     let name = format!("vantage-{version}-{}", host_triple()?);
@@ -174,6 +176,75 @@ pub(crate) fn build(root: &Path, profile: &str, keys: &Keys) -> anyhow::Result<P
     );
     crate::deploy::image_sources(root, &staging)?;
     Ok(staging)
+}
+
+/// One CycloneDX SBOM per binary (every crate it links, with licences and
+/// checksums; build-time crates left out) into `out/<binary>.cdx.json`.
+fn sbom(root: &Path, out: &Path) -> anyhow::Result<()> {
+    let tool = crate::prepare::cargo_tool(root, crate::prepare::CYCLONEDX)?;
+    run(Command::new(&tool)
+        .current_dir(root)
+        .args([
+            "cyclonedx",
+            "-q",
+            "--format",
+            "json",
+            "--spec-version",
+            "1.5",
+        ])
+        .args(["--no-build-deps", "--describe", "binaries", "--target"])
+        .arg(host_triple()?))?;
+    std::fs::create_dir_all(out)?;
+    // It writes `<bin>_bin.cdx.json` beside each crate's Cargo.toml.
+    for entry in walk_manifests(root)? {
+        for file in std::fs::read_dir(&entry)? {
+            let file = file?.path();
+            let Some(name) = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix("_bin.cdx.json"))
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            if BINS.contains(&name.as_str()) {
+                let bom: serde_json::Value = serde_json::from_slice(&std::fs::read(&file)?)?;
+                anyhow::ensure!(
+                    bom["bomFormat"] == "CycloneDX"
+                        && bom["components"].as_array().is_some_and(|c| !c.is_empty()),
+                    "{} is not a CycloneDX SBOM with components",
+                    file.display()
+                );
+                copy(&file, &out.join(format!("{name}.cdx.json")))?;
+            }
+            std::fs::remove_file(&file)?;
+        }
+    }
+    for bin in BINS {
+        anyhow::ensure!(
+            out.join(format!("{bin}.cdx.json")).is_file(),
+            "no SBOM for {bin}"
+        );
+    }
+    Ok(())
+}
+
+/// The folders of the workspace's crates.
+fn walk_manifests(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(root)? {
+        let dir = entry?.path();
+        if dir.join("Cargo.toml").is_file() && !dir.ends_with("plugins") {
+            dirs.push(dir.clone());
+            for inner in std::fs::read_dir(&dir)? {
+                let inner = inner?.path();
+                if inner.join("Cargo.toml").is_file() {
+                    dirs.push(inner);
+                }
+            }
+        }
+    }
+    Ok(dirs)
 }
 
 /// The first-party plugins (`plugins/<name>/`, not the examples or the

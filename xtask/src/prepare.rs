@@ -94,6 +94,20 @@ pub(crate) const DEPLOY_TOOLS: &[&str] = &[
 /// checkov, in a folder of its own: it pins many packages of its own.
 pub(crate) const CHECKOV: &[&str] = &["checkov==3.3.30"];
 
+/// cargo-cyclonedx, the release's SBOM (CycloneDX), from crates.io.
+pub(crate) const CYCLONEDX: (&str, &str) = ("cargo-cyclonedx", "0.5.9");
+
+/// A cargo subcommand built from crates.io into `target/toolchains/cargo`
+/// (cargo skips the build when that version is there); returns its path.
+pub(crate) fn cargo_tool(root: &Path, (name, version): (&str, &str)) -> anyhow::Result<PathBuf> {
+    let dir = root.join("target/toolchains/cargo");
+    run(crate::cargo()
+        .args(["install", "--locked", "--quiet", "--root"])
+        .arg(&dir)
+        .args([name, "--version", version]))?;
+    Ok(dir.join("bin").join(name))
+}
+
 /// A virtual environment `target/toolchains/<name>` holding `packages`
 /// (installed again only when the list changes); returns its `bin` folder.
 pub(crate) fn venv(root: &Path, name: &str, packages: &[&str]) -> anyhow::Result<PathBuf> {
