@@ -1,9 +1,12 @@
 # syntax=docker/dockerfile:1
 # The Vantage agent. Build from the repository's root:
 #   docker build -f deploy/docker/agent.Dockerfile -t vantage-agent .
-# Run it with CAP_NET_RAW alone (`--cap-drop ALL --cap-add NET_RAW`), or
-# with the sysctl net.ipv4.ping_group_range="0 2147483647" and no
-# capability at all. It enrolls itself on first start when
+# It needs no capability (`--cap-drop ALL`): as a non-root user it sends
+# ICMP through ping sockets, which Docker and containerd allow by setting
+# net.ipv4.ping_group_range="0 2147483647" in each container (pass it with
+# --sysctl where a runtime does not). Capabilities reach root only: run it
+# `--user 0 --cap-drop ALL --cap-add NET_RAW` for raw sockets. It enrolls
+# itself on first start when
 # VANTAGE_SERVER and VANTAGE_ENROLL_TOKEN are set (see
 # docs/operations.md), and keeps its credential and outbox in the
 # /var/lib/vantage-agent volume.
