@@ -22,6 +22,10 @@ pub struct Retention {
     /// The audit log's entries.
     #[serde(with = "humantime_serde", default = "default_audit")]
     pub audit: Duration,
+    /// The alert history and the delivery log (each alert's latest step
+    /// and whatever work still waits on stay).
+    #[serde(with = "humantime_serde", default = "default_audit")]
+    pub alerts: Duration,
 }
 
 fn default_raw() -> Duration {
@@ -44,6 +48,7 @@ impl Default for Retention {
             minute: default_minute(),
             hour: default_hour(),
             audit: default_audit(),
+            alerts: default_audit(),
         }
     }
 }
@@ -221,6 +226,12 @@ impl ServerConfig {
             Network::parse(cidr.trim()).map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
         }
         let r = &self.retention;
+        if r.alerts < Duration::from_secs(86_400) {
+            anyhow::bail!(
+                "retention.alerts must be at least a day (got {})",
+                humantime::format_duration(r.alerts)
+            );
+        }
         if r.audit < Duration::from_secs(86_400) {
             anyhow::bail!(
                 "retention.audit must be at least a day (got {})",

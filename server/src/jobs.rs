@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::config::ServerConfig;
 use crate::store::{
-    AgentStore as _, AuditStore as _, DirtyRange, JobStore as _, Rollup, RollupRow, SeriesFilter,
-    SeriesStore as _, Store, StoreResult,
+    AgentStore as _, AuditStore as _, DirtyRange, JobStore as _, NotifyStore as _, Rollup,
+    RollupRow, SeriesFilter, SeriesStore as _, Store, StoreResult,
 };
 use crate::telemetry::Telemetry;
 
@@ -154,6 +154,10 @@ async fn rollup_range(store: &Store, r: DirtyRange) -> StoreResult<u64> {
     Ok(written + hours.len() as u64)
 }
 
+/// Alert steps one round deletes at most: a backlog goes over rounds, and
+/// no round holds the (SQLite) writer long.
+const ALERT_HISTORY_BATCH: u32 = 5_000;
+
 /// Deletes what is older than each resolution's retention. Returns rows removed.
 pub async fn retention(
     store: &Store,
@@ -171,7 +175,10 @@ pub async fn retention(
             .await?
         + store.delete_batches_before(age(r.raw)).await?
         + store.delete_expired_sessions(now).await?
-        + store.delete_audit_before(age(r.audit)).await?)
+        + store.delete_audit_before(age(r.audit)).await?
+        + store
+            .delete_alert_history_before(age(r.alerts), ALERT_HISTORY_BATCH)
+            .await?)
 }
 
 /// One round of every job, if this replica holds the lease.

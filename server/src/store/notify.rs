@@ -129,6 +129,14 @@ store_trait! {
         async fn attempts(&self, channel: &str, limit: u32) -> StoreResult<Vec<Attempt>>;
         /// Steps of the alert history by id.
         async fn events(&self, ids: &[i64]) -> StoreResult<Vec<AlertEventView>>;
+        /// Retention of the alert history (at most `limit` steps a call):
+        /// deletes the steps from before `before`, except each alert's
+        /// newest one from before then (its state at `before`, which
+        /// dependencies and reminders read) and the steps that work still
+        /// waits on (the outbox, held, parked, a pending delivery, alone or
+        /// grouped); and the delivery log and finished deliveries from
+        /// before `before`. Returns the rows deleted.
+        async fn delete_alert_history_before(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64>;
     }
 }
 

@@ -234,6 +234,7 @@ mod offline;
 mod quorum;
 mod repeat;
 mod replicas;
+mod retention;
 mod services;
 mod silences;
 mod windows;

@@ -269,4 +269,50 @@ impl NotifyStore for PgStore {
     async fn events(&self, ids: &[i64]) -> StoreResult<Vec<AlertEventView>> {
         alert_states::events(&self.pool, ids).await
     }
+
+    async fn delete_alert_history_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let events = sqlx::query(
+            "DELETE FROM alert_events WHERE id IN (
+               SELECT e.id FROM alert_events e
+               WHERE e.at < $1
+                 AND EXISTS (SELECT 1 FROM alert_events n
+                             WHERE n.rule = e.rule
+                               AND n.check_id IS NOT DISTINCT FROM e.check_id
+                               AND n.agent_id IS NOT DISTINCT FROM e.agent_id
+                               AND n.check_name IS NOT DISTINCT FROM e.check_name
+                               AND n.target IS NOT DISTINCT FROM e.target AND n.at < $1
+                               AND (n.at > e.at OR (n.at = e.at AND n.id > e.id)))
+                 AND NOT EXISTS (SELECT 1 FROM alert_outbox o WHERE o.event_id = e.id)
+                 AND NOT EXISTS (SELECT 1 FROM alert_held h WHERE h.event_id = e.id)
+                 AND NOT EXISTS (SELECT 1 FROM alert_parked p WHERE p.event_id = e.id)
+                 AND NOT EXISTS (SELECT 1 FROM alert_deliveries d
+                                 WHERE d.status = 'pending'
+                                   AND (d.event_id = e.id OR e.id = ANY(d.grouped)))
+               LIMIT $2)",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let attempts = sqlx::query("DELETE FROM alert_attempts WHERE at < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let deliveries = sqlx::query(
+            "DELETE FROM alert_deliveries WHERE status <> 'pending' AND created_at < $1",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(events + attempts + deliveries)
+    }
 }

@@ -277,4 +277,49 @@ impl NotifyStore for SqliteStore {
     async fn events(&self, ids: &[i64]) -> StoreResult<Vec<AlertEventView>> {
         alert_states::events(&self.read, ids).await
     }
+
+    async fn delete_alert_history_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        let before = micros(before);
+        let mut tx = self.begin().await?;
+        let events = sqlx::query(
+            "DELETE FROM alert_events WHERE id IN (
+               SELECT e.id FROM alert_events e
+               WHERE e.at < ?1
+                 AND EXISTS (SELECT 1 FROM alert_events n
+                             WHERE n.rule = e.rule AND n.check_id IS e.check_id
+                               AND n.agent_id IS e.agent_id AND n.check_name IS e.check_name
+                               AND n.target IS e.target AND n.at < ?1
+                               AND (n.at > e.at OR (n.at = e.at AND n.id > e.id)))
+                 AND e.id NOT IN (SELECT event_id FROM alert_outbox)
+                 AND e.id NOT IN (SELECT event_id FROM alert_held)
+                 AND e.id NOT IN (SELECT event_id FROM alert_parked)
+                 AND e.id NOT IN (SELECT event_id FROM alert_deliveries WHERE status = 'pending')
+                 AND NOT EXISTS (SELECT 1 FROM alert_deliveries d, json_each(d.grouped) g
+                                 WHERE d.status = 'pending' AND g.value = e.id)
+               LIMIT ?2)",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let attempts = sqlx::query("DELETE FROM alert_attempts WHERE at < ?1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let deliveries = sqlx::query(
+            "DELETE FROM alert_deliveries WHERE status <> 'pending' AND created_at < ?1",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(events + attempts + deliveries)
+    }
 }
