@@ -1,4 +1,5 @@
-//! Ingest: validation, id resolution with a per-process cache, and the
+//! Ingest: validation, id resolution (a per-process cache in two
+//! generations, each batch's misses looked up at once), and the
 //! concurrency gate in front of the database.
 
 pub mod validate;
@@ -27,44 +28,97 @@ use validate::{ValidBatch, canonical_labels};
 /// any resolution. Plugins may not emit it (`vantage_protocol::rules`).
 pub use vantage_protocol::rules::CHECK_UP;
 
-/// Entries kept before a cache starts over (ids are cheap to look up again).
-const CACHE_LIMIT: usize = 200_000;
+/// Entries a cache generation holds; a full one becomes the old
+/// generation, and what is used from there moves back to the new one, so
+/// the series a fleet keeps using stay while the rest age out.
+const GENERATION: usize = 200_000;
+
+/// A map in two generations: a bounded cache without a cliff when it
+/// fills (a look-up misses only what was not used for a generation).
+#[derive(Debug)]
+struct Generations<K, V> {
+    new: HashMap<K, V>,
+    old: HashMap<K, V>,
+}
+
+impl<K, V> Default for Generations<K, V> {
+    fn default() -> Self {
+        Generations {
+            new: HashMap::new(),
+            old: HashMap::new(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: Copy> Generations<K, V> {
+    fn get(&mut self, key: &K) -> Option<V>
+    where
+        K: Clone,
+    {
+        if let Some(v) = self.new.get(key) {
+            return Some(*v);
+        }
+        let (key, v) = self.old.remove_entry(key)?;
+        self.insert(key, v);
+        Some(v)
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        if self.new.len() >= GENERATION {
+            self.old = std::mem::take(&mut self.new);
+        }
+        self.new.insert(key, value);
+    }
+}
 
 /// Check and series ids by key. Ids never change once made, so a stale
 /// cache is impossible; replicas each keep their own.
 #[derive(Debug, Default)]
 pub struct IdCache {
-    checks: Mutex<HashMap<CheckKey, i64>>,
-    series: Mutex<HashMap<SeriesKey, i64>>,
+    checks: Mutex<Generations<CheckKey, i64>>,
+    series: Mutex<Generations<SeriesKey, i64>>,
 }
 
 impl IdCache {
     async fn check(&self, store: &Store, key: CheckKey) -> StoreResult<i64> {
-        if let Some(id) = self.checks.lock().ok().and_then(|m| m.get(&key).copied()) {
+        if let Some(id) = self.checks.lock().ok().and_then(|mut m| m.get(&key)) {
             return Ok(id);
         }
         let id = store.check_id(&key).await?;
         if let Ok(mut m) = self.checks.lock() {
-            if m.len() >= CACHE_LIMIT {
-                m.clear();
-            }
             m.insert(key, id);
         }
         Ok(id)
     }
 
-    async fn series(&self, store: &Store, key: SeriesKey) -> StoreResult<i64> {
-        if let Some(id) = self.series.lock().ok().and_then(|m| m.get(&key).copied()) {
-            return Ok(id);
-        }
-        let id = store.series_id(&key).await?;
+    /// The ids of `keys`, in order: the cached ones, and the others from
+    /// one store call.
+    async fn series(&self, store: &Store, keys: Vec<SeriesKey>) -> StoreResult<Vec<i64>> {
+        let mut ids = vec![0; keys.len()];
+        let mut missing = Vec::new();
         if let Ok(mut m) = self.series.lock() {
-            if m.len() >= CACHE_LIMIT {
-                m.clear();
+            for (i, key) in keys.iter().enumerate() {
+                match m.get(key) {
+                    Some(id) => ids[i] = id,
+                    None => missing.push(i),
+                }
             }
-            m.insert(key, id);
+        } else {
+            missing = (0..keys.len()).collect();
         }
-        Ok(id)
+        if missing.is_empty() {
+            return Ok(ids);
+        }
+        let wanted: Vec<SeriesKey> = missing.iter().map(|&i| keys[i].clone()).collect();
+        let found = store.series_ids(&wanted).await?;
+        let mut cache = self.series.lock().ok();
+        for ((&i, key), id) in missing.iter().zip(wanted).zip(found) {
+            ids[i] = id;
+            if let Some(m) = cache.as_mut() {
+                m.insert(key, id);
+            }
+        }
+        Ok(ids)
     }
 
     /// Turns validated results into rows with ids.
@@ -77,67 +131,62 @@ impl IdCache {
         outbox: OutboxStats,
         alerts: Vec<AlertInput>,
     ) -> StoreResult<StoreBatch> {
-        let mut results = Vec::with_capacity(valid.results.len());
-        for r in valid.results {
+        // Every series of the batch, looked up at once: per result its
+        // samples, its distributions, then its availability series.
+        let mut check_ids = Vec::with_capacity(valid.results.len());
+        let mut keys = Vec::new();
+        for r in &valid.results {
             let check_id = self
                 .check(
                     store,
                     CheckKey {
                         agent_id,
-                        check: r.check,
-                        target: r.target,
-                        plugin: r.plugin,
+                        check: r.check.clone(),
+                        target: r.target.clone(),
+                        plugin: r.plugin.clone(),
                     },
                 )
                 .await?;
-            let mut samples = Vec::with_capacity(r.samples.len());
-            for s in r.samples {
-                let series_id = self
-                    .series(
-                        store,
-                        SeriesKey {
-                            check_id,
-                            metric: s.metric,
-                            unit: s.unit,
-                            labels: canonical_labels(&s.labels),
-                        },
-                    )
-                    .await?;
-                samples.push(SampleRow {
+            check_ids.push(check_id);
+            let key = |metric: &str, unit: BaseUnit, labels: String| SeriesKey {
+                check_id,
+                metric: metric.to_owned(),
+                unit,
+                labels,
+            };
+            for s in &r.samples {
+                keys.push(key(&s.metric, s.unit, canonical_labels(&s.labels)));
+            }
+            for d in &r.distributions {
+                keys.push(key(&d.metric, d.unit, canonical_labels(&d.labels)));
+            }
+            keys.push(key(CHECK_UP, BaseUnit::Ratio, "{}".into()));
+        }
+        let mut series = self.series(store, keys).await?.into_iter();
+        let mut results = Vec::with_capacity(valid.results.len());
+        for (r, check_id) in valid.results.into_iter().zip(check_ids) {
+            let mut samples: Vec<SampleRow> = r
+                .samples
+                .into_iter()
+                .zip(series.by_ref())
+                .map(|(s, series_id)| SampleRow {
                     series_id,
                     value: s.value,
-                });
-            }
-            let mut distributions = Vec::with_capacity(r.distributions.len());
-            for d in r.distributions {
-                let series_id = self
-                    .series(
-                        store,
-                        SeriesKey {
-                            check_id,
-                            metric: d.metric,
-                            unit: d.unit,
-                            labels: canonical_labels(&d.labels),
-                        },
-                    )
-                    .await?;
-                distributions.push(DistributionRow {
+                })
+                .collect();
+            let distributions = r
+                .distributions
+                .into_iter()
+                .zip(series.by_ref())
+                .map(|(d, series_id)| DistributionRow {
                     series_id,
                     values: d.values,
-                });
-            }
+                })
+                .collect();
             // Every run also feeds its check's availability series.
-            let up = self
-                .series(
-                    store,
-                    SeriesKey {
-                        check_id,
-                        metric: CHECK_UP.into(),
-                        unit: BaseUnit::Ratio,
-                        labels: "{}".into(),
-                    },
-                )
-                .await?;
+            let up = series.next().ok_or_else(|| {
+                crate::store::StoreError::Corrupt("a series id went missing".into())
+            })?;
             samples.push(SampleRow {
                 series_id: up,
                 value: if r.status == Status::Ok { 1.0 } else { 0.0 },
@@ -205,5 +254,29 @@ impl IngestGate {
             })?;
         drop(waiting);
         Ok((permit, telemetry.ingest_gauge(false)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_generation_ages_into_the_old_one_and_what_is_used_comes_back() {
+        let mut g = Generations::<u32, u32>::default();
+        for k in 0..GENERATION as u32 {
+            g.insert(k, k);
+        }
+        // Full: the next insert starts a new generation, nothing is lost.
+        g.insert(u32::MAX, 1);
+        assert_eq!(g.get(&7), Some(7));
+        assert_eq!(g.get(&u32::MAX), Some(1));
+        // 7 moved back to the new generation; when that fills, the old one
+        // (with everything not used since) goes, and 7 stays.
+        for k in 0..GENERATION as u32 {
+            g.insert(GENERATION as u32 + k, k);
+        }
+        assert_eq!(g.get(&7), Some(7));
+        assert_eq!(g.get(&8), None);
     }
 }

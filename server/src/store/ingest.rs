@@ -80,6 +80,9 @@ store_trait! {
         async fn check_id(&self, key: &CheckKey) -> StoreResult<i64>;
         /// The id of a series, created on first sight.
         async fn series_id(&self, key: &SeriesKey) -> StoreResult<i64>;
+        /// The ids of many series, in `keys`' order, each created on first
+        /// sight: one look-up for all, one insert for those that are new.
+        async fn series_ids(&self, keys: &[SeriesKey]) -> StoreResult<Vec<i64>>;
         /// Stores a batch in one transaction: the batch id, the results that
         /// are new (by id), their samples, a dirty range for the rollups, the
         /// agent's outbox stats and `last_seen_at`. A batch id seen before

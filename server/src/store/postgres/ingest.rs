@@ -116,6 +116,69 @@ impl IngestStore for PgStore {
         )))
     }
 
+    async fn series_ids(&self, keys: &[SeriesKey]) -> StoreResult<Vec<i64>> {
+        let mut ids: Vec<Option<i64>> = vec![None; keys.len()];
+        for attempt in 0..3 {
+            let missing: Vec<usize> = (0..keys.len()).filter(|&i| ids[i].is_none()).collect();
+            if missing.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                // In key order, so that two batches inserting the same new
+                // series wait on each other rather than deadlock.
+                let mut new: Vec<&SeriesKey> = missing.iter().map(|&i| &keys[i]).collect();
+                new.sort_by(|a, b| {
+                    (a.check_id, &a.metric, a.unit.as_str(), &a.labels).cmp(&(
+                        b.check_id,
+                        &b.metric,
+                        b.unit.as_str(),
+                        &b.labels,
+                    ))
+                });
+                new.dedup_by(|a, b| a == b);
+                let columns = SeriesColumns::of(new.iter().copied())?;
+                sqlx::query(
+                    "INSERT INTO series (check_id, metric, unit, labels)
+                     SELECT * FROM UNNEST($1::int4[], $2::text[], $3::text[], $4::text[])
+                     ON CONFLICT (check_id, metric, unit, labels) DO NOTHING",
+                )
+                .bind(&columns.check_ids)
+                .bind(&columns.metrics)
+                .bind(&columns.units)
+                .bind(&columns.labels)
+                .execute(&self.pool)
+                .await?;
+            }
+            let columns = SeriesColumns::of(missing.iter().map(|&i| &keys[i]))?;
+            let found: Vec<(i64, i32)> = sqlx::query_as(
+                "SELECT k.n, s.id FROM UNNEST($1::int4[], $2::text[], $3::text[], $4::text[])
+                     WITH ORDINALITY AS k(check_id, metric, unit, labels, n)
+                 JOIN series s ON s.check_id = k.check_id AND s.metric = k.metric
+                               AND s.unit = k.unit AND s.labels = k.labels",
+            )
+            .bind(&columns.check_ids)
+            .bind(&columns.metrics)
+            .bind(&columns.units)
+            .bind(&columns.labels)
+            .fetch_all(&self.pool)
+            .await?;
+            for (n, id) in found {
+                // ORDINALITY counts from 1, over `missing`.
+                if let Some(&i) = usize::try_from(n - 1).ok().and_then(|n| missing.get(n)) {
+                    ids[i] = Some(id.into());
+                }
+            }
+        }
+        ids.into_iter()
+            .zip(keys)
+            .map(|(id, key)| {
+                id.ok_or_else(|| {
+                    StoreError::Corrupt(format!("series {key:?} neither found nor inserted"))
+                })
+            })
+            .collect()
+    }
+
     async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<IngestAck> {
         let columns = Columns::new(&batch.results)?;
         let mut attempt = 1;
@@ -309,4 +372,30 @@ fn widen(
         None => (t, t),
         Some((lo, hi)) => (lo.min(t), hi.max(t)),
     })
+}
+
+/// Series keys as the columns `UNNEST` takes.
+struct SeriesColumns {
+    check_ids: Vec<i32>,
+    metrics: Vec<String>,
+    units: Vec<&'static str>,
+    labels: Vec<String>,
+}
+
+impl SeriesColumns {
+    fn of<'a>(keys: impl Iterator<Item = &'a SeriesKey>) -> StoreResult<SeriesColumns> {
+        let mut c = SeriesColumns {
+            check_ids: Vec::new(),
+            metrics: Vec::new(),
+            units: Vec::new(),
+            labels: Vec::new(),
+        };
+        for k in keys {
+            c.check_ids.push(id32(k.check_id)?);
+            c.metrics.push(k.metric.clone());
+            c.units.push(k.unit.as_str());
+            c.labels.push(k.labels.clone());
+        }
+        Ok(c)
+    }
 }

@@ -100,6 +100,57 @@ impl IngestStore for SqliteStore {
         Ok(id)
     }
 
+    async fn series_ids(&self, keys: &[SeriesKey]) -> StoreResult<Vec<i64>> {
+        let mut ids: Vec<Option<i64>> = vec![None; keys.len()];
+        let wanted: Vec<(i64, &str, &str, &str)> = keys
+            .iter()
+            .map(|k| {
+                (
+                    k.check_id,
+                    k.metric.as_str(),
+                    k.unit.as_str(),
+                    k.labels.as_str(),
+                )
+            })
+            .collect();
+        let found: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT CAST(k.key AS INTEGER), s.id FROM json_each(?1) AS k
+             JOIN series s ON s.check_id = k.value ->> 0 AND s.metric = k.value ->> 1
+                          AND s.unit = k.value ->> 2 AND s.labels = k.value ->> 3",
+        )
+        .bind(Json(&wanted))
+        .fetch_all(&self.read)
+        .await?;
+        for (i, id) in found {
+            if let Some(slot) = usize::try_from(i).ok().and_then(|i| ids.get_mut(i)) {
+                *slot = Some(id);
+            }
+        }
+        if ids.iter().any(Option::is_none) {
+            // The new ones in one transaction on the one writer.
+            let mut tx = self.begin().await?;
+            for (slot, key) in ids.iter_mut().zip(keys) {
+                if slot.is_some() {
+                    continue;
+                }
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO series (check_id, metric, unit, labels) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (check_id, metric, unit, labels) DO UPDATE SET metric = excluded.metric
+                     RETURNING id",
+                )
+                .bind(key.check_id)
+                .bind(&key.metric)
+                .bind(key.unit.as_str())
+                .bind(&key.labels)
+                .fetch_one(&mut *tx)
+                .await?;
+                *slot = Some(id);
+            }
+            tx.commit().await?;
+        }
+        Ok(ids.into_iter().map(|id| id.unwrap_or_default()).collect())
+    }
+
     /// One transaction on the write connection. It holds the write lock
     /// from its first statement, so the replay check and the batch row
     /// cannot race: a twin in flight waits for the pool, then replays.

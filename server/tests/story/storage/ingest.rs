@@ -70,6 +70,22 @@ pub(super) async fn fixture(store: &Store) -> Fixture {
     };
     let rtt1_seq = store.series_id(&labelled).await.unwrap();
     assert_ne!(rtt1_seq, rtt1, "labels make another series");
+    // Many at once, in order: known ones found, a repeated new one made
+    // once, nothing else made.
+    let jitter = series(check2, "jitter", BaseUnit::Seconds);
+    let many = store
+        .series_ids(&[
+            series(check1, "loss", BaseUnit::Ratio),
+            jitter.clone(),
+            labelled.clone(),
+            jitter.clone(),
+            series(check1, "rtt", BaseUnit::Seconds),
+        ])
+        .await
+        .unwrap();
+    let jitter2 = store.series_id(&jitter).await.unwrap();
+    assert_eq!(many, [loss1, jitter2, rtt1_seq, jitter2, rtt1]);
+    assert!(store.series_ids(&[]).await.unwrap().is_empty());
     Fixture {
         agent,
         check1,

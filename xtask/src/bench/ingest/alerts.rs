@@ -1,11 +1,13 @@
-//! `cargo xtask bench alerts [--seconds N] [--batches N] [--server PATH]`:
+//! `cargo xtask bench alerts [--seconds N] [--batches N] [--full] [--server PATH]`:
 //! the release server on PostgreSQL with 10 000 alert rules over 50 000
 //! series, against the same server with no rules, in one run.
 //!
 //! - The fleet: 100 simulated agents in 20 sets of 5; each set runs 500
 //!   checks of its own (`c-0` … `c-9999`), so each check runs on 5 agents:
 //!   50 000 series (agent, check), each judged by one rule. A batch is 50
-//!   results of 2 samples (`rtt_avg`, `loss`).
+//!   results of 2 samples (`rtt_avg`, `loss`); with `--full`, of a ping
+//!   run's 10 (550 000 series in all, more than the server's id cache
+//!   holds in one generation).
 //! - Both runs: a fresh database, a server, the agents enrolled, one round
 //!   of every check stored (so that rules may name them), then `--seconds`
 //!   of posting back to back ([`super::load`]). The rate is Δ
@@ -45,10 +47,10 @@ const PROBE_EVERY: Duration = Duration::from_millis(300);
 /// How long after the window notifications may still come.
 const GRACE: Duration = Duration::from_secs(10);
 
-const USAGE: &str = "cargo xtask bench alerts [--seconds N] [--batches N] [--server PATH]";
+const USAGE: &str = "cargo xtask bench alerts [--seconds N] [--batches N] [--full] [--server PATH]";
 
 pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
-    let (mut seconds, mut batches, mut server) = (30u64, 250usize, None);
+    let (mut seconds, mut batches, mut server, mut full) = (30u64, 250usize, None, false);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || {
@@ -59,6 +61,7 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
             "--seconds" => seconds = value()?.parse()?,
             "--batches" => batches = value()?.parse()?,
             "--server" => server = Some(std::path::PathBuf::from(value()?)),
+            "--full" => full = true,
             _ => bail!("unknown argument `{arg}`\nusage: {USAGE}"),
         }
     }
@@ -76,7 +79,7 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
         cluster.version()
     );
     let made = Instant::now();
-    let work = fleet(batches)?;
+    let work = fleet(batches, full)?;
     println!(
         "made {} gzipped batches ({:.1} MiB) in {:.1} s",
         work.batches.len() * batches,
@@ -175,12 +178,14 @@ fn run(
 
 /// The fleet's batches: agent `a` is in set `a / 5` and runs that set's
 /// 500 checks, 50 a batch, a round (10 batches) a second.
-fn fleet(batches: usize) -> anyhow::Result<Workload> {
+fn fleet(batches: usize, full: bool) -> anyhow::Result<Workload> {
     let agents = AGENTS_PER_SET * SETS;
     let names: Vec<String> = (0..agents).map(|i| format!("bench-agent-{i:03}")).collect();
     let rounds = batches.div_ceil(ROUND_BATCHES) as i64;
     let first = Utc::now() - chrono::Duration::seconds(60 + rounds);
-    Workload::build(names, |a, name| agent_batches(name, a, first, batches))
+    Workload::build(names, |a, name| {
+        agent_batches(name, a, first, batches, full)
+    })
 }
 
 fn agent_batches(
@@ -188,6 +193,7 @@ fn agent_batches(
     agent: usize,
     first: chrono::DateTime<Utc>,
     n: usize,
+    full: bool,
 ) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut rng = Rng::new(agent as u64 + 1);
     let set = agent / AGENTS_PER_SET;
@@ -205,7 +211,8 @@ fn agent_batches(
                     let c = (k % ROUND_BATCHES) * RESULTS_PER_BATCH + j;
                     let check = format!("c-{}", set * CHECKS_PER_SET + c);
                     let target = format!("10.{set}.{}.{}", c / 250, c % 250 + 1);
-                    slim(ping_result(&mut rng, name, &check, &target, at, bases[c]))
+                    let run = ping_result(&mut rng, name, &check, &target, at, bases[c]);
+                    if full { run } else { slim(run) }
                 })
                 .collect();
             gzip_batch(results)
