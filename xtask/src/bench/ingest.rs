@@ -116,7 +116,9 @@ impl Ingest {
         let config = dir.join("server.toml");
         std::fs::write(
             &config,
-            "# Written by `cargo xtask bench ingest`: keep 30-day-old results.\n[retention]\nraw = \"40d\"\n",
+            "# Written by `cargo xtask bench ingest`: keep 30-day-old results; no\n\
+             # per-client rate limit (bench alerts saves 10 000 rules at once).\n\
+             rate_limit = 0\n[retention]\nraw = \"40d\"\n",
         )?;
         Ok(Ingest {
             binary,
