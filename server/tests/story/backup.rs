@@ -13,6 +13,7 @@ use crate::support::agent::{
     AgentHome, RunningAgent, ServerProcess, distinct, free_port, tcp_target,
 };
 use crate::support::http::Client;
+use crate::support::said;
 use crate::support::server::{Backend, store};
 
 const PASSWORD: &str = "backup-story-password";
@@ -24,14 +25,6 @@ fn server(args: &[&str], database_url: &str) -> Output {
         .env("RUST_LOG", "warn")
         .output()
         .unwrap()
-}
-
-fn said(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// What the story compares: the agents, the checks, and every raw point

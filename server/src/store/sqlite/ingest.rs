@@ -85,19 +85,8 @@ impl IngestStore for SqliteStore {
         if let Some(id) = id {
             return Ok(id);
         }
-        // A no-op update on conflict, so that RETURNING gives the id either way.
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO series (check_id, metric, unit, labels) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (check_id, metric, unit, labels) DO UPDATE SET metric = excluded.metric
-             RETURNING id",
-        )
-        .bind(key.check_id)
-        .bind(&key.metric)
-        .bind(key.unit.as_str())
-        .bind(&key.labels)
-        .fetch_one(&self.write)
-        .await?;
-        Ok(id)
+        let mut conn = self.write.acquire().await?;
+        insert_series(&mut conn, key).await
     }
 
     async fn series_ids(&self, keys: &[SeriesKey]) -> StoreResult<Vec<i64>> {
@@ -133,18 +122,7 @@ impl IngestStore for SqliteStore {
                 if slot.is_some() {
                     continue;
                 }
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO series (check_id, metric, unit, labels) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (check_id, metric, unit, labels) DO UPDATE SET metric = excluded.metric
-                     RETURNING id",
-                )
-                .bind(key.check_id)
-                .bind(&key.metric)
-                .bind(key.unit.as_str())
-                .bind(&key.labels)
-                .fetch_one(&mut *tx)
-                .await?;
-                *slot = Some(id);
+                *slot = Some(insert_series(&mut tx, key).await?);
             }
             tx.commit().await?;
         }
@@ -281,4 +259,20 @@ impl IngestStore for SqliteStore {
             samples: stored as u64,
         })
     }
+}
+
+/// Makes a series (or finds the one a concurrent writer made): a no-op
+/// update on conflict, so that RETURNING gives the id either way.
+async fn insert_series(conn: &mut sqlx::SqliteConnection, key: &SeriesKey) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO series (check_id, metric, unit, labels) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (check_id, metric, unit, labels) DO UPDATE SET metric = excluded.metric
+         RETURNING id",
+    )
+    .bind(key.check_id)
+    .bind(&key.metric)
+    .bind(key.unit.as_str())
+    .bind(&key.labels)
+    .fetch_one(conn)
+    .await?)
 }

@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 
 use super::*;
 use crate::support::agent::agent_bin;
+use crate::support::said;
 
 const UNIT: &str = include_str!("../../../../deploy/systemd/vantage-agent.service");
 
@@ -22,14 +23,6 @@ fn agent(root: &Path, args: &[&str]) -> Output {
         .env("RUST_LOG", "warn")
         .output()
         .unwrap()
-}
-
-fn said(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn mode(path: &Path) -> u32 {

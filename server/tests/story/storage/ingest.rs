@@ -70,22 +70,6 @@ pub(super) async fn fixture(store: &Store) -> Fixture {
     };
     let rtt1_seq = store.series_id(&labelled).await.unwrap();
     assert_ne!(rtt1_seq, rtt1, "labels make another series");
-    // Many at once, in order: known ones found, a repeated new one made
-    // once, nothing else made.
-    let jitter = series(check2, "jitter", BaseUnit::Seconds);
-    let many = store
-        .series_ids(&[
-            series(check1, "loss", BaseUnit::Ratio),
-            jitter.clone(),
-            labelled.clone(),
-            jitter.clone(),
-            series(check1, "rtt", BaseUnit::Seconds),
-        ])
-        .await
-        .unwrap();
-    let jitter2 = store.series_id(&jitter).await.unwrap();
-    assert_eq!(many, [loss1, jitter2, rtt1_seq, jitter2, rtt1]);
-    assert!(store.series_ids(&[]).await.unwrap().is_empty());
     Fixture {
         agent,
         check1,
@@ -255,6 +239,39 @@ async fn ingest_stores_each_result_once(backend: Backend) {
         (row.outbox.backlog_results, row.last_seen_at),
         (7, Some(at(9)))
     );
+}
+
+both!(series_ids_find_known_ones_and_make_new_ones_in_order);
+async fn series_ids_find_known_ones_and_make_new_ones_in_order(backend: Backend) {
+    let Some(db) = open(backend).await else {
+        return;
+    };
+    let store = &db.store;
+    let f = fixture(store).await;
+    let key = |check_id, metric: &str, unit, labels: &str| SeriesKey {
+        check_id,
+        metric: metric.into(),
+        unit,
+        labels: labels.into(),
+    };
+    let jitter = key(f.check2, "jitter", BaseUnit::Seconds, "{}");
+    // Known ones found, a repeated new one made once, in the keys' order.
+    let many = store
+        .series_ids(&[
+            key(f.check1, "loss", BaseUnit::Ratio, "{}"),
+            jitter.clone(),
+            key(f.check1, "rtt", BaseUnit::Seconds, r#"{"seq":"1"}"#),
+            jitter.clone(),
+            key(f.check1, "rtt", BaseUnit::Seconds, "{}"),
+        ])
+        .await
+        .unwrap();
+    let jitter2 = store.series_id(&jitter).await.unwrap();
+    assert_eq!(many, [f.loss1, jitter2, f.rtt1_seq, jitter2, f.rtt1]);
+    assert!(store.series_ids(&[]).await.unwrap().is_empty());
+    // Nothing else was made: the fixture's four series and the new one.
+    let all = store.series(&SeriesFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 5);
 }
 
 both!(concurrent_twins_store_once);

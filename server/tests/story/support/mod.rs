@@ -58,3 +58,12 @@ pub fn batch(results: Vec<Value>) -> Value {
 pub fn required() -> bool {
     std::env::var_os("CI").is_some() || std::env::var_os("VANTAGE_REQUIRE_ALL").is_some()
 }
+
+/// What a finished command printed, stdout then stderr, for assertions.
+pub fn said(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
