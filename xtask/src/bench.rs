@@ -15,11 +15,15 @@
 //!   webhook latency (see [`ingest`]'s `alerts`).
 //! - `dashboard`: result → page latency and page load with 500 agents (see
 //!   [`dashboard`]).
+//!
+//! `ingest` and `alerts` append their figures to `docs/bench-history.csv`
+//! (see [`record`]).
 
 mod dashboard;
 mod icmp;
 mod ingest;
 mod lab;
+mod record;
 mod sys;
 
 use std::fmt::Write as _;

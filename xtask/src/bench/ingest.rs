@@ -104,6 +104,7 @@ fn release_server(root: &Path, given: Option<PathBuf>) -> anyhow::Result<PathBuf
 
 /// The server binary and the files every run shares.
 struct Ingest {
+    root: PathBuf,
     binary: PathBuf,
     dir: PathBuf,
     config: PathBuf,
@@ -121,6 +122,7 @@ impl Ingest {
              rate_limit = 0\n[retention]\nraw = \"40d\"\n",
         )?;
         Ok(Ingest {
+            root: root.to_owned(),
             binary,
             dir,
             config,
@@ -128,6 +130,7 @@ impl Ingest {
     }
 
     fn run(&self, o: &Options) -> anyhow::Result<()> {
+        let record = super::record::Record::begin(&self.root, "ingest");
         let cluster = if o.pg {
             Some(Cluster::start(&self.dir)?)
         } else {
@@ -179,6 +182,7 @@ impl Ingest {
         if !histories.is_empty() {
             report::print_history(&histories);
         }
+        record.append(&self.root, &report::figures(&runs, &histories))?;
         Ok(())
     }
 

@@ -70,6 +70,7 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
     }
     Cluster::preflight()?;
     let binary = super::release_server(root, server)?;
+    let record = super::super::record::Record::begin(root, "alerts");
     super::sys::catch_interrupts();
     let bench = Ingest::new(root, binary)?;
     let cluster = Cluster::start(&bench.dir)?;
@@ -89,6 +90,7 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
     let off = run(&bench, &cluster, &work, seconds, false)?;
     let on = run(&bench, &cluster, &work, seconds, true)?;
     report(&off.window, &on);
+    record.append(root, &figures(&off.window, &on, full))?;
     Ok(())
 }
 
@@ -366,6 +368,37 @@ fn notified(hook: &Hook, sent: &HashMap<String, (Instant, Instant)>) -> Vec<(f64
             ))
         })
         .collect()
+}
+
+/// What `cargo xtask bench alerts` records.
+fn figures(off: &Window, on: &Run, full: bool) -> Vec<super::super::record::Figure> {
+    use super::super::record::Figure;
+    let fleet = if full {
+        "550 000 series"
+    } else {
+        "150 000 series"
+    };
+    let rate = |w: &Window| w.samples / w.seconds;
+    let mut sent: Vec<u32> = on.latencies.iter().map(|l| (l.0 * 1e3) as u32).collect();
+    sent.sort_unstable();
+    vec![
+        Figure::new(
+            format!("stored samples/s, no rules, {fleet}"),
+            rate(off),
+            "1/s",
+        ),
+        Figure::new(
+            format!("stored samples/s, 10 000 rules vs none, {fleet}"),
+            rate(&on.window),
+            "1/s",
+        )
+        .against(rate(off)),
+        Figure::new(
+            format!("result sent to webhook p95, {fleet}"),
+            quantile_ms(&sent, 0.95),
+            "ms",
+        ),
+    ]
 }
 
 fn report(off: &Window, on: &Run) {

@@ -1,6 +1,7 @@
 //! The tables `cargo xtask bench ingest` prints (markdown, as in
 //! `docs/benchmarks.md`).
 
+use super::super::record::Figure;
 use super::{Backend, RateRun, history, load, proc, workload};
 
 pub(super) fn print_rate(runs: &[RateRun]) {
@@ -87,6 +88,44 @@ pub(super) fn print_history(runs: &[(Backend, history::History)]) {
             h.load.1,
         );
     }
+}
+
+/// What `cargo xtask bench ingest` records (`super::super::record`).
+pub(super) fn figures(runs: &[RateRun], histories: &[(Backend, history::History)]) -> Vec<Figure> {
+    let mut out = Vec::new();
+    for r in runs {
+        let at = format!("{}, {} connections", r.backend.name(), r.max_connections);
+        let rate = r.window.samples / r.window.seconds;
+        out.push(
+            Figure::new(
+                format!("stored samples/s vs samples copy, {at}"),
+                rate,
+                "1/s",
+            )
+            .against(r.peer.samples.rate()),
+        );
+        out.push(
+            Figure::new(
+                format!("stored samples/s vs samples and results copy, {at}"),
+                rate,
+                "1/s",
+            )
+            .against(r.peer.combined_rate()),
+        );
+        out.push(Figure::new(
+            format!("batch p95, {at}"),
+            r.window.latency_ms(0.95),
+            "ms",
+        ));
+    }
+    for (backend, h) in histories {
+        out.push(Figure::new(
+            format!("{} history query p95, {}", h.resolution, backend.name()),
+            load::quantile_ms(&h.latencies, 0.95),
+            "ms",
+        ));
+    }
+    out
 }
 
 fn cores() -> usize {
