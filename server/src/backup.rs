@@ -31,25 +31,16 @@ pub fn key_beside(backup: &Path) -> PathBuf {
 #[error("{0}")]
 pub struct Refused(pub String);
 
-/// The SQLite database file `config` uses, or why there is none.
+/// The SQLite database file `config` uses (the one the server opens), or
+/// why there is none.
 fn sqlite_file(config: &ServerConfig, what: &str) -> anyhow::Result<PathBuf> {
-    let url = config.database();
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(Refused(format!(
+    match crate::store::sqlite_path(&config.database()) {
+        Some(path) => Ok(path.to_owned()),
+        None => Err(Refused(format!(
             "{what} is for the embedded SQLite database; back PostgreSQL up with pg_dump \
              and restore it with pg_restore (see docs/operations.md)"
         ))
-        .into());
-    }
-    let path = url.strip_prefix("sqlite://").unwrap_or(&url);
-    Ok(PathBuf::from(path.split('?').next().unwrap_or(path)))
-}
-
-/// The secrets key beside the database, when `config` names no other one.
-fn key_of(config: &ServerConfig, db: &Path) -> Option<PathBuf> {
-    match &config.secrets_key_file {
-        Some(_) => None,
-        None => Some(db.with_file_name("secrets.key")),
+        .into()),
     }
 }
 
@@ -95,7 +86,7 @@ pub async fn backup(config: &ServerConfig, to: &Path) -> anyhow::Result<Vec<Stri
         db.display(),
         to.display()
     )];
-    match key_of(config, &db) {
+    match crate::secrets::beside_database(config) {
         Some(key) if key.is_file() => {
             copy_private(&key, &key_beside(to))?;
             said.push(format!(
@@ -134,7 +125,7 @@ pub async fn restore(config: &ServerConfig, from: &Path) -> anyhow::Result<Vec<S
     }
     let mut said = Vec::new();
     let key = key_beside(from);
-    match key_of(config, &db) {
+    match crate::secrets::beside_database(config) {
         Some(target) if key.is_file() => {
             let theirs = std::fs::read(&key)?;
             match std::fs::read(&target) {

@@ -15,9 +15,9 @@ use crate::config::ServerConfig;
 
 /// The key `config` names, or why there is none.
 pub(super) fn configured(config: &ServerConfig) -> anyhow::Result<Result<LessSafeKey, String>> {
-    Ok(match (&config.secrets_key_file, sqlite_folder(config)) {
+    Ok(match (&config.secrets_key_file, beside_database(config)) {
         (Some(path), _) => Ok(read_key(path)?),
-        (None, Some(folder)) => Ok(read_or_create(&folder.join("secrets.key"))?),
+        (None, Some(file)) => Ok(read_or_create(&file)?),
         (None, None) => Err(
             "this server has no `secrets_key_file`, which every replica must share: set one to store secrets"
                 .to_owned(),
@@ -35,17 +35,17 @@ pub(super) fn key_of(bytes: &[u8]) -> anyhow::Result<LessSafeKey> {
     Ok(LessSafeKey::new(key))
 }
 
-/// The folder of the SQLite database, when the server uses SQLite: the
-/// key lives beside it (and is backed up with it).
-fn sqlite_folder(config: &ServerConfig) -> Option<std::path::PathBuf> {
-    let url = config.database();
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+/// `secrets.key` beside the SQLite database, when the server uses SQLite
+/// and names no `secrets_key_file` (it is backed up with the database).
+pub(crate) fn beside_database(config: &ServerConfig) -> Option<std::path::PathBuf> {
+    if config.secrets_key_file.is_some() {
         return None;
     }
-    let file = Path::new(url.strip_prefix("sqlite://").unwrap_or(&url));
+    let url = config.database();
+    let file = crate::store::sqlite_path(&url)?;
     Some(match file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
+        Some(p) if !p.as_os_str().is_empty() => p.join("secrets.key"),
+        _ => std::path::PathBuf::from("secrets.key"),
     })
 }
 
@@ -120,13 +120,19 @@ mod tests {
         let config: ServerConfig =
             toml::from_str("database_url = 'sqlite:///var/lib/vantage/db/vantage.db'").unwrap();
         assert_eq!(
-            sqlite_folder(&config).unwrap(),
-            Path::new("/var/lib/vantage/db")
+            beside_database(&config).unwrap(),
+            Path::new("/var/lib/vantage/db/secrets.key")
         );
         let config: ServerConfig = toml::from_str("data_dir = '/srv/v'").unwrap();
-        assert_eq!(sqlite_folder(&config).unwrap(), Path::new("/srv/v"));
+        assert_eq!(
+            beside_database(&config).unwrap(),
+            Path::new("/srv/v/secrets.key")
+        );
+        let named: ServerConfig =
+            toml::from_str("data_dir = '/srv/v'\nsecrets_key_file = '/etc/k'").unwrap();
+        assert!(beside_database(&named).is_none());
         let config: ServerConfig = toml::from_str("database_url = 'postgres://u@h/db'").unwrap();
-        assert!(sqlite_folder(&config).is_none());
+        assert!(beside_database(&config).is_none());
         assert!(Sealer::load(&config).unwrap().key.is_err());
     }
 

@@ -22,6 +22,8 @@ use crate::config::ServerConfig;
 
 mod key;
 
+pub(crate) use key::beside_database;
+
 /// How a sealed value starts: stored configuration holds these in place
 /// of secrets.
 pub const SEALED: &str = "vsec1:";

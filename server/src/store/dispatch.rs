@@ -16,17 +16,24 @@ impl Store {
     /// Opens the database a URL names (`postgres://…`, `sqlite://path`) and
     /// applies its migrations.
     pub async fn open(url: &str, max_connections: u32) -> StoreResult<Store> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Store::Postgres(
+        match sqlite_path(url) {
+            Some(path) => Ok(Store::Sqlite(SqliteStore::open(path).await?)),
+            None => Ok(Store::Postgres(
                 PgStore::connect(url, max_connections).await?,
-            ))
-        } else {
-            let path = url.strip_prefix("sqlite://").unwrap_or(url);
-            Ok(Store::Sqlite(
-                SqliteStore::open(std::path::Path::new(path)).await?,
-            ))
+            )),
         }
     }
+}
+
+/// The SQLite file a database URL names (`sqlite://path`, or a bare path);
+/// `None` for PostgreSQL (`postgres://`, `postgresql://`).
+pub fn sqlite_path(url: &str) -> Option<&std::path::Path> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    Some(std::path::Path::new(
+        url.strip_prefix("sqlite://").unwrap_or(url),
+    ))
 }
 
 /// Declares a storage trait and implements it for [`Store`], which hands

@@ -72,13 +72,20 @@ pub struct StoreBatch {
     pub alerts: Vec<AlertInput>,
 }
 
+/// The one id of a one-key `series_ids`.
+pub(crate) fn one(ids: Vec<i64>) -> StoreResult<i64> {
+    ids.into_iter()
+        .next()
+        .ok_or_else(|| super::StoreError::Corrupt("no id for a series".into()))
+}
+
 store_trait! {
     /// Writes of results and samples, after validation.
     pub trait IngestStore {
         /// The id of a check target, created on first sight. A check that
         /// now runs another plugin keeps its row.
         async fn check_id(&self, key: &CheckKey) -> StoreResult<i64>;
-        /// The id of a series, created on first sight.
+        /// The id of a series, created on first sight (`series_ids` of one).
         async fn series_id(&self, key: &SeriesKey) -> StoreResult<i64>;
         /// The ids of many series, in `keys`' order, each created on first
         /// sight: one look-up for all, one insert for those that are new.

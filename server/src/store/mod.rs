@@ -42,7 +42,7 @@ pub use self::alerts::{
 pub use self::audit::{Actor, ActorKind, AuditEntry, AuditFilter, AuditStore};
 pub use self::checks::{CheckRow, CheckSaved, CheckStore};
 pub use self::depends::{AgentAlert, AgentStep, DependStore, ParentAlert};
-pub use self::dispatch::Store;
+pub use self::dispatch::{Store, sqlite_path};
 pub use self::ingest::{
     CheckKey, DistributionRow, IngestStore, ResultRow, SampleRow, SeriesKey, StoreBatch,
 };

@@ -11,6 +11,7 @@ use vantage_protocol::ingest::IngestAck;
 use super::columns::{Columns, Raw};
 use super::{PgStore, alert_states, id32};
 use crate::store::alerts;
+use crate::store::ingest::one;
 use crate::store::*;
 
 /// Samples per `INSERT … UNNEST` statement (the lab measured 5 000 at
@@ -83,37 +84,7 @@ impl IngestStore for PgStore {
     }
 
     async fn series_id(&self, key: &SeriesKey) -> StoreResult<i64> {
-        let check_id = id32(key.check_id)?;
-        for _ in 0..2 {
-            let id: Option<i32> = sqlx::query_scalar(
-                "SELECT id FROM series WHERE check_id = $1 AND metric = $2 AND unit = $3 AND labels = $4",
-            )
-            .bind(check_id)
-            .bind(&key.metric)
-            .bind(key.unit.as_str())
-            .bind(&key.labels)
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(id) = id {
-                return Ok(id.into());
-            }
-            let id: Option<i32> = sqlx::query_scalar(
-                "INSERT INTO series (check_id, metric, unit, labels) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (check_id, metric, unit, labels) DO NOTHING RETURNING id",
-            )
-            .bind(check_id)
-            .bind(&key.metric)
-            .bind(key.unit.as_str())
-            .bind(&key.labels)
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(id) = id {
-                return Ok(id.into());
-            }
-        }
-        Err(StoreError::Corrupt(format!(
-            "series {key:?} neither found nor inserted"
-        )))
+        one(self.series_ids(std::slice::from_ref(key)).await?)
     }
 
     async fn series_ids(&self, keys: &[SeriesKey]) -> StoreResult<Vec<i64>> {

@@ -11,6 +11,7 @@ use vantage_protocol::ingest::IngestAck;
 use super::bulk::BulkInsert;
 use super::{SqliteStore, alert_states, count_at, micros};
 use crate::store::alerts;
+use crate::store::ingest::one;
 use crate::store::*;
 
 /// Results: 8 parameters a row, at most 2 048 rows (16 384 parameters) a
@@ -73,20 +74,7 @@ impl IngestStore for SqliteStore {
     }
 
     async fn series_id(&self, key: &SeriesKey) -> StoreResult<i64> {
-        let id: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM series WHERE check_id = ?1 AND metric = ?2 AND unit = ?3 AND labels = ?4",
-        )
-        .bind(key.check_id)
-        .bind(&key.metric)
-        .bind(key.unit.as_str())
-        .bind(&key.labels)
-        .fetch_optional(&self.read)
-        .await?;
-        if let Some(id) = id {
-            return Ok(id);
-        }
-        let mut conn = self.write.acquire().await?;
-        insert_series(&mut conn, key).await
+        one(self.series_ids(std::slice::from_ref(key)).await?)
     }
 
     async fn series_ids(&self, keys: &[SeriesKey]) -> StoreResult<Vec<i64>> {
