@@ -51,10 +51,7 @@ impl<K, V> Default for Generations<K, V> {
 }
 
 impl<K: std::hash::Hash + Eq, V: Copy> Generations<K, V> {
-    fn get(&mut self, key: &K) -> Option<V>
-    where
-        K: Clone,
-    {
+    fn get(&mut self, key: &K) -> Option<V> {
         if let Some(v) = self.new.get(key) {
             return Some(*v);
         }
@@ -133,38 +130,42 @@ impl IdCache {
     ) -> StoreResult<StoreBatch> {
         // Every series of the batch, looked up at once: per result its
         // samples, its distributions, then its availability series.
-        let mut check_ids = Vec::with_capacity(valid.results.len());
+        // Names move into the keys: the rows keep only ids and values.
+        let mut runs = valid.results;
+        let mut check_ids = Vec::with_capacity(runs.len());
         let mut keys = Vec::new();
-        for r in &valid.results {
+        for r in &mut runs {
             let check_id = self
                 .check(
                     store,
                     CheckKey {
                         agent_id,
-                        check: r.check.clone(),
-                        target: r.target.clone(),
-                        plugin: r.plugin.clone(),
+                        check: std::mem::take(&mut r.check),
+                        target: std::mem::take(&mut r.target),
+                        plugin: std::mem::take(&mut r.plugin),
                     },
                 )
                 .await?;
             check_ids.push(check_id);
-            let key = |metric: &str, unit: BaseUnit, labels: String| SeriesKey {
+            let key = |metric: String, unit: BaseUnit, labels: String| SeriesKey {
                 check_id,
-                metric: metric.to_owned(),
+                metric,
                 unit,
                 labels,
             };
-            for s in &r.samples {
-                keys.push(key(&s.metric, s.unit, canonical_labels(&s.labels)));
+            for s in &mut r.samples {
+                let labels = canonical_labels(&s.labels);
+                keys.push(key(std::mem::take(&mut s.metric), s.unit, labels));
             }
-            for d in &r.distributions {
-                keys.push(key(&d.metric, d.unit, canonical_labels(&d.labels)));
+            for d in &mut r.distributions {
+                let labels = canonical_labels(&d.labels);
+                keys.push(key(std::mem::take(&mut d.metric), d.unit, labels));
             }
-            keys.push(key(CHECK_UP, BaseUnit::Ratio, "{}".into()));
+            keys.push(key(CHECK_UP.into(), BaseUnit::Ratio, "{}".into()));
         }
         let mut series = self.series(store, keys).await?.into_iter();
-        let mut results = Vec::with_capacity(valid.results.len());
-        for (r, check_id) in valid.results.into_iter().zip(check_ids) {
+        let mut results = Vec::with_capacity(runs.len());
+        for (r, check_id) in runs.into_iter().zip(check_ids) {
             let mut samples: Vec<SampleRow> = r
                 .samples
                 .into_iter()
