@@ -35,6 +35,19 @@ pub struct Credential {
 }
 
 impl Credential {
+    /// The pinned roots' ids, for people: `a, b`, or `none`.
+    pub fn pinned_ids(&self) -> String {
+        if self.trust_roots.is_empty() {
+            return "none".to_owned();
+        }
+        let ids: Vec<&str> = self
+            .trust_roots
+            .iter()
+            .map(|k| k.key_id.0.as_str())
+            .collect();
+        ids.join(", ")
+    }
+
     /// The pinned roots as keys, each checked against its stated id.
     pub fn roots(&self) -> anyhow::Result<Vec<PublicKey>> {
         self.trust_roots.iter().map(public_key).collect()

@@ -51,7 +51,8 @@ pub enum Step {
     Enrolled {
         name: String,
         server: String,
-        roots: Vec<String>,
+        /// The pinned roots' ids (`Credential::pinned_ids`).
+        roots: String,
     },
     AlreadyEnrolled {
         name: String,
@@ -73,12 +74,7 @@ impl std::fmt::Display for Step {
                 roots,
             } => write!(
                 f,
-                "enrolled as {name} with {server}; pinned root keys: {}",
-                if roots.is_empty() {
-                    "none".to_owned()
-                } else {
-                    roots.join(", ")
-                }
+                "enrolled as {name} with {server}; pinned root keys: {roots}"
             ),
             Step::AlreadyEnrolled { name, server } => {
                 write!(f, "already enrolled as {name} with {server}")
@@ -151,11 +147,7 @@ pub async fn install(request: Install) -> anyhow::Result<Vec<Step>> {
                 credential.save(&state)?;
             }
             steps.push(Step::Enrolled {
-                roots: credential
-                    .trust_roots
-                    .iter()
-                    .map(|k| k.key_id.0.clone())
-                    .collect(),
+                roots: credential.pinned_ids(),
                 name: credential.name,
                 server: credential.server,
             });
@@ -192,13 +184,14 @@ pub async fn install(request: Install) -> anyhow::Result<Vec<Step>> {
 pub fn uninstall(root: &Path, purge: bool) -> anyhow::Result<Vec<Step>> {
     let mut steps = Vec::new();
     let unit = root.join(UNIT_FILE);
-    if no_systemd(root).is_none() && unit.exists() {
+    let systemd = no_systemd(root).is_none();
+    if systemd && unit.exists() {
         steps.push(systemctl(&["disable", "--now", UNIT_NAME])?);
     }
     for path in [unit, root.join(BIN)] {
         steps.extend(remove(&path)?);
     }
-    if no_systemd(root).is_none() {
+    if systemd {
         steps.push(systemctl(&["daemon-reload"])?);
     }
     if purge {

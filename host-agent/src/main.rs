@@ -217,11 +217,6 @@ async fn run(command: Command) -> Result<(), StartError> {
             let data_dir = config.resolve(&config.agent.data_dir);
             let request = with.request();
             let enrolled = vantage_agent::enroll::enroll(&data_dir, request).await?;
-            let roots: Vec<&str> = enrolled
-                .trust_roots
-                .iter()
-                .map(|k| k.key_id.0.as_str())
-                .collect();
             println!(
                 "enrolled as {} ({}) with {}; credential in {}; pinned root keys: {}",
                 enrolled.name,
@@ -230,11 +225,7 @@ async fn run(command: Command) -> Result<(), StartError> {
                 data_dir
                     .join(vantage_agent::enroll::CREDENTIAL_FILE)
                     .display(),
-                if roots.is_empty() {
-                    "none".to_owned()
-                } else {
-                    roots.join(", ")
-                }
+                enrolled.pinned_ids()
             );
             Ok(())
         }
