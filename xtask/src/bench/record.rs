@@ -53,7 +53,7 @@ impl Record {
         Record {
             file: root.join(FILE),
             bench: bench.to_owned(),
-            load: load1(),
+            load: load(),
         }
     }
 
@@ -118,7 +118,8 @@ fn commit(root: &Path) -> (String, bool) {
     (commit, dirty)
 }
 
-fn load1() -> f64 {
+/// The machine's 1-minute load average.
+pub(in crate::bench) fn load() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|l| l.split_whitespace().next()?.parse().ok())

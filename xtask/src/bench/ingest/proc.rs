@@ -55,13 +55,7 @@ pub(super) fn own_ticks() -> u64 {
     ticks(std::process::id())
 }
 
-/// The 1-minute load average.
-pub(super) fn load() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(f64::NAN)
-}
+pub(super) use crate::bench::record::load;
 
 /// Busy CPU ticks of the whole machine (every state but idle and iowait),
 /// from the first line of `/proc/stat`.
