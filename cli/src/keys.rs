@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
 use reqwest::Method;
 use vantage_protocol::config::{AddKey, PublisherKey};
-use vantage_protocol::keys::{Endorsement, SigningKeyPair};
+use vantage_protocol::keys::{Endorsement, KeyRole, SigningKeyPair};
 
 use crate::server::ServerArgs;
 use crate::{files, table};
@@ -35,6 +35,9 @@ pub(crate) enum KeysCommand {
         /// The publisher's public key file.
         #[arg(value_name = "PUBLISHER.pub")]
         key: PathBuf,
+        /// What the key may sign: plugin packages, or agent releases.
+        #[arg(long, value_enum, default_value = "plugins")]
+        role: Role,
         /// Write the endorsement to this file instead of stdout.
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -76,7 +79,7 @@ pub(crate) enum KeysCommand {
     PushStatement(crate::statement::PushArgs),
     /// Check a downloaded release: SHA256SUMS signed by the release key,
     /// and each archive it lists beside it against its sum.
-    VerifyRelease(crate::release::VerifyReleaseArgs),
+    VerifyRelease(crate::release::verify::VerifyReleaseArgs),
 }
 
 const KEYS: &str = "/api/v1/registry/keys";
@@ -85,7 +88,12 @@ impl KeysCommand {
     pub(crate) fn run(self) -> Result<()> {
         match self {
             KeysCommand::Generate { name, out, force } => generate(&name, out, force),
-            KeysCommand::Endorse { root, key, out } => endorse(&root, &key, out.as_deref()),
+            KeysCommand::Endorse {
+                root,
+                key,
+                role,
+                out,
+            } => endorse(&root, &key, role.into(), out.as_deref()),
             KeysCommand::Add {
                 key,
                 root,
@@ -102,22 +110,41 @@ impl KeysCommand {
             KeysCommand::List { server } => list(server),
             KeysCommand::Statement(args) => crate::statement::sign(args),
             KeysCommand::PushStatement(args) => crate::statement::push(args),
-            KeysCommand::VerifyRelease(args) => crate::release::verify(args),
+            KeysCommand::VerifyRelease(args) => crate::release::verify::verify(args),
         }
     }
 }
 
-fn endorse(root: &Path, key: &Path, out: Option<&Path>) -> Result<()> {
+/// `--role`: what an endorsed key may sign.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Role {
+    /// Plugin packages.
+    Plugins,
+    /// Agent releases.
+    Releases,
+}
+
+impl From<Role> for KeyRole {
+    fn from(role: Role) -> KeyRole {
+        match role {
+            Role::Plugins => KeyRole::Plugins,
+            Role::Releases => KeyRole::Releases,
+        }
+    }
+}
+
+fn endorse(root: &Path, key: &Path, role: KeyRole, out: Option<&Path>) -> Result<()> {
     let root = files::read_secret_key(root)?;
     let key = files::read_public_key(key)?;
-    let text = endorsement_file(&root.endorse(&key));
+    let text = endorsement_file(&root.endorse_for(&key, role));
     match out {
         Some(path) => {
             files::write_atomic(path, text.as_bytes())?;
             eprintln!(
-                "endorsed key {} ({}) with root {} ({}) in {}",
+                "endorsed key {} ({}) to sign {} with root {} ({}) in {}",
                 key.id(),
                 key.name,
+                role.as_str(),
                 root.public().id(),
                 root.name,
                 path.display()
@@ -177,7 +204,7 @@ fn list(server: ServerArgs) -> Result<()> {
     for k in keys {
         let trust = match (&k.endorsement, k.root) {
             (_, true) => "root".to_owned(),
-            (Some(e), false) => format!("endorsed by {}", e.by),
+            (Some(e), false) => format!("{} (endorsed by {})", e.role.as_str(), e.by),
             (None, false) => "-".to_owned(),
         };
         let revoked = k.revoked_at.map_or("-".to_owned(), |t| t.to_rfc3339());

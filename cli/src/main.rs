@@ -37,6 +37,9 @@ enum Command {
     /// Define a server's alert rules, channels and routes; list its alerts.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// Publish, list and yank agent releases on a server.
+    #[command(subcommand)]
+    Release(release::ReleaseCommand),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Plugin(command) => command.run(),
         Command::Checks(command) => command.run(),
         Command::Alerts(command) => command.run(),
+        Command::Release(command) => command.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -210,9 +210,40 @@ impl SigningKeyPair {
     }
 }
 
+/// What a root endorsed a key for. A key signs only for its role: a
+/// plugin publisher cannot sign an agent release, and a release key cannot
+/// sign a plugin. Roots sign for both.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum KeyRole {
+    /// Signs plugin packages (every endorsement made before roles existed).
+    #[default]
+    Plugins,
+    /// Signs agent releases.
+    Releases,
+}
+
+impl KeyRole {
+    /// The role's name, as the API and the CLI spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyRole::Plugins => "plugins",
+            KeyRole::Releases => "releases",
+        }
+    }
+
+    fn is_plugins(&self) -> bool {
+        *self == KeyRole::Plugins
+    }
+}
+
 /// A root key's signature over another publisher key: how a registry adds
 /// publishers that agents trust without re-pinning anything. An agent trusts
-/// an endorsed key only when the endorsing root is one it pinned itself.
+/// an endorsed key only when the endorsing root is one it pinned itself,
+/// and only for the endorsement's role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -220,14 +251,29 @@ pub struct Endorsement {
     /// The root key that signed.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub by: KeyId,
+    /// What the key may sign; `plugins` when absent.
+    #[serde(default, skip_serializing_if = "KeyRole::is_plugins")]
+    pub role: KeyRole,
     /// base64 of the 64-byte ed25519 signature over
-    /// `"vantage-key-endorsement-v1\n" ‖ name ‖ "\n" ‖ public key bytes`.
+    /// `"vantage-key-endorsement-v1\n" ‖ name ‖ "\n" ‖ public key bytes`
+    /// for the `plugins` role, and over
+    /// `"vantage-key-endorsement-v2\n" ‖ role ‖ "\n" ‖ name ‖ "\n" ‖ public key bytes`
+    /// for any other, so that no endorsement stands for another role.
     pub signature: String,
 }
 
-fn endorsement_message(key: &PublicKey) -> Vec<u8> {
+fn endorsement_message(key: &PublicKey, role: KeyRole) -> Vec<u8> {
+    let head: Vec<u8> = match role {
+        KeyRole::Plugins => b"vantage-key-endorsement-v1\n".to_vec(),
+        other => [
+            b"vantage-key-endorsement-v2\n".as_slice(),
+            other.as_str().as_bytes(),
+            b"\n",
+        ]
+        .concat(),
+    };
     [
-        b"vantage-key-endorsement-v1\n".as_slice(),
+        head.as_slice(),
         key.name.as_bytes(),
         b"\n",
         key.key.as_bytes(),
@@ -236,23 +282,29 @@ fn endorsement_message(key: &PublicKey) -> Vec<u8> {
 }
 
 impl SigningKeyPair {
-    /// Endorses `key` with this (root) key.
+    /// Endorses `key` with this (root) key to sign plugins.
     pub fn endorse(&self, key: &PublicKey) -> Endorsement {
+        self.endorse_for(key, KeyRole::Plugins)
+    }
+
+    /// Endorses `key` with this (root) key for `role`.
+    pub fn endorse_for(&self, key: &PublicKey, role: KeyRole) -> Endorsement {
         Endorsement {
             by: self.public().id(),
-            signature: B64.encode(self.sign(&endorsement_message(key))),
+            role,
+            signature: B64.encode(self.sign(&endorsement_message(key, role))),
         }
     }
 }
 
 impl Endorsement {
-    /// Whether `root` made this endorsement of `key`.
+    /// Whether `root` made this endorsement of `key` (for its role).
     pub fn verify(&self, key: &PublicKey, root: &PublicKey) -> bool {
         if self.by != root.id() {
             return false;
         }
         match decode::<64>(&self.signature, "signature") {
-            Ok(sig) => root.verify(&endorsement_message(key), &sig),
+            Ok(sig) => root.verify(&endorsement_message(key, self.role), &sig),
             Err(_) => false,
         }
     }
@@ -324,8 +376,37 @@ mod tests {
         assert!(!e.verify(&renamed, &root.public()));
         let garbled = Endorsement {
             signature: "AAAA".into(),
-            ..e
+            ..e.clone()
         };
         assert!(!garbled.verify(&publisher, &root.public()));
+    }
+
+    #[test]
+    fn an_endorsement_holds_for_its_role_only() {
+        let root = SigningKeyPair::from_seed("root", [1; 32]);
+        let publisher = SigningKeyPair::from_seed("ci", [3; 32]).public();
+        let plugins = root.endorse(&publisher);
+        let releases = root.endorse_for(&publisher, KeyRole::Releases);
+        assert!(releases.verify(&publisher, &root.public()));
+        // A plugin endorsement relabelled as a release one, or the other
+        // way round, does not verify.
+        let promoted = Endorsement {
+            role: KeyRole::Releases,
+            ..plugins.clone()
+        };
+        assert!(!promoted.verify(&publisher, &root.public()));
+        let demoted = Endorsement {
+            role: KeyRole::Plugins,
+            ..releases.clone()
+        };
+        assert!(!demoted.verify(&publisher, &root.public()));
+        // The plugins role is the default, and is not written out: older
+        // endorsements read and verify as before.
+        let text = serde_json::to_string(&plugins).unwrap();
+        assert!(!text.contains("role"), "{text}");
+        let back: Endorsement = serde_json::from_str(&text).unwrap();
+        assert!(back.verify(&publisher, &root.public()));
+        let text = serde_json::to_string(&releases).unwrap();
+        assert!(text.contains(r#""role":"releases""#), "{text}");
     }
 }

@@ -9,6 +9,8 @@
 //! - [`net`]: the addresses nothing is probed at unless an operator names them.
 //! - [`rules`]: what makes a result valid (limits, names), for agent, server and manifest alike.
 //! - [`text`]: cutting text from plugins and peers at character boundaries.
+//! - [`release`]: the signed `SHA256SUMS` of a release's artefacts.
+//! - [`update`]: signed agent release manifests and what an agent takes.
 //!
 //! ```
 //! use vantage_protocol::keys::SigningKeyPair;
@@ -42,3 +44,4 @@ pub mod rules;
 pub mod secrets;
 pub mod statement;
 pub mod text;
+pub mod update;

@@ -93,6 +93,9 @@ pub struct ServerConfig {
     /// The largest plugin package the registry accepts, in bytes.
     #[serde(default = "default_max_package_bytes")]
     pub max_package_bytes: usize,
+    /// The largest agent archive the server accepts, in bytes.
+    #[serde(default = "default_max_release_bytes")]
+    pub max_release_bytes: usize,
     /// The wait before a failed notification is sent again; it doubles
     /// with each attempt, up to 15 minutes.
     #[serde(with = "humantime_serde", default = "default_notify_retry")]
@@ -179,6 +182,9 @@ fn default_notify_lease() -> Duration {
 }
 fn default_max_package_bytes() -> usize {
     128 << 20
+}
+fn default_max_release_bytes() -> usize {
+    512 << 20
 }
 
 impl Default for ServerConfig {

@@ -6,6 +6,7 @@
 mod alerts;
 #[path = "../common/mod.rs"]
 mod common;
+mod releases;
 mod server;
 
 use std::fs;

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use vantage_protocol::config::DesiredState;
-use vantage_protocol::keys::{KeyId, PublicKey};
+use vantage_protocol::keys::{KeyId, KeyRole, PublicKey};
 use vantage_protocol::package::TrustStore;
 
 use super::{Remote, revoked};
@@ -32,7 +32,8 @@ impl Remote {
 }
 
 /// The keys an agent trusts for `state`: its local `[trust]` keys and its
-/// pinned roots, plus each publisher key that one of *those* endorsed; minus
+/// pinned roots, plus each publisher key that one of *those* endorsed for
+/// plugins; minus
 /// every revocation: local, `revoked` (the agent's sticky record) or in
 /// `state`. A revoked root endorses nothing. A root the server names is
 /// trusted only if it is pinned or local.
@@ -55,6 +56,10 @@ pub fn agent_trust(
         let (Some(endorsement), Ok(public)) = (&key.endorsement, public_key(key)) else {
             continue;
         };
+        if endorsement.role != KeyRole::Plugins {
+            // A release key signs agent builds, never a plugin.
+            continue;
+        }
         if roots.iter().any(|root| endorsement.verify(&public, root)) {
             trust.add(public);
         } else {
@@ -155,6 +160,18 @@ mod tests {
         assert!(trust.verify(&signed_by(&pinned)).is_ok());
         assert!(trust.verify(&signed_by(&team)).is_ok());
         assert!(trust.verify(&signed_by(&rogue_root)).is_err());
+        assert!(trust.verify(&signed_by(&rogue)).is_err());
+
+        // A key the pinned root endorsed for agent releases signs no plugin.
+        let mut release_key = registry_key(&rogue, None);
+        release_key.root = false;
+        release_key.endorsement = Some(pinned.endorse_for(&rogue.public(), KeyRole::Releases));
+        let trust = agent_trust(
+            &TrustStore::new(),
+            &[pinned.public()],
+            &none(),
+            &state(vec![release_key], Vec::new()),
+        );
         assert!(trust.verify(&signed_by(&rogue)).is_err());
 
         // A forged endorsement (the key renamed after signing) is ignored.

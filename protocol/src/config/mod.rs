@@ -20,6 +20,11 @@
 //! | `GET  /api/v1/registry/plugins/{name}/{version}` | viewer | one version |
 //! | `POST/DELETE /api/v1/registry/plugins/{name}/{version}/yank` | operator | yank / restore |
 //! | `GET  /api/v1/registry/blobs/{sha256}` | any credential | the package file, immutable |
+//! | `PUT  /api/v1/releases/blobs/{sha256}` | operator | upload an agent archive (body: its bytes) |
+//! | `GET  /api/v1/releases/blobs/{sha256}` | any credential | the archive, immutable |
+//! | `POST /api/v1/releases` | operator | publish a [`SignedRelease`](crate::update::SignedRelease) of an uploaded archive |
+//! | `GET  /api/v1/releases` | viewer | agent releases ([`ReleaseView`]) |
+//! | `POST/DELETE /api/v1/releases/{version}/yank` | operator | yank / restore a version |
 //! | `GET  /api/v1/checks`, `GET/PUT/DELETE /api/v1/checks/{name}` | viewer / operator | checks ([`CheckSpec`] in, [`CheckView`] out) |
 //! | `GET  /api/v1/checks/{name}/mesh` | viewer | the mesh matrix ([`MeshMatrix`]) |
 //! | `PATCH /api/v1/agents/{id}` | operator | groups and labels ([`AgentPlacement`]) |
@@ -34,6 +39,7 @@ mod checks;
 mod desired;
 mod notification;
 mod registry;
+mod releases;
 mod silences;
 mod windows;
 
@@ -44,6 +50,7 @@ pub use checks::*;
 pub use desired::*;
 pub use notification::*;
 pub use registry::*;
+pub use releases::*;
 pub use silences::*;
 pub use windows::*;
 

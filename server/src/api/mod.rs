@@ -12,6 +12,7 @@ mod keys;
 mod latest;
 mod live;
 mod registry;
+mod releases;
 mod reported;
 mod series;
 mod sessions;
@@ -48,6 +49,7 @@ scheme name the least role an operation needs (viewer < operator < admin). Agent
         (name = "ingest", description = "Results from agents"),
         (name = "results", description = "Latest results, history and statistics"),
         (name = "registry", description = "Publisher keys and signed plugin packages"),
+        (name = "releases", description = "Signed agent releases"),
         (name = "checks", description = "Checks defined on the server, and the mesh matrix"),
         (name = "alerts", description = "Alert rules, the alerts they raise and their history")
     )
@@ -96,6 +98,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(keys::router())
         .merge(registry::router())
         .merge(statements::router())
+        .merge(releases::router())
         .merge(checks::router())
         .merge(alerts::router())
         .merge(desired::router())

@@ -4,13 +4,19 @@
 use std::collections::BTreeSet;
 
 use vantage_protocol::config::PublisherKey;
-use vantage_protocol::keys::{KeyId, PublicKey};
+use vantage_protocol::keys::{KeyId, KeyRole, PublicKey};
 use vantage_protocol::package::TrustStore;
 
-/// The keys the registry trusts now: roots not revoked, and keys not
-/// revoked whose endorsement verifies against such a root. Keys in the
-/// order given.
+/// The keys the registry trusts to sign plugins now: roots not revoked,
+/// and keys not revoked whose plugin endorsement verifies against such a
+/// root. Keys in the order given.
 pub fn trusted(keys: &[PublisherKey]) -> Vec<&PublisherKey> {
+    trusted_for(keys, KeyRole::Plugins)
+}
+
+/// The keys the registry trusts for `role`: roots not revoked, and keys
+/// not revoked that such a root endorsed for `role`.
+pub fn trusted_for(keys: &[PublisherKey], role: KeyRole) -> Vec<&PublisherKey> {
     let roots: Vec<PublicKey> = keys
         .iter()
         .filter(|k| k.root && k.revoked_at.is_none())
@@ -21,7 +27,9 @@ pub fn trusted(keys: &[PublisherKey]) -> Vec<&PublisherKey> {
         .filter(|k| {
             k.root
                 || match (&k.endorsement, public_key(k)) {
-                    (Some(e), Some(key)) => roots.iter().any(|root| e.verify(&key, root)),
+                    (Some(e), Some(key)) => {
+                        e.role == role && roots.iter().any(|root| e.verify(&key, root))
+                    }
                     _ => false,
                 }
         })
@@ -118,6 +126,21 @@ mod tests {
             trusted(keys).iter().map(|k| k.name.clone()).collect()
         };
         assert_eq!(ids(&keys), ["root", "team"]);
+        // A key endorsed for releases signs no plugin, and the other way round.
+        let ci = SigningKeyPair::from_seed("ci", [4; 32]);
+        let mut release_key = row(&ci, None);
+        release_key.root = false;
+        release_key.endorsement = Some(root.endorse_for(&ci.public(), KeyRole::Releases));
+        keys.push(release_key);
+        assert_eq!(ids(&keys), ["root", "team"]);
+        let names = |role| -> Vec<String> {
+            trusted_for(&keys, role)
+                .iter()
+                .map(|k| k.name.clone())
+                .collect()
+        };
+        assert_eq!(names(KeyRole::Releases), ["root", "ci"]);
+        keys.pop();
         // Revoking the root takes its endorsements with it.
         keys[0].revoked_at = Some(Utc::now());
         assert!(ids(&keys).is_empty());

@@ -24,6 +24,7 @@ mod jobs;
 mod notify;
 pub mod postgres;
 mod registry;
+mod releases;
 mod repeats;
 mod series;
 pub mod sketch;
@@ -49,6 +50,7 @@ pub use self::ingest::{
 pub use self::jobs::{DirtyRange, JobStore};
 pub use self::notify::{After, Attempt, ChannelRow, Claimed, NotifyStore, Routed};
 pub use self::registry::{PackageRow, RegistryStore, sort_packages};
+pub use self::releases::{ReleaseRow, ReleaseStore, sort_releases};
 pub use self::repeats::{Due, Quiet, RepeatStore};
 pub use self::series::{
     LatestRow, RawDistribution, RawPoint, Rollup, RollupRow, SeriesFilter, SeriesRow, SeriesStore,

@@ -11,6 +11,7 @@ mod distributions;
 mod latest;
 mod mesh;
 mod registry;
+mod releases;
 mod remote;
 mod rules;
 mod security;

@@ -12,6 +12,7 @@ mod jobs;
 mod postgres;
 mod query;
 mod registry;
+mod releases;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use tempfile::TempDir;

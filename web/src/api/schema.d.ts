@@ -843,6 +843,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/releases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Agent releases, newest version first. */
+        get: operations["list_releases"];
+        put?: never;
+        /**
+         * Publishes a signed release manifest (`vantage release publish`) for an
+         *     archive uploaded before. The same version and platform again with the
+         *     same archive and a higher `seq` re-signs it (a later expiry): 200.
+         */
+        post: operations["publish_release"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/releases/blobs/{sha256}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An agent archive by its sha256. Immutable: cache it forever, privately. */
+        get: operations["download_archive"];
+        /**
+         * Uploads an agent archive under its sha256. Uploading one that is
+         *     there already changes nothing (200).
+         */
+        put: operations["upload_archive"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/releases/{version}/yank": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Yanks a version on every platform: no rollout starts with it. Its
+         *     archives stay, so agents that run it keep a way back.
+         */
+        post: operations["yank_release"];
+        /** Restores a yanked version. */
+        delete: operations["restore_release"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/results/latest": {
         parameters: {
             query?: never;
@@ -1745,14 +1809,20 @@ export interface components {
         /**
          * @description A root key's signature over another publisher key: how a registry adds
          *     publishers that agents trust without re-pinning anything. An agent trusts
-         *     an endorsed key only when the endorsing root is one it pinned itself.
+         *     an endorsed key only when the endorsing root is one it pinned itself,
+         *     and only for the endorsement's role.
          */
         Endorsement: {
             /** @description The root key that signed. */
             by: string;
+            /** @description What the key may sign; `plugins` when absent. */
+            role?: components["schemas"]["KeyRole"];
             /**
              * @description base64 of the 64-byte ed25519 signature over
-             *     `"vantage-key-endorsement-v1\n" ‖ name ‖ "\n" ‖ public key bytes`.
+             *     `"vantage-key-endorsement-v1\n" ‖ name ‖ "\n" ‖ public key bytes`
+             *     for the `plugins` role, and over
+             *     `"vantage-key-endorsement-v2\n" ‖ role ‖ "\n" ‖ name ‖ "\n" ‖ public key bytes`
+             *     for any other, so that no endorsement stands for another role.
              */
             signature: string;
         };
@@ -1902,6 +1972,13 @@ export interface components {
              */
             results: Record<string, never>[];
         };
+        /**
+         * @description What a root endorsed a key for. A key signs only for its role: a
+         *     plugin publisher cannot sign an agent release, and a release key cannot
+         *     sign a plugin. Roots sign for both.
+         * @enum {string}
+         */
+        KeyRole: "plugins" | "releases";
         /** @description The latest result of a check target, and whether the check still has it. */
         LatestResult: components["schemas"]["LatestRow"] & {
             /**
@@ -2242,6 +2319,56 @@ export interface components {
             /** @description Its signatures (one root's is enough). */
             signatures: components["schemas"]["StatementSignature"][];
         };
+        /** @description An uploaded archive. */
+        ReleaseBlob: {
+            /** @description Its sha256, hex: its address. */
+            sha256: string;
+            /**
+             * Format: int64
+             * @description Its size in bytes.
+             */
+            size: number;
+        };
+        /** @description One published agent build: a version for a platform. */
+        ReleaseView: {
+            /**
+             * Format: date-time
+             * @description When the manifest stops being taken: re-sign it before then.
+             */
+            expires_at: string;
+            /** @description The signed manifest, as agents check it. */
+            manifest: components["schemas"]["SignedRelease"];
+            /** @description Agents older than this must update to an intermediate release first. */
+            min_version?: string | null;
+            /** @description The Rust target triple it runs on. */
+            platform: string;
+            /**
+             * Format: date-time
+             * @description When it was published (or last re-signed).
+             */
+            published_at: string;
+            /**
+             * Format: int64
+             * @description The manifest's sequence number.
+             */
+            seq: number;
+            /** @description sha256 of the archive, hex: its blob address. */
+            sha256: string;
+            /** @description The key whose signature the registry checked. */
+            signer: string;
+            /**
+             * Format: int64
+             * @description The archive's size in bytes.
+             */
+            size: number;
+            /** @description The agent version. */
+            version: string;
+            /**
+             * Format: date-time
+             * @description When it was yanked: no rollout may start with it.
+             */
+            yanked_at?: string | null;
+        };
         /**
          * @description The resolution of a query's points.
          * @enum {string}
@@ -2434,6 +2561,19 @@ export interface components {
             source: string;
             /** @description The browser or client that logged in. */
             user_agent: string;
+        };
+        /**
+         * @description A signed release manifest. The body is kept as the exact JSON text that
+         *     was signed, so verifying never depends on re-serialising it.
+         */
+        SignedRelease: {
+            /** @description The JSON text of a [`ReleaseBody`]. */
+            body: string;
+            /**
+             * @description Its signatures, each `{key_id, signature}` with the signature over
+             *     `"vantage-agent-release-v1\n" ‖ body`.
+             */
+            signatures: Record<string, never>[];
         };
         /** @description A silence as an operator asks for it. */
         SilenceSpec: {
@@ -4694,6 +4834,261 @@ export interface operations {
             };
             /** @description no statement yet */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    list_releases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleaseView"][];
+                };
+            };
+        };
+    };
+    publish_release: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignedRelease"];
+            };
+        };
+        responses: {
+            /** @description re-signed: the manifest of an existing release replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleaseView"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleaseView"];
+                };
+            };
+            /** @description that version and platform exist with another archive, or the seq is not above the registry's highest */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description malformed, expired, not signed by a root or release key of this registry, or no such archive */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    download_archive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": number[];
+                };
+            };
+            /** @description `If-None-Match` names this archive */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such archive */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description not 64 hex digits */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    upload_archive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        /** @description the archive */
+        requestBody: {
+            content: {
+                "application/octet-stream": number[];
+            };
+        };
+        responses: {
+            /** @description stored already */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleaseBlob"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleaseBlob"];
+                };
+            };
+            /** @description larger than `max_release_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description not `application/octet-stream` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description the bytes' sha256 is not the one named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    yank_release: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleaseView"][];
+                };
+            };
+            /** @description no such version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description not a semantic version */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    restore_release: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleaseView"][];
+                };
+            };
+            /** @description no such version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description not a semantic version */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

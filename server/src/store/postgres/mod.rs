@@ -30,6 +30,7 @@ mod mode;
 mod named;
 mod notify;
 mod registry;
+mod releases;
 mod repeats;
 mod series;
 
@@ -137,6 +138,11 @@ fn migrator() -> Migrator {
             15,
             "enrollment token uses",
             include_str!("../../../migrations/postgres/0015_enrollment_uses.sql"),
+        ),
+        migration(
+            16,
+            "agent releases",
+            include_str!("../../../migrations/postgres/0016_agent_releases.sql"),
         ),
     ])
 }

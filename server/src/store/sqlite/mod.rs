@@ -34,6 +34,7 @@ mod jobs;
 mod named;
 mod notify;
 mod registry;
+mod releases;
 mod repeats;
 mod series;
 #[cfg(test)]
@@ -156,6 +157,11 @@ fn migrator() -> Migrator {
             15,
             "enrollment token uses",
             include_str!("../../../migrations/sqlite/0015_enrollment_uses.sql"),
+        ),
+        migration(
+            16,
+            "agent releases",
+            include_str!("../../../migrations/sqlite/0016_agent_releases.sql"),
         ),
     ])
 }

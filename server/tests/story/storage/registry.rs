@@ -19,6 +19,7 @@ fn key(id: &str, root: bool, minutes: i64) -> PublisherKey {
         root,
         endorsement: (!root).then(|| Endorsement {
             by: KeyId("root".into()),
+            role: Default::default(),
             signature: "c2lnbmF0dXJl".into(),
         }),
         created_at: t0() + Duration::minutes(minutes),
