@@ -95,7 +95,7 @@ pub fn agent_info() -> AgentInfo {
         hostname: sysinfo::System::host_name().unwrap_or_else(|| "unknown".into()),
         os: std::env::consts::OS.into(),
         arch: std::env::consts::ARCH.into(),
-        version: env!("CARGO_PKG_VERSION").into(),
+        version: crate::VERSION.into(),
         addresses: addresses(),
     }
 }

@@ -26,5 +26,15 @@ pub mod plugin;
 mod precompiled;
 pub mod run;
 pub mod scheduler;
+pub mod selftest;
 pub mod standalone;
+pub mod update;
 pub mod uplink;
+
+/// This build's version: the package's, unless a test build set
+/// `VANTAGE_BUILD_VERSION` (see `build.rs`).
+pub const VERSION: &str = env!("VANTAGE_VERSION");
+
+/// The Rust target triple this build runs on: the platform of the
+/// releases it takes.
+pub const PLATFORM: &str = env!("VANTAGE_TARGET");

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
-use vantage_agent::standalone::{Agent, StartError, write_line};
+use vantage_agent::standalone::{Agent, Exit, StartError, write_line};
 
 #[derive(Parser)]
 #[command(
     name = "vantage-agent",
-    version,
+    version = vantage_agent::VERSION,
     about = "Runs signed WebAssembly probe plugins and reports their results"
 )]
 struct Cli {
@@ -35,6 +35,13 @@ enum Command {
     /// Checks a configuration (plugins verified and compiled, check configs
     /// validated) without running anything.
     Check {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// What an update runs a new build with before switching to it: loads
+    /// the configuration, reads the credential and trust keys, compiles
+    /// one plugin and reads the outbox, changing nothing.
+    SelfTest {
         #[arg(long, short)]
         config: PathBuf,
     },
@@ -185,6 +192,25 @@ fn main() -> ExitCode {
             )
             .exit();
     }
+    if let Command::Run {
+        config,
+        once: false,
+        ..
+    } = &cli.command
+    {
+        // The installed binary starts the version an update installed, and
+        // watches a new one through its trial.
+        match vantage_agent::update::launch(config) {
+            vantage_agent::update::Launch::Here => {}
+            vantage_agent::update::Launch::Exit(code) => {
+                return ExitCode::from(u8::try_from(code).unwrap_or(1));
+            }
+        }
+        if vantage_agent::update::Fault::injected() == Some(vantage_agent::update::Fault::Crash) {
+            eprintln!("error: test build: crashing at start (fault `crash`)");
+            return ExitCode::from(3);
+        }
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -193,7 +219,11 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli.command)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Exit::Stopped) => ExitCode::SUCCESS,
+        Ok(Exit::Restart) => {
+            drop(runtime);
+            restart()
+        }
         Err(StartError::Config(e)) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
@@ -205,12 +235,35 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> Result<(), StartError> {
+/// Starts what `current` names: a supervised agent asks its launcher to,
+/// the installed binary becomes the launcher by executing itself again.
+fn restart() -> ExitCode {
+    if std::env::var_os(vantage_agent::update::SUPERVISED_ENV).is_some() {
+        return ExitCode::from(vantage_agent::update::EXIT_RESTART as u8);
+    }
+    use std::os::unix::process::CommandExt as _;
+    let error = match std::env::current_exe() {
+        Ok(exe) => std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .exec(),
+        Err(e) => e,
+    };
+    eprintln!("error: cannot start the new version: {error}");
+    ExitCode::FAILURE
+}
+
+async fn run(command: Command) -> Result<Exit, StartError> {
     match command {
         Command::Check { config } => {
             let agent = Agent::prepare(&config)?;
             println!("{}: {} jobs ready", config.display(), agent.jobs.len());
-            Ok(())
+            Ok(Exit::Stopped)
+        }
+        Command::SelfTest { config } => {
+            for line in vantage_agent::selftest::self_test(&config)? {
+                println!("{line}");
+            }
+            Ok(Exit::Stopped)
         }
         Command::Enroll { config, with } => {
             let config = vantage_agent::config::AgentConfig::load(&config)?;
@@ -227,7 +280,7 @@ async fn run(command: Command) -> Result<(), StartError> {
                     .display(),
                 enrolled.pinned_ids()
             );
-            Ok(())
+            Ok(Exit::Stopped)
         }
         Command::Install {
             with,
@@ -242,13 +295,13 @@ async fn run(command: Command) -> Result<(), StartError> {
             for step in vantage_agent::install::install(request).await? {
                 println!("{step}");
             }
-            Ok(())
+            Ok(Exit::Stopped)
         }
         Command::Uninstall { root, purge } => {
             for step in vantage_agent::install::uninstall(&root, purge)? {
                 println!("{step}");
             }
-            Ok(())
+            Ok(Exit::Stopped)
         }
         Command::Run {
             config,
@@ -261,7 +314,7 @@ async fn run(command: Command) -> Result<(), StartError> {
             for result in agent.run_once().await? {
                 write_line(&mut out, &result).await?;
             }
-            Ok(())
+            Ok(Exit::Stopped)
         }
         Command::Run {
             config,
@@ -276,8 +329,7 @@ async fn run(command: Command) -> Result<(), StartError> {
                 tracing::info!("Stopping: letting runs in flight finish.");
                 let _ = stop_tx.send(true);
             });
-            agent.run(stop).await?;
-            Ok(())
+            Ok(agent.run(stop).await?)
         }
     }
 }

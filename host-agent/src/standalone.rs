@@ -11,7 +11,9 @@ use vantage_protocol::package::TrustStore;
 use vantage_protocol::result::CheckResult;
 
 use crate::catalog::{Catalog, build_jobs, load_trust};
-use crate::config::{AgentConfig, ConfigError, LimitsSection, OutboxSection, ServerSection};
+use crate::config::{
+    AgentConfig, ConfigError, LimitsSection, OutboxSection, ServerSection, UpdateSection,
+};
 use crate::enroll::Credential;
 use crate::host::{HostOptions, PluginHost};
 use crate::icmp::IcmpOptions;
@@ -55,6 +57,18 @@ pub struct Managed {
     pub host: Arc<PluginHost>,
     /// What the heartbeats report as this agent's addresses.
     pub addresses: Vec<String>,
+    /// The configuration file (a new build's self-test loads it).
+    pub config_path: std::path::PathBuf,
+    pub update: UpdateSection,
+}
+
+/// How [`Agent::run`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Asked to stop.
+    Stopped,
+    /// A new version is installed: start it.
+    Restart,
 }
 
 impl Agent {
@@ -114,6 +128,8 @@ impl Agent {
                     .map(ToString::to_string)
                     .collect()
             },
+            config_path: config_path.to_owned(),
+            update: config.update.clone(),
         });
         // An enrolled agent is known to the server by its enrolled name.
         let name = match &managed {
@@ -142,7 +158,19 @@ impl Agent {
 
     /// Runs until `stop` turns true, writing each result as a JSON line and,
     /// when enrolled, first appending it to the outbox that the uplink ships.
-    pub async fn run(self, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    pub async fn run(self, outer_stop: watch::Receiver<bool>) -> anyhow::Result<Exit> {
+        // Stopping is asked from outside, or by an installed update.
+        let (stop_tx, stop) = watch::channel(false);
+        let (restart_tx, mut restart) = watch::channel(false);
+        let mut outer = outer_stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = outer.wait_for(|s| *s) => {}
+                _ = restart.wait_for(|r| *r) => {}
+            }
+            let _ = stop_tx.send(true);
+        });
+        let restarting = restart_tx.subscribe();
         let (tx, mut rx) = mpsc::channel::<CheckResult>(1024);
         let (jobs_tx, jobs) = watch::channel(Arc::new(self.jobs.clone()));
         let remote = self.managed.as_ref().map(|m| {
@@ -155,6 +183,11 @@ impl Agent {
                 m.data_dir.clone(),
                 self.jobs.clone(),
                 jobs_tx,
+                crate::managed::Updates {
+                    config_path: m.config_path.clone(),
+                    settings: m.update.clone(),
+                    restart: restart_tx.clone(),
+                },
             )
         });
         // Remote configuration (starting from the last-known-good state) runs
@@ -164,6 +197,19 @@ impl Agent {
             Some(m) => Some(start_link(m, stop.clone())?),
             None => None,
         };
+        if let (Some(link), Some(m)) = (&link, &self.managed) {
+            // The first result the server takes ends a new version's trial.
+            let delivered = link.delivered.clone();
+            let layout = crate::update::Layout::new(&m.data_dir);
+            tokio::spawn(async move {
+                delivered.notified().await;
+                match crate::update::mark_healthy(&layout) {
+                    Ok(true) => tracing::info!(version = crate::VERSION, "This version delivered a result: its update is complete."),
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "Recording this version healthy failed."),
+                }
+            });
+        }
         let writer_link = link.clone();
         let writer = tokio::spawn(async move {
             let mut out = tokio::io::stdout();
@@ -197,7 +243,10 @@ impl Agent {
             let mut outbox = link.outbox.lock().unwrap_or_else(|p| p.into_inner());
             outbox.sync()?;
         }
-        Ok(())
+        if *restarting.borrow() {
+            return Ok(Exit::Restart);
+        }
+        Ok(Exit::Stopped)
     }
 }
 
@@ -216,6 +265,7 @@ fn start_link(m: &Managed, stop: watch::Receiver<bool>) -> anyhow::Result<Link> 
     let link = Link {
         outbox: Arc::new(std::sync::Mutex::new(outbox)),
         appended: Arc::new(tokio::sync::Notify::new()),
+        delivered: Arc::new(tokio::sync::Notify::new()),
         config: m.server.clone(),
         batch_results: m.outbox.batch_results,
     };
@@ -229,7 +279,11 @@ fn start_link(m: &Managed, stop: watch::Receiver<bool>) -> anyhow::Result<Link> 
             "The server is remote and plain HTTP: results and the credential cross the network unencrypted."
         );
     }
-    tokio::spawn(link.clone().ship(shipper, stop.clone()));
+    if crate::update::Fault::injected() == Some(crate::update::Fault::Silent) {
+        tracing::warn!("Test build: this agent sends no result (fault `silent`).");
+    } else {
+        tokio::spawn(link.clone().ship(shipper, stop.clone()));
+    }
     tokio::spawn(link.clone().heartbeats(
         client(&m.credential)?,
         chrono::Utc::now(),

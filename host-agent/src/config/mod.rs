@@ -7,6 +7,7 @@
 mod checks;
 mod limits;
 mod sections;
+mod update;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use serde::Deserialize;
 pub use checks::{CheckConfig, parse_plugin_ref};
 pub(crate) use checks::{MAX_INTERVAL, MIN_INTERVAL};
 pub use limits::{LimitsSection, OutboxSection, parse_size};
+pub use update::{FreezeWindow, UpdateMode, UpdateSection};
 pub use sections::{
     AgentSection, IcmpSection, PluginsSection, ServerSection, TlsSection, TrustSection,
 };
@@ -42,6 +44,9 @@ pub struct AgentConfig {
     /// The durable queue of results for the server.
     #[serde(default)]
     pub outbox: OutboxSection,
+    /// Whether and when the agent updates itself.
+    #[serde(default)]
+    pub update: UpdateSection,
     #[serde(default, rename = "check")]
     pub checks: Vec<CheckConfig>,
     /// The file this was read from; relative paths resolve against its folder.

@@ -35,6 +35,7 @@ impl AgentConfig {
         {
             return Err("server: heartbeat and max_backoff must be at least 100ms".into());
         }
+        self.update.validate()?;
         let max_wait = vantage_protocol::config::MAX_DESIRED_WAIT_SECS;
         if self.server.config_wait > Duration::from_secs(max_wait) {
             return Err(format!(

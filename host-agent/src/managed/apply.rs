@@ -149,6 +149,8 @@ impl Remote {
             keys: state.keys.clone(),
             revoked_keys: self.revoked.iter().cloned().collect(),
             statement: state.statement.clone(),
+            // An offer is acted on when it arrives, never replayed from disk.
+            update: None,
         };
         if let Err(e) = save_last_known_good(&self.data_dir, &effective) {
             tracing::warn!(error = %format!("{e:#}"), "Saving the last-known-good configuration failed.");

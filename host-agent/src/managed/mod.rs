@@ -16,7 +16,8 @@
 //! sign for this agent, `last_known_good` keeps the state across
 //! restarts; `statement` holds the registry's newest signed statement and
 //! `floors` the versions each plugin ran, below which a server alone
-//! cannot send the agent back; `owners` which keys a plugin name belongs to.
+//! cannot send the agent back; `owners` which keys a plugin name belongs to;
+//! `update` hands the desired state's update offer to [`crate::update`].
 
 mod apply;
 mod floors;
@@ -27,6 +28,7 @@ mod poll;
 mod revoked;
 mod statement;
 mod trust;
+mod update;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -46,6 +48,7 @@ use crate::uplink::client::ServerClient;
 pub use last_known_good::load_last_known_good;
 use poll::log_status;
 pub use trust::agent_trust;
+pub use update::Updates;
 
 /// The last-known-good desired state, in the data folder.
 pub const DESIRED_FILE: &str = "desired.json";
@@ -83,6 +86,7 @@ pub struct Remote {
     /// Which keys each plugin name belongs to, kept on disk.
     owners: owners::Owners,
     jobs: watch::Sender<Arc<Vec<Job>>>,
+    updates: Updates,
 }
 
 impl Remote {
@@ -97,6 +101,7 @@ impl Remote {
         data_dir: PathBuf,
         local_jobs: Vec<Job>,
         jobs: watch::Sender<Arc<Vec<Job>>>,
+        updates: Updates,
     ) -> Remote {
         let revoked = revoked::load(&data_dir).unwrap_or_else(|e| {
             tracing::error!(error = %format!("{e:#}"), "The stored revocations are unreadable: starting from the server's alone.");
@@ -135,6 +140,7 @@ impl Remote {
             floors,
             owners,
             jobs,
+            updates,
         }
     }
 

@@ -81,6 +81,10 @@ impl Remote {
                                 .await;
                             log_status(&status);
                             self.report(&mut client, &status).await;
+                            self.send_update_report(&mut client).await;
+                            if self.consider_update(&state, &mut client).await {
+                                return;
+                            }
                             current = Some(state.version.clone());
                             retries = 0;
                             retry_at = incomplete(&status).then(|| retry_after(retries));
@@ -95,6 +99,7 @@ impl Remote {
                 }
                 Ok(reply) if reply.status == 304 => {
                     attempt = 0;
+                    self.send_update_report(&mut client).await;
                     if last.is_none() && current.is_some() {
                         // Started from last-known-good and the server agrees:
                         // apply it once more with the server at hand, so

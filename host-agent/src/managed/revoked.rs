@@ -61,6 +61,7 @@ mod tests {
             keys: vec![],
             revoked_keys: revoked.iter().map(|k| KeyId((*k).into())).collect(),
             statement: None,
+            update: None,
         }
     }
 

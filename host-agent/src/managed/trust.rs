@@ -112,6 +112,7 @@ mod tests {
             keys,
             revoked_keys: revoked,
             statement: None,
+            update: None,
         }
     }
 

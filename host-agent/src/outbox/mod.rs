@@ -13,6 +13,7 @@
 //! segment is dropped, and its unacknowledged records are counted as dropped
 //! and reported to the server.
 
+mod inspect;
 mod segment;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ use vantage_protocol::ingest::OutboxStats;
 use vantage_protocol::result::CheckResult;
 
 use crate::config::OutboxSection;
+pub use inspect::{Inspection, inspect};
 use segment::{HEADER, Segment};
 
 /// A record: its segment's sequence number and its index there.

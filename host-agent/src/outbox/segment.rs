@@ -124,7 +124,7 @@ impl Segment {
 }
 
 /// The record starting at `at`, if it is whole and its checksum matches.
-fn record_at(bytes: &[u8], at: u64) -> Option<Slot> {
+pub(crate) fn record_at(bytes: &[u8], at: u64) -> Option<Slot> {
     let at_usize = usize::try_from(at).ok()?;
     let header = bytes.get(at_usize..at_usize + HEADER as usize)?;
     let len = u32::from_le_bytes(header[..4].try_into().ok()?);

@@ -214,3 +214,50 @@ fn every_outbox_file_is_readable_by_the_agent_only() {
         assert_eq!(mode(&file), 0o600, "{}", file.display());
     }
 }
+
+#[test]
+fn inspecting_reads_every_record_and_changes_no_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        inspect(&dir.path().join("none")).unwrap(),
+        Inspection {
+            segments: 0,
+            records: 0
+        }
+    );
+    let mut o = Outbox::open(dir.path(), &limits(1 << 20, 4096)).unwrap();
+    for n in 0..30 {
+        o.append(&result(n)).unwrap();
+    }
+    o.sync().unwrap();
+    // A torn tail, as after a crash mid-write.
+    let last = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .max()
+        .unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&last)
+        .unwrap()
+        .write_all(b"\x10\0\0\0torn")
+        .unwrap();
+    let snapshot = |d: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(dir.path());
+    let found = inspect(dir.path()).unwrap();
+    assert_eq!(found.records, 30);
+    assert!(found.segments >= 2, "{found:?}");
+    assert_eq!(snapshot(dir.path()), before, "inspecting wrote nothing");
+    std::fs::write(dir.path().join("state.json"), b"{not json").unwrap();
+    assert!(inspect(dir.path()).is_err());
+}

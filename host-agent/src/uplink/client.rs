@@ -21,7 +21,7 @@ use crate::caps::tls::TlsConfigs;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest answer read, but for [`ServerClient::get`]'s own bound.
 const MAX_ANSWER: usize = 1 << 20;
-const USER_AGENT: &str = concat!("vantage-agent/", env!("CARGO_PKG_VERSION"));
+const USER_AGENT: &str = concat!("vantage-agent/", env!("VANTAGE_VERSION"));
 
 /// An answer from the server.
 #[derive(Debug)]

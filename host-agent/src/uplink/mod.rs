@@ -106,6 +106,8 @@ pub struct Link {
     pub outbox: Arc<Mutex<Outbox>>,
     /// Woken when a result is appended.
     pub appended: Arc<Notify>,
+    /// Woken when the server acknowledged a batch.
+    pub delivered: Arc<Notify>,
     pub config: ServerSection,
     pub batch_results: usize,
 }
@@ -196,6 +198,7 @@ impl Link {
                         );
                     }
                     *attempt = 0;
+                    self.delivered.notify_one();
                     self.with_outbox(|o| o.ack(&record_ids))
                 }
                 Step::Retry(retry_after) => {
@@ -264,7 +267,7 @@ impl Link {
     ) {
         loop {
             let heartbeat = Heartbeat {
-                version: env!("CARGO_PKG_VERSION").into(),
+                version: crate::VERSION.into(),
                 started_at,
                 outbox: self.with_outbox(|o| o.stats()),
                 addresses: addresses.clone(),

@@ -31,6 +31,9 @@ pub struct DesiredState {
     /// holds the newest it verified (yanks, revocations, freshness).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement: Option<RegistryStatement>,
+    /// The agent version a rollout wants this agent to run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<super::UpdateOffer>,
 }
 
 /// One check as an agent runs it.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 use vantage_protocol::config::{
-    AgentSelector, DesiredCheck, DesiredState, DesiredTarget, MeshSpec, PublisherKey,
+    AgentSelector, DesiredCheck, DesiredState, DesiredTarget, MeshSpec, PublisherKey, UpdateOffer,
 };
 use vantage_protocol::keys::KeyId;
 use vantage_protocol::statement::RegistryStatement;
@@ -127,6 +127,7 @@ pub fn desired_state(
     checks: &[ResolvedCheck],
     keys: &[PublisherKey],
     statement: Option<&RegistryStatement>,
+    update: Option<&UpdateOffer>,
 ) -> DesiredState {
     let mut checks: Vec<DesiredCheck> = checks
         .iter()
@@ -142,7 +143,7 @@ pub fn desired_state(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let body = serde_json::to_vec(&(&checks, &trusted, &revoked_keys, statement))
+    let body = serde_json::to_vec(&(&checks, &trusted, &revoked_keys, statement, update))
         .expect("a desired state serialises");
     let version = hex::encode(&Sha256::digest(&body)[..16]);
     DesiredState {
@@ -151,6 +152,7 @@ pub fn desired_state(
         keys: trusted,
         revoked_keys,
         statement: statement.cloned(),
+        update: update.cloned(),
     }
 }
 
@@ -247,7 +249,7 @@ mod tests {
         let fra = agent("fra", &["edge"], &[("site", "fra")], None);
         let ams = agent("ams", &["edge"], &[("site", "ams")], None);
         let all = [fra.clone(), ams.clone()];
-        let state = desired_state(&fra, &all, &checks, &[], None);
+        let state = desired_state(&fra, &all, &checks, &[], None, None);
         assert_eq!(names(&state), ["edge", "everywhere"]);
         let targets: Vec<&str> = state.checks[1]
             .targets
@@ -257,17 +259,17 @@ mod tests {
         assert_eq!(targets, ["a:1", "b:1"]);
         assert_eq!(state.checks[1].timeout_ms, 10_000);
         assert_eq!(
-            names(&desired_state(&ams, &all, &checks, &[], None)),
+            names(&desired_state(&ams, &all, &checks, &[], None, None)),
             ["everywhere"]
         );
         // Equal inputs, equal versions; another check set, another version.
         assert_eq!(
             state.version,
-            desired_state(&fra, &all, &checks, &[], None).version
+            desired_state(&fra, &all, &checks, &[], None, None).version
         );
         assert_ne!(
             state.version,
-            desired_state(&fra, &all, &checks[..1], &[], None).version
+            desired_state(&fra, &all, &checks[..1], &[], None, None).version
         );
     }
 
@@ -286,7 +288,7 @@ mod tests {
         revoked.revoked_at = Some(Utc::now());
         all.push(revoked);
 
-        let state = desired_state(&all[0], &all[..3], &mesh, &[], None);
+        let state = desired_state(&all[0], &all[..3], &mesh, &[], None, None);
         let targets: Vec<(&str, Option<&str>)> = state.checks[0]
             .targets
             .iter()
@@ -297,7 +299,7 @@ mod tests {
             [("10.0.0.1", Some("a1")), ("10.0.0.2", Some("a2"))]
         );
         assert!(
-            desired_state(&all[7], &all, &mesh, &[], None)
+            desired_state(&all[7], &all, &mesh, &[], None, None)
                 .checks
                 .is_empty(),
             "not a member"
@@ -305,7 +307,7 @@ mod tests {
 
         // Five eligible peers, three probed: the same three every time.
         let sample = |a: &AgentRow| -> Vec<String> {
-            desired_state(a, &all, &mesh, &[], None).checks[0]
+            desired_state(a, &all, &mesh, &[], None, None).checks[0]
                 .targets
                 .iter()
                 .map(|t| t.peer.clone().unwrap())
@@ -321,14 +323,14 @@ mod tests {
         let mut shuffled = all.clone();
         shuffled.reverse();
         assert_eq!(
-            desired_state(&all[0], &shuffled, &mesh, &[], None).checks[0]
+            desired_state(&all[0], &shuffled, &mesh, &[], None, None).checks[0]
                 .targets
                 .len(),
             3
         );
         assert_eq!(
-            desired_state(&all[0], &shuffled, &mesh, &[], None).version,
-            desired_state(&all[0], &all, &mesh, &[], None).version
+            desired_state(&all[0], &shuffled, &mesh, &[], None, None).version,
+            desired_state(&all[0], &all, &mesh, &[], None, None).version
         );
     }
 }

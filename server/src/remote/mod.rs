@@ -124,6 +124,7 @@ impl Snapshot {
             &self.checks,
             &self.keys,
             self.statement.as_ref(),
+            None,
         ))
     }
 }

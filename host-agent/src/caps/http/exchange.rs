@@ -20,7 +20,7 @@ use crate::caps::tls::TlsConfigs;
 
 /// The largest body a plugin may keep.
 const MAX_BODY: usize = 8 << 20;
-const USER_AGENT: &str = concat!("vantage-agent/", env!("CARGO_PKG_VERSION"));
+const USER_AGENT: &str = concat!("vantage-agent/", env!("VANTAGE_VERSION"));
 
 /// What one request/response exchange produced, before redirects are decided.
 pub(super) struct Exchange {
