@@ -56,8 +56,12 @@ pub fn self_test(config_path: &Path) -> anyhow::Result<Vec<String>> {
                 max_memory_bytes: 64 << 20,
                 ..HostOptions::default()
             })?;
-            host.prepare(&package.manifest().id(), &package.digest(), package.component())
-                .with_context(|| format!("compiling {}", path.display()))?;
+            host.prepare(
+                &package.manifest().id(),
+                &package.digest(),
+                package.component(),
+            )
+            .with_context(|| format!("compiling {}", path.display()))?;
             said.push(format!("compiled {}", package.manifest().id()));
         }
         None => said.push("no plugin package to compile".into()),

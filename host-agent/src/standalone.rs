@@ -204,9 +204,14 @@ impl Agent {
             tokio::spawn(async move {
                 delivered.notified().await;
                 match crate::update::mark_healthy(&layout) {
-                    Ok(true) => tracing::info!(version = crate::VERSION, "This version delivered a result: its update is complete."),
+                    Ok(true) => tracing::info!(
+                        version = crate::VERSION,
+                        "This version delivered a result: its update is complete."
+                    ),
                     Ok(false) => {}
-                    Err(e) => tracing::error!(error = %format!("{e:#}"), "Recording this version healthy failed."),
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "Recording this version healthy failed.")
+                    }
                 }
             });
         }

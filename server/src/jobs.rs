@@ -213,6 +213,7 @@ pub async fn round(
         .ensure_partitions(now - raw, now + chrono::Duration::days(2))
         .await?;
     telemetry.rollup(rollup(store, now).await?);
+    crate::remote::rollout::advance(store, offline, now).await?;
     telemetry.retention(retention(store, config, now).await?);
     Ok(())
 }

@@ -25,6 +25,7 @@ mod e2e;
 mod http;
 mod packages;
 mod prepare;
+mod update_agent;
 mod web;
 
 use std::path::{Path, PathBuf};
@@ -115,6 +116,9 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     // needs no C or Python toolchain, and stopping it stops its children.
     // It builds the workspace's tests first: the demo runs that build's
     // agent and server, so wasmtime is compiled once.
+    // The update stories' second agent build comes first: the workspace's
+    // build then puts the normal agent back.
+    update_agent::build(root)?;
     demo::smoke::start(root)?;
     prepare::system_packages()?;
     prepare::wasm_target()?;

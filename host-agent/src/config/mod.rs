@@ -17,10 +17,10 @@ use serde::Deserialize;
 pub use checks::{CheckConfig, parse_plugin_ref};
 pub(crate) use checks::{MAX_INTERVAL, MIN_INTERVAL};
 pub use limits::{LimitsSection, OutboxSection, parse_size};
-pub use update::{FreezeWindow, UpdateMode, UpdateSection};
 pub use sections::{
     AgentSection, IcmpSection, PluginsSection, ServerSection, TlsSection, TrustSection,
 };
+pub use update::{FreezeWindow, UpdateMode, UpdateSection};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]

@@ -80,7 +80,9 @@ impl Remote {
                 problem = r.problem_text(),
                 "The server did not take the update report."
             ),
-            Err(e) => tracing::debug!(error = %format!("{e:#}"), "Sending the update report failed."),
+            Err(e) => {
+                tracing::debug!(error = %format!("{e:#}"), "Sending the update report failed.")
+            }
         }
     }
 }

@@ -38,6 +38,13 @@ pub enum Launch {
 /// child until it ends when that is not here.
 pub fn launch(config_path: &Path) -> Launch {
     if std::env::var_os(SUPERVISED_ENV).is_some() {
+        // A launcher killed outright takes its child with it (systemd
+        // would; a shell or a test might not).
+        let _ =
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
+        if rustix::process::getppid().is_none_or(|p| p.is_init()) {
+            return Launch::Exit(1);
+        }
         return Launch::Here;
     }
     // A configuration that does not load is reported by the agent itself.
@@ -46,7 +53,10 @@ pub fn launch(config_path: &Path) -> Launch {
     };
     let layout = Layout::new(&config.resolve(&config.agent.data_dir));
     let window = config.update.health_window;
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             tracing::error!(error = %e, "The launcher cannot start; running the installed version.");
@@ -82,7 +92,9 @@ fn plan(layout: &Layout, window: Duration) -> Plan {
             t.started_at = Some(Utc::now());
             t.deadline = Some(deadline);
         }
-        let saved = state.save(layout).and_then(|()| layout.switch(Some(&trial.version)));
+        let saved = state
+            .save(layout)
+            .and_then(|()| layout.switch(Some(&trial.version)));
         if let Err(e) = saved {
             rollback(layout, &mut state, &format!("starting its trial: {e:#}"));
             return plan(layout, window);
@@ -107,12 +119,24 @@ fn rollback(layout: &Layout, state: &mut UpdateState, reason: &str) {
         let _ = layout.switch(None);
     }
     let running = previous.as_deref().unwrap_or(crate::VERSION).to_owned();
-    state.failed.insert(trial.version.clone(), reason.to_owned());
-    state.owe(UpdateStep::RolledBack, &running, &trial.version, Some(reason.to_owned()));
+    state
+        .failed
+        .insert(trial.version.clone(), reason.to_owned());
+    state.owe(
+        UpdateStep::RolledBack,
+        &running,
+        &trial.version,
+        Some(reason.to_owned()),
+    );
     if let Err(e) = state.save(layout) {
         tracing::error!(error = %format!("{e:#}"), "Saving the update state failed.");
     }
-    tracing::error!(version = trial.version, back_to = running, reason, "The new version was rolled back.");
+    tracing::error!(
+        version = trial.version,
+        back_to = running,
+        reason,
+        "The new version was rolled back."
+    );
 }
 
 async fn supervise(layout: &Layout, window: Duration) -> Launch {
@@ -169,7 +193,11 @@ async fn supervise(layout: &Layout, window: Duration) -> Launch {
         }
         let mut state = UpdateState::load(layout);
         if state.in_trial() {
-            rollback(layout, &mut state, &format!("it exited with status {status} before it delivered a result"));
+            rollback(
+                layout,
+                &mut state,
+                &format!("it exited with status {status} before it delivered a result"),
+            );
             continue;
         }
         return Launch::Exit(status);
@@ -178,7 +206,9 @@ async fn supervise(layout: &Layout, window: Duration) -> Launch {
 
 /// SIGTERM, then SIGKILL after the grace; the child's exit status.
 async fn stop(child: &mut Child) -> i32 {
-    let pid = child.id().and_then(|p| rustix::process::Pid::from_raw(p as i32));
+    let pid = child
+        .id()
+        .and_then(|p| rustix::process::Pid::from_raw(p as i32));
     if let Some(pid) = pid {
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
     }

@@ -89,7 +89,9 @@ impl Layout {
         let link = self.current_link();
         match version {
             Some(v) => {
-                let tmp = self.root.join(format!("current.{}.tmp", std::process::id()));
+                let tmp = self
+                    .root
+                    .join(format!("current.{}.tmp", std::process::id()));
                 let _ = std::fs::remove_file(&tmp);
                 std::os::unix::fs::symlink(Path::new("versions").join(v), &tmp)
                     .with_context(|| format!("linking {}", tmp.display()))?;

@@ -87,8 +87,13 @@ impl Stager<'_> {
             tracing::error!(error = %format!("{e:#}"), "Saving the update state failed.");
         }
         match &outcome {
-            Outcome::Restart => tracing::info!(version = target, "An update is installed; restarting into it."),
-            _ => tracing::warn!(version = target, step = ?step, reason = reason.as_deref().unwrap_or(""), "An update was not installed."),
+            Outcome::Restart => tracing::info!(
+                version = target,
+                "An update is installed; restarting into it."
+            ),
+            _ => {
+                tracing::warn!(version = target, step = ?step, reason = reason.as_deref().unwrap_or(""), "An update was not installed.")
+            }
         }
         outcome
     }
@@ -102,7 +107,9 @@ impl Stager<'_> {
         }
         let now = Utc::now();
         if let Some(window) = self.settings.frozen(now) {
-            return Err(Outcome::Deferred(format!("inside the freeze window {window:?}")));
+            return Err(Outcome::Deferred(format!(
+                "inside the freeze window {window:?}"
+            )));
         }
         if state.in_trial() {
             return Err(Outcome::Deferred("another update is in its trial".into()));
@@ -112,7 +119,13 @@ impl Stager<'_> {
             .releases
             .iter()
             .find(|r| r.parsed().is_ok_and(|b| b.platform == crate::PLATFORM))
-            .ok_or_else(|| refused(format!("no release of {} for {}", offer.version, crate::PLATFORM)))?;
+            .ok_or_else(|| {
+                refused(format!(
+                    "no release of {} for {}",
+                    offer.version,
+                    crate::PLATFORM
+                ))
+            })?;
         let roots: Vec<PublicKey> = self
             .roots
             .iter()
@@ -205,8 +218,8 @@ impl Stager<'_> {
     }
 }
 
-/// Unpacks the `vantage-agent` file of a `.tar.gz` (and, for test builds,
-/// a `FAULT` file beside it) into `dir`, 0755.
+/// Unpacks the `vantage-agent` file of a `.tar.gz` (and a `FAULT` file,
+/// which only a test build reads, see `fault.rs`) into `dir`, 0755.
 fn unpack(archive: &[u8], dir: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt as _;
     crate::files::private_dir(dir)?;
@@ -218,13 +231,20 @@ fn unpack(archive: &[u8], dir: &Path) -> anyhow::Result<()> {
             continue;
         }
         let path = entry.path().context("a path in the archive")?.into_owned();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        let wanted = name == BINARY || (name == "FAULT" && env!("VANTAGE_FAULTS") == "1");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        // `FAULT` only matters to a test build of the new version; the
+        // build that unpacks it may be any.
+        let wanted = name == BINARY || name == "FAULT";
         if !wanted {
             continue;
         }
         let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).context("reading the archive")?;
+        entry
+            .read_to_end(&mut bytes)
+            .context("reading the archive")?;
         let out = dir.join(name);
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -232,7 +252,8 @@ fn unpack(archive: &[u8], dir: &Path) -> anyhow::Result<()> {
             .mode(0o755)
             .open(&out)
             .with_context(|| format!("creating {} (is there one `{name}` only?)", out.display()))?;
-        std::io::Write::write_all(&mut file, &bytes).with_context(|| format!("writing {}", out.display()))?;
+        std::io::Write::write_all(&mut file, &bytes)
+            .with_context(|| format!("writing {}", out.display()))?;
         file.sync_all()?;
         found |= name == BINARY;
     }
@@ -246,7 +267,10 @@ fn unpack(archive: &[u8], dir: &Path) -> anyhow::Result<()> {
 async fn check_binary(binary: &Path, version: &str, config: &Path) -> anyhow::Result<()> {
     let run = |args: Vec<std::ffi::OsString>| {
         let mut command = tokio::process::Command::new(binary);
-        command.args(args).env_remove(super::SUPERVISED_ENV).kill_on_drop(true);
+        command
+            .args(args)
+            .env_remove(super::SUPERVISED_ENV)
+            .kill_on_drop(true);
         async move {
             tokio::time::timeout(SELF_TEST_TIMEOUT, command.output())
                 .await

@@ -25,6 +25,9 @@
 //! | `POST /api/v1/releases` | operator | publish a [`SignedRelease`](crate::update::SignedRelease) of an uploaded archive |
 //! | `GET  /api/v1/releases` | viewer | agent releases ([`ReleaseView`]) |
 //! | `POST/DELETE /api/v1/releases/{version}/yank` | operator | yank / restore a version |
+//! | `POST /api/v1/rollouts`, `GET /api/v1/rollouts[/{id}]` | operator / viewer | rollouts ([`RolloutSpec`] in, [`RolloutView`] out) |
+//! | `POST /api/v1/rollouts/{id}/{pause,resume,abort}` | operator | steer a rollout |
+//! | `POST /api/v1/agents/update-status` | agent | where its update stands ([`UpdateReport`]) |
 //! | `GET  /api/v1/checks`, `GET/PUT/DELETE /api/v1/checks/{name}` | viewer / operator | checks ([`CheckSpec`] in, [`CheckView`] out) |
 //! | `GET  /api/v1/checks/{name}/mesh` | viewer | the mesh matrix ([`MeshMatrix`]) |
 //! | `PATCH /api/v1/agents/{id}` | operator | groups and labels ([`AgentPlacement`]) |
@@ -40,6 +43,7 @@ mod desired;
 mod notification;
 mod registry;
 mod releases;
+mod rollouts;
 mod silences;
 mod windows;
 
@@ -51,6 +55,7 @@ pub use desired::*;
 pub use notification::*;
 pub use registry::*;
 pub use releases::*;
+pub use rollouts::*;
 pub use silences::*;
 pub use windows::*;
 

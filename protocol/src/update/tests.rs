@@ -94,7 +94,8 @@ fn a_release_verifies_for_a_root_or_a_key_endorsed_for_releases_only() {
 #[test]
 fn malformed_manifests_are_refused_naming_the_field() {
     let root = SigningKeyPair::from_seed("root", [1; 32]);
-    let cases: [(&str, fn(&mut ReleaseBody)); 6] = [
+    type Spoil = fn(&mut ReleaseBody);
+    let cases: [(&str, Spoil); 6] = [
         ("product", |b| b.product = "vantage-server".into()),
         ("platform", |b| b.platform = "x86_64 linux; rm".into()),
         ("sha256", |b| b.sha256 = "xyz".into()),

@@ -14,6 +14,7 @@ mod live;
 mod registry;
 mod releases;
 mod reported;
+mod rollouts;
 mod series;
 mod sessions;
 mod statements;
@@ -99,6 +100,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(registry::router())
         .merge(statements::router())
         .merge(releases::router())
+        .merge(rollouts::router())
         .merge(checks::router())
         .merge(alerts::router())
         .merge(desired::router())

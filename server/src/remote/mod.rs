@@ -10,6 +10,7 @@
 
 pub mod desired;
 pub mod resolve;
+pub mod rollout;
 pub mod trust;
 pub mod validate;
 
@@ -42,6 +43,8 @@ pub struct Snapshot {
     pub checks: Vec<ResolvedCheck>,
     /// The registry's newest statement, which every agent gets.
     pub statement: Option<RegistryStatement>,
+    /// The active rollout: the agents it asked get its offer.
+    pub active: rollout::Active,
 }
 
 /// A stored check with its secrets opened, and how it resolves; a check
@@ -83,10 +86,12 @@ impl Snapshot {
             .into_iter()
             .map(|row| open_and_resolve(row, &packages, &trusted, sealer))
             .collect();
+        let active = rollout::Active::load(store, &keys).await?;
         Ok(Snapshot {
             agents,
             keys,
             packages,
+            active,
             checks,
             statement,
         })
@@ -124,7 +129,7 @@ impl Snapshot {
             &self.checks,
             &self.keys,
             self.statement.as_ref(),
-            None,
+            self.active.offer_for(agent_id),
         ))
     }
 }

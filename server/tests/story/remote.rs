@@ -30,6 +30,7 @@ mod names;
 mod revocation;
 mod scope;
 mod secrets;
+mod update;
 
 pub(crate) use fixtures::*;
 

@@ -93,6 +93,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agents/update-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An agent says where its update stands; the active rollout takes it
+         *     when it asked that agent for that version, and moves on.
+         */
+        post: operations["update_status"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agents/{id}": {
         parameters: {
             query?: never;
@@ -918,6 +938,99 @@ export interface paths {
         get: operations["latest"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rollouts, newest first. */
+        get: operations["list_rollouts"];
+        put?: never;
+        /**
+         * Starts a rollout: its first wave is asked at once; the server starts
+         *     each next wave once every agent asked is healthy and `wait` passed, and
+         *     halts when more than `max_failures_percent` of them failed.
+         */
+        post: operations["start_rollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One rollout, with every agent it asked. */
+        get: operations["get_rollout"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{id}/abort": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Aborts a rollout: no agent is offered its version any more (those that
+         *     run it keep it).
+         */
+        post: operations["abort_rollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pauses a running rollout: no new wave starts; the agents asked go on. */
+        post: operations["pause_rollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resumes a paused rollout. */
+        post: operations["resume_rollout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1790,6 +1903,7 @@ export interface components {
             /** @description Key ids the registry revoked. */
             revoked_keys: string[];
             statement?: components["schemas"]["RegistryStatement"] | null;
+            update?: components["schemas"]["UpdateOffer"] | null;
             /**
              * @description Hex of a digest of `checks`, `keys` and `revoked_keys`; the agent
              *     sends it back in `If-None-Match` and reports it in [`ConfigStatus`].
@@ -2397,6 +2511,87 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "operator" | "admin";
+        /** @description One agent of a rollout. */
+        RolloutAgent: {
+            /**
+             * Format: uuid
+             * @description The agent's id.
+             */
+            agent_id: string;
+            /** @description The agent's name. */
+            name: string;
+            /** @description Why, for a step that is not `healthy`. */
+            reason?: string | null;
+            /** @description The version it reports running. */
+            running: string;
+            step?: components["schemas"]["UpdateStep"] | null;
+            /** @description The index of the wave that asked it. */
+            wave: number;
+        };
+        /** @description `POST /api/v1/rollouts`: what to roll out, to whom, how. */
+        RolloutSpec: {
+            /** @description Only the agents of this group; every agent when absent. */
+            group?: string | null;
+            /**
+             * Format: double
+             * @description The share of the agents asked so far, in percent, that may fail or
+             *     roll back before the rollout halts itself.
+             */
+            max_failures_percent?: number;
+            /**
+             * @description A published agent version.
+             * @example 1.4.0
+             */
+            version: string;
+            /**
+             * @description How long a wave stays healthy before the next one starts.
+             * @example 10m
+             */
+            wait?: string;
+            /**
+             * @description The waves, each reaching at least as far as the one before.
+             * @example [
+             *       "canary=1",
+             *       "10%",
+             *       "50%",
+             *       "100%"
+             *     ]
+             */
+            waves?: string[];
+        };
+        /**
+         * @description Where a rollout stands.
+         * @enum {string}
+         */
+        RolloutState: "running" | "paused" | "halted" | "aborted" | "done";
+        /** @description A rollout as the API shows it. */
+        RolloutView: {
+            /** @description The agents asked so far, by wave and name. */
+            agents: components["schemas"]["RolloutAgent"][];
+            /**
+             * Format: date-time
+             * @description When it started.
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The rollout's id.
+             */
+            id: string;
+            /** @description Why it halted, or who paused or aborted it. */
+            reason?: string | null;
+            /** @description What it rolls out, to whom, how. */
+            spec: components["schemas"]["RolloutSpec"];
+            /** @description Where it stands. */
+            state: components["schemas"]["RolloutState"];
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             */
+            updated_at: string;
+            /** @description The index of the wave out now. */
+            wave: number;
+        };
         /** @description One route: the alerts it matches go to its channels. */
         Route: {
             /** @description The channels' names. */
@@ -2747,6 +2942,37 @@ export interface components {
             /** @description It expired with no newer one: the server may be withholding updates. */
             stale: boolean;
         };
+        /** @description In a desired state: the agent version a rollout wants this agent to run. */
+        UpdateOffer: {
+            /**
+             * @description Its signed manifests, one per platform published and not yanked:
+             *     the agent takes its own platform's.
+             */
+            releases: components["schemas"]["SignedRelease"][];
+            /**
+             * @description The keys a root endorsed for releases, none revoked: the agent
+             *     checks each endorsement against the roots it pinned.
+             */
+            signers: components["schemas"]["PublisherKey"][];
+            /** @description The version to run. */
+            version: string;
+        };
+        /** @description `POST /api/v1/agents/update-status`. */
+        UpdateReport: {
+            /** @description Why, for every step but `healthy`. */
+            reason?: string | null;
+            /** @description The version the agent runs now. */
+            running: string;
+            /** @description Where it stands. */
+            step: components["schemas"]["UpdateStep"];
+            /** @description The version offered. */
+            target: string;
+        };
+        /**
+         * @description Where an agent's update stands.
+         * @enum {string}
+         */
+        UpdateStep: "staging" | "trial" | "healthy" | "rolled_back" | "refused" | "deferred";
         /** @description What an admin changes about a user; absent fields stay. */
         UserPatch: {
             /**
@@ -2997,6 +3223,37 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["Heartbeat"];
+            };
+        };
+        responses: {
+            /** @description noted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unknown or revoked agent */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    update_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateReport"];
             };
         };
         responses: {
@@ -5116,6 +5373,213 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LatestResult"][];
+                };
+            };
+        };
+    };
+    list_rollouts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutView"][];
+                };
+            };
+        };
+    };
+    start_rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RolloutSpec"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutView"];
+                };
+            };
+            /** @description another rollout is running or paused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description no such release, bad waves or budget, or no online agent to update */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    get_rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutView"];
+                };
+            };
+            /** @description no such rollout */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    abort_rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutView"];
+                };
+            };
+            /** @description no such rollout */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description it ended already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    pause_rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutView"];
+                };
+            };
+            /** @description no such rollout */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description it is not running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    resume_rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutView"];
+                };
+            };
+            /** @description no such rollout */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description it is not paused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
                 };
             };
         };

@@ -32,6 +32,7 @@ mod notify;
 mod registry;
 mod releases;
 mod repeats;
+mod rollouts;
 mod series;
 
 use std::str::FromStr;
@@ -143,6 +144,11 @@ fn migrator() -> Migrator {
             16,
             "agent releases",
             include_str!("../../../migrations/postgres/0016_agent_releases.sql"),
+        ),
+        migration(
+            17,
+            "rollouts",
+            include_str!("../../../migrations/postgres/0017_rollouts.sql"),
         ),
     ])
 }

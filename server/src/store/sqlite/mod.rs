@@ -36,6 +36,7 @@ mod notify;
 mod registry;
 mod releases;
 mod repeats;
+mod rollouts;
 mod series;
 #[cfg(test)]
 mod tests;
@@ -162,6 +163,11 @@ fn migrator() -> Migrator {
             16,
             "agent releases",
             include_str!("../../../migrations/sqlite/0016_agent_releases.sql"),
+        ),
+        migration(
+            17,
+            "rollouts",
+            include_str!("../../../migrations/sqlite/0017_rollouts.sql"),
         ),
     ])
 }
