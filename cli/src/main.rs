@@ -7,6 +7,7 @@ mod files;
 mod keys;
 mod plugin;
 mod release;
+mod rollout;
 mod server;
 mod statement;
 mod table;
@@ -40,6 +41,9 @@ enum Command {
     /// Publish, list and yank agent releases on a server.
     #[command(subcommand)]
     Release(release::ReleaseCommand),
+    /// Roll an agent version out in waves; follow, pause, resume or abort it.
+    #[command(subcommand)]
+    Rollout(rollout::RolloutCommand),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Command::Checks(command) => command.run(),
         Command::Alerts(command) => command.run(),
         Command::Release(command) => command.run(),
+        Command::Rollout(command) => command.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -123,4 +123,12 @@ fn a_release_key_publishes_agent_builds_that_a_plugin_key_cannot() {
     let run = v(&["release", "yank", "1.1.0", "--undo"]).ok();
     says(&run, "restored 1.1.0");
     v(&["release", "yank", "2.0.0"]).fails(1, "no agent release 2.0.0");
+
+    // Rollouts: checked before anything is asked of an agent.
+    v(&["rollout", "start", "1.1.0", "--max-failures", "200%"]).fails(1, "between 0% and 100%");
+    v(&["rollout", "start", "1.1.0", "--waves", "canary=0"]).fails(1, "wave `canary=0`");
+    v(&["rollout", "start", "3.0.0"]).fails(1, "no release of 3.0.0 is published");
+    v(&["rollout", "start", "1.1.0", "--group", "edge"]).fails(1, "no online agent is in it");
+    let run = v(&["rollout", "list"]).ok();
+    assert_eq!(run.stdout.lines().count(), 1, "only the header: {}", run.stdout);
 }
