@@ -205,6 +205,7 @@ fn main() -> ExitCode {
             vantage_agent::update::Launch::Exit(code) => {
                 return ExitCode::from(u8::try_from(code).unwrap_or(1));
             }
+            vantage_agent::update::Launch::Again => return restart(),
         }
         if vantage_agent::update::Fault::injected() == Some(vantage_agent::update::Fault::Crash) {
             eprintln!("error: test build: crashing at start (fault `crash`)");

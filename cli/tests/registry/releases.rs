@@ -130,5 +130,10 @@ fn a_release_key_publishes_agent_builds_that_a_plugin_key_cannot() {
     v(&["rollout", "start", "3.0.0"]).fails(1, "no release of 3.0.0 is published");
     v(&["rollout", "start", "1.1.0", "--group", "edge"]).fails(1, "no online agent is in it");
     let run = v(&["rollout", "list"]).ok();
-    assert_eq!(run.stdout.lines().count(), 1, "only the header: {}", run.stdout);
+    assert_eq!(
+        run.stdout.lines().count(),
+        1,
+        "only the header: {}",
+        run.stdout
+    );
 }

@@ -32,6 +32,9 @@ pub enum Launch {
     Here,
     /// Exit with this status: the supervised child ended so.
     Exit(i32),
+    /// Run the installed binary afresh (`exec`): the launcher's signal
+    /// handlers must not outlive it in the process that runs the agent.
+    Again,
 }
 
 /// Decides where `vantage-agent run --config CONFIG` runs; supervises a
@@ -53,6 +56,12 @@ pub fn launch(config_path: &Path) -> Launch {
     };
     let layout = Layout::new(&config.resolve(&config.agent.data_dir));
     let window = config.update.health_window;
+    // Nothing installed beside this binary: no runtime, and no signal
+    // handler that would outlive it and swallow a SIGTERM meant for the agent.
+    let first = plan(&layout, window);
+    if matches!(first, Plan::Here) {
+        return Launch::Here;
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -63,7 +72,7 @@ pub fn launch(config_path: &Path) -> Launch {
             return Launch::Here;
         }
     };
-    runtime.block_on(supervise(&layout, window))
+    runtime.block_on(supervise(&layout, window, first))
 }
 
 enum Plan {
@@ -139,12 +148,14 @@ fn rollback(layout: &Layout, state: &mut UpdateState, reason: &str) {
     );
 }
 
-async fn supervise(layout: &Layout, window: Duration) -> Launch {
+async fn supervise(layout: &Layout, window: Duration, first: Plan) -> Launch {
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
     let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
+    let mut next = Some(first);
     loop {
-        let (binary, mut deadline) = match plan(layout, window) {
-            Plan::Here => return Launch::Here,
+        let planned = next.take().unwrap_or_else(|| plan(layout, window));
+        let (binary, mut deadline) = match planned {
+            Plan::Here => return Launch::Again,
             Plan::Run(binary) => (binary, None),
             Plan::Trial(binary, deadline) => (binary, Some(deadline)),
         };
@@ -162,7 +173,7 @@ async fn supervise(layout: &Layout, window: Duration) -> Launch {
                 }
                 tracing::error!(error = %e, binary = %binary.display(), "The current version cannot start; running the installed one.");
                 let _ = layout.switch(None);
-                return Launch::Here;
+                return Launch::Again;
             }
         };
         let status = loop {

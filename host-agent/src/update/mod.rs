@@ -82,6 +82,23 @@ impl Layout {
         self.binary(&version).is_file().then_some(version)
     }
 
+    /// Removes every installed version but those named (a healthy new one
+    /// and the one before it, the way back); failures are only logged.
+    pub fn prune(&self, keep: &[Option<String>]) {
+        let Ok(entries) = std::fs::read_dir(self.versions()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || keep.iter().flatten().any(|k| *k == name) {
+                continue;
+            }
+            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                tracing::warn!(error = %e, version = name, "Removing an old version failed.");
+            }
+        }
+    }
+
     /// Points `current` at `version` (`None`: the installed binary) in one
     /// rename, so a crash leaves the old link or the new one.
     pub fn switch(&self, version: Option<&str>) -> anyhow::Result<()> {
@@ -133,5 +150,16 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(left, ["versions"], "no temporary link is left behind");
+        // Pruning keeps the versions named, and staging folders.
+        for v in ["1.0.0", "1.2.0", ".staging-1.3.0-1"] {
+            std::fs::create_dir_all(layout.version_dir(v)).unwrap();
+        }
+        layout.prune(&[Some("1.1.0".into()), Some("1.2.0".into())]);
+        let mut kept: Vec<_> = std::fs::read_dir(dir.path().join("agent/versions"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        kept.sort();
+        assert_eq!(kept, [".staging-1.3.0-1", "1.1.0", "1.2.0"]);
     }
 }

@@ -89,7 +89,9 @@ pub fn mark_healthy(layout: &Layout) -> anyhow::Result<bool> {
         return Ok(false);
     }
     trial.healthy = true;
+    let keep = [Some(trial.version.clone()), trial.previous.clone()];
     state.owe(UpdateStep::Healthy, crate::VERSION, crate::VERSION, None);
     state.save(layout)?;
+    layout.prune(&keep);
     Ok(true)
 }
