@@ -15,8 +15,10 @@
 //!   webhook latency (see [`ingest`]'s `alerts`).
 //! - `dashboard`: result → page latency and page load with 500 agents (see
 //!   [`dashboard`]).
+//! - `update`: a rollout over 10 agents, and each agent's missed schedule
+//!   across its update against a plain restart (see [`update`]).
 //!
-//! `ingest` and `alerts` append their figures to `docs/bench-history.csv`
+//! `ingest`, `alerts` and `update` append their figures to `docs/bench-history.csv`
 //! (see [`record`]).
 
 mod dashboard;
@@ -25,6 +27,7 @@ mod ingest;
 mod lab;
 mod record;
 mod sys;
+mod update;
 
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader};
@@ -47,9 +50,12 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let which = args.first().map(String::as_str);
     if !matches!(
         which,
-        Some("rss" | "tcp500" | "icmp" | "ingest" | "alerts" | "dashboard")
+        Some("rss" | "tcp500" | "icmp" | "ingest" | "alerts" | "dashboard" | "update")
     ) {
-        bail!("usage: cargo xtask bench rss|tcp500|icmp|ingest|alerts|dashboard");
+        bail!("usage: cargo xtask bench rss|tcp500|icmp|ingest|alerts|dashboard|update");
+    }
+    if which == Some("update") {
+        return update::start(root, &args[1..]);
     }
     if which == Some("alerts") {
         return ingest::alerts(root, &args[1..]);

@@ -100,7 +100,7 @@ fn cargo() -> Command {
 }
 
 /// The triple of the machine, for native builds inside the wasm workspace.
-fn host_triple() -> anyhow::Result<String> {
+pub(crate) fn host_triple() -> anyhow::Result<String> {
     let out = Command::new("rustc")
         .arg("-vV")
         .output()

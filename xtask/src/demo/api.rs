@@ -9,13 +9,13 @@ use anyhow::Context as _;
 use crate::http::{Client, Response};
 
 /// A client logged in as the admin, and its `Authorization` header.
-pub(super) struct Admin {
+pub(crate) struct Admin {
     client: Client,
     auth: String,
 }
 
 impl Admin {
-    pub(super) fn login(addr: SocketAddr, password: &str) -> anyhow::Result<Admin> {
+    pub(crate) fn login(addr: SocketAddr, password: &str) -> anyhow::Result<Admin> {
         let mut client = Client::new(addr);
         let body = serde_json::json!({"username": "admin", "password": password}).to_string();
         let session = client
@@ -71,11 +71,32 @@ impl Admin {
             .json(doing)
     }
 
-    pub(super) fn get(&mut self, path: &str, doing: &str) -> anyhow::Result<serde_json::Value> {
+    pub(crate) fn get(&mut self, path: &str, doing: &str) -> anyhow::Result<serde_json::Value> {
         self.call("GET", path, &serde_json::Value::Null, doing)
     }
 
-    pub(super) fn enrollment_token(&mut self) -> anyhow::Result<String> {
+    pub(crate) fn post(
+        &mut self,
+        path: &str,
+        body: &serde_json::Value,
+        doing: &str,
+    ) -> anyhow::Result<serde_json::Value> {
+        self.call("POST", path, body, doing)
+    }
+
+    /// Sends `bytes` as `application/octet-stream`; the answer's JSON.
+    pub(crate) fn send_bytes(
+        &mut self,
+        method: &str,
+        path: &str,
+        bytes: &[u8],
+        doing: &str,
+    ) -> anyhow::Result<serde_json::Value> {
+        self.send(method, path, "application/octet-stream", bytes)?
+            .json(doing)
+    }
+
+    pub(crate) fn enrollment_token(&mut self) -> anyhow::Result<String> {
         let answer = self.call(
             "POST",
             "/api/v1/enrollment-tokens",
@@ -91,7 +112,7 @@ impl Admin {
     /// Registers the development key as the registry's root and publishes
     /// the packages of `names` from `plugins` (a version already there is
     /// left as it is); the root's key id, for the agents to pin.
-    pub(super) fn registry(&mut self, plugins: &Path, names: &[&str]) -> anyhow::Result<String> {
+    pub(crate) fn registry(&mut self, plugins: &Path, names: &[&str]) -> anyhow::Result<String> {
         let public = std::fs::read_to_string(plugins.join("dev.pub"))?;
         let key_id = vantage_protocol::keys::PublicKey::from_file(&public)?
             .id()
@@ -124,7 +145,7 @@ impl Admin {
     }
 
     /// Defines (or updates) checks on the server.
-    pub(super) fn assign(&mut self, checks: &[serde_json::Value]) -> anyhow::Result<()> {
+    pub(crate) fn assign(&mut self, checks: &[serde_json::Value]) -> anyhow::Result<()> {
         for check in checks {
             let name = check["name"].as_str().context("a check without a name")?;
             self.call(
@@ -138,7 +159,7 @@ impl Admin {
     }
 
     /// Adds the agents named `names` to `group` (keeping their other groups).
-    pub(super) fn join(&mut self, names: &[&str], group: &str) -> anyhow::Result<()> {
+    pub(crate) fn join(&mut self, names: &[&str], group: &str) -> anyhow::Result<()> {
         let agents = self.get("/api/v1/agents?limit=1000", "listing the agents")?;
         for agent in agents["items"].as_array().into_iter().flatten() {
             let Some(name) = agent["name"].as_str() else {

@@ -170,13 +170,18 @@ fn admin_password(dir: &Path) -> anyhow::Result<String> {
 }
 
 /// The server on SQLite in `<dir>/server`, stopped when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Server {
-    fn start(bin: &Path, dir: &Path, port: u16, password: &str) -> anyhow::Result<Server> {
+    pub(crate) fn start(
+        bin: &Path,
+        dir: &Path,
+        port: u16,
+        password: &str,
+    ) -> anyhow::Result<Server> {
         // Port 8080 may be taken: then any free port.
         let port = if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             port

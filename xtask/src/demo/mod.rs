@@ -13,7 +13,7 @@
 mod api;
 mod checks;
 mod instance;
-mod lifeline;
+pub(crate) mod lifeline;
 mod services;
 pub(crate) mod smoke;
 
@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-pub(crate) use self::instance::Demo;
+pub(crate) use self::api::Admin;
+pub(crate) use self::instance::{Demo, Server};
 use crate::{cargo, packages};
 
 /// The plugins the demo builds: only those cargo builds.
