@@ -13,6 +13,7 @@ import { MeshIndex, MeshPage } from "./pages/mesh";
 import { PluginPage, PluginsPage } from "./pages/plugins";
 import { AdminPage } from "./pages/admin";
 import { AuditPage } from "./pages/audit";
+import { UpdatesPage } from "./pages/updates";
 import { AccountPage } from "./pages/account";
 import { AlertsPage } from "./pages/alerts";
 import { AlertRulesPage } from "./pages/alert-rules";
@@ -61,6 +62,7 @@ function Page({ session, live, onOut }: { session: BrowserSession; live: LiveStr
   if ((params = match("/plugins/:name", path))) return <PluginPage name={params.name!} session={session} />;
   if (path === "/admin") return <AdminPage session={session} />;
   if (path === "/audit") return <AuditPage session={session} />;
+  if (path === "/updates") return <UpdatesPage session={session} />;
   if (path === "/account") return <AccountPage session={session} onOut={onOut} />;
   if (path === "/alerts") return <AlertsPage session={session} live={live} />;
   if (path === "/alerts/rules") return <AlertRulesPage session={session} />;
@@ -113,6 +115,9 @@ function NavBar({ session, live, onOut }: { session: BrowserSession; live: LiveS
           </a>
           <a class="navbar-item" href="/alerts">
             Alerts
+          </a>
+          <a class="navbar-item" href="/updates">
+            Updates
           </a>
           {session.role === "admin" && (
             <a class="navbar-item" href="/admin">

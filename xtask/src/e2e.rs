@@ -31,5 +31,7 @@ pub(crate) fn start(root: &Path, plugins: &Path) -> anyhow::Result<()> {
         .args(["run", "e2e"])
         .env("VANTAGE_URL", &demo.url)
         .env("VANTAGE_PASSWORD", &demo.password)
+        // The updates test signs a release with the development root.
+        .env("VANTAGE_PLUGIN_DIR", plugins)
         .env("VANTAGE_E2E_OUT", &out))
 }
