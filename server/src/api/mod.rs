@@ -5,6 +5,7 @@ mod agents;
 mod alerts;
 mod audit;
 mod auth;
+mod blobs;
 mod checks;
 mod desired;
 mod ingest;

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use chrono::Utc;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -16,14 +16,13 @@ use vantage_protocol::config::{PluginSummary, PluginVersion};
 use vantage_protocol::keys::KeyId;
 use vantage_protocol::package::{Package, TrustError};
 
+use super::blobs;
 use crate::AppState;
 use crate::audit::Audit;
 use crate::auth::{AnyCredential, Operator, Viewer};
 use crate::error::{ApiError, ApiResult, PathParams, QueryParams};
 use crate::remote::trust;
 use crate::store::{PackageRow, RegistryStore as _};
-
-const OCTET_STREAM: &str = "application/octet-stream";
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -50,15 +49,7 @@ async fn publish(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, axum::Json<PluginVersion>)> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or(OCTET_STREAM);
-    if !content_type.starts_with(OCTET_STREAM) {
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "expected `Content-Type: {OCTET_STREAM}` (the package file)"
-        )));
-    }
+    blobs::octet_stream(&headers, "the package file")?;
     let limit = state.config.max_package_bytes;
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
         ApiError::PayloadTooLarge(format!(
@@ -292,31 +283,12 @@ async fn blob(
     headers: HeaderMap,
     PathParams(sha256): PathParams<String>,
 ) -> ApiResult<Response> {
-    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::field("sha256", "must be 64 hex digits"));
-    }
-    let sha256 = sha256.to_ascii_lowercase();
-    let etag =
-        HeaderValue::from_str(&format!("\"{sha256}\"")).expect("hex is a valid header value");
-    let cache = [
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, max-age=31536000, immutable"),
-        ),
-        (header::ETAG, etag),
-    ];
-    // Content-addressed and never deleted: a client holding these bytes
-    // holds the current ones, without reading them from the database.
-    if super::none_match(&headers, &sha256) {
-        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
-    }
-    let Some(bytes) = state.store.package_blob(&sha256).await? else {
-        return Err(ApiError::NotFound(format!("no package file {sha256}")));
-    };
-    Ok((
-        cache,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(OCTET_STREAM))],
-        bytes,
+    let sha256 = blobs::sha256_param(&sha256)?;
+    blobs::immutable(
+        &headers,
+        &sha256,
+        "package file",
+        state.store.package_blob(&sha256),
     )
-        .into_response())
+    .await
 }

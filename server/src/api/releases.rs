@@ -5,8 +5,8 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
@@ -17,14 +17,13 @@ use vantage_protocol::config::{PublisherKey, ReleaseView};
 use vantage_protocol::keys::PublicKey;
 use vantage_protocol::update::{ReleaseError, SignedRelease};
 
+use super::blobs;
 use crate::AppState;
 use crate::audit::Audit;
 use crate::auth::{AnyCredential, Operator, Viewer};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
 use crate::remote::trust;
 use crate::store::{RegistryStore as _, ReleaseRow, ReleaseStore as _};
-
-const OCTET_STREAM: &str = "application/octet-stream";
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -40,13 +39,6 @@ pub(crate) struct ReleaseBlob {
     sha256: String,
     /// Its size in bytes.
     size: u64,
-}
-
-fn check_sha256(sha256: &str) -> ApiResult<String> {
-    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::field("sha256", "must be 64 hex digits"));
-    }
-    Ok(sha256.to_ascii_lowercase())
 }
 
 /// Uploads an agent archive under its sha256. Uploading one that is
@@ -67,16 +59,8 @@ async fn upload_archive(
     PathParams(sha256): PathParams<String>,
     body: Body,
 ) -> ApiResult<(StatusCode, axum::Json<ReleaseBlob>)> {
-    let sha256 = check_sha256(&sha256)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or(OCTET_STREAM);
-    if !content_type.starts_with(OCTET_STREAM) {
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "expected `Content-Type: {OCTET_STREAM}` (the archive)"
-        )));
-    }
+    let sha256 = blobs::sha256_param(&sha256)?;
+    blobs::octet_stream(&headers, "the archive")?;
     let limit = state.config.max_release_bytes;
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
         ApiError::PayloadTooLarge(format!(
@@ -132,28 +116,14 @@ async fn download_archive(
     headers: HeaderMap,
     PathParams(sha256): PathParams<String>,
 ) -> ApiResult<Response> {
-    let sha256 = check_sha256(&sha256)?;
-    let etag =
-        HeaderValue::from_str(&format!("\"{sha256}\"")).expect("hex is a valid header value");
-    let cache = [
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, max-age=31536000, immutable"),
-        ),
-        (header::ETAG, etag),
-    ];
-    if super::none_match(&headers, &sha256) {
-        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
-    }
-    let Some(bytes) = state.store.release_blob(&sha256).await? else {
-        return Err(ApiError::NotFound(format!("no agent archive {sha256}")));
-    };
-    Ok((
-        cache,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(OCTET_STREAM))],
-        bytes,
+    let sha256 = blobs::sha256_param(&sha256)?;
+    blobs::immutable(
+        &headers,
+        &sha256,
+        "agent archive",
+        state.store.release_blob(&sha256),
     )
-        .into_response())
+    .await
 }
 
 /// Roots of this registry and the keys besides them, none revoked: what
