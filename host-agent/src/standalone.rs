@@ -187,6 +187,7 @@ impl Agent {
                     config_path: m.config_path.clone(),
                     settings: m.update.clone(),
                     restart: restart_tx.clone(),
+                    again: true,
                 },
             )
         });

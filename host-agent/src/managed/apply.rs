@@ -149,8 +149,10 @@ impl Remote {
             keys: state.keys.clone(),
             revoked_keys: self.revoked.iter().cloned().collect(),
             statement: state.statement.clone(),
-            // An offer is acted on when it arrives, never replayed from disk.
-            update: None,
+            // Kept, so that an offer deferred (a freeze window, a restart)
+            // is looked at again while the server's state is unchanged; the
+            // agent checks it whole each time.
+            update: state.update.clone(),
         };
         if let Err(e) = save_last_known_good(&self.data_dir, &effective) {
             tracing::warn!(error = %format!("{e:#}"), "Saving the last-known-good configuration failed.");

@@ -113,6 +113,14 @@ impl Remote {
                             last = Some((state, status));
                         }
                     }
+                    // An offer not taken yet (deferred, or from before a
+                    // restart) is looked at again each round.
+                    if let Some((state, _)) = last.as_ref().filter(|_| self.updates.again) {
+                        let state = state.clone();
+                        if self.consider_update(&state, &mut client).await {
+                            return;
+                        }
+                    }
                     None
                 }
                 Ok(reply) if reply.status == 401 || reply.status == 403 => {

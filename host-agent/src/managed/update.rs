@@ -21,6 +21,10 @@ pub struct Updates {
     pub settings: UpdateSection,
     /// Set when a new version is installed: the agent stops and restarts into it.
     pub restart: watch::Sender<bool>,
+    /// Whether the offer of an unchanged desired state is looked at again:
+    /// at start (it may be from before a restart), and after a deferral
+    /// (a freeze window ends). A refusal waits for a new desired state.
+    pub again: bool,
 }
 
 impl Remote {
@@ -48,6 +52,7 @@ impl Remote {
             statement: self.statement.body(),
         };
         let outcome = stager.consider(offer, client).await;
+        self.updates.again = matches!(outcome, Outcome::Deferred(_));
         self.send_update_report(client).await;
         if outcome == Outcome::Restart {
             let _ = self.updates.restart.send(true);

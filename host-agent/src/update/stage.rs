@@ -82,6 +82,15 @@ impl Stager<'_> {
         };
         // The install saved its own state; read it back before adding the report.
         state = UpdateState::load(&self.layout);
+        if let Outcome::Deferred(why) = &outcome {
+            let deferral = Some((target.clone(), why.clone()));
+            if state.deferred == deferral {
+                return outcome;
+            }
+            state.deferred = deferral;
+        } else {
+            state.deferred = None;
+        }
         state.owe(step, crate::VERSION, &target, reason.clone());
         if let Err(e) = state.save(&self.layout) {
             tracing::error!(error = %format!("{e:#}"), "Saving the update state failed.");

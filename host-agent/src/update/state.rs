@@ -39,6 +39,9 @@ pub struct UpdateState {
     pub failed: BTreeMap<String, String>,
     /// What the server has yet to hear.
     pub report: Option<UpdateReport>,
+    /// The last deferral reported (version and reason): an offer looked at
+    /// again each round is reported again only when that changes.
+    pub deferred: Option<(String, String)>,
 }
 
 impl UpdateState {
