@@ -17,6 +17,7 @@ use crate::support::agent::{agent_bin, stored_ids};
 
 mod compromised;
 mod failures;
+mod killed;
 mod waves;
 
 /// The update build's version (`xtask/src/update_agent.rs`).
