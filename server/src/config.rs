@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use vantage_protocol::net::Network;
 
@@ -194,6 +195,12 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// When an agent last heard from counts as online, as of `now`.
+    pub fn online_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::from_std(self.offline_after)
+            .unwrap_or(chrono::Duration::seconds(45))
+    }
+
     /// Reads a TOML file; every field is optional.
     pub fn from_file(path: &Path) -> anyhow::Result<ServerConfig> {
         let text =

@@ -189,9 +189,8 @@ pub async fn round(
     holder: Uuid,
 ) -> StoreResult<()> {
     let now = Utc::now();
-    let offline =
-        chrono::Duration::from_std(config.offline_after).unwrap_or(chrono::Duration::seconds(45));
-    telemetry.set_agents_online(store.agents_seen_since(now - offline).await?);
+    let online_since = config.online_since(now);
+    telemetry.set_agents_online(store.agents_seen_since(online_since).await?);
     let mut dropped = 0;
     let mut after: Option<String> = None;
     loop {
@@ -213,7 +212,7 @@ pub async fn round(
         .ensure_partitions(now - raw, now + chrono::Duration::days(2))
         .await?;
     telemetry.rollup(rollup(store, now).await?);
-    crate::remote::rollout::advance(store, offline, now).await?;
+    crate::remote::rollout::advance(store, online_since, now).await?;
     telemetry.retention(retention(store, config, now).await?);
     Ok(())
 }

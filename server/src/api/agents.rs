@@ -244,7 +244,7 @@ pub(crate) struct AgentView {
 impl AgentView {
     fn of(row: AgentRow, online_since: DateTime<Utc>) -> AgentView {
         AgentView {
-            online: row.revoked_at.is_none() && row.last_seen_at.is_some_and(|t| t >= online_since),
+            online: row.online(online_since),
             id: row.id,
             name: row.name,
             hostname: row.info.hostname,
@@ -264,9 +264,7 @@ impl AgentView {
 }
 
 fn online_since(state: &AppState) -> DateTime<Utc> {
-    Utc::now()
-        - chrono::Duration::from_std(state.config.offline_after)
-            .unwrap_or(chrono::Duration::seconds(45))
+    state.config.online_since(Utc::now())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

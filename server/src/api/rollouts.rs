@@ -26,10 +26,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(update_status))
 }
 
-fn offline_after(state: &AppState) -> chrono::Duration {
-    chrono::Duration::from_std(state.config.offline_after).unwrap_or(chrono::Duration::seconds(45))
-}
-
 /// Starts a rollout: its first wave is asked at once; the server starts
 /// each next wave once every agent asked is healthy and `wait` passed, and
 /// halts when more than `max_failures_percent` of them failed.
@@ -73,7 +69,11 @@ async fn start_rollout(
     }
     let now = Utc::now();
     let agents = state.store.agents(None, u32::MAX).await?;
-    let eligible = rollout::eligible(&agents, spec.group.as_deref(), now, offline_after(&state));
+    let eligible = rollout::eligible(
+        &agents,
+        spec.group.as_deref(),
+        state.config.online_since(now),
+    );
     if eligible.is_empty() {
         return Err(ApiError::field(
             "group",
@@ -284,7 +284,7 @@ async fn update_status(
             .store
             .record_update(rollout.id, agent.id, report.step, reason, now)
             .await?
-            && rollout::advance(&state.store, offline_after(&state), now).await?
+            && rollout::advance(&state.store, state.config.online_since(now), now).await?
         {
             state.changes.bump();
         }

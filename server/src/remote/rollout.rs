@@ -85,18 +85,12 @@ fn offer(
     })
 }
 
-/// The agents a rollout of `group` covers now: enrolled, not revoked, seen
-/// within `offline_after`, by name.
-pub fn eligible(
-    agents: &[AgentRow],
-    group: Option<&str>,
-    now: DateTime<Utc>,
-    offline_after: chrono::Duration,
-) -> Vec<Uuid> {
+/// The agents a rollout of `group` covers: online since `since` (see
+/// [`AgentRow::online`]), in the group, by name.
+pub fn eligible(agents: &[AgentRow], group: Option<&str>, since: DateTime<Utc>) -> Vec<Uuid> {
     let mut chosen: Vec<&AgentRow> = agents
         .iter()
-        .filter(|a| a.revoked_at.is_none())
-        .filter(|a| a.last_seen_at.is_some_and(|t| now - t <= offline_after))
+        .filter(|a| a.online(since))
         .filter(|a| group.is_none_or(|g| a.groups.iter().any(|x| x == g)))
         .collect();
     chosen.sort_by(|a, b| a.name.cmp(&b.name));
@@ -118,19 +112,10 @@ pub enum Decision {
     Done,
 }
 
-/// Decides a running rollout's next step from what its agents reported.
-pub fn decide(
-    rollout: &RolloutRow,
-    asked: &[RolloutAgentRow],
-    agents: &[AgentRow],
-    eligible: &[Uuid],
-    now: DateTime<Utc>,
-) -> Decision {
-    let version = rollout.spec.version.to_string();
-    let running: HashMap<Uuid, &str> = agents
-        .iter()
-        .map(|a| (a.id, a.info.version.as_str()))
-        .collect();
+/// What the agents' reports alone decide: a halt past the failure budget,
+/// or a wait while an agent asked is still on its way (staging, on trial,
+/// deferred). `None` when the fleet's versions are needed to go on.
+pub fn by_reports(rollout: &RolloutRow, asked: &[RolloutAgentRow]) -> Option<Decision> {
     let failed: Vec<&RolloutAgentRow> = asked
         .iter()
         .filter(|a| a.step.is_some_and(UpdateStep::failed))
@@ -138,13 +123,37 @@ pub fn decide(
     let allowed = rollout.spec.max_failures_percent / 100.0 * asked.len() as f64;
     if !failed.is_empty() && failed.len() as f64 > allowed {
         let first = failed[0].reason.as_deref().unwrap_or("no reason given");
-        return Decision::Halt(format!(
+        return Some(Decision::Halt(format!(
             "{} of {} agents asked failed, more than the {}% allowed; first: {first}",
             failed.len(),
             asked.len(),
             rollout.spec.max_failures_percent
-        ));
+        )));
     }
+    let on_its_way = asked.iter().any(|a| {
+        a.step
+            .is_some_and(|s| s != UpdateStep::Healthy && !s.failed())
+    });
+    on_its_way.then_some(Decision::Wait)
+}
+
+/// Decides a running rollout's next step from what its agents reported
+/// and the versions `agents` run.
+pub fn decide(
+    rollout: &RolloutRow,
+    asked: &[RolloutAgentRow],
+    agents: &[AgentRow],
+    eligible: &[Uuid],
+    now: DateTime<Utc>,
+) -> Decision {
+    if let Some(decision) = by_reports(rollout, asked) {
+        return decision;
+    }
+    let version = rollout.spec.version.to_string();
+    let running: HashMap<Uuid, &str> = agents
+        .iter()
+        .map(|a| (a.id, a.info.version.as_str()))
+        .collect();
     // An agent that reported goes by its report; one that never did (it ran
     // the version already) by the version its heartbeats name.
     let healthy = |a: &RolloutAgentRow| match a.step {
@@ -184,13 +193,13 @@ pub fn decide(
 /// something changed.
 pub async fn advance(
     store: &Store,
-    offline_after: chrono::Duration,
+    online_since: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let mut changed = false;
     // Each step settles, starts a wave or ends: a few per wave at most.
     for _ in 0..(2 * vantage_protocol::config::MAX_WAVES + 2) {
-        if !step(store, offline_after, now).await? {
+        if !step(store, online_since, now).await? {
             break;
         }
         changed = true;
@@ -199,11 +208,7 @@ pub async fn advance(
 }
 
 /// One step of the running rollout; false when there was none to take.
-async fn step(
-    store: &Store,
-    offline_after: chrono::Duration,
-    now: DateTime<Utc>,
-) -> StoreResult<bool> {
+async fn step(store: &Store, online_since: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool> {
     let Some(rollout) = store
         .rollouts()
         .await?
@@ -213,14 +218,22 @@ async fn step(
         return Ok(false);
     };
     let asked = store.rollout_agents(rollout.id).await?;
-    let agents = store.agents(None, u32::MAX).await?;
-    let eligible = eligible(&agents, rollout.spec.group.as_deref(), now, offline_after);
+    // Most reports (staging, trial) decide nothing yet: the fleet is read
+    // only when they do not.
+    let decision = match by_reports(&rollout, &asked) {
+        Some(decision) => decision,
+        None => {
+            let agents = store.agents(None, u32::MAX).await?;
+            let eligible = eligible(&agents, rollout.spec.group.as_deref(), online_since);
+            decide(&rollout, &asked, &agents, &eligible, now)
+        }
+    };
     let mut next = RolloutRow {
         revision: rollout.revision + 1,
         updated_at: now,
         ..rollout.clone()
     };
-    match decide(&rollout, &asked, &agents, &eligible, now) {
+    match decision {
         Decision::Wait => return Ok(false),
         Decision::Halt(reason) => {
             tracing::warn!(rollout = %rollout.id, version = %rollout.spec.version, reason, "A rollout halted itself.");
@@ -285,4 +298,75 @@ pub async fn view(store: &Store, rollout: RolloutRow) -> StoreResult<RolloutView
         updated_at: rollout.updated_at,
         agents: shown,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rollout(max_failures_percent: f64) -> RolloutRow {
+        let spec: vantage_protocol::config::RolloutSpec = serde_json::from_value(
+            serde_json::json!({"version": "1.1.0", "max_failures_percent": max_failures_percent}),
+        )
+        .unwrap();
+        RolloutRow {
+            id: Uuid::now_v7(),
+            spec,
+            state: RolloutState::Running,
+            wave: 0,
+            settled_at: None,
+            reason: None,
+            revision: 1,
+            created_at: Utc::now(),
+            created_by: Uuid::now_v7(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn asked(steps: &[Option<UpdateStep>]) -> Vec<RolloutAgentRow> {
+        steps
+            .iter()
+            .map(|step| RolloutAgentRow {
+                agent_id: Uuid::now_v7(),
+                wave: 0,
+                step: *step,
+                reason: step.filter(|s| s.failed()).map(|_| "it crashed".into()),
+                updated_at: Utc::now(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reports_alone_halt_past_the_budget_and_wait_while_an_agent_is_on_its_way() {
+        use UpdateStep::*;
+        // One of four failed: over 0 %, within 25 %.
+        let four = asked(&[Some(RolledBack), Some(Healthy), None, Some(Healthy)]);
+        let halt = by_reports(&rollout(0.0), &four).unwrap();
+        assert_eq!(
+            halt,
+            Decision::Halt(
+                "1 of 4 agents asked failed, more than the 0% allowed; first: it crashed".into()
+            )
+        );
+        assert_eq!(by_reports(&rollout(25.0), &four), None);
+        // A halt comes before a wait.
+        let busy = asked(&[Some(Refused), Some(Trial)]);
+        assert!(matches!(
+            by_reports(&rollout(0.0), &busy),
+            Some(Decision::Halt(_))
+        ));
+        for step in [Staging, Trial, Deferred] {
+            let one = asked(&[Some(Healthy), Some(step)]);
+            assert_eq!(
+                by_reports(&rollout(0.0), &one),
+                Some(Decision::Wait),
+                "{step:?}"
+            );
+        }
+        // Healthy, or never reported: the fleet's versions decide.
+        assert_eq!(
+            by_reports(&rollout(0.0), &asked(&[Some(Healthy), None])),
+            None
+        );
+    }
 }

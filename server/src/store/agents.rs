@@ -49,6 +49,13 @@ pub struct AgentRow {
     pub config_status: Option<ConfigStatus>,
 }
 
+impl AgentRow {
+    /// Not revoked, and heard from at or after `since`.
+    pub fn online(&self, since: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.last_seen_at.is_some_and(|t| t >= since)
+    }
+}
+
 /// Why an enrollment was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnrollRefusal {
