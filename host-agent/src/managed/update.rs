@@ -1,12 +1,10 @@
 //! The desired state's update offer, handed to the stager with this
 //! agent's own trust, and the update reports owed to the server.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use tokio::sync::watch;
 use vantage_protocol::config::{DesiredState, UPDATE_STATUS_PATH};
-use vantage_protocol::keys::KeyId;
 
 use super::Remote;
 use crate::config::UpdateSection;
@@ -38,9 +36,8 @@ impl Remote {
         let Some(offer) = &state.update else {
             return false;
         };
-        let mut revoked: BTreeSet<KeyId> = self.revoked.clone();
-        revoked.extend(state.revoked_keys.iter().cloned());
-        revoked.extend(self.statement.revoked().cloned());
+        // `apply` ran first and recorded what the state and the held
+        // statement revoke into `self.revoked`.
         let mut roots = self.roots.clone();
         roots.extend(self.local_trust.keys().cloned());
         let stager = Stager {
@@ -48,7 +45,7 @@ impl Remote {
             config_path: self.updates.config_path.clone(),
             settings: &self.updates.settings,
             roots,
-            revoked: &revoked,
+            revoked: &self.revoked,
             statement: self.statement.body(),
         };
         let outcome = stager.consider(offer, client).await;

@@ -53,7 +53,8 @@ impl Layout {
         }
     }
 
-    fn versions(&self) -> PathBuf {
+    /// The folder of the installed versions (and staging folders).
+    pub fn versions(&self) -> PathBuf {
         self.root.join("versions")
     }
 

@@ -171,8 +171,7 @@ impl Stager<'_> {
     /// Downloads, checks, unpacks and self-tests the release, installs it
     /// and switches `current` to it.
     async fn install(&self, body: &ReleaseBody, client: &mut ServerClient) -> anyhow::Result<()> {
-        let versions = self.layout.version_dir("x");
-        let versions = versions.parent().expect("a version folder has a parent");
+        let versions = &self.layout.versions();
         crate::files::private_dir(versions)?;
         // Left by a run that died mid-way.
         for entry in std::fs::read_dir(versions)?.flatten() {
