@@ -11,12 +11,14 @@
 //! starts. The outbox and everything else in the data folder are shared by
 //! every version.
 //!
-//! The parts: `stage` acts on an offer (verify, download, extract,
-//! self-test, install, switch), `launch` starts what `current` names and
-//! supervises a trial until the new version delivered a result, rolling
-//! back when it crashes or stays silent past the health window; `fault`
-//! holds the faults a test build injects.
+//! The parts: `stage` acts on an offer (verify, room on the disk,
+//! download, extract with `archive`, self-test, install, switch),
+//! `launch` starts what `current` names and supervises a trial until the
+//! new version delivered a result, rolling back when it crashes or stays
+//! silent past the health window; `fault` holds the faults a test build
+//! injects.
 
+mod archive;
 mod fault;
 mod launch;
 mod stage;

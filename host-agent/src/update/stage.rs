@@ -5,9 +5,14 @@
 //! switch nothing the running agent or the launcher reads has changed, so
 //! a `kill -9`, a corrupt download or a full disk at any step leaves the
 //! running version as it was.
+//!
+//! The data folder also holds the outbox, so an update never takes the
+//! last of its disk: before the download and again before writing, the
+//! stager wants room for the new build plus [`KEEP_FREE`], and defers the
+//! update until there is. A write that fails all the same (the disk
+//! filled meanwhile) defers it too, and the staging folder goes at once.
 
 use std::collections::BTreeSet;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,19 +24,23 @@ use vantage_protocol::keys::{KeyId, PublicKey};
 use vantage_protocol::statement::StatementBody;
 use vantage_protocol::update::{AGENT_PRODUCT, ReleaseBody};
 
+use super::archive::{files_of, write_files};
 use super::{BINARY, Layout, Trial, UpdateState};
 use crate::config::{UpdateMode, UpdateSection};
 use crate::uplink::client::ServerClient;
 
 /// The longest a new binary's self-test may take.
 const SELF_TEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// What an update leaves free on the data folder's disk, for measurements.
+pub(super) const KEEP_FREE: u64 = 64 << 20;
 
 /// What came of an offer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// It names the version that runs, or one that failed here before.
     Nothing,
-    /// Not now (mode, freeze window): reported, tried again with the next offer.
+    /// Not now (mode, freeze window, no room on the disk, the download
+    /// failed): reported, tried again each round.
     Deferred(String),
     /// Refused: reported; the running version goes on.
     Refused(String),
@@ -67,7 +76,7 @@ impl Stager<'_> {
             Err(outcome) => outcome,
             Ok(body) => match self.install(&body, client).await {
                 Ok(()) => Outcome::Restart,
-                Err(e) => Outcome::Refused(format!("{e:#}")),
+                Err(outcome) => outcome,
             },
         };
         let step = match &outcome {
@@ -169,17 +178,27 @@ impl Stager<'_> {
     }
 
     /// Downloads, checks, unpacks and self-tests the release, installs it
-    /// and switches `current` to it.
-    async fn install(&self, body: &ReleaseBody, client: &mut ServerClient) -> anyhow::Result<()> {
+    /// and switches `current` to it. What the disk or the network lacks
+    /// now defers it; what is wrong with the release refuses it.
+    async fn install(&self, body: &ReleaseBody, client: &mut ServerClient) -> Result<(), Outcome> {
+        let later = |e: anyhow::Error| Outcome::Deferred(format!("{e:#}"));
+        let refused = |e: anyhow::Error| Outcome::Refused(format!("{e:#}"));
         let versions = &self.layout.versions();
-        crate::files::private_dir(versions)?;
+        crate::files::private_dir(versions).map_err(later)?;
         // Left by a run that died mid-way.
-        for entry in std::fs::read_dir(versions)?.flatten() {
+        for entry in std::fs::read_dir(versions)
+            .map_err(|e| later(e.into()))?
+            .flatten()
+        {
             if entry.file_name().to_string_lossy().starts_with(".staging-") {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
-        let size = usize::try_from(body.size).context("the archive's size")?;
+        // The unpacked build is at least as big as its archive.
+        room(versions, body.size).map_err(later)?;
+        let size = usize::try_from(body.size)
+            .context("the archive's size")
+            .map_err(refused)?;
         let reply = client
             .get(
                 &format!("{RELEASE_BLOB_PATH}{}", body.sha256),
@@ -188,30 +207,55 @@ impl Stager<'_> {
                 Duration::from_secs(600),
             )
             .await
-            .context("downloading the archive")?;
+            .context("downloading the archive")
+            .map_err(later)?;
         if reply.status != 200 {
-            bail!("downloading the archive: {}", reply.problem_text());
+            let e = anyhow::anyhow!("downloading the archive: {}", reply.problem_text());
+            return Err(if reply.status >= 500 || reply.status == 429 {
+                later(e)
+            } else {
+                refused(e)
+            });
         }
         let got = hex::encode(Sha256::digest(&reply.body));
         if reply.body.len() as u64 != body.size || got != body.sha256 {
-            bail!(
+            return Err(refused(anyhow::anyhow!(
                 "the archive does not match the manifest: {} bytes with sha256 {got}, signed for {} bytes with sha256 {}",
                 reply.body.len(),
                 body.size,
                 body.sha256
-            );
+            )));
         }
+        let files = files_of(&reply.body).map_err(refused)?;
+        let need = files.iter().map(|(_, bytes)| bytes.len() as u64).sum();
+        room(versions, need).map_err(later)?;
         let version = body.version.to_string();
         let staging = versions.join(format!(".staging-{version}-{}", std::process::id()));
-        unpack(&reply.body, &staging)?;
-        let binary = staging.join(BINARY);
-        check_binary(&binary, &version, &self.config_path).await?;
+        let staged = async {
+            write_files(&files, &staging).map_err(later)?;
+            check_binary(&staging.join(BINARY), &version, &self.config_path)
+                .await
+                .map_err(refused)?;
+            self.switch(body, &staging).map_err(later)
+        }
+        .await;
+        if staged.is_err() {
+            // Whatever it holds, the disk wants it back.
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        staged
+    }
+
+    /// Installs the staged build as its version and switches to it, its
+    /// trial noted first.
+    fn switch(&self, body: &ReleaseBody, staging: &Path) -> anyhow::Result<()> {
+        let version = body.version.to_string();
         let dir = self.layout.version_dir(&version);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
         }
-        std::fs::rename(&staging, &dir).with_context(|| format!("installing {}", dir.display()))?;
-        std::fs::File::open(versions)?.sync_all()?;
+        std::fs::rename(staging, &dir).with_context(|| format!("installing {}", dir.display()))?;
+        std::fs::File::open(self.layout.versions())?.sync_all()?;
         let mut state = UpdateState::load(&self.layout);
         state.seq = body.seq;
         state.trial = Some(Trial {
@@ -226,47 +270,20 @@ impl Stager<'_> {
     }
 }
 
-/// Unpacks the `vantage-agent` file of a `.tar.gz` (and a `FAULT` file,
-/// which only a test build reads, see `fault.rs`) into `dir`, 0755.
-fn unpack(archive: &[u8], dir: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    crate::files::private_dir(dir)?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
-    let mut found = false;
-    for entry in tar.entries().context("reading the archive")? {
-        let mut entry = entry.context("reading the archive")?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let path = entry.path().context("a path in the archive")?.into_owned();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        // `FAULT` only matters to a test build of the new version; the
-        // build that unpacks it may be any.
-        let wanted = name == BINARY || name == "FAULT";
-        if !wanted {
-            continue;
-        }
-        let mut bytes = Vec::new();
-        entry
-            .read_to_end(&mut bytes)
-            .context("reading the archive")?;
-        let out = dir.join(name);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o755)
-            .open(&out)
-            .with_context(|| format!("creating {} (is there one `{name}` only?)", out.display()))?;
-        std::io::Write::write_all(&mut file, &bytes)
-            .with_context(|| format!("writing {}", out.display()))?;
-        file.sync_all()?;
-        found |= name == BINARY;
-    }
-    if !found {
-        bail!("the archive holds no `{BINARY}`");
+/// Whether the disk of `dir` has room for `need` more bytes and still
+/// [`KEEP_FREE`] after them.
+fn room(dir: &Path, need: u64) -> anyhow::Result<()> {
+    let stat = rustix::fs::statvfs(dir)
+        .with_context(|| format!("reading the free space of {}", dir.display()))?;
+    let free = stat.f_bavail.saturating_mul(stat.f_frsize);
+    if free < need.saturating_add(KEEP_FREE) {
+        bail!(
+            "not enough free space: {} holds {} MiB free; the update needs {} MiB and leaves {} MiB for measurements",
+            dir.display(),
+            free >> 20,
+            need.div_ceil(1 << 20),
+            KEEP_FREE >> 20
+        );
     }
     Ok(())
 }
@@ -298,4 +315,20 @@ async fn check_binary(binary: &Path, version: &str, config: &Path) -> anyhow::Re
         bail!("its self-test failed ({}): {tail}", out.status);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_is_refused_past_what_the_disk_holds_and_keeps_free() {
+        let dir = tempfile::tempdir().unwrap();
+        room(dir.path(), 1).unwrap();
+        let err = room(dir.path(), u64::MAX / 2).unwrap_err().to_string();
+        assert!(err.starts_with("not enough free space:"), "{err}");
+        assert!(err.contains("leaves 64 MiB for measurements"), "{err}");
+        let gone = dir.path().join("missing");
+        assert!(room(&gone, 1).is_err());
+    }
 }

@@ -79,7 +79,8 @@ pub enum UpdateStep {
     /// The offer was refused (signature, platform, downgrade, archive,
     /// self-test…): nothing changed.
     Refused,
-    /// Not now: a freeze window, or `[update] mode` is `notify` or `off`.
+    /// Not now, tried again each round: a freeze window, `[update] mode`
+    /// is `notify` or `off`, the disk lacks room, the download failed.
     Deferred,
 }
 

@@ -16,6 +16,7 @@ use super::*;
 use crate::support::agent::{agent_bin, stored_ids};
 
 mod compromised;
+mod disk;
 mod failures;
 mod killed;
 mod waves;
@@ -127,6 +128,18 @@ struct Fleet {
 
 impl Fleet {
     async fn start(admin: &Client, url: &str, packages: &Packages, n: usize, extra: &str) -> Fleet {
+        let homes = (0..n).map(|_| AgentHome::new()).collect();
+        Fleet::start_in(admin, url, packages, homes, extra).await
+    }
+
+    /// The fleet of one agent in each of `homes`.
+    async fn start_in(
+        admin: &Client,
+        url: &str,
+        packages: &Packages,
+        homes: Vec<AgentHome>,
+        extra: &str,
+    ) -> Fleet {
         packages.register_keys(admin).await;
         publish(admin, packages.tcp("1.0.0", &["tcp"], &packages.publisher))
             .await
@@ -135,8 +148,7 @@ impl Fleet {
         tcp_check(admin, "port", &format!("127.0.0.1:{port}"), &[]).await;
         let root = packages.root.public().id().0;
         let mut agents = Vec::new();
-        for i in 0..n {
-            let home = AgentHome::new();
+        for (i, home) in homes.into_iter().enumerate() {
             let config = managed_config(&home);
             let text = std::fs::read_to_string(&config).unwrap() + extra;
             std::fs::write(&config, text).unwrap();
