@@ -1,7 +1,7 @@
 // Alerts in the dashboard against the real server and agents: a rule that
 // fires rings the header's bell live, its alert is listed and silenced in
-// one click, its steps are in the history, and a bad rule is refused with
-// the field named.
+// one click, its steps are in the history, and a rule is made and edited
+// in the form, each bad field named under its input.
 
 import { expect, type Page, test } from "@playwright/test";
 
@@ -64,17 +64,46 @@ test("a rule that fires rings the bell live, and its alert is silenced in one cl
   await expect(silence).toContainText("check=tcp-banner");
   await expect(silence).toContainText("admin");
 
-  // A bad rule is refused, its field named; the good one is edited and deleted.
+  // A rule made in the form: a bad one is refused, each field named under
+  // its input; the good one is saved, edited and deleted.
   await page.getByRole("link", { name: "Rules, channels and routes" }).click();
   await expect(page.getByTestId("rule-e2e-always")).toContainText("threshold");
-  await page.getByLabel(/New rule/).fill(
-    JSON.stringify({ name: "e2e-bad", condition: { kind: "threshold", metric: "Bad", op: ">", value: 1 } }),
-  );
-  await page.getByRole("button", { name: "Save rule" }).click();
-  await expect(page.getByRole("list", { name: "Rule errors" })).toContainText("condition.metric");
+  const editor = page.getByRole("form", { name: "Rule editor" });
+  await editor.getByLabel("Name", { exact: true }).fill("e2e-bad");
+  await editor.getByLabel("Check (name or glob)").fill("tcp-banner");
+  await editor.getByLabel("Condition", { exact: true }).selectOption("threshold");
+  await editor.getByLabel("Metric", { exact: true }).fill("Bad");
+  await editor.getByLabel(/^Limit/).fill("eighty");
+  await editor.getByRole("button", { name: "Save rule" }).click();
+  await expect(editor.getByTestId("rule-value-errors")).toContainText("must be a number");
+  await editor.getByLabel(/^Limit/).fill("0");
+  await editor.getByLabel("Comparison").selectOption("<");
+  await editor.getByLabel("For (bad at least this long)").fill("8d");
+  await editor.getByRole("button", { name: "Save rule" }).click();
+  await expect(editor.getByTestId("rule-metric-errors")).toContainText("condition.metric");
+  await expect(editor.getByTestId("rule-hold-errors")).toContainText("at most 7 days");
+  await expect(page.getByTestId("rule-e2e-bad")).toHaveCount(0);
+  await editor.getByLabel("Metric", { exact: true }).fill("check_up");
+  await editor.getByLabel("For (bad at least this long)").fill("1m");
+  await editor.getByRole("button", { name: "Save rule" }).click();
+  await expect(editor.getByRole("status")).toContainText("Saved e2e-bad (revision 1)");
+  await expect(page.getByTestId("rule-e2e-bad")).toContainText("threshold");
+
+  // Edited in the form, and seen as JSON.
+  await page.getByTestId("rule-e2e-always").getByRole("button", { name: "Edit" }).click();
+  await expect(editor.getByRole("heading")).toHaveText("Edit e2e-always");
+  await expect(editor.getByLabel("Metric", { exact: true })).toHaveValue("check_up");
+  await editor.getByLabel("Quorum: agents failing (number or share)").fill("1");
+  await editor.getByRole("button", { name: "Save rule" }).click();
+  // Its revision (the fourth column) went up.
+  await expect(page.getByTestId("rule-e2e-always").getByRole("cell").nth(3)).toHaveText("2");
+  await page.getByTestId("rule-e2e-bad").getByRole("button", { name: "Edit" }).click();
+  await editor.getByRole("button", { name: "Edit as JSON" }).click();
+  await expect(editor.getByLabel(/as JSON/)).toHaveValue(/"for": "1m"/);
+  await editor.getByRole("button", { name: "Delete rule" }).click();
   await expect(page.getByTestId("rule-e2e-bad")).toHaveCount(0);
   await page.getByTestId("rule-e2e-always").getByRole("button", { name: "Edit" }).click();
-  await page.getByRole("button", { name: "Delete rule" }).click();
+  await editor.getByRole("button", { name: "Delete rule" }).click();
   await expect(page.getByTestId("rule-e2e-always")).toHaveCount(0);
 
   // A maintenance window open now is listed as open; deleted from the page.

@@ -136,6 +136,7 @@ pub enum Condition {
         value: f64,
         /// `last` (the default), `avg`, `min`, `max` or `pN`.
         #[serde(default = "last")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "p95", pattern = "^(last|avg|min|max|p[1-9][0-9]?)$"))]
         aggregate: Aggregate,
         /// The values an aggregate other than `last` covers.
         #[serde(

@@ -1348,14 +1348,6 @@ export interface components {
             revoked_at?: string | null;
             version: string;
         };
-        /**
-         * @description What a threshold compares: the last value, or an aggregate of the
-         *     values over the rule's `window` (`avg`, `min`, `max`, `p50`…`p99`).
-         */
-        Aggregate: "last" | "avg" | "min" | "max" | {
-            /** @description A percentile, written `p95`. */
-            percentile: string;
-        };
         /** @description One step of an alert's history: a change of state, notices, or both. */
         AlertEventView: components["schemas"]["AlertSubject"] & {
             /** @description A group's raised agents, by name (empty for one agent's alert). */
@@ -1379,6 +1371,12 @@ export interface components {
             id: number;
             /** @description What this step tells (held while the alert flaps). */
             notices: components["schemas"]["Notice"][];
+            /**
+             * @description A reminder of a firing alert: told again to the channels that
+             *     repeat this often (a route's `repeat_interval`, else the rule's).
+             * @example 1h
+             */
+            repeat_every?: string | null;
             /**
              * Format: uuid
              * @description The silence that kept it from the channels, when one did.
@@ -1794,8 +1792,11 @@ export interface components {
             /** @enum {string} */
             kind: "status";
         } | {
-            /** @description `last` (the default), `avg`, `min`, `max` or `pN`. */
-            aggregate?: components["schemas"]["Aggregate"];
+            /**
+             * @description `last` (the default), `avg`, `min`, `max` or `pN`.
+             * @example p95
+             */
+            aggregate?: string;
             /** @enum {string} */
             kind: "threshold";
             /** @description The metric's name, as its plugin declares it (or `check_up`). */
@@ -2616,6 +2617,13 @@ export interface components {
             group_wait?: string | null;
             /** @description Which alerts; empty matches all. */
             match?: components["schemas"]["AlertMatch"];
+            /**
+             * @description Tell the firing alerts this route takes again this often, to its
+             *     channels, while nothing else was told them (1 minute to 30 days);
+             *     for these channels it stands in for the rule's `repeat_interval`.
+             * @example 1h
+             */
+            repeat_interval?: string | null;
         };
         /**
          * @description The routes, tried in order: the first that matches takes an alert,

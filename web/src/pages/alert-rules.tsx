@@ -1,22 +1,15 @@
-// Alert rules (operators create and edit them; the server names every bad
-// field) and channels (a test button and the delivery log of each).
+// Alert rules (operators create and edit them in a form, `rule-editor`;
+// the server names every bad field) and channels (a test button and the delivery log of each).
 
 import { useEffect, useState } from "preact/hooks";
 import { api, type BrowserSession, problemText, type Schemas } from "../api/client";
 import { clock } from "../lib/format";
 import { useNow } from "../components/now";
+import { RuleEditor } from "./rule-editor";
 
 type Rule = Schemas["RuleView"];
 type Channel = Schemas["ChannelView"];
 type Attempt = Schemas["Attempt"];
-type FieldError = { field: string; reason: string };
-
-const TEMPLATE = `{
-  "name": "web-down",
-  "select": { "check": "web-*" },
-  "condition": { "kind": "status" },
-  "failure_threshold": 3
-}`;
 
 export function AlertRulesPage({ session }: { session: BrowserSession }) {
   const [rules, setRules] = useState<Rule[]>([]);
@@ -89,76 +82,6 @@ export function AlertRulesPage({ session }: { session: BrowserSession }) {
       )}
       <Channels session={session} />
     </div>
-  );
-}
-
-/** A rule as JSON: saved whole, every bad field listed by the server. */
-function RuleEditor({ rule, onSaved }: { rule: Rule | null; onSaved: () => void }) {
-  const [text, setText] = useState(rule ? JSON.stringify(rule.spec, null, 2) : TEMPLATE);
-  const [errors, setErrors] = useState<FieldError[]>([]);
-  const [message, setMessage] = useState("");
-  const save = async (e: Event) => {
-    e.preventDefault();
-    setErrors([]);
-    let spec: Schemas["RuleSpec"];
-    try {
-      spec = JSON.parse(text);
-    } catch (err) {
-      setMessage(`Not JSON: ${(err as Error).message}.`);
-      return;
-    }
-    const { data, error } = await api.PUT("/api/v1/alerts/rules/{name}", {
-      params: { path: { name: spec.name ?? "" } },
-      body: spec,
-    });
-    if (data) {
-      setMessage(`Saved ${data.spec.name} (revision ${data.revision}).`);
-      onSaved();
-      return;
-    }
-    const problem = error as { errors?: FieldError[] } | undefined;
-    setErrors(problem?.errors ?? []);
-    setMessage(`Not saved: ${problemText(error)}.`);
-  };
-  const remove = async () => {
-    if (!rule) return;
-    const { error } = await api.DELETE("/api/v1/alerts/rules/{name}", { params: { path: { name: rule.spec.name } } });
-    setMessage(error ? `Not deleted: ${problemText(error)}.` : `Deleted ${rule.spec.name}.`);
-    if (!error) onSaved();
-  };
-  return (
-    <form class="box" onSubmit={save} aria-label="Rule editor">
-      <label class="label" for="rule-json">
-        {rule ? `Edit ${rule.spec.name}` : "New rule"} (JSON, as in docs/alerting.md)
-      </label>
-      <textarea
-        id="rule-json"
-        class="textarea mono"
-        rows={10}
-        value={text}
-        onInput={(e) => setText(e.currentTarget.value)}
-      />
-      <div class="buttons mt-2">
-        <button type="submit" class="button is-primary">
-          Save rule
-        </button>
-        {rule && (
-          <button type="button" class="button is-danger is-light" onClick={remove}>
-            Delete rule
-          </button>
-        )}
-      </div>
-      {message && <p role="status">{message}</p>}
-      {errors.length > 0 && (
-        <ul class="has-text-danger" aria-label="Rule errors">
-          {errors.map((e) => (
-            <li key={e.field}>
-              <span class="mono">{e.field}</span>: {e.reason}
-            </li>
-          ))}
-        </ul>
-      )}
-    </form>
   );
 }
 
