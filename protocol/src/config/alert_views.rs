@@ -149,6 +149,15 @@ pub struct AlertEventView {
     /// Why a dependency kept it from the channels (a parent raised), when
     /// one did.
     pub suppressed_by: Option<String>,
+    /// A reminder of a firing alert: told again to the channels that
+    /// repeat this often (a route's `repeat_interval`, else the rule's).
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "1h"))]
+    pub repeat_every: Option<std::time::Duration>,
 }
 
 #[cfg(test)]

@@ -342,6 +342,16 @@ pub struct Route {
     /// What makes a group (default `["rule"]`; needs `group_wait`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub group_by: Vec<GroupBy>,
+    /// Tell the firing alerts this route takes again this often, to its
+    /// channels, while nothing else was told them (1 minute to 30 days);
+    /// for these channels it stands in for the rule's `repeat_interval`.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "1h"))]
+    pub repeat_interval: Option<Duration>,
 }
 
 /// What alerts of one group share.

@@ -264,6 +264,8 @@ pub struct EventRow {
     pub value: Option<f64>,
     pub causes: Vec<Uuid>,
     pub notices: Vec<Notice>,
+    /// A reminder: for the channels told again this often.
+    pub repeat_every: Option<std::time::Duration>,
 }
 
 /// The alerts a set of readings touches: (rule, check target).
@@ -328,6 +330,7 @@ pub fn run(
                 value,
                 causes,
                 notices: step.notices,
+                repeat_every: None,
             });
         }
         touched.insert(key);

@@ -3,6 +3,7 @@
 //! are the alert history and whose notices go to channels.
 
 pub mod book;
+pub mod channel;
 pub mod depends;
 pub mod evaluate;
 pub mod group;

@@ -131,7 +131,7 @@ pub async fn route(
             Verdict::Free if earlier.is_some() && e.notices.contains(&Notice::Resolved) => routed
                 .suppressed
                 .push((e.id, "the step it resolves was suppressed".to_owned())),
-            _ => to(&router, e, &mut routed),
+            _ => to(&router, e, rule_of(e), &mut routed),
         }
     }
     // Held steps no newer step replaced: sent once their parents settle.
@@ -152,7 +152,7 @@ pub async fn route(
         routed.release.push(h.id);
         match hush(h) {
             Some(quiet) => quiet.mark(h.id, &mut routed),
-            None => to(&router, h, &mut routed),
+            None => to(&router, h, rule_of(h), &mut routed),
         }
     }
     if routed == Routed::default() {
@@ -200,9 +200,14 @@ async fn open_windows(store: &Store, now: DateTime<Utc>) -> StoreResult<Vec<Wind
 }
 
 /// Sends a step to its channels: at once, or parked for its group's
-/// message on a channel whose route groups.
-fn to(router: &Router, e: &AlertEventView, routed: &mut Routed) {
+/// message on a channel whose route groups. A reminder goes only to the
+/// channels that repeat at its interval.
+fn to(router: &Router, e: &AlertEventView, rule: Option<&Rule>, routed: &mut Routed) {
+    let rule_every = rule.and_then(|r| r.spec.repeat_interval);
     for target in router.targets(&e.subject, &e.agents) {
+        if e.repeat_every.is_some() && target.repeat_every(rule_every) != e.repeat_every {
+            continue;
+        }
         match target.grouping {
             None => routed.deliveries.push((e.id, target.channel)),
             Some(grouping) => routed.parked.push(Parked {
@@ -216,7 +221,8 @@ fn to(router: &Router, e: &AlertEventView, routed: &mut Routed) {
     }
 }
 
-async fn router(store: &Store) -> StoreResult<Router> {
+/// The stored routing, compiled.
+pub(super) async fn router(store: &Store) -> StoreResult<Router> {
     let (routing, _) = store.routing().await?;
     let names: BTreeSet<String> = store
         .channels()

@@ -104,6 +104,7 @@ pub fn step(
         value: Some(memory.failing.len() as f64),
         causes: Vec::new(),
         notices: step.notices,
+        repeat_every: None,
     });
     (memory, event)
 }

@@ -1,128 +1,26 @@
-//! Channels and routes checked whole (every bad field named), and the
-//! routes compiled: which channels an alert's step goes to.
+//! Routes checked whole (every bad field named) and compiled: which
+//! channels an alert's step goes to, how each groups and repeats.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
-use vantage_protocol::config::{AlertSubject, ChannelKind, ChannelSpec, Routing};
+use vantage_protocol::config::{AlertSubject, Routing};
 use vantage_protocol::ingest::FieldError;
 
 use super::group::Grouping;
 use super::matcher::Matcher;
-use crate::remote::validate::is_name;
+use super::rule::{MAX_REPEAT, MIN_REPEAT};
 
 /// The most routes, and channels a route names.
 const MAX_ROUTES: usize = 1000;
 const MAX_CHANNELS: usize = 100;
 
-fn field_error(field: String, reason: impl Into<String>) -> FieldError {
+pub(super) fn field_error(field: String, reason: impl Into<String>) -> FieldError {
     FieldError {
         index: None,
         field,
         reason: reason.into(),
     }
-}
-
-/// Checks a channel (its secrets merged in): its name, URLs, headers,
-/// and the secrets its kind needs.
-pub fn check_channel(spec: &ChannelSpec) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    if !is_name(&spec.name) {
-        errors.push(field_error(
-            "name".into(),
-            "must be 1–64 letters, digits, `-`, `_` or `.`",
-        ));
-    }
-    if let Some(template) = &spec.template
-        && let Err(reason) = super::notify::template::check(template)
-    {
-        errors.push(field_error("template".into(), reason));
-    }
-    for (field, url) in spec.kind.urls() {
-        if let Err(reason) = check_url(url) {
-            errors.push(field_error(field.into(), reason));
-        }
-    }
-    let mut kind = spec.kind.clone();
-    let secrets = kind.secrets_mut();
-    for name in spec.kind.required_secrets() {
-        let set = secrets
-            .iter()
-            .any(|(n, v)| n == name && v.as_deref().is_some_and(|v| !v.is_empty()));
-        if !set {
-            errors.push(field_error((*name).into(), "is required"));
-        }
-    }
-    for (name, value) in secrets {
-        if value.as_ref().is_some_and(|s| s.len() > 1024) {
-            errors.push(field_error(name.into(), "must be at most 1024 bytes"));
-        }
-    }
-    match &spec.kind {
-        ChannelKind::Webhook { headers, .. } => {
-            for (name, value) in headers {
-                let field = format!("headers.{name}");
-                if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                    errors.push(field_error(field, "is not a header name"));
-                } else if name.to_ascii_lowercase().starts_with("x-vantage-")
-                    || ["content-type", "content-length", "host"]
-                        .contains(&name.to_ascii_lowercase().as_str())
-                {
-                    errors.push(field_error(field, "is set by the server"));
-                } else if axum::http::HeaderValue::from_str(value).is_err() {
-                    errors.push(field_error(field, "is not a header value"));
-                }
-            }
-        }
-        ChannelKind::Email {
-            host,
-            port,
-            username,
-            password,
-            from,
-            to,
-            ca,
-            ..
-        } => {
-            for (field, problem) in super::notify::email::problems(
-                host,
-                *port,
-                username.is_some(),
-                password.is_some(),
-                from,
-                to,
-                ca.as_deref(),
-            ) {
-                errors.push(field_error(field, problem));
-            }
-        }
-        ChannelKind::Telegram { chat_id, .. } if chat_id.is_empty() || chat_id.len() > 64 => {
-            errors.push(field_error("chat_id".into(), "must be 1–64 characters"));
-        }
-        ChannelKind::Ntfy { topic, .. } if !is_name(topic) => {
-            errors.push(field_error(
-                "topic".into(),
-                "must be 1–64 letters, digits, `-`, `_` or `.`",
-            ));
-        }
-        _ => {}
-    }
-    errors
-}
-
-/// An `http://` or `https://` URL with a host.
-fn check_url(url: &str) -> Result<(), String> {
-    let uri: axum::http::Uri = url.parse().map_err(|e| format!("is not a URL: {e}"))?;
-    match uri.scheme_str() {
-        Some("http" | "https") => {}
-        _ => return Err("must start with http:// or https://".into()),
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err("has no host".into());
-    }
-    if url.len() > 2048 {
-        return Err("must be at most 2048 bytes".into());
-    }
-    Ok(())
 }
 
 /// One route, compiled.
@@ -132,13 +30,24 @@ struct CompiledRoute {
     channels: Vec<String>,
     go_on: bool,
     grouping: Option<Grouping>,
+    repeat: Option<Duration>,
 }
 
-/// Where a step goes: a channel, and the route's grouping if it groups.
+/// Where a step goes: a channel, the route's grouping if it groups, and
+/// its `repeat_interval` if it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub channel: String,
     pub grouping: Option<Grouping>,
+    pub repeat: Option<Duration>,
+}
+
+impl Target {
+    /// How often a firing alert is told again on this channel: the
+    /// route's interval, else the rule's.
+    pub fn repeat_every(&self, rule: Option<Duration>) -> Option<Duration> {
+        self.repeat.or(rule)
+    }
 }
 
 /// The routes, compiled: which channels a step of an alert goes to.
@@ -171,7 +80,16 @@ impl Router {
                 channels: route.channels.clone(),
                 go_on: route.go_on,
                 grouping: Grouping::compile(route, i, &mut errors),
+                repeat: route.repeat_interval,
             };
+            if let Some(every) = route.repeat_interval
+                && !(MIN_REPEAT..=MAX_REPEAT).contains(&every)
+            {
+                errors.push(field_error(
+                    format!("route[{i}].repeat_interval"),
+                    "must be between 1 minute and 30 days",
+                ));
+            }
             if route.channels.is_empty() || route.channels.len() > MAX_CHANNELS {
                 errors.push(field_error(
                     format!("route[{i}].channels"),
@@ -196,7 +114,7 @@ impl Router {
     }
 
     /// The channels a step of this alert goes to, each once, in route
-    /// order (the first route naming a channel says how it groups). A
+    /// order (the first route naming a channel says how it groups and repeats). A
     /// quorum group (no agent) matches an agent glob by any of its raised
     /// `agents`.
     pub fn targets(&self, subject: &AlertSubject, agents: &[String]) -> Vec<Target> {
@@ -208,6 +126,7 @@ impl Router {
                         out.push(Target {
                             channel: c.clone(),
                             grouping: route.grouping.clone(),
+                            repeat: route.repeat,
                         });
                     }
                 }
@@ -217,6 +136,11 @@ impl Router {
             }
         }
         out
+    }
+
+    /// Every `repeat_interval` a route has.
+    pub fn repeat_intervals(&self) -> BTreeSet<Duration> {
+        self.routes.iter().filter_map(|r| r.repeat).collect()
     }
 }
 
@@ -289,6 +213,50 @@ mod tests {
     }
 
     #[test]
+    fn a_route_repeats_its_channels_at_its_own_interval_else_the_rules() {
+        let hour = Duration::from_secs(3600);
+        let channels: BTreeSet<String> = ["pager", "chat"].map(String::from).into();
+        let router = Router::compile(
+            &routing(
+                r#"
+                [[route]]
+                channels = ["pager"]
+                repeat_interval = "1h"
+                continue = true
+                [[route]]
+                channels = ["chat", "pager"]
+                "#,
+            ),
+            &channels,
+        )
+        .unwrap();
+        let targets = router.targets(&subject("core", "ping-a"), &[]);
+        let every = |rule: Option<Duration>| -> Vec<(&str, Option<Duration>)> {
+            targets
+                .iter()
+                .map(|t| (t.channel.as_str(), t.repeat_every(rule)))
+                .collect()
+        };
+        assert_eq!(every(None), [("pager", Some(hour)), ("chat", None)]);
+        assert_eq!(
+            every(Some(4 * hour)),
+            [("pager", Some(hour)), ("chat", Some(4 * hour))]
+        );
+        assert_eq!(router.repeat_intervals(), [hour].into());
+
+        for bad in ["30s", "31days"] {
+            let errors = Router::compile(
+                &routing(&format!(
+                    "[[route]]\nchannels = [\"pager\"]\nrepeat_interval = \"{bad}\"\n"
+                )),
+                &channels,
+            )
+            .unwrap_err();
+            assert_eq!(errors[0].field, "route[0].repeat_interval", "{bad}");
+        }
+    }
+
+    #[test]
     fn bad_routes_and_channels_are_named() {
         let channels: BTreeSet<String> = ["pager".to_owned()].into();
         let errors = Router::compile(
@@ -312,28 +280,6 @@ mod tests {
                 "route[0].channels[1]",
                 "route[1].channels"
             ]
-        );
-
-        let hook = |url: &str, header: &str| ChannelSpec {
-            template: None,
-            name: "bad name".into(),
-            kind: ChannelKind::Webhook {
-                url: url.into(),
-                secret: None,
-                headers: [(header.to_owned(), "v".to_owned())].into(),
-            },
-        };
-        let fields = |spec: &ChannelSpec| -> Vec<String> {
-            check_channel(spec).into_iter().map(|e| e.field).collect()
-        };
-        assert_eq!(fields(&hook("ftp://x", "X-Api-Key")), ["name", "url"]);
-        assert_eq!(
-            fields(&hook("http://", "bad header")),
-            ["name", "url", "headers.bad header"]
-        );
-        assert_eq!(
-            fields(&hook("https://hooks.example.net/a", "X-Vantage-Signature")),
-            ["name", "headers.X-Vantage-Signature"]
         );
     }
 }

@@ -20,8 +20,8 @@ const MAX_INTERVALS: u32 = 1000;
 const MAX_DAYS: u32 = 3650;
 
 /// The shortest and longest `repeat_interval`.
-const MIN_REPEAT: Duration = Duration::from_secs(60);
-const MAX_REPEAT: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const MIN_REPEAT: Duration = Duration::from_secs(60);
+pub(crate) const MAX_REPEAT: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The most parent checks a rule may depend on.
 const MAX_PARENTS: usize = 16;
 

@@ -126,7 +126,7 @@ pub(crate) use subject_columns;
 macro_rules! event_columns {
     () => {
         "e.id, e.rule, e.at, e.from_state, e.to_state, e.value, e.causes, e.notices, e.agents,
-         e.silenced_by, e.suppressed_by, e.in_window,
+         e.silenced_by, e.suppressed_by, e.in_window, e.repeat_every,
          a.id AS agent_id, a.name AS agent, coalesce(c.name, e.check_name, '') AS check_name,
          coalesce(c.target, e.target, '') AS target, coalesce(c.plugin, e.plugin, '') AS plugin
          FROM alert_events e LEFT JOIN checks c ON c.id = e.check_id

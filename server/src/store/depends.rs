@@ -85,6 +85,7 @@ impl AgentStep<'_> {
             value: None,
             causes: Vec::new(),
             notices,
+            repeat_every: None,
         }
     }
 }

@@ -1,10 +1,15 @@
 //! Reminders (`repeat_interval`): the firing alerts told nothing for a
 //! while, and a reminder step appended to one — only if it is still
 //! firing and still quiet, under its row's lock, so replicas sweeping
-//! together remind once.
+//! together remind once. Each interval is reminded on its own: an alert
+//! is quiet for an interval when no step told it anything since, other
+//! than reminders for the channels of other intervals.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+use vantage_protocol::config::AlertSubject;
 
 use super::dispatch::store_trait;
 use super::types::StoreResult;
@@ -23,14 +28,18 @@ pub enum Quiet {
     Agent(Uuid),
 }
 
-/// A firing alert told nothing since `quiet_since`.
+/// A firing alert told nothing for `every`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Due {
     pub rule: String,
     pub alert: Quiet,
+    /// What it is about, to route it.
+    pub subject: AlertSubject,
     /// A group's raised agents.
     pub agents: Vec<String>,
     pub value: Option<f64>,
+    /// The interval it is quiet for.
+    pub every: Duration,
 }
 
 impl Due {
@@ -59,6 +68,7 @@ impl Due {
             value: self.value,
             causes: Vec::new(),
             notices: vec![Notice::Firing],
+            repeat_every: Some(self.every),
         }
     }
 }
@@ -66,7 +76,7 @@ impl Due {
 store_trait! {
     /// Reminders of firing alerts.
     pub trait RepeatStore {
-        /// Firing alerts of these rules that told nothing since `since`:
+        /// Firing alerts of these rules quiet for `every` (at `now`):
         /// agents' alerts of `checks` rules, groups of `groups` rules,
         /// agents' own of `agents` rules.
         async fn quiet_firing(
@@ -74,10 +84,11 @@ store_trait! {
             checks: &[String],
             groups: &[String],
             agents: &[String],
-            since: DateTime<Utc>
+            every: Duration,
+            now: DateTime<Utc>
         ) -> StoreResult<Vec<Due>>;
-        /// Appends the reminder if the alert still fires and still told
-        /// nothing since `since`; true when it did.
-        async fn remind(&self, due: &Due, since: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool>;
+        /// Appends the reminder if the alert still fires and is still
+        /// quiet for `due.every` at `now`; true when it did.
+        async fn remind(&self, due: &Due, now: DateTime<Utc>) -> StoreResult<bool>;
     }
 }

@@ -147,7 +147,7 @@ function matches(m: Schemas["AlertMatch"]): string {
 /** What a step told, or what kept it quiet. */
 function told(s: Step): string {
   if (s.notices.length === 0) return "–";
-  const notices = s.notices.join(", ");
+  const notices = s.repeat_every ? `${s.notices.join(", ")}, reminder every ${s.repeat_every}` : s.notices.join(", ");
   if (s.silenced_by) return `${notices} (silenced)`;
   if (s.suppressed_by) return `${notices} (suppressed: ${s.suppressed_by})`;
   return notices;

@@ -31,6 +31,7 @@ fn step(agent: Option<&str>, agents: &[&str]) -> AlertEventView {
         silenced_by: None,
         suppressed_by: None,
         window: None,
+        repeat_every: None,
     }
 }
 

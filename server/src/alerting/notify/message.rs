@@ -205,6 +205,7 @@ mod tests {
             silenced_by: None,
             suppressed_by: None,
             window: None,
+            repeat_every: None,
         }
     }
 

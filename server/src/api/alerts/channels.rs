@@ -15,8 +15,9 @@ use vantage_protocol::config::{
 };
 
 use crate::AppState;
+use crate::alerting::channel::check_channel;
 use crate::alerting::notify::{self, SendOutcome, message};
-use crate::alerting::route::{Router, check_channel};
+use crate::alerting::route::Router;
 use crate::auth::{Admin, Operator, Viewer};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
 use crate::store::{Attempt, ChannelRow, NotifyStore as _};
@@ -202,6 +203,7 @@ async fn test_channel(
         silenced_by: None,
         suppressed_by: None,
         window: None,
+        repeat_every: None,
     };
     let mut body: Notification =
         message::notification(&event, None, state.config.public_url.as_deref());

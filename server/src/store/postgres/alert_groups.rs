@@ -88,8 +88,9 @@ pub(super) async fn append(tx: &mut PgConnection, e: &EventRow) -> StoreResult<(
     sqlx::query(
         "WITH step AS (
              INSERT INTO alert_events (rule, check_id, check_name, target, plugin, agents, at,
-                                       from_state, to_state, value, causes, notices, agent_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14) RETURNING id)
+                                       from_state, to_state, value, causes, notices, agent_id,
+                                       repeat_every)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15) RETURNING id)
          INSERT INTO alert_outbox (event_id) SELECT id FROM step WHERE $13",
     )
     .bind(&e.rule)
@@ -106,6 +107,7 @@ pub(super) async fn append(tx: &mut PgConnection, e: &EventRow) -> StoreResult<(
     .bind(notice_names(&e.notices))
     .bind(e.notify && !e.notices.is_empty())
     .bind(e.agent_id)
+    .bind(e.repeat_every.map(|d| d.as_secs() as i64))
     .execute(&mut *tx)
     .await?;
     Ok(())

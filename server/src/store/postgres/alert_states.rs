@@ -192,6 +192,9 @@ fn event(row: &PgRow) -> StoreResult<AlertEventView> {
         silenced_by: row.try_get("silenced_by")?,
         suppressed_by: row.try_get("suppressed_by")?,
         window: row.try_get("in_window")?,
+        repeat_every: row
+            .try_get::<Option<i64>, _>("repeat_every")?
+            .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
     })
 }
 

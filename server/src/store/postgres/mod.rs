@@ -150,6 +150,11 @@ fn migrator() -> Migrator {
             "rollouts",
             include_str!("../../../migrations/postgres/0017_rollouts.sql"),
         ),
+        migration(
+            18,
+            "reminder intervals",
+            include_str!("../../../migrations/postgres/0018_reminder_intervals.sql"),
+        ),
     ])
 }
 

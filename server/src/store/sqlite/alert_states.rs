@@ -117,8 +117,9 @@ pub(super) async fn append(tx: &mut SqliteConnection, e: &EventRow) -> StoreResu
     let group = e.group.as_ref();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO alert_events (rule, check_id, check_name, target, plugin, agents, at,
-                                   from_state, to_state, value, causes, notices, agent_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
+                                   from_state, to_state, value, causes, notices, agent_id,
+                                   repeat_every)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING id",
     )
     .bind(&e.rule)
     .bind(e.check_id)
@@ -133,6 +134,7 @@ pub(super) async fn append(tx: &mut SqliteConnection, e: &EventRow) -> StoreResu
     .bind(Json(&e.causes))
     .bind(Json(notice_names(&e.notices)))
     .bind(e.agent_id)
+    .bind(e.repeat_every.map(|d| d.as_secs() as i64))
     .fetch_one(&mut *tx)
     .await?;
     if e.notify && !e.notices.is_empty() {
@@ -237,6 +239,9 @@ fn event(row: &SqliteRow) -> StoreResult<AlertEventView> {
         silenced_by: row.try_get("silenced_by")?,
         suppressed_by: row.try_get("suppressed_by")?,
         window: row.try_get("in_window")?,
+        repeat_every: row
+            .try_get::<Option<i64>, _>("repeat_every")?
+            .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
     })
 }
 

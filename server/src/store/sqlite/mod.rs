@@ -169,6 +169,11 @@ fn migrator() -> Migrator {
             "rollouts",
             include_str!("../../../migrations/sqlite/0017_rollouts.sql"),
         ),
+        migration(
+            18,
+            "reminder intervals",
+            include_str!("../../../migrations/sqlite/0018_reminder_intervals.sql"),
+        ),
     ])
 }
 

@@ -3,31 +3,58 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
+use vantage_protocol::config::AlertSubject;
 
 use super::{SqliteStore, alert_states, micros};
 use crate::alerting::quorum::GroupKey;
 use crate::store::*;
 
-/// "Told nothing since ?2" for each kind of alert, as a condition on its
-/// row `g`/`s`.
+/// "Quiet for ?3 seconds since ?2" for each kind of alert, as a condition
+/// on its row `g`/`s`: no step told it anything since, but reminders for
+/// the channels of other intervals.
+macro_rules! quiet {
+    () => {
+        "AND e.at >= ?2 AND e.notices <> '[]'
+         AND (e.repeat_every IS NULL OR e.repeat_every = ?3))"
+    };
+}
 macro_rules! quiet_check {
     () => {
-        "NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.check_id = s.check_id AND e.rule = s.rule
-                     AND e.at >= ?2 AND e.notices <> '[]')"
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.check_id = s.check_id AND e.rule = s.rule ",
+            quiet!()
+        )
     };
 }
 macro_rules! quiet_group {
     () => {
-        "NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.check_id IS NULL AND e.check_name = g.check_name
-                     AND e.target = g.target AND e.rule = g.rule AND e.at >= ?2 AND e.notices <> '[]')"
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.check_id IS NULL AND e.check_name = g.check_name
+             AND e.target = g.target AND e.rule = g.rule ",
+            quiet!()
+        )
     };
 }
 macro_rules! quiet_agent {
     () => {
-        "NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.agent_id = g.agent_id AND e.rule = g.rule
-                     AND e.at >= ?2 AND e.notices <> '[]')"
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.agent_id = g.agent_id AND e.rule = g.rule ",
+            quiet!()
+        )
     };
+}
+
+fn subject(row: &SqliteRow) -> StoreResult<AlertSubject> {
+    Ok(AlertSubject {
+        rule: row.try_get("rule")?,
+        agent_id: row.try_get("agent_id")?,
+        agent: row.try_get("agent")?,
+        check: row.try_get("check_name")?,
+        target: row.try_get("target")?,
+        plugin: row.try_get("plugin")?,
+    })
 }
 
 impl RepeatStore for SqliteStore {
@@ -36,36 +63,47 @@ impl RepeatStore for SqliteStore {
         checks: &[String],
         groups: &[String],
         agents: &[String],
-        since: DateTime<Utc>,
+        every: std::time::Duration,
+        now: DateTime<Utc>,
     ) -> StoreResult<Vec<Due>> {
+        let since = micros(now - chrono::Duration::from_std(every).unwrap_or_default());
+        let seconds = every.as_secs() as i64;
         let mut due = Vec::new();
         if !checks.is_empty() {
             let rows = sqlx::query(concat!(
-                "SELECT s.rule, s.check_id, s.value FROM alert_states s
+                "SELECT s.rule, s.check_id, s.value, a.id AS agent_id, a.name AS agent,
+                        c.name AS check_name, c.target, c.plugin
+                 FROM alert_states s JOIN checks c ON c.id = s.check_id JOIN agents a ON a.id = c.agent_id
                  WHERE s.rule IN (SELECT value FROM json_each(?1)) AND s.state = 'firing' AND ",
                 quiet_check!()
             ))
             .bind(Json(checks))
-            .bind(micros(since))
+            .bind(since)
+            .bind(seconds)
             .fetch_all(&self.read)
             .await?;
             for row in &rows {
                 due.push(Due {
                     rule: row.try_get("rule")?,
                     alert: Quiet::Check(row.try_get("check_id")?),
+                    subject: subject(row)?,
                     agents: Vec::new(),
                     value: row.try_get("value")?,
+                    every,
                 });
             }
         }
         if !groups.is_empty() {
             let rows = sqlx::query(concat!(
-                "SELECT g.rule, g.check_name, g.target, g.plugin, g.failing FROM alert_groups g
+                "SELECT g.rule, g.check_name, g.target, g.plugin, g.failing,
+                        NULL AS agent_id, NULL AS agent
+                 FROM alert_groups g
                  WHERE g.rule IN (SELECT value FROM json_each(?1)) AND g.state = 'firing' AND ",
                 quiet_group!()
             ))
             .bind(Json(groups))
-            .bind(micros(since))
+            .bind(since)
+            .bind(seconds)
             .fetch_all(&self.read)
             .await?;
             for row in &rows {
@@ -78,66 +116,73 @@ impl RepeatStore for SqliteStore {
                         target: row.try_get("target")?,
                         plugin: row.try_get("plugin")?,
                     }),
+                    subject: subject(row)?,
                     rule,
                     value: Some(failing.len() as f64),
                     agents: failing,
+                    every,
                 });
             }
         }
         if !agents.is_empty() {
             let rows = sqlx::query(concat!(
-                "SELECT g.rule, g.agent_id FROM alert_agents g
+                "SELECT g.rule, g.agent_id, a.name AS agent,
+                        '' AS check_name, '' AS target, '' AS plugin
+                 FROM alert_agents g JOIN agents a ON a.id = g.agent_id
                  WHERE g.rule IN (SELECT value FROM json_each(?1)) AND g.state = 'firing' AND ",
                 quiet_agent!()
             ))
             .bind(Json(agents))
-            .bind(micros(since))
+            .bind(since)
+            .bind(seconds)
             .fetch_all(&self.read)
             .await?;
             for row in &rows {
                 due.push(Due {
                     rule: row.try_get("rule")?,
                     alert: Quiet::Agent(row.try_get("agent_id")?),
+                    subject: subject(row)?,
                     agents: Vec::new(),
                     value: None,
+                    every,
                 });
             }
         }
         Ok(due)
     }
 
-    async fn remind(
-        &self,
-        due: &Due,
-        since: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
+    async fn remind(&self, due: &Due, now: DateTime<Utc>) -> StoreResult<bool> {
+        let since = micros(now - chrono::Duration::from_std(due.every).unwrap_or_default());
+        let seconds = due.every.as_secs() as i64;
         let mut tx = self.begin().await?;
         let still = match &due.alert {
             Quiet::Check(check_id) => sqlx::query(concat!(
-                "SELECT 1 FROM alert_states s WHERE s.rule = ?1 AND s.check_id = ?3
+                "SELECT 1 FROM alert_states s WHERE s.rule = ?1 AND s.check_id = ?4
                  AND s.state = 'firing' AND ",
                 quiet_check!()
             ))
             .bind(&due.rule)
-            .bind(micros(since))
+            .bind(since)
+            .bind(seconds)
             .bind(check_id),
             Quiet::Group(key) => sqlx::query(concat!(
-                "SELECT 1 FROM alert_groups g WHERE g.rule = ?1 AND g.check_name = ?3
-                 AND g.target = ?4 AND g.state = 'firing' AND ",
+                "SELECT 1 FROM alert_groups g WHERE g.rule = ?1 AND g.check_name = ?4
+                 AND g.target = ?5 AND g.state = 'firing' AND ",
                 quiet_group!()
             ))
             .bind(&due.rule)
-            .bind(micros(since))
+            .bind(since)
+            .bind(seconds)
             .bind(&key.check)
             .bind(&key.target),
             Quiet::Agent(agent_id) => sqlx::query(concat!(
-                "SELECT 1 FROM alert_agents g WHERE g.rule = ?1 AND g.agent_id = ?3
+                "SELECT 1 FROM alert_agents g WHERE g.rule = ?1 AND g.agent_id = ?4
                  AND g.state = 'firing' AND ",
                 quiet_agent!()
             ))
             .bind(&due.rule)
-            .bind(micros(since))
+            .bind(since)
+            .bind(seconds)
             .bind(agent_id),
         }
         .fetch_optional(&mut *tx)
