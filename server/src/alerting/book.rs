@@ -163,8 +163,10 @@ impl RuleBook {
                     .as_ref()
                     .is_some_and(|(groups, labels)| r.places(groups, labels))
         };
+        let parents: Vec<&Arc<Rule>> = rules.iter().filter(|r| r.has_parents()).collect();
         let mut inputs = Vec::new();
         for (i, result) in results.iter().enumerate() {
+            let parent = parents.iter().any(|r| r.is_parent(&result.check));
             for rule in index.candidates(&result.check) {
                 if placed(rule)
                     && rule.selects(&result.check, &result.target, &result.plugin)
@@ -177,6 +179,7 @@ impl RuleBook {
                         check: result.check.clone(),
                         target: result.target.clone(),
                         plugin: result.plugin.clone(),
+                        parent,
                     });
                 }
             }

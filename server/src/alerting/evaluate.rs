@@ -24,6 +24,9 @@ pub const MAX_WINDOW_VALUES: usize = 10_000;
 pub const PATH_FINGERPRINT: &str = "path_fingerprint";
 /// The metric the HTTP plugin reports a certificate's remaining life in.
 pub const CERT_EXPIRY: &str = "cert_expiry";
+/// How long the row of an alert that stays `ok` may go unwritten while
+/// only its last run, value and spacing move (see [`StateRow::steady`]).
+pub const REFRESH_AFTER: chrono::Duration = chrono::Duration::seconds(30);
 
 /// What a rule reads of one result.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,6 +160,18 @@ impl Memory {
         }
     }
 
+    /// Whether this memory, just judged, may stay unwritten in place of
+    /// `before`: the alert was and is `ok`, and only its last run (by less
+    /// than [`REFRESH_AFTER`]), value and spacing, and the results of good
+    /// verdicts moved.
+    fn steady_since(&self, before: &Memory) -> bool {
+        self.machine.state() == State::Ok
+            && self.last_at - before.last_at < REFRESH_AFTER
+            && self.machine.same_but_good_results(&before.machine)
+            && self.window == before.window
+            && self.path == before.path
+    }
+
     /// Whether a `no_data` alert has heard nothing for its `intervals`
     /// times the runs' spacing by `now`, and is not yet `no_data`. Never
     /// before two runs gave a spacing.
@@ -220,6 +235,8 @@ pub struct AlertInput {
     pub check: String,
     pub target: String,
     pub plugin: String,
+    /// The check is a parent of some rule (`depends_on`).
+    pub parent: bool,
 }
 
 /// One reading to judge, with where it lands.
@@ -233,6 +250,9 @@ pub struct Judge<'a> {
     pub check: &'a str,
     pub target: &'a str,
     pub plugin: &'a str,
+    /// The check is a parent of some rule: dependencies read how far its
+    /// alerts were judged (`evaluated_at`), so their rows are always written.
+    pub parent: bool,
 }
 
 /// An alert's state to store.
@@ -241,6 +261,17 @@ pub struct StateRow {
     pub rule: String,
     pub check_id: i64,
     pub memory: Memory,
+    /// Its row may stay as stored: the alert stays `ok`, told nothing, and
+    /// only what [`Memory::steady_since`] allows moved. Most results of a
+    /// healthy fleet judge such alerts, and not writing their rows keeps
+    /// alerting from doubling ingest's writes. What stays unwritten for up
+    /// to [`REFRESH_AFTER`]: the last run (a run older than the newest but
+    /// newer than the stored one is judged again, as it would have been
+    /// had it come in order), the value and spacing (shown for raised
+    /// alerts only), and `evaluated_at`. Never for `no_data` rules, whose
+    /// silence is read from the last run, nor for parent checks, whose
+    /// `evaluated_at` tells dependencies how far they were judged.
+    pub steady: bool,
 }
 
 /// One step of an alert's history to store.
@@ -289,8 +320,14 @@ pub fn run(
     judges.sort_by_key(|j| j.at);
     let mut events = Vec::new();
     let mut touched = HashSet::new();
+    // Each alert's memory as stored, when it may stay so (see `steady`).
+    let mut before: HashMap<(String, i64), Option<Memory>> = HashMap::new();
     for j in judges {
         let key = (j.rule.spec.name.clone(), j.check_id);
+        before.entry(key.clone()).or_insert_with(|| {
+            let keeps = !j.parent && !matches!(j.rule.spec.condition, Condition::NoData { .. });
+            stored.get(&key).filter(|_| keeps).cloned()
+        });
         let memory = stored
             .entry(key.clone())
             .or_insert_with(|| Memory::new(j.at));
@@ -314,6 +351,8 @@ pub fn run(
             memory.value = value;
         }
         if step.transition.is_some() || !step.notices.is_empty() {
+            // A step is stored with the state it leads to.
+            before.insert(key.clone(), None);
             let (to, causes) = step
                 .transition
                 .map_or((from, Vec::new()), |t| (t.to, t.causes));
@@ -341,10 +380,15 @@ pub fn run(
         .into_iter()
         .filter_map(|key| {
             let memory = stored.remove(&key)?;
+            let steady = before
+                .get(&key)
+                .and_then(Option::as_ref)
+                .is_some_and(|b| memory.steady_since(b));
             Some(StateRow {
                 rule: key.0,
                 check_id: key.1,
                 memory,
+                steady,
             })
         })
         .collect();

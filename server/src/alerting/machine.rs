@@ -165,6 +165,32 @@ impl Machine {
         self.flapping
     }
 
+    /// Whether `self` differs from `before` at most in the results of its
+    /// good verdicts, which are never a cause while the alert stays `ok`
+    /// (a transition's causes are bad verdicts, or the good ones after the
+    /// last bad), and in how many runs without a change it counted.
+    pub fn same_but_good_results(&self, before: &Machine) -> bool {
+        let verdicts = |m: &Machine| {
+            m.window
+                .iter()
+                .map(|(bad, id)| (*bad, if *bad { *id } else { Uuid::nil() }))
+                .collect::<Vec<_>>()
+        };
+        self.state == before.state
+            && self.since == before.since
+            && self.bad_since == before.bad_since
+            && self.good_streak == before.good_streak
+            && self.good_since == before.good_since
+            // No change in either: however many runs counted, the same
+            // flapping to come (only changes count, and pushing a run
+            // keeps every change it would have kept).
+            && (self.changes == before.changes
+                || !self.changes.iter().chain(&before.changes).any(|c| *c))
+            && self.flapping == before.flapping
+            && self.told == before.told
+            && verdicts(self) == verdicts(before)
+    }
+
     /// One evaluation: `result` is the result judged (nil for no data).
     pub fn observe(
         &mut self,

@@ -40,6 +40,7 @@ pub async fn sweep(store: &Store, rules: &RuleBook, now: DateTime<Utc>) -> Store
                 check: &w.check,
                 target: &w.target,
                 plugin: &w.plugin,
+                parent: false,
             })
         })
         .collect();

@@ -106,6 +106,7 @@ pub(crate) fn judges<'a>(batch: &'a StoreBatch, new_ids: &[Uuid]) -> Vec<Judge<'
                 check: &a.check,
                 target: &a.target,
                 plugin: &a.plugin,
+                parent: a.parent,
             })
         })
         .collect()

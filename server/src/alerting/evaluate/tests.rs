@@ -53,6 +53,7 @@ fn judge(rule: &Rule, readings: &[Reading]) -> (Vec<State>, Vec<EventRow>) {
             check: "c",
             target: "t",
             plugin: "p",
+            parent: false,
         }];
         let (rows, mut new) = run(judges, stored);
         let row = rows.into_iter().next().unwrap();
@@ -206,6 +207,7 @@ fn readings_are_judged_in_run_order_and_a_late_one_is_skipped() {
             check: "c",
             target: "t",
             plugin: "p",
+            parent: false,
         },
         Judge {
             rule: &r,
@@ -216,6 +218,7 @@ fn readings_are_judged_in_run_order_and_a_late_one_is_skipped() {
             check: "c",
             target: "t",
             plugin: "p",
+            parent: false,
         },
     ];
     let (states, events) = run(judges, HashMap::new());
@@ -236,6 +239,7 @@ fn readings_are_judged_in_run_order_and_a_late_one_is_skipped() {
         check: "c",
         target: "t",
         plugin: "p",
+        parent: false,
     }];
     let (states, events) = run(late, stored);
     assert!(states.is_empty() && events.is_empty());
@@ -256,6 +260,7 @@ fn a_memory_survives_its_stored_form() {
         check: "c",
         target: "t",
         plugin: "p",
+        parent: false,
     }];
     let (states, _) = run(judges, HashMap::new());
     let memory = &states[0].memory;
@@ -277,6 +282,7 @@ fn silence_longer_than_its_intervals_is_no_data_and_a_result_ends_it() {
             check: "c",
             target: "t",
             plugin: "p",
+            parent: false,
         }];
         let (states, events) = run(judges, stored.clone());
         let mut stored = stored;
@@ -302,4 +308,84 @@ fn silence_longer_than_its_intervals_is_no_data_and_a_result_ends_it() {
     let (_, events) = judge_at(stored, 60 + 250, &present);
     assert_eq!(events[0].to, State::Ok);
     assert_eq!(events[0].notices, [Notice::Resolved]);
+}
+
+/// Judges readings `gap` seconds apart on one alert as the stores do: a
+/// steady row is not written, so the next reading meets the memory as it
+/// was last written. Whether each row was steady, and every event.
+fn judge_stored(
+    rule: &Rule,
+    readings: &[Reading],
+    gap: i64,
+    parent: bool,
+) -> (Vec<bool>, Vec<EventRow>) {
+    let mut stored = HashMap::new();
+    let mut steady = Vec::new();
+    let mut events = Vec::new();
+    for (i, reading) in readings.iter().enumerate() {
+        let judges = vec![Judge {
+            rule,
+            check_id: 7,
+            result: Uuid::now_v7(),
+            at: at(i as i64 * gap),
+            reading,
+            check: "c",
+            target: "t",
+            plugin: "p",
+            parent,
+        }];
+        let (rows, mut new) = run(judges, stored.clone());
+        let row = rows.into_iter().next().unwrap();
+        steady.push(row.steady);
+        if !row.steady {
+            stored = HashMap::from([((row.rule, row.check_id), row.memory)]);
+        }
+        events.append(&mut new);
+    }
+    (steady, events)
+}
+
+#[test]
+fn an_ok_alert_is_written_when_what_it_keeps_changes_and_every_30_s() {
+    let good = Reading::Status { ok: true };
+    let bad = Reading::Status { ok: false };
+    let r = rule("condition = { kind = \"status\" }\nfailure_threshold = 2");
+    // Every 5 s: the first run makes the row, the second fills the
+    // 2-run window, then a write every 30 s (6 runs).
+    let readings = vec![good.clone(); 40];
+    let (steady, events) = judge_stored(&r, &readings, 5, false);
+    assert!(events.is_empty());
+    let written: Vec<usize> = (0..40).filter(|i| !steady[*i]).collect();
+    assert_eq!(written, [0, 1, 7, 13, 19, 25, 31, 37]);
+
+    // A change in the flapping window is written until it leaves it.
+    let mut readings = vec![good.clone(); 3];
+    readings.extend([bad.clone(), good.clone()]);
+    readings.extend(vec![good.clone(); 25]);
+    let (steady, _) = judge_stored(&r, &readings, 1, false);
+    let written: Vec<usize> = (0..30).filter(|i| !steady[*i]).collect();
+    // The bad run (3) and the good one after it (4) change the state; the
+    // next 20 runs move those changes along the window; then none is left.
+    let mut expected = vec![0, 1];
+    expected.extend(3..25);
+    assert_eq!(written, expected);
+
+    // A bad run (pending) is written, and the good one after it too (back
+    // to ok, the bad verdict leaving the window); no step is lost.
+    let mut readings = vec![good.clone(); 24];
+    readings.extend([bad.clone(), good.clone(), bad.clone(), bad.clone()]);
+    let (steady, events) = judge_stored(&r, &readings, 5, false);
+    assert!(!steady[24] && !steady[25] && !steady[26] && !steady[27]);
+    let firing: Vec<_> = events.iter().filter(|e| e.to == State::Firing).collect();
+    assert_eq!(firing.len(), 1, "{events:?}");
+    assert_eq!(firing[0].causes.len(), 2, "the two bad runs in a row");
+
+    // `no_data` rules read their silence from the last run: always written.
+    let r = rule("condition = { kind = \"no_data\", intervals = 3 }");
+    let (steady, _) = judge_stored(&r, &vec![Reading::Present; 30], 5, false);
+    assert!(steady.iter().all(|s| !s));
+    // Nor is a parent check's: dependencies read how far it was judged.
+    let r = rule("condition = { kind = \"status\" }");
+    let (steady, _) = judge_stored(&r, &vec![good; 30], 5, true);
+    assert!(steady.iter().all(|s| !s));
 }

@@ -1,7 +1,7 @@
 //! Alert states and history (`alert_states`, `alert_events`): judged in
 //! the ingest transaction under the states' row locks, read for the API.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -16,9 +16,12 @@ use crate::store::alerts::{event_columns, notices_from_names, state_from_str, su
 use crate::store::*;
 
 /// Judges a batch's readings against the stored states and writes the new
-/// ones and the history. The states are locked first, in key order: two
-/// batches of one agent judge one after the other, and neither overwrites
-/// what the other judged.
+/// ones and the history. First against the states as stored, unlocked:
+/// alerts that stay `ok` with nothing to store now (`StateRow::steady`,
+/// most of a healthy fleet's) are done, nothing locked or written. The
+/// others are locked in key order, read again and judged again: two
+/// batches of one agent that change an alert judge one after the other,
+/// and neither overwrites what the other judged.
 pub(super) async fn judge(tx: &mut PgConnection, judges: Vec<Judge<'_>>) -> StoreResult<()> {
     if judges.is_empty() {
         return Ok(());
@@ -26,26 +29,20 @@ pub(super) async fn judge(tx: &mut PgConnection, judges: Vec<Judge<'_>>) -> Stor
     let groups = quorum::touched(&judges);
     let at = judges.iter().map(|j| j.at).max().unwrap_or_default();
     let keys = evaluate::keys(&judges);
-    let rules: Vec<&str> = keys.iter().map(|(r, _)| r.as_str()).collect();
-    let checks: Vec<i32> = keys
-        .iter()
-        .map(|(_, c)| id32(*c))
-        .collect::<StoreResult<_>>()?;
-    let rows = sqlx::query(
-        "SELECT s.rule, s.check_id, s.memory FROM alert_states s
-         JOIN UNNEST($1::text[], $2::int4[]) AS k (rule, check_id) USING (rule, check_id)
-         ORDER BY s.rule, s.check_id FOR UPDATE OF s",
-    )
-    .bind(&rules)
-    .bind(&checks)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut stored = HashMap::with_capacity(rows.len());
-    for row in &rows {
-        let Json(memory): Json<Memory> = row.try_get("memory")?;
-        let id: i32 = row.try_get("check_id")?;
-        stored.insert((row.try_get("rule")?, i64::from(id)), memory);
-    }
+    let stored = memories(tx, &keys, false).await?;
+    let (states, _) = evaluate::run(judges.clone(), stored);
+    let changing: HashSet<(String, i64)> = states
+        .into_iter()
+        .filter(|s| !s.steady)
+        .map(|s| (s.rule, s.check_id))
+        .collect();
+    let judges: Vec<Judge<'_>> = judges
+        .into_iter()
+        .filter(|j| changing.contains(&(j.rule.spec.name.clone(), j.check_id)))
+        .collect();
+    let mut keys = keys;
+    keys.retain(|k| changing.contains(k));
+    let stored = memories(tx, &keys, true).await?;
     let (states, mut events) = evaluate::run(judges, stored);
     if !states.is_empty() {
         let mut c = StateColumns::default();
@@ -88,6 +85,42 @@ pub(super) async fn judge(tx: &mut PgConnection, judges: Vec<Judge<'_>>) -> Stor
         alert_groups::append(tx, e).await?;
     }
     Ok(())
+}
+
+/// The stored memories of these alerts, locked (in key order) or not.
+async fn memories(
+    tx: &mut PgConnection,
+    keys: &[(String, i64)],
+    lock: bool,
+) -> StoreResult<HashMap<(String, i64), Memory>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rules: Vec<&str> = keys.iter().map(|(r, _)| r.as_str()).collect();
+    let checks: Vec<i32> = keys
+        .iter()
+        .map(|(_, c)| id32(*c))
+        .collect::<StoreResult<_>>()?;
+    let sql = if lock {
+        "SELECT s.rule, s.check_id, s.memory FROM alert_states s
+         JOIN UNNEST($1::text[], $2::int4[]) AS k (rule, check_id) USING (rule, check_id)
+         ORDER BY s.rule, s.check_id FOR UPDATE OF s"
+    } else {
+        "SELECT s.rule, s.check_id, s.memory FROM alert_states s
+         JOIN UNNEST($1::text[], $2::int4[]) AS k (rule, check_id) USING (rule, check_id)"
+    };
+    let rows = sqlx::query(sql)
+        .bind(&rules)
+        .bind(&checks)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut stored = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let Json(memory): Json<Memory> = row.try_get("memory")?;
+        let id: i32 = row.try_get("check_id")?;
+        stored.insert((row.try_get("rule")?, i64::from(id)), memory);
+    }
+    Ok(stored)
 }
 
 /// The states to write, a column each.

@@ -40,7 +40,8 @@ pub(super) async fn judge(tx: &mut SqliteConnection, judges: Vec<Judge<'_>>) -> 
         }
     }
     let (states, mut events) = evaluate::run(judges, stored);
-    for s in &states {
+    // An alert that stays `ok` with nothing to store now keeps its row.
+    for s in states.iter().filter(|s| !s.steady) {
         let m = &s.memory;
         sqlx::query(
             "INSERT INTO alert_states (rule, check_id, state, since, value, flapping, evaluated_at, memory)
