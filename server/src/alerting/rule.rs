@@ -25,13 +25,43 @@ pub(crate) const MAX_REPEAT: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The most parent checks a rule may depend on.
 const MAX_PARENTS: usize = 16;
 
+/// A name or glob a rule selects by: a name without glob characters is
+/// compared as it is (every result meets one, and most rules name their
+/// check), anything else is matched as the glob.
+#[derive(Debug, Clone)]
+enum Pattern {
+    Exact(String),
+    Glob(GlobMatcher),
+}
+
+impl Pattern {
+    fn of(glob: Glob) -> Pattern {
+        let text = glob.glob();
+        if text.contains(GLOB_CHARS) {
+            Pattern::Glob(glob.compile_matcher())
+        } else {
+            Pattern::Exact(text.to_owned())
+        }
+    }
+
+    fn is_match(&self, name: &str) -> bool {
+        match self {
+            Pattern::Exact(exact) => exact == name,
+            Pattern::Glob(glob) => glob.is_match(name),
+        }
+    }
+}
+
+/// What makes a pattern a glob rather than a name.
+const GLOB_CHARS: [char; 7] = ['*', '?', '[', ']', '{', '}', '\\'];
+
 /// A checked rule, ready to judge results.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub spec: RuleSpec,
-    check: Option<GlobMatcher>,
-    target: Option<GlobMatcher>,
-    parents: Vec<GlobMatcher>,
+    check: Option<Pattern>,
+    target: Option<Pattern>,
+    parents: Vec<Pattern>,
     pub policy: Policy,
 }
 
@@ -59,7 +89,7 @@ impl Rule {
                 None
             }
             Some(p) => match Glob::new(p) {
-                Ok(g) => Some(g.compile_matcher()),
+                Ok(g) => Some(Pattern::of(g)),
                 Err(e) => {
                     bad(field, format!("is not a glob: {}", e.kind()));
                     None
@@ -68,7 +98,7 @@ impl Rule {
         };
         let check = glob("select.check", &spec.select.check);
         let target = glob("select.target", &spec.select.target);
-        let parents: Vec<GlobMatcher> = spec
+        let parents: Vec<Pattern> = spec
             .depends_on
             .iter()
             .enumerate()
@@ -174,7 +204,7 @@ impl Rule {
             .select
             .check
             .as_deref()
-            .filter(|c| !c.contains(['*', '?', '[', ']', '{', '}', '\\']))
+            .filter(|c| !c.contains(GLOB_CHARS))
     }
 
     /// Whether the rule's steps wait on parent checks (`depends_on`).

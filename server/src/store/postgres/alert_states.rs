@@ -31,17 +31,16 @@ pub(super) async fn judge(tx: &mut PgConnection, judges: Vec<Judge<'_>>) -> Stor
     let keys = evaluate::keys(&judges);
     let stored = memories(tx, &keys, false).await?;
     let (states, _) = evaluate::run(judges.clone(), stored);
-    let changing: HashSet<(String, i64)> = states
-        .into_iter()
+    let changing: HashSet<(&str, i64)> = states
+        .iter()
         .filter(|s| !s.steady)
-        .map(|s| (s.rule, s.check_id))
+        .map(|s| (s.rule.as_str(), s.check_id))
         .collect();
-    let judges: Vec<Judge<'_>> = judges
-        .into_iter()
-        .filter(|j| changing.contains(&(j.rule.spec.name.clone(), j.check_id)))
-        .collect();
+    let mut judges = judges;
+    judges.retain(|j| changing.contains(&(j.rule.spec.name.as_str(), j.check_id)));
     let mut keys = keys;
-    keys.retain(|k| changing.contains(k));
+    keys.retain(|(rule, check)| changing.contains(&(rule.as_str(), *check)));
+    drop(changing);
     let stored = memories(tx, &keys, true).await?;
     let (states, mut events) = evaluate::run(judges, stored);
     if !states.is_empty() {
