@@ -37,31 +37,50 @@ fn result(status: &str, samples: &[(&str, f64)], rtts: &[f64]) -> CheckResult {
     serde_json::from_value(r).unwrap()
 }
 
-/// Judges readings one second apart on one alert, carrying its memory;
+/// Judges readings a minute apart on one alert, carrying its memory;
 /// returns the state after each and every event.
 fn judge(rule: &Rule, readings: &[Reading]) -> (Vec<State>, Vec<EventRow>) {
+    let (rows, events) = judge_each(rule, readings, 60, false, true);
+    (
+        rows.iter().map(|r| r.memory.machine.state()).collect(),
+        events,
+    )
+}
+
+/// Judges readings `gap` seconds apart on one alert, carrying its memory
+/// to the next: every one, or as the stores do, only those not steady.
+/// Every state row, and every event.
+fn judge_each(
+    rule: &Rule,
+    readings: &[Reading],
+    gap: i64,
+    parent: bool,
+    keep_steady: bool,
+) -> (Vec<StateRow>, Vec<EventRow>) {
     let mut stored = HashMap::new();
-    let mut states = Vec::new();
+    let mut rows = Vec::new();
     let mut events = Vec::new();
     for (i, reading) in readings.iter().enumerate() {
         let judges = vec![Judge {
             rule,
             check_id: 7,
             result: Uuid::now_v7(),
-            at: at(i as i64 * 60),
+            at: at(i as i64 * gap),
             reading,
             check: "c",
             target: "t",
             plugin: "p",
-            parent: false,
+            parent,
         }];
-        let (rows, mut new) = run(judges, stored);
-        let row = rows.into_iter().next().unwrap();
-        states.push(row.memory.machine.state());
-        stored = HashMap::from([((row.rule, row.check_id), row.memory)]);
+        let (new_rows, mut new) = run(judges, stored.clone());
+        let row = new_rows.into_iter().next().unwrap();
+        if keep_steady || !row.steady {
+            stored = HashMap::from([((row.rule.clone(), row.check_id), row.memory.clone())]);
+        }
+        rows.push(row);
         events.append(&mut new);
     }
-    (states, events)
+    (rows, events)
 }
 
 #[test]
@@ -310,39 +329,16 @@ fn silence_longer_than_its_intervals_is_no_data_and_a_result_ends_it() {
     assert_eq!(events[0].notices, [Notice::Resolved]);
 }
 
-/// Judges readings `gap` seconds apart on one alert as the stores do: a
-/// steady row is not written, so the next reading meets the memory as it
-/// was last written. Whether each row was steady, and every event.
+/// Judges readings `gap` seconds apart on one alert as the stores do (a
+/// steady row is not written); whether each row was steady, and every event.
 fn judge_stored(
     rule: &Rule,
     readings: &[Reading],
     gap: i64,
     parent: bool,
 ) -> (Vec<bool>, Vec<EventRow>) {
-    let mut stored = HashMap::new();
-    let mut steady = Vec::new();
-    let mut events = Vec::new();
-    for (i, reading) in readings.iter().enumerate() {
-        let judges = vec![Judge {
-            rule,
-            check_id: 7,
-            result: Uuid::now_v7(),
-            at: at(i as i64 * gap),
-            reading,
-            check: "c",
-            target: "t",
-            plugin: "p",
-            parent,
-        }];
-        let (rows, mut new) = run(judges, stored.clone());
-        let row = rows.into_iter().next().unwrap();
-        steady.push(row.steady);
-        if !row.steady {
-            stored = HashMap::from([((row.rule, row.check_id), row.memory)]);
-        }
-        events.append(&mut new);
-    }
-    (steady, events)
+    let (rows, events) = judge_each(rule, readings, gap, parent, false);
+    (rows.iter().map(|r| r.steady).collect(), events)
 }
 
 #[test]

@@ -135,7 +135,7 @@ struct StateColumns<'a> {
     memories: Vec<String>,
 }
 
-fn subject(row: &PgRow) -> StoreResult<AlertSubject> {
+pub(super) fn subject(row: &PgRow) -> StoreResult<AlertSubject> {
     Ok(AlertSubject {
         rule: row.try_get("rule")?,
         agent_id: row.try_get("agent_id")?,

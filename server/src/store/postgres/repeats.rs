@@ -4,9 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::postgres::PgRow;
-use vantage_protocol::config::AlertSubject;
 
+use super::alert_states::subject;
 use super::{PgStore, alert_groups, id32};
 use crate::alerting::quorum::GroupKey;
 use crate::store::*;
@@ -44,17 +43,6 @@ macro_rules! quiet_agent {
             quiet!()
         )
     };
-}
-
-fn subject(row: &PgRow) -> StoreResult<AlertSubject> {
-    Ok(AlertSubject {
-        rule: row.try_get("rule")?,
-        agent_id: row.try_get("agent_id")?,
-        agent: row.try_get("agent")?,
-        check: row.try_get("check_name")?,
-        target: row.try_get("target")?,
-        plugin: row.try_get("plugin")?,
-    })
 }
 
 impl RepeatStore for PgStore {

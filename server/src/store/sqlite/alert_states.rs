@@ -147,7 +147,7 @@ pub(super) async fn append(tx: &mut SqliteConnection, e: &EventRow) -> StoreResu
     Ok(())
 }
 
-fn subject(row: &SqliteRow) -> StoreResult<AlertSubject> {
+pub(super) fn subject(row: &SqliteRow) -> StoreResult<AlertSubject> {
     Ok(AlertSubject {
         rule: row.try_get("rule")?,
         agent_id: row.try_get("agent_id")?,

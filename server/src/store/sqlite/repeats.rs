@@ -3,11 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
-use vantage_protocol::config::AlertSubject;
 
-use super::{SqliteStore, alert_states, micros};
+use super::alert_states::{self, subject};
+use super::{SqliteStore, micros};
 use crate::alerting::quorum::GroupKey;
 use crate::store::*;
 
@@ -44,17 +43,6 @@ macro_rules! quiet_agent {
             quiet!()
         )
     };
-}
-
-fn subject(row: &SqliteRow) -> StoreResult<AlertSubject> {
-    Ok(AlertSubject {
-        rule: row.try_get("rule")?,
-        agent_id: row.try_get("agent_id")?,
-        agent: row.try_get("agent")?,
-        check: row.try_get("check_name")?,
-        target: row.try_get("target")?,
-        plugin: row.try_get("plugin")?,
-    })
 }
 
 impl RepeatStore for SqliteStore {

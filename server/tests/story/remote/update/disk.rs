@@ -113,12 +113,7 @@ async fn with_no_room_for_the_new_build_the_update_waits_and_no_result_is_lost()
         running(admin, &agent_id).await == NEW
     })
     .await;
-    let produced: BTreeSet<uuid::Uuid> = fleet.printed().into_iter().collect();
-    wait_until("every produced result is stored", LIMIT, || async {
-        let stored: BTreeSet<uuid::Uuid> = stored_ids(&server.url).await.into_iter().collect();
-        produced.is_subset(&stored)
-    })
-    .await;
+    fleet.all_stored(&server.url).await;
     fleet.agents[0].2.take().unwrap().kill9();
     drop(disk);
 }

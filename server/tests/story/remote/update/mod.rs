@@ -170,6 +170,16 @@ impl Fleet {
         self.agents[i].2.as_ref().unwrap()
     }
 
+    /// Waits until every result the agents printed is stored.
+    async fn all_stored(&self, server_url: &str) {
+        let produced: BTreeSet<uuid::Uuid> = self.printed().into_iter().collect();
+        wait_until("every produced result is stored", LIMIT, || async {
+            let stored: BTreeSet<uuid::Uuid> = stored_ids(server_url).await.into_iter().collect();
+            produced.is_subset(&stored)
+        })
+        .await;
+    }
+
     fn printed(&self) -> Vec<uuid::Uuid> {
         self.agents
             .iter()

@@ -31,12 +31,7 @@ async fn a_rollout_in_waves_updates_ten_agents_and_loses_no_result() {
     }
     // Every result printed by either version is stored: the outbox was
     // shared across the switch.
-    let produced: BTreeSet<uuid::Uuid> = fleet.printed().into_iter().collect();
-    wait_until("every produced result is stored", LIMIT, || async {
-        let stored: BTreeSet<uuid::Uuid> = stored_ids(&server.url).await.into_iter().collect();
-        produced.is_subset(&stored)
-    })
-    .await;
+    fleet.all_stored(&server.url).await;
     // Each agent runs the new version under its launcher and goes on measuring.
     let before = fleet.agent(9).printed().len();
     fleet.agent(9).wait_printed(before + 2, LIMIT);
