@@ -27,7 +27,7 @@ struct Loaded {
 /// The rules that may select a result, by its check's name: those naming
 /// it exactly, then the others (a glob, or no check), each in the rules'
 /// order. With thousands of rules a result meets a handful, not all; and
-/// what a batch asks of all the rules is known before it comes (a pass
+/// whether any rule selects by placement is known before a batch comes (a pass
 /// over 10 000 rules per batch cost the benchmark a tenth of its rate).
 #[derive(Debug, Default)]
 struct Index {
@@ -35,8 +35,6 @@ struct Index {
     other: Vec<Arc<Rule>>,
     /// Some rule selects agents by group or label.
     by_placement: bool,
-    /// The rules that depend on parent checks.
-    with_parents: Vec<Arc<Rule>>,
 }
 
 impl Index {
@@ -44,9 +42,6 @@ impl Index {
         let mut index = Index::default();
         for rule in rules {
             index.by_placement |= rule.by_placement();
-            if rule.has_parents() {
-                index.with_parents.push(Arc::clone(rule));
-            }
             match rule.exact_check() {
                 Some(check) => index
                     .exact
@@ -175,10 +170,6 @@ impl RuleBook {
         };
         let mut inputs = Vec::new();
         for (i, result) in results.iter().enumerate() {
-            let parent = index
-                .with_parents
-                .iter()
-                .any(|r| r.is_parent(&result.check));
             for rule in index.candidates(&result.check) {
                 if placed(rule)
                     && rule.selects(&result.check, &result.target, &result.plugin)
@@ -191,7 +182,6 @@ impl RuleBook {
                         check: result.check.clone(),
                         target: result.target.clone(),
                         plugin: result.plugin.clone(),
-                        parent,
                     });
                 }
             }
@@ -231,20 +221,13 @@ mod tests {
         assert_eq!(names("ping-a"), ["a", "a2", "glob", "any"]);
         assert_eq!(names("ping-b"), ["b", "glob", "any"]);
         assert_eq!(names("dns"), ["glob", "any"]);
-        assert!(!index.by_placement && index.with_parents.is_empty());
+        assert!(!index.by_placement);
         let placed: Rule = serde_json::from_value(serde_json::json!({
-            "name": "placed", "select": {"groups": ["core"]}, "condition": {"kind": "status"},
-            "depends_on": ["gateway"]}))
+            "name": "placed", "select": {"groups": ["core"]}, "condition": {"kind": "status"}}))
         .map(|spec| Rule::compile(spec).unwrap())
         .unwrap();
         let index = Index::of(&[rules[0].clone(), Arc::new(placed)]);
         assert!(index.by_placement);
-        let parents: Vec<&str> = index
-            .with_parents
-            .iter()
-            .map(|r| r.spec.name.as_str())
-            .collect();
-        assert_eq!(parents, ["placed"]);
         assert_eq!(rules[0].exact_check(), Some("ping-a"));
         assert_eq!(rules[1].exact_check(), None);
         assert_eq!(rules[3].exact_check(), None);

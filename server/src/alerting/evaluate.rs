@@ -235,8 +235,6 @@ pub struct AlertInput {
     pub check: String,
     pub target: String,
     pub plugin: String,
-    /// The check is a parent of some rule (`depends_on`).
-    pub parent: bool,
 }
 
 /// One reading to judge, with where it lands.
@@ -250,9 +248,6 @@ pub struct Judge<'a> {
     pub check: &'a str,
     pub target: &'a str,
     pub plugin: &'a str,
-    /// The check is a parent of some rule: dependencies read how far its
-    /// alerts were judged (`evaluated_at`), so their rows are always written.
-    pub parent: bool,
 }
 
 /// An alert's state to store.
@@ -268,9 +263,9 @@ pub struct StateRow {
     /// to [`REFRESH_AFTER`]: the last run (a run older than the newest but
     /// newer than the stored one is judged again, as it would have been
     /// had it come in order), the value and spacing (shown for raised
-    /// alerts only), and `evaluated_at`. Never for `no_data` rules, whose
-    /// silence is read from the last run, nor for parent checks, whose
-    /// `evaluated_at` tells dependencies how far they were judged.
+    /// alerts only), and `evaluated_at` (dependencies read how far an `ok`
+    /// parent was judged from its check's newest stored run instead). Never
+    /// for `no_data` rules, whose silence is read from the last run.
     pub steady: bool,
 }
 
@@ -325,7 +320,7 @@ pub fn run(
     for j in judges {
         let key = (j.rule.spec.name.clone(), j.check_id);
         before.entry(key.clone()).or_insert_with(|| {
-            let keeps = !j.parent && !matches!(j.rule.spec.condition, Condition::NoData { .. });
+            let keeps = !matches!(j.rule.spec.condition, Condition::NoData { .. });
             stored.get(&key).filter(|_| keeps).cloned()
         });
         let memory = stored

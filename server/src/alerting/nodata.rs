@@ -40,7 +40,6 @@ pub async fn sweep(store: &Store, rules: &RuleBook, now: DateTime<Utc>) -> Store
                 check: &w.check,
                 target: &w.target,
                 plugin: &w.plugin,
-                parent: false,
             })
         })
         .collect();

@@ -106,7 +106,6 @@ pub(crate) fn judges<'a>(batch: &'a StoreBatch, new_ids: &[Uuid]) -> Vec<Judge<'
                 check: &a.check,
                 target: &a.target,
                 plugin: &a.plugin,
-                parent: a.parent,
             })
         })
         .collect()

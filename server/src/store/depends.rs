@@ -29,7 +29,10 @@ pub struct ParentAlert {
     pub state: AlertState,
     pub since: DateTime<Utc>,
     /// The run time of the newest result judged (an agent's own alert:
-    /// when the agent was last heard from).
+    /// when the agent was last heard from). An `ok` alert's row may lag
+    /// its judging (`StateRow::steady`), so for one the newest stored run
+    /// of its check counts: stored is judged, in the same transaction,
+    /// and a run that had changed the alert would have written its row.
     pub evaluated_at: DateTime<Utc>,
     /// The spacing of its last two runs, when known.
     pub gap_ms: Option<i64>,

@@ -40,7 +40,7 @@ fn result(status: &str, samples: &[(&str, f64)], rtts: &[f64]) -> CheckResult {
 /// Judges readings a minute apart on one alert, carrying its memory;
 /// returns the state after each and every event.
 fn judge(rule: &Rule, readings: &[Reading]) -> (Vec<State>, Vec<EventRow>) {
-    let (rows, events) = judge_each(rule, readings, 60, false, true);
+    let (rows, events) = judge_each(rule, readings, 60, true);
     (
         rows.iter().map(|r| r.memory.machine.state()).collect(),
         events,
@@ -54,7 +54,6 @@ fn judge_each(
     rule: &Rule,
     readings: &[Reading],
     gap: i64,
-    parent: bool,
     keep_steady: bool,
 ) -> (Vec<StateRow>, Vec<EventRow>) {
     let mut stored = HashMap::new();
@@ -70,7 +69,6 @@ fn judge_each(
             check: "c",
             target: "t",
             plugin: "p",
-            parent,
         }];
         let (new_rows, mut new) = run(judges, stored.clone());
         let row = new_rows.into_iter().next().unwrap();
@@ -226,7 +224,6 @@ fn readings_are_judged_in_run_order_and_a_late_one_is_skipped() {
             check: "c",
             target: "t",
             plugin: "p",
-            parent: false,
         },
         Judge {
             rule: &r,
@@ -237,7 +234,6 @@ fn readings_are_judged_in_run_order_and_a_late_one_is_skipped() {
             check: "c",
             target: "t",
             plugin: "p",
-            parent: false,
         },
     ];
     let (states, events) = run(judges, HashMap::new());
@@ -258,7 +254,6 @@ fn readings_are_judged_in_run_order_and_a_late_one_is_skipped() {
         check: "c",
         target: "t",
         plugin: "p",
-        parent: false,
     }];
     let (states, events) = run(late, stored);
     assert!(states.is_empty() && events.is_empty());
@@ -279,7 +274,6 @@ fn a_memory_survives_its_stored_form() {
         check: "c",
         target: "t",
         plugin: "p",
-        parent: false,
     }];
     let (states, _) = run(judges, HashMap::new());
     let memory = &states[0].memory;
@@ -301,7 +295,6 @@ fn silence_longer_than_its_intervals_is_no_data_and_a_result_ends_it() {
             check: "c",
             target: "t",
             plugin: "p",
-            parent: false,
         }];
         let (states, events) = run(judges, stored.clone());
         let mut stored = stored;
@@ -331,13 +324,8 @@ fn silence_longer_than_its_intervals_is_no_data_and_a_result_ends_it() {
 
 /// Judges readings `gap` seconds apart on one alert as the stores do (a
 /// steady row is not written); whether each row was steady, and every event.
-fn judge_stored(
-    rule: &Rule,
-    readings: &[Reading],
-    gap: i64,
-    parent: bool,
-) -> (Vec<bool>, Vec<EventRow>) {
-    let (rows, events) = judge_each(rule, readings, gap, parent, false);
+fn judge_stored(rule: &Rule, readings: &[Reading], gap: i64) -> (Vec<bool>, Vec<EventRow>) {
+    let (rows, events) = judge_each(rule, readings, gap, false);
     (rows.iter().map(|r| r.steady).collect(), events)
 }
 
@@ -349,7 +337,7 @@ fn an_ok_alert_is_written_when_what_it_keeps_changes_and_every_30_s() {
     // Every 5 s: the first run makes the row, the second fills the
     // 2-run window, then a write every 30 s (6 runs).
     let readings = vec![good.clone(); 40];
-    let (steady, events) = judge_stored(&r, &readings, 5, false);
+    let (steady, events) = judge_stored(&r, &readings, 5);
     assert!(events.is_empty());
     let written: Vec<usize> = (0..40).filter(|i| !steady[*i]).collect();
     assert_eq!(written, [0, 1, 7, 13, 19, 25, 31, 37]);
@@ -358,7 +346,7 @@ fn an_ok_alert_is_written_when_what_it_keeps_changes_and_every_30_s() {
     let mut readings = vec![good.clone(); 3];
     readings.extend([bad.clone(), good.clone()]);
     readings.extend(vec![good.clone(); 25]);
-    let (steady, _) = judge_stored(&r, &readings, 1, false);
+    let (steady, _) = judge_stored(&r, &readings, 1);
     let written: Vec<usize> = (0..30).filter(|i| !steady[*i]).collect();
     // The bad run (3) and the good one after it (4) change the state; the
     // next 20 runs move those changes along the window; then none is left.
@@ -370,7 +358,7 @@ fn an_ok_alert_is_written_when_what_it_keeps_changes_and_every_30_s() {
     // to ok, the bad verdict leaving the window); no step is lost.
     let mut readings = vec![good.clone(); 24];
     readings.extend([bad.clone(), good.clone(), bad.clone(), bad.clone()]);
-    let (steady, events) = judge_stored(&r, &readings, 5, false);
+    let (steady, events) = judge_stored(&r, &readings, 5);
     assert!(!steady[24] && !steady[25] && !steady[26] && !steady[27]);
     let firing: Vec<_> = events.iter().filter(|e| e.to == State::Firing).collect();
     assert_eq!(firing.len(), 1, "{events:?}");
@@ -378,10 +366,6 @@ fn an_ok_alert_is_written_when_what_it_keeps_changes_and_every_30_s() {
 
     // `no_data` rules read their silence from the last run: always written.
     let r = rule("condition = { kind = \"no_data\", intervals = 3 }");
-    let (steady, _) = judge_stored(&r, &vec![Reading::Present; 30], 5, false);
-    assert!(steady.iter().all(|s| !s));
-    // Nor is a parent check's: dependencies read how far it was judged.
-    let r = rule("condition = { kind = \"status\" }");
-    let (steady, _) = judge_stored(&r, &vec![good; 30], 5, true);
+    let (steady, _) = judge_stored(&r, &vec![Reading::Present; 30], 5);
     assert!(steady.iter().all(|s| !s));
 }

@@ -30,7 +30,12 @@ impl DependStore for SqliteStore {
     async fn parent_alerts(&self, agents: &[String]) -> StoreResult<Vec<ParentAlert>> {
         let rows = sqlx::query(
             "SELECT s.rule, s.check_id, c.name AS check_name, c.target, a.name AS agent, s.state,
-                    s.since, s.evaluated_at, json_extract(s.memory, '$.gap_ms') AS gap_ms,
+                    s.since,
+                    CASE WHEN s.state = 'ok' THEN max(s.evaluated_at, coalesce(
+                        (SELECT max(r.started_at) FROM results r WHERE r.check_id = s.check_id),
+                        s.evaluated_at))
+                    ELSE s.evaluated_at END AS evaluated_at,
+                    json_extract(s.memory, '$.gap_ms') AS gap_ms,
                     NULL AS agent_id
              FROM alert_states s JOIN checks c ON c.id = s.check_id JOIN agents a ON a.id = c.agent_id
              WHERE a.name IN (SELECT value FROM json_each(?1))
