@@ -18,9 +18,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use globset::{Glob, GlobMatcher};
 use vantage_protocol::config::{AlertEventView, AlertState};
 
+use super::matcher::Pattern;
 use super::rule::Rule;
 use crate::store::{CheckStore as _, DependStore as _, ParentAlert, Store, StoreResult};
 
@@ -55,7 +55,7 @@ pub fn suppresses(state: AlertState) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub struct Parentage<'a> {
     pub rule: &'a Rule,
-    pub check: &'a [GlobMatcher],
+    pub check: &'a [Pattern],
 }
 
 impl Parentage<'_> {
@@ -72,17 +72,17 @@ impl Parentage<'_> {
 /// Each defined check's parents, compiled (a glob that no longer compiles
 /// is skipped: saving checks them).
 #[derive(Debug, Default)]
-pub struct CheckParents(HashMap<String, Vec<GlobMatcher>>);
+pub struct CheckParents(HashMap<String, Vec<Pattern>>);
 
 impl CheckParents {
     pub async fn load(store: &Store) -> StoreResult<CheckParents> {
         let mut by = HashMap::new();
         for row in store.checks().await? {
-            let globs: Vec<GlobMatcher> = row
+            let globs: Vec<Pattern> = row
                 .spec
                 .depends_on
                 .iter()
-                .filter_map(|g| Glob::new(g).ok().map(|g| g.compile_matcher()))
+                .filter_map(|g| Pattern::parse(g).ok())
                 .collect();
             if !globs.is_empty() {
                 by.insert(row.spec.name, globs);
@@ -92,7 +92,7 @@ impl CheckParents {
     }
 
     /// A check's parents (none for a check not defined on the server).
-    pub fn of(&self, check: &str) -> &[GlobMatcher] {
+    pub fn of(&self, check: &str) -> &[Pattern] {
         self.0.get(check).map_or(&[], Vec::as_slice)
     }
 

@@ -67,7 +67,7 @@ fn a_checks_own_parents_count_as_the_rules() {
     let r = rule(&[]);
     let s = step(Some("edge-1"), &[]);
     assert_eq!(family.parents(by(&r), &s, "edge-1").count(), 0);
-    let gw = [globset::Glob::new("g*").unwrap().compile_matcher()];
+    let gw = [crate::alerting::matcher::Pattern::parse("g*").unwrap()];
     let named = Parentage {
         rule: &r,
         check: &gw,
