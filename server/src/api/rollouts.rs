@@ -90,18 +90,7 @@ async fn start_rollout(
             ),
         ));
     }
-    let row = RolloutRow {
-        id: Uuid::now_v7(),
-        spec,
-        state: RolloutState::Running,
-        wave: 0,
-        settled_at: None,
-        reason: None,
-        revision: 1,
-        created_at: now,
-        created_by: who.0.user_id,
-        updated_at: now,
-    };
+    let row = RolloutRow::start(spec, who.0.user_id, now);
     if !state.store.insert_rollout(&row).await? {
         return Err(ApiError::Conflict(
             "another rollout is running or paused: abort it or let it finish first".into(),

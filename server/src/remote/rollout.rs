@@ -309,18 +309,7 @@ mod tests {
             serde_json::json!({"version": "1.1.0", "max_failures_percent": max_failures_percent}),
         )
         .unwrap();
-        RolloutRow {
-            id: Uuid::now_v7(),
-            spec,
-            state: RolloutState::Running,
-            wave: 0,
-            settled_at: None,
-            reason: None,
-            revision: 1,
-            created_at: Utc::now(),
-            created_by: Uuid::now_v7(),
-            updated_at: Utc::now(),
-        }
+        RolloutRow::start(spec, Uuid::now_v7(), Utc::now())
     }
 
     fn asked(steps: &[Option<UpdateStep>]) -> Vec<RolloutAgentRow> {

@@ -25,6 +25,24 @@ pub struct RolloutRow {
     pub updated_at: DateTime<Utc>,
 }
 
+impl RolloutRow {
+    /// A new rollout, running its first wave.
+    pub fn start(spec: RolloutSpec, created_by: Uuid, now: DateTime<Utc>) -> RolloutRow {
+        RolloutRow {
+            id: Uuid::now_v7(),
+            spec,
+            state: RolloutState::Running,
+            wave: 0,
+            settled_at: None,
+            reason: None,
+            revision: 1,
+            created_at: now,
+            created_by,
+            updated_at: now,
+        }
+    }
+}
+
 /// An agent a wave asked to update, and what it reported.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RolloutAgentRow {

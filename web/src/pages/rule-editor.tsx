@@ -129,7 +129,8 @@ export function RuleEditor({ rule, onSaved }: { rule: Rule | null; onSaved: () =
       </select>
     </div>
   );
-  const rest = unplaced(errors, form.kind);
+  // The errors no input shows: all of them while the JSON is open.
+  const listed = json !== null ? errors : unplaced(errors, form.kind);
 
   return (
     <form class="box" onSubmit={save} aria-label="Rule editor">
@@ -208,9 +209,9 @@ export function RuleEditor({ rule, onSaved }: { rule: Rule | null; onSaved: () =
         )}
       </div>
       {message && <p role="status">{message}</p>}
-      {(json !== null ? errors : rest).length > 0 && (
+      {listed.length > 0 && (
         <ul class="has-text-danger" aria-label="Rule errors">
-          {(json !== null ? errors : rest).map((e) => (
+          {listed.map((e) => (
             <li key={e.field}>
               <span class="mono">{e.field}</span>: {e.reason}
             </li>
