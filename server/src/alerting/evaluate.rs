@@ -4,30 +4,24 @@
 //! the alert's stored [`Memory`] and the machine steps ([`run`]). A batch
 //! sent twice is judged once, and the state survives restarts.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use vantage_protocol::config::{Aggregate, Comparison, Condition};
+use vantage_protocol::config::Condition;
 use vantage_protocol::result::{CheckResult, Status};
 use vantage_protocol::rules::CHECK_UP;
 
-use super::machine::{Machine, Notice, State, Verdict};
+use super::machine::{Notice, State};
+pub use super::memory::{Memory, REFRESH_AFTER};
 use super::quorum::GroupKey;
 use super::rule::Rule;
 
-/// The most values an aggregate's window keeps; the oldest runs go first.
-pub const MAX_WINDOW_VALUES: usize = 10_000;
 /// The metric the traceroute plugin reports its path's fingerprint in.
 pub const PATH_FINGERPRINT: &str = "path_fingerprint";
 /// The metric the HTTP plugin reports a certificate's remaining life in.
 pub const CERT_EXPIRY: &str = "cert_expiry";
-/// How long the row of an alert that stays `ok` may go unwritten while
-/// only its last run, value and spacing move (see [`StateRow::steady`]).
-pub const REFRESH_AFTER: chrono::Duration = chrono::Duration::seconds(30);
-
 /// What a rule reads of one result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reading {
@@ -75,155 +69,6 @@ pub fn read(rule: &Rule, result: &CheckResult) -> Option<Reading> {
     }
 }
 
-/// What an alert keeps between evaluations, stored as it is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Memory {
-    pub machine: Machine,
-    /// The runs an aggregate's window still covers, oldest first.
-    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
-    window: VecDeque<(DateTime<Utc>, Vec<f64>)>,
-    /// The path fingerprint last seen (`path_change`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    path: Option<f64>,
-    /// The newest run judged: an older one arriving late is not judged.
-    pub last_at: DateTime<Utc>,
-    /// The value last judged, when the condition has one.
-    pub value: Option<f64>,
-    /// The spacing of the last two runs judged, in milliseconds: the
-    /// check's interval as `no_data` counts it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gap_ms: Option<i64>,
-}
-
-impl Memory {
-    fn new(at: DateTime<Utc>) -> Memory {
-        Memory {
-            machine: Machine::new(at),
-            window: VecDeque::new(),
-            path: None,
-            last_at: DateTime::<Utc>::MIN_UTC,
-            value: None,
-            gap_ms: None,
-        }
-    }
-
-    /// The verdict on one reading, and the value it judged.
-    fn verdict(
-        &mut self,
-        condition: &Condition,
-        reading: &Reading,
-        at: DateTime<Utc>,
-    ) -> (Verdict, Option<f64>) {
-        let values = match reading {
-            Reading::Status { ok } => {
-                return (if *ok { Verdict::Good } else { Verdict::Bad }, None);
-            }
-            Reading::Present => return (Verdict::Good, None),
-            Reading::Missing => return (Verdict::Error, None),
-            Reading::Absent => return (Verdict::NoData, None),
-            Reading::Values(values) => values,
-        };
-        let bad = |broken: bool| if broken { Verdict::Bad } else { Verdict::Good };
-        match condition {
-            Condition::Threshold {
-                op,
-                value: limit,
-                aggregate,
-                window,
-                ..
-            } => {
-                let value = match (aggregate, window) {
-                    (Aggregate::Last, _) | (_, None) => worst(*op, values),
-                    (aggregate, Some(window)) => {
-                        let window = chrono::Duration::from_std(*window).unwrap_or_default();
-                        self.remember(at, window, values);
-                        let all: Vec<f64> =
-                            self.window.iter().flat_map(|(_, v)| v).copied().collect();
-                        aggregated(*aggregate, &all)
-                    }
-                };
-                (bad(op.breaks(value, *limit)), Some(value))
-            }
-            Condition::PathChange {} => {
-                let now = values[0];
-                let changed = self.path.is_some_and(|before| before != now);
-                self.path = Some(now);
-                (bad(changed), Some(now))
-            }
-            Condition::CertExpiry { days } => {
-                let left = values.iter().copied().fold(f64::INFINITY, f64::min);
-                (bad(left < f64::from(*days) * 86_400.0), Some(left))
-            }
-            Condition::Status {} | Condition::NoData { .. } | Condition::AgentOffline {} => {
-                (Verdict::Good, None)
-            }
-        }
-    }
-
-    /// Whether this memory, just judged, may stay unwritten in place of
-    /// `before`: the alert was and is `ok`, and only its last run (by less
-    /// than [`REFRESH_AFTER`]), value and spacing, and the results of good
-    /// verdicts moved.
-    fn steady_since(&self, before: &Memory) -> bool {
-        self.machine.state() == State::Ok
-            && self.last_at - before.last_at < REFRESH_AFTER
-            && self.machine.same_but_good_results(&before.machine)
-            && self.window == before.window
-            && self.path == before.path
-    }
-
-    /// Whether a `no_data` alert has heard nothing for its `intervals`
-    /// times the runs' spacing by `now`, and is not yet `no_data`. Never
-    /// before two runs gave a spacing.
-    pub fn silent_since(&self, condition: &Condition, now: DateTime<Utc>) -> bool {
-        let Condition::NoData { intervals } = condition else {
-            return false;
-        };
-        let Some(gap) = self.gap_ms.filter(|g| *g > 0) else {
-            return false;
-        };
-        let wait =
-            chrono::Duration::milliseconds(gap.max(1000).saturating_mul(i64::from(*intervals)));
-        self.machine.state() != State::NoData && now - self.last_at >= wait
-    }
-
-    /// Adds a run to the window and forgets what it no longer covers.
-    fn remember(&mut self, at: DateTime<Utc>, window: chrono::Duration, values: &[f64]) {
-        self.window.push_back((at, values.to_vec()));
-        while self.window.front().is_some_and(|(t, _)| *t <= at - window) {
-            self.window.pop_front();
-        }
-        let mut kept: usize = self.window.iter().map(|(_, v)| v.len()).sum();
-        while kept > MAX_WINDOW_VALUES && self.window.len() > 1 {
-            kept -= self.window.pop_front().map_or(0, |(_, v)| v.len());
-        }
-    }
-}
-
-/// The value of a run that breaks the limit most: the largest against
-/// `>`/`>=`, the smallest against `<`/`<=`.
-fn worst(op: Comparison, values: &[f64]) -> f64 {
-    match op {
-        Comparison::Above | Comparison::AtLeast => values.iter().copied().fold(f64::MIN, f64::max),
-        Comparison::Below | Comparison::AtMost => values.iter().copied().fold(f64::MAX, f64::min),
-    }
-}
-
-/// An aggregate of values (never empty); percentiles by nearest rank.
-fn aggregated(aggregate: Aggregate, values: &[f64]) -> f64 {
-    match aggregate {
-        Aggregate::Last | Aggregate::Max => values.iter().copied().fold(f64::MIN, f64::max),
-        Aggregate::Min => values.iter().copied().fold(f64::MAX, f64::min),
-        Aggregate::Avg => values.iter().sum::<f64>() / values.len() as f64,
-        Aggregate::Percentile(p) => {
-            let mut sorted = values.to_vec();
-            sorted.sort_by(f64::total_cmp);
-            let rank = (f64::from(p) / 100.0 * sorted.len() as f64).ceil() as usize;
-            sorted[rank.clamp(1, sorted.len()) - 1]
-        }
-    }
-}
-
 /// One rule's reading of one result of a batch, before it is stored.
 #[derive(Debug, Clone)]
 pub struct AlertInput {
@@ -250,10 +95,13 @@ pub struct Judge<'a> {
     pub plugin: &'a str,
 }
 
+/// An alert: its rule's name and its check target.
+pub type AlertKey<'a> = (&'a str, i64);
+
 /// An alert's state to store.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StateRow {
-    pub rule: String,
+pub struct StateRow<'a> {
+    pub rule: &'a str,
     pub check_id: i64,
     pub memory: Memory,
     /// Its row may stay as stored: the alert stays `ok`, told nothing, and
@@ -294,38 +142,36 @@ pub struct EventRow {
     pub repeat_every: Option<std::time::Duration>,
 }
 
-/// The alerts a set of readings touches: (rule, check target).
-pub fn keys(judges: &[Judge<'_>]) -> Vec<(String, i64)> {
-    let mut keys: Vec<(String, i64)> = judges
+/// The alerts a set of readings touches, in key order.
+pub fn keys<'a>(judges: &[Judge<'a>]) -> Vec<AlertKey<'a>> {
+    let mut keys: Vec<AlertKey<'a>> = judges
         .iter()
-        .map(|j| (j.rule.spec.name.clone(), j.check_id))
+        .map(|j| (j.rule.spec.name.as_str(), j.check_id))
         .collect();
-    keys.sort();
+    keys.sort_unstable();
     keys.dedup();
     keys
 }
 
 /// Judges the readings in the order of their runs against the memories
 /// stored for their alerts (absent: a new alert, `ok`). Returns the states
-/// to store and the history to append.
-pub fn run(
-    mut judges: Vec<Judge<'_>>,
-    mut stored: HashMap<(String, i64), Memory>,
-) -> (Vec<StateRow>, Vec<EventRow>) {
+/// to store, in key order, and the history to append.
+pub fn run<'a>(
+    mut judges: Vec<Judge<'a>>,
+    mut stored: HashMap<AlertKey<'a>, Memory>,
+) -> (Vec<StateRow<'a>>, Vec<EventRow>) {
     judges.sort_by_key(|j| j.at);
     let mut events = Vec::new();
-    let mut touched = HashSet::new();
+    let mut touched = Vec::new();
     // Each alert's memory as stored, when it may stay so (see `steady`).
-    let mut before: HashMap<(String, i64), Option<Memory>> = HashMap::new();
+    let mut before: HashMap<AlertKey<'a>, Option<Memory>> = HashMap::new();
     for j in judges {
-        let key = (j.rule.spec.name.clone(), j.check_id);
-        before.entry(key.clone()).or_insert_with(|| {
+        let key = (j.rule.spec.name.as_str(), j.check_id);
+        before.entry(key).or_insert_with(|| {
             let keeps = !matches!(j.rule.spec.condition, Condition::NoData { .. });
             stored.get(&key).filter(|_| keeps).cloned()
         });
-        let memory = stored
-            .entry(key.clone())
-            .or_insert_with(|| Memory::new(j.at));
+        let memory = stored.entry(key).or_insert_with(|| Memory::new(j.at));
         if j.at <= memory.last_at {
             continue;
         }
@@ -347,12 +193,12 @@ pub fn run(
         }
         if step.transition.is_some() || !step.notices.is_empty() {
             // A step is stored with the state it leads to.
-            before.insert(key.clone(), None);
+            before.insert(key, None);
             let (to, causes) = step
                 .transition
                 .map_or((from, Vec::new()), |t| (t.to, t.causes));
             events.push(EventRow {
-                rule: key.0.clone(),
+                rule: key.0.to_owned(),
                 check_id: Some(key.1),
                 group: None,
                 agent_id: None,
@@ -367,10 +213,10 @@ pub fn run(
                 repeat_every: None,
             });
         }
-        touched.insert(key);
+        touched.push(key);
     }
-    let mut touched: Vec<_> = touched.into_iter().collect();
-    touched.sort();
+    touched.sort_unstable();
+    touched.dedup();
     let states = touched
         .into_iter()
         .filter_map(|key| {

@@ -21,6 +21,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::memory::moment;
+
 /// Evaluations the flapping detector looks back on.
 pub const FLAP_WINDOW: usize = 20;
 /// More state changes than this in the window start flapping…
@@ -122,13 +124,16 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Machine {
     state: State,
+    #[serde(with = "moment")]
     since: DateTime<Utc>,
     /// The last `m` verdicts (true = bad) with their results, oldest first.
     window: VecDeque<(bool, Uuid)>,
     /// The first bad verdict of the current episode.
+    #[serde(with = "moment::option")]
     bad_since: Option<DateTime<Utc>>,
     /// Good verdicts in a row since the alert last fired, and the first's time.
     good_streak: Vec<Uuid>,
+    #[serde(with = "moment::option")]
     good_since: Option<DateTime<Utc>>,
     /// Whether each of the last evaluations changed the state.
     changes: VecDeque<bool>,
@@ -170,12 +175,11 @@ impl Machine {
     /// (a transition's causes are bad verdicts, or the good ones after the
     /// last bad), and in how many runs without a change it counted.
     pub fn same_but_good_results(&self, before: &Machine) -> bool {
-        let verdicts = |m: &Machine| {
+        fn verdicts(m: &Machine) -> impl Iterator<Item = (bool, Uuid)> + '_ {
             m.window
                 .iter()
                 .map(|(bad, id)| (*bad, if *bad { *id } else { Uuid::nil() }))
-                .collect::<Vec<_>>()
-        };
+        }
         self.state == before.state
             && self.since == before.since
             && self.bad_since == before.bad_since
@@ -188,7 +192,7 @@ impl Machine {
                 || !self.changes.iter().chain(&before.changes).any(|c| *c))
             && self.flapping == before.flapping
             && self.told == before.told
-            && verdicts(self) == verdicts(before)
+            && verdicts(self).eq(verdicts(before))
     }
 
     /// One evaluation: `result` is the result judged (nil for no data).

@@ -9,6 +9,7 @@ pub mod evaluate;
 pub mod group;
 pub mod machine;
 pub mod matcher;
+pub mod memory;
 pub mod nodata;
 pub mod notify;
 pub mod offline;

@@ -232,6 +232,7 @@ mod nodata;
 mod notify;
 mod offline;
 mod quorum;
+mod races;
 mod repeat;
 mod replicas;
 mod retention;

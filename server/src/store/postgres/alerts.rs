@@ -7,8 +7,8 @@ use vantage_protocol::config::RuleSpec;
 use vantage_protocol::config::{AlertEventView, AlertView};
 
 use super::named::{self, Table};
-use super::{PgStore, alert_states};
-use crate::alerting::evaluate::Judge;
+use super::{PgStore, alert_judge, alert_states};
+use crate::alerting::evaluate::{self, Judge};
 use crate::store::*;
 
 impl AlertStore for PgStore {
@@ -77,7 +77,8 @@ impl AlertStore for PgStore {
 
     async fn judge(&self, judges: &[Judge<'_>]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        alert_states::judge(&mut tx, judges.to_vec()).await?;
+        let stored = alert_judge::read(&mut tx, &evaluate::keys(judges), false).await?;
+        alert_judge::judge(&mut tx, judges.to_vec(), stored).await?;
         tx.commit().await?;
         Ok(())
     }

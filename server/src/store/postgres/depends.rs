@@ -34,7 +34,7 @@ impl DependStore for PgStore {
                     CASE WHEN s.state = 'ok' THEN greatest(s.evaluated_at,
                         (SELECT max(r.started_at) FROM results r WHERE r.check_id = s.check_id))
                     ELSE s.evaluated_at END AS evaluated_at,
-                    (s.memory ->> 'gap_ms')::int8 AS gap_ms,
+                    s.gap_ms,
                     NULL::uuid AS agent_id
              FROM alert_states s JOIN checks c ON c.id = s.check_id JOIN agents a ON a.id = c.agent_id
              WHERE a.name = ANY($1)

@@ -8,8 +8,9 @@ use sqlx::types::Json;
 use uuid::Uuid;
 use vantage_protocol::ingest::IngestAck;
 
+use super::alert_judge::{self, Stored, read_states};
 use super::columns::{Columns, Raw};
-use super::{PgStore, alert_states, id32};
+use super::{PgStore, id32};
 use crate::store::alerts;
 use crate::store::ingest::one;
 use crate::store::*;
@@ -31,6 +32,17 @@ fn is_missing_partition(e: &StoreError) -> bool {
 
 fn is_deadlock(e: &StoreError) -> bool {
     matches!(e, StoreError::Db(sqlx::Error::Database(db)) if db.code().as_deref() == Some("40P01"))
+}
+
+/// Inserts a batch's results (`$1`…`$8`), returning the ids of those that
+/// are new.
+macro_rules! insert_results {
+    () => {
+        "INSERT INTO results (id, started_at, check_id, status, duration, plugin_version, message, received_at)
+         SELECT *, $8 FROM UNNEST($1::uuid[], $2::timestamptz[], $3::int4[], $4::int2[],
+                                  $5::float8[], $6::text[], $7::text[])
+         ON CONFLICT DO NOTHING RETURNING id"
+    };
 }
 
 fn count(n: usize) -> StoreResult<i32> {
@@ -227,15 +239,34 @@ impl PgStore {
             }));
         }
 
+        // The states of the alerts the results judge are read with them.
+        let alert_keys = alerts::keys(batch);
+        let mut states = Stored::default();
         let new_ids: Vec<Uuid> = if c.ids.is_empty() {
             Vec::new()
+        } else if alert_keys.is_empty() {
+            sqlx::query_scalar(insert_results!())
+                .bind(&c.ids[..])
+                .bind(&c.started_at[..])
+                .bind(&c.check_ids[..])
+                .bind(&c.statuses[..])
+                .bind(&c.durations[..])
+                .bind(&c.plugin_versions[..])
+                .bind(&c.messages[..])
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?
         } else {
-            sqlx::query_scalar(
-                "INSERT INTO results (id, started_at, check_id, status, duration, plugin_version, message, received_at)
-                 SELECT *, $8 FROM UNNEST($1::uuid[], $2::timestamptz[], $3::int4[], $4::int2[],
-                                          $5::float8[], $6::text[], $7::text[])
-                 ON CONFLICT DO NOTHING RETURNING id",
-            )
+            let (rules, checks) = alert_judge::key_columns(&alert_keys)?;
+            let rows = sqlx::query(concat!(
+                "WITH new AS (",
+                insert_results!(),
+                ") SELECT id, NULL::int8 AS n, NULL::bytea AS packed, NULL::json AS memory,
+                          NULL::int8 AS rev FROM new
+                 UNION ALL SELECT NULL, a.* FROM (",
+                read_states!(),
+                ") AS a"
+            ))
             .bind(&c.ids[..])
             .bind(&c.started_at[..])
             .bind(&c.check_ids[..])
@@ -244,8 +275,18 @@ impl PgStore {
             .bind(&c.plugin_versions[..])
             .bind(&c.messages[..])
             .bind(now)
+            .bind(&rules)
+            .bind(&checks)
             .fetch_all(&mut *tx)
-            .await?
+            .await?;
+            let mut ids = Vec::with_capacity(c.ids.len());
+            for row in &rows {
+                match row.try_get::<Option<Uuid>, _>("id")? {
+                    Some(id) => ids.push(id),
+                    None => states.add(&alert_keys, row)?,
+                }
+            }
+            ids
         };
 
         let judges = alerts::judges(batch, &new_ids);
@@ -300,7 +341,7 @@ impl PgStore {
                 .map(|v| v.len() / 8)
                 .sum::<usize>();
 
-        alert_states::judge(&mut tx, judges).await?;
+        alert_judge::judge(&mut tx, judges, states).await?;
         let accepted = new_ids.len();
         let duplicates = c.ids.len() - accepted;
         sqlx::query(

@@ -17,6 +17,7 @@ macro_rules! rollup_sql {
 mod accounts;
 mod agents;
 mod alert_groups;
+mod alert_judge;
 mod alert_states;
 mod alerts;
 mod audit;
@@ -154,6 +155,11 @@ fn migrator() -> Migrator {
             18,
             "reminder intervals",
             include_str!("../../../migrations/postgres/0018_reminder_intervals.sql"),
+        ),
+        migration(
+            19,
+            "packed alert states",
+            include_str!("../../../migrations/postgres/0019_packed_alert_states.sql"),
         ),
     ])
 }

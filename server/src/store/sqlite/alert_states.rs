@@ -31,7 +31,7 @@ pub(super) async fn judge(tx: &mut SqliteConnection, judges: Vec<Judge<'_>>) -> 
     for (rule, check_id) in evaluate::keys(&judges) {
         let memory: Option<Json<Memory>> =
             sqlx::query_scalar("SELECT memory FROM alert_states WHERE rule = ?1 AND check_id = ?2")
-                .bind(&rule)
+                .bind(rule)
                 .bind(check_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -50,7 +50,7 @@ pub(super) async fn judge(tx: &mut SqliteConnection, judges: Vec<Judge<'_>>) -> 
                  value = excluded.value, flapping = excluded.flapping,
                  evaluated_at = excluded.evaluated_at, memory = excluded.memory",
         )
-        .bind(&s.rule)
+        .bind(s.rule)
         .bind(s.check_id)
         .bind(m.machine.state().as_str())
         .bind(micros(m.machine.since()))
