@@ -142,6 +142,14 @@ pub struct EventRow {
     pub repeat_every: Option<std::time::Duration>,
 }
 
+impl EventRow {
+    /// Whether the step goes to the outbox: it tells something, and not
+    /// through a quorum's group.
+    pub fn tells(&self) -> bool {
+        self.notify && !self.notices.is_empty()
+    }
+}
+
 /// The alerts a set of readings touches, in key order.
 pub fn keys<'a>(judges: &[Judge<'a>]) -> Vec<AlertKey<'a>> {
     let mut keys: Vec<AlertKey<'a>> = judges

@@ -11,7 +11,7 @@ use crate::auth::AgentCredential;
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::ingest::validate::validate;
 use crate::live::ResultNames;
-use crate::store::IngestStore as _;
+use crate::store::{IngestStore as _, Ingested};
 use crate::telemetry::BatchOutcome;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -71,7 +71,7 @@ async fn ingest(
         .ids
         .resolve(&state.store, agent.id, batch_id, valid, outbox, alerts)
         .await?;
-    let ack = state.store.ingest(&rows, now).await?;
+    let Ingested { ack, told } = state.store.ingest(&rows, now).await?;
     if ack.replayed {
         state.telemetry.batch(BatchOutcome::Replayed);
     } else {
@@ -80,7 +80,7 @@ async fn ingest(
                 .live
                 .results(agent.id, &agent.name, names, &rows.results);
         }
-        if !rows.alerts.is_empty() {
+        if told {
             state.notifier.wake();
         }
         state.telemetry.batch(BatchOutcome::Stored);

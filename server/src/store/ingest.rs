@@ -72,6 +72,22 @@ pub struct StoreBatch {
     pub alerts: Vec<AlertInput>,
 }
 
+/// What storing a batch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ingested {
+    /// The agent's answer.
+    pub ack: IngestAck,
+    /// Alert steps went to the outbox: the notifier has something to send.
+    pub told: bool,
+}
+
+impl Ingested {
+    /// A replay's answer: the first's, storing and telling nothing.
+    pub(crate) fn replay(ack: IngestAck) -> Ingested {
+        Ingested { ack, told: false }
+    }
+}
+
 /// The one id of a one-key `series_ids`.
 pub(crate) fn one(ids: Vec<i64>) -> StoreResult<i64> {
     ids.into_iter()
@@ -95,6 +111,6 @@ store_trait! {
         /// agent's outbox stats and `last_seen_at`. A batch id seen before
         /// stores nothing and returns the first acknowledgement with
         /// `replayed: true`.
-        async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<IngestAck>;
+        async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<Ingested>;
     }
 }

@@ -46,7 +46,7 @@ pub use self::checks::{CheckRow, CheckSaved, CheckStore};
 pub use self::depends::{AgentAlert, AgentStep, DependStore, ParentAlert};
 pub use self::dispatch::{Store, sqlite_path};
 pub use self::ingest::{
-    CheckKey, DistributionRow, IngestStore, ResultRow, SampleRow, SeriesKey, StoreBatch,
+    CheckKey, DistributionRow, IngestStore, Ingested, ResultRow, SampleRow, SeriesKey, StoreBatch,
 };
 pub use self::jobs::{DirtyRange, JobStore};
 pub use self::notify::{After, Attempt, ChannelRow, Claimed, NotifyStore, Routed};

@@ -9,6 +9,7 @@ mod checks;
 mod distributions;
 mod ingest;
 mod jobs;
+mod judging;
 mod postgres;
 mod query;
 mod registry;

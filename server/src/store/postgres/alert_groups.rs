@@ -105,7 +105,7 @@ pub(super) async fn append(tx: &mut PgConnection, e: &EventRow) -> StoreResult<(
     .bind(e.value)
     .bind(&e.causes)
     .bind(notice_names(&e.notices))
-    .bind(e.notify && !e.notices.is_empty())
+    .bind(e.tells())
     .bind(e.agent_id)
     .bind(e.repeat_every.map(|d| d.as_secs() as i64))
     .execute(&mut *tx)

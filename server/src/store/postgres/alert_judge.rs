@@ -17,7 +17,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 
 use super::{alert_groups, id32};
-use crate::alerting::evaluate::{self, AlertKey, Judge, Memory, StateRow};
+use crate::alerting::evaluate::{self, AlertKey, EventRow, Judge, Memory, StateRow};
 use crate::alerting::quorum;
 use crate::store::*;
 
@@ -107,14 +107,15 @@ pub(super) async fn read<'a>(
 }
 
 /// Judges the readings against `stored` (read unlocked) and writes the
-/// states that change, their quorum groups and the history.
+/// states that change, their quorum groups and the history; whether a
+/// step went to the outbox.
 pub(super) async fn judge<'a>(
     tx: &mut PgConnection,
     judges: Vec<Judge<'a>>,
     stored: Stored<'a>,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     if judges.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let groups = quorum::touched(&judges);
     let at = judges.iter().map(|j| j.at).max().unwrap_or_default();
@@ -139,7 +140,7 @@ pub(super) async fn judge<'a>(
     for e in &events {
         alert_groups::append(tx, e).await?;
     }
-    Ok(())
+    Ok(events.iter().any(EventRow::tells))
 }
 
 /// Writes the states: with `revs`, each only where its row is still the

@@ -162,7 +162,7 @@ impl IngestStore for PgStore {
             .collect()
     }
 
-    async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<IngestAck> {
+    async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<Ingested> {
         let columns = Columns::new(&batch.results)?;
         let mut attempt = 1;
         loop {
@@ -201,7 +201,7 @@ impl PgStore {
         batch: &StoreBatch,
         c: &Columns<'_>,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<IngestAck>> {
+    ) -> StoreResult<Option<Ingested>> {
         let mut tx = self.pool.begin().await?;
         // A twin of this batch in flight holds the key: this waits for its
         // commit and then inserts nothing.
@@ -229,14 +229,14 @@ impl PgStore {
                 let n: i32 = row.try_get(column)?;
                 Ok(n.max(0) as u32)
             };
-            return Ok(Some(IngestAck {
+            return Ok(Some(Ingested::replay(IngestAck {
                 batch_id: batch.batch_id,
                 accepted: number("accepted")?,
                 duplicates: number("duplicates")?,
                 expired: number("expired")?,
                 replayed: true,
                 samples: 0,
-            }));
+            })));
         }
 
         // The states of the alerts the results judge are read with them.
@@ -341,7 +341,7 @@ impl PgStore {
                 .map(|v| v.len() / 8)
                 .sum::<usize>();
 
-        alert_judge::judge(&mut tx, judges, states).await?;
+        let told = alert_judge::judge(&mut tx, judges, states).await?;
         let accepted = new_ids.len();
         let duplicates = c.ids.len() - accepted;
         sqlx::query(
@@ -365,13 +365,16 @@ impl PgStore {
         .await?;
         tx.commit().await?;
 
-        Ok(Some(IngestAck {
-            batch_id: batch.batch_id,
-            accepted: accepted as u32,
-            duplicates: duplicates as u32,
-            expired: batch.expired,
-            replayed: false,
-            samples: stored as u64,
+        Ok(Some(Ingested {
+            ack: IngestAck {
+                batch_id: batch.batch_id,
+                accepted: accepted as u32,
+                duplicates: duplicates as u32,
+                expired: batch.expired,
+                replayed: false,
+                samples: stored as u64,
+            },
+            told,
         }))
     }
 }

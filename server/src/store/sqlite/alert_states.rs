@@ -19,11 +19,11 @@ use crate::store::alerts::{
 use crate::store::*;
 
 /// Judges a batch's readings against the stored states and writes the new
-/// ones, their quorum groups and the history. The caller's transaction
-/// holds the write lock.
-pub(super) async fn judge(tx: &mut SqliteConnection, judges: Vec<Judge<'_>>) -> StoreResult<()> {
+/// ones, their quorum groups and the history; whether a step went to the
+/// outbox. The caller's transaction holds the write lock.
+pub(super) async fn judge(tx: &mut SqliteConnection, judges: Vec<Judge<'_>>) -> StoreResult<bool> {
     if judges.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let groups = quorum::touched(&judges);
     let at = judges.iter().map(|j| j.at).max().unwrap_or_default();
@@ -110,7 +110,7 @@ pub(super) async fn judge(tx: &mut SqliteConnection, judges: Vec<Judge<'_>>) -> 
     for e in &events {
         append(tx, e).await?;
     }
-    Ok(())
+    Ok(events.iter().any(EventRow::tells))
 }
 
 /// Appends a step to the history, and to the outbox when it tells something.
@@ -138,7 +138,7 @@ pub(super) async fn append(tx: &mut SqliteConnection, e: &EventRow) -> StoreResu
     .bind(e.repeat_every.map(|d| d.as_secs() as i64))
     .fetch_one(&mut *tx)
     .await?;
-    if e.notify && !e.notices.is_empty() {
+    if e.tells() {
         sqlx::query("INSERT INTO alert_outbox (event_id) VALUES (?1)")
             .bind(id)
             .execute(&mut *tx)

@@ -120,7 +120,7 @@ impl IngestStore for SqliteStore {
     /// One transaction on the write connection. It holds the write lock
     /// from its first statement, so the replay check and the batch row
     /// cannot race: a twin in flight waits for the pool, then replays.
-    async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<IngestAck> {
+    async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<Ingested> {
         let mut tx = self.begin().await?;
         let stored = sqlx::query(
             "SELECT accepted, duplicates, expired FROM ingest_batches WHERE agent_id = ?1 AND batch_id = ?2",
@@ -131,14 +131,14 @@ impl IngestStore for SqliteStore {
         .await?;
         if let Some(row) = stored {
             tx.rollback().await?;
-            return Ok(IngestAck {
+            return Ok(Ingested::replay(IngestAck {
                 batch_id: batch.batch_id,
                 accepted: count_at(&row, "accepted")?,
                 duplicates: count_at(&row, "duplicates")?,
                 expired: count_at(&row, "expired")?,
                 replayed: true,
                 samples: 0,
-            });
+            }));
         }
 
         let received_at = micros(now);
@@ -211,7 +211,7 @@ impl IngestStore for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        alert_states::judge(&mut tx, judges).await?;
+        let told = alert_states::judge(&mut tx, judges).await?;
         let accepted = fresh.len() as u32;
         let duplicates = (batch.results.len() - fresh.len()) as u32;
         sqlx::query(
@@ -238,13 +238,16 @@ impl IngestStore for SqliteStore {
         .await?;
         tx.commit().await?;
 
-        Ok(IngestAck {
-            batch_id: batch.batch_id,
-            accepted,
-            duplicates,
-            expired: batch.expired,
-            replayed: false,
-            samples: stored as u64,
+        Ok(Ingested {
+            ack: IngestAck {
+                batch_id: batch.batch_id,
+                accepted,
+                duplicates,
+                expired: batch.expired,
+                replayed: false,
+                samples: stored as u64,
+            },
+            told,
         })
     }
 }

@@ -28,7 +28,8 @@ async fn a_distribution_is_one_row_read_back_in_order_and_dropped_with_raw_data(
     let ack = store
         .ingest(&batch(f.agent, vec![r.clone()], 0), t0())
         .await
-        .unwrap();
+        .unwrap()
+        .ack;
     assert_eq!(
         (ack.accepted, ack.samples),
         (1, 1001),
@@ -37,7 +38,8 @@ async fn a_distribution_is_one_row_read_back_in_order_and_dropped_with_raw_data(
     let again = store
         .ingest(&batch(f.agent, vec![r], 0), t0())
         .await
-        .unwrap();
+        .unwrap()
+        .ack;
     assert_eq!((again.accepted, again.duplicates, again.samples), (0, 1, 0));
 
     let range = (t0(), t0() + Duration::minutes(1));

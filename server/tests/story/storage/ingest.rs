@@ -154,7 +154,7 @@ async fn ingest_stores_each_result_once(backend: Backend) {
     );
     let r3 = run(f.check1, minutes(2), Status::Timeout, &[(f.loss1, 1.0)]);
     let first = batch(f.agent, vec![r1.clone(), r2.clone(), r3.clone()], 2);
-    let ack = store.ingest(&first, at(5)).await.unwrap();
+    let ack = store.ingest(&first, at(5)).await.unwrap().ack;
     assert_eq!(
         (
             ack.batch_id,
@@ -173,7 +173,7 @@ async fn ingest_stores_each_result_once(backend: Backend) {
     replay
         .results
         .push(run(f.check1, minutes(3), Status::Ok, &[(f.rtt1, 0.5)]));
-    let again = store.ingest(&replay, at(6)).await.unwrap();
+    let again = store.ingest(&replay, at(6)).await.unwrap().ack;
     assert_eq!(
         again,
         IngestAck {
@@ -190,7 +190,7 @@ async fn ingest_stores_each_result_once(backend: Backend) {
     r3_again.samples[0].value = 99.0;
     let r4 = run(f.check1, minutes(30), Status::Ok, &[(f.rtt1, 0.012)]);
     let second = batch(f.agent, vec![r3_again, r4], 0);
-    let ack2 = store.ingest(&second, at(7)).await.unwrap();
+    let ack2 = store.ingest(&second, at(7)).await.unwrap().ack;
     assert_eq!(
         (
             ack2.accepted,
@@ -209,10 +209,10 @@ async fn ingest_stores_each_result_once(backend: Backend) {
 
     // Only duplicates: acknowledged, nothing new, no dirty range.
     let third = batch(f.agent, vec![r1.clone(), r2.clone()], 0);
-    let ack3 = store.ingest(&third, at(8)).await.unwrap();
+    let ack3 = store.ingest(&third, at(8)).await.unwrap().ack;
     assert_eq!((ack3.accepted, ack3.duplicates), (0, 2));
     let empty = batch(f.agent, vec![], 0);
-    assert_eq!(store.ingest(&empty, at(9)).await.unwrap().accepted, 0);
+    assert_eq!(store.ingest(&empty, at(9)).await.unwrap().ack.accepted, 0);
 
     // One dirty range per batch that stored something: [min, max + 1 µs).
     let mut dirty = store.take_dirty().await.unwrap();
@@ -294,7 +294,7 @@ async fn concurrent_twins_store_once(backend: Backend) {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..4 {
         let (store, twin) = (db.store.clone(), twin.clone());
-        tasks.spawn(async move { store.ingest(&twin, t0()).await.unwrap() });
+        tasks.spawn(async move { store.ingest(&twin, t0()).await.unwrap().ack });
     }
     let acks = tasks.join_all().await;
     assert_eq!(acks.iter().filter(|a| !a.replayed).count(), 1, "{acks:?}");

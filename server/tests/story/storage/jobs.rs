@@ -256,6 +256,7 @@ async fn retention_deletes_old_raw_rows_and_batches(backend: Backend) {
             .ingest(&batch(f.agent, vec![late], 0), t0())
             .await
             .unwrap()
+            .ack
             .accepted,
         1
     );

@@ -175,6 +175,7 @@ async fn partitions_follow_the_days() {
             .ingest(&batch(f.agent, runs, 0), day(20))
             .await
             .unwrap()
+            .ack
             .accepted,
         2
     );

@@ -16,7 +16,7 @@ async fn ingest_stores_new_results_once_and_replays_acks() {
         run(check, m(1), &series, 2.0),
     );
     let first = batch(agent, vec![r1.clone(), r2]);
-    let ack = store.ingest(&first, t0()).await.unwrap();
+    let ack = store.ingest(&first, t0()).await.unwrap().ack;
     assert_eq!(
         (ack.accepted, ack.duplicates, ack.replayed, ack.samples),
         (2, 0, false, 4)
@@ -26,7 +26,7 @@ async fn ingest_stores_new_results_once_and_replays_acks() {
         (2, 4)
     );
 
-    let again = store.ingest(&first, t0()).await.unwrap();
+    let again = store.ingest(&first, t0()).await.unwrap().ack;
     assert_eq!(
         again,
         IngestAck {
@@ -41,7 +41,7 @@ async fn ingest_stores_new_results_once_and_replays_acks() {
     let mut r1_again = r1.clone();
     r1_again.samples[0].value = 99.0;
     let second = batch(agent, vec![r1_again, run(check, m(5), &series[..1], 3.0)]);
-    let ack = store.ingest(&second, t0()).await.unwrap();
+    let ack = store.ingest(&second, t0()).await.unwrap().ack;
     assert_eq!((ack.accepted, ack.duplicates), (1, 1));
     assert_eq!(
         (rows(&store, "results").await, rows(&store, "samples").await),
@@ -80,7 +80,7 @@ async fn a_full_batch_goes_in_as_several_statements() {
         .map(|i| run(check, t0() + Duration::seconds(i), &series, i as f64))
         .collect();
     let full = batch(agent, results.clone());
-    let ack = store.ingest(&full, t0()).await.unwrap();
+    let ack = store.ingest(&full, t0()).await.unwrap().ack;
     assert_eq!((ack.accepted, ack.duplicates), (5_000, 0));
     assert_eq!(
         (rows(&store, "results").await, rows(&store, "samples").await),
@@ -90,7 +90,7 @@ async fn a_full_batch_goes_in_as_several_statements() {
     // The same results re-formed into a new batch, plus one new: 5 000 duplicates.
     let mut again = results;
     again.push(run(check, t0() - Duration::seconds(1), &series, -1.0));
-    let ack = store.ingest(&batch(agent, again), t0()).await.unwrap();
+    let ack = store.ingest(&batch(agent, again), t0()).await.unwrap().ack;
     assert_eq!((ack.accepted, ack.duplicates), (1, 5_000));
     assert_eq!(rows(&store, "samples").await, 100_020);
 }
