@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 use vantage_protocol::result::CheckResult;
 
-use super::evaluate::{AlertInput, read};
+use super::evaluate::{AlertInput, GroupOf, read};
 use super::rule::Rule;
 use crate::store::{AgentStore as _, AlertStore as _, RulesVersion, Store, StoreResult};
 
@@ -168,7 +168,7 @@ impl RuleBook {
                     .as_ref()
                     .is_some_and(|(groups, labels)| r.places(groups, labels))
         };
-        let mut inputs = Vec::new();
+        let mut inputs = Vec::with_capacity(results.len());
         for (i, result) in results.iter().enumerate() {
             for rule in index.candidates(&result.check) {
                 if placed(rule)
@@ -179,9 +179,13 @@ impl RuleBook {
                         result: i,
                         rule: Arc::clone(rule),
                         reading,
-                        check: result.check.clone(),
-                        target: result.target.clone(),
-                        plugin: result.plugin.clone(),
+                        group: rule.spec.min_agents.is_some().then(|| {
+                            Box::new(GroupOf {
+                                check: result.check.clone(),
+                                target: result.target.clone(),
+                                plugin: result.plugin.clone(),
+                            })
+                        }),
                     });
                 }
             }

@@ -76,10 +76,26 @@ pub struct AlertInput {
     pub result: usize,
     pub rule: Arc<Rule>,
     pub reading: Reading,
-    /// The result's check, target and plugin (a quorum's group).
+    /// The result's check, target and plugin, which name a quorum's group:
+    /// only for rules with `min_agents` (the others' inputs copy nothing).
+    pub group: Option<Box<GroupOf>>,
+}
+
+/// Where a result ran, as a quorum's group names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupOf {
     pub check: String,
     pub target: String,
     pub plugin: String,
+}
+
+impl AlertInput {
+    /// The check, target and plugin of the group, or empty.
+    pub fn group(&self) -> (&str, &str, &str) {
+        self.group.as_deref().map_or(("", "", ""), |g| {
+            (g.check.as_str(), g.target.as_str(), g.plugin.as_str())
+        })
+    }
 }
 
 /// One reading to judge, with where it lands.
@@ -90,6 +106,8 @@ pub struct Judge<'a> {
     pub result: Uuid,
     pub at: DateTime<Utc>,
     pub reading: &'a Reading,
+    /// The result's check, target and plugin: empty unless the rule has
+    /// `min_agents` (see [`AlertInput::group`]).
     pub check: &'a str,
     pub target: &'a str,
     pub plugin: &'a str,

@@ -97,15 +97,16 @@ pub(crate) fn judges<'a>(batch: &'a StoreBatch, new_ids: &[Uuid]) -> Vec<Judge<'
         .iter()
         .filter_map(|a| {
             let r = batch.results.get(a.result)?;
+            let (check, target, plugin) = a.group();
             (all || fresh.contains(&r.id)).then_some(Judge {
                 rule: &a.rule,
                 check_id: r.check_id,
                 result: r.id,
                 at: r.started_at,
                 reading: &a.reading,
-                check: &a.check,
-                target: &a.target,
-                plugin: &a.plugin,
+                check,
+                target,
+                plugin,
             })
         })
         .collect()

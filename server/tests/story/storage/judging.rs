@@ -30,9 +30,7 @@ async fn a_batch_says_whether_it_stored_a_step_to_send(backend: Backend) {
             result: 0,
             rule: rule.clone(),
             reading: Reading::Status { ok },
-            check: "ping".into(),
-            target: "10.0.0.1".into(),
-            plugin: "ping".into(),
+            group: None,
         }];
         b
     };
