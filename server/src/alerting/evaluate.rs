@@ -188,9 +188,9 @@ pub fn run<'a>(
 ) -> (Vec<StateRow<'a>>, Vec<EventRow>) {
     judges.sort_by_key(|j| j.at);
     let mut events = Vec::new();
-    let mut touched = Vec::new();
+    let mut touched = Vec::with_capacity(judges.len());
     // Each alert's memory as stored, when it may stay so (see `steady`).
-    let mut before: HashMap<AlertKey<'a>, Option<Memory>> = HashMap::new();
+    let mut before: HashMap<AlertKey<'a>, Option<Memory>> = HashMap::with_capacity(judges.len());
     for j in judges {
         let key = (j.rule.spec.name.as_str(), j.check_id);
         before.entry(key).or_insert_with(|| {

@@ -30,43 +30,59 @@ pub(super) struct Stored<'a> {
 }
 
 /// The unlocked read of the alerts `$9` (rules), `$10` (check ids): rows of
-/// `n` (the key's place, from 1), `packed`, `memory` and `rev`. Folded into
-/// the results insert, whose statement has `$1`…`$8`.
+/// `n` (the key's place, from 1), `packed`, `memory` and `rev`, after a
+/// first column for the statement it is folded into: the results insert,
+/// whose statement has `$1`…`$8` and returns the new results' ids first.
 macro_rules! read_states {
     () => {
-        "SELECT k.n, s.packed, s.memory, s.rev
+        "SELECT NULL::uuid, k.n, s.packed, s.memory, s.rev
          FROM UNNEST($9::text[], $10::int4[]) WITH ORDINALITY AS k (rule, check_id, n)
          JOIN alert_states s USING (rule, check_id)"
     };
 }
+
+/// The columns of [`read_states`]'s rows, by place (a name is looked up
+/// for every value read).
+const N: usize = 1;
+const PACKED: usize = 2;
+const MEMORY: usize = 3;
+const REV: usize = 4;
 pub(super) use read_states;
 
 impl<'a> Stored<'a> {
+    /// Room for `n` alerts' states.
+    pub(super) fn with_capacity(n: usize) -> Stored<'a> {
+        Stored {
+            memories: HashMap::with_capacity(n),
+            revs: HashMap::with_capacity(n),
+        }
+    }
+
     /// Adds a row of [`read_states`]: the state of `keys[n - 1]`.
     pub(super) fn add(&mut self, keys: &[AlertKey<'a>], row: &PgRow) -> StoreResult<()> {
-        let n: i64 = row.try_get("n")?;
+        let n: i64 = row.try_get(N)?;
         let key = usize::try_from(n - 1)
             .ok()
             .and_then(|i| keys.get(i))
             .ok_or_else(|| StoreError::Corrupt(format!("alert key {n} of {}", keys.len())))?;
         self.memories.insert(*key, remembered(row)?);
-        self.revs.insert(*key, row.try_get("rev")?);
+        self.revs.insert(*key, row.try_get(REV)?);
         Ok(())
     }
 }
 
 /// A row's memory: packed, or JSON when written before the packed form.
 fn remembered(row: &PgRow) -> StoreResult<Memory> {
-    match row.try_get::<Option<&[u8]>, _>("packed")? {
+    match row.try_get::<Option<&[u8]>, _>(PACKED)? {
         Some(packed) => Memory::unpack(packed)
             .map_err(|e| StoreError::Corrupt(format!("an alert's packed memory: {e}"))),
-        None => Ok(row.try_get::<Json<Memory>, _>("memory")?.0),
+        None => Ok(row.try_get::<Json<Memory>, _>(MEMORY)?.0),
     }
 }
 
 /// The alerts' keys as the two arrays [`read_states`] takes.
-pub(super) fn key_columns(keys: &[AlertKey<'_>]) -> StoreResult<(Vec<String>, Vec<i32>)> {
-    let rules = keys.iter().map(|(r, _)| (*r).to_owned()).collect();
+pub(super) fn key_columns<'a>(keys: &[AlertKey<'a>]) -> StoreResult<(Vec<&'a str>, Vec<i32>)> {
+    let rules = keys.iter().map(|(r, _)| *r).collect();
     let checks = keys
         .iter()
         .map(|(_, c)| id32(*c))
@@ -80,18 +96,18 @@ pub(super) async fn read<'a>(
     keys: &[AlertKey<'a>],
     lock: bool,
 ) -> StoreResult<Stored<'a>> {
-    let mut stored = Stored::default();
+    let mut stored = Stored::with_capacity(keys.len());
     if keys.is_empty() {
         return Ok(stored);
     }
     let (rules, checks) = key_columns(keys)?;
     let sql = if lock {
-        "SELECT k.n, s.packed, s.memory, s.rev
+        "SELECT NULL::uuid, k.n, s.packed, s.memory, s.rev
          FROM UNNEST($1::text[], $2::int4[]) WITH ORDINALITY AS k (rule, check_id, n)
          JOIN alert_states s USING (rule, check_id)
          ORDER BY s.rule, s.check_id FOR UPDATE OF s"
     } else {
-        "SELECT k.n, s.packed, s.memory, s.rev
+        "SELECT NULL::uuid, k.n, s.packed, s.memory, s.rev
          FROM UNNEST($1::text[], $2::int4[]) WITH ORDINALITY AS k (rule, check_id, n)
          JOIN alert_states s USING (rule, check_id)"
     };

@@ -241,7 +241,7 @@ impl PgStore {
 
         // The states of the alerts the results judge are read with them.
         let alert_keys = alerts::keys(batch);
-        let mut states = Stored::default();
+        let mut states = Stored::with_capacity(alert_keys.len());
         let new_ids: Vec<Uuid> = if c.ids.is_empty() {
             Vec::new()
         } else if alert_keys.is_empty() {
@@ -261,11 +261,9 @@ impl PgStore {
             let rows = sqlx::query(concat!(
                 "WITH new AS (",
                 insert_results!(),
-                ") SELECT id, NULL::int8 AS n, NULL::bytea AS packed, NULL::json AS memory,
-                          NULL::int8 AS rev FROM new
-                 UNION ALL SELECT NULL, a.* FROM (",
-                read_states!(),
-                ") AS a"
+                ") SELECT id, NULL::int8, NULL::bytea, NULL::json, NULL::int8 FROM new
+                 UNION ALL ",
+                read_states!()
             ))
             .bind(&c.ids[..])
             .bind(&c.started_at[..])
@@ -281,7 +279,7 @@ impl PgStore {
             .await?;
             let mut ids = Vec::with_capacity(c.ids.len());
             for row in &rows {
-                match row.try_get::<Option<Uuid>, _>("id")? {
+                match row.try_get::<Option<Uuid>, _>(0)? {
                     Some(id) => ids.push(id),
                     None => states.add(&alert_keys, row)?,
                 }
