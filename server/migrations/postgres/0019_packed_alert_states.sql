@@ -14,3 +14,6 @@ ALTER TABLE alert_states
 UPDATE alert_states SET gap_ms = (memory ->> 'gap_ms')::int8 WHERE memory ->> 'gap_ms' IS NOT NULL;
 ALTER TABLE alert_states
     ADD CONSTRAINT alert_states_remembered CHECK (packed IS NOT NULL OR memory IS NOT NULL);
+-- Moved by every write of an agent's alert rows, in its transaction: a
+-- replica that knows the rows as of this revision need not read them.
+ALTER TABLE agents ADD COLUMN alerts_rev int8 NOT NULL DEFAULT 0;

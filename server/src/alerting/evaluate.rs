@@ -133,6 +133,8 @@ pub struct StateRow<'a> {
     /// parent was judged from its check's newest stored run instead). Never
     /// for `no_data` rules, whose silence is read from the last run.
     pub steady: bool,
+    /// When steady, the memory as stored (the row as it stays).
+    pub stored: Option<Memory>,
 }
 
 /// One step of an alert's history to store.
@@ -247,15 +249,16 @@ pub fn run<'a>(
         .into_iter()
         .filter_map(|key| {
             let memory = stored.remove(&key)?;
-            let steady = before
-                .get(&key)
-                .and_then(Option::as_ref)
-                .is_some_and(|b| memory.steady_since(b));
+            let kept = before
+                .remove(&key)
+                .flatten()
+                .filter(|b| memory.steady_since(b));
             Some(StateRow {
                 rule: key.0,
                 check_id: key.1,
                 memory,
-                steady,
+                steady: kept.is_some(),
+                stored: kept,
             })
         })
         .collect();

@@ -42,7 +42,8 @@ pub struct Memory {
 }
 
 impl Memory {
-    pub(super) fn new(at: DateTime<Utc>) -> Memory {
+    /// A new alert's memory: `ok` since `at`, nothing judged yet.
+    pub fn new(at: DateTime<Utc>) -> Memory {
         Memory {
             machine: Machine::new(at),
             window: VecDeque::new(),

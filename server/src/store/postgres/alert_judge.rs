@@ -16,6 +16,7 @@ use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 
+use super::alert_cache::Known;
 use super::{alert_groups, id32};
 use crate::alerting::evaluate::{self, AlertKey, EventRow, Judge, Memory, StateRow};
 use crate::alerting::quorum;
@@ -56,6 +57,12 @@ impl<'a> Stored<'a> {
             memories: HashMap::with_capacity(n),
             revs: HashMap::with_capacity(n),
         }
+    }
+
+    /// Adds a state known here (`AlertCache`).
+    pub(super) fn known(&mut self, key: AlertKey<'a>, rev: i64, memory: Memory) {
+        self.memories.insert(key, memory);
+        self.revs.insert(key, rev);
     }
 
     /// Adds a row of [`read_states`]: the state of `keys[n - 1]`.
@@ -122,16 +129,27 @@ pub(super) async fn read<'a>(
     Ok(stored)
 }
 
-/// Judges the readings against `stored` (read unlocked) and writes the
-/// states that change, their quorum groups and the history; whether a
-/// step went to the outbox.
+/// What judging a batch did.
+#[derive(Debug, Default)]
+pub(super) struct Judged<'a> {
+    /// A step went to the outbox.
+    pub(super) told: bool,
+    /// An alert's row was written: the agent's `alerts_rev` must move.
+    pub(super) wrote: bool,
+    /// The rows of the alerts judged as the batch leaves them, for the
+    /// cache (`None`: written without knowing its revision).
+    pub(super) left: Vec<(AlertKey<'a>, Option<Known>)>,
+}
+
+/// Judges the readings against `stored` (read unlocked, or known) and
+/// writes the states that change, their quorum groups and the history.
 pub(super) async fn judge<'a>(
     tx: &mut PgConnection,
     judges: Vec<Judge<'a>>,
     stored: Stored<'a>,
-) -> StoreResult<bool> {
+) -> StoreResult<Judged<'a>> {
     if judges.is_empty() {
-        return Ok(false);
+        return Ok(Judged::default());
     }
     let groups = quorum::touched(&judges);
     let at = judges.iter().map(|j| j.at).max().unwrap_or_default();
@@ -139,6 +157,7 @@ pub(super) async fn judge<'a>(
     let (states, mut events) = evaluate::run(judges.clone(), memories);
     let changing: Vec<&StateRow<'a>> = states.iter().filter(|s| !s.steady).collect();
     let lost = write(tx, &changing, Some(&revs)).await?;
+    let wrote = !changing.is_empty();
     if !lost.is_empty() {
         // Another batch wrote these meanwhile: their steps as judged here
         // are void; judge them again under their row locks.
@@ -152,11 +171,33 @@ pub(super) async fn judge<'a>(
         events.extend(steps);
         events.sort_by_key(|e| e.at);
     }
+    let left = states
+        .into_iter()
+        .map(|s| {
+            let key = (s.rule, s.check_id);
+            let known = match (s.stored, revs.get(&key)) {
+                _ if lost.contains(&key) => None,
+                // Steady: the row as it was.
+                (Some(memory), Some(&rev)) => Some(Known { rev, memory }),
+                (Some(_), None) => None,
+                // Written where its row was `rev`, or made.
+                (None, rev) => Some(Known {
+                    rev: rev.map_or(0, |r| r + 1),
+                    memory: s.memory,
+                }),
+            };
+            (key, known)
+        })
+        .collect();
     events.extend(alert_groups::judge(tx, groups, at).await?);
     for e in &events {
         alert_groups::append(tx, e).await?;
     }
-    Ok(events.iter().any(EventRow::tells))
+    Ok(Judged {
+        told: events.iter().any(EventRow::tells),
+        wrote,
+        left,
+    })
 }
 
 /// Writes the states: with `revs`, each only where its row is still the

@@ -20,7 +20,9 @@ impl AlertStore for PgStore {
 
     async fn delete_rule(&self, name: &str) -> StoreResult<bool> {
         let gone = sqlx::query(
-            "WITH states AS (DELETE FROM alert_states WHERE rule = $1),
+            "WITH states AS (DELETE FROM alert_states WHERE rule = $1 RETURNING check_id),
+                  moved AS (UPDATE agents SET alerts_rev = alerts_rev + 1
+                            WHERE id IN (SELECT c.agent_id FROM checks c JOIN states s ON s.check_id = c.id)),
                   groups AS (DELETE FROM alert_groups WHERE rule = $1),
                   agents AS (DELETE FROM alert_agents WHERE rule = $1)
              DELETE FROM alert_rules WHERE name = $1",
@@ -78,7 +80,18 @@ impl AlertStore for PgStore {
     async fn judge(&self, judges: &[Judge<'_>]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let stored = alert_judge::read(&mut tx, &evaluate::keys(judges), false).await?;
-        alert_judge::judge(&mut tx, judges.to_vec(), stored).await?;
+        let judged = alert_judge::judge(&mut tx, judges.to_vec(), stored).await?;
+        if judged.wrote {
+            // What replicas know of these agents' alerts is no longer so.
+            let checks: Vec<i64> = judges.iter().map(|j| j.check_id).collect();
+            sqlx::query(
+                "UPDATE agents SET alerts_rev = alerts_rev + 1
+                 WHERE id IN (SELECT agent_id FROM checks WHERE id = ANY($1::int8[]))",
+            )
+            .bind(&checks)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -8,9 +8,11 @@ use sqlx::types::Json;
 use uuid::Uuid;
 use vantage_protocol::ingest::IngestAck;
 
-use super::alert_judge::{self, Stored, read_states};
+use super::alert_cache::Known;
+use super::alert_judge::{self, Judged, Stored, read_states};
 use super::columns::{Columns, Raw};
 use super::{PgStore, id32};
+use crate::alerting::evaluate::AlertKey;
 use crate::store::alerts;
 use crate::store::ingest::one;
 use crate::store::*;
@@ -204,18 +206,22 @@ impl PgStore {
     ) -> StoreResult<Option<Ingested>> {
         let mut tx = self.pool.begin().await?;
         // A twin of this batch in flight holds the key: this waits for its
-        // commit and then inserts nothing.
+        // commit and then inserts nothing. The agent's alert revision
+        // says which alert states known here are current.
         let first = sqlx::query(
-            "INSERT INTO ingest_batches (agent_id, batch_id, received_at, accepted, duplicates, expired)
-             VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT DO NOTHING",
+            "WITH b AS (
+                 INSERT INTO ingest_batches (agent_id, batch_id, received_at, accepted, duplicates, expired)
+                 VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT DO NOTHING RETURNING 1)
+             SELECT EXISTS (SELECT FROM b), (SELECT alerts_rev FROM agents WHERE id = $1)",
         )
         .bind(batch.agent_id)
         .bind(batch.batch_id)
         .bind(now)
         .bind(count(batch.expired as usize)?)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-        if first.rows_affected() == 0 {
+        let alerts_rev: Option<i64> = first.try_get(1)?;
+        if !first.try_get::<bool, _>(0)? {
             let row = sqlx::query(
                 "SELECT accepted, duplicates, expired FROM ingest_batches WHERE agent_id = $1 AND batch_id = $2",
             )
@@ -239,9 +245,10 @@ impl PgStore {
             })));
         }
 
-        // The states of the alerts the results judge are read with them.
+        // The states of the alerts the results judge: known here, or read
+        // with the results.
         let alert_keys = alerts::keys(batch);
-        let mut states = Stored::with_capacity(alert_keys.len());
+        let (mut states, alert_keys) = self.known_states(batch.agent_id, alerts_rev, alert_keys);
         let new_ids: Vec<Uuid> = if c.ids.is_empty() {
             Vec::new()
         } else if alert_keys.is_empty() {
@@ -339,16 +346,18 @@ impl PgStore {
                 .map(|v| v.len() / 8)
                 .sum::<usize>();
 
-        let told = alert_judge::judge(&mut tx, judges, states).await?;
+        let judged = alert_judge::judge(&mut tx, judges, states).await?;
         let accepted = new_ids.len();
         let duplicates = c.ids.len() - accepted;
-        sqlx::query(
+        let ended: Option<i64> = sqlx::query_scalar(
             "WITH dirty AS (
                  INSERT INTO rollup_dirty (lo, hi) SELECT $5, $6 WHERE $5 IS NOT NULL
              ), acknowledged AS (
                  UPDATE ingest_batches SET accepted = $3, duplicates = $4 WHERE agent_id = $1 AND batch_id = $2
              )
-             UPDATE agents SET outbox = $7, last_seen_at = greatest(last_seen_at, $8) WHERE id = $1",
+             UPDATE agents SET outbox = $7, last_seen_at = greatest(last_seen_at, $8),
+                 alerts_rev = alerts_rev + $9
+             WHERE id = $1 RETURNING alerts_rev",
         )
         .bind(batch.agent_id)
         .bind(batch.batch_id)
@@ -359,9 +368,12 @@ impl PgStore {
         .bind(dirty.map(|(_, hi)| hi + chrono::Duration::microseconds(1)))
         .bind(Json(batch.outbox))
         .bind(now)
-        .execute(&mut *tx)
+        .bind(i64::from(judged.wrote))
+        .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
+        let told = judged.told;
+        self.remember_states(batch.agent_id, alerts_rev, judged, ended);
 
         Ok(Some(Ingested {
             ack: IngestAck {
@@ -374,6 +386,39 @@ impl PgStore {
             },
             told,
         }))
+    }
+
+    /// The alert states known here at the agent's revision `rev`, and the
+    /// keys of those to read.
+    fn known_states<'a>(
+        &self,
+        agent: Uuid,
+        rev: Option<i64>,
+        keys: Vec<AlertKey<'a>>,
+    ) -> (Stored<'a>, Vec<AlertKey<'a>>) {
+        let mut states = Stored::with_capacity(keys.len());
+        let Some(rev) = rev.filter(|_| !keys.is_empty()) else {
+            return (states, keys);
+        };
+        let mut unknown = Vec::new();
+        for (key, known) in keys.iter().zip(self.alerts.get(agent, rev, &keys)) {
+            match known {
+                Some(Known { rev, memory }) => states.known(*key, rev, memory),
+                None => unknown.push(*key),
+            }
+        }
+        (states, unknown)
+    }
+
+    /// After a commit: what the batch left is known at the agent's new
+    /// revision, if the batch alone moved it since `from`.
+    fn remember_states(&self, agent: Uuid, from: Option<i64>, judged: Judged<'_>, to: Option<i64>) {
+        match (from, to) {
+            (Some(from), Some(to)) if to == from + i64::from(judged.wrote) => {
+                self.alerts.put(agent, from, to, judged.left);
+            }
+            _ => self.alerts.forget(agent),
+        }
     }
 }
 

@@ -16,6 +16,7 @@ macro_rules! rollup_sql {
 
 mod accounts;
 mod agents;
+mod alert_cache;
 mod alert_groups;
 mod alert_judge;
 mod alert_states;
@@ -53,6 +54,8 @@ pub struct PgStore {
     mode: StorageMode,
     /// `timescale` or `apache` in TimescaleDB mode.
     tsdb_license: Option<Arc<str>>,
+    /// Alert states this replica knows (see `alert_cache`).
+    alerts: Arc<alert_cache::AlertCache>,
 }
 
 fn migrator() -> Migrator {
@@ -203,6 +206,7 @@ impl PgStore {
             pool,
             mode,
             tsdb_license,
+            alerts: Arc::default(),
         })
     }
 

@@ -141,3 +141,109 @@ async fn a_row_changed_while_a_batch_judged_it_is_judged_again_under_its_lock() 
     .unwrap();
     assert_eq!(legacy, 0);
 }
+
+/// What a replica knows of an agent's alert states is used only while no
+/// other writer moved them: a replica that judged runs of every check
+/// before judges the next against the states another replica (or a
+/// deleted rule) left, not against what it knew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_judges_alerts_another_replica_moved_as_the_database_has_them() {
+    let Some(server) = start(Backend::Postgres).await else {
+        return;
+    };
+    let (edge, _) = enroll(&server, "edge-1").await;
+    // Rounds 5 s apart: a good run after a good one is steady (written
+    // only every 30 s), judged from what the replica knows.
+    let base = Utc::now() - chrono::Duration::minutes(30);
+    let round = |n: i64, ok: bool| -> Value {
+        let at = base + chrono::Duration::seconds(5 * n);
+        batch(
+            (0..CHECKS)
+                .map(|i| run_at("edge-1", &format!("c-{i}"), at, ok))
+                .collect(),
+        )
+    };
+    let rule = json!({"name": "down", "select": {"check": "c-*"}, "condition": {"kind": "status"}});
+    edge.post("/api/v1/ingest", &round(1, true))
+        .await
+        .expect(200);
+    put(&server.admin, "down", &rule).await.expect(201);
+    let other = server.replica().await;
+    let (here, there) = (edge.clone(), other.as_(&edge));
+    let steps = || async {
+        let history = server
+            .admin
+            .get("/api/v1/alerts/history?limit=1000")
+            .await
+            .expect(200)
+            .json();
+        let mut steps: Vec<(String, String)> = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["from"].as_str().unwrap().to_owned(),
+                    e["to"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        steps.reverse();
+        steps.dedup();
+        steps
+    };
+    let step = |from: &str, to: &str| (from.to_owned(), to.to_owned());
+
+    // This replica judges two good rounds (the second as steady as can be).
+    here.post("/api/v1/ingest", &round(2, true))
+        .await
+        .expect(200);
+    here.post("/api/v1/ingest", &round(3, true))
+        .await
+        .expect(200);
+    // The other fires every alert; this one's next good round resolves them.
+    there
+        .post("/api/v1/ingest", &round(4, false))
+        .await
+        .expect(200);
+    here.post("/api/v1/ingest", &round(5, true))
+        .await
+        .expect(200);
+    assert_eq!(steps().await, [step("ok", "firing"), step("firing", "ok")]);
+    let raised = server.admin.get("/api/v1/alerts").await.expect(200).json();
+    assert_eq!(raised.as_array().unwrap().len(), 0, "{raised}");
+
+    // This one fires them; the rule is deleted and made again on the other:
+    // the alerts start over, and this one's next failing round fires anew.
+    here.post("/api/v1/ingest", &round(6, false))
+        .await
+        .expect(200);
+    let admin_there = other.as_(&server.admin);
+    assert_eq!(
+        admin_there.delete("/api/v1/alerts/rules/down").await.status,
+        204
+    );
+    put(&admin_there, "down", &rule).await.expect(201);
+    // Both replicas read rules again within a second or two.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    here.post("/api/v1/ingest", &round(7, false))
+        .await
+        .expect(200);
+    let history = steps().await;
+    assert_eq!(
+        history,
+        [
+            step("ok", "firing"),
+            step("firing", "ok"),
+            step("ok", "firing"),
+        ],
+        "a new alert fires again (once per check: {CHECKS} each)"
+    );
+    let fired = server
+        .admin
+        .get("/api/v1/alerts/history?limit=1000")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(fired.as_array().unwrap().len(), 4 * CHECKS);
+}

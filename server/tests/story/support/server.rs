@@ -62,10 +62,15 @@ impl TestServer {
     }
 
     /// Another server process in all but name on the same database, with
-    /// nothing of this one's memory: a replica, or this one restarted.
+    /// nothing of this one's memory: a replica, or this one restarted. On
+    /// PostgreSQL it has a pool (and what a store knows) of its own.
     pub async fn replica(&self) -> Replica {
         let config = (*self.state.config).clone();
-        let state = AppState::new(self.state.store.clone(), config).unwrap();
+        let store = match &self.state.store {
+            Store::Postgres(_) => Store::Postgres(PgStore::connect(&self.url, 10).await.unwrap()),
+            sqlite => sqlite.clone(),
+        };
+        let state = AppState::new(store, config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = serve(listener, state);

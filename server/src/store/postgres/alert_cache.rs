@@ -1,0 +1,195 @@
+//! What this replica knows of its agents' alert states, so that a batch
+//! need not read them back from the database.
+//!
+//! Every write of an agent's alert rows (ingest, the `no_data` sweep, a
+//! rule deleted) moves the agent's `alerts_rev` in the same transaction.
+//! A batch reads `alerts_rev` first; the states known here are used only
+//! when they were known at that very revision, and are then exactly the
+//! rows the database would return. After its commit, a batch whose own
+//! update of `alerts_rev` shows no other writer since its read records
+//! the states it leaves, at the new revision; otherwise the agent is
+//! forgotten here. A wrong guess is impossible, a stale one only costs
+//! the read it would have made anyway.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use uuid::Uuid;
+
+use crate::alerting::evaluate::{AlertKey, Memory};
+
+/// States known at most, across agents; past it everything is forgotten.
+const MAX_STATES: usize = 200_000;
+
+/// An alert's row as known: its revision and memory.
+#[derive(Debug, Clone)]
+pub(super) struct Known {
+    pub(super) rev: i64,
+    pub(super) memory: Memory,
+}
+
+#[derive(Debug, Default)]
+struct Agent {
+    /// The agent's `alerts_rev` these states are true at.
+    rev: i64,
+    /// By check id, then rule: an alert's row.
+    states: HashMap<i64, Vec<(Box<str>, Known)>>,
+    count: usize,
+}
+
+impl Agent {
+    fn get(&self, (rule, check): AlertKey<'_>) -> Option<&Known> {
+        let rules = self.states.get(&check)?;
+        rules.iter().find(|(r, _)| &**r == rule).map(|(_, k)| k)
+    }
+
+    fn set(&mut self, (rule, check): AlertKey<'_>, known: Option<Known>) {
+        let rules = self.states.entry(check).or_default();
+        let at = rules.iter().position(|(r, _)| &**r == rule);
+        match (at, known) {
+            (Some(i), Some(known)) => rules[i].1 = known,
+            (None, Some(known)) => {
+                rules.push((rule.into(), known));
+                self.count += 1;
+            }
+            (Some(i), None) => {
+                rules.swap_remove(i);
+                self.count -= 1;
+            }
+            (None, None) => {}
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct AlertCache {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    agents: HashMap<Uuid, Agent>,
+    /// States known, across agents.
+    count: usize,
+}
+
+impl AlertCache {
+    /// The states of `keys` known at `rev` of the agent's alerts, by key's
+    /// place; `None` where not known (the agent's whole list when `rev`
+    /// is not the one they were known at).
+    pub(super) fn get(&self, agent: Uuid, rev: i64, keys: &[AlertKey<'_>]) -> Vec<Option<Known>> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match inner.agents.get(&agent).filter(|a| a.rev == rev) {
+            Some(a) => keys.iter().map(|k| a.get(*k).cloned()).collect(),
+            None => vec![None; keys.len()],
+        }
+    }
+
+    /// Records, after a commit, the states a batch left at the agent's
+    /// revision `to`, when it moved the revision from `from` alone. States
+    /// known at `from` are kept; `None` forgets a key (a row written
+    /// without knowing its revision).
+    pub(super) fn put(
+        &self,
+        agent: Uuid,
+        from: i64,
+        to: i64,
+        states: Vec<(AlertKey<'_>, Option<Known>)>,
+    ) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut known = match inner.agents.remove(&agent) {
+            Some(a) => {
+                inner.count -= a.count;
+                if a.rev == from { a } else { Agent::default() }
+            }
+            None => Agent::default(),
+        };
+        known.rev = to;
+        for (key, state) in states {
+            known.set(key, state);
+        }
+        if inner.count + known.count > MAX_STATES {
+            inner.agents.clear();
+            inner.count = 0;
+        }
+        inner.count += known.count;
+        inner.agents.insert(agent, known);
+    }
+
+    /// Forgets an agent's states (its revision moved under another writer).
+    pub(super) fn forget(&self, agent: Uuid) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(a) = inner.agents.remove(&agent) {
+            inner.count -= a.count;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    fn known(rev: i64) -> Known {
+        let at = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
+        Known {
+            rev,
+            memory: Memory::new(at),
+        }
+    }
+
+    fn revs(found: &[Option<Known>]) -> Vec<Option<i64>> {
+        found.iter().map(|k| k.as_ref().map(|k| k.rev)).collect()
+    }
+
+    #[test]
+    fn states_are_known_only_at_the_revision_they_were_left_at() {
+        let cache = AlertCache::default();
+        let agent = Uuid::now_v7();
+        let keys = [("a", 1), ("b", 1), ("a", 2)];
+        cache.put(
+            agent,
+            0,
+            1,
+            vec![(keys[0], Some(known(7))), (keys[2], Some(known(3)))],
+        );
+        assert_eq!(revs(&cache.get(agent, 1, &keys)), [Some(7), None, Some(3)]);
+        assert_eq!(revs(&cache.get(agent, 2, &keys)), [None, None, None]);
+        assert_eq!(
+            revs(&cache.get(Uuid::now_v7(), 1, &keys)),
+            [None, None, None]
+        );
+
+        // Built on revision 1: kept, changed and forgotten keys.
+        cache.put(
+            agent,
+            1,
+            2,
+            vec![(keys[1], Some(known(1))), (keys[2], None)],
+        );
+        assert_eq!(revs(&cache.get(agent, 2, &keys)), [Some(7), Some(1), None]);
+        // Built on another revision than the one known: only its own keys.
+        cache.put(agent, 5, 6, vec![(keys[2], Some(known(4)))]);
+        assert_eq!(revs(&cache.get(agent, 6, &keys)), [None, None, Some(4)]);
+        cache.forget(agent);
+        assert_eq!(revs(&cache.get(agent, 6, &keys)), [None, None, None]);
+        assert_eq!(cache.inner.lock().unwrap().count, 0);
+    }
+
+    #[test]
+    fn past_its_bound_everything_is_forgotten() {
+        let cache = AlertCache::default();
+        let names: Vec<String> = (0..MAX_STATES / 1_000 + 1)
+            .map(|i| format!("r{i}"))
+            .collect();
+        for (n, name) in names.iter().enumerate() {
+            let states = (0..1_000)
+                .map(|c| ((name.as_str(), c), Some(known(0))))
+                .collect();
+            cache.put(Uuid::now_v7(), 0, n as i64, states);
+        }
+        let inner = cache.inner.lock().unwrap();
+        assert_eq!((inner.agents.len(), inner.count), (1, 1_000));
+    }
+}
