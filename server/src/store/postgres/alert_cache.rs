@@ -16,6 +16,7 @@ use std::sync::Mutex;
 
 use uuid::Uuid;
 
+use super::alert_judge::{Judged, Stored};
 use crate::alerting::evaluate::{AlertKey, Memory};
 
 /// States known at most, across agents; past it everything is forgotten.
@@ -114,6 +115,47 @@ impl AlertCache {
         }
         inner.count += known.count;
         inner.agents.insert(agent, known);
+    }
+
+    /// The alert states known here at the agent's revision `rev`, and the
+    /// keys of those to read.
+    pub(super) fn known<'a>(
+        &self,
+        agent: Uuid,
+        rev: Option<i64>,
+        keys: Vec<AlertKey<'a>>,
+    ) -> (Stored<'a>, Vec<AlertKey<'a>>) {
+        let mut states = Stored::with_capacity(keys.len());
+        let Some(rev) = rev.filter(|_| !keys.is_empty()) else {
+            return (states, keys);
+        };
+        let mut unknown = Vec::new();
+        for (key, known) in keys.iter().zip(self.get(agent, rev, &keys)) {
+            match known {
+                Some(Known { rev, memory }) => states.known(*key, rev, memory),
+                None => unknown.push(*key),
+            }
+        }
+        (states, unknown)
+    }
+
+    /// After a commit: what the batch left is known at the agent's new
+    /// revision, if the batch alone moved it since `from`.
+    pub(super) fn remember(
+        &self,
+        agent: Uuid,
+        from: Option<i64>,
+        judged: Judged<'_>,
+        to: Option<i64>,
+    ) {
+        match (from, to) {
+            // Nothing judged, nothing moved: what is known stays so.
+            (Some(from), Some(to)) if to == from && judged.left.is_empty() => {}
+            (Some(from), Some(to)) if to == from + i64::from(judged.wrote) => {
+                self.put(agent, from, to, judged.left);
+            }
+            _ => self.forget(agent),
+        }
     }
 
     /// Forgets an agent's states (its revision moved under another writer).

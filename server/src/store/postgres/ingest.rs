@@ -8,11 +8,9 @@ use sqlx::types::Json;
 use uuid::Uuid;
 use vantage_protocol::ingest::IngestAck;
 
-use super::alert_cache::Known;
-use super::alert_judge::{self, Judged, Stored, read_states};
+use super::alert_judge::{self, read_states};
 use super::columns::{Columns, Raw};
 use super::{PgStore, id32};
-use crate::alerting::evaluate::AlertKey;
 use crate::store::alerts;
 use crate::store::ingest::one;
 use crate::store::*;
@@ -248,7 +246,7 @@ impl PgStore {
         // The states of the alerts the results judge: known here, or read
         // with the results.
         let alert_keys = alerts::keys(batch);
-        let (mut states, alert_keys) = self.known_states(batch.agent_id, alerts_rev, alert_keys);
+        let (mut states, alert_keys) = self.alerts.known(batch.agent_id, alerts_rev, alert_keys);
         let new_ids: Vec<Uuid> = if c.ids.is_empty() {
             Vec::new()
         } else if alert_keys.is_empty() {
@@ -373,7 +371,8 @@ impl PgStore {
         .await?;
         tx.commit().await?;
         let told = judged.told;
-        self.remember_states(batch.agent_id, alerts_rev, judged, ended);
+        self.alerts
+            .remember(batch.agent_id, alerts_rev, judged, ended);
 
         Ok(Some(Ingested {
             ack: IngestAck {
@@ -386,39 +385,6 @@ impl PgStore {
             },
             told,
         }))
-    }
-
-    /// The alert states known here at the agent's revision `rev`, and the
-    /// keys of those to read.
-    fn known_states<'a>(
-        &self,
-        agent: Uuid,
-        rev: Option<i64>,
-        keys: Vec<AlertKey<'a>>,
-    ) -> (Stored<'a>, Vec<AlertKey<'a>>) {
-        let mut states = Stored::with_capacity(keys.len());
-        let Some(rev) = rev.filter(|_| !keys.is_empty()) else {
-            return (states, keys);
-        };
-        let mut unknown = Vec::new();
-        for (key, known) in keys.iter().zip(self.alerts.get(agent, rev, &keys)) {
-            match known {
-                Some(Known { rev, memory }) => states.known(*key, rev, memory),
-                None => unknown.push(*key),
-            }
-        }
-        (states, unknown)
-    }
-
-    /// After a commit: what the batch left is known at the agent's new
-    /// revision, if the batch alone moved it since `from`.
-    fn remember_states(&self, agent: Uuid, from: Option<i64>, judged: Judged<'_>, to: Option<i64>) {
-        match (from, to) {
-            (Some(from), Some(to)) if to == from + i64::from(judged.wrote) => {
-                self.alerts.put(agent, from, to, judged.left);
-            }
-            _ => self.alerts.forget(agent),
-        }
     }
 }
 
