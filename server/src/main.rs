@@ -8,6 +8,12 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use vantage_server::config::ServerConfig;
 
+/// mimalloc: ingest makes and drops many small objects a batch (rows,
+/// readings, alert states), and glibc's allocator spent a fifth of the
+/// server's time on them under load (docs/benchmarks.md#alerting).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Flags override `VANTAGE_*` environment variables, which override the file.
 #[derive(Parser)]
 #[command(

@@ -29,35 +29,37 @@ pub(super) struct Known {
     pub(super) memory: Memory,
 }
 
+/// A rule's alert of a check: the rule's name and its state, if known.
+type Place = (Box<str>, Option<Known>);
+
 #[derive(Debug, Default)]
 struct Agent {
     /// The agent's `alerts_rev` these states are true at.
     rev: i64,
-    /// By check id, then rule: an alert's row.
-    states: HashMap<i64, Vec<(Box<str>, Known)>>,
+    /// By check id, then rule: an alert's row, while not taken. A taken
+    /// state keeps its place (and its rule's name) for its return.
+    states: HashMap<i64, Vec<Place>>,
+    /// Places, taken or not.
     count: usize,
 }
 
 impl Agent {
-    fn get(&self, (rule, check): AlertKey<'_>) -> Option<&Known> {
-        let rules = self.states.get(&check)?;
-        rules.iter().find(|(r, _)| &**r == rule).map(|(_, k)| k)
+    /// Takes a state out: a batch judges it and gives it back (`set`)
+    /// after its commit. A concurrent batch of the agent reads it instead.
+    fn take(&mut self, (rule, check): AlertKey<'_>) -> Option<Known> {
+        let rules = self.states.get_mut(&check)?;
+        rules.iter_mut().find(|(r, _)| &**r == rule)?.1.take()
     }
 
     fn set(&mut self, (rule, check): AlertKey<'_>, known: Option<Known>) {
         let rules = self.states.entry(check).or_default();
-        let at = rules.iter().position(|(r, _)| &**r == rule);
-        match (at, known) {
-            (Some(i), Some(known)) => rules[i].1 = known,
-            (None, Some(known)) => {
+        match rules.iter_mut().find(|(r, _)| &**r == rule) {
+            Some(place) => place.1 = known,
+            None if known.is_some() => {
                 rules.push((rule.into(), known));
                 self.count += 1;
             }
-            (Some(i), None) => {
-                rules.swap_remove(i);
-                self.count -= 1;
-            }
-            (None, None) => {}
+            None => {}
         }
     }
 }
@@ -75,13 +77,14 @@ struct Inner {
 }
 
 impl AlertCache {
-    /// The states of `keys` known at `rev` of the agent's alerts, by key's
-    /// place; `None` where not known (the agent's whole list when `rev`
-    /// is not the one they were known at).
-    pub(super) fn get(&self, agent: Uuid, rev: i64, keys: &[AlertKey<'_>]) -> Vec<Option<Known>> {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        match inner.agents.get(&agent).filter(|a| a.rev == rev) {
-            Some(a) => keys.iter().map(|k| a.get(*k).cloned()).collect(),
+    /// Takes out the states of `keys` known at `rev` of the agent's
+    /// alerts, by key's place; `None` where not known (the agent's whole
+    /// list when `rev` is not the one they were known at). They come back
+    /// with the batch's `put`, as it leaves them.
+    pub(super) fn take(&self, agent: Uuid, rev: i64, keys: &[AlertKey<'_>]) -> Vec<Option<Known>> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match inner.agents.get_mut(&agent).filter(|a| a.rev == rev) {
+            Some(a) => keys.iter().map(|k| a.take(*k)).collect(),
             None => vec![None; keys.len()],
         }
     }
@@ -130,7 +133,7 @@ impl AlertCache {
             return (states, keys);
         };
         let mut unknown = Vec::new();
-        for (key, known) in keys.iter().zip(self.get(agent, rev, &keys)) {
+        for (key, known) in keys.iter().zip(self.take(agent, rev, &keys)) {
             match known {
                 Some(Known { rev, memory }) => states.known(*key, rev, memory),
                 None => unknown.push(*key),
@@ -196,26 +199,30 @@ mod tests {
             1,
             vec![(keys[0], Some(known(7))), (keys[2], Some(known(3)))],
         );
-        assert_eq!(revs(&cache.get(agent, 1, &keys)), [Some(7), None, Some(3)]);
-        assert_eq!(revs(&cache.get(agent, 2, &keys)), [None, None, None]);
+        assert_eq!(revs(&cache.take(agent, 2, &keys)), [None, None, None]);
         assert_eq!(
-            revs(&cache.get(Uuid::now_v7(), 1, &keys)),
+            revs(&cache.take(Uuid::now_v7(), 1, &keys)),
             [None, None, None]
         );
+        assert_eq!(revs(&cache.take(agent, 1, &keys)), [Some(7), None, Some(3)]);
+        // Taken: a concurrent batch of the agent reads them instead.
+        assert_eq!(revs(&cache.take(agent, 1, &keys)), [None, None, None]);
 
-        // Built on revision 1: kept, changed and forgotten keys.
-        cache.put(
-            agent,
-            1,
-            2,
-            vec![(keys[1], Some(known(1))), (keys[2], None)],
-        );
-        assert_eq!(revs(&cache.get(agent, 2, &keys)), [Some(7), Some(1), None]);
+        // Given back at revision 2, built on 1: one known again, one made,
+        // one forgotten (written without knowing its revision).
+        let left = vec![
+            (keys[0], Some(known(8))),
+            (keys[1], Some(known(1))),
+            (keys[2], None),
+        ];
+        cache.put(agent, 1, 2, left);
+        assert_eq!(revs(&cache.take(agent, 2, &keys)), [Some(8), Some(1), None]);
+        cache.put(agent, 2, 3, vec![(keys[0], Some(known(9)))]);
         // Built on another revision than the one known: only its own keys.
         cache.put(agent, 5, 6, vec![(keys[2], Some(known(4)))]);
-        assert_eq!(revs(&cache.get(agent, 6, &keys)), [None, None, Some(4)]);
+        assert_eq!(revs(&cache.take(agent, 6, &keys)), [None, None, Some(4)]);
         cache.forget(agent);
-        assert_eq!(revs(&cache.get(agent, 6, &keys)), [None, None, None]);
+        assert_eq!(revs(&cache.take(agent, 6, &keys)), [None, None, None]);
         assert_eq!(cache.inner.lock().unwrap().count, 0);
     }
 
