@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 
@@ -229,7 +229,7 @@ async fn write<'a>(
     if revs.is_none() {
         // A key absent when read may be inserted by a twin batch meanwhile:
         // its insert waits for ours, then updates (the later run wins).
-        sqlx::query(
+        c.bind(sqlx::query(
             "INSERT INTO alert_states (rule, check_id, state, since, value, flapping, evaluated_at,
                                        packed, gap_ms)
              SELECT * FROM UNNEST($1::text[], $2::int4[], $3::text[], $4::timestamptz[],
@@ -238,16 +238,7 @@ async fn write<'a>(
                  value = excluded.value, flapping = excluded.flapping,
                  evaluated_at = excluded.evaluated_at, packed = excluded.packed, memory = NULL,
                  gap_ms = excluded.gap_ms, rev = alert_states.rev + 1",
-        )
-        .bind(&c.rules)
-        .bind(&c.checks)
-        .bind(&c.states)
-        .bind(&c.since)
-        .bind(&c.values)
-        .bind(&c.flapping)
-        .bind(&c.evaluated)
-        .bind(&c.packed)
-        .bind(&c.gaps)
+        ))
         .execute(&mut *tx)
         .await?;
         return Ok(Vec::new());
@@ -255,41 +246,34 @@ async fn write<'a>(
     // States are in key order, and so are the rows this locks (most
     // likely: the plan walks `u`); two batches that still deadlock are
     // tried again whole (`ingest`).
-    let written: Vec<i64> = sqlx::query_scalar(
-        "WITH u AS (
-             SELECT * FROM UNNEST($1::text[], $2::int4[], $3::text[], $4::timestamptz[],
-                 $5::float8[], $6::bool[], $7::timestamptz[], $8::bytea[], $9::int8[], $10::int8[])
-                 WITH ORDINALITY AS u (r, c, s, t, v, f, e, m, g, rev, n)
-         ), updated AS (
-             UPDATE alert_states a SET state = u.s, since = u.t, value = u.v, flapping = u.f,
-                 evaluated_at = u.e, packed = u.m, memory = NULL, gap_ms = u.g, rev = a.rev + 1
-             FROM u WHERE a.rule = u.r AND a.check_id = u.c AND a.rev = u.rev
-             RETURNING u.n
-         ), inserted AS (
-             INSERT INTO alert_states (rule, check_id, state, since, value, flapping, evaluated_at,
-                                       packed, gap_ms)
-             SELECT r, c, s, t, v, f, e, m, g FROM u WHERE u.rev IS NULL
-             ON CONFLICT (rule, check_id) DO NOTHING
-             RETURNING rule, check_id
-         )
-         SELECT n FROM updated
-         UNION ALL
-         SELECT u.n FROM inserted i JOIN u ON u.r = i.rule AND u.c = i.check_id",
-    )
-    .bind(&c.rules)
-    .bind(&c.checks)
-    .bind(&c.states)
-    .bind(&c.since)
-    .bind(&c.values)
-    .bind(&c.flapping)
-    .bind(&c.evaluated)
-    .bind(&c.packed)
-    .bind(&c.gaps)
-    .bind(&c.revs)
-    .fetch_all(&mut *tx)
-    .await?;
+    let written = c
+        .bind(sqlx::query(
+            "WITH u AS (
+                 SELECT * FROM UNNEST($1::text[], $2::int4[], $3::text[], $4::timestamptz[],
+                     $5::float8[], $6::bool[], $7::timestamptz[], $8::bytea[], $9::int8[], $10::int8[])
+                     WITH ORDINALITY AS u (r, c, s, t, v, f, e, m, g, rev, n)
+             ), updated AS (
+                 UPDATE alert_states a SET state = u.s, since = u.t, value = u.v, flapping = u.f,
+                     evaluated_at = u.e, packed = u.m, memory = NULL, gap_ms = u.g, rev = a.rev + 1
+                 FROM u WHERE a.rule = u.r AND a.check_id = u.c AND a.rev = u.rev
+                 RETURNING u.n
+             ), inserted AS (
+                 INSERT INTO alert_states (rule, check_id, state, since, value, flapping, evaluated_at,
+                                           packed, gap_ms)
+                 SELECT r, c, s, t, v, f, e, m, g FROM u WHERE u.rev IS NULL
+                 ON CONFLICT (rule, check_id) DO NOTHING
+                 RETURNING rule, check_id
+             )
+             SELECT n FROM updated
+             UNION ALL
+             SELECT u.n FROM inserted i JOIN u ON u.r = i.rule AND u.c = i.check_id",
+        ))
+        .bind(&c.revs)
+        .fetch_all(&mut *tx)
+        .await?;
     let mut done = vec![false; states.len()];
-    for n in written {
+    for row in &written {
+        let n: i64 = row.try_get(0)?;
         if let Some(d) = usize::try_from(n - 1).ok().and_then(|i| done.get_mut(i)) {
             *d = true;
         }
@@ -301,6 +285,24 @@ async fn write<'a>(
         .map(|(s, _)| (s.rule, s.check_id))
         .collect())
 }
+
+impl<'a> StateColumns<'a> {
+    /// Binds the columns both writes take, `$1`…`$9`.
+    fn bind<'q>(&'q self, query: PgQuery<'q>) -> PgQuery<'q> {
+        query
+            .bind(&self.rules)
+            .bind(&self.checks)
+            .bind(&self.states)
+            .bind(&self.since)
+            .bind(&self.values)
+            .bind(&self.flapping)
+            .bind(&self.evaluated)
+            .bind(&self.packed)
+            .bind(&self.gaps)
+    }
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, PgArguments>;
 
 /// The states to write, a column each.
 #[derive(Default)]

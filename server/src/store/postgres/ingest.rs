@@ -249,8 +249,20 @@ impl PgStore {
         let (mut states, alert_keys) = self.alerts.known(batch.agent_id, alerts_rev, alert_keys);
         let new_ids: Vec<Uuid> = if c.ids.is_empty() {
             Vec::new()
-        } else if alert_keys.is_empty() {
-            sqlx::query_scalar(insert_results!())
+        } else {
+            let sql = if alert_keys.is_empty() {
+                insert_results!()
+            } else {
+                concat!(
+                    "WITH new AS (",
+                    insert_results!(),
+                    ") SELECT id, NULL::int8, NULL::bytea, NULL::json, NULL::int8 FROM new
+                     UNION ALL ",
+                    read_states!()
+                )
+            };
+            let (rules, checks) = alert_judge::key_columns(&alert_keys)?;
+            let mut query = sqlx::query(sql)
                 .bind(&c.ids[..])
                 .bind(&c.started_at[..])
                 .bind(&c.check_ids[..])
@@ -258,30 +270,11 @@ impl PgStore {
                 .bind(&c.durations[..])
                 .bind(&c.plugin_versions[..])
                 .bind(&c.messages[..])
-                .bind(now)
-                .fetch_all(&mut *tx)
-                .await?
-        } else {
-            let (rules, checks) = alert_judge::key_columns(&alert_keys)?;
-            let rows = sqlx::query(concat!(
-                "WITH new AS (",
-                insert_results!(),
-                ") SELECT id, NULL::int8, NULL::bytea, NULL::json, NULL::int8 FROM new
-                 UNION ALL ",
-                read_states!()
-            ))
-            .bind(&c.ids[..])
-            .bind(&c.started_at[..])
-            .bind(&c.check_ids[..])
-            .bind(&c.statuses[..])
-            .bind(&c.durations[..])
-            .bind(&c.plugin_versions[..])
-            .bind(&c.messages[..])
-            .bind(now)
-            .bind(&rules)
-            .bind(&checks)
-            .fetch_all(&mut *tx)
-            .await?;
+                .bind(now);
+            if !alert_keys.is_empty() {
+                query = query.bind(&rules).bind(&checks);
+            }
+            let rows = query.fetch_all(&mut *tx).await?;
             let mut ids = Vec::with_capacity(c.ids.len());
             for row in &rows {
                 match row.try_get::<Option<Uuid>, _>(0)? {
