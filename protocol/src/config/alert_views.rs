@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Where an alert stands. The server stores alerts' memories with states
-/// by their place in this list: add new ones at the end, never reorder.
+// The server stores alerts' memories with states by their place in this
+// list (`alerting::memory`, packed): add new ones at the end, never reorder.
+/// Where an alert stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
