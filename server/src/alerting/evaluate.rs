@@ -22,6 +22,7 @@ use super::rule::Rule;
 pub const PATH_FINGERPRINT: &str = "path_fingerprint";
 /// The metric the HTTP plugin reports a certificate's remaining life in.
 pub const CERT_EXPIRY: &str = "cert_expiry";
+
 /// What a rule reads of one result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reading {
@@ -116,6 +117,13 @@ pub struct Judge<'a> {
 /// An alert: its rule's name and its check target.
 pub type AlertKey<'a> = (&'a str, i64);
 
+impl<'a> Judge<'a> {
+    /// The alert the reading lands in.
+    pub fn key(&self) -> AlertKey<'a> {
+        (self.rule.spec.name.as_str(), self.check_id)
+    }
+}
+
 /// An alert's state to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateRow<'a> {
@@ -170,12 +178,9 @@ impl EventRow {
     }
 }
 
-/// The alerts a set of readings touches, in key order.
-pub fn keys<'a>(judges: &[Judge<'a>]) -> Vec<AlertKey<'a>> {
-    let mut keys: Vec<AlertKey<'a>> = judges
-        .iter()
-        .map(|j| (j.rule.spec.name.as_str(), j.check_id))
-        .collect();
+/// These alerts once each, in key order.
+pub fn keys<'a>(alerts: impl IntoIterator<Item = AlertKey<'a>>) -> Vec<AlertKey<'a>> {
+    let mut keys: Vec<AlertKey<'a>> = alerts.into_iter().collect();
     keys.sort_unstable();
     keys.dedup();
     keys
@@ -194,7 +199,7 @@ pub fn run<'a>(
     // Each alert's memory as stored, when it may stay so (see `steady`).
     let mut before: HashMap<AlertKey<'a>, Option<Memory>> = HashMap::with_capacity(judges.len());
     for j in judges {
-        let key = (j.rule.spec.name.as_str(), j.check_id);
+        let key = j.key();
         before.entry(key).or_insert_with(|| {
             let keeps = !matches!(j.rule.spec.condition, Condition::NoData { .. });
             stored.get(&key).filter(|_| keeps).cloned()

@@ -10,7 +10,7 @@ use vantage_protocol::config::{AlertEventView, AlertState, AlertView, Notice, Ru
 use super::dispatch::store_trait;
 use super::ingest::StoreBatch;
 use super::types::{StoreError, StoreResult};
-use crate::alerting::evaluate::{AlertKey, Judge};
+use crate::alerting::evaluate::{self, AlertKey, Judge};
 
 /// A rule as saved.
 pub type RuleRow = super::windows::Saved<RuleSpec>;
@@ -115,17 +115,10 @@ pub(crate) fn judges<'a>(batch: &'a StoreBatch, new_ids: &[Uuid]) -> Vec<Judge<'
 /// The alerts a batch's readings judge, in key order (those of results
 /// stored before too: which are new is known once they are inserted).
 pub(crate) fn keys(batch: &StoreBatch) -> Vec<AlertKey<'_>> {
-    let mut keys: Vec<AlertKey<'_>> = batch
-        .alerts
-        .iter()
-        .filter_map(|a| {
-            let r = batch.results.get(a.result)?;
-            Some((a.rule.spec.name.as_str(), r.check_id))
-        })
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys
+    evaluate::keys(batch.alerts.iter().filter_map(|a| {
+        let r = batch.results.get(a.result)?;
+        Some((a.rule.spec.name.as_str(), r.check_id))
+    }))
 }
 
 /// The columns an alert's subject is read from, out of `checks c` and

@@ -2,7 +2,7 @@
 //! locking what does not change.
 //!
 //! The states a batch judges are read unlocked, in the statement that
-//! inserts its results ([`READ`]). Most alerts of a healthy fleet stay `ok`
+//! inserts its results ([`read_states`]), or known (`alert_cache`). Most alerts of a healthy fleet stay `ok`
 //! with nothing to store (`StateRow::steady`): they are done, nothing
 //! locked or written. The others are written only where their row is still
 //! the revision judged against (`rev`); a row another batch wrote meanwhile
@@ -30,17 +30,27 @@ pub(super) struct Stored<'a> {
     revs: HashMap<AlertKey<'a>, i64>,
 }
 
-/// The unlocked read of the alerts `$9` (rules), `$10` (check ids): rows of
-/// `n` (the key's place, from 1), `packed`, `memory` and `rev`, after a
-/// first column for the statement it is folded into: the results insert,
-/// whose statement has `$1`…`$8` and returns the new results' ids first.
+/// The read of the alerts whose rules and check ids are the parameters
+/// given (`$9`, `$10` when folded into the results insert, whose statement
+/// has `$1`…`$8` and returns the new results' ids first): rows of a null
+/// first column, `n` (the key's place, from 1), `packed`, `memory` and `rev`.
 macro_rules! read_states {
     () => {
-        "SELECT NULL::uuid, k.n, s.packed, s.memory, s.rev
-         FROM UNNEST($9::text[], $10::int4[]) WITH ORDINALITY AS k (rule, check_id, n)
-         JOIN alert_states s USING (rule, check_id)"
+        read_states!("$9", "$10")
+    };
+    ($rules:literal, $checks:literal) => {
+        concat!(
+            "SELECT NULL::uuid, k.n, s.packed, s.memory, s.rev
+             FROM UNNEST(",
+            $rules,
+            "::text[], ",
+            $checks,
+            "::int4[]) WITH ORDINALITY AS k (rule, check_id, n)
+             JOIN alert_states s USING (rule, check_id)"
+        )
     };
 }
+pub(super) use read_states;
 
 /// The columns of [`read_states`]'s rows, by place (a name is looked up
 /// for every value read).
@@ -48,7 +58,6 @@ const N: usize = 1;
 const PACKED: usize = 2;
 const MEMORY: usize = 3;
 const REV: usize = 4;
-pub(super) use read_states;
 
 impl<'a> Stored<'a> {
     /// Room for `n` alerts' states.
@@ -109,14 +118,12 @@ pub(super) async fn read<'a>(
     }
     let (rules, checks) = key_columns(keys)?;
     let sql = if lock {
-        "SELECT NULL::uuid, k.n, s.packed, s.memory, s.rev
-         FROM UNNEST($1::text[], $2::int4[]) WITH ORDINALITY AS k (rule, check_id, n)
-         JOIN alert_states s USING (rule, check_id)
-         ORDER BY s.rule, s.check_id FOR UPDATE OF s"
+        concat!(
+            read_states!("$1", "$2"),
+            " ORDER BY s.rule, s.check_id FOR UPDATE OF s"
+        )
     } else {
-        "SELECT NULL::uuid, k.n, s.packed, s.memory, s.rev
-         FROM UNNEST($1::text[], $2::int4[]) WITH ORDINALITY AS k (rule, check_id, n)
-         JOIN alert_states s USING (rule, check_id)"
+        read_states!("$1", "$2")
     };
     let rows = sqlx::query(sql)
         .bind(&rules)
@@ -164,7 +171,7 @@ pub(super) async fn judge<'a>(
         let lost_key = |rule: &str, check_id: i64| lost.contains(&(rule, check_id));
         events.retain(|e| e.check_id.is_none_or(|c| !lost_key(&e.rule, c)));
         let mut judges = judges;
-        judges.retain(|j| lost_key(&j.rule.spec.name, j.check_id));
+        judges.retain(|j| lost.contains(&j.key()));
         let again = read(tx, &lost, true).await?;
         let (states, steps) = evaluate::run(judges, again.memories);
         write(tx, &states.iter().collect::<Vec<_>>(), None).await?;

@@ -79,7 +79,12 @@ impl AlertStore for PgStore {
 
     async fn judge(&self, judges: &[Judge<'_>]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        let stored = alert_judge::read(&mut tx, &evaluate::keys(judges), false).await?;
+        let stored = alert_judge::read(
+            &mut tx,
+            &evaluate::keys(judges.iter().map(Judge::key)),
+            false,
+        )
+        .await?;
         let judged = alert_judge::judge(&mut tx, judges.to_vec(), stored).await?;
         if judged.wrote {
             // What replicas know of these agents' alerts is no longer so.

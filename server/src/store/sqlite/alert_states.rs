@@ -28,7 +28,7 @@ pub(super) async fn judge(tx: &mut SqliteConnection, judges: Vec<Judge<'_>>) -> 
     let groups = quorum::touched(&judges);
     let at = judges.iter().map(|j| j.at).max().unwrap_or_default();
     let mut stored = HashMap::new();
-    for (rule, check_id) in evaluate::keys(&judges) {
+    for (rule, check_id) in evaluate::keys(judges.iter().map(Judge::key)) {
         let memory: Option<Json<Memory>> =
             sqlx::query_scalar("SELECT memory FROM alert_states WHERE rule = ?1 AND check_id = ?2")
                 .bind(rule)

@@ -34,6 +34,15 @@ fn firing_memory(at: DateTime<Utc>) -> String {
     .to_string()
 }
 
+/// A batch of edge-1's run of every check at `at`, ended ok or not.
+fn round_at(at: DateTime<Utc>, ok: bool) -> Value {
+    batch(
+        (0..CHECKS)
+            .map(|i| run_at("edge-1", &format!("c-{i}"), at, ok))
+            .collect(),
+    )
+}
+
 /// The sum of the rule's rows' revisions.
 async fn revs(db: &mut sqlx::PgConnection) -> i64 {
     let sql = "SELECT coalesce(sum(rev), -1)::int8 FROM alert_states WHERE rule = 'down'";
@@ -48,13 +57,7 @@ async fn a_row_changed_while_a_batch_judged_it_is_judged_again_under_its_lock() 
     let (edge, _) = enroll(&server, "edge-1").await;
     let base = Utc::now() - chrono::Duration::minutes(10);
     let minute = |m: i64| base + chrono::Duration::minutes(m);
-    let round = |m: i64, ok: bool| -> Value {
-        batch(
-            (0..CHECKS)
-                .map(|i| run_at("edge-1", &format!("c-{i}"), minute(m), ok))
-                .collect(),
-        )
-    };
+    let round = |m: i64, ok: bool| round_at(minute(m), ok);
     edge.post("/api/v1/ingest", &round(1, true))
         .await
         .expect(200);
@@ -155,14 +158,7 @@ async fn a_replica_judges_alerts_another_replica_moved_as_the_database_has_them(
     // Rounds 5 s apart: a good run after a good one is steady (written
     // only every 30 s), judged from what the replica knows.
     let base = Utc::now() - chrono::Duration::minutes(30);
-    let round = |n: i64, ok: bool| -> Value {
-        let at = base + chrono::Duration::seconds(5 * n);
-        batch(
-            (0..CHECKS)
-                .map(|i| run_at("edge-1", &format!("c-{i}"), at, ok))
-                .collect(),
-        )
-    };
+    let round = |n: i64, ok: bool| round_at(base + chrono::Duration::seconds(5 * n), ok);
     let rule = json!({"name": "down", "select": {"check": "c-*"}, "condition": {"kind": "status"}});
     edge.post("/api/v1/ingest", &round(1, true))
         .await
