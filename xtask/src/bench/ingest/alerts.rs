@@ -1,6 +1,13 @@
-//! `cargo xtask bench alerts [--seconds N] [--batches N] [--full] [--server PATH]`:
+//! `cargo xtask bench alerts [--seconds N] [--batches N] [--rounds N] [--full] [--server PATH]`:
 //! the release server on PostgreSQL with 10 000 alert rules over 50 000
 //! series, against the same server with no rules, in one run.
+//!
+//! - Phases alternate, without rules and with, in `--rounds` rounds of
+//!   two (off on, on off, off on, …): a machine whose speed drifts during
+//!   the run (2 shared cores vary by ±10 % from one minute to the next)
+//!   then weighs on both sides alike. Each pair's ratio is shown; the
+//!   figure recorded is the pooled one, Σ samples / Σ seconds with rules
+//!   against the same without.
 //!
 //! - The fleet: 100 simulated agents in 20 sets of 5; each set runs 500
 //!   checks of its own (`c-0` … `c-9999`), so each check runs on 5 agents:
@@ -32,13 +39,15 @@ use anyhow::{Context as _, bail};
 use chrono::Utc;
 
 use super::hook::Hook;
-use super::load::{self, Window, quantile_ms};
+use super::load::{self, Window};
 use super::server::{Agent, Server};
 use super::workload::{Rng, Workload, gzip_batch, ping_result};
 use super::{Backend, Cluster, Ingest};
 use fleet::{ROUND_BATCHES, RULES, fleet, slim, split};
+use phases::{Phases, figures, report};
 
 mod fleet;
+mod phases;
 
 /// Probes: at most this many, one every `PROBE_EVERY`.
 const PROBES: usize = 60;
@@ -46,10 +55,12 @@ const PROBE_EVERY: Duration = Duration::from_millis(300);
 /// How long after the window notifications may still come.
 const GRACE: Duration = Duration::from_secs(10);
 
-const USAGE: &str = "cargo xtask bench alerts [--seconds N] [--batches N] [--full] [--server PATH]";
+const USAGE: &str =
+    "cargo xtask bench alerts [--seconds N] [--batches N] [--rounds N] [--full] [--server PATH]";
 
 pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let (mut seconds, mut batches, mut server, mut full) = (30u64, 250usize, None, false);
+    let mut rounds = 2usize;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || {
@@ -59,13 +70,18 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
         match arg.as_str() {
             "--seconds" => seconds = value()?.parse()?,
             "--batches" => batches = value()?.parse()?,
+            "--rounds" => rounds = value()?.parse()?,
             "--server" => server = Some(std::path::PathBuf::from(value()?)),
             "--full" => full = true,
             _ => bail!("unknown argument `{arg}`\nusage: {USAGE}"),
         }
     }
-    if !(10..=600).contains(&seconds) || batches <= 2 * ROUND_BATCHES {
-        bail!("--seconds 10–600, --batches > {}", 2 * ROUND_BATCHES);
+    if !(10..=600).contains(&seconds) || batches <= 2 * ROUND_BATCHES || !(1..=5).contains(&rounds)
+    {
+        bail!(
+            "--seconds 10–600, --batches > {}, --rounds 1–5",
+            2 * ROUND_BATCHES
+        );
     }
     Cluster::preflight()?;
     let binary = super::release_server(root, server)?;
@@ -86,19 +102,37 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
         work.bytes() as f64 / (1 << 20) as f64,
         made.elapsed().as_secs_f64()
     );
-    let off = run(&bench, &cluster, &work, seconds, false)?;
-    let on = run(&bench, &cluster, &work, seconds, true)?;
-    report(&off.window, &on);
-    record.append(root, &figures(&off.window, &on, full))?;
+    let mut phases = Phases::default();
+    for round in 0..rounds {
+        // off on, then on off: linear drift cancels over two rounds.
+        let order = if round % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for alerting in order {
+            let name = format!("alerts_{}_{round}", if alerting { "on" } else { "off" });
+            let run = run(&bench, &cluster, &work, seconds, alerting, &name)?;
+            // An even start for the next phase: no dirty pages of this one.
+            cluster.psql("postgres", &format!("DROP DATABASE {name}"))?;
+            if alerting {
+                phases.on.push(run);
+            } else {
+                phases.off.push(run.window);
+            }
+        }
+    }
+    report(&phases);
+    record.append(root, &figures(&phases, full))?;
     Ok(())
 }
 
 /// One run: its window, and with alerting the probes' latencies.
-struct Run {
-    window: Window,
+pub(super) struct Run {
+    pub(super) window: Window,
     /// Per probe answered: (sent → notified, answered → notified), ms.
-    latencies: Vec<(f64, f64)>,
-    probes: usize,
+    pub(super) latencies: Vec<(f64, f64)>,
+    pub(super) probes: usize,
 }
 
 fn run(
@@ -107,8 +141,8 @@ fn run(
     work: &Workload,
     seconds: u64,
     alerting: bool,
+    name: &str,
 ) -> anyhow::Result<Run> {
-    let name = if alerting { "alerts_on" } else { "alerts_off" };
     println!(
         "\n{}: {} agents, {seconds} s",
         if alerting { "10 000 rules" } else { "no rules" },
@@ -304,74 +338,4 @@ fn notified(hook: &Hook, sent: &HashMap<String, (Instant, Instant)>) -> Vec<(f64
             ))
         })
         .collect()
-}
-
-/// What `cargo xtask bench alerts` records.
-fn figures(off: &Window, on: &Run, full: bool) -> Vec<super::super::record::Figure> {
-    use super::super::record::Figure;
-    let fleet = if full {
-        "550 000 series"
-    } else {
-        "150 000 series"
-    };
-    let rate = |w: &Window| w.samples / w.seconds;
-    let mut sent: Vec<u32> = on.latencies.iter().map(|l| (l.0 * 1e3) as u32).collect();
-    sent.sort_unstable();
-    vec![
-        Figure::new(
-            format!("stored samples/s, no rules, {fleet}"),
-            rate(off),
-            "1/s",
-        ),
-        Figure::new(
-            format!("stored samples/s, 10 000 rules vs none, {fleet}"),
-            rate(&on.window),
-            "1/s",
-        )
-        .against(rate(off)),
-        Figure::new(
-            format!("result sent to webhook p95, {fleet}"),
-            quantile_ms(&sent, 0.95),
-            "ms",
-        ),
-    ]
-}
-
-fn report(off: &Window, on: &Run) {
-    let rate = |w: &Window| w.samples / w.seconds;
-    println!(
-        "\n| rules | stored samples/s | batches/s | p50 ms | p95 ms | server CPU | PostgreSQL CPU |"
-    );
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for (rules, w) in [(0, off), (RULES, &on.window)] {
-        println!(
-            "| {rules} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} % | {:.0} % |",
-            rate(w),
-            w.batches as f64 / w.seconds,
-            w.latency_ms(0.5),
-            w.latency_ms(0.95),
-            w.cpu.server,
-            w.cpu.db
-        );
-    }
-    println!(
-        "\nwith alerting: {:.1} % of the rate without",
-        100.0 * rate(&on.window) / rate(off)
-    );
-    // In µs, as quantile_ms takes them.
-    let mut sent: Vec<u32> = on.latencies.iter().map(|l| (l.0 * 1e3) as u32).collect();
-    let mut answered: Vec<u32> = on.latencies.iter().map(|l| (l.1 * 1e3) as u32).collect();
-    sent.sort_unstable();
-    answered.sort_unstable();
-    println!(
-        "probes: {} sent, {} notified; result sent → webhook p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms; \
-         ingest answered → webhook p50 {:.0} ms, p95 {:.0} ms",
-        on.probes,
-        on.latencies.len(),
-        quantile_ms(&sent, 0.5),
-        quantile_ms(&sent, 0.95),
-        quantile_ms(&sent, 1.0),
-        quantile_ms(&answered, 0.5),
-        quantile_ms(&answered, 0.95),
-    );
 }
