@@ -39,6 +39,7 @@ pub mod manifest;
 pub mod net;
 pub mod package;
 pub mod release;
+pub mod report;
 pub mod result;
 pub mod rules;
 pub mod secrets;

@@ -25,6 +25,7 @@ pub mod live;
 pub mod query;
 pub mod ratelimit;
 pub mod remote;
+pub mod reports;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;

@@ -45,6 +45,7 @@ mod registry;
 mod releases;
 mod rollouts;
 mod silences;
+mod slas;
 mod windows;
 
 pub use alert_views::*;
@@ -57,6 +58,7 @@ pub use registry::*;
 pub use releases::*;
 pub use rollouts::*;
 pub use silences::*;
+pub use slas::*;
 pub use windows::*;
 
 /// `GET`: the calling agent's desired state (long-poll with `?wait=SECONDS`

@@ -18,4 +18,5 @@ pub mod quorum;
 pub mod repeat;
 pub mod route;
 pub mod rule;
+pub mod selector;
 pub mod windows;

@@ -10,6 +10,7 @@ use vantage_protocol::rules;
 
 use super::machine::Policy;
 use super::matcher::{GLOB_CHARS, Pattern};
+use super::selector::Selector;
 use crate::remote::validate::is_name;
 
 /// The longest `for`, `keep_firing_for` or aggregate window.
@@ -29,8 +30,7 @@ const MAX_PARENTS: usize = 16;
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub spec: RuleSpec,
-    check: Option<Pattern>,
-    target: Option<Pattern>,
+    select: Selector,
     parents: Vec<Pattern>,
     pub policy: Policy,
 }
@@ -52,40 +52,22 @@ impl Rule {
                 "must be 1–64 letters, digits, `-`, `_` or `.`".into(),
             );
         }
-        let mut glob = |field: &str, pattern: &Option<String>| {
-            Pattern::parse(pattern.as_deref()?)
-                .map_err(|reason| bad(field, reason))
-                .ok()
-        };
-        let check = glob("select.check", &spec.select.check);
-        let target = glob("select.target", &spec.select.target);
+        let select = Selector::compile(&spec.select, "select", &mut bad);
         let parents: Vec<Pattern> = spec
             .depends_on
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| glob(&format!("depends_on[{i}]"), &Some(p.clone())))
+            .filter_map(|(i, p)| {
+                Pattern::parse(p)
+                    .map_err(|reason| bad(&format!("depends_on[{i}]"), reason))
+                    .ok()
+            })
             .collect();
         if spec.depends_on.len() > MAX_PARENTS {
             bad(
                 "depends_on",
                 format!("names at most {MAX_PARENTS} parent checks"),
             );
-        }
-        for (i, group) in spec.select.groups.iter().enumerate() {
-            if !is_name(group) {
-                bad(
-                    &format!("select.groups[{i}]"),
-                    format!("`{group}` is not a group name"),
-                );
-            }
-        }
-        for key in spec.select.labels.keys() {
-            if !is_name(key) {
-                bad(
-                    &format!("select.labels.{key}"),
-                    "is not a label name".into(),
-                );
-            }
         }
         condition(&spec.condition, &mut bad);
         let (k, m) = match (spec.failure_threshold, spec.k_of_m) {
@@ -138,8 +120,7 @@ impl Rule {
         if errors.is_empty() {
             Ok(Rule {
                 spec,
-                check,
-                target,
+                select,
                 parents,
                 policy,
             })
@@ -151,11 +132,7 @@ impl Rule {
     /// Whether the rule judges results of this check target (an
     /// `agent_offline` rule judges none).
     pub fn selects(&self, check: &str, target: &str, plugin: &str) -> bool {
-        let select = &self.spec.select;
-        !self.spec.condition.is_agent_offline()
-            && self.check.as_ref().is_none_or(|g| g.is_match(check))
-            && self.target.as_ref().is_none_or(|g| g.is_match(target))
-            && select.plugin.as_deref().is_none_or(|p| p == plugin)
+        !self.spec.condition.is_agent_offline() && self.select.selects(check, target, plugin)
     }
 
     /// The one check the rule selects, when it names one rather than a
@@ -180,15 +157,13 @@ impl Rule {
 
     /// Whether the rule selects agents by their groups or labels.
     pub fn by_placement(&self) -> bool {
-        !self.spec.select.groups.is_empty() || !self.spec.select.labels.is_empty()
+        self.select.by_placement()
     }
 
     /// Whether an agent so placed is selected: in one of the groups, with
     /// each label.
     pub fn places(&self, groups: &[String], labels: &BTreeMap<String, String>) -> bool {
-        let select = &self.spec.select;
-        (select.groups.is_empty() || select.groups.iter().any(|g| groups.contains(g)))
-            && select.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+        self.select.places(groups, labels)
     }
 }
 

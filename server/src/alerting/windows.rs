@@ -106,6 +106,37 @@ impl Window {
         (start <= now).then_some(start)
     }
 
+    /// The spans `[start, end)` the window is open in that meet
+    /// `[from, to)`, in order (overlapping openings are left overlapping).
+    pub fn open_spans(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let mut spans = Vec::new();
+        let mut after = (from - self.duration)
+            .trunc_subsecs(0)
+            .with_timezone(&self.tz);
+        let mut inclusive = true;
+        // A schedule starts at most once a minute.
+        let most = (to - from).num_minutes().max(0) + self.duration.num_minutes() + 2;
+        for _ in 0..most {
+            let Ok(start) = self.cron.find_next_occurrence(&after, inclusive) else {
+                break;
+            };
+            let utc = start.with_timezone(&Utc);
+            if utc >= to {
+                break;
+            }
+            if utc + self.duration > from {
+                spans.push((utc, utc + self.duration));
+            }
+            after = start;
+            inclusive = false;
+        }
+        spans
+    }
+
     /// When the window next opens after `now`.
     pub fn next_start(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let from = now.trunc_subsecs(0).with_timezone(&self.tz);
@@ -147,6 +178,24 @@ mod tests {
         // In summer, Paris is UTC+2: the same schedule opens an hour earlier in UTC.
         let july = Utc.with_ymd_and_hms(2026, 7, 5, 0, 30, 0).unwrap();
         assert_eq!(w.open_since(july), Some(july));
+    }
+
+    #[test]
+    fn open_spans_are_every_opening_that_meets_the_range() {
+        let w = window("30 2 * * SUN", "2h", "Europe/Paris").unwrap();
+        let at = |d: u32, h: u32, m: u32| Utc.with_ymd_and_hms(2026, 12, d, h, m, 0).unwrap();
+        // One opening begun before the range (Sunday the 6th) still counts.
+        let spans = w.open_spans(at(6, 2, 0), at(20, 2, 0));
+        assert_eq!(
+            spans,
+            [
+                (at(6, 1, 30), at(6, 3, 30)),
+                (at(13, 1, 30), at(13, 3, 30)),
+                (at(20, 1, 30), at(20, 3, 30))
+            ]
+        );
+        // Ended at the range's start: out; starting at its end: out.
+        assert!(w.open_spans(at(6, 3, 30), at(13, 1, 30)).is_empty());
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod live;
 mod registry;
 mod releases;
 mod reported;
+mod reports;
 mod rollouts;
 mod series;
 mod sessions;
@@ -53,7 +54,8 @@ scheme name the least role an operation needs (viewer < operator < admin). Agent
         (name = "registry", description = "Publisher keys and signed plugin packages"),
         (name = "releases", description = "Signed agent releases"),
         (name = "checks", description = "Checks defined on the server, and the mesh matrix"),
-        (name = "alerts", description = "Alert rules, the alerts they raise and their history")
+        (name = "alerts", description = "Alert rules, the alerts they raise and their history"),
+        (name = "reports", description = "SLAs and the reports made of them")
     )
 )]
 struct ApiDoc;
@@ -104,6 +106,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(rollouts::router())
         .merge(checks::router())
         .merge(alerts::router())
+        .merge(reports::router())
         .merge(desired::router())
         .merge(live::router())
 }

@@ -37,6 +37,7 @@ pub struct SeriesRow {
     pub agent: String,
     pub check: String,
     pub target: String,
+    pub plugin: String,
     pub metric: String,
     pub unit: BaseUnit,
     pub labels: String,

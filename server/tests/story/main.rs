@@ -13,6 +13,7 @@ mod mesh;
 mod registry;
 mod releases;
 mod remote;
+mod reports;
 mod rules;
 mod security;
 mod storage;

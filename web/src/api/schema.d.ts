@@ -927,6 +927,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An SLA's report over a period: availability counted by runs against
+         *     the quorum, the error budget and its burn rate, every check target
+         *     (the least available first), and the period before.
+         */
+        get: operations["get_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/results/latest": {
         parameters: {
             query?: never;
@@ -1090,6 +1111,45 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/slas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every SLA. */
+        get: operations["list_slas"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/slas/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Creates or replaces an SLA. Every bad field is named: an objective out
+         *     of (0, 100) or with more than 4 decimals, an unknown time zone, bad
+         *     business hours, a maintenance window that does not exist.
+         */
+        put: operations["put_sla"];
+        post?: never;
+        /** Deletes an SLA. */
+        delete: operations["delete_sla"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1535,6 +1595,41 @@ export interface components {
             /** @description Pass as `cursor` for the next page; absent on the last one. */
             next_cursor?: string | null;
         };
+        /** @description Availability over a set of check targets and a period. */
+        Availability: {
+            /**
+             * Format: double
+             * @description In percent; absent when no run was counted.
+             */
+            availability?: number | null;
+            /**
+             * Format: int64
+             * @description Minutes (per check target) in which failures counted.
+             */
+            down_minutes: number;
+            error_budget?: components["schemas"]["ErrorBudget"] | null;
+            /**
+             * Format: int64
+             * @description Runs left out: outside business hours or in an excluded window.
+             */
+            excluded_runs: number;
+            /**
+             * Format: int64
+             * @description Of those, the failed runs that count (in minutes where the quorum
+             *     of agents failed).
+             */
+            failed_runs: number;
+            /**
+             * Format: int64
+             * @description Failed runs left out because too few agents failed with them.
+             */
+            outvoted_runs: number;
+            /**
+             * Format: int64
+             * @description Runs in the counted minutes.
+             */
+            runs: number;
+        };
         /**
          * @description The dashboard's view of its session. The session token itself stays in
          *     the `HttpOnly` cookie, out of the page's reach.
@@ -1549,6 +1644,30 @@ export interface components {
             offline_after_seconds: number;
             role: components["schemas"]["Role"];
             username: string;
+        };
+        /** @description The hours that count, on the days that count, in the SLA's time zone. */
+        BusinessHours: {
+            /**
+             * @description `mon` … `sun`.
+             * @example [
+             *       "mon",
+             *       "tue",
+             *       "wed",
+             *       "thu",
+             *       "fri"
+             *     ]
+             */
+            days: string[];
+            /**
+             * @description Until `HH:MM` (after `start`; `24:00` for the day's end).
+             * @example 18:00
+             */
+            end: string;
+            /**
+             * @description From `HH:MM`.
+             * @example 08:00
+             */
+            start: string;
         };
         /** @description A kind of receiver. */
         ChannelKind: {
@@ -1985,6 +2104,25 @@ export interface components {
              * @description How many agents it may enroll.
              */
             uses: number;
+        };
+        /** @description How much of the failures the objective allows were spent. */
+        ErrorBudget: {
+            /**
+             * Format: double
+             * @description Failed runs the objective allows over the runs counted.
+             */
+            allowed_failed_runs: number;
+            /**
+             * Format: double
+             * @description Failures against the rate the objective allows: 1 spends the budget
+             *     exactly, 2 spends it in half the period.
+             */
+            burn_rate: number;
+            /**
+             * Format: double
+             * @description Share of the budget left (negative: overspent).
+             */
+            remaining: number;
         };
         /**
          * @description What alerts of one group share.
@@ -2484,6 +2622,46 @@ export interface components {
              */
             yanked_at?: string | null;
         };
+        /** @description One report. */
+        Report: {
+            /**
+             * Format: date-time
+             * @description When the report was made.
+             */
+            generated_at: string;
+            /**
+             * Format: double
+             * @description Its objective, in percent.
+             */
+            objective: number;
+            /** @description The period reported on. */
+            period: components["schemas"]["ReportPeriod"];
+            /** @description The period before's figures, for comparison. */
+            previous: components["schemas"]["Availability"];
+            /** @description The SLA reported on. */
+            sla: string;
+            /** @description The period's figures. */
+            summary: components["schemas"]["Availability"];
+            /** @description Every check target covered, the least available first. */
+            targets: components["schemas"]["TargetAvailability"][];
+        };
+        /** @description A calendar period in the SLA's time zone, as `[from, to)`. */
+        ReportPeriod: {
+            /**
+             * Format: date-time
+             * @description Its first instant.
+             */
+            from: string;
+            /** @description `2026-11`, `2026-W45`, `2026-Q4`… */
+            label: string;
+            /** @description The time zone it reads in. */
+            timezone: string;
+            /**
+             * Format: date-time
+             * @description The instant after its last.
+             */
+            to: string;
+        };
         /**
          * @description The resolution of a query's points.
          * @enum {string}
@@ -2825,6 +3003,55 @@ export interface components {
             starts_at: string;
         };
         /**
+         * @description The calendar period of an SLA. Weeks start on Monday.
+         * @enum {string}
+         */
+        SlaPeriod: "day" | "week" | "month" | "quarter" | "year";
+        /** @description An SLA as an operator saves it. */
+        SlaSpec: {
+            business_hours?: components["schemas"]["BusinessHours"] | null;
+            /** @description Maintenance windows (by name) whose open time does not count. */
+            exclude_windows?: string[];
+            min_agents?: components["schemas"]["Quorum"] | null;
+            /** @description Letters, digits, `-`, `_` and `.`; at most 64 characters. */
+            name: string;
+            /**
+             * Format: double
+             * @description The availability promised, in percent: above 0, at most 100, with
+             *     at most 4 decimals.
+             * @example 99.95
+             */
+            objective: number;
+            /** @description The calendar period a report covers. */
+            period: components["schemas"]["SlaPeriod"];
+            /**
+             * @description Which check targets it covers (check and target globs, plugin,
+             *     agents' groups and labels); empty covers every one.
+             */
+            select?: components["schemas"]["ResultSelector"];
+            /**
+             * @description The IANA time zone the periods and business hours read in
+             *     (default `UTC`).
+             * @example Europe/Paris
+             */
+            timezone?: string;
+        };
+        /** @description An SLA as the server shows it. */
+        SlaView: {
+            /**
+             * Format: int64
+             * @description Bumped by every change.
+             */
+            revision: number;
+            /** @description The SLA as it was last saved. */
+            spec: components["schemas"]["SlaSpec"];
+            /**
+             * Format: date-time
+             * @description When the spec last changed.
+             */
+            updated_at: string;
+        };
+        /**
          * @description How an email channel secures its SMTP connection.
          * @enum {string}
          */
@@ -2926,6 +3153,18 @@ export interface components {
          * @enum {string}
          */
         StorageMode: "sqlite" | "postgres" | "timescaledb";
+        /** @description One check target's availability (every agent that runs it). */
+        TargetAvailability: components["schemas"]["Availability"] & {
+            /**
+             * Format: int32
+             * @description Agents that ran it in the period.
+             */
+            agents: number;
+            /** @description The check's name. */
+            check: string;
+            /** @description Its target. */
+            target: string;
+        };
         TokenCreated: {
             /** Format: date-time */
             expires_at?: string | null;
@@ -5363,6 +5602,48 @@ export interface operations {
             };
         };
     };
+    get_report: {
+        parameters: {
+            query: {
+                /** @description The SLA's name. */
+                sla: string;
+                /**
+                 * @description A period of the SLA's kind (`2026-11`, `2026-W45`, `2026-Q4`…);
+                 *     the current one when neither it nor `from`/`to` is given.
+                 */
+                period?: string;
+                /** @description Instead of `period`: a range's start (RFC 3339). */
+                from?: string;
+                /** @description With `from`: the range's end (exclusive, at most 366 days on). */
+                to?: string;
+                /** @description `json` (the default). */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            /** @description an unknown SLA, a period that is not one of the SLA's kind, an inverted or too long range, an unknown format */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
     latest: {
         parameters: {
             query?: {
@@ -5727,6 +6008,98 @@ export interface operations {
             };
             /** @description bad range, resolution, too many series, or more points than `max_query_points` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    list_slas: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaView"][];
+                };
+            };
+        };
+    };
+    put_sla: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SlaSpec"];
+            };
+        };
+        responses: {
+            /** @description replaced (or unchanged) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaView"];
+                };
+            };
+            /** @description created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaView"];
+                };
+            };
+            /** @description every bad field, named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    delete_sla: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such SLA */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -22,7 +22,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The `name` error of a saved spec whose body names another than the path.
-fn renamed(body: &str, path: &str) -> Option<FieldError> {
+pub(super) fn renamed(body: &str, path: &str) -> Option<FieldError> {
     (body != path).then(|| FieldError {
         index: None,
         field: "name".into(),
@@ -31,7 +31,7 @@ fn renamed(body: &str, path: &str) -> Option<FieldError> {
 }
 
 /// A save's answer: 201 when it created the spec, 200 otherwise.
-fn saved_status(created: bool) -> StatusCode {
+pub(super) fn saved_status(created: bool) -> StatusCode {
     if created {
         StatusCode::CREATED
     } else {

@@ -34,6 +34,7 @@ mod notify;
 mod registry;
 mod releases;
 mod repeats;
+mod reports;
 mod rollouts;
 mod series;
 
@@ -163,6 +164,11 @@ fn migrator() -> Migrator {
             19,
             "packed alert states",
             include_str!("../../../migrations/postgres/0019_packed_alert_states.sql"),
+        ),
+        migration(
+            20,
+            "slas",
+            include_str!("../../../migrations/postgres/0020_slas.sql"),
         ),
     ])
 }

@@ -67,7 +67,7 @@ impl SeriesStore for PgStore {
     async fn series(&self, filter: &SeriesFilter) -> StoreResult<Vec<SeriesRow>> {
         let rows = sqlx::query(
             "SELECT s.id AS series_id, s.check_id, c.agent_id, a.name AS agent, c.name AS check_name,
-                    c.target, s.metric, s.unit, s.labels
+                    c.target, c.plugin, s.metric, s.unit, s.labels
              FROM series s
              JOIN checks c ON c.id = s.check_id
              JOIN agents a ON a.id = c.agent_id
@@ -92,6 +92,7 @@ impl SeriesStore for PgStore {
                     agent: row.try_get("agent")?,
                     check: row.try_get("check_name")?,
                     target: row.try_get("target")?,
+                    plugin: row.try_get("plugin")?,
                     metric: row.try_get("metric")?,
                     unit: unit_from_str(row.try_get("unit")?)?,
                     labels: row.try_get("labels")?,

@@ -36,6 +36,7 @@ mod notify;
 mod registry;
 mod releases;
 mod repeats;
+mod reports;
 mod rollouts;
 mod series;
 #[cfg(test)]
@@ -173,6 +174,13 @@ fn migrator() -> Migrator {
             18,
             "reminder intervals",
             include_str!("../../../migrations/sqlite/0018_reminder_intervals.sql"),
+        ),
+        // 19 is PostgreSQL's alone (packed alert states): versions stay
+        // one per change across both backends.
+        migration(
+            20,
+            "slas",
+            include_str!("../../../migrations/sqlite/0020_slas.sql"),
         ),
     ])
 }

@@ -1,5 +1,5 @@
 //! Specs saved by name with a revision that moves only on change
-//! (`alert_rules`, `alert_channels`, `alert_windows`): one way to save, list and delete
+//! (`alert_rules`, `alert_channels`, `alert_windows`, `slas`): one way to save, list and delete
 //! them.
 
 use chrono::{DateTime, Utc};
@@ -18,6 +18,7 @@ pub(super) enum Table {
     Rules,
     Channels,
     Windows,
+    Slas,
 }
 
 impl Table {
@@ -30,6 +31,7 @@ impl Table {
             Table::Windows => {
                 "SELECT spec, revision, updated_at FROM alert_windows WHERE name = ?1"
             }
+            Table::Slas => "SELECT spec, revision, updated_at FROM slas WHERE name = ?1",
         }
     }
 
@@ -40,6 +42,7 @@ impl Table {
                 "SELECT spec, revision, updated_at FROM alert_channels ORDER BY name"
             }
             Table::Windows => "SELECT spec, revision, updated_at FROM alert_windows ORDER BY name",
+            Table::Slas => "SELECT spec, revision, updated_at FROM slas ORDER BY name",
         }
     }
 
@@ -60,6 +63,11 @@ impl Table {
                  ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, revision = excluded.revision,
                                                   updated_at = excluded.updated_at"
             }
+            Table::Slas => {
+                "INSERT INTO slas (name, spec, revision, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, revision = excluded.revision,
+                                                  updated_at = excluded.updated_at"
+            }
         }
     }
 
@@ -68,6 +76,7 @@ impl Table {
             Table::Rules => "DELETE FROM alert_rules WHERE name = ?1",
             Table::Channels => "DELETE FROM alert_channels WHERE name = ?1",
             Table::Windows => "DELETE FROM alert_windows WHERE name = ?1",
+            Table::Slas => "DELETE FROM slas WHERE name = ?1",
         }
     }
 }

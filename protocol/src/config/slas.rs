@@ -1,0 +1,107 @@
+//! Service level agreements (`PUT /api/v1/slas/{name}`) and the reports
+//! made of them (`GET /api/v1/reports?sla=NAME&period=2026-11`).
+//!
+//! ```toml
+//! [[sla]]
+//! name = "edge-web"
+//! objective = 99.95
+//! select = { check = "web-*", groups = ["edge"] }
+//! period = "month"
+//! timezone = "Europe/Paris"
+//! business_hours = { days = ["mon", "tue", "wed", "thu", "fri"], start = "08:00", end = "18:00" }
+//! exclude_windows = ["sunday-upgrades"]
+//! min_agents = 2
+//! ```
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Quorum, ResultSelector};
+
+/// The most decimals an objective may have (`99.9995` has four).
+pub const OBJECTIVE_DECIMALS: u32 = 4;
+
+/// An SLA as an operator saves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SlaSpec {
+    /// Letters, digits, `-`, `_` and `.`; at most 64 characters.
+    pub name: String,
+    /// The availability promised, in percent: above 0, at most 100, with
+    /// at most 4 decimals.
+    #[cfg_attr(feature = "openapi", schema(example = 99.95))]
+    pub objective: f64,
+    /// Which check targets it covers (check and target globs, plugin,
+    /// agents' groups and labels); empty covers every one.
+    #[serde(default)]
+    pub select: ResultSelector,
+    /// The calendar period a report covers.
+    pub period: SlaPeriod,
+    /// The IANA time zone the periods and business hours read in
+    /// (default `UTC`).
+    #[serde(default = "utc")]
+    #[cfg_attr(feature = "openapi", schema(example = "Europe/Paris"))]
+    pub timezone: String,
+    /// When set, only these hours count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<BusinessHours>,
+    /// Maintenance windows (by name) whose open time does not count.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_windows: Vec<String>,
+    /// A minute counts against the objective only when at least this many
+    /// of a check target's agents (or this share of those that ran it in
+    /// the minute, `"60%"`) failed a run in it (default 1): one broken
+    /// agent does not burn the budget of a site the others reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_agents: Option<Quorum>,
+}
+
+fn utc() -> String {
+    "UTC".to_owned()
+}
+
+/// The calendar period of an SLA. Weeks start on Monday.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SlaPeriod {
+    /// `2026-11-05`
+    Day,
+    /// `2026-W45` (ISO weeks)
+    Week,
+    /// `2026-11`
+    Month,
+    /// `2026-Q4`
+    Quarter,
+    /// `2026`
+    Year,
+}
+
+/// The hours that count, on the days that count, in the SLA's time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHours {
+    /// `mon` … `sun`.
+    #[cfg_attr(feature = "openapi", schema(example = json!(["mon", "tue", "wed", "thu", "fri"])))]
+    pub days: Vec<String>,
+    /// From `HH:MM`.
+    #[cfg_attr(feature = "openapi", schema(example = "08:00"))]
+    pub start: String,
+    /// Until `HH:MM` (after `start`; `24:00` for the day's end).
+    #[cfg_attr(feature = "openapi", schema(example = "18:00"))]
+    pub end: String,
+}
+
+/// An SLA as the server shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlaView {
+    /// The SLA as it was last saved.
+    pub spec: SlaSpec,
+    /// Bumped by every change.
+    pub revision: i64,
+    /// When the spec last changed.
+    pub updated_at: DateTime<Utc>,
+}

@@ -1,0 +1,95 @@
+//! Reports (`GET /api/v1/reports?sla=NAME&period=2026-11`): an SLA's
+//! availability over a calendar period, its error budget, and its worst
+//! check targets, beside the period before.
+//!
+//! Availability is counted by runs: the share of the runs in the counted
+//! minutes that did not fail. A failed run counts only in a minute in
+//! which at least the SLA's `min_agents` of its check target's agents
+//! failed; minutes outside business hours, or in an excluded maintenance
+//! window, are not counted at all.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Report {
+    /// The SLA reported on.
+    pub sla: String,
+    /// Its objective, in percent.
+    pub objective: f64,
+    /// The period reported on.
+    pub period: ReportPeriod,
+    /// The period's figures.
+    pub summary: Availability,
+    /// The period before's figures, for comparison.
+    pub previous: Availability,
+    /// Every check target covered, the least available first.
+    pub targets: Vec<TargetAvailability>,
+    /// When the report was made.
+    pub generated_at: DateTime<Utc>,
+}
+
+/// A calendar period in the SLA's time zone, as `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportPeriod {
+    /// `2026-11`, `2026-W45`, `2026-Q4`…
+    pub label: String,
+    /// Its first instant.
+    pub from: DateTime<Utc>,
+    /// The instant after its last.
+    pub to: DateTime<Utc>,
+    /// The time zone it reads in.
+    pub timezone: String,
+}
+
+/// Availability over a set of check targets and a period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Availability {
+    /// In percent; absent when no run was counted.
+    pub availability: Option<f64>,
+    /// Runs in the counted minutes.
+    pub runs: u64,
+    /// Of those, the failed runs that count (in minutes where the quorum
+    /// of agents failed).
+    pub failed_runs: u64,
+    /// Failed runs left out because too few agents failed with them.
+    pub outvoted_runs: u64,
+    /// Runs left out: outside business hours or in an excluded window.
+    pub excluded_runs: u64,
+    /// Minutes (per check target) in which failures counted.
+    pub down_minutes: u64,
+    /// The error budget, when runs were counted.
+    pub error_budget: Option<ErrorBudget>,
+}
+
+/// How much of the failures the objective allows were spent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBudget {
+    /// Failed runs the objective allows over the runs counted.
+    pub allowed_failed_runs: f64,
+    /// Share of the budget left (negative: overspent).
+    pub remaining: f64,
+    /// Failures against the rate the objective allows: 1 spends the budget
+    /// exactly, 2 spends it in half the period.
+    pub burn_rate: f64,
+}
+
+/// One check target's availability (every agent that runs it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TargetAvailability {
+    /// The check's name.
+    pub check: String,
+    /// Its target.
+    pub target: String,
+    /// Agents that ran it in the period.
+    pub agents: u32,
+    /// Its figures.
+    #[serde(flatten)]
+    pub figures: Availability,
+}

@@ -1,0 +1,213 @@
+//! SLAs (operators save them, viewers read them) and the reports made of
+//! them (docs/reports.md).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vantage_protocol::config::{SlaSpec, SlaView};
+use vantage_protocol::ingest::FieldError;
+use vantage_protocol::report::Report;
+
+use super::alerts::{renamed, saved_status};
+use crate::AppState;
+use crate::alerting::windows::Window;
+use crate::auth::{Operator, Viewer};
+use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
+use crate::reports::build::report;
+use crate::reports::period::{self, Period};
+use crate::reports::sla::Sla;
+use crate::store::{ReportStore as _, Saved, WindowStore as _};
+
+/// The longest range a report covers (a year, and a leap day).
+const MAX_RANGE_DAYS: i64 = 366;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_slas))
+        .routes(routes!(put_sla, delete_sla))
+        .routes(routes!(get_report))
+}
+
+fn view(saved: Saved<SlaSpec>) -> SlaView {
+    SlaView {
+        spec: saved.spec,
+        revision: saved.revision,
+        updated_at: saved.updated_at,
+    }
+}
+
+/// Every SLA.
+#[utoipa::path(get, path = "/api/v1/slas", tag = "reports", security(("bearer" = ["viewer"])), responses(
+    (status = 200, body = Vec<SlaView>)
+))]
+async fn list_slas(
+    State(state): State<AppState>,
+    _who: Viewer,
+) -> ApiResult<axum::Json<Vec<SlaView>>> {
+    Ok(axum::Json(
+        state.store.slas().await?.into_iter().map(view).collect(),
+    ))
+}
+
+/// Creates or replaces an SLA. Every bad field is named: an objective out
+/// of (0, 100) or with more than 4 decimals, an unknown time zone, bad
+/// business hours, a maintenance window that does not exist.
+#[utoipa::path(put, path = "/api/v1/slas/{name}", tag = "reports", security(("bearer" = ["operator"])), params(("name" = String, Path)), request_body = SlaSpec, responses(
+    (status = 200, body = SlaView, description = "replaced (or unchanged)"),
+    (status = 201, body = SlaView, description = "created"),
+    (status = 422, description = "every bad field, named", content_type = "application/problem+json")
+))]
+async fn put_sla(
+    State(state): State<AppState>,
+    who: Operator,
+    PathParams(name): PathParams<String>,
+    JsonBody(spec): JsonBody<SlaSpec>,
+) -> ApiResult<(StatusCode, axum::Json<SlaView>)> {
+    let mut errors = Sla::compile(spec.clone()).err().unwrap_or_default();
+    errors.extend(renamed(&spec.name, &name));
+    let windows = state.store.windows().await?;
+    for (i, wanted) in spec.exclude_windows.iter().enumerate() {
+        if !windows.iter().any(|w| &w.spec.name == wanted) {
+            errors.push(FieldError {
+                index: None,
+                field: format!("exclude_windows[{i}]"),
+                reason: format!("no maintenance window `{wanted}`"),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let saved = state.store.put_sla(&spec, Utc::now()).await?;
+    tracing::info!(
+        sla = name,
+        revision = saved.revision,
+        by = who.0.username,
+        "An SLA was saved."
+    );
+    Ok((
+        saved_status(saved.created),
+        axum::Json(SlaView {
+            spec,
+            revision: saved.revision,
+            updated_at: saved.updated_at,
+        }),
+    ))
+}
+
+/// Deletes an SLA.
+#[utoipa::path(delete, path = "/api/v1/slas/{name}", tag = "reports", security(("bearer" = ["operator"])), params(("name" = String, Path)), responses(
+    (status = 204, description = "deleted"),
+    (status = 404, description = "no such SLA", content_type = "application/problem+json")
+))]
+async fn delete_sla(
+    State(state): State<AppState>,
+    who: Operator,
+    PathParams(name): PathParams<String>,
+) -> ApiResult<StatusCode> {
+    if !state.store.delete_sla(&name).await? {
+        return Err(ApiError::NotFound(format!("no SLA `{name}`")));
+    }
+    tracing::info!(sla = name, by = who.0.username, "An SLA was deleted.");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    /// The SLA's name.
+    sla: String,
+    /// A period of the SLA's kind (`2026-11`, `2026-W45`, `2026-Q4`…);
+    /// the current one when neither it nor `from`/`to` is given.
+    period: Option<String>,
+    /// Instead of `period`: a range's start (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// With `from`: the range's end (exclusive, at most 366 days on).
+    to: Option<DateTime<Utc>>,
+    /// `json` (the default).
+    format: Option<String>,
+}
+
+/// An SLA's report over a period: availability counted by runs against
+/// the quorum, the error budget and its burn rate, every check target
+/// (the least available first), and the period before.
+#[utoipa::path(get, path = "/api/v1/reports", tag = "reports", security(("bearer" = ["viewer"])), params(ReportQuery), responses(
+    (status = 200, body = Report),
+    (status = 422, description = "an unknown SLA, a period that is not one of the SLA's kind, an inverted or too long range, an unknown format", content_type = "application/problem+json")
+))]
+async fn get_report(
+    State(state): State<AppState>,
+    _who: Viewer,
+    QueryParams(q): QueryParams<ReportQuery>,
+) -> ApiResult<axum::Json<Report>> {
+    if let Some(format) = q.format.as_deref().filter(|f| *f != "json") {
+        return Err(ApiError::field(
+            "format",
+            format!("`{format}` is not a report format (json)"),
+        ));
+    }
+    let saved = state.store.slas().await?;
+    let spec = saved
+        .into_iter()
+        .find(|s| s.spec.name == q.sla)
+        .ok_or_else(|| ApiError::field("sla", format!("no SLA `{}`", q.sla)))?
+        .spec;
+    let sla = Sla::compile(spec).map_err(ApiError::invalid)?;
+    let now = Utc::now();
+    let (this, before) = periods(&sla, &q, now)?;
+    let windows: Vec<Window> = state
+        .store
+        .windows()
+        .await?
+        .into_iter()
+        .filter(|w| sla.spec.exclude_windows.contains(&w.spec.name))
+        .filter_map(|w| Window::compile(w.spec).ok())
+        .collect();
+    let report = report(&state.store, &sla, &windows, &this, &before, now).await?;
+    Ok(axum::Json(report))
+}
+
+/// The period asked for and the one before it.
+fn periods(sla: &Sla, q: &ReportQuery, now: DateTime<Utc>) -> ApiResult<(Period, Period)> {
+    let kind = sla.spec.period;
+    match (&q.period, q.from, q.to) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(ApiError::field(
+            "period",
+            "give either period or from and to, not both",
+        )),
+        (Some(label), None, None) => {
+            let p = period::parse(kind, label, sla.tz).map_err(|e| ApiError::field("period", e))?;
+            let before = period::previous(kind, &p, sla.tz);
+            Ok((p, before))
+        }
+        (None, None, None) => {
+            let p = period::containing(kind, now, sla.tz);
+            let before = period::previous(kind, &p, sla.tz);
+            Ok((p, before))
+        }
+        (None, Some(from), Some(to)) => {
+            if to <= from {
+                return Err(ApiError::field("to", "must be after from"));
+            }
+            if to - from > chrono::Duration::days(MAX_RANGE_DAYS) {
+                return Err(ApiError::field(
+                    "to",
+                    format!("must be at most {MAX_RANGE_DAYS} days after from"),
+                ));
+            }
+            let p = Period {
+                label: format!("{}/{}", from.to_rfc3339(), to.to_rfc3339()),
+                from,
+                to,
+            };
+            let before = period::previous_range(&p);
+            Ok((p, before))
+        }
+        (None, Some(_), None) => Err(ApiError::field("to", "is needed with from")),
+        (None, None, Some(_)) => Err(ApiError::field("from", "is needed with to")),
+    }
+}

@@ -1,0 +1,144 @@
+//! Counting by runs: a check target's minute (its agents' runs and ups)
+//! tallied against the SLA's quorum, and tallies turned into figures.
+
+use vantage_protocol::config::Quorum;
+use vantage_protocol::report::{Availability, ErrorBudget};
+
+/// Runs counted over some minutes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub runs: u64,
+    pub failed: u64,
+    pub outvoted: u64,
+    pub excluded: u64,
+    pub down_minutes: u64,
+}
+
+impl Tally {
+    /// Adds one check target's minute: each agent's (runs, up). Its
+    /// failures count when at least `quorum` of the agents that ran it
+    /// failed a run; else they are outvoted.
+    pub fn minute(&mut self, agents: &[(i64, f64)], quorum: Option<Quorum>, counts: bool) {
+        let runs: u64 = agents.iter().map(|(n, _)| *n.max(&0) as u64).sum();
+        if !counts {
+            self.excluded += runs;
+            return;
+        }
+        let failed_of = |(n, up): &(i64, f64)| (*n as f64 - up).round().max(0.0) as u64;
+        let failing = agents.iter().filter(|a| failed_of(a) > 0).count();
+        let failed: u64 = agents.iter().map(failed_of).sum();
+        self.runs += runs;
+        if failing == 0 {
+            return;
+        }
+        if failing >= needed(quorum, agents.len()) {
+            self.failed += failed;
+            self.down_minutes += 1;
+        } else {
+            self.outvoted += failed;
+        }
+    }
+
+    pub fn add(&mut self, other: &Tally) {
+        self.runs += other.runs;
+        self.failed += other.failed;
+        self.outvoted += other.outvoted;
+        self.excluded += other.excluded;
+        self.down_minutes += other.down_minutes;
+    }
+
+    /// The tally as a report shows it, against `objective` (percent).
+    pub fn figures(&self, objective: f64) -> Availability {
+        let counted = self.runs > 0;
+        let allowed_share = 1.0 - objective / 100.0;
+        let failed_share = self.failed as f64 / self.runs.max(1) as f64;
+        let allowed = allowed_share * self.runs as f64;
+        Availability {
+            availability: counted.then_some(100.0 * (1.0 - failed_share)),
+            runs: self.runs,
+            failed_runs: self.failed,
+            outvoted_runs: self.outvoted,
+            excluded_runs: self.excluded,
+            down_minutes: self.down_minutes,
+            error_budget: counted.then(|| ErrorBudget {
+                allowed_failed_runs: allowed,
+                remaining: 1.0 - self.failed as f64 / allowed,
+                burn_rate: failed_share / allowed_share,
+            }),
+        }
+    }
+}
+
+/// How many failing agents make a minute count, of `agents` that ran.
+fn needed(quorum: Option<Quorum>, agents: usize) -> usize {
+    match quorum {
+        None => 1,
+        Some(Quorum::Agents(k)) => (k as usize).max(1),
+        // A little under, so that 60 % of 5 is 3, not 4 by rounding.
+        Some(Quorum::Share(s)) => ((s * agents as f64 - 1e-9).ceil() as usize).max(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_count_only_when_the_quorum_of_agents_failed() {
+        let mut t = Tally::default();
+        // 3 agents, 6 runs each: one fails 2 runs, below a quorum of 2.
+        t.minute(
+            &[(6, 4.0), (6, 6.0), (6, 6.0)],
+            Some(Quorum::Agents(2)),
+            true,
+        );
+        assert_eq!(
+            (t.runs, t.failed, t.outvoted, t.down_minutes),
+            (18, 0, 2, 0)
+        );
+        // Two fail: both agents' failures count.
+        t.minute(
+            &[(6, 4.0), (6, 5.0), (6, 6.0)],
+            Some(Quorum::Agents(2)),
+            true,
+        );
+        assert_eq!(
+            (t.runs, t.failed, t.outvoted, t.down_minutes),
+            (36, 3, 2, 1)
+        );
+        // Excluded: counted nowhere else.
+        t.minute(&[(6, 0.0)], None, false);
+        assert_eq!((t.runs, t.excluded), (36, 6));
+        // 60 % of 5 agents is 3.
+        let mut s = Tally::default();
+        s.minute(
+            &[(1, 0.0), (1, 0.0), (1, 1.0), (1, 1.0), (1, 1.0)],
+            Some(Quorum::Share(0.6)),
+            true,
+        );
+        assert_eq!(s.failed, 0);
+        s.minute(
+            &[(1, 0.0), (1, 0.0), (1, 0.0), (1, 1.0), (1, 1.0)],
+            Some(Quorum::Share(0.6)),
+            true,
+        );
+        assert_eq!(s.failed, 3);
+    }
+
+    #[test]
+    fn the_error_budget_is_the_failures_the_objective_allows() {
+        let t = Tally {
+            runs: 100_000,
+            failed: 25,
+            ..Tally::default()
+        };
+        let f = t.figures(99.95);
+        assert!((f.availability.unwrap() - 99.975).abs() < 1e-9);
+        let b = f.error_budget.unwrap();
+        assert!((b.allowed_failed_runs - 50.0).abs() < 1e-6);
+        assert!((b.remaining - 0.5).abs() < 1e-9);
+        assert!((b.burn_rate - 0.5).abs() < 1e-9);
+        let none = Tally::default().figures(99.9);
+        assert_eq!((none.availability, none.error_budget), (None, None));
+    }
+}

@@ -1,0 +1,208 @@
+//! Which minutes of a period count: within business hours (in the SLA's
+//! time zone) and outside every excluded maintenance window.
+
+use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
+use chrono_tz::Tz;
+use vantage_protocol::config::BusinessHours;
+use vantage_protocol::ingest::FieldError;
+
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// Business hours, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hours {
+    /// Monday first.
+    days: [bool; 7],
+    /// Minutes of the day, `[start, end)`.
+    start: u32,
+    end: u32,
+}
+
+impl Hours {
+    /// Checks `spec`, naming every bad field in `errors`.
+    pub fn compile(spec: &BusinessHours, errors: &mut Vec<FieldError>) -> Option<Hours> {
+        let before = errors.len();
+        let mut bad = |field: String, reason: String| {
+            errors.push(FieldError {
+                index: None,
+                field: format!("business_hours.{field}"),
+                reason,
+            })
+        };
+        let mut days = [false; 7];
+        if spec.days.is_empty() {
+            bad(
+                "days".into(),
+                "needs at least one day (`mon` … `sun`)".into(),
+            );
+        }
+        for (i, day) in spec.days.iter().enumerate() {
+            match DAYS.iter().position(|d| d == day) {
+                Some(n) if days[n] => bad(format!("days[{i}]"), format!("`{day}` is given twice")),
+                Some(n) => days[n] = true,
+                None => bad(
+                    format!("days[{i}]"),
+                    format!("`{day}` is not one of mon … sun"),
+                ),
+            }
+        }
+        let mut time = |field: &str, text: &str| {
+            let minutes = text.split_once(':').and_then(|(h, m)| {
+                let two = |s: &str| (s.len() == 2).then(|| s.parse::<u32>().ok()).flatten();
+                let (h, m) = (two(h)?, two(m)?);
+                (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
+            });
+            if minutes.is_none() {
+                bad(
+                    field.into(),
+                    format!("`{text}` is not a time `HH:MM` (00:00 … 24:00)"),
+                );
+            }
+            minutes
+        };
+        let (start, end) = (time("start", &spec.start), time("end", &spec.end));
+        if let (Some(s), Some(e)) = (start, end)
+            && s >= e
+        {
+            bad(
+                "end".into(),
+                format!("must be after start ({})", spec.start),
+            );
+        }
+        (errors.len() == before).then(|| Hours {
+            days,
+            start: start.unwrap_or(0),
+            end: end.unwrap_or(0),
+        })
+    }
+
+    /// Whether a local time is within the hours.
+    fn contains(&self, local: &DateTime<Tz>) -> bool {
+        let minute = local.hour() * 60 + local.minute();
+        self.days[local.weekday().num_days_from_monday() as usize]
+            && (self.start..self.end).contains(&minute)
+    }
+}
+
+/// The minutes of `[from, to)` that count.
+#[derive(Debug, Clone)]
+pub struct Counted {
+    from: DateTime<Utc>,
+    minutes: Vec<bool>,
+}
+
+impl Counted {
+    /// Minutes count within `hours` (every one without) and outside each
+    /// of `excluded`, spans `[start, end)`; a minute is judged by its start.
+    pub fn new(
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        tz: Tz,
+        hours: Option<&Hours>,
+        excluded: &[(DateTime<Utc>, DateTime<Utc>)],
+    ) -> Counted {
+        let count = usize::try_from((to - from).num_minutes()).unwrap_or(0);
+        let mut minutes: Vec<bool> = match hours {
+            None => vec![true; count],
+            Some(h) => (0..count)
+                .map(|m| {
+                    h.contains(&(from + chrono::Duration::minutes(m as i64)).with_timezone(&tz))
+                })
+                .collect(),
+        };
+        let index = |t: DateTime<Utc>| {
+            // The first minute starting at or after t.
+            let secs = (t - from).num_seconds().clamp(0, count as i64 * 60);
+            usize::try_from((secs + 59) / 60).unwrap_or(0).min(count)
+        };
+        for (start, end) in excluded {
+            minutes[index(*start)..index(*end)].fill(false);
+        }
+        Counted { from, minutes }
+    }
+
+    /// Whether the minute starting at `bucket` counts.
+    pub fn counts(&self, bucket: DateTime<Utc>) -> bool {
+        usize::try_from((bucket - self.from).num_minutes())
+            .ok()
+            .and_then(|m| self.minutes.get(m).copied())
+            .unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    fn hours(days: &[&str], start: &str, end: &str) -> Result<Hours, Vec<String>> {
+        let spec = BusinessHours {
+            days: days.iter().map(|d| (*d).to_owned()).collect(),
+            start: start.into(),
+            end: end.into(),
+        };
+        let mut errors = Vec::new();
+        Hours::compile(&spec, &mut errors)
+            .ok_or_else(|| errors.into_iter().map(|e| e.field).collect())
+    }
+
+    #[test]
+    fn business_hours_count_only_their_days_and_minutes_in_their_time_zone() {
+        let h = hours(&["mon", "tue", "wed", "thu", "fri"], "08:30", "18:00").unwrap();
+        let ny: Tz = "America/New_York".parse().unwrap();
+        // Monday 2026-11-02: 08:30 in New York is 13:30 UTC.
+        let from = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
+        let to = from + chrono::Duration::days(7);
+        let c = Counted::new(from, to, ny, Some(&h), &[]);
+        let at = |d: u32, h: u32, m: u32| Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap();
+        assert!(!c.counts(at(2, 13, 29)));
+        assert!(c.counts(at(2, 13, 30)));
+        assert!(c.counts(at(2, 22, 59)));
+        assert!(!c.counts(at(2, 23, 0)));
+        // Saturday does not count; nothing outside the range does.
+        assert!(!c.counts(at(7, 15, 0)));
+        assert!(!c.counts(from - chrono::Duration::minutes(1)));
+        assert!(!c.counts(to));
+        let counted = (0..7 * 1440)
+            .filter(|m| c.counts(from + chrono::Duration::minutes(*m)))
+            .count();
+        assert_eq!(counted, 5 * (9 * 60 + 30));
+    }
+
+    #[test]
+    fn an_excluded_span_takes_out_the_minutes_that_start_in_it() {
+        let from = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
+        let to = from + chrono::Duration::hours(1);
+        let span = (
+            from + chrono::Duration::seconds(90),
+            from + chrono::Duration::minutes(10),
+        );
+        let c = Counted::new(from, to, Tz::UTC, None, &[span]);
+        let counted: Vec<i64> = (0..60)
+            .filter(|m| c.counts(from + chrono::Duration::minutes(*m)))
+            .collect();
+        assert_eq!(
+            counted,
+            [0, 1].into_iter().chain(10..60).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn every_bad_business_hours_field_is_named() {
+        assert_eq!(
+            hours(&["mon", "mon", "funday"], "8:00", "25:00").unwrap_err(),
+            [
+                "business_hours.days[1]",
+                "business_hours.days[2]",
+                "business_hours.start",
+                "business_hours.end"
+            ]
+        );
+        assert_eq!(
+            hours(&[], "09:00", "09:00").unwrap_err(),
+            ["business_hours.days", "business_hours.end"]
+        );
+        assert!(hours(&["sun"], "00:00", "24:00").is_ok());
+    }
+}

@@ -1,0 +1,54 @@
+//! SLAs (saved by name in `slas`) and the minutes reports count.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use vantage_protocol::config::SlaSpec;
+
+use super::named::{Table, all, delete, put};
+use super::{SqliteStore, id_list, micros, time_at};
+use crate::store::*;
+
+impl ReportStore for SqliteStore {
+    async fn put_sla(&self, spec: &SlaSpec, now: DateTime<Utc>) -> StoreResult<RuleSaved> {
+        put(self, Table::Slas, &spec.name, spec, now).await
+    }
+
+    async fn delete_sla(&self, name: &str) -> StoreResult<bool> {
+        delete(self, Table::Slas, name).await
+    }
+
+    async fn slas(&self) -> StoreResult<Vec<Saved<SlaSpec>>> {
+        all(self, Table::Slas).await
+    }
+
+    async fn minutes(
+        &self,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<MinuteRow>> {
+        if series.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT series_id, bucket, n, sum FROM rollup_1m
+             WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2 AND bucket < ?3
+             ORDER BY bucket, series_id",
+        )
+        .bind(id_list(series))
+        .bind(micros(from))
+        .bind(micros(to))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(MinuteRow {
+                    series_id: row.try_get("series_id")?,
+                    bucket: time_at(row, "bucket")?,
+                    runs: row.try_get("n")?,
+                    up: row.try_get("sum")?,
+                })
+            })
+            .collect()
+    }
+}
