@@ -1,6 +1,7 @@
 //! Reports (`GET /api/v1/reports?sla=NAME&period=2026-11`): an SLA's
-//! availability over a calendar period, its error budget, and its worst
-//! check targets, beside the period before.
+//! availability over a calendar period, its error budget, incidents,
+//! latency and loss, and its worst check targets, beside the period
+//! before.
 //!
 //! Availability is counted by runs: the share of the runs in the counted
 //! minutes that did not fail. A failed run counts only in a minute in
@@ -22,11 +23,13 @@ pub struct Report {
     /// The period reported on.
     pub period: ReportPeriod,
     /// The period's figures.
-    pub summary: Availability,
+    pub summary: Figures,
     /// The period before's figures, for comparison.
-    pub previous: Availability,
+    pub previous: Figures,
     /// Every check target covered, the least available first.
-    pub targets: Vec<TargetAvailability>,
+    pub targets: Vec<TargetFigures>,
+    /// The period's incidents, in the order they began.
+    pub incidents: Vec<Incident>,
     /// When the report was made.
     pub generated_at: DateTime<Utc>,
 }
@@ -45,10 +48,11 @@ pub struct ReportPeriod {
     pub timezone: String,
 }
 
-/// Availability over a set of check targets and a period.
+/// Availability, incidents, latency and loss over a set of check targets
+/// and a period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Availability {
+pub struct Figures {
     /// In percent; absent when no run was counted.
     pub availability: Option<f64>,
     /// Runs in the counted minutes.
@@ -64,6 +68,58 @@ pub struct Availability {
     pub down_minutes: u64,
     /// The error budget, when runs were counted.
     pub error_budget: Option<ErrorBudget>,
+    /// Incidents: runs of down minutes, each ended by a minute whose runs
+    /// counted and did not fail.
+    pub incidents: u64,
+    /// Mean time to recover: the incidents' mean length, in seconds.
+    pub mttr_seconds: Option<f64>,
+    /// Mean time between failures: the counted time not in an incident,
+    /// per incident, in seconds.
+    pub mtbf_seconds: Option<f64>,
+    /// Latency over the counted minutes, from the rollups' sketches
+    /// (within 1 %).
+    pub latency: Option<Latency>,
+    /// The mean `loss` ratio over the counted minutes (0 … 1).
+    pub loss: Option<f64>,
+}
+
+/// Latency quantiles, in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Latency {
+    /// The metrics read (each check target's first of `latency_metrics`).
+    pub metrics: Vec<String>,
+    /// How many values.
+    pub values: u64,
+    /// The median.
+    pub p50: f64,
+    /// The 95th percentile.
+    pub p95: f64,
+    /// The 99th percentile.
+    pub p99: f64,
+}
+
+/// An incident: a check target down, from its first down minute to the
+/// first minute after whose runs counted and did not fail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Incident {
+    /// The check's name.
+    pub check: String,
+    /// Its target.
+    pub target: String,
+    /// The start of its first down minute (or of the period).
+    pub start: DateTime<Utc>,
+    /// The start of the minute it ended in (or of the period's end).
+    pub end: DateTime<Utc>,
+    /// `end - start`, in seconds.
+    pub duration_seconds: i64,
+    /// Still down when the period ended.
+    pub ongoing: bool,
+    /// The failed runs it counted.
+    pub failed_runs: u64,
+    /// The agents that failed in its first minute.
+    pub first_agents: Vec<String>,
 }
 
 /// How much of the failures the objective allows were spent.
@@ -79,10 +135,10 @@ pub struct ErrorBudget {
     pub burn_rate: f64,
 }
 
-/// One check target's availability (every agent that runs it).
+/// One check target's figures (every agent that runs it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct TargetAvailability {
+pub struct TargetFigures {
     /// The check's name.
     pub check: String,
     /// Its target.
@@ -91,5 +147,5 @@ pub struct TargetAvailability {
     pub agents: u32,
     /// Its figures.
     #[serde(flatten)]
-    pub figures: Availability,
+    pub figures: Figures,
 }

@@ -21,6 +21,20 @@ use super::{Quorum, ResultSelector};
 /// The most decimals an objective may have (`99.9995` has four).
 pub const OBJECTIVE_DECIMALS: u32 = 4;
 
+/// The metrics a report reads latency from when an SLA names none, in
+/// order of preference: each check target's first one it has (ping and
+/// UDP, HTTP, DNS, TCP, traceroute).
+pub const DEFAULT_LATENCY_METRICS: [&str; 5] = [
+    "rtt",
+    "total_time",
+    "lookup_time",
+    "connect_time",
+    "destination_rtt",
+];
+
+/// The most latency metrics an SLA may name.
+pub const MAX_LATENCY_METRICS: usize = 16;
+
 /// An SLA as an operator saves it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -55,6 +69,23 @@ pub struct SlaSpec {
     /// agent does not burn the budget of a site the others reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_agents: Option<Quorum>,
+    /// The metrics (in seconds) latency is read from, in order of
+    /// preference: each check target's first one it has. Default:
+    /// `rtt`, `total_time`, `lookup_time`, `connect_time`,
+    /// `destination_rtt`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_metrics: Vec<String>,
+}
+
+impl SlaSpec {
+    /// The latency metrics it reads, in order of preference.
+    pub fn latency_metrics(&self) -> Vec<&str> {
+        if self.latency_metrics.is_empty() {
+            DEFAULT_LATENCY_METRICS.to_vec()
+        } else {
+            self.latency_metrics.iter().map(String::as_str).collect()
+        }
+    }
 }
 
 fn utc() -> String {

@@ -1,14 +1,17 @@
 //! A report made: the check targets an SLA covers, their minutes of
-//! `check_up` over the period and the one before, tallied.
+//! `check_up` over the period and the one before, tallied into
+//! availability and incidents, with latency and loss beside.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use vantage_protocol::report::{Report, ReportPeriod, TargetAvailability};
+use vantage_protocol::report::{Figures, Incident, Report, ReportPeriod, TargetFigures};
 
-use super::count::Tally;
+use super::count::{Tally, failed_runs};
 use super::hours::Counted;
+use super::incidents::Tracker;
+use super::latency::{Spread, spreads};
 use super::period::Period;
 use super::sla::Sla;
 use crate::alerting::windows::Window;
@@ -17,12 +20,58 @@ use crate::store::{
     AgentStore as _, ReportStore as _, SeriesFilter, SeriesStore as _, Store, StoreResult,
 };
 
-/// The check targets covered: (check, target) → their agents' `check_up`
-/// series.
+/// The check targets covered and their agents' `check_up` series.
 struct Covered {
     targets: Vec<(String, String)>,
-    /// series id → (target index, agent id).
-    series: HashMap<i64, (usize, Uuid)>,
+    places: HashMap<(String, String), usize>,
+    /// Agents selected by placement; `None`: every one.
+    placed: Option<HashSet<Uuid>>,
+    /// `check_up` series id → (target's place, agent's name).
+    series: HashMap<i64, (usize, String)>,
+}
+
+impl Covered {
+    fn place(&self, check: &str, target: &str, agent: Uuid) -> Option<usize> {
+        if self.placed.as_ref().is_some_and(|p| !p.contains(&agent)) {
+            return None;
+        }
+        self.places
+            .get(&(check.to_owned(), target.to_owned()))
+            .copied()
+    }
+}
+
+/// One period counted: each target's tally, agents, incidents and spread.
+struct Counts {
+    tallies: Vec<Tally>,
+    agents: Vec<u32>,
+    incidents: Vec<Vec<Incident>>,
+    spreads: Vec<Spread>,
+    counted_seconds: i64,
+}
+
+impl Counts {
+    fn figures(&self, t: usize, objective: f64) -> Figures {
+        let mut f = self.tallies[t].figures(objective, &self.incidents[t], self.counted_seconds);
+        f.latency = self.spreads[t].latency();
+        f.loss = self.spreads[t].loss();
+        f
+    }
+
+    fn summary(&self, objective: f64) -> Figures {
+        let mut all = Tally::default();
+        let mut spread = Spread::default();
+        for (t, s) in self.tallies.iter().zip(&self.spreads) {
+            all.add(t);
+            spread.merge(s);
+        }
+        let incidents: Vec<Incident> = self.incidents.iter().flatten().cloned().collect();
+        let seconds = self.counted_seconds * self.tallies.len() as i64;
+        let mut f = all.figures(objective, &incidents, seconds);
+        f.latency = spread.latency();
+        f.loss = spread.loss();
+        f
+    }
 }
 
 /// The SLA's report over `period`, beside `previous`; `windows` are the
@@ -36,33 +85,29 @@ pub async fn report(
     now: DateTime<Utc>,
 ) -> StoreResult<Report> {
     let covered = covered(store, sla).await?;
-    let (this, agents) = tally(store, sla, windows, &covered, period).await?;
-    let (before, _) = tally(store, sla, windows, &covered, previous).await?;
+    let this = count(store, sla, windows, &covered, period).await?;
+    let before = count(store, sla, windows, &covered, previous).await?;
     let objective = sla.spec.objective;
-    let sum = |tallies: &[Tally]| {
-        let mut all = Tally::default();
-        tallies.iter().for_each(|t| all.add(t));
-        all.figures(objective)
-    };
-    let mut targets: Vec<TargetAvailability> = covered
+    let mut targets: Vec<TargetFigures> = covered
         .targets
         .iter()
-        .zip(&this)
-        .zip(agents)
-        .map(|(((check, target), t), agents)| TargetAvailability {
+        .enumerate()
+        .map(|(t, (check, target))| TargetFigures {
             check: check.clone(),
             target: target.clone(),
-            agents,
-            figures: t.figures(objective),
+            agents: this.agents[t],
+            figures: this.figures(t, objective),
         })
         .collect();
     // The least available first; those without runs last.
     targets.sort_by(|a, b| {
-        let key = |t: &TargetAvailability| t.figures.availability.unwrap_or(f64::INFINITY);
+        let key = |t: &TargetFigures| t.figures.availability.unwrap_or(f64::INFINITY);
         key(a)
             .total_cmp(&key(b))
             .then_with(|| (&a.check, &a.target).cmp(&(&b.check, &b.target)))
     });
+    let mut incidents: Vec<Incident> = this.incidents.iter().flatten().cloned().collect();
+    incidents.sort_by(|a, b| (a.start, &a.check, &a.target).cmp(&(b.start, &b.check, &b.target)));
     Ok(Report {
         sla: sla.spec.name.clone(),
         objective,
@@ -72,9 +117,10 @@ pub async fn report(
             to: period.to,
             timezone: sla.spec.timezone.clone(),
         },
-        summary: sum(&this),
-        previous: sum(&before),
+        summary: this.summary(objective),
+        previous: before.summary(objective),
         targets,
+        incidents,
         generated_at: now,
     })
 }
@@ -103,7 +149,7 @@ async fn covered(store: &Store, sla: &Sla) -> StoreResult<Covered> {
             ..SeriesFilter::default()
         })
         .await?;
-    let mut index: BTreeMap<(String, String), Vec<(i64, Uuid)>> = BTreeMap::new();
+    let mut index: BTreeMap<(String, String), Vec<(i64, String)>> = BTreeMap::new();
     for s in rows {
         if sla.select.selects(&s.check, &s.target, &s.plugin)
             && placed.as_ref().is_none_or(|p| p.contains(&s.agent_id))
@@ -111,30 +157,36 @@ async fn covered(store: &Store, sla: &Sla) -> StoreResult<Covered> {
             index
                 .entry((s.check, s.target))
                 .or_default()
-                .push((s.series_id, s.agent_id));
+                .push((s.series_id, s.agent));
         }
     }
     let mut covered = Covered {
         targets: Vec::with_capacity(index.len()),
+        places: HashMap::with_capacity(index.len()),
+        placed,
         series: HashMap::new(),
     };
-    for (i, (target, series)) in index.into_iter().enumerate() {
+    for (t, (target, series)) in index.into_iter().enumerate() {
+        covered.places.insert(target.clone(), t);
         covered.targets.push(target);
         covered
             .series
-            .extend(series.into_iter().map(|(id, agent)| (id, (i, agent))));
+            .extend(series.into_iter().map(|(id, agent)| (id, (t, agent))));
     }
     Ok(covered)
 }
 
-/// Each covered target's tally over `period`, and how many agents ran it.
-async fn tally(
+/// A target's minute: each agent's (runs, up), and the agents' names.
+type AgentsMinute<'a> = (Vec<(i64, f64)>, Vec<&'a str>);
+
+/// Each covered target's counts over `period`.
+async fn count(
     store: &Store,
     sla: &Sla,
     windows: &[Window],
     covered: &Covered,
     period: &Period,
-) -> StoreResult<(Vec<Tally>, Vec<u32>)> {
+) -> StoreResult<Counts> {
     let spans: Vec<_> = windows
         .iter()
         .flat_map(|w| w.open_spans(period.from, period.to))
@@ -142,23 +194,55 @@ async fn tally(
     let counted = Counted::new(period.from, period.to, sla.tz, sla.hours.as_ref(), &spans);
     let ids: Vec<i64> = covered.series.keys().copied().collect();
     let rows = store.minutes(&ids, period.from, period.to).await?;
-    let mut tallies = vec![Tally::default(); covered.targets.len()];
-    let mut agents: Vec<HashSet<Uuid>> = vec![HashSet::new(); covered.targets.len()];
+    let n = covered.targets.len();
+    let mut tallies = vec![Tally::default(); n];
+    let mut trackers: Vec<Tracker> = (0..n).map(|_| Tracker::default()).collect();
+    let mut agents: Vec<HashSet<&str>> = vec![HashSet::new(); n];
     let quorum = sla.spec.min_agents;
-    // Rows come by minute: a minute's rows, by target.
-    let mut minute: BTreeMap<usize, Vec<(i64, f64)>> = BTreeMap::new();
+    // Rows come by minute: a minute's rows, by target, with agents' names.
+    let mut minute: BTreeMap<usize, AgentsMinute> = BTreeMap::new();
     for (i, row) in rows.iter().enumerate() {
-        if let Some((target, agent)) = covered.series.get(&row.series_id) {
-            minute.entry(*target).or_default().push((row.runs, row.up));
-            agents[*target].insert(*agent);
+        if let Some((t, agent)) = covered.series.get(&row.series_id) {
+            let (runs, names) = minute.entry(*t).or_default();
+            runs.push((row.runs, row.up));
+            names.push(agent);
+            agents[*t].insert(agent);
         }
         if rows.get(i + 1).is_none_or(|next| next.bucket != row.bucket) {
             let counts = counted.counts(row.bucket);
-            for (target, runs) in std::mem::take(&mut minute) {
-                tallies[target].minute(&runs, quorum, counts);
+            for (t, (runs, names)) in std::mem::take(&mut minute) {
+                let (how, failed) = tallies[t].minute(&runs, quorum, counts);
+                let failing = || {
+                    let mut failing: Vec<String> = runs
+                        .iter()
+                        .zip(&names)
+                        .filter(|(r, _)| failed_runs(r) > 0)
+                        .map(|(_, name)| (*name).to_owned())
+                        .collect();
+                    failing.sort();
+                    failing
+                };
+                trackers[t].step(row.bucket, &how, failed, failing, || {
+                    covered.targets[t].clone()
+                });
             }
         }
     }
-    let agents = agents.iter().map(|a| a.len() as u32).collect();
-    Ok((tallies, agents))
+    let metrics = sla.spec.latency_metrics();
+    let spreads = spreads(
+        store,
+        &metrics,
+        n,
+        |check, target, agent| covered.place(check, target, agent),
+        &counted,
+        period,
+    )
+    .await?;
+    Ok(Counts {
+        tallies,
+        agents: agents.iter().map(|a| a.len() as u32).collect(),
+        incidents: trackers.into_iter().map(|t| t.finish(period.to)).collect(),
+        spreads,
+        counted_seconds: counted.seconds(),
+    })
 }

@@ -2,7 +2,20 @@
 //! tallied against the SLA's quorum, and tallies turned into figures.
 
 use vantage_protocol::config::Quorum;
-use vantage_protocol::report::{Availability, ErrorBudget};
+use vantage_protocol::report::{ErrorBudget, Figures, Incident};
+
+use super::incidents::means;
+
+/// How a check target's minute counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Minute {
+    /// Outside business hours, or in an excluded window.
+    Excluded,
+    /// No failure counted (none, or outvoted).
+    Up,
+    /// The quorum of its agents failed.
+    Down,
+}
 
 /// Runs counted over some minutes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,25 +30,31 @@ pub struct Tally {
 impl Tally {
     /// Adds one check target's minute: each agent's (runs, up). Its
     /// failures count when at least `quorum` of the agents that ran it
-    /// failed a run; else they are outvoted.
-    pub fn minute(&mut self, agents: &[(i64, f64)], quorum: Option<Quorum>, counts: bool) {
+    /// failed a run; else they are outvoted. Returns how it counted and
+    /// its failed runs.
+    pub fn minute(
+        &mut self,
+        agents: &[(i64, f64)],
+        quorum: Option<Quorum>,
+        counts: bool,
+    ) -> (Minute, u64) {
         let runs: u64 = agents.iter().map(|(n, _)| *n.max(&0) as u64).sum();
         if !counts {
             self.excluded += runs;
-            return;
+            return (Minute::Excluded, 0);
         }
-        let failed_of = |(n, up): &(i64, f64)| (*n as f64 - up).round().max(0.0) as u64;
-        let failing = agents.iter().filter(|a| failed_of(a) > 0).count();
-        let failed: u64 = agents.iter().map(failed_of).sum();
+        let failing = agents.iter().filter(|a| failed_runs(a) > 0).count();
+        let failed: u64 = agents.iter().map(failed_runs).sum();
         self.runs += runs;
         if failing == 0 {
-            return;
-        }
-        if failing >= needed(quorum, agents.len()) {
+            (Minute::Up, 0)
+        } else if failing >= needed(quorum, agents.len()) {
             self.failed += failed;
             self.down_minutes += 1;
+            (Minute::Down, failed)
         } else {
             self.outvoted += failed;
+            (Minute::Up, 0)
         }
     }
 
@@ -47,13 +66,16 @@ impl Tally {
         self.down_minutes += other.down_minutes;
     }
 
-    /// The tally as a report shows it, against `objective` (percent).
-    pub fn figures(&self, objective: f64) -> Availability {
+    /// The tally as a report shows it, against `objective` (percent),
+    /// with its incidents over `counted_seconds` of counted time (latency
+    /// and loss are filled in after).
+    pub fn figures(&self, objective: f64, incidents: &[Incident], counted_seconds: i64) -> Figures {
         let counted = self.runs > 0;
         let allowed_share = 1.0 - objective / 100.0;
         let failed_share = self.failed as f64 / self.runs.max(1) as f64;
         let allowed = allowed_share * self.runs as f64;
-        Availability {
+        let (incidents, mttr_seconds, mtbf_seconds) = means(incidents, counted_seconds);
+        Figures {
             availability: counted.then_some(100.0 * (1.0 - failed_share)),
             runs: self.runs,
             failed_runs: self.failed,
@@ -65,8 +87,18 @@ impl Tally {
                 remaining: 1.0 - self.failed as f64 / allowed,
                 burn_rate: failed_share / allowed_share,
             }),
+            incidents,
+            mttr_seconds,
+            mtbf_seconds,
+            latency: None,
+            loss: None,
         }
     }
+}
+
+/// An agent's failed runs in a minute, of its (runs, up).
+pub fn failed_runs((n, up): &(i64, f64)) -> u64 {
+    (*n as f64 - up).round().max(0.0) as u64
 }
 
 /// How many failing agents make a minute count, of `agents` that ran.
@@ -87,27 +119,22 @@ mod tests {
     fn failures_count_only_when_the_quorum_of_agents_failed() {
         let mut t = Tally::default();
         // 3 agents, 6 runs each: one fails 2 runs, below a quorum of 2.
-        t.minute(
-            &[(6, 4.0), (6, 6.0), (6, 6.0)],
-            Some(Quorum::Agents(2)),
-            true,
-        );
+        let two = Some(Quorum::Agents(2));
+        let minute = t.minute(&[(6, 4.0), (6, 6.0), (6, 6.0)], two, true);
+        assert_eq!(minute, (Minute::Up, 0));
         assert_eq!(
             (t.runs, t.failed, t.outvoted, t.down_minutes),
             (18, 0, 2, 0)
         );
         // Two fail: both agents' failures count.
-        t.minute(
-            &[(6, 4.0), (6, 5.0), (6, 6.0)],
-            Some(Quorum::Agents(2)),
-            true,
-        );
+        let minute = t.minute(&[(6, 4.0), (6, 5.0), (6, 6.0)], two, true);
+        assert_eq!(minute, (Minute::Down, 3));
         assert_eq!(
             (t.runs, t.failed, t.outvoted, t.down_minutes),
             (36, 3, 2, 1)
         );
         // Excluded: counted nowhere else.
-        t.minute(&[(6, 0.0)], None, false);
+        assert_eq!(t.minute(&[(6, 0.0)], None, false), (Minute::Excluded, 0));
         assert_eq!((t.runs, t.excluded), (36, 6));
         // 60 % of 5 agents is 3.
         let mut s = Tally::default();
@@ -132,13 +159,13 @@ mod tests {
             failed: 25,
             ..Tally::default()
         };
-        let f = t.figures(99.95);
+        let f = t.figures(99.95, &[], 0);
         assert!((f.availability.unwrap() - 99.975).abs() < 1e-9);
         let b = f.error_budget.unwrap();
         assert!((b.allowed_failed_runs - 50.0).abs() < 1e-6);
         assert!((b.remaining - 0.5).abs() < 1e-9);
         assert!((b.burn_rate - 0.5).abs() < 1e-9);
-        let none = Tally::default().figures(99.9);
+        let none = Tally::default().figures(99.9, &[], 0);
         assert_eq!((none.availability, none.error_budget), (None, None));
     }
 }

@@ -121,6 +121,11 @@ impl Counted {
         Counted { from, minutes }
     }
 
+    /// The counted time, in seconds.
+    pub fn seconds(&self) -> i64 {
+        self.minutes.iter().filter(|m| **m).count() as i64 * 60
+    }
+
     /// Whether the minute starting at `bucket` counts.
     pub fn counts(&self, bucket: DateTime<Utc>) -> bool {
         usize::try_from((bucket - self.from).num_minutes())
@@ -168,6 +173,7 @@ mod tests {
             .filter(|m| c.counts(from + chrono::Duration::minutes(*m)))
             .count();
         assert_eq!(counted, 5 * (9 * 60 + 30));
+        assert_eq!(c.seconds(), counted as i64 * 60);
     }
 
     #[test]

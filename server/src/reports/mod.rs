@@ -1,11 +1,15 @@
 //! Reports and SLAs (docs/reports.md): sla.rs, an SLA checked whole;
 //! period.rs, calendar periods in a time zone; hours.rs, the minutes that
 //! count (business hours, excluded maintenance windows); count.rs,
-//! counting by runs against the quorum, and the error budget; build.rs, a
-//! report made from the minute rollups of `check_up`.
+//! counting by runs against the quorum, and the error budget;
+//! incidents.rs, runs of down minutes, MTTR and MTBF; latency.rs, latency
+//! and loss from the minute rollups' sketches; build.rs, a report made
+//! from the minute rollups of `check_up`.
 
 pub mod build;
 pub mod count;
 pub mod hours;
+pub mod incidents;
+pub mod latency;
 pub mod period;
 pub mod sla;

@@ -4,8 +4,9 @@
 use std::str::FromStr as _;
 
 use chrono_tz::Tz;
-use vantage_protocol::config::{OBJECTIVE_DECIMALS, Quorum, SlaSpec};
+use vantage_protocol::config::{MAX_LATENCY_METRICS, OBJECTIVE_DECIMALS, Quorum, SlaSpec};
 use vantage_protocol::ingest::FieldError;
+use vantage_protocol::rules;
 
 use super::hours::Hours;
 use crate::alerting::selector::Selector;
@@ -68,6 +69,17 @@ impl Sla {
                     &format!("exclude_windows[{i}]"),
                     format!("`{window}` is not a window name"),
                 );
+            }
+        }
+        if spec.latency_metrics.len() > MAX_LATENCY_METRICS {
+            bad(
+                "latency_metrics",
+                format!("names at most {MAX_LATENCY_METRICS} metrics"),
+            );
+        }
+        for (i, metric) in spec.latency_metrics.iter().enumerate() {
+            if let Err(why) = rules::check_metric_name(metric) {
+                bad(&format!("latency_metrics[{i}]"), why);
             }
         }
         if let Some(Quorum::Agents(0)) = spec.min_agents {

@@ -1595,41 +1595,6 @@ export interface components {
             /** @description Pass as `cursor` for the next page; absent on the last one. */
             next_cursor?: string | null;
         };
-        /** @description Availability over a set of check targets and a period. */
-        Availability: {
-            /**
-             * Format: double
-             * @description In percent; absent when no run was counted.
-             */
-            availability?: number | null;
-            /**
-             * Format: int64
-             * @description Minutes (per check target) in which failures counted.
-             */
-            down_minutes: number;
-            error_budget?: components["schemas"]["ErrorBudget"] | null;
-            /**
-             * Format: int64
-             * @description Runs left out: outside business hours or in an excluded window.
-             */
-            excluded_runs: number;
-            /**
-             * Format: int64
-             * @description Of those, the failed runs that count (in minutes where the quorum
-             *     of agents failed).
-             */
-            failed_runs: number;
-            /**
-             * Format: int64
-             * @description Failed runs left out because too few agents failed with them.
-             */
-            outvoted_runs: number;
-            /**
-             * Format: int64
-             * @description Runs in the counted minutes.
-             */
-            runs: number;
-        };
         /**
          * @description The dashboard's view of its session. The session token itself stays in
          *     the `HttpOnly` cookie, out of the page's reach.
@@ -2125,6 +2090,67 @@ export interface components {
             remaining: number;
         };
         /**
+         * @description Availability, incidents, latency and loss over a set of check targets
+         *     and a period.
+         */
+        Figures: {
+            /**
+             * Format: double
+             * @description In percent; absent when no run was counted.
+             */
+            availability?: number | null;
+            /**
+             * Format: int64
+             * @description Minutes (per check target) in which failures counted.
+             */
+            down_minutes: number;
+            error_budget?: components["schemas"]["ErrorBudget"] | null;
+            /**
+             * Format: int64
+             * @description Runs left out: outside business hours or in an excluded window.
+             */
+            excluded_runs: number;
+            /**
+             * Format: int64
+             * @description Of those, the failed runs that count (in minutes where the quorum
+             *     of agents failed).
+             */
+            failed_runs: number;
+            /**
+             * Format: int64
+             * @description Incidents: runs of down minutes, each ended by a minute whose runs
+             *     counted and did not fail.
+             */
+            incidents: number;
+            latency?: components["schemas"]["Latency"] | null;
+            /**
+             * Format: double
+             * @description The mean `loss` ratio over the counted minutes (0 … 1).
+             */
+            loss?: number | null;
+            /**
+             * Format: double
+             * @description Mean time between failures: the counted time not in an incident,
+             *     per incident, in seconds.
+             */
+            mtbf_seconds?: number | null;
+            /**
+             * Format: double
+             * @description Mean time to recover: the incidents' mean length, in seconds.
+             */
+            mttr_seconds?: number | null;
+            /**
+             * Format: int64
+             * @description Failed runs left out because too few agents failed with them.
+             */
+            outvoted_runs: number;
+            /**
+             * Format: int64
+             * @description Runs in the counted minutes.
+             */
+            runs: number;
+        };
+        /**
          * @description What alerts of one group share.
          * @enum {string}
          */
@@ -2168,6 +2194,40 @@ export interface components {
             step?: number | null;
             /** Format: date-time */
             to: string;
+        };
+        /**
+         * @description An incident: a check target down, from its first down minute to the
+         *     first minute after whose runs counted and did not fail.
+         */
+        Incident: {
+            /** @description The check's name. */
+            check: string;
+            /**
+             * Format: int64
+             * @description `end - start`, in seconds.
+             */
+            duration_seconds: number;
+            /**
+             * Format: date-time
+             * @description The start of the minute it ended in (or of the period's end).
+             */
+            end: string;
+            /**
+             * Format: int64
+             * @description The failed runs it counted.
+             */
+            failed_runs: number;
+            /** @description The agents that failed in its first minute. */
+            first_agents: string[];
+            /** @description Still down when the period ended. */
+            ongoing: boolean;
+            /**
+             * Format: date-time
+             * @description The start of its first down minute (or of the period).
+             */
+            start: string;
+            /** @description Its target. */
+            target: string;
         };
         /**
          * @description The server's acknowledgement of a batch: once received, the agent may
@@ -2232,6 +2292,31 @@ export interface components {
          * @enum {string}
          */
         KeyRole: "plugins" | "releases";
+        /** @description Latency quantiles, in seconds. */
+        Latency: {
+            /** @description The metrics read (each check target's first of `latency_metrics`). */
+            metrics: string[];
+            /**
+             * Format: double
+             * @description The median.
+             */
+            p50: number;
+            /**
+             * Format: double
+             * @description The 95th percentile.
+             */
+            p95: number;
+            /**
+             * Format: double
+             * @description The 99th percentile.
+             */
+            p99: number;
+            /**
+             * Format: int64
+             * @description How many values.
+             */
+            values: number;
+        };
         /** @description The latest result of a check target, and whether the check still has it. */
         LatestResult: components["schemas"]["LatestRow"] & {
             /**
@@ -2629,6 +2714,8 @@ export interface components {
              * @description When the report was made.
              */
             generated_at: string;
+            /** @description The period's incidents, in the order they began. */
+            incidents: components["schemas"]["Incident"][];
             /**
              * Format: double
              * @description Its objective, in percent.
@@ -2637,13 +2724,13 @@ export interface components {
             /** @description The period reported on. */
             period: components["schemas"]["ReportPeriod"];
             /** @description The period before's figures, for comparison. */
-            previous: components["schemas"]["Availability"];
+            previous: components["schemas"]["Figures"];
             /** @description The SLA reported on. */
             sla: string;
             /** @description The period's figures. */
-            summary: components["schemas"]["Availability"];
+            summary: components["schemas"]["Figures"];
             /** @description Every check target covered, the least available first. */
-            targets: components["schemas"]["TargetAvailability"][];
+            targets: components["schemas"]["TargetFigures"][];
         };
         /** @description A calendar period in the SLA's time zone, as `[from, to)`. */
         ReportPeriod: {
@@ -3012,6 +3099,13 @@ export interface components {
             business_hours?: components["schemas"]["BusinessHours"] | null;
             /** @description Maintenance windows (by name) whose open time does not count. */
             exclude_windows?: string[];
+            /**
+             * @description The metrics (in seconds) latency is read from, in order of
+             *     preference: each check target's first one it has. Default:
+             *     `rtt`, `total_time`, `lookup_time`, `connect_time`,
+             *     `destination_rtt`.
+             */
+            latency_metrics?: string[];
             min_agents?: components["schemas"]["Quorum"] | null;
             /** @description Letters, digits, `-`, `_` and `.`; at most 64 characters. */
             name: string;
@@ -3153,8 +3247,8 @@ export interface components {
          * @enum {string}
          */
         StorageMode: "sqlite" | "postgres" | "timescaledb";
-        /** @description One check target's availability (every agent that runs it). */
-        TargetAvailability: components["schemas"]["Availability"] & {
+        /** @description One check target's figures (every agent that runs it). */
+        TargetFigures: components["schemas"]["Figures"] & {
             /**
              * Format: int32
              * @description Agents that ran it in the period.

@@ -1,0 +1,131 @@
+//! Latency and loss over a report's counted minutes: each check target's
+//! first latency metric it has (the minute rollups' sketches merged, so
+//! within the sketch's 1 %), and the mean of its `loss`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use vantage_protocol::report::Latency;
+
+use super::hours::Counted;
+use super::period::Period;
+use crate::store::{Rollup, SeriesFilter, SeriesStore as _, Sketch, Store, StoreResult};
+
+/// The most rollup rows one metric's read of a report takes.
+const MAX_ROWS: usize = 50_000_000;
+
+/// A check target's (or a summary's) latency values and loss.
+#[derive(Debug, Clone, Default)]
+pub struct Spread {
+    sketch: Option<Sketch>,
+    metrics: BTreeSet<String>,
+    loss_sum: f64,
+    loss_n: i64,
+}
+
+impl Spread {
+    pub fn merge(&mut self, other: &Spread) {
+        if let Some(theirs) = &other.sketch {
+            self.sketch.get_or_insert_with(Sketch::new).merge(theirs);
+        }
+        self.metrics.extend(other.metrics.iter().cloned());
+        self.loss_sum += other.loss_sum;
+        self.loss_n += other.loss_n;
+    }
+
+    pub fn latency(&self) -> Option<Latency> {
+        let sketch = self.sketch.as_ref().filter(|s| s.count() > 0)?;
+        Some(Latency {
+            metrics: self.metrics.iter().cloned().collect(),
+            values: sketch.count(),
+            p50: sketch.quantile(0.5)?,
+            p95: sketch.quantile(0.95)?,
+            p99: sketch.quantile(0.99)?,
+        })
+    }
+
+    pub fn loss(&self) -> Option<f64> {
+        (self.loss_n > 0).then(|| self.loss_sum / self.loss_n as f64)
+    }
+}
+
+/// Each covered check target's latency and loss over the counted minutes
+/// of `period`; `target(check, target, agent)` gives a series' target's
+/// place when it is covered.
+pub async fn spreads(
+    store: &Store,
+    metrics: &[&str],
+    targets: usize,
+    target: impl Fn(&str, &str, uuid::Uuid) -> Option<usize>,
+    counted: &Counted,
+    period: &Period,
+) -> StoreResult<Vec<Spread>> {
+    let mut spreads = vec![Spread::default(); targets];
+    // Each target's latency metric: the first in `metrics` it has.
+    let mut chosen: Vec<Option<usize>> = vec![None; targets];
+    let mut by_metric: Vec<Vec<(i64, usize)>> = vec![Vec::new(); metrics.len()];
+    for (m, metric) in metrics.iter().enumerate() {
+        for s in plain_series(store, metric).await? {
+            if let Some(t) = target(&s.check, &s.target, s.agent_id)
+                && chosen[t].is_none_or(|c| c == m)
+            {
+                chosen[t] = Some(m);
+                by_metric[m].push((s.series_id, t));
+            }
+        }
+    }
+    for (m, series) in by_metric.iter().enumerate() {
+        let place: HashMap<i64, usize> = series.iter().copied().collect();
+        let ids: Vec<i64> = place.keys().copied().collect();
+        if ids.is_empty() {
+            continue;
+        }
+        for row in store
+            .rollups(Rollup::Minute, &ids, period.from, period.to, MAX_ROWS)
+            .await?
+        {
+            if let Some(&t) = place.get(&row.series_id)
+                && counted.counts(row.bucket)
+            {
+                let spread = &mut spreads[t];
+                spread
+                    .sketch
+                    .get_or_insert_with(Sketch::new)
+                    .merge(&row.sketch);
+                spread.metrics.insert(metrics[m].to_owned());
+            }
+        }
+    }
+    let mut place = HashMap::new();
+    for s in plain_series(store, "loss").await? {
+        if let Some(t) = target(&s.check, &s.target, s.agent_id) {
+            place.insert(s.series_id, t);
+        }
+    }
+    let ids: Vec<i64> = place.keys().copied().collect();
+    if !ids.is_empty() {
+        for row in store
+            .rollups(Rollup::Minute, &ids, period.from, period.to, MAX_ROWS)
+            .await?
+        {
+            if let Some(&t) = place.get(&row.series_id)
+                && counted.counts(row.bucket)
+            {
+                spreads[t].loss_sum += row.sum;
+                spreads[t].loss_n += row.count;
+            }
+        }
+    }
+    Ok(spreads)
+}
+
+/// The series of a metric without labels (a ping's `rtt`, not a
+/// traceroute's per-hop ones).
+async fn plain_series(store: &Store, metric: &str) -> StoreResult<Vec<crate::store::SeriesRow>> {
+    let all = store
+        .series(&SeriesFilter {
+            metric: Some(metric.to_owned()),
+            ..SeriesFilter::default()
+        })
+        .await?;
+    Ok(all.into_iter().filter(|s| s.labels == "{}").collect())
+}
