@@ -130,6 +130,10 @@ pub struct ServerConfig {
     /// multicast or broadcast address.
     #[serde(default)]
     pub agent_addresses: Vec<String>,
+    /// The Chromium that prints PDF reports. None: the first of
+    /// `/usr/bin/chromium`, `chromium-browser`, `google-chrome` found.
+    #[serde(default)]
+    pub chromium: Option<PathBuf>,
     /// The longest an API token may live (`90d`); tokens asked for without
     /// a lifetime get this one. None: tokens may live forever.
     #[serde(with = "humantime_serde", default)]

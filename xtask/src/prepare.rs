@@ -42,8 +42,10 @@ const PACKAGES: &[(&str, &str)] = &[
     ("systemd", "/usr/bin/systemd-analyze"),
     // actionlint checks the workflows' shell steps with it.
     ("shellcheck", "/usr/bin/shellcheck"),
-    // The dashboard's browser tests (web/e2e) drive Debian's Chromium.
+    // The dashboard's browser tests (web/e2e) drive Debian's Chromium,
+    // which also prints PDF reports; the reports story reads their text.
     ("chromium", "/usr/bin/chromium"),
+    ("poppler-utils", "/usr/bin/pdftotext"),
 ];
 
 /// The Python plugin toolchain, from PyPI.

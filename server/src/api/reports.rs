@@ -1,8 +1,11 @@
 //! SLAs (operators save them, viewers read them) and the reports made of
 //! them (docs/reports.md).
 
+use std::path::{Path, PathBuf};
+
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,6 +20,9 @@ use crate::alerting::windows::Window;
 use crate::auth::{Operator, Viewer};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
 use crate::reports::build::report;
+use crate::reports::csv::csv;
+use crate::reports::html::{POLICY, html};
+use crate::reports::pdf;
 use crate::reports::period::{self, Period};
 use crate::reports::sla::Sla;
 use crate::store::{ReportStore as _, Saved, WindowStore as _};
@@ -128,28 +134,61 @@ struct ReportQuery {
     from: Option<DateTime<Utc>>,
     /// With `from`: the range's end (exclusive, at most 366 days on).
     to: Option<DateTime<Utc>>,
-    /// `json` (the default).
+    /// `json` (the default), `csv` (a table per section), `html` (a
+    /// printable page) or `pdf` (that page printed by Chromium).
     format: Option<String>,
+}
+
+/// A report's forms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    Html,
+    /// Printed by this Chromium.
+    Pdf(PathBuf),
+}
+
+impl Format {
+    fn parse(text: Option<&str>, chromium: Option<&Path>) -> ApiResult<Format> {
+        Ok(match text.unwrap_or("json") {
+            "json" => Format::Json,
+            "csv" => Format::Csv,
+            "html" => Format::Html,
+            "pdf" => Format::Pdf(pdf::chromium(chromium).ok_or_else(|| {
+                ApiError::field(
+                    "format",
+                    "pdf needs Chromium on the server (`chromium` in its configuration); none was found",
+                )
+            })?),
+            other => {
+                return Err(ApiError::field(
+                    "format",
+                    format!("`{other}` is not a report format (json, csv, html, pdf)"),
+                ));
+            }
+        })
+    }
 }
 
 /// An SLA's report over a period: availability counted by runs against
 /// the quorum, the error budget and its burn rate, every check target
 /// (the least available first), and the period before.
 #[utoipa::path(get, path = "/api/v1/reports", tag = "reports", security(("bearer" = ["viewer"])), params(ReportQuery), responses(
-    (status = 200, body = Report),
+    (status = 200, description = "the report, as `format` asks", content(
+        (Report = "application/json"),
+        (String = "text/csv"),
+        (String = "text/html"),
+        (Vec<u8> = "application/pdf")
+    )),
     (status = 422, description = "an unknown SLA, a period that is not one of the SLA's kind, an inverted or too long range, an unknown format", content_type = "application/problem+json")
 ))]
 async fn get_report(
     State(state): State<AppState>,
     _who: Viewer,
     QueryParams(q): QueryParams<ReportQuery>,
-) -> ApiResult<axum::Json<Report>> {
-    if let Some(format) = q.format.as_deref().filter(|f| *f != "json") {
-        return Err(ApiError::field(
-            "format",
-            format!("`{format}` is not a report format (json)"),
-        ));
-    }
+) -> ApiResult<Response> {
+    let format = Format::parse(q.format.as_deref(), state.config.chromium.as_deref())?;
     let saved = state.store.slas().await?;
     let spec = saved
         .into_iter()
@@ -168,7 +207,48 @@ async fn get_report(
         .filter_map(|w| Window::compile(w.spec).ok())
         .collect();
     let report = report(&state.store, &sla, &windows, &this, &before, now).await?;
-    Ok(axum::Json(report))
+    let name = format!(
+        "{}-{}",
+        report.sla,
+        report.period.label.replace([':', '/'], "_")
+    );
+    let file = |ext: &str, kind: &'static str, body: Vec<u8>| {
+        let disposition = format!("attachment; filename=\"{name}.{ext}\"");
+        (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_str(&disposition)
+                        .unwrap_or(HeaderValue::from_static("attachment")),
+                ),
+            ],
+            body,
+        )
+            .into_response()
+    };
+    Ok(match format {
+        Format::Json => axum::Json(report).into_response(),
+        Format::Csv => file("csv", "text/csv; charset=utf-8", csv(&report).into_bytes()),
+        Format::Html => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                ),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(POLICY),
+                ),
+            ],
+            html(&report, sla.tz),
+        )
+            .into_response(),
+        Format::Pdf(chromium) => {
+            let bytes = pdf::pdf(&html(&report, sla.tz), &chromium).await?;
+            file("pdf", "application/pdf", bytes)
+        }
+    })
 }
 
 /// The period asked for and the one before it.

@@ -8,8 +8,11 @@
 
 pub mod build;
 pub mod count;
+pub mod csv;
 pub mod hours;
+pub mod html;
 pub mod incidents;
 pub mod latency;
+pub mod pdf;
 pub mod period;
 pub mod sla;

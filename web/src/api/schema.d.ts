@@ -5710,7 +5710,10 @@ export interface operations {
                 from?: string;
                 /** @description With `from`: the range's end (exclusive, at most 366 days on). */
                 to?: string;
-                /** @description `json` (the default). */
+                /**
+                 * @description `json` (the default), `csv` (a table per section), `html` (a
+                 *     printable page) or `pdf` (that page printed by Chromium).
+                 */
                 format?: string;
             };
             header?: never;
@@ -5719,12 +5722,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description the report, as `format` asks */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Report"];
+                    "text/csv": string;
+                    "text/html": string;
+                    "application/pdf": number[];
                 };
             };
             /** @description an unknown SLA, a period that is not one of the SLA's kind, an inverted or too long range, an unknown format */
