@@ -7,6 +7,7 @@ mod files;
 mod keys;
 mod plugin;
 mod release;
+mod report;
 mod rollout;
 mod server;
 mod statement;
@@ -44,6 +45,8 @@ enum Command {
     /// Roll an agent version out in waves; follow, pause, resume or abort it.
     #[command(subcommand)]
     Rollout(rollout::RolloutCommand),
+    /// Fetch an SLA's report as JSON, CSV, HTML or PDF.
+    Report(report::ReportCommand),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Alerts(command) => command.run(),
         Command::Release(command) => command.run(),
         Command::Rollout(command) => command.run(),
+        Command::Report(command) => command.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ mod alerts;
 #[path = "../common/mod.rs"]
 mod common;
 mod releases;
+mod reports;
 mod server;
 
 use std::fs;

@@ -124,6 +124,12 @@ impl TestServer {
         self.call("GET", path, Some(&self.token), None)
     }
 
+    /// `PUT`s `body` to `path` as the admin: the JSON answer (any error
+    /// fails the test).
+    pub(crate) fn put(&self, path: &str, body: Value) -> Value {
+        self.call("PUT", path, Some(&self.token), Some(body))
+    }
+
     /// `GET`s `path` as the admin: the body's bytes (any error fails the test).
     pub(crate) fn get_bytes(&self, path: &str) -> Vec<u8> {
         let response = self
