@@ -13,6 +13,7 @@ import { MeshIndex, MeshPage } from "./pages/mesh";
 import { PluginPage, PluginsPage } from "./pages/plugins";
 import { AdminPage } from "./pages/admin";
 import { AuditPage } from "./pages/audit";
+import { ReportsPage } from "./pages/reports";
 import { UpdatesPage } from "./pages/updates";
 import { AccountPage } from "./pages/account";
 import { AlertsPage } from "./pages/alerts";
@@ -66,6 +67,7 @@ function Page({ session, live, onOut }: { session: BrowserSession; live: LiveStr
   if (path === "/account") return <AccountPage session={session} onOut={onOut} />;
   if (path === "/alerts") return <AlertsPage session={session} live={live} />;
   if (path === "/alerts/rules") return <AlertRulesPage session={session} />;
+  if (path === "/reports") return <ReportsPage />;
   return (
     <div class="notification is-warning">
       There is no page at <span class="mono">{path}</span>. <a href="/">Back to the overview</a>.
@@ -115,6 +117,9 @@ function NavBar({ session, live, onOut }: { session: BrowserSession; live: LiveS
           </a>
           <a class="navbar-item" href="/alerts">
             Alerts
+          </a>
+          <a class="navbar-item" href="/reports">
+            Reports
           </a>
           <a class="navbar-item" href="/updates">
             Updates
