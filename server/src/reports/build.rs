@@ -8,17 +8,15 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use vantage_protocol::report::{Figures, Incident, Report, ReportPeriod, TargetFigures};
 
-use super::count::{Tally, failed_runs};
+use super::count::Tally;
 use super::hours::Counted;
-use super::incidents::Tracker;
 use super::latency::{Spread, spreads};
 use super::period::Period;
+use super::scan::{Targets, scan};
 use super::sla::Sla;
 use crate::alerting::windows::Window;
 use crate::ingest::CHECK_UP;
-use crate::store::{
-    AgentStore as _, ReportStore as _, SeriesFilter, SeriesStore as _, Store, StoreResult,
-};
+use crate::store::{AgentStore as _, SeriesFilter, SeriesStore as _, Store, StoreResult};
 
 /// The check targets covered and their agents' `check_up` series.
 struct Covered {
@@ -176,9 +174,6 @@ async fn covered(store: &Store, sla: &Sla) -> StoreResult<Covered> {
     Ok(covered)
 }
 
-/// A target's minute: each agent's (runs, up), and the agents' names.
-type AgentsMinute<'a> = (Vec<(i64, f64)>, Vec<&'a str>);
-
 /// Each covered target's counts over `period`.
 async fn count(
     store: &Store,
@@ -192,42 +187,12 @@ async fn count(
         .flat_map(|w| w.open_spans(period.from, period.to))
         .collect();
     let counted = Counted::new(period.from, period.to, sla.tz, sla.hours.as_ref(), &spans);
-    let ids: Vec<i64> = covered.series.keys().copied().collect();
-    let rows = store.minutes(&ids, period.from, period.to).await?;
+    let targets = Targets {
+        names: &covered.targets,
+        series: &covered.series,
+    };
+    let scanned = scan(store, &targets, &counted, sla.spec.min_agents, period).await?;
     let n = covered.targets.len();
-    let mut tallies = vec![Tally::default(); n];
-    let mut trackers: Vec<Tracker> = (0..n).map(|_| Tracker::default()).collect();
-    let mut agents: Vec<HashSet<&str>> = vec![HashSet::new(); n];
-    let quorum = sla.spec.min_agents;
-    // Rows come by minute: a minute's rows, by target, with agents' names.
-    let mut minute: BTreeMap<usize, AgentsMinute> = BTreeMap::new();
-    for (i, row) in rows.iter().enumerate() {
-        if let Some((t, agent)) = covered.series.get(&row.series_id) {
-            let (runs, names) = minute.entry(*t).or_default();
-            runs.push((row.runs, row.up));
-            names.push(agent);
-            agents[*t].insert(agent);
-        }
-        if rows.get(i + 1).is_none_or(|next| next.bucket != row.bucket) {
-            let counts = counted.counts(row.bucket);
-            for (t, (runs, names)) in std::mem::take(&mut minute) {
-                let (how, failed) = tallies[t].minute(&runs, quorum, counts);
-                let failing = || {
-                    let mut failing: Vec<String> = runs
-                        .iter()
-                        .zip(&names)
-                        .filter(|(r, _)| failed_runs(r) > 0)
-                        .map(|(_, name)| (*name).to_owned())
-                        .collect();
-                    failing.sort();
-                    failing
-                };
-                trackers[t].step(row.bucket, &how, failed, failing, || {
-                    covered.targets[t].clone()
-                });
-            }
-        }
-    }
     let metrics = sla.spec.latency_metrics();
     let spreads = spreads(
         store,
@@ -239,9 +204,9 @@ async fn count(
     )
     .await?;
     Ok(Counts {
-        tallies,
-        agents: agents.iter().map(|a| a.len() as u32).collect(),
-        incidents: trackers.into_iter().map(|t| t.finish(period.to)).collect(),
+        tallies: scanned.tallies,
+        agents: scanned.agents,
+        incidents: scanned.incidents,
         spreads,
         counted_seconds: counted.seconds(),
     })

@@ -84,6 +84,17 @@ impl Hours {
     }
 }
 
+/// How much of a span counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// Every minute.
+    All,
+    /// No minute.
+    None,
+    /// Some: it must be counted minute by minute.
+    Part,
+}
+
 /// The minutes of `[from, to)` that count.
 #[derive(Debug, Clone)]
 pub struct Counted {
@@ -124,6 +135,24 @@ impl Counted {
     /// The counted time, in seconds.
     pub fn seconds(&self) -> i64 {
         self.minutes.iter().filter(|m| **m).count() as i64 * 60
+    }
+
+    /// How much of `[from, to)` (whole minutes) counts; a span reaching
+    /// outside the period counts in part at most.
+    pub fn coverage(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Coverage {
+        let len = self.minutes.len() as i64;
+        let (a, b) = (
+            (from - self.from).num_minutes(),
+            (to - self.from).num_minutes(),
+        );
+        let inside = &self.minutes[a.clamp(0, len) as usize..b.clamp(0, len) as usize];
+        let some = inside.iter().any(|m| *m);
+        let all = inside.iter().all(|m| *m);
+        match (some, all && a >= 0 && b <= len && !inside.is_empty()) {
+            (false, _) => Coverage::None,
+            (true, true) => Coverage::All,
+            (true, false) => Coverage::Part,
+        }
     }
 
     /// Whether the minute starting at `bucket` counts.
@@ -174,6 +203,41 @@ mod tests {
             .count();
         assert_eq!(counted, 5 * (9 * 60 + 30));
         assert_eq!(c.seconds(), counted as i64 * 60);
+    }
+
+    #[test]
+    fn an_hour_counts_whole_only_when_every_minute_of_it_counts_in_the_period() {
+        let h = hours(&["mon"], "08:30", "18:00").unwrap();
+        // Monday 2026-11-02, a day in UTC.
+        let from = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
+        let c = Counted::new(
+            from,
+            from + chrono::Duration::days(1),
+            Tz::UTC,
+            Some(&h),
+            &[],
+        );
+        let hour = |h: i64| {
+            let start = from + chrono::Duration::hours(h);
+            c.coverage(start, start + chrono::Duration::hours(1))
+        };
+        assert_eq!(hour(7), Coverage::None);
+        assert_eq!(hour(8), Coverage::Part);
+        assert_eq!(hour(9), Coverage::All);
+        assert_eq!(hour(17), Coverage::All);
+        assert_eq!(hour(18), Coverage::None);
+        // Half before the period: in part; wholly after it: none.
+        let all = Counted::new(from, from + chrono::Duration::hours(2), Tz::UTC, None, &[]);
+        let half = from - chrono::Duration::minutes(30);
+        assert_eq!(
+            all.coverage(half, half + chrono::Duration::hours(1)),
+            Coverage::Part
+        );
+        let after = from + chrono::Duration::hours(2);
+        assert_eq!(
+            all.coverage(after, after + chrono::Duration::hours(1)),
+            Coverage::None
+        );
     }
 
     #[test]

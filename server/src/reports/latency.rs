@@ -1,14 +1,18 @@
 //! Latency and loss over a report's counted minutes: each check target's
-//! first latency metric it has (the minute rollups' sketches merged, so
-//! within the sketch's 1 %), and the mean of its `loss`.
+//! first latency metric it has (the rollups' sketches merged, so within
+//! the sketch's 1 %: an hour's when all of it counts, else its counted
+//! minutes'), and the mean of its `loss`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
 
 use vantage_protocol::report::Latency;
 
-use super::hours::Counted;
+use super::hours::{Counted, Coverage};
 use super::period::Period;
-use crate::store::{Rollup, SeriesFilter, SeriesStore as _, Sketch, Store, StoreResult};
+use super::scan::{floor_hour, hours_of, runs_of_hours};
+use crate::store::{Rollup, RollupRow, SeriesFilter, SeriesStore as _, Sketch, Store, StoreResult};
 
 /// The most rollup rows one metric's read of a report takes.
 const MAX_ROWS: usize = 50_000_000;
@@ -73,26 +77,17 @@ pub async fn spreads(
             }
         }
     }
+    let hours = Hours::of(counted, period);
     for (m, series) in by_metric.iter().enumerate() {
         let place: HashMap<i64, usize> = series.iter().copied().collect();
-        let ids: Vec<i64> = place.keys().copied().collect();
-        if ids.is_empty() {
-            continue;
-        }
-        for row in store
-            .rollups(Rollup::Minute, &ids, period.from, period.to, MAX_ROWS)
-            .await?
-        {
-            if let Some(&t) = place.get(&row.series_id)
-                && counted.counts(row.bucket)
-            {
-                let spread = &mut spreads[t];
-                spread
-                    .sketch
-                    .get_or_insert_with(Sketch::new)
-                    .merge(&row.sketch);
-                spread.metrics.insert(metrics[m].to_owned());
-            }
+        for row in hours.rows(store, &place).await? {
+            let t = place[&row.series_id];
+            let spread = &mut spreads[t];
+            spread
+                .sketch
+                .get_or_insert_with(Sketch::new)
+                .merge(&row.sketch);
+            spread.metrics.insert(metrics[m].to_owned());
         }
     }
     let mut place = HashMap::new();
@@ -101,21 +96,75 @@ pub async fn spreads(
             place.insert(s.series_id, t);
         }
     }
-    let ids: Vec<i64> = place.keys().copied().collect();
-    if !ids.is_empty() {
-        for row in store
-            .rollups(Rollup::Minute, &ids, period.from, period.to, MAX_ROWS)
-            .await?
-        {
-            if let Some(&t) = place.get(&row.series_id)
-                && counted.counts(row.bucket)
-            {
-                spreads[t].loss_sum += row.sum;
-                spreads[t].loss_n += row.count;
-            }
-        }
+    for row in hours.rows(store, &place).await? {
+        let t = place[&row.series_id];
+        spreads[t].loss_sum += row.sum;
+        spreads[t].loss_n += row.count;
     }
     Ok(spreads)
+}
+
+/// Which rollups count: an hour's when all of it counts, the counted
+/// minutes' of an hour that counts in part.
+struct Hours<'a> {
+    counted: &'a Counted,
+    period: &'a Period,
+    whole: HashSet<DateTime<Utc>>,
+    partial: BTreeSet<DateTime<Utc>>,
+}
+
+impl<'a> Hours<'a> {
+    fn of(counted: &'a Counted, period: &'a Period) -> Hours<'a> {
+        let (mut whole, mut partial) = (HashSet::new(), BTreeSet::new());
+        for hour in hours_of(period) {
+            match counted.coverage(hour, hour + Duration::hours(1)) {
+                Coverage::All => {
+                    whole.insert(hour);
+                }
+                Coverage::Part => {
+                    partial.insert(hour);
+                }
+                Coverage::None => {}
+            }
+        }
+        Hours {
+            counted,
+            period,
+            whole,
+            partial,
+        }
+    }
+
+    /// The counted rollup rows of the series in `place`.
+    async fn rows(
+        &self,
+        store: &Store,
+        place: &HashMap<i64, usize>,
+    ) -> StoreResult<Vec<RollupRow>> {
+        let ids: Vec<i64> = place.keys().copied().collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let from = floor_hour(self.period.from);
+        let mut rows: Vec<RollupRow> = store
+            .rollups(Rollup::Hour, &ids, from, self.period.to, MAX_ROWS)
+            .await?
+            .into_iter()
+            .filter(|r| self.whole.contains(&r.bucket))
+            .collect();
+        for (from, to) in runs_of_hours(&self.partial) {
+            let (from, to) = (from.max(self.period.from), to.min(self.period.to));
+            let minutes = store
+                .rollups(Rollup::Minute, &ids, from, to, MAX_ROWS)
+                .await?;
+            rows.extend(
+                minutes
+                    .into_iter()
+                    .filter(|r| self.counted.counts(r.bucket)),
+            );
+        }
+        Ok(rows)
+    }
 }
 
 /// The series of a metric without labels (a ping's `rtt`, not a

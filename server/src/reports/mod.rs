@@ -3,8 +3,10 @@
 //! count (business hours, excluded maintenance windows); count.rs,
 //! counting by runs against the quorum, and the error budget;
 //! incidents.rs, runs of down minutes, MTTR and MTBF; latency.rs, latency
-//! and loss from the minute rollups' sketches; build.rs, a report made
-//! from the minute rollups of `check_up`.
+//! and loss from the rollups' sketches; scan.rs, a period counted by
+//! hours, minute by minute only where failures or partly counted hours
+//! need it; build.rs, a report made of them; csv.rs, html.rs, pdf.rs, its
+//! other forms.
 
 pub mod build;
 pub mod count;
@@ -15,4 +17,5 @@ pub mod incidents;
 pub mod latency;
 pub mod pdf;
 pub mod period;
+pub mod scan;
 pub mod sla;

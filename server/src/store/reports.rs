@@ -1,22 +1,32 @@
 //! SLAs (`slas`, saved by name like maintenance windows) and what reports
-//! read: each check target's runs and ups per minute.
+//! read: each check's runs and ups per minute or per hour.
 
 use chrono::{DateTime, Utc};
 use vantage_protocol::config::SlaSpec;
 
 use super::alerts::RuleSaved;
 use super::dispatch::store_trait;
+use super::series::Rollup;
 use super::types::StoreResult;
 use super::windows::Saved;
 
-/// One minute of a `check_up` series: its runs, and how many were up
-/// (the sum of `check_up`, a whole number).
+/// A minute or an hour of a `check_up` series: its runs, how many were
+/// up (the sum of `check_up`, a whole number), and its least value (below
+/// 1: a run failed in it).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MinuteRow {
+pub struct UpRow {
     pub series_id: i64,
     pub bucket: DateTime<Utc>,
     pub runs: i64,
     pub up: f64,
+    pub min: f64,
+}
+
+impl UpRow {
+    /// Its failed runs.
+    pub fn failed(&self) -> u64 {
+        (self.runs as f64 - self.up).round().max(0.0) as u64
+    }
 }
 
 store_trait! {
@@ -28,13 +38,14 @@ store_trait! {
         async fn delete_sla(&self, name: &str) -> StoreResult<bool>;
         /// Every SLA by name.
         async fn slas(&self) -> StoreResult<Vec<Saved<SlaSpec>>>;
-        /// The minute rollups of the series in `[from, to)`, ordered by
-        /// bucket then series.
-        async fn minutes(
+        /// The rollups of the series in `[from, to)` at `resolution`,
+        /// without their sketches, ordered by bucket then series.
+        async fn ups(
             &self,
+            resolution: Rollup,
             series: &[i64],
             from: DateTime<Utc>,
             to: DateTime<Utc>
-        ) -> StoreResult<Vec<MinuteRow>>;
+        ) -> StoreResult<Vec<UpRow>>;
     }
 }

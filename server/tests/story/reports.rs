@@ -5,6 +5,7 @@
 mod bad_input;
 mod formats;
 mod golden;
+mod hours;
 
 use hyper::Method;
 use serde_json::Value;

@@ -21,29 +21,39 @@ impl ReportStore for PgStore {
         all(self, Table::Slas).await
     }
 
-    async fn minutes(
+    async fn ups(
         &self,
+        resolution: Rollup,
         series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<Vec<MinuteRow>> {
-        let rows = sqlx::query(
-            "SELECT series_id, bucket, n, sum FROM rollup_1m
-             WHERE series_id = ANY($1) AND bucket >= $2 AND bucket < $3
-             ORDER BY bucket, series_id",
-        )
-        .bind(ids32(series))
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await?;
+    ) -> StoreResult<Vec<UpRow>> {
+        let sql = match resolution {
+            Rollup::Minute => {
+                "SELECT series_id, bucket, n, sum, min FROM rollup_1m
+                 WHERE series_id = ANY($1) AND bucket >= $2 AND bucket < $3
+                 ORDER BY bucket, series_id"
+            }
+            Rollup::Hour => {
+                "SELECT series_id, bucket, n, sum, min FROM rollup_1h
+                 WHERE series_id = ANY($1) AND bucket >= $2 AND bucket < $3
+                 ORDER BY bucket, series_id"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(ids32(series))
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|row| {
-                Ok(MinuteRow {
+                Ok(UpRow {
                     series_id: row.try_get::<i32, _>("series_id")?.into(),
                     bucket: row.try_get("bucket")?,
                     runs: row.try_get("n")?,
                     up: row.try_get("sum")?,
+                    min: row.try_get("min")?,
                 })
             })
             .collect()

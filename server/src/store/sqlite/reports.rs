@@ -21,32 +21,42 @@ impl ReportStore for SqliteStore {
         all(self, Table::Slas).await
     }
 
-    async fn minutes(
+    async fn ups(
         &self,
+        resolution: Rollup,
         series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<Vec<MinuteRow>> {
+    ) -> StoreResult<Vec<UpRow>> {
         if series.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
-            "SELECT series_id, bucket, n, sum FROM rollup_1m
-             WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2 AND bucket < ?3
-             ORDER BY bucket, series_id",
-        )
-        .bind(id_list(series))
-        .bind(micros(from))
-        .bind(micros(to))
-        .fetch_all(&self.read)
-        .await?;
+        let sql = match resolution {
+            Rollup::Minute => {
+                "SELECT series_id, bucket, n, sum, min FROM rollup_1m
+                 WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2 AND bucket < ?3
+                 ORDER BY bucket, series_id"
+            }
+            Rollup::Hour => {
+                "SELECT series_id, bucket, n, sum, min FROM rollup_1h
+                 WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2 AND bucket < ?3
+                 ORDER BY bucket, series_id"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(id_list(series))
+            .bind(micros(from))
+            .bind(micros(to))
+            .fetch_all(&self.read)
+            .await?;
         rows.iter()
             .map(|row| {
-                Ok(MinuteRow {
+                Ok(UpRow {
                     series_id: row.try_get("series_id")?,
                     bucket: time_at(row, "bucket")?,
                     runs: row.try_get("n")?,
                     up: row.try_get("sum")?,
+                    min: row.try_get("min")?,
                 })
             })
             .collect()
