@@ -214,6 +214,10 @@ pub async fn round(
     telemetry.rollup(rollup(store, now).await?);
     crate::remote::rollout::advance(store, online_since, now).await?;
     telemetry.retention(retention(store, config, now).await?);
+    // Reports whose period ended; a failed send is kept for the next round.
+    if let Err(e) = crate::reports::deliver::due(store, config, Utc::now()).await {
+        tracing::warn!(error = %e, "Reports due could not be sent this round.");
+    }
     Ok(())
 }
 

@@ -75,6 +75,70 @@ pub struct SlaSpec {
     /// `destination_rtt`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub latency_metrics: Vec<String>,
+    /// When set, each period's report is sent once the period has ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver: Option<ReportDelivery>,
+}
+
+/// Where each period's report goes once the period has ended: once a
+/// period, a channel, across replicas; a failed send is tried again at
+/// the next jobs round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReportDelivery {
+    /// Alerting channels, by name: an email channel mails a summary with
+    /// the report attached, a webhook channel posts the JSON report.
+    pub channels: Vec<String>,
+    /// What an email attaches (default `pdf`).
+    #[serde(default)]
+    pub attach: ReportFormat,
+}
+
+/// A report's forms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    /// The `Report` as JSON.
+    Json,
+    /// A table per section.
+    Csv,
+    /// A printable page.
+    Html,
+    /// That page printed.
+    #[default]
+    Pdf,
+}
+
+impl ReportFormat {
+    /// Its file extension and media type.
+    pub fn file(self) -> (&'static str, &'static str) {
+        match self {
+            ReportFormat::Json => ("json", "application/json"),
+            ReportFormat::Csv => ("csv", "text/csv; charset=utf-8"),
+            ReportFormat::Html => ("html", "text/html; charset=utf-8"),
+            ReportFormat::Pdf => ("pdf", "application/pdf"),
+        }
+    }
+}
+
+/// A report sent, or tried: one per (SLA, period, channel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportDeliveryView {
+    /// The period's label.
+    pub period: String,
+    /// The channel.
+    pub channel: String,
+    /// Sent (the receiver accepted it), or not yet.
+    pub sent: bool,
+    /// Tries so far.
+    pub attempts: i32,
+    /// The receiver's answer (`250`, `200`) or why it failed.
+    pub detail: String,
+    /// When it was last tried.
+    pub at: DateTime<Utc>,
 }
 
 impl SlaSpec {

@@ -10,22 +10,25 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vantage_protocol::config::{SlaSpec, SlaView};
+use vantage_protocol::config::{ReportDelivery, ReportDeliveryView, SlaSpec, SlaView};
 use vantage_protocol::ingest::FieldError;
 use vantage_protocol::report::Report;
 
 use super::alerts::{renamed, saved_status};
 use crate::AppState;
-use crate::alerting::windows::Window;
 use crate::auth::{Operator, Viewer};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
-use crate::reports::build::report;
+use crate::reports::build::report_of;
 use crate::reports::csv::csv;
+use crate::reports::deliver::carries_reports;
 use crate::reports::html::{POLICY, html};
 use crate::reports::pdf;
 use crate::reports::period::{self, Period};
 use crate::reports::sla::Sla;
-use crate::store::{ReportStore as _, Saved, WindowStore as _};
+use crate::store::{NotifyStore as _, ReportStore as _, Saved, WindowStore as _};
+
+/// The most channels an SLA's reports go to.
+const MAX_REPORT_CHANNELS: usize = 16;
 
 /// The longest range a report covers (a year, and a leap day).
 const MAX_RANGE_DAYS: i64 = 366;
@@ -34,6 +37,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_slas))
         .routes(routes!(put_sla, delete_sla))
+        .routes(routes!(list_deliveries))
         .routes(routes!(get_report))
 }
 
@@ -74,6 +78,9 @@ async fn put_sla(
 ) -> ApiResult<(StatusCode, axum::Json<SlaView>)> {
     let mut errors = Sla::compile(spec.clone()).err().unwrap_or_default();
     errors.extend(renamed(&spec.name, &name));
+    if let Some(deliver) = &spec.deliver {
+        errors.extend(delivery_problems(&state, deliver).await?);
+    }
     let windows = state.store.windows().await?;
     for (i, wanted) in spec.exclude_windows.iter().enumerate() {
         if !windows.iter().any(|w| &w.spec.name == wanted) {
@@ -102,6 +109,65 @@ async fn put_sla(
             updated_at: saved.updated_at,
         }),
     ))
+}
+
+/// What is wrong with where an SLA's reports go: no channel, a channel
+/// that does not exist or cannot carry a report.
+async fn delivery_problems(
+    state: &AppState,
+    deliver: &ReportDelivery,
+) -> ApiResult<Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut bad = |field: String, reason: String| {
+        errors.push(FieldError {
+            index: None,
+            field,
+            reason,
+        })
+    };
+    if deliver.channels.is_empty() || deliver.channels.len() > MAX_REPORT_CHANNELS {
+        bad(
+            "deliver.channels".into(),
+            format!("names 1 to {MAX_REPORT_CHANNELS} channels"),
+        );
+    }
+    let channels = state.store.channels().await?;
+    for (i, name) in deliver.channels.iter().enumerate() {
+        match channels.iter().find(|c| &c.spec.name == name) {
+            None => bad(
+                format!("deliver.channels[{i}]"),
+                format!("no channel `{name}`"),
+            ),
+            Some(c) if !carries_reports(&c.spec.kind) => bad(
+                format!("deliver.channels[{i}]"),
+                format!("`{name}` cannot carry a report: an email or a webhook channel can"),
+            ),
+            Some(_) => {}
+        }
+    }
+    Ok(errors)
+}
+
+/// An SLA's delivered reports (and failed tries), newest first.
+#[utoipa::path(get, path = "/api/v1/slas/{name}/deliveries", tag = "reports", security(("bearer" = ["viewer"])), params(("name" = String, Path)), responses(
+    (status = 200, body = Vec<ReportDeliveryView>),
+    (status = 404, description = "no such SLA", content_type = "application/problem+json")
+))]
+async fn list_deliveries(
+    State(state): State<AppState>,
+    _who: Viewer,
+    PathParams(name): PathParams<String>,
+) -> ApiResult<axum::Json<Vec<ReportDeliveryView>>> {
+    if !state
+        .store
+        .slas()
+        .await?
+        .iter()
+        .any(|s| s.spec.name == name)
+    {
+        return Err(ApiError::NotFound(format!("no SLA `{name}`")));
+    }
+    Ok(axum::Json(state.store.deliveries(&name, 500).await?))
 }
 
 /// Deletes an SLA.
@@ -198,15 +264,7 @@ async fn get_report(
     let sla = Sla::compile(spec).map_err(ApiError::invalid)?;
     let now = Utc::now();
     let (this, before) = periods(&sla, &q, now)?;
-    let windows: Vec<Window> = state
-        .store
-        .windows()
-        .await?
-        .into_iter()
-        .filter(|w| sla.spec.exclude_windows.contains(&w.spec.name))
-        .filter_map(|w| Window::compile(w.spec).ok())
-        .collect();
-    let report = report(&state.store, &sla, &windows, &this, &before, now).await?;
+    let report = report_of(&state.store, &sla, &this, &before, now).await?;
     let name = format!(
         "{}-{}",
         report.sla,

@@ -16,7 +16,9 @@ use super::scan::{Targets, scan};
 use super::sla::Sla;
 use crate::alerting::windows::Window;
 use crate::ingest::CHECK_UP;
-use crate::store::{AgentStore as _, SeriesFilter, SeriesStore as _, Store, StoreResult};
+use crate::store::{
+    AgentStore as _, SeriesFilter, SeriesStore as _, Store, StoreResult, WindowStore as _,
+};
 
 /// The check targets covered and their agents' `check_up` series.
 struct Covered {
@@ -70,6 +72,26 @@ impl Counts {
         f.loss = spread.loss();
         f
     }
+}
+
+/// The SLA's report over `period`, beside `previous`, without the
+/// maintenance windows it excludes (a window deleted since excludes
+/// nothing).
+pub async fn report_of(
+    store: &Store,
+    sla: &Sla,
+    period: &Period,
+    previous: &Period,
+    now: DateTime<Utc>,
+) -> StoreResult<Report> {
+    let windows: Vec<Window> = store
+        .windows()
+        .await?
+        .into_iter()
+        .filter(|w| sla.spec.exclude_windows.contains(&w.spec.name))
+        .filter_map(|w| Window::compile(w.spec).ok())
+        .collect();
+    report(store, sla, &windows, period, previous, now).await
 }
 
 /// The SLA's report over `period`, beside `previous`; `windows` are the

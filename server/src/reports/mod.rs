@@ -11,6 +11,7 @@
 pub mod build;
 pub mod count;
 pub mod csv;
+pub mod deliver;
 pub mod hours;
 pub mod html;
 pub mod incidents;

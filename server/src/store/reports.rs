@@ -2,7 +2,7 @@
 //! read: each check's runs and ups per minute or per hour.
 
 use chrono::{DateTime, Utc};
-use vantage_protocol::config::SlaSpec;
+use vantage_protocol::config::{ReportDeliveryView, SlaSpec};
 
 use super::alerts::RuleSaved;
 use super::dispatch::store_trait;
@@ -38,6 +38,18 @@ store_trait! {
         async fn delete_sla(&self, name: &str) -> StoreResult<bool>;
         /// Every SLA by name.
         async fn slas(&self) -> StoreResult<Vec<Saved<SlaSpec>>>;
+        /// Records a try of a report's delivery: its attempts move by one.
+        async fn record_delivery(
+            &self,
+            sla: &str,
+            period: &str,
+            channel: &str,
+            sent: bool,
+            detail: &str,
+            at: DateTime<Utc>
+        ) -> StoreResult<()>;
+        /// An SLA's deliveries, newest first.
+        async fn deliveries(&self, sla: &str, limit: u32) -> StoreResult<Vec<ReportDeliveryView>>;
         /// The rollups of the series in `[from, to)` at `resolution`,
         /// without their sketches, ordered by bucket then series.
         async fn ups(

@@ -3,6 +3,7 @@
 //! HTML and PDF (`formats`), and bad SLAs and queries (`bad_input`).
 
 mod bad_input;
+mod deliveries;
 mod formats;
 mod golden;
 mod hours;

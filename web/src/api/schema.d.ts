@@ -1155,6 +1155,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/slas/{name}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An SLA's delivered reports (and failed tries), newest first. */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tokens": {
         parameters: {
             query?: never;
@@ -2732,6 +2749,46 @@ export interface components {
             /** @description Every check target covered, the least available first. */
             targets: components["schemas"]["TargetFigures"][];
         };
+        /**
+         * @description Where each period's report goes once the period has ended: once a
+         *     period, a channel, across replicas; a failed send is tried again at
+         *     the next jobs round.
+         */
+        ReportDelivery: {
+            /** @description What an email attaches (default `pdf`). */
+            attach?: components["schemas"]["ReportFormat"];
+            /**
+             * @description Alerting channels, by name: an email channel mails a summary with
+             *     the report attached, a webhook channel posts the JSON report.
+             */
+            channels: string[];
+        };
+        /** @description A report sent, or tried: one per (SLA, period, channel). */
+        ReportDeliveryView: {
+            /**
+             * Format: date-time
+             * @description When it was last tried.
+             */
+            at: string;
+            /**
+             * Format: int32
+             * @description Tries so far.
+             */
+            attempts: number;
+            /** @description The channel. */
+            channel: string;
+            /** @description The receiver's answer (`250`, `200`) or why it failed. */
+            detail: string;
+            /** @description The period's label. */
+            period: string;
+            /** @description Sent (the receiver accepted it), or not yet. */
+            sent: boolean;
+        };
+        /**
+         * @description A report's forms.
+         * @enum {string}
+         */
+        ReportFormat: "json" | "csv" | "html" | "pdf";
         /** @description A calendar period in the SLA's time zone, as `[from, to)`. */
         ReportPeriod: {
             /**
@@ -3097,6 +3154,7 @@ export interface components {
         /** @description An SLA as an operator saves it. */
         SlaSpec: {
             business_hours?: components["schemas"]["BusinessHours"] | null;
+            deliver?: components["schemas"]["ReportDelivery"] | null;
             /** @description Maintenance windows (by name) whose open time does not count. */
             exclude_windows?: string[];
             /**
@@ -6198,6 +6256,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description no such SLA */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDeliveryView"][];
+                };
             };
             /** @description no such SLA */
             404: {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Mailboxes};
+use lettre::message::{Attachment, Mailbox, MessageBuilder, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -30,36 +30,60 @@ pub struct Relay<'a> {
 
 /// The mail for a notification: the summary as subject, the facts below.
 pub fn message(relay: &Relay<'_>, n: &Notification) -> Result<Message, String> {
-    let from: Mailbox = relay.from.parse().map_err(|e| format!("from: {e}"))?;
-    let mut to = Mailboxes::new();
-    for address in relay.to {
-        to.push(
-            address
-                .parse()
-                .map_err(|e| format!("to `{address}`: {e}"))?,
-        );
-    }
     let mut body = format!("{}\n\n", n.summary);
     for (name, value) in facts(n) {
         body.push_str(&format!("{name}: {value}\n"));
     }
     body.push_str(&format!("\nRule: {}\nEvent: {}\n", n.rule, n.event_id));
+    let subject = n.summary.lines().next().unwrap_or_default();
+    addressed(relay, subject)?
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| e.to_string())
+}
+
+/// A mail with a text and a file attached: (name, media type, bytes).
+pub fn with_attachment(
+    relay: &Relay<'_>,
+    subject: &str,
+    text: String,
+    (name, kind, bytes): (String, &str, Vec<u8>),
+) -> Result<Message, String> {
+    let kind = ContentType::parse(kind).map_err(|e| format!("attachment type: {e}"))?;
+    addressed(relay, subject)?
+        .multipart(
+            MultiPart::mixed()
+                .singlepart(SinglePart::plain(text))
+                .singlepart(Attachment::new(name).body(bytes, kind)),
+        )
+        .map_err(|e| e.to_string())
+}
+
+/// A message's sender, recipients and subject (its first line, cut).
+fn addressed(relay: &Relay<'_>, subject: &str) -> Result<MessageBuilder, String> {
+    let from: Mailbox = relay.from.parse().map_err(|e| format!("from: {e}"))?;
     let mut builder = Message::builder()
         .from(from)
         .subject(vantage_protocol::text::clip(
-            n.summary.lines().next().unwrap_or_default().to_owned(),
+            subject.lines().next().unwrap_or_default().to_owned(),
             200,
-        ))
-        .header(ContentType::TEXT_PLAIN);
-    for mailbox in to {
-        builder = builder.to(mailbox);
+        ));
+    for address in relay.to {
+        let to: Mailbox = address
+            .parse()
+            .map_err(|e| format!("to `{address}`: {e}"))?;
+        builder = builder.to(to);
     }
-    builder.body(body).map_err(|e| e.to_string())
+    Ok(builder)
 }
 
 /// Sends one mail: the relay's reply code (250), or why it failed.
 pub async fn send(relay: &Relay<'_>, n: &Notification) -> Result<u16, String> {
-    let mail = message(relay, n)?;
+    deliver(relay, message(relay, n)?).await
+}
+
+/// Sends a mail made here: the relay's reply code, or why it failed.
+pub async fn deliver(relay: &Relay<'_>, mail: Message) -> Result<u16, String> {
     let tls = || -> Result<TlsParameters, String> {
         let mut params = TlsParameters::builder(relay.host.to_owned());
         if let Some(pem) = relay.ca_pem {

@@ -170,6 +170,11 @@ fn migrator() -> Migrator {
             "slas",
             include_str!("../../../migrations/postgres/0020_slas.sql"),
         ),
+        migration(
+            21,
+            "report deliveries",
+            include_str!("../../../migrations/postgres/0021_report_deliveries.sql"),
+        ),
     ])
 }
 

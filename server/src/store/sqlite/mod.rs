@@ -182,6 +182,11 @@ fn migrator() -> Migrator {
             "slas",
             include_str!("../../../migrations/sqlite/0020_slas.sql"),
         ),
+        migration(
+            21,
+            "report deliveries",
+            include_str!("../../../migrations/sqlite/0021_report_deliveries.sql"),
+        ),
     ])
 }
 

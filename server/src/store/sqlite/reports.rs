@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use vantage_protocol::config::SlaSpec;
+use vantage_protocol::config::{ReportDeliveryView, SlaSpec};
 
 use super::named::{Table, all, delete, put};
 use super::{SqliteStore, id_list, micros, time_at};
@@ -19,6 +19,55 @@ impl ReportStore for SqliteStore {
 
     async fn slas(&self) -> StoreResult<Vec<Saved<SlaSpec>>> {
         all(self, Table::Slas).await
+    }
+
+    async fn record_delivery(
+        &self,
+        sla: &str,
+        period: &str,
+        channel: &str,
+        sent: bool,
+        detail: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO report_deliveries (sla, period, channel, sent, attempts, detail, at)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)
+             ON CONFLICT (sla, period, channel) DO UPDATE SET sent = excluded.sent,
+                 attempts = report_deliveries.attempts + 1, detail = excluded.detail, at = excluded.at",
+        )
+        .bind(sla)
+        .bind(period)
+        .bind(channel)
+        .bind(sent)
+        .bind(detail)
+        .bind(micros(at))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn deliveries(&self, sla: &str, limit: u32) -> StoreResult<Vec<ReportDeliveryView>> {
+        let rows = sqlx::query(
+            "SELECT period, channel, sent, attempts, detail, at FROM report_deliveries
+             WHERE sla = ?1 ORDER BY at DESC, channel LIMIT ?2",
+        )
+        .bind(sla)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ReportDeliveryView {
+                    period: row.try_get("period")?,
+                    channel: row.try_get("channel")?,
+                    sent: row.try_get("sent")?,
+                    attempts: row.try_get("attempts")?,
+                    detail: row.try_get("detail")?,
+                    at: time_at(row, "at")?,
+                })
+            })
+            .collect()
     }
 
     async fn ups(
