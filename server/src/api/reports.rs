@@ -140,7 +140,7 @@ async fn delivery_problems(
             ),
             Some(c) if !carries_reports(&c.spec.kind) => bad(
                 format!("deliver.channels[{i}]"),
-                format!("`{name}` cannot carry a report: an email or a webhook channel can"),
+                format!("`{name}` is a paging channel: it opens incidents, it carries no report"),
             ),
             Some(_) => {}
         }

@@ -5,7 +5,8 @@
 //! the history (`report_deliveries`) keeps one row per (SLA, period,
 //! channel), and a failed send is tried again at the next round. An
 //! email channel mails a summary with the report attached, a webhook
-//! channel posts the JSON report, signed as alerts are.
+//! channel posts the JSON report, signed as alerts are, and a chat or
+//! push channel gets the summary with a link to the dashboard's reports.
 
 use chrono::{DateTime, Duration, Utc};
 use vantage_protocol::config::{ChannelKind, ReportDelivery, ReportFormat};
@@ -15,19 +16,21 @@ use super::build::report_of;
 use super::period::{containing, previous};
 use super::sla::Sla;
 use super::{csv, html, pdf};
-use crate::alerting::notify::{self, email, webhook};
+use crate::alerting::notify::note::{self, Note, takes_notes};
+use crate::alerting::notify::{self, email, services, webhook};
 use crate::config::ServerConfig;
 use crate::store::{ChannelRow, NotifyStore as _, ReportStore as _, Store, StoreResult};
 
 /// How long after a period's end its report waits.
 pub const SETTLE: Duration = Duration::minutes(5);
 
-/// The channel kinds a report can go over.
+/// The channel kinds a report can go over (not paging services: they
+/// open incidents).
 pub fn carries_reports(kind: &ChannelKind) -> bool {
     matches!(
         kind,
         ChannelKind::Email { .. } | ChannelKind::Webhook { .. }
-    )
+    ) || takes_notes(kind)
 }
 
 /// Sends every report due at `now`; how many sends were tried.
@@ -149,7 +152,22 @@ async fn send(
                 };
                 webhook::post(&client, &hook, &format!("report-{name}"), body).await
             }
-            _ => Err("this kind of channel cannot carry a report (email or webhook)".into()),
+            kind if takes_notes(kind) => {
+                let client = notify::client().map_err(|e| e.to_string())?;
+                let link = config
+                    .public_url
+                    .as_deref()
+                    .map(|u| format!("{}/reports", u.trim_end_matches('/')));
+                let title = subject(report);
+                let text = figures(report);
+                let note = Note {
+                    title: &title,
+                    text: &text,
+                    link: link.as_deref(),
+                };
+                services::post(&client, note::outgoing(kind, &note)?).await
+            }
+            _ => Err("a paging channel cannot carry a report".into()),
         }
     };
     // Printing a PDF takes up to a minute; the send itself 10 s.
@@ -192,13 +210,21 @@ fn subject(report: &Report) -> String {
     )
 }
 
-/// The mail's text: the figures that matter, and where to see more.
+/// The mail's text: the subject, the figures, and where to see more.
 fn summary(report: &Report, public_url: Option<&str>) -> String {
+    let mut text = format!("{}\n\n{}", subject(report), figures(report));
+    if let Some(url) = public_url {
+        text += &format!("\n{}/reports\n", url.trim_end_matches('/'));
+    }
+    text
+}
+
+/// The figures that matter, a line each, and the least available targets.
+fn figures(report: &Report) -> String {
     let s = &report.summary;
     let percent = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.4} %"));
     let mut text = format!(
-        "{}\n\nAvailability {} against an objective of {} % (the period before: {}).\n",
-        subject(report),
+        "Availability {} against an objective of {} % (the period before: {}).\n",
         percent(s.availability),
         report.objective,
         percent(report.previous.availability)
@@ -221,9 +247,6 @@ fn summary(report: &Report, public_url: Option<&str>) -> String {
             t.target,
             percent(t.figures.availability)
         );
-    }
-    if let Some(url) = public_url {
-        text += &format!("\n{}/reports\n", url.trim_end_matches('/'));
     }
     text
 }

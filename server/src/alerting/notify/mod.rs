@@ -8,6 +8,7 @@
 
 pub mod email;
 pub mod message;
+pub mod note;
 pub mod send;
 pub mod services;
 pub mod template;

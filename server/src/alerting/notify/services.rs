@@ -17,7 +17,7 @@ pub struct Outgoing {
 }
 
 impl Outgoing {
-    fn json(url: String, body: &Value) -> Outgoing {
+    pub(super) fn json(url: String, body: &Value) -> Outgoing {
         Outgoing {
             url,
             headers: Vec::new(),
@@ -26,7 +26,7 @@ impl Outgoing {
         }
     }
 
-    fn header(mut self, name: &'static str, value: String) -> Outgoing {
+    pub(super) fn header(mut self, name: &'static str, value: String) -> Outgoing {
         self.headers.push((name, value));
         self
     }

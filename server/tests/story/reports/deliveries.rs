@@ -1,7 +1,8 @@
 //! Reports sent when their period ends: last month's report reaches a real
-//! SMTP server once, over STARTTLS with the PDF attached, and a webhook
-//! once, signed; a channel whose receiver is down is tried again at the
-//! next round without sending the others again; the history says so.
+//! SMTP server once, over STARTTLS with the PDF attached, a webhook once,
+//! signed, and Discord (a stand-in) once, its summary with a link; a
+//! channel whose receiver is down is tried again at the next round
+//! without sending the others again; the history says so.
 
 use chrono::{Datelike as _, Duration, NaiveDate, TimeZone as _, Utc};
 use hyper::Method;
@@ -59,7 +60,8 @@ async fn a_month_s_report_is_sent_once_to_each_channel_when_the_month_ends(backe
                "to": ["sla@example.net"], "ca": sink.ca_pem}),
         json!({"name": "hook", "kind": "webhook", "url": hook.url, "secret": "s3cret"}),
         json!({"name": "down", "kind": "webhook", "url": closed_url().await}),
-        json!({"name": "chat", "kind": "discord", "url": hook.url}),
+        json!({"name": "chat", "kind": "discord", "url": format!("{}/discord", hook.base)}),
+        json!({"name": "pager", "kind": "pagerduty", "routing_key": "k", "api_url": hook.base}),
     ] {
         let path = format!(
             "/api/v1/alerts/channels/{}",
@@ -69,7 +71,7 @@ async fn a_month_s_report_is_sent_once_to_each_channel_when_the_month_ends(backe
     }
     // Channels that do not exist, or cannot carry a report, are named.
     let mut sla = json!({"name": "monthly", "objective": 99.9, "period": "month",
-        "deliver": {"channels": ["mail", "nope", "chat"]}});
+        "deliver": {"channels": ["mail", "nope", "pager"]}});
     let problem = send_json(admin, Method::PUT, "/api/v1/slas/monthly", &sla)
         .await
         .problem(422);
@@ -78,7 +80,7 @@ async fn a_month_s_report_is_sent_once_to_each_channel_when_the_month_ends(backe
         ["deliver.channels[1]", "deliver.channels[2]"],
         "{problem}"
     );
-    sla["deliver"]["channels"] = json!(["mail", "hook", "down"]);
+    sla["deliver"]["channels"] = json!(["mail", "hook", "down", "chat"]);
     put(admin, "/api/v1/slas/monthly", &sla).await;
 
     let store = &server.state.store;
@@ -92,7 +94,7 @@ async fn a_month_s_report_is_sent_once_to_each_channel_when_the_month_ends(backe
     let tried = vantage_server::reports::deliver::due(store, &config, now)
         .await
         .unwrap();
-    assert_eq!(tried, 3);
+    assert_eq!(tried, 4);
 
     let mails = sink.wait_for(1).await;
     assert_eq!(mails.len(), 1);
@@ -114,8 +116,21 @@ async fn a_month_s_report_is_sent_once_to_each_channel_when_the_month_ends(backe
     );
     // The attachment, base64: "%PDF-" begins "JVBERi0".
     assert!(data.contains("JVBERi0"), "no PDF in the mail");
-    let posts = hook.wait_for(1).await;
-    assert_eq!(posts.len(), 1);
+    let posts = hook.wait_for(2).await;
+    assert_eq!(posts.len(), 2);
+    let (posts, chat): (Vec<_>, Vec<_>) = posts.into_iter().partition(|p| p.path == "/hook");
+    let discord = chat[0].json();
+    assert_eq!(chat[0].path, "/discord");
+    assert_eq!(
+        discord["embeds"][0]["title"],
+        format!("SLA monthly — {label}: 66.6667 % (objective 99.9 %)")
+    );
+    assert!(
+        discord["embeds"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("failed runs: 1 of 3")
+    );
     let report = posts[0].json();
     assert_eq!(
         (&report["sla"], &report["period"]["label"]),
@@ -131,7 +146,7 @@ async fn a_month_s_report_is_sent_once_to_each_channel_when_the_month_ends(backe
         .unwrap();
     assert_eq!(tried, 1);
     assert_eq!(sink.mails().len(), 1, "mailed once");
-    assert_eq!(hook.count(), 1, "posted once");
+    assert_eq!(hook.count(), 2, "posted once to each");
     let history = admin
         .get("/api/v1/slas/monthly/deliveries")
         .await
@@ -155,6 +170,7 @@ async fn a_month_s_report_is_sent_once_to_each_channel_when_the_month_ends(backe
     assert_eq!(
         rows,
         [
+            ("chat".to_owned(), true, 1),
             ("down".to_owned(), false, 2),
             ("hook".to_owned(), true, 1),
             ("mail".to_owned(), true, 1)
