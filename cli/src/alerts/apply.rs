@@ -1,7 +1,8 @@
 //! `vantage alerts apply`: make the server's alert rules, channels,
-//! routes and maintenance windows those of a file. Channels go first and rules last, so that a
-//! route never names a channel not yet made; pruned rules and channels
-//! go after the routes that named them.
+//! routes, maintenance windows and SLAs those of a file. Channels go
+//! first and SLAs last, so that a route or an SLA never names a channel
+//! or window not yet made; pruned SLAs go first, pruned rules and
+//! channels after the routes that named them.
 
 use std::path::PathBuf;
 
@@ -11,24 +12,24 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::Value;
 use vantage_protocol::config::{
-    ChannelSpec, ChannelView, Route, RuleSpec, RuleView, WindowSpec, WindowView,
+    ChannelSpec, ChannelView, Route, RuleSpec, RuleView, SlaSpec, SlaView, WindowSpec, WindowView,
 };
 
 use super::file::{self, AlertsFile};
-use super::{CHANNELS, ROUTES, RULES, Routes, WINDOWS};
+use super::{CHANNELS, ROUTES, RULES, Routes, SLAS, WINDOWS};
 use crate::diff;
 use crate::files;
 use crate::server::{self, Server, ServerArgs};
 
 #[derive(Args)]
 pub(crate) struct ApplyArgs {
-    /// The alerts file: `[[rule]]`, `[[channel]]` and `[[route]]` tables.
+    /// The alerts file: `[[rule]]`, `[[channel]]`, `[[route]]`, `[[window]]` and `[[sla]]` tables.
     #[arg(short, long, value_name = "alerts.toml")]
     file: PathBuf,
     /// Print the diff only.
     #[arg(long)]
     dry_run: bool,
-    /// Delete the server's rules and channels that the file does not define.
+    /// Delete the server's rules, channels, windows and SLAs that the file does not define.
     #[arg(long)]
     prune: bool,
     #[command(flatten)]
@@ -39,6 +40,7 @@ pub(crate) struct ApplyArgs {
 struct Current {
     rules: Vec<RuleSpec>,
     windows: Vec<WindowSpec>,
+    slas: Vec<SlaSpec>,
     channels: Vec<ChannelView>,
     routes: Vec<Route>,
 }
@@ -50,9 +52,11 @@ pub(crate) fn run(args: ApplyArgs) -> Result<()> {
     let rules: Vec<RuleView> = server.get(server.url(RULES, &[]))?;
     let routes: Routes = server.get(server.url(ROUTES, &[]))?;
     let windows: Vec<WindowView> = server.get(server.url(WINDOWS, &[]))?;
+    let slas: Vec<SlaView> = server.get(server.url(SLAS, &[]))?;
     let current = Current {
         rules: rules.into_iter().map(|v| v.spec).collect(),
         windows: windows.into_iter().map(|v| v.spec).collect(),
+        slas: slas.into_iter().map(|v| v.spec).collect(),
         channels: server.get(server.url(CHANNELS, &[]))?,
         routes: routes.routing.routes,
     };
@@ -76,6 +80,7 @@ pub(crate) fn run(args: ApplyArgs) -> Result<()> {
 struct Changes<'a> {
     rules: diff::Plan<RuleSpec>,
     windows: diff::Plan<WindowSpec>,
+    slas: diff::Plan<SlaSpec>,
     /// Compared without their secrets, which the server never shows.
     channels: diff::Plan<ChannelSpec>,
     /// Channels whose file gives secrets: sent even when the rest is the
@@ -99,6 +104,7 @@ impl<'a> Changes<'a> {
         Changes {
             rules: diff::plan(&file.rule, &current.rules),
             windows: diff::plan(&file.window, &current.windows),
+            slas: diff::plan(&file.sla, &current.slas),
             channels,
             secrets,
             routes: file
@@ -112,6 +118,7 @@ impl<'a> Changes<'a> {
     fn is_noop(&self, prune: bool) -> bool {
         self.rules.is_noop(prune)
             && self.windows.is_noop(prune)
+            && self.slas.is_noop(prune)
             && self.channels.is_noop(prune)
             && self.secrets.is_empty()
             && self.routes.is_none()
@@ -133,6 +140,7 @@ impl<'a> Changes<'a> {
         }
         out.push_str(&self.rules.render(prune, "rule"));
         out.push_str(&self.windows.render(prune, "window"));
+        out.push_str(&self.slas.render(prune, "sla"));
         out
     }
 
@@ -182,8 +190,16 @@ impl<'a> Changes<'a> {
                 .map(|revision| format!("{done} window {} (revision {revision})", window.name));
             report(&window.name, result);
         }
+        let slas = (self.slas.new.iter().map(|s| (s, "created")))
+            .chain(self.slas.changed.iter().map(|(s, _)| (s, "updated")));
+        for (sla, done) in slas {
+            let result = put(server, server.url(SLAS, &[&sla.name]), sla)
+                .map(|revision| format!("{done} sla {} (revision {revision})", sla.name));
+            report(&sla.name, result);
+        }
         if prune {
             for (route, names, what) in [
+                (SLAS, &self.slas.absent, "sla"),
                 (RULES, &self.rules.absent, "rule"),
                 (WINDOWS, &self.windows.absent, "window"),
                 (CHANNELS, &self.channels.absent, "channel"),

@@ -1,12 +1,12 @@
-//! The alerts file: `[[rule]]`, `[[channel]]` and `[[route]]` tables, each
-//! as the server's API takes them.
+//! The alerts file: `[[rule]]`, `[[channel]]`, `[[route]]`, `[[window]]`
+//! and `[[sla]]` tables, each as the server's API takes them.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
-use vantage_protocol::config::{ChannelSpec, Route, RuleSpec, WindowSpec};
+use vantage_protocol::config::{ChannelSpec, Route, RuleSpec, SlaPeriod, SlaSpec, WindowSpec};
 
 use crate::diff::Named;
 
@@ -24,6 +24,9 @@ pub(crate) struct AlertsFile {
     /// Maintenance windows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) window: Vec<WindowSpec>,
+    /// SLAs (docs/reports.md): they name the file's windows and channels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) sla: Vec<SlaSpec>,
 }
 
 /// The alerts file `path` held as `text`.
@@ -36,6 +39,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<AlertsFile> {
         "channel",
         path,
     )?;
+    twice(file.sla.iter().map(|s| s.name.as_str()), "sla", path)?;
     Ok(file)
 }
 
@@ -117,6 +121,37 @@ impl Named for WindowSpec {
             self.schedule,
             self.timezone,
             humantime::format_duration(self.duration)
+        )
+    }
+}
+
+impl Named for SlaSpec {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `99.95 % a month in Europe/Paris, check web-*`.
+    fn summary(&self) -> String {
+        let period = match self.period {
+            SlaPeriod::Day => "day",
+            SlaPeriod::Week => "week",
+            SlaPeriod::Month => "month",
+            SlaPeriod::Quarter => "quarter",
+            SlaPeriod::Year => "year",
+        };
+        let s = &self.select;
+        let selects: Vec<String> = [("check", &s.check), ("target", &s.target)]
+            .into_iter()
+            .filter_map(|(what, v)| v.as_ref().map(|v| format!("{what} {v}")))
+            .collect();
+        let selects = if selects.is_empty() {
+            "everything".to_owned()
+        } else {
+            selects.join(", ")
+        };
+        format!(
+            "{} % a {period} in {}, {selects}",
+            self.objective, self.timezone
         )
     }
 }

@@ -7,7 +7,7 @@ mod file;
 use anyhow::Result;
 use clap::Subcommand;
 use serde::Deserialize;
-use vantage_protocol::config::{AlertView, ChannelView, Routing, RuleView, WindowView};
+use vantage_protocol::config::{AlertView, ChannelView, Routing, RuleView, SlaView, WindowView};
 
 use crate::server::ServerArgs;
 use crate::table;
@@ -17,6 +17,7 @@ const CHANNELS: &str = "/api/v1/alerts/channels";
 const ROUTES: &str = "/api/v1/alerts/routes";
 const WINDOWS: &str = "/api/v1/alerts/windows";
 const ALERTS: &str = "/api/v1/alerts";
+const SLAS: &str = "/api/v1/slas";
 
 /// `GET /api/v1/alerts/routes` (its revision is not needed here).
 #[derive(Deserialize)]
@@ -26,9 +27,9 @@ struct Routes {
 
 #[derive(Subcommand)]
 pub(crate) enum AlertsCommand {
-    /// Make the server's alert rules, channels, routes and maintenance windows those of an alerts file: prints the diff, then applies it (admin for channels and routes).
+    /// Make the server's alert rules, channels, routes, maintenance windows and SLAs those of an alerts file: prints the diff, then applies it (admin for channels and routes).
     Apply(apply::ApplyArgs),
-    /// Print the server's rules, channels (without their secrets), routes and windows as an alerts file that `apply` accepts.
+    /// Print the server's rules, channels (without their secrets), routes, windows and SLAs as an alerts file that `apply` accepts.
     Export {
         #[command(flatten)]
         server: ServerArgs,
@@ -50,11 +51,13 @@ impl AlertsCommand {
                 let channels: Vec<ChannelView> = server.get(server.url(CHANNELS, &[]))?;
                 let routes: Routes = server.get(server.url(ROUTES, &[]))?;
                 let windows: Vec<WindowView> = server.get(server.url(WINDOWS, &[]))?;
+                let slas: Vec<SlaView> = server.get(server.url(SLAS, &[]))?;
                 let file = file::AlertsFile {
                     rule: rules.into_iter().map(|v| v.spec).collect(),
                     channel: channels.into_iter().map(|v| v.spec).collect(),
                     route: Some(routes.routing.routes),
                     window: windows.into_iter().map(|v| v.spec).collect(),
+                    sla: slas.into_iter().map(|v| v.spec).collect(),
                 };
                 print!("{}", file::to_toml(&file)?);
                 Ok(())
