@@ -108,26 +108,8 @@ async fn send(
     let name = format!("{}-{}", report.sla, report.period.label);
     let work = async {
         match &channel.spec.kind {
-            ChannelKind::Email {
-                host,
-                port,
-                security,
-                username,
-                password,
-                from,
-                to,
-                ca,
-            } => {
-                let relay = email::Relay {
-                    host,
-                    port: port.unwrap_or(security.default_port()),
-                    security: *security,
-                    username: username.as_deref(),
-                    password: password.as_deref(),
-                    from,
-                    to,
-                    ca_pem: ca.as_deref(),
-                };
+            kind @ ChannelKind::Email { .. } => {
+                let relay = email::Relay::of(kind).ok_or("not an email channel")?;
                 let (ext, kind) = deliver.attach.file();
                 let bytes = render(report, deliver.attach, sla, config).await?;
                 let mail = email::with_attachment(

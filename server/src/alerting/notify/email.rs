@@ -9,7 +9,7 @@ use lettre::message::{Attachment, Mailbox, MessageBuilder, MultiPart, SinglePart
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use vantage_protocol::config::{Notification, SmtpSecurity};
+use vantage_protocol::config::{ChannelKind, Notification, SmtpSecurity};
 
 use super::services::facts;
 
@@ -26,6 +26,35 @@ pub struct Relay<'a> {
     pub from: &'a str,
     pub to: &'a [String],
     pub ca_pem: Option<&'a str>,
+}
+
+impl<'a> Relay<'a> {
+    /// An email channel's relay; none for other kinds.
+    pub fn of(kind: &'a ChannelKind) -> Option<Relay<'a>> {
+        let ChannelKind::Email {
+            host,
+            port,
+            security,
+            username,
+            password,
+            from,
+            to,
+            ca,
+        } = kind
+        else {
+            return None;
+        };
+        Some(Relay {
+            host,
+            port: port.unwrap_or(security.default_port()),
+            security: *security,
+            username: username.as_deref(),
+            password: password.as_deref(),
+            from,
+            to,
+            ca_pem: ca.as_deref(),
+        })
+    }
 }
 
 /// The mail for a notification: the summary as subject, the facts below.

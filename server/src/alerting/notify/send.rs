@@ -115,26 +115,8 @@ async fn by_kind(
             };
             webhook::post(client, &hook, delivery, body).await
         }
-        ChannelKind::Email {
-            host,
-            port,
-            security,
-            username,
-            password,
-            from,
-            to,
-            ca,
-        } => {
-            let relay = email::Relay {
-                host,
-                port: port.unwrap_or(security.default_port()),
-                security: *security,
-                username: username.as_deref(),
-                password: password.as_deref(),
-                from,
-                to,
-                ca_pem: ca.as_deref(),
-            };
+        kind @ ChannelKind::Email { .. } => {
+            let relay = email::Relay::of(kind).ok_or("not an email channel")?;
             email::send(&relay, notification).await
         }
         kind => services::post(client, services::outgoing(kind, notification)?).await,
