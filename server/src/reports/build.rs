@@ -1,6 +1,6 @@
-//! A report made: the check targets an SLA covers, their minutes of
-//! `check_up` over the period and the one before, tallied into
-//! availability and incidents, with latency and loss beside.
+//! A report made: the check targets an SLA covers, their `check_up` over
+//! the period and the one before, tallied into availability and
+//! incidents, with latency and loss beside.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -74,9 +74,9 @@ impl Counts {
     }
 }
 
-/// The SLA's report over `period`, beside `previous`, without the
-/// maintenance windows it excludes (a window deleted since excludes
-/// nothing).
+/// The SLA's report over `period`, beside `previous`, with the
+/// maintenance windows it excludes read from the store (a window deleted
+/// since excludes nothing).
 pub async fn report_of(
     store: &Store,
     sla: &Sla,
@@ -96,7 +96,7 @@ pub async fn report_of(
 
 /// The SLA's report over `period`, beside `previous`; `windows` are the
 /// maintenance windows it excludes.
-pub async fn report(
+async fn report(
     store: &Store,
     sla: &Sla,
     windows: &[Window],
@@ -213,7 +213,16 @@ async fn count(
         names: &covered.targets,
         series: &covered.series,
     };
-    let scanned = scan(store, &targets, &counted, sla.spec.min_agents, period).await?;
+    let hourly = counted.hourly();
+    let scanned = scan(
+        store,
+        &targets,
+        &counted,
+        &hourly,
+        sla.spec.min_agents,
+        period,
+    )
+    .await?;
     let n = covered.targets.len();
     let metrics = sla.spec.latency_metrics();
     let spreads = spreads(
@@ -222,6 +231,7 @@ async fn count(
         n,
         |check, target, agent| covered.place(check, target, agent),
         &counted,
+        &hourly,
         period,
     )
     .await?;

@@ -1,7 +1,10 @@
 //! Which minutes of a period count: within business hours (in the SLA's
-//! time zone) and outside every excluded maintenance window.
+//! time zone) and outside every excluded maintenance window; and which of
+//! its hours count whole, in part, or not at all.
 
-use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
+use std::collections::{BTreeSet, HashSet};
+
+use chrono::{DateTime, Datelike as _, DurationRound as _, Timelike as _, Utc};
 use chrono_tz::Tz;
 use vantage_protocol::config::BusinessHours;
 use vantage_protocol::ingest::FieldError;
@@ -95,6 +98,39 @@ pub enum Coverage {
     Part,
 }
 
+/// The hours of a period that count whole, and those that count in part
+/// (to be counted minute by minute); the rest count not at all.
+#[derive(Debug, Clone, Default)]
+pub struct Hourly {
+    pub whole: HashSet<DateTime<Utc>>,
+    pub partial: BTreeSet<DateTime<Utc>>,
+}
+
+impl Hourly {
+    /// Whether an hour counted at once counts: a whole one does, one
+    /// counted in part (its minutes gone) by its first minute.
+    pub fn counts(&self, hour: DateTime<Utc>, counted: &Counted) -> bool {
+        self.whole.contains(&hour) || (self.partial.contains(&hour) && counted.counts(hour))
+    }
+}
+
+/// The start of the hour `t` is in.
+pub fn floor_hour(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(chrono::Duration::hours(1)).unwrap_or(t)
+}
+
+/// Consecutive hours as `[from, to)` spans.
+pub fn runs_of_hours(hours: &BTreeSet<DateTime<Utc>>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    for h in hours {
+        match spans.last_mut() {
+            Some((_, to)) if to == h => *to = *h + chrono::Duration::hours(1),
+            _ => spans.push((*h, *h + chrono::Duration::hours(1))),
+        }
+    }
+    spans
+}
+
 /// The minutes of `[from, to)` that count.
 #[derive(Debug, Clone)]
 pub struct Counted {
@@ -153,6 +189,26 @@ impl Counted {
             (true, true) => Coverage::All,
             (true, false) => Coverage::Part,
         }
+    }
+
+    /// The hours that meet the period, sorted by how much of them counts.
+    pub fn hourly(&self) -> Hourly {
+        let to = self.from + chrono::Duration::minutes(self.minutes.len() as i64);
+        let mut hourly = Hourly::default();
+        let mut hour = floor_hour(self.from);
+        while hour < to {
+            match self.coverage(hour, hour + chrono::Duration::hours(1)) {
+                Coverage::All => {
+                    hourly.whole.insert(hour);
+                }
+                Coverage::Part => {
+                    hourly.partial.insert(hour);
+                }
+                Coverage::None => {}
+            }
+            hour += chrono::Duration::hours(1);
+        }
+        hourly
     }
 
     /// Whether the minute starting at `bucket` counts.
@@ -238,6 +294,13 @@ mod tests {
             all.coverage(after, after + chrono::Duration::hours(1)),
             Coverage::None
         );
+        // The day's hours, sorted: 9 … 17 whole, 8 in part, the rest none.
+        let hourly = c.hourly();
+        let at = |h: i64| from + chrono::Duration::hours(h);
+        assert_eq!(hourly.whole, (9..18).map(at).collect());
+        assert_eq!(hourly.partial, [at(8)].into_iter().collect());
+        assert!(hourly.counts(at(9), &c));
+        assert!(!hourly.counts(at(8), &c) && !hourly.counts(at(7), &c));
     }
 
     #[test]

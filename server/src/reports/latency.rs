@@ -3,15 +3,12 @@
 //! the sketch's 1 %: an hour's when all of it counts, else its counted
 //! minutes'), and the mean of its `loss`.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-
-use chrono::{DateTime, Duration, Utc};
+use std::collections::{BTreeSet, HashMap};
 
 use vantage_protocol::report::Latency;
 
-use super::hours::{Counted, Coverage};
+use super::hours::{Counted, Hourly, floor_hour, runs_of_hours};
 use super::period::Period;
-use super::scan::{floor_hour, hours_of, runs_of_hours};
 use crate::store::{Rollup, RollupRow, SeriesFilter, SeriesStore as _, Sketch, Store, StoreResult};
 
 /// The most rollup rows one metric's read of a report takes.
@@ -53,14 +50,15 @@ impl Spread {
 }
 
 /// Each covered check target's latency and loss over the counted minutes
-/// of `period`; `target(check, target, agent)` gives a series' target's
-/// place when it is covered.
+/// of `period` (`hourly`: `counted`'s hours); `target(check, target,
+/// agent)` gives a series' target's place when it is covered.
 pub async fn spreads(
     store: &Store,
     metrics: &[&str],
     targets: usize,
     target: impl Fn(&str, &str, uuid::Uuid) -> Option<usize>,
     counted: &Counted,
+    hourly: &Hourly,
     period: &Period,
 ) -> StoreResult<Vec<Spread>> {
     let mut spreads = vec![Spread::default(); targets];
@@ -77,7 +75,11 @@ pub async fn spreads(
             }
         }
     }
-    let hours = Hours::of(counted, period);
+    let hours = Hours {
+        counted,
+        hourly,
+        period,
+    };
     for (m, series) in by_metric.iter().enumerate() {
         let place: HashMap<i64, usize> = series.iter().copied().collect();
         for row in hours.rows(store, &place).await? {
@@ -108,33 +110,11 @@ pub async fn spreads(
 /// minutes' of an hour that counts in part.
 struct Hours<'a> {
     counted: &'a Counted,
+    hourly: &'a Hourly,
     period: &'a Period,
-    whole: HashSet<DateTime<Utc>>,
-    partial: BTreeSet<DateTime<Utc>>,
 }
 
-impl<'a> Hours<'a> {
-    fn of(counted: &'a Counted, period: &'a Period) -> Hours<'a> {
-        let (mut whole, mut partial) = (HashSet::new(), BTreeSet::new());
-        for hour in hours_of(period) {
-            match counted.coverage(hour, hour + Duration::hours(1)) {
-                Coverage::All => {
-                    whole.insert(hour);
-                }
-                Coverage::Part => {
-                    partial.insert(hour);
-                }
-                Coverage::None => {}
-            }
-        }
-        Hours {
-            counted,
-            period,
-            whole,
-            partial,
-        }
-    }
-
+impl Hours<'_> {
     /// The counted rollup rows of the series in `place`.
     async fn rows(
         &self,
@@ -150,9 +130,9 @@ impl<'a> Hours<'a> {
             .rollups(Rollup::Hour, &ids, from, self.period.to, MAX_ROWS)
             .await?
             .into_iter()
-            .filter(|r| self.whole.contains(&r.bucket))
+            .filter(|r| self.hourly.whole.contains(&r.bucket))
             .collect();
-        for (from, to) in runs_of_hours(&self.partial) {
+        for (from, to) in runs_of_hours(&self.hourly.partial) {
             let (from, to) = (from.max(self.period.from), to.min(self.period.to));
             let minutes = store
                 .rollups(Rollup::Minute, &ids, from, to, MAX_ROWS)

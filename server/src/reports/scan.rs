@@ -10,12 +10,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, Duration, DurationRound as _, Utc};
+use chrono::{DateTime, Duration, Utc};
 use vantage_protocol::config::Quorum;
 use vantage_protocol::report::Incident;
 
 use super::count::Tally;
-use super::hours::{Counted, Coverage};
+use super::hours::{Counted, Hourly, floor_hour, runs_of_hours};
 use super::incidents::Tracker;
 use super::period::Period;
 use crate::store::{ReportStore as _, Rollup, Store, StoreResult, UpRow};
@@ -35,52 +35,71 @@ pub struct Targets<'a> {
     pub series: &'a HashMap<i64, (usize, String)>,
 }
 
-/// The hours that meet `period`, by their start.
-pub fn hours_of(period: &Period) -> impl Iterator<Item = DateTime<Utc>> + use<> {
-    let first = floor_hour(period.from);
-    let to = period.to;
-    (0..)
-        .map(move |h| first + Duration::hours(h))
-        .take_while(move |h| *h < to)
+/// One target's count so far.
+#[derive(Default)]
+struct Count<'a> {
+    tally: Tally,
+    tracker: Tracker,
+    agents: HashSet<&'a str>,
 }
 
-pub fn floor_hour(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.duration_trunc(Duration::hours(1)).unwrap_or(t)
+impl Count<'_> {
+    /// Its agents' rows of a minute (or of an hour counted at once) at
+    /// `at`; `name` is the target's (check, target).
+    fn step(
+        &mut self,
+        at: DateTime<Utc>,
+        rows: &[(&UpRow, &str)],
+        quorum: Option<Quorum>,
+        counts: bool,
+        name: &(String, String),
+    ) {
+        let runs: Vec<(i64, f64)> = rows.iter().map(|(r, _)| (r.runs, r.up)).collect();
+        let (how, failed) = self.tally.minute(&runs, quorum, counts);
+        let failing = || {
+            let mut names: Vec<String> = rows
+                .iter()
+                .filter(|(r, _)| r.failed() > 0)
+                .map(|(_, a)| (*a).to_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        self.tracker
+            .step(at, &how, failed, failing, || name.clone());
+    }
 }
 
-/// Counts `period` for every target.
+/// Counts `period` for every target; `hourly` is `counted`'s hours.
 pub async fn scan(
     store: &Store,
     targets: &Targets<'_>,
     counted: &Counted,
+    hourly: &Hourly,
     quorum: Option<Quorum>,
     period: &Period,
 ) -> StoreResult<Scanned> {
-    let n = targets.names.len();
     let ids: Vec<i64> = targets.series.keys().copied().collect();
-    let first = floor_hour(period.from);
-    let hour_rows = store.ups(Rollup::Hour, &ids, first, period.to).await?;
+    let hour_rows = store
+        .ups(Rollup::Hour, &ids, floor_hour(period.from), period.to)
+        .await?;
     let by_hour = group(&hour_rows, |r| r.bucket);
-    // The (hour, target)s to count minute by minute.
+    // The (hour, target)s with a failure, and the hour after each.
     let mut detail: BTreeSet<(DateTime<Utc>, usize)> = BTreeSet::new();
-    let mut partial: Vec<DateTime<Utc>> = Vec::new();
-    for hour in hours_of(period) {
-        let rows = by_hour.get(&hour).map_or(&[][..], Vec::as_slice);
-        if counted.coverage(hour, hour + Duration::hours(1)) == Coverage::Part {
-            partial.push(hour);
-        }
-        for row in rows {
-            if let Some((t, _)) = targets.series.get(&row.series_id)
-                && row.failed() > 0
-            {
-                detail.insert((hour, *t));
-                detail.insert((hour + Duration::hours(1), *t));
-            }
+    for row in &hour_rows {
+        if let Some((t, _)) = targets.series.get(&row.series_id)
+            && row.failed() > 0
+        {
+            detail.insert((row.bucket, *t));
+            detail.insert((row.bucket + Duration::hours(1), *t));
         }
     }
+    let by_minutes = |hour: DateTime<Utc>, t: usize| {
+        hourly.partial.contains(&hour) || detail.contains(&(hour, t))
+    };
     // Minute rows of the hours any target counts minute by minute.
     let mut wanted: BTreeSet<DateTime<Utc>> = detail.iter().map(|(h, _)| *h).collect();
-    wanted.extend(partial.iter().copied());
+    wanted.extend(hourly.partial.iter().copied());
     let mut minute_rows = Vec::new();
     for (from, to) in runs_of_hours(&wanted) {
         let (from, to) = (from.max(period.from), to.min(period.to));
@@ -88,13 +107,9 @@ pub async fn scan(
     }
     let by_minute_hour = group(&minute_rows, |r| floor_hour(r.bucket));
 
-    let mut tallies = vec![Tally::default(); n];
-    let mut trackers: Vec<Tracker> = (0..n).map(|_| Tracker::default()).collect();
-    let mut agents: Vec<HashSet<&str>> = vec![HashSet::new(); n];
-    let partial: HashSet<DateTime<Utc>> = partial.into_iter().collect();
-    for hour in hours_of(period) {
-        let coverage = counted.coverage(hour, hour + Duration::hours(1));
-        let hour_rows = by_hour.get(&hour).map_or(&[][..], Vec::as_slice);
+    let mut counts: Vec<Count> = (0..targets.names.len()).map(|_| Count::default()).collect();
+    for (hour, hour_rows) in &by_hour {
+        let hour = *hour;
         let minutes = by_minute_hour.get(&hour).map_or(&[][..], Vec::as_slice);
         let minute_targets: HashSet<usize> = minutes
             .iter()
@@ -106,91 +121,43 @@ pub async fn scan(
             let Some((t, agent)) = targets.series.get(&row.series_id) else {
                 continue;
             };
-            agents[*t].insert(agent);
-            let by_minutes = (partial.contains(&hour) || detail.contains(&(hour, *t)))
-                && minute_targets.contains(t);
-            if !by_minutes {
+            counts[*t].agents.insert(agent);
+            if !(by_minutes(hour, *t) && minute_targets.contains(t)) {
                 whole.entry(*t).or_default().push((row, agent));
             }
         }
+        // Minutes gone: the hour as one minute, counted by its first.
+        let counts_whole = hourly.counts(hour, counted);
         for (t, rows) in whole {
-            // Minutes gone: the hour as one minute, counted by its first.
-            let counts = match coverage {
-                Coverage::All => true,
-                Coverage::None => false,
-                Coverage::Part => counted.counts(hour),
-            };
-            step(
-                &mut tallies[t],
-                &mut trackers[t],
-                hour,
-                &rows,
-                quorum,
-                counts,
-                targets,
-                t,
-            );
+            counts[t].step(hour, &rows, quorum, counts_whole, &targets.names[t]);
         }
         let mut minute: BTreeMap<usize, Vec<(&UpRow, &str)>> = BTreeMap::new();
         for (i, row) in minutes.iter().enumerate() {
             if let Some((t, agent)) = targets.series.get(&row.series_id)
-                && (partial.contains(&hour) || detail.contains(&(hour, *t)))
+                && by_minutes(hour, *t)
             {
                 minute.entry(*t).or_default().push((row, agent));
-                agents[*t].insert(agent);
+                counts[*t].agents.insert(agent);
             }
             if minutes
                 .get(i + 1)
                 .is_none_or(|next| next.bucket != row.bucket)
             {
-                let counts = counted.counts(row.bucket);
+                let minute_counts = counted.counts(row.bucket);
                 for (t, rows) in std::mem::take(&mut minute) {
-                    step(
-                        &mut tallies[t],
-                        &mut trackers[t],
-                        row.bucket,
-                        &rows,
-                        quorum,
-                        counts,
-                        targets,
-                        t,
-                    );
+                    counts[t].step(row.bucket, &rows, quorum, minute_counts, &targets.names[t]);
                 }
             }
         }
     }
     Ok(Scanned {
-        tallies,
-        incidents: trackers.into_iter().map(|t| t.finish(period.to)).collect(),
-        agents: agents.iter().map(|a| a.len() as u32).collect(),
+        agents: counts.iter().map(|c| c.agents.len() as u32).collect(),
+        tallies: counts.iter().map(|c| c.tally).collect(),
+        incidents: counts
+            .into_iter()
+            .map(|c| c.tracker.finish(period.to))
+            .collect(),
     })
-}
-
-/// One step of a target: its agents' rows of a minute (or of an hour
-/// counted at once) at `at`.
-#[allow(clippy::too_many_arguments)]
-fn step(
-    tally: &mut Tally,
-    tracker: &mut Tracker,
-    at: DateTime<Utc>,
-    rows: &[(&UpRow, &str)],
-    quorum: Option<Quorum>,
-    counts: bool,
-    targets: &Targets<'_>,
-    t: usize,
-) {
-    let runs: Vec<(i64, f64)> = rows.iter().map(|(r, _)| (r.runs, r.up)).collect();
-    let (how, failed) = tally.minute(&runs, quorum, counts);
-    let failing = || {
-        let mut names: Vec<String> = rows
-            .iter()
-            .filter(|(r, _)| r.failed() > 0)
-            .map(|(_, a)| (*a).to_owned())
-            .collect();
-        names.sort();
-        names
-    };
-    tracker.step(at, &how, failed, failing, || targets.names[t].clone());
 }
 
 /// Rows grouped by a key, in order.
@@ -200,16 +167,4 @@ fn group<K: Ord>(rows: &[UpRow], key: impl Fn(&UpRow) -> K) -> BTreeMap<K, Vec<U
         out.entry(key(r)).or_default().push(*r);
     }
     out
-}
-
-/// Consecutive hours as `[from, to)` spans.
-pub fn runs_of_hours(hours: &BTreeSet<DateTime<Utc>>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-    let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
-    for h in hours {
-        match spans.last_mut() {
-            Some((_, to)) if to == h => *to = *h + Duration::hours(1),
-            _ => spans.push((*h, *h + Duration::hours(1))),
-        }
-    }
-    spans
 }
