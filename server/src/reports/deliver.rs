@@ -36,7 +36,8 @@ pub fn carries_reports(kind: &ChannelKind) -> bool {
 /// Sends every report due at `now`; how many sends were tried.
 pub async fn due(store: &Store, config: &ServerConfig, now: DateTime<Utc>) -> StoreResult<u32> {
     let mut tried = 0;
-    let channels = store.channels().await?;
+    // Read once, and only when a report is owed.
+    let mut channels: Option<Vec<ChannelRow>> = None;
     for saved in store.slas().await? {
         let Some(deliver) = saved.spec.deliver.clone() else {
             continue;
@@ -49,21 +50,21 @@ pub async fn due(store: &Store, config: &ServerConfig, now: DateTime<Utc>) -> St
         if now < ended.to + SETTLE {
             continue;
         }
-        let done = store.deliveries(&sla.spec.name, 1000).await?;
+        let sent = store.delivered(&sla.spec.name, &ended.label).await?;
         let owed: Vec<&String> = deliver
             .channels
             .iter()
-            .filter(|c| {
-                !done
-                    .iter()
-                    .any(|d| d.period == ended.label && &d.channel == *c && d.sent)
-            })
+            .filter(|c| !sent.contains(c))
             .collect();
         if owed.is_empty() {
             continue;
         }
         let before = previous(kind, &ended, sla.tz);
         let report = report_of(store, &sla, &ended, &before, now).await?;
+        let channels = match &mut channels {
+            Some(channels) => channels,
+            None => channels.insert(store.channels().await?),
+        };
         for name in owed {
             tried += 1;
             let outcome = match channels.iter().find(|c| &c.spec.name == name) {

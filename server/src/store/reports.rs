@@ -48,6 +48,8 @@ store_trait! {
             detail: &str,
             at: DateTime<Utc>
         ) -> StoreResult<()>;
+        /// The channels an SLA's report of a period was sent to.
+        async fn delivered(&self, sla: &str, period: &str) -> StoreResult<Vec<String>>;
         /// An SLA's deliveries, newest first.
         async fn deliveries(&self, sla: &str, limit: u32) -> StoreResult<Vec<ReportDeliveryView>>;
         /// The rollups of the series in `[from, to)` at `resolution`,

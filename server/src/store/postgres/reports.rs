@@ -47,6 +47,16 @@ impl ReportStore for PgStore {
         Ok(())
     }
 
+    async fn delivered(&self, sla: &str, period: &str) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT channel FROM report_deliveries WHERE sla = $1 AND period = $2 AND sent",
+        )
+        .bind(sla)
+        .bind(period)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn deliveries(&self, sla: &str, limit: u32) -> StoreResult<Vec<ReportDeliveryView>> {
         let rows = sqlx::query(
             "SELECT period, channel, sent, attempts, detail, at FROM report_deliveries
