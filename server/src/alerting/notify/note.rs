@@ -7,7 +7,7 @@ use serde_json::json;
 use vantage_protocol::config::ChannelKind;
 use vantage_protocol::text::clip;
 
-use super::services::Outgoing;
+use super::services::{Outgoing, base, secret};
 
 /// A message to send.
 #[derive(Debug, Clone)]
@@ -33,12 +33,6 @@ pub fn takes_notes(kind: &ChannelKind) -> bool {
 
 /// The request that sends `note` over a channel of `kind`.
 pub fn outgoing(kind: &ChannelKind, note: &Note<'_>) -> Result<Outgoing, String> {
-    let base = |url: &str| url.trim_end_matches('/').to_owned();
-    let secret = |s: &Option<String>, name: &str| {
-        s.clone()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| format!("the channel has no {name}"))
-    };
     let text = match note.link {
         Some(link) => format!("{}\n{link}", note.text),
         None => note.text.to_owned(),

@@ -86,14 +86,20 @@ pub(super) fn facts(n: &Notification) -> Vec<(&'static str, String)> {
     facts
 }
 
+/// A service's base URL without its trailing slashes.
+pub(super) fn base(url: &str) -> String {
+    url.trim_end_matches('/').to_owned()
+}
+
+/// A channel's write-only secret, or why the send cannot go.
+pub(super) fn secret(s: &Option<String>, name: &str) -> Result<String, String> {
+    s.clone()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("the channel has no {name}"))
+}
+
 /// The request a non-webhook channel sends, or why it cannot.
 pub fn outgoing(kind: &ChannelKind, n: &Notification) -> Result<Outgoing, String> {
-    let base = |url: &str| url.trim_end_matches('/').to_owned();
-    let secret = |s: &Option<String>, name: &str| {
-        s.clone()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| format!("the channel has no {name}"))
-    };
     let red = !resolves(n);
     Ok(match kind {
         ChannelKind::Webhook { .. } => {
