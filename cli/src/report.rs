@@ -107,12 +107,11 @@ fn summary(r: &Report) -> String {
         r.sla, r.period.label, r.period.from, r.period.to, r.period.timezone
     );
     out += &format!(
-        "availability {} (objective {} %, previous {}); {} failed of {} runs\n",
+        "availability {} (objective {} %, previous {}); {}\n",
         percent(s.availability),
         r.objective,
         percent(r.previous.availability),
-        s.failed_runs,
-        s.runs
+        s.down_phrase(r.count_by)
     );
     if let Some(b) = &s.error_budget {
         out += &format!(

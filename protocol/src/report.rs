@@ -3,11 +3,14 @@
 //! latency and loss, and its worst check targets, beside the period
 //! before.
 //!
-//! Availability is counted by runs: the share of the runs in the counted
-//! minutes that did not fail. A failed run counts only in a minute in
-//! which at least the SLA's `min_agents` of its check target's agents
-//! failed; minutes outside business hours, or in an excluded maintenance
-//! window, are not counted at all.
+//! Availability is counted by runs (the default): the share of the runs
+//! in the counted minutes that did not fail. A failed run counts only in a
+//! minute in which at least the SLA's `min_agents` of its check target's
+//! agents failed. Or by alerts: the share of the counted time in which
+//! none of the SLA's alert rules was firing for the check target (a
+//! group's alert, or `min_agents` of its agents' at once). Either way,
+//! minutes outside business hours, or in an excluded maintenance window,
+//! are not counted at all.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,6 +23,8 @@ pub struct Report {
     pub sla: String,
     /// Its objective, in percent.
     pub objective: f64,
+    /// How availability was counted.
+    pub count_by: crate::config::CountBy,
     /// The period reported on.
     pub period: ReportPeriod,
     /// The period's figures.
@@ -55,6 +60,11 @@ pub struct ReportPeriod {
 pub struct Figures {
     /// In percent; absent when no run was counted.
     pub availability: Option<f64>,
+    /// The time counted (per check target, summed), in seconds.
+    pub counted_seconds: i64,
+    /// Of it, the time down, in seconds: in incidents (counting by runs)
+    /// or firing (by alerts).
+    pub down_seconds: i64,
     /// Runs in the counted minutes.
     pub runs: u64,
     /// Of those, the failed runs that count (in minutes where the quorum
@@ -118,8 +128,11 @@ pub struct Incident {
     pub ongoing: bool,
     /// The failed runs it counted.
     pub failed_runs: u64,
-    /// The agents that failed in its first minute.
+    /// The agents that failed in its first minute (counting by alerts:
+    /// whose alerts were firing when it began).
     pub first_agents: Vec<String>,
+    /// The alert rules that fired for the check target during it.
+    pub rules: Vec<String>,
 }
 
 /// How much of the failures the objective allows were spent.
@@ -128,6 +141,8 @@ pub struct Incident {
 pub struct ErrorBudget {
     /// Failed runs the objective allows over the runs counted.
     pub allowed_failed_runs: f64,
+    /// Down time the objective allows over the time counted, in seconds.
+    pub allowed_down_seconds: f64,
     /// Share of the budget left (negative: overspent).
     pub remaining: f64,
     /// Failures against the rate the objective allows: 1 spends the budget
@@ -148,4 +163,19 @@ pub struct TargetFigures {
     /// Its figures.
     #[serde(flatten)]
     pub figures: Figures,
+}
+
+impl Figures {
+    /// What was down, in a few words: `12 failed of 1296 runs` (counting
+    /// by runs) or `60 min firing` (by alerts).
+    pub fn down_phrase(&self, by: crate::config::CountBy) -> String {
+        match by {
+            crate::config::CountBy::Runs => {
+                format!("{} failed of {} runs", self.failed_runs, self.runs)
+            }
+            crate::config::CountBy::Alerts => {
+                format!("{} min firing", (self.down_seconds + 59) / 60)
+            }
+        }
+    }
 }

@@ -35,10 +35,10 @@ fn an_operator_fetches_an_sla_report_in_each_format() {
     says(&run, "wrote nov.csv");
     let csv = fs::read_to_string(w.join("nov.csv")).unwrap();
     assert!(
-        csv.starts_with("# summary\nperiod,sla,objective_percent,availability_percent,"),
+        csv.starts_with("# summary\nperiod,sla,objective_percent,count_by,availability_percent,"),
         "{csv}"
     );
-    assert!(csv.contains("\n2026-11,edge,99.9,,0,0,"), "{csv}");
+    assert!(csv.contains("\n2026-11,edge,99.9,runs,,0,0,0,0,"), "{csv}");
 
     v(&["report", "--sla", "edge", "--format", "pdf"]).fails(1, "a PDF report needs -o FILE");
     if std::path::Path::new("/usr/bin/chromium").exists() {

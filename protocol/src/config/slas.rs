@@ -78,6 +78,36 @@ pub struct SlaSpec {
     /// When set, each period's report is sent once the period has ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliver: Option<ReportDelivery>,
+    /// How availability is counted: `runs` (the default: each agent's
+    /// `check_up`, minute by minute against `min_agents`) or `alerts`
+    /// (the time the alerts of `rules` spent firing).
+    #[serde(default, skip_serializing_if = "CountBy::is_runs")]
+    pub count_by: CountBy,
+    /// With `count_by = "alerts"`, the alert rules (by name) whose firing
+    /// counts as down time: a check target's group alert (a rule's own
+    /// `min_agents`), or `min_agents` of its agents' alerts at once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+}
+
+/// How a report counts availability.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum CountBy {
+    /// The share of runs that did not fail, in minutes where the quorum
+    /// of agents failed.
+    #[default]
+    Runs,
+    /// The share of the counted time the SLA's alert rules were not firing.
+    Alerts,
+}
+
+impl CountBy {
+    /// Counting by runs, the default (left out when saved).
+    pub fn is_runs(&self) -> bool {
+        *self == CountBy::Runs
+    }
 }
 
 /// Where each period's report goes once the period has ended: once a

@@ -25,7 +25,7 @@ use crate::reports::html::{POLICY, html};
 use crate::reports::pdf;
 use crate::reports::period::{self, Period};
 use crate::reports::sla::Sla;
-use crate::store::{NotifyStore as _, ReportStore as _, Saved, WindowStore as _};
+use crate::store::{AlertStore as _, NotifyStore as _, ReportStore as _, Saved, WindowStore as _};
 
 /// The most channels an SLA's reports go to.
 const MAX_REPORT_CHANNELS: usize = 16;
@@ -89,6 +89,18 @@ async fn put_sla(
                 field: format!("exclude_windows[{i}]"),
                 reason: format!("no maintenance window `{wanted}`"),
             });
+        }
+    }
+    if !spec.rules.is_empty() {
+        let rules = state.store.rules().await?;
+        for (i, wanted) in spec.rules.iter().enumerate() {
+            if !rules.iter().any(|r| &r.spec.name == wanted) {
+                errors.push(FieldError {
+                    index: None,
+                    field: format!("rules[{i}]"),
+                    reason: format!("no alert rule `{wanted}`"),
+                });
+            }
         }
     }
     if !errors.is_empty() {

@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+use vantage_protocol::config::CountBy;
 use vantage_protocol::report::{Figures, Incident, Report, ReportPeriod, TargetFigures};
 
 use super::count::Tally;
+use super::firing::{fired, firing, rules_during};
 use super::hours::Counted;
 use super::latency::{Spread, spreads};
 use super::period::Period;
@@ -17,8 +19,13 @@ use super::sla::Sla;
 use crate::alerting::windows::Window;
 use crate::ingest::CHECK_UP;
 use crate::store::{
-    AgentStore as _, SeriesFilter, SeriesStore as _, Store, StoreResult, WindowStore as _,
+    AgentStore as _, AlertStore as _, ReportStore as _, SeriesFilter, SeriesStore as _, Store,
+    StoreResult, WindowStore as _,
 };
+
+/// Counting by runs, an incident names the rules whose alert for its
+/// check target fired from this long before it began until it ended.
+const RULE_LEAD: chrono::Duration = chrono::Duration::minutes(5);
 
 /// The check targets covered and their agents' `check_up` series.
 struct Covered {
@@ -31,6 +38,18 @@ struct Covered {
 }
 
 impl Covered {
+    /// An alert's target's place: an agent's alert when the agent is
+    /// covered, a group's (no agent) always.
+    fn alert_place(&self, check: &str, target: &str, agent: Option<Uuid>) -> Option<usize> {
+        match agent {
+            Some(agent) => self.place(check, target, agent),
+            None => self
+                .places
+                .get(&(check.to_owned(), target.to_owned()))
+                .copied(),
+        }
+    }
+
     fn place(&self, check: &str, target: &str, agent: Uuid) -> Option<usize> {
         if self.placed.as_ref().is_some_and(|p| !p.contains(&agent)) {
             return None;
@@ -48,11 +67,15 @@ struct Counts {
     incidents: Vec<Vec<Incident>>,
     spreads: Vec<Spread>,
     counted_seconds: i64,
+    /// Counting by alerts: each target's counted seconds down.
+    firing: Option<Vec<i64>>,
 }
 
 impl Counts {
     fn figures(&self, t: usize, objective: f64) -> Figures {
-        let mut f = self.tallies[t].figures(objective, &self.incidents[t], self.counted_seconds);
+        let firing = self.firing.as_ref().map(|f| f[t]);
+        let mut f =
+            self.tallies[t].figures(objective, &self.incidents[t], self.counted_seconds, firing);
         f.latency = self.spreads[t].latency();
         f.loss = self.spreads[t].loss();
         f
@@ -67,7 +90,8 @@ impl Counts {
         }
         let incidents: Vec<Incident> = self.incidents.iter().flatten().cloned().collect();
         let seconds = self.counted_seconds * self.tallies.len() as i64;
-        let mut f = all.figures(objective, &incidents, seconds);
+        let firing = self.firing.as_ref().map(|f| f.iter().sum());
+        let mut f = all.figures(objective, &incidents, seconds, firing);
         f.latency = spread.latency();
         f.loss = spread.loss();
         f
@@ -131,6 +155,7 @@ async fn report(
     Ok(Report {
         sla: sla.spec.name.clone(),
         objective,
+        count_by: sla.spec.count_by,
         period: ReportPeriod {
             label: period.label.clone(),
             from: period.from,
@@ -235,11 +260,51 @@ async fn count(
         period,
     )
     .await?;
+    let mut incidents = scanned.incidents;
+    let place = |check: &str, target: &str, agent| covered.alert_place(check, target, agent);
+    let firing = match sla.spec.count_by {
+        CountBy::Alerts => {
+            let steps = store
+                .alert_steps(&sla.spec.rules, period.from, period.to)
+                .await?;
+            let quorum = sla.spec.min_agents;
+            let found = firing(
+                &steps,
+                place,
+                &covered.targets,
+                &scanned.agents,
+                quorum,
+                &counted,
+                period,
+            );
+            incidents = found.incidents;
+            Some(found.seconds)
+        }
+        CountBy::Runs => {
+            let rules: Vec<String> = store
+                .rules()
+                .await?
+                .into_iter()
+                .map(|r| r.spec.name)
+                .collect();
+            let steps = store
+                .alert_steps(&rules, period.from - RULE_LEAD, period.to)
+                .await?;
+            let fired = fired(&steps, place);
+            for (t, list) in incidents.iter_mut().enumerate() {
+                for i in list {
+                    i.rules = rules_during(fired.get(&t), i.start, i.end, RULE_LEAD);
+                }
+            }
+            None
+        }
+    };
     Ok(Counts {
         tallies: scanned.tallies,
         agents: scanned.agents,
-        incidents: scanned.incidents,
+        incidents,
         spreads,
         counted_seconds: counted.seconds(),
+        firing,
     })
 }

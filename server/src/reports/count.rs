@@ -67,25 +67,40 @@ impl Tally {
     }
 
     /// The tally as a report shows it, against `objective` (percent),
-    /// with its incidents over `counted_seconds` of counted time (latency
-    /// and loss are filled in after).
-    pub fn figures(&self, objective: f64, incidents: &[Incident], counted_seconds: i64) -> Figures {
+    /// with its incidents over `counted_seconds` of counted time; counting
+    /// by alerts, `firing` is the counted time down (latency and loss are
+    /// filled in after).
+    pub fn figures(
+        &self,
+        objective: f64,
+        incidents: &[Incident],
+        counted_seconds: i64,
+        firing: Option<i64>,
+    ) -> Figures {
         let counted = self.runs > 0;
         let allowed_share = 1.0 - objective / 100.0;
-        let failed_share = self.failed as f64 / self.runs.max(1) as f64;
-        let allowed = allowed_share * self.runs as f64;
+        let (down_seconds, down_share) = match firing {
+            None => (
+                incidents.iter().map(|i| i.duration_seconds).sum(),
+                self.failed as f64 / self.runs.max(1) as f64,
+            ),
+            Some(s) => (s, s as f64 / counted_seconds.max(1) as f64),
+        };
         let (incidents, mttr_seconds, mtbf_seconds) = means(incidents, counted_seconds);
         Figures {
-            availability: counted.then_some(100.0 * (1.0 - failed_share)),
+            availability: counted.then_some(100.0 * (1.0 - down_share)),
+            counted_seconds,
+            down_seconds,
             runs: self.runs,
             failed_runs: self.failed,
             outvoted_runs: self.outvoted,
             excluded_runs: self.excluded,
             down_minutes: self.down_minutes,
             error_budget: counted.then(|| ErrorBudget {
-                allowed_failed_runs: allowed,
-                remaining: 1.0 - self.failed as f64 / allowed,
-                burn_rate: failed_share / allowed_share,
+                allowed_failed_runs: allowed_share * self.runs as f64,
+                allowed_down_seconds: allowed_share * counted_seconds as f64,
+                remaining: 1.0 - down_share / allowed_share,
+                burn_rate: down_share / allowed_share,
             }),
             incidents,
             mttr_seconds,
@@ -102,7 +117,7 @@ pub fn failed_runs((n, up): &(i64, f64)) -> u64 {
 }
 
 /// How many failing agents make a minute count, of `agents` that ran.
-fn needed(quorum: Option<Quorum>, agents: usize) -> usize {
+pub fn needed(quorum: Option<Quorum>, agents: usize) -> usize {
     match quorum {
         None => 1,
         Some(Quorum::Agents(k)) => (k as usize).max(1),
@@ -159,13 +174,31 @@ mod tests {
             failed: 25,
             ..Tally::default()
         };
-        let f = t.figures(99.95, &[], 0);
+        let f = t.figures(99.95, &[], 0, None);
         assert!((f.availability.unwrap() - 99.975).abs() < 1e-9);
         let b = f.error_budget.unwrap();
         assert!((b.allowed_failed_runs - 50.0).abs() < 1e-6);
         assert!((b.remaining - 0.5).abs() < 1e-9);
         assert!((b.burn_rate - 0.5).abs() < 1e-9);
-        let none = Tally::default().figures(99.9, &[], 0);
+        let none = Tally::default().figures(99.9, &[], 0, None);
         assert_eq!((none.availability, none.error_budget), (None, None));
+    }
+
+    #[test]
+    fn counting_by_alerts_spends_the_budget_by_time_firing() {
+        let t = Tally {
+            runs: 1000,
+            failed: 500,
+            ..Tally::default()
+        };
+        // 30 days counted, 43.2 min firing: 0.1 % down.
+        let month = 30 * 86_400;
+        let f = t.figures(99.9, &[], month, Some(2592));
+        assert!((f.availability.unwrap() - 99.9).abs() < 1e-9);
+        assert_eq!((f.counted_seconds, f.down_seconds), (month, 2592));
+        let b = f.error_budget.unwrap();
+        assert!((b.allowed_down_seconds - 2592.0).abs() < 1e-6);
+        assert!(b.remaining.abs() < 1e-9);
+        assert!((b.burn_rate - 1.0).abs() < 1e-9);
     }
 }

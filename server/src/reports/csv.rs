@@ -3,17 +3,21 @@
 //! its header row. Availability and loss in percent, times in seconds,
 //! instants in RFC 3339.
 
+use vantage_protocol::config::CountBy;
 use vantage_protocol::report::{Figures, Report};
 
 /// The figures' columns, as the summary and target tables share them.
-const FIGURES: [&str; 17] = [
+const FIGURES: [&str; 20] = [
     "availability_percent",
+    "counted_seconds",
+    "down_seconds",
     "runs",
     "failed_runs",
     "outvoted_runs",
     "excluded_runs",
     "down_minutes",
     "allowed_failed_runs",
+    "allowed_down_seconds",
     "budget_remaining",
     "burn_rate",
     "incidents",
@@ -32,12 +36,15 @@ fn figures(f: &Figures) -> Vec<String> {
     let latency = f.latency.as_ref();
     vec![
         opt(f.availability),
+        f.counted_seconds.to_string(),
+        f.down_seconds.to_string(),
         f.runs.to_string(),
         f.failed_runs.to_string(),
         f.outvoted_runs.to_string(),
         f.excluded_runs.to_string(),
         f.down_minutes.to_string(),
         opt(budget.map(|b| b.allowed_failed_runs)),
+        opt(budget.map(|b| b.allowed_down_seconds)),
         opt(budget.map(|b| b.remaining)),
         opt(budget.map(|b| b.burn_rate)),
         f.incidents.to_string(),
@@ -65,16 +72,21 @@ pub fn csv(report: &Report) -> String {
         out += &format!("# {name}\n{}\n", String::from_utf8_lossy(&bytes));
     };
     let p = &report.period;
+    let by = match report.count_by {
+        CountBy::Runs => "runs",
+        CountBy::Alerts => "alerts",
+    };
     let period = |label: &str, f: &Figures| {
         let mut row = vec![
             label.to_owned(),
             report.sla.clone(),
             report.objective.to_string(),
+            by.to_owned(),
         ];
         row.extend(figures(f));
         row
     };
-    let mut header = vec!["period", "sla", "objective_percent"];
+    let mut header = vec!["period", "sla", "objective_percent", "count_by"];
     header.extend(FIGURES);
     section(
         "summary",
@@ -109,6 +121,7 @@ pub fn csv(report: &Report) -> String {
                 i.ongoing.to_string(),
                 i.failed_runs.to_string(),
                 i.first_agents.join(" "),
+                i.rules.join(" "),
             ]
         })
         .collect();
@@ -123,6 +136,7 @@ pub fn csv(report: &Report) -> String {
             "ongoing",
             "failed_runs",
             "first_agents",
+            "rules",
         ],
         incidents,
     );

@@ -220,8 +220,9 @@ fn figures(report: &Report) -> String {
         );
     }
     text += &format!(
-        "Incidents: {}; failed runs: {} of {}.\n",
-        s.incidents, s.failed_runs, s.runs
+        "Incidents: {}; {}.\n",
+        s.incidents,
+        s.down_phrase(report.count_by)
     );
     for t in report.targets.iter().take(5) {
         text += &format!(

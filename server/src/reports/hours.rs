@@ -211,6 +211,20 @@ impl Counted {
         hourly
     }
 
+    /// The counted seconds of `[from, to)`.
+    pub fn seconds_in(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        let mut total = 0;
+        let mut minute = self.from + chrono::Duration::minutes((from - self.from).num_minutes());
+        while minute < to {
+            let next = minute + chrono::Duration::minutes(1);
+            if self.counts(minute) {
+                total += (next.min(to) - minute.max(from)).num_seconds().max(0);
+            }
+            minute = next;
+        }
+        total
+    }
+
     /// Whether the minute starting at `bucket` counts.
     pub fn counts(&self, bucket: DateTime<Utc>) -> bool {
         usize::try_from((bucket - self.from).num_minutes())

@@ -40,6 +40,7 @@ impl Tracker {
                     ongoing: false,
                     failed_runs: failed,
                     first_agents: agents(),
+                    rules: Vec::new(),
                 });
             }
             (Minute::Up | Minute::Excluded, _) => self.close(bucket, false),

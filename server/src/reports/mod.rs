@@ -2,7 +2,8 @@
 //! period.rs, calendar periods in a time zone; hours.rs, the minutes that
 //! count (business hours, excluded maintenance windows); count.rs,
 //! counting by runs against the quorum, and the error budget;
-//! incidents.rs, runs of down minutes, MTTR and MTBF; latency.rs, latency
+//! incidents.rs, runs of down minutes, MTTR and MTBF; firing.rs, counting
+//! by the time alerts fired instead; latency.rs, latency
 //! and loss from the rollups' sketches; scan.rs, a period counted by
 //! hours, minute by minute only where failures or partly counted hours
 //! need it; build.rs, a report made of them; csv.rs, html.rs, pdf.rs, its
@@ -12,6 +13,7 @@ pub mod build;
 pub mod count;
 pub mod csv;
 pub mod deliver;
+pub mod firing;
 pub mod hours;
 pub mod html;
 pub mod incidents;

@@ -4,7 +4,7 @@
 use std::str::FromStr as _;
 
 use chrono_tz::Tz;
-use vantage_protocol::config::{MAX_LATENCY_METRICS, OBJECTIVE_DECIMALS, Quorum, SlaSpec};
+use vantage_protocol::config::{CountBy, MAX_LATENCY_METRICS, OBJECTIVE_DECIMALS, Quorum, SlaSpec};
 use vantage_protocol::ingest::FieldError;
 use vantage_protocol::rules;
 
@@ -80,6 +80,26 @@ impl Sla {
         for (i, metric) in spec.latency_metrics.iter().enumerate() {
             if let Err(why) = rules::check_metric_name(metric) {
                 bad(&format!("latency_metrics[{i}]"), why);
+            }
+        }
+        match (spec.count_by, spec.rules.is_empty()) {
+            (CountBy::Alerts, true) => bad(
+                "rules",
+                "names the alert rules whose firing counts as down time (`count_by = \"alerts\"`)"
+                    .into(),
+            ),
+            (CountBy::Runs, false) => bad(
+                "rules",
+                "counts only with `count_by = \"alerts\"` (counting by runs reads no rule)".into(),
+            ),
+            _ => {}
+        }
+        for (i, rule) in spec.rules.iter().enumerate() {
+            if !is_name(rule) {
+                bad(
+                    &format!("rules[{i}]"),
+                    format!("`{rule}` is not a rule name"),
+                );
             }
         }
         if let Some(Quorum::Agents(0)) = spec.min_agents {

@@ -1,8 +1,9 @@
 //! SLAs (`slas`, saved by name like maintenance windows) and what reports
-//! read: each check's runs and ups per minute or per hour.
+//! read: each check's runs and ups per minute or per hour, and the
+//! history of the alerts an SLA counts by.
 
 use chrono::{DateTime, Utc};
-use vantage_protocol::config::{ReportDeliveryView, SlaSpec};
+use vantage_protocol::config::{AlertEventView, ReportDeliveryView, SlaSpec};
 
 use super::alerts::RuleSaved;
 use super::dispatch::store_trait;
@@ -61,5 +62,14 @@ store_trait! {
             from: DateTime<Utc>,
             to: DateTime<Utc>
         ) -> StoreResult<Vec<UpRow>>;
+        /// The history of these rules' alerts over `[from, to)` (by the
+        /// time of the results judged), after each alert's last step
+        /// before `from` (its state then), in the order they were judged.
+        async fn alert_steps(
+            &self,
+            rules: &[String],
+            from: DateTime<Utc>,
+            to: DateTime<Utc>
+        ) -> StoreResult<Vec<AlertEventView>>;
     }
 }

@@ -1,8 +1,10 @@
 //! Reports and SLAs over the API, on both backends: a golden month whose
 //! every figure is counted by hand (`golden`), the same report as CSV,
-//! HTML and PDF (`formats`), and bad SLAs and queries (`bad_input`).
+//! HTML and PDF (`formats`), counting by alerts (`by_alerts`), and bad SLAs
+//! and queries (`bad_input`).
 
 mod bad_input;
+mod by_alerts;
 mod deliveries;
 mod formats;
 mod golden;

@@ -1957,6 +1957,11 @@ export interface components {
             /** @description The desired state's version this is about. */
             version: string;
         };
+        /**
+         * @description How a report counts availability.
+         * @enum {string}
+         */
+        CountBy: "runs" | "alerts";
         Created: {
             /** Format: uuid */
             id: string;
@@ -2091,6 +2096,11 @@ export interface components {
         ErrorBudget: {
             /**
              * Format: double
+             * @description Down time the objective allows over the time counted, in seconds.
+             */
+            allowed_down_seconds: number;
+            /**
+             * Format: double
              * @description Failed runs the objective allows over the runs counted.
              */
             allowed_failed_runs: number;
@@ -2118,9 +2128,20 @@ export interface components {
             availability?: number | null;
             /**
              * Format: int64
+             * @description The time counted (per check target, summed), in seconds.
+             */
+            counted_seconds: number;
+            /**
+             * Format: int64
              * @description Minutes (per check target) in which failures counted.
              */
             down_minutes: number;
+            /**
+             * Format: int64
+             * @description Of it, the time down, in seconds: in incidents (counting by runs)
+             *     or firing (by alerts).
+             */
+            down_seconds: number;
             error_budget?: components["schemas"]["ErrorBudget"] | null;
             /**
              * Format: int64
@@ -2234,10 +2255,15 @@ export interface components {
              * @description The failed runs it counted.
              */
             failed_runs: number;
-            /** @description The agents that failed in its first minute. */
+            /**
+             * @description The agents that failed in its first minute (counting by alerts:
+             *     whose alerts were firing when it began).
+             */
             first_agents: string[];
             /** @description Still down when the period ended. */
             ongoing: boolean;
+            /** @description The alert rules that fired for the check target during it. */
+            rules: string[];
             /**
              * Format: date-time
              * @description The start of its first down minute (or of the period).
@@ -2726,6 +2752,8 @@ export interface components {
         };
         /** @description One report. */
         Report: {
+            /** @description How availability was counted. */
+            count_by: components["schemas"]["CountBy"];
             /**
              * Format: date-time
              * @description When the report was made.
@@ -3154,6 +3182,12 @@ export interface components {
         /** @description An SLA as an operator saves it. */
         SlaSpec: {
             business_hours?: components["schemas"]["BusinessHours"] | null;
+            /**
+             * @description How availability is counted: `runs` (the default: each agent's
+             *     `check_up`, minute by minute against `min_agents`) or `alerts`
+             *     (the time the alerts of `rules` spent firing).
+             */
+            count_by?: components["schemas"]["CountBy"];
             deliver?: components["schemas"]["ReportDelivery"] | null;
             /** @description Maintenance windows (by name) whose open time does not count. */
             exclude_windows?: string[];
@@ -3176,6 +3210,12 @@ export interface components {
             objective: number;
             /** @description The calendar period a report covers. */
             period: components["schemas"]["SlaPeriod"];
+            /**
+             * @description With `count_by = "alerts"`, the alert rules (by name) whose firing
+             *     counts as down time: a check target's group alert (a rule's own
+             *     `min_agents`), or `min_agents` of its agents' alerts at once.
+             */
+            rules?: string[];
             /**
              * @description Which check targets it covers (check and target globs, plugin,
              *     agents' groups and labels); empty covers every one.

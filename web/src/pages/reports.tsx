@@ -144,6 +144,15 @@ function ReportView({ report }: { report: Report }) {
           {s.error_budget ? `${(s.error_budget.remaining * 100).toFixed(1)} %` : "–"}
         </Card>
         <Card label="Incidents">{s.incidents}</Card>
+        {report.count_by === "alerts" ? (
+          <Card label="Time firing" testid="report-firing">
+            {duration(s.down_seconds)}
+          </Card>
+        ) : (
+          <Card label="Failed runs">
+            {s.failed_runs} of {s.runs}
+          </Card>
+        )}
         <Card label="MTTR">{duration(s.mttr_seconds)}</Card>
         <Card label="Latency p95">{latency(s.latency?.p95)}</Card>
         <Card label="Loss">{s.loss == null ? "–" : percent(s.loss * 100)}</Card>
@@ -180,6 +189,7 @@ function ReportView({ report }: { report: Report }) {
               <th scope="col">Start</th>
               <th scope="col">Duration</th>
               <th scope="col">First failing agents</th>
+              <th scope="col">Alert rules</th>
             </tr>
           </thead>
           <tbody>
@@ -193,6 +203,7 @@ function ReportView({ report }: { report: Report }) {
                   {i.ongoing ? ", ongoing" : ""}
                 </td>
                 <td>{i.first_agents.join(", ")}</td>
+                <td>{i.rules.join(", ")}</td>
               </tr>
             ))}
           </tbody>

@@ -82,7 +82,7 @@ pub(super) async fn history(
     rows.iter().map(event).collect()
 }
 
-fn event(row: &PgRow) -> StoreResult<AlertEventView> {
+pub(super) fn event(row: &PgRow) -> StoreResult<AlertEventView> {
     let causes: Vec<Uuid> = row.try_get("causes")?;
     let notices: Vec<String> = row.try_get("notices")?;
     Ok(AlertEventView {
@@ -102,6 +102,31 @@ fn event(row: &PgRow) -> StoreResult<AlertEventView> {
             .try_get::<Option<i64>, _>("repeat_every")?
             .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
     })
+}
+
+/// The steps of `rules`' alerts judged over `[from, to)`, after each
+/// alert's last one before `from`, in the order they were judged.
+pub(super) async fn steps(
+    db: &sqlx::PgPool,
+    rules: &[String],
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<Vec<AlertEventView>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        "
+         WHERE e.rule = ANY($1) AND ((e.at >= $2 AND e.at < $3) OR e.id IN (
+             SELECT max(id) FROM alert_events WHERE rule = ANY($1) AND at < $2
+             GROUP BY rule, check_id, check_name, target, agent_id))
+         ORDER BY e.id"
+    ))
+    .bind(rules)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(event).collect()
 }
 
 /// Steps waiting in the outbox, oldest first.

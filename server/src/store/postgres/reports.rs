@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use vantage_protocol::config::{ReportDeliveryView, SlaSpec};
+use vantage_protocol::config::{AlertEventView, ReportDeliveryView, SlaSpec};
 
 use super::named::{Table, all, delete, put};
 use super::{PgStore, ids32};
@@ -116,5 +116,14 @@ impl ReportStore for PgStore {
                 })
             })
             .collect()
+    }
+
+    async fn alert_steps(
+        &self,
+        rules: &[String],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<AlertEventView>> {
+        super::alert_states::steps(&self.pool, rules, from, to).await
     }
 }

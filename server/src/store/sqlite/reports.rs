@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use vantage_protocol::config::{ReportDeliveryView, SlaSpec};
+use vantage_protocol::config::{AlertEventView, ReportDeliveryView, SlaSpec};
 
 use super::named::{Table, all, delete, put};
 use super::{SqliteStore, id_list, micros, time_at};
@@ -119,5 +119,14 @@ impl ReportStore for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn alert_steps(
+        &self,
+        rules: &[String],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<AlertEventView>> {
+        super::alert_states::steps(&self.read, rules, from, to).await
     }
 }

@@ -32,6 +32,34 @@ async fn bad_slas_and_report_queries_get_422s_naming_the_field(backend: Backend)
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["objective", "timezone", "exclude_windows[0]"]);
+    // Counting by alerts names rules that exist; counting by runs none.
+    for (sla, want) in [
+        (
+            json!({"name": "edge", "objective": 99.9, "period": "month", "count_by": "alerts"}),
+            "rules",
+        ),
+        (
+            json!({"name": "edge", "objective": 99.9, "period": "month", "count_by": "alerts",
+                "rules": ["no-such-rule"]}),
+            "rules[0]",
+        ),
+        (
+            json!({"name": "edge", "objective": 99.9, "period": "month", "rules": ["web-down"]}),
+            "rules",
+        ),
+        (
+            json!({"name": "edge", "objective": 99.9, "period": "month", "count_by": "time"}),
+            "",
+        ),
+    ] {
+        let problem = send_json(admin, Method::PUT, "/api/v1/slas/edge", &sla)
+            .await
+            .expect(422)
+            .json();
+        if !want.is_empty() {
+            assert_eq!(problem["errors"][0]["field"], want, "{sla}: {problem}");
+        }
+    }
     let unknown_period = json!({"name": "edge", "objective": 99.9, "period": "fortnight"});
     send_json(admin, Method::PUT, "/api/v1/slas/edge", &unknown_period)
         .await

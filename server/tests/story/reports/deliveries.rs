@@ -105,10 +105,7 @@ async fn a_month_s_report_is_sent_once_to_each_channel_when_the_month_ends(backe
         data.contains(&format!("{label}: 66.6667 % (objective 99.9 %)")),
         "{data}"
     );
-    assert!(
-        data.contains("Incidents: 1; failed runs: 1 of 3."),
-        "{data}"
-    );
+    assert!(data.contains("Incidents: 1; 1 failed of 3 runs."), "{data}");
     assert!(data.contains("Content-Type: application/pdf"), "{data}");
     assert!(
         data.contains(&format!("filename=\"monthly-{label}.pdf\"")),
@@ -129,7 +126,7 @@ async fn a_month_s_report_is_sent_once_to_each_channel_when_the_month_ends(backe
         discord["embeds"][0]["description"]
             .as_str()
             .unwrap()
-            .contains("failed runs: 1 of 3")
+            .contains("1 failed of 3 runs")
     );
     let report = posts[0].json();
     assert_eq!(
