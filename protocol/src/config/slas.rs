@@ -63,6 +63,13 @@ pub struct SlaSpec {
     /// Maintenance windows (by name) whose open time does not count.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude_windows: Vec<String>,
+    /// Take silences out of the counted time, as maintenance of what they
+    /// match: a silence whose match names only a check and a target
+    /// (either or both; no rule, no agent) excludes those check targets'
+    /// time while it is on. A silence on a rule or an agent quiets noise
+    /// and excludes nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exclude_silences: bool,
     /// A minute counts against the objective only when at least this many
     /// of a check target's agents (or this share of those that ran it in
     /// the minute, `"60%"`) failed a run in it (default 1): one broken

@@ -81,27 +81,20 @@ async fn put_sla(
     if let Some(deliver) = &spec.deliver {
         errors.extend(delivery_problems(&state, deliver).await?);
     }
-    let windows = state.store.windows().await?;
-    for (i, wanted) in spec.exclude_windows.iter().enumerate() {
-        if !windows.iter().any(|w| &w.spec.name == wanted) {
-            errors.push(FieldError {
-                index: None,
-                field: format!("exclude_windows[{i}]"),
-                reason: format!("no maintenance window `{wanted}`"),
-            });
-        }
-    }
+    let windows: Vec<String> = (state.store.windows().await?.into_iter())
+        .map(|w| w.spec.name)
+        .collect();
+    errors.extend(missing(
+        "exclude_windows",
+        "maintenance window",
+        &spec.exclude_windows,
+        &windows,
+    ));
     if !spec.rules.is_empty() {
-        let rules = state.store.rules().await?;
-        for (i, wanted) in spec.rules.iter().enumerate() {
-            if !rules.iter().any(|r| &r.spec.name == wanted) {
-                errors.push(FieldError {
-                    index: None,
-                    field: format!("rules[{i}]"),
-                    reason: format!("no alert rule `{wanted}`"),
-                });
-            }
-        }
+        let rules: Vec<String> = (state.store.rules().await?.into_iter())
+            .map(|r| r.spec.name)
+            .collect();
+        errors.extend(missing("rules", "alert rule", &spec.rules, &rules));
     }
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
@@ -360,4 +353,19 @@ fn periods(sla: &Sla, q: &ReportQuery, now: DateTime<Utc>) -> ApiResult<(Period,
         (None, Some(_), None) => Err(ApiError::field("to", "is needed with from")),
         (None, None, Some(_)) => Err(ApiError::field("from", "is needed with to")),
     }
+}
+
+/// A field error for each name of `wanted` (the list `field`) that is not
+/// among `existing`.
+fn missing(field: &str, what: &str, wanted: &[String], existing: &[String]) -> Vec<FieldError> {
+    wanted
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| !existing.contains(name))
+        .map(|(i, name)| FieldError {
+            index: None,
+            field: format!("{field}[{i}]"),
+            reason: format!("no {what} `{name}`"),
+        })
+        .collect()
 }

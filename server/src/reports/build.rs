@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use vantage_protocol::config::CountBy;
+use vantage_protocol::config::{CountBy, SilenceView};
 use vantage_protocol::report::{Figures, Incident, Report, ReportPeriod, TargetFigures};
 
 use super::count::Tally;
@@ -15,12 +15,13 @@ use super::hours::Counted;
 use super::latency::{Spread, spreads};
 use super::period::Period;
 use super::scan::{Targets, scan};
+use super::silenced::Silenced;
 use super::sla::Sla;
 use crate::alerting::windows::Window;
 use crate::ingest::CHECK_UP;
 use crate::store::{
-    AgentStore as _, AlertStore as _, ReportStore as _, SeriesFilter, SeriesStore as _, Store,
-    StoreResult, WindowStore as _,
+    AgentStore as _, AlertStore as _, NotifyStore as _, ReportStore as _, SeriesFilter,
+    SeriesStore as _, Store, StoreResult, WindowStore as _,
 };
 
 /// Counting by runs, an incident names the rules whose alert for its
@@ -66,7 +67,8 @@ struct Counts {
     agents: Vec<u32>,
     incidents: Vec<Vec<Incident>>,
     spreads: Vec<Spread>,
-    counted_seconds: i64,
+    /// Each target's counted seconds (less its silenced ones).
+    counted_seconds: Vec<i64>,
     /// Counting by alerts: each target's counted seconds down.
     firing: Option<Vec<i64>>,
 }
@@ -74,8 +76,12 @@ struct Counts {
 impl Counts {
     fn figures(&self, t: usize, objective: f64) -> Figures {
         let firing = self.firing.as_ref().map(|f| f[t]);
-        let mut f =
-            self.tallies[t].figures(objective, &self.incidents[t], self.counted_seconds, firing);
+        let mut f = self.tallies[t].figures(
+            objective,
+            &self.incidents[t],
+            self.counted_seconds[t],
+            firing,
+        );
         f.latency = self.spreads[t].latency();
         f.loss = self.spreads[t].loss();
         f
@@ -89,7 +95,7 @@ impl Counts {
             spread.merge(s);
         }
         let incidents: Vec<Incident> = self.incidents.iter().flatten().cloned().collect();
-        let seconds = self.counted_seconds * self.tallies.len() as i64;
+        let seconds = self.counted_seconds.iter().sum();
         let firing = self.firing.as_ref().map(|f| f.iter().sum());
         let mut f = all.figures(objective, &incidents, seconds, firing);
         f.latency = spread.latency();
@@ -115,22 +121,37 @@ pub async fn report_of(
         .filter(|w| sla.spec.exclude_windows.contains(&w.spec.name))
         .filter_map(|w| Window::compile(w.spec).ok())
         .collect();
-    report(store, sla, &windows, period, previous, now).await
+    let silences = if sla.spec.exclude_silences {
+        store.silences(Some(previous.from)).await?
+    } else {
+        Vec::new()
+    };
+    let excluded = Excluded {
+        windows: &windows,
+        silences: &silences,
+    };
+    report(store, sla, &excluded, period, previous, now).await
 }
 
-/// The SLA's report over `period`, beside `previous`; `windows` are the
-/// maintenance windows it excludes.
+/// What an SLA takes out of the counted time: maintenance windows, and
+/// (with `exclude_silences`) silences.
+struct Excluded<'a> {
+    windows: &'a [Window],
+    silences: &'a [SilenceView],
+}
+
+/// The SLA's report over `period`, beside `previous`, less `excluded`.
 async fn report(
     store: &Store,
     sla: &Sla,
-    windows: &[Window],
+    excluded: &Excluded<'_>,
     period: &Period,
     previous: &Period,
     now: DateTime<Utc>,
 ) -> StoreResult<Report> {
     let covered = covered(store, sla).await?;
-    let this = count(store, sla, windows, &covered, period).await?;
-    let before = count(store, sla, windows, &covered, previous).await?;
+    let this = count(store, sla, excluded, &covered, period).await?;
+    let before = count(store, sla, excluded, &covered, previous).await?;
     let objective = sla.spec.objective;
     let mut targets: Vec<TargetFigures> = covered
         .targets
@@ -225,11 +246,12 @@ async fn covered(store: &Store, sla: &Sla) -> StoreResult<Covered> {
 async fn count(
     store: &Store,
     sla: &Sla,
-    windows: &[Window],
+    excluded: &Excluded<'_>,
     covered: &Covered,
     period: &Period,
 ) -> StoreResult<Counts> {
-    let spans: Vec<_> = windows
+    let spans: Vec<_> = excluded
+        .windows
         .iter()
         .flat_map(|w| w.open_spans(period.from, period.to))
         .collect();
@@ -239,11 +261,13 @@ async fn count(
         series: &covered.series,
     };
     let hourly = counted.hourly();
+    let silenced = Silenced::of(excluded.silences, &covered.targets, period);
     let scanned = scan(
         store,
         &targets,
         &counted,
         &hourly,
+        &silenced,
         sla.spec.min_agents,
         period,
     )
@@ -274,7 +298,7 @@ async fn count(
                 &covered.targets,
                 &scanned.agents,
                 quorum,
-                &counted,
+                |t, from, to| silenced.seconds_in(t, &counted, from, to),
                 period,
             );
             incidents = found.incidents;
@@ -304,7 +328,9 @@ async fn count(
         agents: scanned.agents,
         incidents,
         spreads,
-        counted_seconds: counted.seconds(),
+        counted_seconds: (0..n)
+            .map(|t| silenced.counted_seconds(t, &counted))
+            .collect(),
         firing,
     })
 }

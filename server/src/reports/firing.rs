@@ -13,7 +13,6 @@ use vantage_protocol::config::{AlertEventView, AlertState, Quorum};
 use vantage_protocol::report::Incident;
 
 use super::count::needed;
-use super::hours::Counted;
 use super::period::Period;
 
 /// What counting by alerts found of each check target.
@@ -40,14 +39,15 @@ pub type Fired = HashMap<usize, Vec<(DateTime<Utc>, String)>>;
 
 /// Counts `steps` (in the order judged) over `period`. `place(check,
 /// target, agent)` gives the covered check target's place of an alert
-/// (`agent` none for a group), `agents[t]` how many agents ran it.
+/// (`agent` none for a group), `agents[t]` how many agents ran it, and
+/// `counted(t, from, to)` the seconds of a span that count for it.
 pub fn firing(
     steps: &[AlertEventView],
     place: impl Fn(&str, &str, Option<uuid::Uuid>) -> Option<usize>,
     names: &[(String, String)],
     agents: &[u32],
     quorum: Option<Quorum>,
-    counted: &Counted,
+    counted: impl Fn(usize, DateTime<Utc>, DateTime<Utc>) -> i64,
     period: &Period,
 ) -> Firing {
     let mut spans: Vec<Vec<Span>> = vec![Vec::new(); names.len()];
@@ -61,7 +61,7 @@ pub fn firing(
     for (t, spans) in spans.iter().enumerate() {
         let need = needed(quorum, agents[t] as usize);
         for (from, to) in down(spans, need) {
-            out.seconds[t] += counted.seconds_in(from, to);
+            out.seconds[t] += counted(t, from, to);
             let during = spans.iter().filter(|s| s.from < to && s.to > from);
             let rules: BTreeSet<&str> = during.clone().map(|s| s.rule.as_str()).collect();
             let mut first: BTreeSet<String> = BTreeSet::new();
@@ -238,6 +238,7 @@ mod tests {
     use chrono::TimeZone as _;
     use vantage_protocol::config::AlertSubject;
 
+    use super::super::hours::Counted;
     use super::*;
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {
@@ -293,7 +294,7 @@ mod tests {
             &names,
             &[3],
             quorum,
-            &counted,
+            |_, from, to| counted.seconds_in(from, to),
             &period,
         )
     }

@@ -213,11 +213,24 @@ impl Counted {
 
     /// The counted seconds of `[from, to)`.
     pub fn seconds_in(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        self.seconds_where(from, to, |_| true)
+    }
+
+    /// The counted seconds of `[from, to)` in the minutes `keep` keeps
+    /// (by their start).
+    pub fn seconds_where(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        keep: impl Fn(DateTime<Utc>) -> bool,
+    ) -> i64 {
+        let end = self.from + chrono::Duration::minutes(self.minutes.len() as i64);
+        let (from, to) = (from.max(self.from), to.min(end));
         let mut total = 0;
         let mut minute = self.from + chrono::Duration::minutes((from - self.from).num_minutes());
         while minute < to {
             let next = minute + chrono::Duration::minutes(1);
-            if self.counts(minute) {
+            if self.counts(minute) && keep(minute) {
                 total += (next.min(to) - minute.max(from)).num_seconds().max(0);
             }
             minute = next;

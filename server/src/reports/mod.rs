@@ -1,6 +1,7 @@
 //! Reports and SLAs (docs/reports.md): sla.rs, an SLA checked whole;
 //! period.rs, calendar periods in a time zone; hours.rs, the minutes that
-//! count (business hours, excluded maintenance windows); count.rs,
+//! count (business hours, excluded maintenance windows); silenced.rs,
+//! silences on check targets taken out of their counted time; count.rs,
 //! counting by runs against the quorum, and the error budget;
 //! incidents.rs, runs of down minutes, MTTR and MTBF; firing.rs, counting
 //! by the time alerts fired instead; latency.rs, latency
@@ -21,4 +22,5 @@ pub mod latency;
 pub mod pdf;
 pub mod period;
 pub mod scan;
+pub mod silenced;
 pub mod sla;

@@ -2,8 +2,8 @@
 //! matters. A check target's hour that counts whole and in which none of
 //! its runs failed adds its runs at once (the hour rollups); its hours
 //! with a failure, the hour after each (where an incident ends), and the
-//! hours only partly counted (business hours, windows, the period's
-//! edges) are counted minute by minute (the minute rollups), as the
+//! hours only partly counted (business hours, windows, silences, the
+//! period's edges) are counted minute by minute (the minute rollups), as the
 //! quorum and incidents need. An hour whose minutes are gone (older than
 //! their retention) counts as one minute: its failures against the quorum
 //! of the agents that failed in it, whole if its first minute counts.
@@ -18,6 +18,7 @@ use super::count::Tally;
 use super::hours::{Counted, Hourly, floor_hour, runs_of_hours};
 use super::incidents::Tracker;
 use super::period::Period;
+use super::silenced::Silenced;
 use crate::store::{ReportStore as _, Rollup, Store, StoreResult, UpRow};
 
 /// What is counted of each check target.
@@ -76,6 +77,7 @@ pub async fn scan(
     targets: &Targets<'_>,
     counted: &Counted,
     hourly: &Hourly,
+    silenced: &Silenced,
     quorum: Option<Quorum>,
     period: &Period,
 ) -> StoreResult<Scanned> {
@@ -94,6 +96,8 @@ pub async fn scan(
             detail.insert((row.bucket + Duration::hours(1), *t));
         }
     }
+    // Hours a silence takes in part.
+    detail.extend(silenced.partial_hours());
     let by_minutes = |hour: DateTime<Utc>, t: usize| {
         hourly.partial.contains(&hour) || detail.contains(&(hour, t))
     };
@@ -129,7 +133,8 @@ pub async fn scan(
         // Minutes gone: the hour as one minute, counted by its first.
         let counts_whole = hourly.counts(hour, counted);
         for (t, rows) in whole {
-            counts[t].step(hour, &rows, quorum, counts_whole, &targets.names[t]);
+            let counts_here = counts_whole && !silenced.excludes(t, hour);
+            counts[t].step(hour, &rows, quorum, counts_here, &targets.names[t]);
         }
         let mut minute: BTreeMap<usize, Vec<(&UpRow, &str)>> = BTreeMap::new();
         for (i, row) in minutes.iter().enumerate() {
@@ -145,7 +150,8 @@ pub async fn scan(
             {
                 let minute_counts = counted.counts(row.bucket);
                 for (t, rows) in std::mem::take(&mut minute) {
-                    counts[t].step(row.bucket, &rows, quorum, minute_counts, &targets.names[t]);
+                    let counts_here = minute_counts && !silenced.excludes(t, row.bucket);
+                    counts[t].step(row.bucket, &rows, quorum, counts_here, &targets.names[t]);
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! Reports and SLAs over the API, on both backends: a golden month whose
 //! every figure is counted by hand (`golden`), the same report as CSV,
-//! HTML and PDF (`formats`), counting by alerts (`by_alerts`), and bad SLAs
-//! and queries (`bad_input`).
+//! HTML and PDF (`formats`), counting by alerts (`by_alerts`), silences
+//! taken out (`silences`), and bad SLAs and queries (`bad_input`).
 
 mod bad_input;
 mod by_alerts;
@@ -9,12 +9,17 @@ mod deliveries;
 mod formats;
 mod golden;
 mod hours;
+mod silences;
 
+use chrono::{DateTime, Duration, Utc};
 use hyper::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
+use uuid::Uuid;
 use vantage_server::config::{Retention, ServerConfig};
 
+use crate::api::enroll;
 use crate::registry::send_json;
+use crate::support::batch;
 use crate::support::http::Client;
 use crate::support::server::{Backend, TestServer, start_with};
 
@@ -53,4 +58,51 @@ pub(crate) fn assert_close(got: &Value, want: f64) {
         .as_f64()
         .unwrap_or_else(|| panic!("not a number: {got}"));
     assert!((got - want).abs() < 1e-9, "{got} ≠ {want}");
+}
+
+/// A `web` run of `agent` at `at` against 10.0.0.1: ok or timed out.
+pub(crate) fn web_run(agent: &str, at: DateTime<Utc>, ok: bool) -> Value {
+    json!({
+        "id": Uuid::now_v7(), "agent": agent, "check": "web", "target": "10.0.0.1",
+        "plugin": "http", "plugin_version": "0.1.0",
+        "status": if ok { "ok" } else { "timeout" },
+        "started_at": at, "duration": 0.05,
+        "samples": [{"metric": "total_time", "unit": "seconds", "value": 0.02}],
+    })
+}
+
+/// Each agent enrolled and its `web` runs every 10 minutes over
+/// `[from, to)` stored, failing where `down(agent, at)`; then rolled up.
+pub(crate) async fn web_runs(
+    server: &TestServer,
+    agents: &[&str],
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    down: impl Fn(&str, DateTime<Utc>) -> bool,
+) {
+    for agent in agents {
+        let (client, _) = enroll(server, agent).await;
+        let mut runs = Vec::new();
+        let mut t = from;
+        while t < to {
+            runs.push(web_run(agent, t, !down(agent, t)));
+            t += Duration::minutes(10);
+        }
+        client
+            .post("/api/v1/ingest", &batch(runs))
+            .await
+            .expect(200);
+    }
+    vantage_server::jobs::rollup(&server.state.store, Utc::now() + Duration::minutes(1))
+        .await
+        .unwrap();
+}
+
+/// A report's path over `[from, to)`.
+pub(crate) fn range_path(sla: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    let stamp = |t: DateTime<Utc>| t.to_rfc3339().replace('+', "%2B");
+    format!(
+        "/api/v1/reports?sla={sla}&from={}&to={}",
+        stamp(from),
+        stamp(to)
+    )
 }

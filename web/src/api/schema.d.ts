@@ -3189,6 +3189,14 @@ export interface components {
              */
             count_by?: components["schemas"]["CountBy"];
             deliver?: components["schemas"]["ReportDelivery"] | null;
+            /**
+             * @description Take silences out of the counted time, as maintenance of what they
+             *     match: a silence whose match names only a check and a target
+             *     (either or both; no rule, no agent) excludes those check targets'
+             *     time while it is on. A silence on a rule or an agent quiets noise
+             *     and excludes nothing.
+             */
+            exclude_silences?: boolean;
             /** @description Maintenance windows (by name) whose open time does not count. */
             exclude_windows?: string[];
             /**

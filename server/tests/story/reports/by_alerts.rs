@@ -4,25 +4,12 @@
 //! not, whatever the runs say; counting by runs, the incident names the
 //! rule that fired in it.
 
-use chrono::{DateTime, Duration, DurationRound as _, Utc};
-use serde_json::{Value, json};
-use uuid::Uuid;
+use chrono::{Duration, DurationRound as _, Utc};
+use serde_json::json;
 
-use super::{assert_close, put, server};
-use crate::api::enroll;
+use super::{assert_close, put, range_path, server, web_runs};
 use crate::both;
-use crate::support::batch;
 use crate::support::server::Backend;
-
-fn run(agent: &str, at: DateTime<Utc>, ok: bool) -> Value {
-    json!({
-        "id": Uuid::now_v7(), "agent": agent, "check": "web", "target": "10.0.0.1",
-        "plugin": "http", "plugin_version": "0.1.0",
-        "status": if ok { "ok" } else { "timeout" },
-        "started_at": at, "duration": 0.05,
-        "samples": [{"metric": "total_time", "unit": "seconds", "value": 0.02}],
-    })
-}
 
 both!(a_report_counting_by_alerts_counts_the_time_the_quorum_fired);
 async fn a_report_counting_by_alerts_counts_the_time_the_quorum_fired(backend: Backend) {
@@ -51,24 +38,11 @@ async fn a_report_counting_by_alerts_counts_the_time_the_quorum_fired(backend: B
         day + Duration::days(1) + Duration::hours(9),
         day + Duration::days(1) + Duration::hours(10),
     );
-    for agent in ["a1", "a2", "a3"] {
-        let (client, _) = enroll(&server, agent).await;
-        let mut runs = Vec::new();
-        let mut t = from;
-        while t < to {
-            let down = (agent != "a3" && (together.0..together.1).contains(&t))
-                || (agent == "a2" && (alone.0..alone.1).contains(&t));
-            runs.push(run(agent, t, !down));
-            t += Duration::minutes(10);
-        }
-        client
-            .post("/api/v1/ingest", &batch(runs))
-            .await
-            .expect(200);
-    }
-    vantage_server::jobs::rollup(&server.state.store, Utc::now() + Duration::minutes(1))
-        .await
-        .unwrap();
+    web_runs(&server, &["a1", "a2", "a3"], (from, to), |agent, t| {
+        (agent != "a3" && (together.0..together.1).contains(&t))
+            || (agent == "a2" && (alone.0..alone.1).contains(&t))
+    })
+    .await;
     // web-slow fires all along, on every agent.
     let slow = admin
         .get("/api/v1/alerts?rule=web-slow&state=firing")
@@ -89,14 +63,7 @@ async fn a_report_counting_by_alerts_counts_the_time_the_quorum_fired(backend: B
         &json!({"name": "runs", "objective": 99.9, "period": "year", "min_agents": 2}),
     )
     .await;
-    let stamp = |t: DateTime<Utc>| t.to_rfc3339().replace('+', "%2B");
-    let report = |sla: &str| {
-        format!(
-            "/api/v1/reports?sla={sla}&from={}&to={}",
-            stamp(from),
-            stamp(to)
-        )
-    };
+    let report = |sla: &str| range_path(sla, from, to);
 
     let by_alerts = admin.get(&report("alerts")).await.expect(200).json();
     assert_eq!(by_alerts["count_by"], "alerts");

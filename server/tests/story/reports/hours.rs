@@ -4,26 +4,13 @@
 //! `retention.minute`): the same runs, failures, outvoted runs and
 //! incident, the down time then counted in hours.
 
-use chrono::{DateTime, Duration, DurationRound as _, Utc};
-use serde_json::{Value, json};
-use uuid::Uuid;
+use chrono::{Duration, DurationRound as _, Utc};
+use serde_json::json;
 use vantage_server::store::{JobStore as _, Rollup};
 
-use super::{put, server};
-use crate::api::enroll;
+use super::{put, range_path, server, web_runs};
 use crate::both;
-use crate::support::batch;
 use crate::support::server::Backend;
-
-fn run(agent: &str, at: DateTime<Utc>, ok: bool) -> Value {
-    json!({
-        "id": Uuid::now_v7(), "agent": agent, "check": "web", "target": "10.0.0.1",
-        "plugin": "http", "plugin_version": "0.1.0",
-        "status": if ok { "ok" } else { "timeout" },
-        "started_at": at, "duration": 0.05,
-        "samples": [{"metric": "total_time", "unit": "seconds", "value": 0.02}],
-    })
-}
 
 both!(a_report_counts_whole_hours_once_their_minutes_are_gone);
 async fn a_report_counts_whole_hours_once_their_minutes_are_gone(backend: Backend) {
@@ -37,36 +24,18 @@ async fn a_report_counts_whole_hours_once_their_minutes_are_gone(backend: Backen
         day + Duration::days(1) + Duration::hours(9),
         day + Duration::days(1) + Duration::hours(10),
     );
-    for agent in ["a1", "a2"] {
-        let (client, _) = enroll(&server, agent).await;
-        let mut runs = Vec::new();
-        let mut t = from;
-        while t < to {
-            let down = (both_down.0..both_down.1).contains(&t)
-                || (agent == "a2" && (one_down.0..one_down.1).contains(&t));
-            runs.push(run(agent, t, !down));
-            t += Duration::minutes(10);
-        }
-        client
-            .post("/api/v1/ingest", &batch(runs))
-            .await
-            .expect(200);
-    }
-    vantage_server::jobs::rollup(&server.state.store, Utc::now() + Duration::minutes(1))
-        .await
-        .unwrap();
+    web_runs(&server, &["a1", "a2"], (from, to), |agent, t| {
+        (both_down.0..both_down.1).contains(&t)
+            || (agent == "a2" && (one_down.0..one_down.1).contains(&t))
+    })
+    .await;
     put(
         &server.admin,
         "/api/v1/slas/yearly",
         &json!({"name": "yearly", "objective": 99.9, "period": "year", "min_agents": 2}),
     )
     .await;
-    let stamp = |t: DateTime<Utc>| t.to_rfc3339().replace('+', "%2B");
-    let path = format!(
-        "/api/v1/reports?sla=yearly&from={}&to={}",
-        stamp(from),
-        stamp(to)
-    );
+    let path = range_path("yearly", from, to);
     let by_minutes = server.admin.get(&path).await.expect(200).json();
     let runs = 2 * 3 * 144;
     let s = &by_minutes["summary"];
