@@ -58,6 +58,15 @@ impl Tally {
         }
     }
 
+    /// Adds runs none of which failed: counted, or excluded.
+    pub fn add_runs(&mut self, runs: u64, counts: bool) {
+        if counts {
+            self.runs += runs;
+        } else {
+            self.excluded += runs;
+        }
+    }
+
     pub fn add(&mut self, other: &Tally) {
         self.runs += other.runs;
         self.failed += other.failed;

@@ -9,9 +9,12 @@ use vantage_protocol::report::Latency;
 
 use super::hours::{Counted, Hourly, floor_hour, runs_of_hours};
 use super::period::Period;
-use crate::store::{Rollup, RollupRow, SeriesFilter, SeriesStore as _, Sketch, Store, StoreResult};
+use crate::store::{
+    Merged, ReportStore as _, Rollup, SeriesFilter, SeriesStore as _, Sketch, Store, StoreResult,
+};
 
-/// The most rollup rows one metric's read of a report takes.
+/// The most minute rows one metric's read of a report's partly counted
+/// hours takes.
 const MAX_ROWS: usize = 50_000_000;
 
 /// A check target's (or a summary's) latency values and loss.
@@ -82,14 +85,12 @@ pub async fn spreads(
     };
     for (m, series) in by_metric.iter().enumerate() {
         let place: HashMap<i64, usize> = series.iter().copied().collect();
-        for row in hours.rows(store, &place).await? {
-            let t = place[&row.series_id];
-            let spread = &mut spreads[t];
-            spread
-                .sketch
-                .get_or_insert_with(Sketch::new)
-                .merge(&row.sketch);
-            spread.metrics.insert(metrics[m].to_owned());
+        for merged in hours.merged(store, &place, true).await? {
+            let spread = &mut spreads[place[&merged.series_id]];
+            if let Some(sketch) = &merged.sketch {
+                spread.sketch.get_or_insert_with(Sketch::new).merge(sketch);
+                spread.metrics.insert(metrics[m].to_owned());
+            }
         }
     }
     let mut place = HashMap::new();
@@ -98,10 +99,10 @@ pub async fn spreads(
             place.insert(s.series_id, t);
         }
     }
-    for row in hours.rows(store, &place).await? {
-        let t = place[&row.series_id];
-        spreads[t].loss_sum += row.sum;
-        spreads[t].loss_n += row.count;
+    for merged in hours.merged(store, &place, false).await? {
+        let t = place[&merged.series_id];
+        spreads[t].loss_sum += merged.sum;
+        spreads[t].loss_n += merged.count;
     }
     Ok(spreads)
 }
@@ -115,35 +116,46 @@ struct Hours<'a> {
 }
 
 impl Hours<'_> {
-    /// The counted rollup rows of the series in `place`.
-    async fn rows(
+    /// The counted rollup rows of the series in `place`, merged per
+    /// series (the hours' by the database as they stream; the few minutes
+    /// of hours counted in part here).
+    async fn merged(
         &self,
         store: &Store,
         place: &HashMap<i64, usize>,
-    ) -> StoreResult<Vec<RollupRow>> {
+        sketches: bool,
+    ) -> StoreResult<Vec<Merged>> {
         let ids: Vec<i64> = place.keys().copied().collect();
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let from = floor_hour(self.period.from);
-        let mut rows: Vec<RollupRow> = store
-            .rollups(Rollup::Hour, &ids, from, self.period.to, MAX_ROWS)
+        let mut whole: Vec<_> = self.hourly.whole.iter().copied().collect();
+        whole.sort_unstable();
+        let mut merged: HashMap<i64, Merged> = store
+            .merged_hours(&ids, from, self.period.to, &whole, sketches)
             .await?
             .into_iter()
-            .filter(|r| self.hourly.whole.contains(&r.bucket))
+            .map(|m| (m.series_id, m))
             .collect();
         for (from, to) in runs_of_hours(&self.hourly.partial) {
             let (from, to) = (from.max(self.period.from), to.min(self.period.to));
             let minutes = store
                 .rollups(Rollup::Minute, &ids, from, to, MAX_ROWS)
                 .await?;
-            rows.extend(
-                minutes
-                    .into_iter()
-                    .filter(|r| self.counted.counts(r.bucket)),
-            );
+            for r in minutes.iter().filter(|r| self.counted.counts(r.bucket)) {
+                let m = merged.entry(r.series_id).or_insert_with(|| Merged {
+                    series_id: r.series_id,
+                    ..Merged::default()
+                });
+                m.count += r.count;
+                m.sum += r.sum;
+                if sketches {
+                    m.sketch.get_or_insert_with(Sketch::new).merge(&r.sketch);
+                }
+            }
         }
-        Ok(rows)
+        Ok(merged.into_values().collect())
     }
 }
 

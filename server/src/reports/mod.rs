@@ -4,11 +4,11 @@
 //! silences on check targets taken out of their counted time; count.rs,
 //! counting by runs against the quorum, and the error budget;
 //! incidents.rs, runs of down minutes, MTTR and MTBF; firing.rs, counting
-//! by the time alerts fired instead; latency.rs, latency
-//! and loss from the rollups' sketches; scan.rs, a period counted by
-//! hours, minute by minute only where failures or partly counted hours
-//! need it; build.rs, a report made of them; csv.rs, html.rs, pdf.rs, its
-//! other forms.
+//! by the time alerts fired instead; latency.rs, latency and loss from the
+//! rollups' sketches; scan.rs, a period counted by hours, minute by minute
+//! only where failures or partly counted hours need it; rows.rs, what it
+//! reads (hours summed by the database); build.rs, a report made of them;
+//! csv.rs, html.rs, pdf.rs, its other forms.
 
 pub mod build;
 pub mod count;
@@ -21,6 +21,7 @@ pub mod incidents;
 pub mod latency;
 pub mod pdf;
 pub mod period;
+pub mod rows;
 pub mod scan;
 pub mod silenced;
 pub mod sla;

@@ -1,25 +1,27 @@
 //! Counting a period by hours, and minute by minute only where it
-//! matters. A check target's hour that counts whole and in which none of
-//! its runs failed adds its runs at once (the hour rollups); its hours
-//! with a failure, the hour after each (where an incident ends), and the
-//! hours only partly counted (business hours, windows, silences, the
-//! period's edges) are counted minute by minute (the minute rollups), as the
-//! quorum and incidents need. An hour whose minutes are gone (older than
-//! their retention) counts as one minute: its failures against the quorum
-//! of the agents that failed in it, whole if its first minute counts.
+//! matters. A check target's hours that count whole and in which none of
+//! its runs failed add their runs at once (summed by the database, see
+//! [`super::rows`]); its hours with a failure, the hour after each (where
+//! an incident ends), and the hours only partly counted (business hours,
+//! windows, silences, the period's edges) are counted minute by minute
+//! (the minute rollups), as the quorum and incidents need. An hour whose
+//! minutes are gone (older than their retention) counts as one minute:
+//! its failures against the quorum of the agents that failed in it, whole
+//! if its first minute counts.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use vantage_protocol::config::Quorum;
 use vantage_protocol::report::Incident;
 
 use super::count::Tally;
-use super::hours::{Counted, Hourly, floor_hour, runs_of_hours};
+use super::hours::{Counted, Hourly, floor_hour};
 use super::incidents::Tracker;
 use super::period::Period;
+use super::rows::read;
 use super::silenced::Silenced;
-use crate::store::{ReportStore as _, Rollup, Store, StoreResult, UpRow};
+use crate::store::{Store, StoreResult, UpRow};
 
 /// What is counted of each check target.
 pub struct Scanned {
@@ -81,37 +83,22 @@ pub async fn scan(
     quorum: Option<Quorum>,
     period: &Period,
 ) -> StoreResult<Scanned> {
-    let ids: Vec<i64> = targets.series.keys().copied().collect();
-    let hour_rows = store
-        .ups(Rollup::Hour, &ids, floor_hour(period.from), period.to)
-        .await?;
-    let by_hour = group(&hour_rows, |r| r.bucket);
-    // The (hour, target)s with a failure, and the hour after each.
-    let mut detail: BTreeSet<(DateTime<Utc>, usize)> = BTreeSet::new();
-    for row in &hour_rows {
-        if let Some((t, _)) = targets.series.get(&row.series_id)
-            && row.failed() > 0
-        {
-            detail.insert((row.bucket, *t));
-            detail.insert((row.bucket + Duration::hours(1), *t));
-        }
-    }
-    // Hours a silence takes in part.
-    detail.extend(silenced.partial_hours());
+    let rows = read(store, targets, hourly, silenced, period).await?;
+    let by_hour = group(&rows.hours, |r| r.bucket);
     let by_minutes = |hour: DateTime<Utc>, t: usize| {
-        hourly.partial.contains(&hour) || detail.contains(&(hour, t))
+        hourly.partial.contains(&hour) || rows.detail.contains(&(hour, t))
     };
-    // Minute rows of the hours any target counts minute by minute.
-    let mut wanted: BTreeSet<DateTime<Utc>> = detail.iter().map(|(h, _)| *h).collect();
-    wanted.extend(hourly.partial.iter().copied());
-    let mut minute_rows = Vec::new();
-    for (from, to) in runs_of_hours(&wanted) {
-        let (from, to) = (from.max(period.from), to.min(period.to));
-        minute_rows.extend(store.ups(Rollup::Minute, &ids, from, to).await?);
-    }
-    let by_minute_hour = group(&minute_rows, |r| floor_hour(r.bucket));
+    let by_minute_hour = group(&rows.minutes, |r| floor_hour(r.bucket));
 
     let mut counts: Vec<Count> = (0..targets.names.len()).map(|_| Count::default()).collect();
+    for s in &rows.sums {
+        if let Some((t, agent)) = targets.series.get(&s.series_id) {
+            let c = &mut counts[*t];
+            c.agents.insert(agent);
+            c.tally.add_runs(s.counted_runs.max(0) as u64, true);
+            c.tally.add_runs(s.other_runs.max(0) as u64, false);
+        }
+    }
     for (hour, hour_rows) in &by_hour {
         let hour = *hour;
         let minutes = by_minute_hour.get(&hour).map_or(&[][..], Vec::as_slice);

@@ -64,6 +64,11 @@ impl Silenced {
         out
     }
 
+    /// Whether target `t` has a silence in the period.
+    pub fn touches(&self, t: usize) -> bool {
+        !self.spans[t].is_empty()
+    }
+
     /// Whether the minute (or hour) starting at `at` of target `t` is
     /// silenced.
     pub fn excludes(&self, t: usize, at: DateTime<Utc>) -> bool {

@@ -8,6 +8,7 @@ use vantage_protocol::config::{AlertEventView, ReportDeliveryView, SlaSpec};
 use super::alerts::RuleSaved;
 use super::dispatch::store_trait;
 use super::series::Rollup;
+use super::sketch::Sketch;
 use super::types::StoreResult;
 use super::windows::Saved;
 
@@ -27,6 +28,61 @@ impl UpRow {
     /// Its failed runs.
     pub fn failed(&self) -> u64 {
         (self.runs as f64 - self.up).round().max(0.0) as u64
+    }
+}
+
+/// A `check_up` series' hour rows over a range, summed: the runs of the
+/// hours that count whole, those of the other hours, and the hours in
+/// which a run failed (in order).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpSum {
+    pub series_id: i64,
+    pub counted_runs: i64,
+    pub other_runs: i64,
+    pub failing: Vec<DateTime<Utc>>,
+}
+
+/// A series' rollup rows merged: how many values, their sum, and (when
+/// asked) their sketches merged.
+#[derive(Debug, Clone, Default)]
+pub struct Merged {
+    pub series_id: i64,
+    pub count: i64,
+    pub sum: f64,
+    pub sketch: Option<Sketch>,
+}
+
+/// Rows merged as they stream in, per series.
+#[derive(Debug, Default)]
+pub(crate) struct MergedBySeries(std::collections::HashMap<i64, Merged>);
+
+impl MergedBySeries {
+    /// Adds a row: its values' count and sum, and its sketch's bytes when
+    /// read.
+    pub(crate) fn add(
+        &mut self,
+        series_id: i64,
+        count: i64,
+        sum: f64,
+        sketch: Option<&[u8]>,
+    ) -> StoreResult<()> {
+        let m = self.0.entry(series_id).or_insert_with(|| Merged {
+            series_id,
+            ..Merged::default()
+        });
+        m.count += count;
+        m.sum += sum;
+        if let Some(bytes) = sketch {
+            m.sketch
+                .get_or_insert_with(Sketch::new)
+                .merge_bytes(bytes)
+                .map_err(super::types::StoreError::Corrupt)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn done(self) -> Vec<Merged> {
+        self.0.into_values().collect()
     }
 }
 
@@ -62,6 +118,26 @@ store_trait! {
             from: DateTime<Utc>,
             to: DateTime<Utc>
         ) -> StoreResult<Vec<UpRow>>;
+        /// The hour rows of the series in `[from, to)` summed per series,
+        /// in one pass: `whole` are the hours that count whole.
+        async fn up_sums(
+            &self,
+            series: &[i64],
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+            whole: &[DateTime<Utc>]
+        ) -> StoreResult<Vec<UpSum>>;
+        /// The hour rows of the series at the hours `whole` in `[from,
+        /// to)`, merged per series; their sketches too with `sketches`
+        /// (streamed: the rows are never all in memory).
+        async fn merged_hours(
+            &self,
+            series: &[i64],
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+            whole: &[DateTime<Utc>],
+            sketches: bool
+        ) -> StoreResult<Vec<Merged>>;
         /// The history of these rules' alerts over `[from, to)` (by the
         /// time of the results judged), after each alert's last step
         /// before `from` (its state then), in the order they were judged.

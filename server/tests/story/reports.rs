@@ -76,15 +76,27 @@ pub(crate) fn web_run(agent: &str, at: DateTime<Utc>, ok: bool) -> Value {
 pub(crate) async fn web_runs(
     server: &TestServer,
     agents: &[&str],
-    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    range: (DateTime<Utc>, DateTime<Utc>),
     down: impl Fn(&str, DateTime<Utc>) -> bool,
+) {
+    web_runs_where(server, agents, range, |a, t| Some(!down(a, t))).await;
+}
+
+/// As [`web_runs`], where `ok(agent, at)` is `None` for no run at all.
+pub(crate) async fn web_runs_where(
+    server: &TestServer,
+    agents: &[&str],
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    ok: impl Fn(&str, DateTime<Utc>) -> Option<bool>,
 ) {
     for agent in agents {
         let (client, _) = enroll(server, agent).await;
         let mut runs = Vec::new();
         let mut t = from;
         while t < to {
-            runs.push(web_run(agent, t, !down(agent, t)));
+            if let Some(ok) = ok(agent, t) {
+                runs.push(web_run(agent, t, ok));
+            }
             t += Duration::minutes(10);
         }
         client

@@ -1,11 +1,13 @@
 //! SLAs (saved by name in `slas`) and the minutes reports count.
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt as _;
 use sqlx::Row;
 use vantage_protocol::config::{AlertEventView, ReportDeliveryView, SlaSpec};
 
 use super::named::{Table, all, delete, put};
 use super::{PgStore, ids32};
+use crate::store::reports::MergedBySeries;
 use crate::store::*;
 
 impl ReportStore for PgStore {
@@ -116,6 +118,96 @@ impl ReportStore for PgStore {
                 })
             })
             .collect()
+    }
+
+    async fn up_sums(
+        &self,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        whole: &[DateTime<Utc>],
+    ) -> StoreResult<Vec<UpSum>> {
+        let rows = sqlx::query(
+            "SELECT r.series_id,
+                    coalesce(sum(r.n) FILTER (WHERE w.h IS NOT NULL), 0)::int8 AS counted_runs,
+                    coalesce(sum(r.n) FILTER (WHERE w.h IS NULL), 0)::int8 AS other_runs,
+                    coalesce(array_agg(r.bucket ORDER BY r.bucket) FILTER (WHERE r.min < 1),
+                             '{}') AS failing
+             FROM rollup_1h r LEFT JOIN unnest($4::timestamptz[]) AS w(h) ON w.h = r.bucket
+             WHERE r.series_id = ANY($1) AND r.bucket >= $2 AND r.bucket < $3
+             GROUP BY r.series_id",
+        )
+        .bind(ids32(series))
+        .bind(from)
+        .bind(to)
+        .bind(whole)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UpSum {
+                    series_id: row.try_get::<i32, _>("series_id")?.into(),
+                    counted_runs: row.try_get("counted_runs")?,
+                    other_runs: row.try_get("other_runs")?,
+                    failing: row.try_get("failing")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn merged_hours(
+        &self,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        whole: &[DateTime<Utc>],
+        sketches: bool,
+    ) -> StoreResult<Vec<Merged>> {
+        if !sketches {
+            let rows = sqlx::query(
+                "SELECT r.series_id, sum(r.n)::int8 AS n, sum(r.sum) AS sum
+                 FROM rollup_1h r JOIN unnest($4::timestamptz[]) AS w(h) ON w.h = r.bucket
+                 WHERE r.series_id = ANY($1) AND r.bucket >= $2 AND r.bucket < $3
+                 GROUP BY r.series_id",
+            )
+            .bind(ids32(series))
+            .bind(from)
+            .bind(to)
+            .bind(whole)
+            .fetch_all(&self.pool)
+            .await?;
+            return rows
+                .iter()
+                .map(|row| {
+                    Ok(Merged {
+                        series_id: row.try_get::<i32, _>("series_id")?.into(),
+                        count: row.try_get("n")?,
+                        sum: row.try_get("sum")?,
+                        sketch: None,
+                    })
+                })
+                .collect();
+        }
+        let mut rows = sqlx::query(
+            "SELECT r.series_id, r.n, r.sum, r.sketch
+             FROM rollup_1h r JOIN unnest($4::timestamptz[]) AS w(h) ON w.h = r.bucket
+             WHERE r.series_id = ANY($1) AND r.bucket >= $2 AND r.bucket < $3",
+        )
+        .bind(ids32(series))
+        .bind(from)
+        .bind(to)
+        .bind(whole)
+        .fetch(&self.pool);
+        let mut merged = MergedBySeries::default();
+        while let Some(row) = rows.try_next().await? {
+            merged.add(
+                row.try_get::<i32, _>("series_id")?.into(),
+                row.try_get("n")?,
+                row.try_get("sum")?,
+                row.try_get("sketch")?,
+            )?;
+        }
+        Ok(merged.done())
     }
 
     async fn alert_steps(

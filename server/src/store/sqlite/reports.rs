@@ -1,11 +1,13 @@
 //! SLAs (saved by name in `slas`) and the minutes reports count.
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt as _;
 use sqlx::Row;
 use vantage_protocol::config::{AlertEventView, ReportDeliveryView, SlaSpec};
 
 use super::named::{Table, all, delete, put};
 use super::{SqliteStore, id_list, micros, time_at};
+use crate::store::reports::MergedBySeries;
 use crate::store::*;
 
 impl ReportStore for SqliteStore {
@@ -119,6 +121,100 @@ impl ReportStore for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn up_sums(
+        &self,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        whole: &[DateTime<Utc>],
+    ) -> StoreResult<Vec<UpSum>> {
+        if series.is_empty() {
+            return Ok(Vec::new());
+        }
+        let whole: Vec<i64> = whole.iter().map(|h| micros(*h)).collect();
+        let rows = sqlx::query(
+            "SELECT series_id,
+                    coalesce(sum(n) FILTER (WHERE counted), 0) AS counted_runs,
+                    coalesce(sum(n) FILTER (WHERE NOT counted), 0) AS other_runs,
+                    group_concat(bucket) FILTER (WHERE min < 1) AS failing
+             FROM (SELECT series_id, bucket, n, min,
+                          bucket IN (SELECT value FROM json_each(?4)) AS counted
+                   FROM rollup_1h
+                   WHERE series_id IN (SELECT value FROM json_each(?1))
+                     AND bucket >= ?2 AND bucket < ?3)
+             GROUP BY series_id",
+        )
+        .bind(id_list(series))
+        .bind(micros(from))
+        .bind(micros(to))
+        .bind(id_list(&whole))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let failing: Option<String> = row.try_get("failing")?;
+                let mut hours = failing
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|h| !h.is_empty())
+                    .map(|h| {
+                        h.parse::<i64>()
+                            .map_err(|_| StoreError::Corrupt(format!("bucket {h:?}")))
+                            .and_then(super::time)
+                    })
+                    .collect::<StoreResult<Vec<_>>>()?;
+                hours.sort();
+                Ok(UpSum {
+                    series_id: row.try_get("series_id")?,
+                    counted_runs: row.try_get("counted_runs")?,
+                    other_runs: row.try_get("other_runs")?,
+                    failing: hours,
+                })
+            })
+            .collect()
+    }
+
+    async fn merged_hours(
+        &self,
+        series: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        whole: &[DateTime<Utc>],
+        sketches: bool,
+    ) -> StoreResult<Vec<Merged>> {
+        if series.is_empty() {
+            return Ok(Vec::new());
+        }
+        let whole: Vec<i64> = whole.iter().map(|h| micros(*h)).collect();
+        let sql = if sketches {
+            "SELECT series_id, n, sum, sketch FROM rollup_1h
+             WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2 AND bucket < ?3
+               AND bucket IN (SELECT value FROM json_each(?4))"
+        } else {
+            "SELECT series_id, sum(n) AS n, sum(sum) AS sum, NULL AS sketch FROM rollup_1h
+             WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2 AND bucket < ?3
+               AND bucket IN (SELECT value FROM json_each(?4))
+             GROUP BY series_id"
+        };
+        let mut rows = sqlx::query(sql)
+            .bind(id_list(series))
+            .bind(micros(from))
+            .bind(micros(to))
+            .bind(id_list(&whole))
+            .fetch(&self.read);
+        let mut merged = MergedBySeries::default();
+        while let Some(row) = rows.try_next().await? {
+            let sketch: Option<Vec<u8>> = row.try_get("sketch")?;
+            merged.add(
+                row.try_get("series_id")?,
+                row.try_get("n")?,
+                row.try_get("sum")?,
+                sketch.as_deref(),
+            )?;
+        }
+        Ok(merged.done())
     }
 
     async fn alert_steps(

@@ -8,7 +8,7 @@ use chrono::{Duration, DurationRound as _, Utc};
 use serde_json::json;
 use vantage_server::store::{JobStore as _, Rollup};
 
-use super::{put, range_path, server, web_runs};
+use super::{put, range_path, server, web_runs, web_runs_where};
 use crate::both;
 use crate::support::server::Backend;
 
@@ -70,4 +70,46 @@ async fn a_report_counts_whole_hours_once_their_minutes_are_gone(backend: Backen
     assert_eq!(by_hours["incidents"], by_minutes["incidents"]);
     // Latency from the hours' sketches, as from the minutes'.
     assert_eq!(h["latency"]["values"], s["latency"]["values"]);
+}
+
+both!(an_incident_whose_agents_fall_quiet_ends_at_their_next_good_run);
+async fn an_incident_whose_agents_fall_quiet_ends_at_their_next_good_run(backend: Backend) {
+    let Some(server) = server(backend).await else {
+        return;
+    };
+    let day = Utc::now().duration_trunc(Duration::days(1)).unwrap() - Duration::days(3);
+    let (from, to) = (day, day + Duration::days(2));
+    let h = |n: i64| day + Duration::hours(n);
+    // Down 06:00–07:00, no runs at all until 09:30, then up again.
+    web_runs_where(&server, &["a1", "a2"], (from, to), |_, t| {
+        if t >= h(6) && t < h(7) {
+            Some(false)
+        } else if t >= h(7) && t < h(9) + Duration::minutes(30) {
+            None
+        } else {
+            Some(true)
+        }
+    })
+    .await;
+    put(
+        &server.admin,
+        "/api/v1/slas/quiet",
+        &json!({"name": "quiet", "objective": 99.9, "period": "year"}),
+    )
+    .await;
+    let report = server
+        .admin
+        .get(&range_path("quiet", from, to))
+        .await
+        .expect(200)
+        .json();
+    let incidents = report["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0]["start"], json!(h(6)));
+    assert_eq!(incidents[0]["end"], json!(h(9) + Duration::minutes(30)));
+    assert_eq!(incidents[0]["ongoing"], json!(false));
+    let runs_a_day = 2 * 144;
+    // 06:00 … 06:50 failed; 07:00 … 09:20 never ran.
+    assert_eq!(report["summary"]["runs"], 2 * runs_a_day - 2 * 15);
+    assert_eq!(report["summary"]["failed_runs"], 2 * 6);
 }
