@@ -29,7 +29,8 @@ pub struct Report {
     pub period: ReportPeriod,
     /// The period's figures.
     pub summary: Figures,
-    /// The period before's figures, for comparison.
+    /// The period before's figures, for comparison (without latency and
+    /// loss).
     pub previous: Figures,
     /// Every check target covered, the least available first.
     pub targets: Vec<TargetFigures>,

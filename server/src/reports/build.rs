@@ -150,8 +150,9 @@ async fn report(
     now: DateTime<Utc>,
 ) -> StoreResult<Report> {
     let covered = covered(store, sla).await?;
-    let this = count(store, sla, excluded, &covered, period).await?;
-    let before = count(store, sla, excluded, &covered, previous).await?;
+    let this = count(store, sla, excluded, &covered, period, true).await?;
+    // The period before is compared by availability: no latency.
+    let before = count(store, sla, excluded, &covered, previous, false).await?;
     let objective = sla.spec.objective;
     let mut targets: Vec<TargetFigures> = covered
         .targets
@@ -242,13 +243,15 @@ async fn covered(store: &Store, sla: &Sla) -> StoreResult<Covered> {
     Ok(covered)
 }
 
-/// Each covered target's counts over `period`.
+/// Each covered target's counts over `period`, with latency and loss when
+/// `latency`.
 async fn count(
     store: &Store,
     sla: &Sla,
     excluded: &Excluded<'_>,
     covered: &Covered,
     period: &Period,
+    latency: bool,
 ) -> StoreResult<Counts> {
     let spans: Vec<_> = excluded
         .windows
@@ -274,16 +277,20 @@ async fn count(
     .await?;
     let n = covered.targets.len();
     let metrics = sla.spec.latency_metrics();
-    let spreads = spreads(
-        store,
-        &metrics,
-        n,
-        |check, target, agent| covered.place(check, target, agent),
-        &counted,
-        &hourly,
-        period,
-    )
-    .await?;
+    let spreads = if latency {
+        spreads(
+            store,
+            &metrics,
+            n,
+            |check, target, agent| covered.place(check, target, agent),
+            &counted,
+            &hourly,
+            period,
+        )
+        .await?
+    } else {
+        vec![Spread::default(); n]
+    };
     let mut incidents = scanned.incidents;
     let place = |check: &str, target: &str, agent| covered.alert_place(check, target, agent);
     let firing = match sla.spec.count_by {

@@ -44,11 +44,11 @@ pub async fn read(
     let (mut summed, mut each): (Vec<i64>, Vec<i64>) = (Vec::new(), Vec::new());
     let mut of_target: HashMap<usize, Vec<i64>> = HashMap::new();
     for (id, (t, _)) in targets.series {
+        of_target.entry(*t).or_default().push(*id);
         if silenced.touches(*t) {
             each.push(*id);
         } else {
             summed.push(*id);
-            of_target.entry(*t).or_default().push(*id);
         }
     }
     let mut whole: Vec<DateTime<Utc>> = hourly.whole.iter().copied().collect();
@@ -58,29 +58,30 @@ pub async fn read(
         ..Rows::default()
     };
     let place = |id: &i64| targets.series.get(id).map(|(t, _)| *t);
+    let inside = |h: &DateTime<Utc>| *h >= from && *h < period.to;
+    // Each target's hours with a failure, and the hour after each.
     let mut failing: BTreeSet<(DateTime<Utc>, usize)> = BTreeSet::new();
     for s in &rows.sums {
         if let Some(t) = place(&s.series_id) {
             failing.extend(s.failing.iter().map(|h| (*h, t)));
         }
     }
-    let mut one_by_one: BTreeSet<DateTime<Utc>> = failing.iter().map(|(h, _)| *h).collect();
-    one_by_one.extend(failing.iter().map(|(h, _)| *h + hour));
-    one_by_one.extend(hourly.partial.iter().copied());
-    one_by_one.extend(silenced.partial_hours().iter().map(|(h, _)| *h));
-    one_by_one.retain(|h| *h >= from && *h < period.to);
-    for (a, b) in runs_of_hours(&one_by_one) {
-        rows.hours
-            .extend(store.ups(Rollup::Hour, &summed, a, b).await?);
-    }
+    let mut pairs: BTreeSet<(DateTime<Utc>, usize)> = failing
+        .iter()
+        .flat_map(|(h, t)| [(*h, *t), (*h + hour, *t)])
+        .filter(|(h, _)| inside(h))
+        .collect();
+    rows.hours = store
+        .ups_in_hours(Rollup::Hour, &series_pairs(&pairs, &of_target))
+        .await?;
     // After a failing hour with no runs of the target in the next, its
     // next hour with runs ends the incident: read it too, by minutes.
-    let mut closing: Vec<(DateTime<Utc>, usize)> = Vec::new();
     let present: HashSet<(DateTime<Utc>, usize)> = rows
         .hours
         .iter()
         .filter_map(|r| Some((r.bucket, place(&r.series_id)?)))
         .collect();
+    let mut closing = BTreeSet::new();
     for (h, t) in &failing {
         let after = *h + hour;
         if present.contains(&(after, *t)) || after + hour >= period.to {
@@ -89,13 +90,19 @@ pub async fn read(
         let later = store
             .ups(Rollup::Hour, &of_target[t], after + hour, period.to)
             .await?;
-        if let Some(first) = later.first().map(|r| r.bucket) {
-            closing.push((first, *t));
-            if !one_by_one.contains(&first) {
-                rows.hours
-                    .extend(later.into_iter().filter(|r| r.bucket == first));
-            }
+        if let Some(first) = later.first().map(|r| r.bucket)
+            && pairs.insert((first, *t))
+        {
+            closing.insert((first, *t));
+            rows.hours
+                .extend(later.into_iter().filter(|r| r.bucket == first));
         }
+    }
+    // Hours counted in part, of every summed series; a silenced target's
+    // every hour.
+    for (a, b) in runs_of_hours(&hourly.partial) {
+        rows.hours
+            .extend(store.ups(Rollup::Hour, &summed, a, b).await?);
     }
     if !each.is_empty() {
         rows.hours
@@ -112,24 +119,53 @@ pub async fn read(
     rows.hours.dedup_by_key(|r| (r.bucket, r.series_id));
     subtract(&mut rows.sums, &rows.hours, hourly);
 
+    // Minutes: of the targets' hours counted by minutes, and of every
+    // series in the hours counted in part.
     rows.detail = failing
         .iter()
         .flat_map(|(h, t)| [(*h, *t), (*h + hour, *t)])
+        .filter(|(h, _)| inside(h))
         .collect();
     rows.detail.extend(silenced.partial_hours());
     rows.detail.extend(closing);
-    let mut wanted: BTreeSet<DateTime<Utc>> = rows.detail.iter().map(|(h, _)| *h).collect();
-    wanted.extend(hourly.partial.iter().copied());
+    let detail: BTreeSet<(DateTime<Utc>, usize)> = rows
+        .detail
+        .iter()
+        .filter(|(h, _)| !hourly.partial.contains(h))
+        .copied()
+        .collect();
+    rows.minutes = store
+        .ups_in_hours(Rollup::Minute, &series_pairs(&detail, &of_target))
+        .await?;
     let ids: Vec<i64> = targets.series.keys().copied().collect();
-    for (a, b) in runs_of_hours(&wanted) {
+    for (a, b) in runs_of_hours(&hourly.partial) {
         let (a, b) = (a.max(period.from), b.min(period.to));
         if a < b {
             rows.minutes
                 .extend(store.ups(Rollup::Minute, &ids, a, b).await?);
         }
     }
+    rows.minutes
+        .retain(|r| r.bucket >= period.from && r.bucket < period.to);
     rows.minutes.sort_by_key(|r| (r.bucket, r.series_id));
     Ok(rows)
+}
+
+/// Each (hour, target) as its series' (series, hour) pairs.
+fn series_pairs(
+    pairs: &BTreeSet<(DateTime<Utc>, usize)>,
+    of_target: &HashMap<usize, Vec<i64>>,
+) -> Vec<(i64, DateTime<Utc>)> {
+    pairs
+        .iter()
+        .flat_map(|(h, t)| {
+            of_target
+                .get(t)
+                .into_iter()
+                .flatten()
+                .map(move |id| (*id, *h))
+        })
+        .collect()
 }
 
 /// Takes the hours read one by one out of the sums.

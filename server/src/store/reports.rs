@@ -118,6 +118,13 @@ store_trait! {
             from: DateTime<Utc>,
             to: DateTime<Utc>
         ) -> StoreResult<Vec<UpRow>>;
+        /// The rows at `resolution` of each (series, hour) pair's hour,
+        /// ordered by bucket then series: the hour's row, or its minutes'.
+        async fn ups_in_hours(
+            &self,
+            resolution: Rollup,
+            pairs: &[(i64, DateTime<Utc>)]
+        ) -> StoreResult<Vec<UpRow>>;
         /// The hour rows of the series in `[from, to)` summed per series,
         /// in one pass: `whole` are the hours that count whole.
         async fn up_sums(

@@ -107,17 +107,35 @@ impl ReportStore for PgStore {
             .bind(to)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(UpRow {
-                    series_id: row.try_get::<i32, _>("series_id")?.into(),
-                    bucket: row.try_get("bucket")?,
-                    runs: row.try_get("n")?,
-                    up: row.try_get("sum")?,
-                    min: row.try_get("min")?,
-                })
-            })
-            .collect()
+        rows.iter().map(up_row).collect()
+    }
+
+    async fn ups_in_hours(
+        &self,
+        resolution: Rollup,
+        pairs: &[(i64, DateTime<Utc>)],
+    ) -> StoreResult<Vec<UpRow>> {
+        let series: Vec<i32> = pairs.iter().map(|(s, _)| *s as i32).collect();
+        let hours: Vec<DateTime<Utc>> = pairs.iter().map(|(_, h)| *h).collect();
+        // One index range per pair: LATERAL, kept from being flattened
+        // into a join by OFFSET 0. As a join, the planner hashes the pairs
+        // against a scan of the whole table (8 620 pairs over 44 M hour
+        // rows: 15.8 s, against 0.08 s).
+        let sql = rollup_sql!(
+            resolution,
+            "SELECT r.series_id, r.bucket, r.n, r.sum, r.min
+             FROM unnest($1::int4[], $2::timestamptz[]) AS d(s, h) CROSS JOIN LATERAL (
+                 SELECT series_id, bucket, n, sum, min FROM ",
+            " WHERE series_id = d.s AND bucket >= d.h AND bucket < d.h + interval '1 hour'
+                 OFFSET 0) r
+             ORDER BY r.bucket, r.series_id"
+        );
+        let rows = sqlx::query(sql)
+            .bind(series)
+            .bind(hours)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(up_row).collect()
     }
 
     async fn up_sums(
@@ -218,4 +236,14 @@ impl ReportStore for PgStore {
     ) -> StoreResult<Vec<AlertEventView>> {
         super::alert_states::steps(&self.pool, rules, from, to).await
     }
+}
+
+fn up_row(row: &sqlx::postgres::PgRow) -> StoreResult<UpRow> {
+    Ok(UpRow {
+        series_id: row.try_get::<i32, _>("series_id")?.into(),
+        bucket: row.try_get("bucket")?,
+        runs: row.try_get("n")?,
+        up: row.try_get("sum")?,
+        min: row.try_get("min")?,
+    })
 }

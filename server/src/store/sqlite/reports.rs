@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt as _;
 use sqlx::Row;
+use sqlx::types::Json;
 use vantage_protocol::config::{AlertEventView, ReportDeliveryView, SlaSpec};
 
 use super::named::{Table, all, delete, put};
@@ -110,17 +111,32 @@ impl ReportStore for SqliteStore {
             .bind(micros(to))
             .fetch_all(&self.read)
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(UpRow {
-                    series_id: row.try_get("series_id")?,
-                    bucket: time_at(row, "bucket")?,
-                    runs: row.try_get("n")?,
-                    up: row.try_get("sum")?,
-                    min: row.try_get("min")?,
-                })
-            })
-            .collect()
+        rows.iter().map(up_row).collect()
+    }
+
+    async fn ups_in_hours(
+        &self,
+        resolution: Rollup,
+        pairs: &[(i64, DateTime<Utc>)],
+    ) -> StoreResult<Vec<UpRow>> {
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pairs: Vec<[i64; 2]> = pairs.iter().map(|(s, h)| [*s, micros(*h)]).collect();
+        // CROSS JOIN keeps the pairs outside: one index range each.
+        let sql = rollup_sql!(
+            resolution,
+            "SELECT r.series_id, r.bucket, r.n, r.sum, r.min
+             FROM json_each(?1) AS d CROSS JOIN ",
+            " AS r ON r.series_id = d.value ->> 0 AND r.bucket >= d.value ->> 1
+                 AND r.bucket < (d.value ->> 1) + 3600000000
+             ORDER BY r.bucket, r.series_id"
+        );
+        let rows = sqlx::query(sql)
+            .bind(Json(pairs))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(up_row).collect()
     }
 
     async fn up_sums(
@@ -225,4 +241,14 @@ impl ReportStore for SqliteStore {
     ) -> StoreResult<Vec<AlertEventView>> {
         super::alert_states::steps(&self.read, rules, from, to).await
     }
+}
+
+fn up_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<UpRow> {
+    Ok(UpRow {
+        series_id: row.try_get("series_id")?,
+        bucket: time_at(row, "bucket")?,
+        runs: row.try_get("n")?,
+        up: row.try_get("sum")?,
+        min: row.try_get("min")?,
+    })
 }
