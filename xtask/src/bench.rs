@@ -13,12 +13,14 @@
 //!   traceroute and mtr (see [`icmp`]).
 //! - `alerts`: ingest with 10 000 alert rules against none, and result →
 //!   webhook latency (see [`ingest`]'s `alerts`).
+//! - `reports`: last month's report of 1 000 check targets on 10 agents,
+//!   as JSON, HTML and PDF (see [`ingest`]'s `reports`).
 //! - `dashboard`: result → page latency and page load with 500 agents (see
 //!   [`dashboard`]).
 //! - `update`: a rollout over 10 agents, and each agent's missed schedule
 //!   across its update against a plain restart (see [`update`]).
 //!
-//! `ingest`, `alerts` and `update` append their figures to `docs/bench-history.csv`
+//! `ingest`, `alerts`, `reports` and `update` append their figures to `docs/bench-history.csv`
 //! (see [`record`]).
 
 mod dashboard;
@@ -50,15 +52,18 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let which = args.first().map(String::as_str);
     if !matches!(
         which,
-        Some("rss" | "tcp500" | "icmp" | "ingest" | "alerts" | "dashboard" | "update")
+        Some("rss" | "tcp500" | "icmp" | "ingest" | "alerts" | "reports" | "dashboard" | "update")
     ) {
-        bail!("usage: cargo xtask bench rss|tcp500|icmp|ingest|alerts|dashboard|update");
+        bail!("usage: cargo xtask bench rss|tcp500|icmp|ingest|alerts|reports|dashboard|update");
     }
     if which == Some("update") {
         return update::start(root, &args[1..]);
     }
     if which == Some("alerts") {
         return ingest::alerts(root, &args[1..]);
+    }
+    if which == Some("reports") {
+        return ingest::reports(root, &args[1..]);
     }
     if which == Some("dashboard") {
         return dashboard::start(root);

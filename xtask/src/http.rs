@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-/// The longest one request may take (connect, send, answer).
+/// The longest one request may take (connect, send, answer), unless the
+/// client is made [`Client::patient`].
 const REQUEST_LIMIT: Duration = Duration::from_secs(30);
 /// Largest answer read (the 30-day history of one series is ≈ 150 kB).
 const MAX_BODY: usize = 64 << 20;
@@ -18,6 +19,7 @@ const MAX_BODY: usize = 64 << 20;
 pub(crate) struct Client {
     addr: SocketAddr,
     conn: Option<BufReader<TcpStream>>,
+    limit: Duration,
 }
 
 /// A complete answer.
@@ -46,7 +48,17 @@ impl Response {
 
 impl Client {
     pub(crate) fn new(addr: SocketAddr) -> Client {
-        Client { addr, conn: None }
+        Client {
+            addr,
+            conn: None,
+            limit: REQUEST_LIMIT,
+        }
+    }
+
+    /// The same client, for answers that may take up to `limit`.
+    pub(crate) fn patient(mut self, limit: Duration) -> Client {
+        self.limit = limit;
+        self
     }
 
     /// Sends one request; `headers` are extra lines such as
@@ -95,11 +107,11 @@ impl Client {
         let conn = match &mut self.conn {
             Some(c) => c,
             None => {
-                let stream = TcpStream::connect_timeout(&self.addr, REQUEST_LIMIT)
+                let stream = TcpStream::connect_timeout(&self.addr, self.limit)
                     .with_context(|| format!("connecting to {}", self.addr))?;
                 stream.set_nodelay(true)?;
-                stream.set_read_timeout(Some(REQUEST_LIMIT))?;
-                stream.set_write_timeout(Some(REQUEST_LIMIT))?;
+                stream.set_read_timeout(Some(self.limit))?;
+                stream.set_write_timeout(Some(self.limit))?;
                 self.conn.insert(BufReader::with_capacity(64 << 10, stream))
             }
         };

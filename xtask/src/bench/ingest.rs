@@ -28,6 +28,7 @@ mod peer;
 mod postgres;
 mod proc;
 mod report;
+mod reports;
 mod server;
 mod workload;
 
@@ -43,6 +44,7 @@ use load::Window;
 use options::Options;
 use peer::Peer;
 use postgres::Cluster;
+pub(super) use reports::start as reports;
 use server::{Server, ServerSetup};
 use workload::Workload;
 
