@@ -193,8 +193,10 @@ pub(super) fn load(
          WHERE NOT (x.metric = 'rtt' AND x.down)"
     ))?;
     // Every hour: the detailed ones' `check_up` and `loss` count their
-    // minutes' failures; the rest, and every `rtt` hour, are a variant.
-    sql(
+    // minutes' failures (of these months: the rollup job has rolled up
+    // the ingest's runs of today by now); the rest, and every `rtt` hour,
+    // are a variant.
+    sql(&format!(
         "INSERT INTO rollup_1h (series_id, bucket, n, sum, min, max, sketch)
          SELECT a.series_id, a.hour, v.n, v.sum, v.min, v.max, v.sketch
          FROM (SELECT m.series_id, date_trunc('hour', m.bucket) AS hour,
@@ -202,10 +204,10 @@ pub(super) fn load(
                       (CASE s.metric WHEN 'check_up' THEN count(*) - sum(m.sum)
                        ELSE sum(m.sum) END)::int AS k
                FROM rollup_1m m JOIN bench_series s ON s.id = m.series_id
-               WHERE s.metric <> 'rtt'
+               WHERE s.metric <> 'rtt' AND m.bucket >= {from} AND m.bucket < {to}
                GROUP BY m.series_id, date_trunc('hour', m.bucket), s.metric) a
-         JOIN bench_sketch v ON v.kind = a.kind AND v.k = a.k",
-    )?;
+         JOIN bench_sketch v ON v.kind = a.kind AND v.k = a.k"
+    ))?;
     sql(&format!(
         "INSERT INTO rollup_1h (series_id, bucket, n, sum, min, max, sketch)
          SELECT s.id, h, v.n, v.sum, v.min, v.max, v.sketch
