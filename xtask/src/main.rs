@@ -14,8 +14,8 @@
 //!   (`dist.rs`).
 //! - `smoke`: the first step of `test` alone (see `demo/smoke.rs`).
 //! - `web [--update-types]`: builds the dashboard into `web/dist`.
-//! - `bench rss|tcp500|icmp|ingest`: agent and server benchmarks (see
-//!   `docs/benchmarks.md`).
+//! - `bench rss|tcp500|icmp|ingest|alerts|reports|dashboard|update`: agent
+//!   and server benchmarks (see `docs/benchmarks.md`).
 
 mod bench;
 mod demo;
@@ -70,7 +70,8 @@ fn main() -> anyhow::Result<()> {
                  web [--update-types]  build the dashboard into web/dist (regenerating its API types)\n  \
                  e2e             the dashboard's browser tests (after `test` or `demo` built the binaries)\n  \
                  bench rss|tcp500|icmp  measure the release agent's idle memory, 500 TCP checks/s,\n                        or its ICMP path against fping, ping, traceroute and mtr\n  \
-                 bench ingest    the release server's ingest rate (vs COPY) and 30-day query latency"
+                 bench ingest    the release server's ingest rate (vs COPY) and 30-day query latency\n  \
+                 bench reports   a monthly SLA report over 1 000 targets on 10 agents, as JSON, HTML and PDF"
             );
             bail!("unknown or missing command")
         }
