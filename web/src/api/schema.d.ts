@@ -2768,7 +2768,10 @@ export interface components {
             objective: number;
             /** @description The period reported on. */
             period: components["schemas"]["ReportPeriod"];
-            /** @description The period before's figures, for comparison. */
+            /**
+             * @description The period before's figures, for comparison (without latency and
+             *     loss).
+             */
             previous: components["schemas"]["Figures"];
             /** @description The SLA reported on. */
             sla: string;
