@@ -150,9 +150,13 @@ async fn report(
     now: DateTime<Utc>,
 ) -> StoreResult<Report> {
     let covered = covered(store, sla).await?;
-    let this = count(store, sla, excluded, &covered, period, true).await?;
-    // The period before is compared by availability: no latency.
-    let before = count(store, sla, excluded, &covered, previous, false).await?;
+    // Both periods at once: the database sums one while the other's
+    // latency streams. The period before is compared by availability: no
+    // latency.
+    let (this, before) = tokio::try_join!(
+        count(store, sla, excluded, &covered, period, true),
+        count(store, sla, excluded, &covered, previous, false),
+    )?;
     let objective = sla.spec.objective;
     let mut targets: Vec<TargetFigures> = covered
         .targets
