@@ -115,6 +115,14 @@ impl CountBy {
     pub fn is_runs(&self) -> bool {
         *self == CountBy::Runs
     }
+
+    /// Its name, as JSON and TOML spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CountBy::Runs => "runs",
+            CountBy::Alerts => "alerts",
+        }
+    }
 }
 
 /// Where each period's report goes once the period has ended: once a

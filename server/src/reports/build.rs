@@ -44,10 +44,7 @@ impl Covered {
     fn alert_place(&self, check: &str, target: &str, agent: Option<Uuid>) -> Option<usize> {
         match agent {
             Some(agent) => self.place(check, target, agent),
-            None => self
-                .places
-                .get(&(check.to_owned(), target.to_owned()))
-                .copied(),
+            None => self.target(check, target),
         }
     }
 
@@ -55,6 +52,10 @@ impl Covered {
         if self.placed.as_ref().is_some_and(|p| !p.contains(&agent)) {
             return None;
         }
+        self.target(check, target)
+    }
+
+    fn target(&self, check: &str, target: &str) -> Option<usize> {
         self.places
             .get(&(check.to_owned(), target.to_owned()))
             .copied()
@@ -300,7 +301,7 @@ async fn count(
     let firing = match sla.spec.count_by {
         CountBy::Alerts => {
             let steps = store
-                .alert_steps(&sla.spec.rules, period.from, period.to)
+                .alert_steps(&sla.spec.rules, period.from, period.to, true)
                 .await?;
             let quorum = sla.spec.min_agents;
             let found = firing(
@@ -315,6 +316,8 @@ async fn count(
             incidents = found.incidents;
             Some(found.seconds)
         }
+        // Only the steps into `firing` near an incident matter.
+        CountBy::Runs if incidents.iter().all(Vec::is_empty) => None,
         CountBy::Runs => {
             let rules: Vec<String> = store
                 .rules()
@@ -323,7 +326,7 @@ async fn count(
                 .map(|r| r.spec.name)
                 .collect();
             let steps = store
-                .alert_steps(&rules, period.from - RULE_LEAD, period.to)
+                .alert_steps(&rules, period.from - RULE_LEAD, period.to, false)
                 .await?;
             let fired = fired(&steps, place);
             for (t, list) in incidents.iter_mut().enumerate() {

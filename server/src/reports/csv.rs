@@ -3,7 +3,6 @@
 //! its header row. Availability and loss in percent, times in seconds,
 //! instants in RFC 3339.
 
-use vantage_protocol::config::CountBy;
 use vantage_protocol::report::{Figures, Report};
 
 /// The figures' columns, as the summary and target tables share them.
@@ -72,16 +71,12 @@ pub fn csv(report: &Report) -> String {
         out += &format!("# {name}\n{}\n", String::from_utf8_lossy(&bytes));
     };
     let p = &report.period;
-    let by = match report.count_by {
-        CountBy::Runs => "runs",
-        CountBy::Alerts => "alerts",
-    };
     let period = |label: &str, f: &Figures| {
         let mut row = vec![
             label.to_owned(),
             report.sla.clone(),
             report.objective.to_string(),
-            by.to_owned(),
+            report.count_by.as_str().to_owned(),
         ];
         row.extend(figures(f));
         row

@@ -294,7 +294,7 @@ mod tests {
             &names,
             &[3],
             quorum,
-            |_, from, to| counted.seconds_in(from, to),
+            |_, from, to| counted.seconds_where(from, to, |_| true),
             &period,
         )
     }

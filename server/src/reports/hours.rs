@@ -211,11 +211,6 @@ impl Counted {
         hourly
     }
 
-    /// The counted seconds of `[from, to)`.
-    pub fn seconds_in(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
-        self.seconds_where(from, to, |_| true)
-    }
-
     /// The counted seconds of `[from, to)` in the minutes `keep` keeps
     /// (by their start).
     pub fn seconds_where(

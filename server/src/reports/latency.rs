@@ -10,7 +10,8 @@ use vantage_protocol::report::Latency;
 use super::hours::{Counted, Hourly, floor_hour, runs_of_hours};
 use super::period::Period;
 use crate::store::{
-    Merged, ReportStore as _, Rollup, SeriesFilter, SeriesStore as _, Sketch, Store, StoreResult,
+    Merged, MergedBySeries, ReportStore as _, Rollup, SeriesFilter, SeriesStore as _, Sketch,
+    Store, StoreResult,
 };
 
 /// The most minute rows one metric's read of a report's partly counted
@@ -132,30 +133,21 @@ impl Hours<'_> {
         let from = floor_hour(self.period.from);
         let mut whole: Vec<_> = self.hourly.whole.iter().copied().collect();
         whole.sort_unstable();
-        let mut merged: HashMap<i64, Merged> = store
-            .merged_hours(&ids, from, self.period.to, &whole, sketches)
-            .await?
-            .into_iter()
-            .map(|m| (m.series_id, m))
-            .collect();
+        let mut merged = MergedBySeries::from(
+            store
+                .merged_hours(&ids, from, self.period.to, &whole, sketches)
+                .await?,
+        );
         for (from, to) in runs_of_hours(&self.hourly.partial) {
             let (from, to) = (from.max(self.period.from), to.min(self.period.to));
             let minutes = store
                 .rollups(Rollup::Minute, &ids, from, to, MAX_ROWS)
                 .await?;
             for r in minutes.iter().filter(|r| self.counted.counts(r.bucket)) {
-                let m = merged.entry(r.series_id).or_insert_with(|| Merged {
-                    series_id: r.series_id,
-                    ..Merged::default()
-                });
-                m.count += r.count;
-                m.sum += r.sum;
-                if sketches {
-                    m.sketch.get_or_insert_with(Sketch::new).merge(&r.sketch);
-                }
+                merged.add_row(r, sketches);
             }
         }
-        Ok(merged.into_values().collect())
+        Ok(merged.done())
     }
 }
 

@@ -54,7 +54,7 @@ pub use self::notify::{After, Attempt, ChannelRow, Claimed, NotifyStore, Routed}
 pub use self::registry::{PackageRow, RegistryStore, sort_packages};
 pub use self::releases::{ReleaseRow, ReleaseStore, sort_releases};
 pub use self::repeats::{Due, Quiet, RepeatStore};
-pub use self::reports::{Merged, ReportStore, UpRow, UpSum};
+pub use self::reports::{Merged, MergedBySeries, ReportStore, UpRow, UpSum};
 pub use self::rollouts::{RolloutAgentRow, RolloutRow, RolloutStore};
 pub use self::series::{
     LatestRow, RawDistribution, RawPoint, Rollup, RollupRow, SeriesFilter, SeriesRow, SeriesStore,

@@ -7,7 +7,7 @@ use vantage_protocol::config::{AlertEventView, ReportDeliveryView, SlaSpec};
 
 use super::alerts::RuleSaved;
 use super::dispatch::store_trait;
-use super::series::Rollup;
+use super::series::{Rollup, RollupRow};
 use super::sketch::Sketch;
 use super::types::StoreResult;
 use super::windows::Saved;
@@ -52,26 +52,27 @@ pub struct Merged {
     pub sketch: Option<Sketch>,
 }
 
-/// Rows merged as they stream in, per series.
+/// Rows merged as they come, per series.
 #[derive(Debug, Default)]
-pub(crate) struct MergedBySeries(std::collections::HashMap<i64, Merged>);
+pub struct MergedBySeries(std::collections::HashMap<i64, Merged>);
+
+impl From<Vec<Merged>> for MergedBySeries {
+    fn from(merged: Vec<Merged>) -> MergedBySeries {
+        MergedBySeries(merged.into_iter().map(|m| (m.series_id, m)).collect())
+    }
+}
 
 impl MergedBySeries {
     /// Adds a row: its values' count and sum, and its sketch's bytes when
-    /// read.
-    pub(crate) fn add(
+    /// read (merged as they are: no map apiece).
+    pub fn add(
         &mut self,
         series_id: i64,
         count: i64,
         sum: f64,
         sketch: Option<&[u8]>,
     ) -> StoreResult<()> {
-        let m = self.0.entry(series_id).or_insert_with(|| Merged {
-            series_id,
-            ..Merged::default()
-        });
-        m.count += count;
-        m.sum += sum;
+        let m = self.counted(series_id, count, sum);
         if let Some(bytes) = sketch {
             m.sketch
                 .get_or_insert_with(Sketch::new)
@@ -81,8 +82,27 @@ impl MergedBySeries {
         Ok(())
     }
 
-    pub(crate) fn done(self) -> Vec<Merged> {
+    /// Adds a row already read, with its sketch when `sketch`.
+    pub fn add_row(&mut self, row: &RollupRow, sketch: bool) {
+        let m = self.counted(row.series_id, row.count, row.sum);
+        if sketch {
+            m.sketch.get_or_insert_with(Sketch::new).merge(&row.sketch);
+        }
+    }
+
+    pub fn done(self) -> Vec<Merged> {
         self.0.into_values().collect()
+    }
+
+    /// The series' merge, with a row's count and sum added.
+    fn counted(&mut self, series_id: i64, count: i64, sum: f64) -> &mut Merged {
+        let m = self.0.entry(series_id).or_insert_with(|| Merged {
+            series_id,
+            ..Merged::default()
+        });
+        m.count += count;
+        m.sum += sum;
+        m
     }
 }
 
@@ -146,13 +166,15 @@ store_trait! {
             sketches: bool
         ) -> StoreResult<Vec<Merged>>;
         /// The history of these rules' alerts over `[from, to)` (by the
-        /// time of the results judged), after each alert's last step
-        /// before `from` (its state then), in the order they were judged.
+        /// time of the results judged), with `state_before` after each
+        /// alert's last step before `from` (its state then), in the order
+        /// they were judged.
         async fn alert_steps(
             &self,
             rules: &[String],
             from: DateTime<Utc>,
-            to: DateTime<Utc>
+            to: DateTime<Utc>,
+            state_before: bool
         ) -> StoreResult<Vec<AlertEventView>>;
     }
 }

@@ -104,26 +104,29 @@ pub(super) fn event(row: &PgRow) -> StoreResult<AlertEventView> {
     })
 }
 
-/// The steps of `rules`' alerts judged over `[from, to)`, after each
-/// alert's last one before `from`, in the order they were judged.
+/// The steps of `rules`' alerts judged over `[from, to)`, with
+/// `state_before` after each alert's last one before `from`, in the order
+/// they were judged.
 pub(super) async fn steps(
     db: &sqlx::PgPool,
     rules: &[String],
     from: chrono::DateTime<chrono::Utc>,
     to: chrono::DateTime<chrono::Utc>,
+    state_before: bool,
 ) -> StoreResult<Vec<AlertEventView>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         event_columns!(),
         "
-         WHERE e.rule = ANY($1) AND ((e.at >= $2 AND e.at < $3) OR e.id IN (
+         WHERE e.rule = ANY($1) AND ((e.at >= $2 AND e.at < $3) OR ($4 AND e.id IN (
              SELECT max(id) FROM alert_events WHERE rule = ANY($1) AND at < $2
-             GROUP BY rule, check_id, check_name, target, agent_id))
+             GROUP BY rule, check_id, check_name, target, agent_id)))
          ORDER BY e.id"
     ))
     .bind(rules)
     .bind(from)
     .bind(to)
+    .bind(state_before)
     .fetch_all(db)
     .await?;
     rows.iter().map(event).collect()

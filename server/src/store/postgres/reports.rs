@@ -7,7 +7,6 @@ use vantage_protocol::config::{AlertEventView, ReportDeliveryView, SlaSpec};
 
 use super::named::{Table, all, delete, put};
 use super::{PgStore, ids32};
-use crate::store::reports::MergedBySeries;
 use crate::store::*;
 
 impl ReportStore for PgStore {
@@ -233,8 +232,9 @@ impl ReportStore for PgStore {
         rules: &[String],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        state_before: bool,
     ) -> StoreResult<Vec<AlertEventView>> {
-        super::alert_states::steps(&self.pool, rules, from, to).await
+        super::alert_states::steps(&self.pool, rules, from, to, state_before).await
     }
 }
 

@@ -8,7 +8,6 @@ use vantage_protocol::config::{AlertEventView, ReportDeliveryView, SlaSpec};
 
 use super::named::{Table, all, delete, put};
 use super::{SqliteStore, id_list, micros, time_at};
-use crate::store::reports::MergedBySeries;
 use crate::store::*;
 
 impl ReportStore for SqliteStore {
@@ -238,8 +237,9 @@ impl ReportStore for SqliteStore {
         rules: &[String],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        state_before: bool,
     ) -> StoreResult<Vec<AlertEventView>> {
-        super::alert_states::steps(&self.read, rules, from, to).await
+        super::alert_states::steps(&self.read, rules, from, to, state_before).await
     }
 }
 
