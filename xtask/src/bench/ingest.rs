@@ -91,6 +91,29 @@ pub(super) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     bench.run(&options)
 }
 
+/// A benchmark of the release server on PostgreSQL begun (after
+/// `preflight`, before the build): the server built, the record begun
+/// (for the machine's load), interrupts caught, and a cluster started; the
+/// banner names `title`.
+fn begin_on_postgres(
+    root: &Path,
+    server: Option<PathBuf>,
+    bench: &str,
+    title: &str,
+) -> anyhow::Result<(super::record::Record, Ingest, Cluster)> {
+    let binary = release_server(root, server)?;
+    let record = super::record::Record::begin(root, bench);
+    sys::catch_interrupts();
+    let ingest = Ingest::new(root, binary)?;
+    let cluster = Cluster::start(&ingest.dir)?;
+    println!(
+        "{title}: {}, PostgreSQL {}",
+        report::machine(),
+        cluster.version()
+    );
+    Ok((record, ingest, cluster))
+}
+
 /// The server binary given, or the release one, built.
 fn release_server(root: &Path, given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(path) = given {

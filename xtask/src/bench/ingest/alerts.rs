@@ -84,16 +84,8 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
         );
     }
     Cluster::preflight()?;
-    let binary = super::release_server(root, server)?;
-    let record = super::super::record::Record::begin(root, "alerts");
-    super::sys::catch_interrupts();
-    let bench = Ingest::new(root, binary)?;
-    let cluster = Cluster::start(&bench.dir)?;
-    println!(
-        "Alerting benchmark: {}, PostgreSQL {}",
-        super::report::machine(),
-        cluster.version()
-    );
+    let (record, bench, cluster) =
+        super::begin_on_postgres(root, server, "alerts", "Alerting benchmark")?;
     let made = Instant::now();
     let work = fleet(batches, full)?;
     println!(

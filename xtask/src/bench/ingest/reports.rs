@@ -33,8 +33,8 @@ use chrono::{DateTime, Datelike as _, TimeZone as _, Utc};
 
 use super::server::{Agent, Server};
 use super::workload::{Rng, gzip_batch, ping_result};
-use super::{Backend, Cluster, Ingest};
-use crate::bench::record::{Figure, Record};
+use super::{Backend, Cluster};
+use crate::bench::record::Figure;
 use data::{AGENTS, TARGETS};
 
 const USAGE: &str = "cargo xtask bench reports [--repeat N] [--server PATH] [--hold]";
@@ -70,16 +70,8 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
     if !Path::new(CHROMIUM).exists() {
         bail!("{CHROMIUM} is missing (the server prints PDF with it): apt-get install chromium");
     }
-    let binary = super::release_server(root, server)?;
-    let record = Record::begin(root, "reports");
-    super::sys::catch_interrupts();
-    let bench = Ingest::new(root, binary)?;
-    let cluster = Cluster::start(&bench.dir)?;
-    println!(
-        "Reports benchmark: {}, PostgreSQL {}",
-        super::report::machine(),
-        cluster.version()
-    );
+    let (record, bench, cluster) =
+        super::begin_on_postgres(root, server, "reports", "Reports benchmark")?;
     let now = Utc::now();
     let this_month = month_start(now.year(), now.month());
     let reported = previous_month(this_month);
