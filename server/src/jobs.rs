@@ -1,6 +1,7 @@
 //! Background jobs, run by one replica at a time (the holder of the `jobs`
 //! lease in the database): partitions ahead of time, rollups of the ranges
-//! that ingest marked dirty, and retention.
+//! that ingest marked dirty (minutes, their hours, and the days of those
+//! hours once each has ended), and retention.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,6 +22,11 @@ use crate::telemetry::Telemetry;
 const CLOSE_AFTER: chrono::Duration = chrono::Duration::seconds(5);
 /// Raw samples read at once by a rollup.
 const CHUNK: chrono::Duration = chrono::Duration::minutes(10);
+/// Series whose hours a day rollup reads at once.
+const DAY_SERIES: usize = 2_000;
+/// Days one round rolls up at most: a backlog (after an upgrade, or a
+/// restore) goes over rounds.
+const DAYS_PER_ROUND: usize = 8;
 
 fn floor(t: DateTime<Utc>, step: chrono::Duration) -> DateTime<Utc> {
     t.duration_trunc(step).unwrap_or(t)
@@ -78,9 +84,17 @@ fn bucket_rollups(rows: &[RollupRow], res: Rollup) -> Vec<RollupRow> {
 }
 
 /// Recomputes the rollups of every closed minute that ingest marked dirty,
-/// and their hours. Ranges not closed yet go back for a later round.
-/// Returns the rollup rows written.
+/// and their hours; then the days that have ended of the hours written.
+/// Ranges not closed yet go back for a later round. Returns the rollup
+/// rows written.
 pub async fn rollup(store: &Store, now: DateTime<Utc>) -> StoreResult<u64> {
+    let ranges = rollup_ranges(store, now).await?;
+    Ok(ranges + rollup_days(store, now).await?)
+}
+
+/// The minutes and hours of [`rollup`], which mark the days of the hours
+/// they write.
+pub async fn rollup_ranges(store: &Store, now: DateTime<Utc>) -> StoreResult<u64> {
     let taken = store.take_dirty().await?;
     if taken.is_empty() {
         return Ok(0);
@@ -151,7 +165,54 @@ async fn rollup_range(store: &Store, r: DirtyRange) -> StoreResult<u64> {
         .await?;
     let hours = bucket_rollups(&minutes, Rollup::Hour);
     store.replace_rollups(Rollup::Hour, hf, ht, &hours).await?;
+    let day = step(Rollup::Day);
+    let days: Vec<DateTime<Utc>> = std::iter::successors(Some(floor(hf, day)), |d| Some(*d + day))
+        .take_while(|d| *d < ht)
+        .collect();
+    store.mark_days(&days).await?;
     Ok(written + hours.len() as u64)
+}
+
+/// The days of [`rollup`]: writes the day rows of the marked UTC days
+/// that have ended (whose hours are all rolled up by the time this runs
+/// after [`rollup_ranges`]) from their hours, and unmarks them; at most
+/// [`DAYS_PER_ROUND`], oldest first. A day its late data changes again is
+/// marked again, and written again.
+pub async fn rollup_days(store: &Store, now: DateTime<Utc>) -> StoreResult<u64> {
+    let closed = floor(now - CLOSE_AFTER, step(Rollup::Minute));
+    let day = step(Rollup::Day);
+    let due: Vec<DateTime<Utc>> = store
+        .dirty_days()
+        .await?
+        .into_iter()
+        .filter(|d| *d + day <= closed)
+        .take(DAYS_PER_ROUND)
+        .collect();
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = store
+        .series(&SeriesFilter::default())
+        .await?
+        .iter()
+        .map(|s| s.series_id)
+        .collect();
+    let mut written = 0;
+    for d in due {
+        let mut rows = Vec::new();
+        for chunk in ids.chunks(DAY_SERIES) {
+            let hours = store
+                .rollups(Rollup::Hour, chunk, d, d + day, usize::MAX)
+                .await?;
+            rows.extend(bucket_rollups(&hours, Rollup::Day));
+        }
+        store
+            .replace_rollups(Rollup::Day, d, d + day, &rows)
+            .await?;
+        store.clear_day(d).await?;
+        written += rows.len() as u64;
+    }
+    Ok(written)
 }
 
 /// Alert steps one round deletes at most: a backlog goes over rounds, and
@@ -172,6 +233,9 @@ pub async fn retention(
             .await?
         + store
             .delete_rollups_before(Rollup::Hour, age(r.hour))
+            .await?
+        + store
+            .delete_rollups_before(Rollup::Day, age(r.hour))
             .await?
         + store.delete_batches_before(age(r.raw)).await?
         + store.delete_expired_sessions(now).await?

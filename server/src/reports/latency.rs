@@ -7,12 +7,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use vantage_protocol::report::Latency;
 
+use super::days::{self, Tiles};
 use super::hours::{Counted, Hourly, floor_hour, runs_of_hours};
 use super::period::Period;
-use crate::store::{
-    Merged, MergedBySeries, ReportStore as _, Rollup, SeriesFilter, SeriesStore as _, Sketch,
-    Store, StoreResult,
-};
+use crate::store::{Merged, Rollup, SeriesFilter, SeriesStore as _, Sketch, Store, StoreResult};
 
 /// The most minute rows one metric's read of a report's partly counted
 /// hours takes.
@@ -131,13 +129,8 @@ impl Hours<'_> {
             return Ok(Vec::new());
         }
         let from = floor_hour(self.period.from);
-        let mut whole: Vec<_> = self.hourly.whole.iter().copied().collect();
-        whole.sort_unstable();
-        let mut merged = MergedBySeries::from(
-            store
-                .merged_hours(&ids, from, self.period.to, &whole, sketches)
-                .await?,
-        );
+        let tiles = Tiles::of(store, from, self.period.to, &self.hourly.whole).await?;
+        let mut merged = days::merged(store, &tiles, &ids, &self.hourly.whole, sketches).await?;
         for (from, to) in runs_of_hours(&self.hourly.partial) {
             let (from, to) = (from.max(self.period.from), to.min(self.period.to));
             let minutes = store

@@ -7,12 +7,14 @@
 //! by the time alerts fired instead; latency.rs, latency and loss from the
 //! rollups' sketches; scan.rs, a period counted by hours, minute by minute
 //! only where failures or partly counted hours need it; rows.rs, what it
-//! reads (hours summed by the database); build.rs, a report made of them;
+//! reads (hours summed by the database); days.rs, whole days read from
+//! the day rollups instead of their hours; build.rs, a report made of them;
 //! csv.rs, html.rs, pdf.rs, its other forms.
 
 pub mod build;
 pub mod count;
 pub mod csv;
+pub mod days;
 pub mod deliver;
 pub mod firing;
 pub mod hours;

@@ -1,6 +1,6 @@
 //! What a scan reads of the `check_up` rollups: every series' hour rows
-//! summed in one pass by the database (with the hours in which a run
-//! failed), then one by one only the hours that need more than a sum: the
+//! (day rows for the days that count whole: [`days`]) summed in one pass
+//! by the database (with the hours in which a run failed), then one by one only the hours that need more than a sum: the
 //! failing ones and the hour after each, hours counted in part, a
 //! silenced target's hours, and after a failure followed by no runs the
 //! next hour with runs (where the incident ends); and the minute rows of
@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::days::{self, Tiles};
 use super::hours::{Hourly, floor_hour, runs_of_hours};
 use super::period::Period;
 use super::scan::Targets;
@@ -51,10 +52,9 @@ pub async fn read(
             summed.push(*id);
         }
     }
-    let mut whole: Vec<DateTime<Utc>> = hourly.whole.iter().copied().collect();
-    whole.sort_unstable();
+    let tiles = Tiles::of(store, from, period.to, &hourly.whole).await?;
     let mut rows = Rows {
-        sums: store.up_sums(&summed, from, period.to, &whole).await?,
+        sums: days::up_sums(store, &tiles, &summed, &hourly.whole).await?,
         ..Rows::default()
     };
     let place = |id: &i64| targets.series.get(id).map(|(t, _)| *t);
@@ -72,7 +72,11 @@ pub async fn read(
         .filter(|(h, _)| inside(h))
         .collect();
     rows.hours = store
-        .ups_in_hours(Rollup::Hour, &series_pairs(&pairs, &of_target))
+        .ups_in(
+            Rollup::Hour,
+            &series_pairs(&pairs, &of_target),
+            Rollup::Hour,
+        )
         .await?;
     // After a failing hour with no runs of the target in the next, its
     // next hour with runs ends the incident: read it too, by minutes.
@@ -135,7 +139,11 @@ pub async fn read(
         .copied()
         .collect();
     rows.minutes = store
-        .ups_in_hours(Rollup::Minute, &series_pairs(&detail, &of_target))
+        .ups_in(
+            Rollup::Minute,
+            &series_pairs(&detail, &of_target),
+            Rollup::Hour,
+        )
         .await?;
     let ids: Vec<i64> = targets.series.keys().copied().collect();
     for (a, b) in runs_of_hours(&hourly.partial) {

@@ -30,6 +30,13 @@ store_trait! {
         async fn take_dirty(&self) -> StoreResult<Vec<DirtyRange>>;
         /// Puts ranges back (a rollup round failed half-way).
         async fn put_dirty(&self, ranges: &[DirtyRange]) -> StoreResult<()>;
+        /// Marks UTC days (midnights) whose hours changed: their day rows
+        /// are to be written again once they have ended.
+        async fn mark_days(&self, days: &[DateTime<Utc>]) -> StoreResult<()>;
+        /// The marked days, ordered.
+        async fn dirty_days(&self) -> StoreResult<Vec<DateTime<Utc>>>;
+        /// Unmarks a day whose day rows were written.
+        async fn clear_day(&self, day: DateTime<Utc>) -> StoreResult<()>;
         /// Replaces the rollup rows of every series for the buckets in
         /// `[from, to)` with `rows`, atomically.
         async fn replace_rollups(

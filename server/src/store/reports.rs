@@ -90,6 +90,16 @@ impl MergedBySeries {
         }
     }
 
+    /// Adds a series' rows merged elsewhere.
+    pub fn absorb(&mut self, other: Merged) {
+        let m = self.counted(other.series_id, other.count, other.sum);
+        match (&mut m.sketch, other.sketch) {
+            (Some(mine), Some(theirs)) => mine.merge(&theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
+    }
+
     pub fn done(self) -> Vec<Merged> {
         self.0.into_values().collect()
     }
@@ -138,27 +148,33 @@ store_trait! {
             from: DateTime<Utc>,
             to: DateTime<Utc>
         ) -> StoreResult<Vec<UpRow>>;
-        /// The rows at `resolution` of each (series, hour) pair's hour,
-        /// ordered by bucket then series: the hour's row, or its minutes'.
-        async fn ups_in_hours(
+        /// The rows at `resolution` of each (series, start) pair's span
+        /// (an hour or a day from its start), ordered by bucket then
+        /// series: an hour's row, or its minutes'; a day's hours.
+        async fn ups_in(
             &self,
             resolution: Rollup,
-            pairs: &[(i64, DateTime<Utc>)]
+            pairs: &[(i64, DateTime<Utc>)],
+            span: Rollup
         ) -> StoreResult<Vec<UpRow>>;
-        /// The hour rows of the series in `[from, to)` summed per series,
-        /// in one pass: `whole` are the hours that count whole.
+        /// The rows at `resolution` (hours or days) of the series in
+        /// `[from, to)` summed per series, in one pass: `whole` are the
+        /// buckets that count whole.
         async fn up_sums(
             &self,
+            resolution: Rollup,
             series: &[i64],
             from: DateTime<Utc>,
             to: DateTime<Utc>,
             whole: &[DateTime<Utc>]
         ) -> StoreResult<Vec<UpSum>>;
-        /// The hour rows of the series at the hours `whole` in `[from,
-        /// to)`, merged per series; their sketches too with `sketches`
-        /// (streamed: the rows are never all in memory).
-        async fn merged_hours(
+        /// The rows at `resolution` (hours or days) of the series at the
+        /// buckets `whole` in `[from, to)`, merged per series; their
+        /// sketches too with `sketches` (streamed: the rows are never all
+        /// in memory).
+        async fn merged_rollups(
             &self,
+            resolution: Rollup,
             series: &[i64],
             from: DateTime<Utc>,
             to: DateTime<Utc>,

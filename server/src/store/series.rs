@@ -86,6 +86,10 @@ pub enum Rollup {
     Minute,
     #[serde(rename = "1h")]
     Hour,
+    /// A UTC day, rolled up from its hours once it has ended; reports
+    /// read it for the days they count whole.
+    #[serde(rename = "1d")]
+    Day,
 }
 
 impl Rollup {
@@ -93,6 +97,7 @@ impl Rollup {
         match self {
             Rollup::Minute => 60,
             Rollup::Hour => 3600,
+            Rollup::Day => 86_400,
         }
     }
 }

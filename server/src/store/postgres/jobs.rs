@@ -65,6 +65,36 @@ impl JobStore for PgStore {
         Ok(())
     }
 
+    async fn mark_days(&self, days: &[DateTime<Utc>]) -> StoreResult<()> {
+        if days.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO rollup_days_dirty (day) SELECT * FROM UNNEST($1::timestamptz[])
+             ON CONFLICT (day) DO NOTHING",
+        )
+        .bind(days)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn dirty_days(&self) -> StoreResult<Vec<DateTime<Utc>>> {
+        Ok(
+            sqlx::query_scalar("SELECT day FROM rollup_days_dirty ORDER BY day")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn clear_day(&self, day: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("DELETE FROM rollup_days_dirty WHERE day = $1")
+            .bind(day)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Delete and insert in one transaction, so readers see the old rows or
     /// the new ones, and running it twice changes nothing.
     async fn replace_rollups(

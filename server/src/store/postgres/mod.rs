@@ -4,12 +4,13 @@
 //! Queries are runtime `sqlx::query` with `Row::try_get` (no sqlx macros:
 //! docs/design/server.md § 1.1); bulk rows go in as arrays through `UNNEST`.
 
-/// The SQL of a statement on `rollup_1m` or `rollup_1h`, as a `&'static str`.
+/// The SQL of a statement on `rollup_1m`, `rollup_1h` or `rollup_1d`, as a `&'static str`.
 macro_rules! rollup_sql {
     ($resolution:expr, $before:literal, $after:literal) => {
         match $resolution {
             Rollup::Minute => concat!($before, "rollup_1m", $after),
             Rollup::Hour => concat!($before, "rollup_1h", $after),
+            Rollup::Day => concat!($before, "rollup_1d", $after),
         }
     };
 }
@@ -174,6 +175,11 @@ fn migrator() -> Migrator {
             21,
             "report deliveries",
             include_str!("../../../migrations/postgres/0021_report_deliveries.sql"),
+        ),
+        migration(
+            22,
+            "day rollups",
+            include_str!("../../../migrations/postgres/0022_day_rollups.sql"),
         ),
     ])
 }

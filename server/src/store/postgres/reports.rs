@@ -88,18 +88,12 @@ impl ReportStore for PgStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<UpRow>> {
-        let sql = match resolution {
-            Rollup::Minute => {
-                "SELECT series_id, bucket, n, sum, min FROM rollup_1m
-                 WHERE series_id = ANY($1) AND bucket >= $2 AND bucket < $3
-                 ORDER BY bucket, series_id"
-            }
-            Rollup::Hour => {
-                "SELECT series_id, bucket, n, sum, min FROM rollup_1h
-                 WHERE series_id = ANY($1) AND bucket >= $2 AND bucket < $3
-                 ORDER BY bucket, series_id"
-            }
-        };
+        let sql = rollup_sql!(
+            resolution,
+            "SELECT series_id, bucket, n, sum, min FROM ",
+            " WHERE series_id = ANY($1) AND bucket >= $2 AND bucket < $3
+             ORDER BY bucket, series_id"
+        );
         let rows = sqlx::query(sql)
             .bind(ids32(series))
             .bind(from)
@@ -109,10 +103,11 @@ impl ReportStore for PgStore {
         rows.iter().map(up_row).collect()
     }
 
-    async fn ups_in_hours(
+    async fn ups_in(
         &self,
         resolution: Rollup,
         pairs: &[(i64, DateTime<Utc>)],
+        span: Rollup,
     ) -> StoreResult<Vec<UpRow>> {
         let series: Vec<i32> = pairs.iter().map(|(s, _)| *s as i32).collect();
         let hours: Vec<DateTime<Utc>> = pairs.iter().map(|(_, h)| *h).collect();
@@ -125,13 +120,14 @@ impl ReportStore for PgStore {
             "SELECT r.series_id, r.bucket, r.n, r.sum, r.min
              FROM unnest($1::int4[], $2::timestamptz[]) AS d(s, h) CROSS JOIN LATERAL (
                  SELECT series_id, bucket, n, sum, min FROM ",
-            " WHERE series_id = d.s AND bucket >= d.h AND bucket < d.h + interval '1 hour'
+            " WHERE series_id = d.s AND bucket >= d.h AND bucket < d.h + $3::float8 * interval '1 second'
                  OFFSET 0) r
              ORDER BY r.bucket, r.series_id"
         );
         let rows = sqlx::query(sql)
             .bind(series)
             .bind(hours)
+            .bind(span.seconds() as f64)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(up_row).collect()
@@ -139,21 +135,24 @@ impl ReportStore for PgStore {
 
     async fn up_sums(
         &self,
+        resolution: Rollup,
         series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         whole: &[DateTime<Utc>],
     ) -> StoreResult<Vec<UpSum>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(rollup_sql!(
+            resolution,
             "SELECT r.series_id,
                     coalesce(sum(r.n) FILTER (WHERE w.h IS NOT NULL), 0)::int8 AS counted_runs,
                     coalesce(sum(r.n) FILTER (WHERE w.h IS NULL), 0)::int8 AS other_runs,
                     coalesce(array_agg(r.bucket ORDER BY r.bucket) FILTER (WHERE r.min < 1),
                              '{}') AS failing
-             FROM rollup_1h r LEFT JOIN unnest($4::timestamptz[]) AS w(h) ON w.h = r.bucket
+             FROM ",
+            " r LEFT JOIN unnest($4::timestamptz[]) AS w(h) ON w.h = r.bucket
              WHERE r.series_id = ANY($1) AND r.bucket >= $2 AND r.bucket < $3
-             GROUP BY r.series_id",
-        )
+             GROUP BY r.series_id"
+        ))
         .bind(ids32(series))
         .bind(from)
         .bind(to)
@@ -172,8 +171,9 @@ impl ReportStore for PgStore {
             .collect()
     }
 
-    async fn merged_hours(
+    async fn merged_rollups(
         &self,
+        resolution: Rollup,
         series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -181,12 +181,13 @@ impl ReportStore for PgStore {
         sketches: bool,
     ) -> StoreResult<Vec<Merged>> {
         if !sketches {
-            let rows = sqlx::query(
-                "SELECT r.series_id, sum(r.n)::int8 AS n, sum(r.sum) AS sum
-                 FROM rollup_1h r JOIN unnest($4::timestamptz[]) AS w(h) ON w.h = r.bucket
+            let rows = sqlx::query(rollup_sql!(
+                resolution,
+                "SELECT r.series_id, sum(r.n)::int8 AS n, sum(r.sum) AS sum FROM ",
+                " r JOIN unnest($4::timestamptz[]) AS w(h) ON w.h = r.bucket
                  WHERE r.series_id = ANY($1) AND r.bucket >= $2 AND r.bucket < $3
-                 GROUP BY r.series_id",
-            )
+                 GROUP BY r.series_id"
+            ))
             .bind(ids32(series))
             .bind(from)
             .bind(to)
@@ -205,11 +206,12 @@ impl ReportStore for PgStore {
                 })
                 .collect();
         }
-        let mut rows = sqlx::query(
-            "SELECT r.series_id, r.n, r.sum, r.sketch
-             FROM rollup_1h r JOIN unnest($4::timestamptz[]) AS w(h) ON w.h = r.bucket
-             WHERE r.series_id = ANY($1) AND r.bucket >= $2 AND r.bucket < $3",
-        )
+        let mut rows = sqlx::query(rollup_sql!(
+            resolution,
+            "SELECT r.series_id, r.n, r.sum, r.sketch FROM ",
+            " r JOIN unnest($4::timestamptz[]) AS w(h) ON w.h = r.bucket
+             WHERE r.series_id = ANY($1) AND r.bucket >= $2 AND r.bucket < $3"
+        ))
         .bind(ids32(series))
         .bind(from)
         .bind(to)

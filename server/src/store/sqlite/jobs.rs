@@ -27,6 +27,18 @@ static ROLLUP_1H: BulkInsert = BulkInsert::new(
     "",
     11,
 );
+static ROLLUP_1D: BulkInsert = BulkInsert::new(
+    "INSERT INTO rollup_1d (series_id, bucket, n, sum, min, max, sketch) VALUES ",
+    7,
+    "",
+    11,
+);
+static DAYS: BulkInsert = BulkInsert::new(
+    "INSERT INTO rollup_days_dirty (day) VALUES ",
+    1,
+    " ON CONFLICT (day) DO NOTHING",
+    10,
+);
 static DIRTY: BulkInsert = BulkInsert::new("INSERT INTO rollup_dirty (lo, hi) VALUES ", 2, "", 10);
 
 impl JobStore for SqliteStore {
@@ -84,6 +96,37 @@ impl JobStore for SqliteStore {
         Ok(())
     }
 
+    async fn mark_days(&self, days: &[DateTime<Utc>]) -> StoreResult<()> {
+        if days.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for (rows, sql) in DAYS.statements(days.len()) {
+            let mut query = sqlx::query(sql);
+            for day in &days[rows] {
+                query = query.bind(micros(*day));
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn dirty_days(&self) -> StoreResult<Vec<DateTime<Utc>>> {
+        let rows = sqlx::query("SELECT day FROM rollup_days_dirty ORDER BY day")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|row| time_at(row, "day")).collect()
+    }
+
+    async fn clear_day(&self, day: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("DELETE FROM rollup_days_dirty WHERE day = ?1")
+            .bind(micros(day))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     /// Delete and insert in one transaction, so readers see the old rows or
     /// the new ones, and running it twice changes nothing.
     async fn replace_rollups(
@@ -96,6 +139,7 @@ impl JobStore for SqliteStore {
         let insert = match resolution {
             Rollup::Minute => &ROLLUP_1M,
             Rollup::Hour => &ROLLUP_1H,
+            Rollup::Day => &ROLLUP_1D,
         };
         let mut tx = self.begin().await?;
         sqlx::query(rollup_sql!(
@@ -170,6 +214,11 @@ impl JobStore for SqliteStore {
             Rollup::Hour => {
                 "DELETE FROM rollup_1h WHERE (series_id, bucket) IN (
                      SELECT series_id, bucket FROM rollup_1h INDEXED BY rollup_1h_bucket
+                     WHERE bucket < ?1 LIMIT ?2)"
+            }
+            Rollup::Day => {
+                "DELETE FROM rollup_1d WHERE (series_id, bucket) IN (
+                     SELECT series_id, bucket FROM rollup_1d INDEXED BY rollup_1d_bucket
                      WHERE bucket < ?1 LIMIT ?2)"
             }
         };

@@ -10,12 +10,13 @@
 //! 16-byte BLOBs (`migrations/sqlite/0001_init.sql`). Bulk rows go in as
 //! multi-row `VALUES` ([`bulk`]).
 
-/// The SQL of a statement on `rollup_1m` or `rollup_1h`, as a `&'static str`.
+/// The SQL of a statement on `rollup_1m`, `rollup_1h` or `rollup_1d`, as a `&'static str`.
 macro_rules! rollup_sql {
     ($resolution:expr, $before:literal, $after:literal) => {
         match $resolution {
             Rollup::Minute => concat!($before, "rollup_1m", $after),
             Rollup::Hour => concat!($before, "rollup_1h", $after),
+            Rollup::Day => concat!($before, "rollup_1d", $after),
         }
     };
 }
@@ -186,6 +187,11 @@ fn migrator() -> Migrator {
             21,
             "report deliveries",
             include_str!("../../../migrations/sqlite/0021_report_deliveries.sql"),
+        ),
+        migration(
+            22,
+            "day rollups",
+            include_str!("../../../migrations/sqlite/0022_day_rollups.sql"),
         ),
     ])
 }

@@ -92,18 +92,12 @@ impl ReportStore for SqliteStore {
         if series.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = match resolution {
-            Rollup::Minute => {
-                "SELECT series_id, bucket, n, sum, min FROM rollup_1m
-                 WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2 AND bucket < ?3
-                 ORDER BY bucket, series_id"
-            }
-            Rollup::Hour => {
-                "SELECT series_id, bucket, n, sum, min FROM rollup_1h
-                 WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2 AND bucket < ?3
-                 ORDER BY bucket, series_id"
-            }
-        };
+        let sql = rollup_sql!(
+            resolution,
+            "SELECT series_id, bucket, n, sum, min FROM ",
+            " WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2 AND bucket < ?3
+             ORDER BY bucket, series_id"
+        );
         let rows = sqlx::query(sql)
             .bind(id_list(series))
             .bind(micros(from))
@@ -113,10 +107,11 @@ impl ReportStore for SqliteStore {
         rows.iter().map(up_row).collect()
     }
 
-    async fn ups_in_hours(
+    async fn ups_in(
         &self,
         resolution: Rollup,
         pairs: &[(i64, DateTime<Utc>)],
+        span: Rollup,
     ) -> StoreResult<Vec<UpRow>> {
         if pairs.is_empty() {
             return Ok(Vec::new());
@@ -128,11 +123,12 @@ impl ReportStore for SqliteStore {
             "SELECT r.series_id, r.bucket, r.n, r.sum, r.min
              FROM json_each(?1) AS d CROSS JOIN ",
             " AS r ON r.series_id = d.value ->> 0 AND r.bucket >= d.value ->> 1
-                 AND r.bucket < (d.value ->> 1) + 3600000000
+                 AND r.bucket < (d.value ->> 1) + ?2
              ORDER BY r.bucket, r.series_id"
         );
         let rows = sqlx::query(sql)
             .bind(Json(pairs))
+            .bind(span.seconds() * 1_000_000)
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(up_row).collect()
@@ -140,6 +136,7 @@ impl ReportStore for SqliteStore {
 
     async fn up_sums(
         &self,
+        resolution: Rollup,
         series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -149,18 +146,19 @@ impl ReportStore for SqliteStore {
             return Ok(Vec::new());
         }
         let whole: Vec<i64> = whole.iter().map(|h| micros(*h)).collect();
-        let rows = sqlx::query(
+        let rows = sqlx::query(rollup_sql!(
+            resolution,
             "SELECT series_id,
                     coalesce(sum(n) FILTER (WHERE counted), 0) AS counted_runs,
                     coalesce(sum(n) FILTER (WHERE NOT counted), 0) AS other_runs,
                     group_concat(bucket) FILTER (WHERE min < 1) AS failing
              FROM (SELECT series_id, bucket, n, min,
                           bucket IN (SELECT value FROM json_each(?4)) AS counted
-                   FROM rollup_1h
-                   WHERE series_id IN (SELECT value FROM json_each(?1))
+                   FROM ",
+            " WHERE series_id IN (SELECT value FROM json_each(?1))
                      AND bucket >= ?2 AND bucket < ?3)
-             GROUP BY series_id",
-        )
+             GROUP BY series_id"
+        ))
         .bind(id_list(series))
         .bind(micros(from))
         .bind(micros(to))
@@ -191,8 +189,9 @@ impl ReportStore for SqliteStore {
             .collect()
     }
 
-    async fn merged_hours(
+    async fn merged_rollups(
         &self,
+        resolution: Rollup,
         series: &[i64],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -204,14 +203,20 @@ impl ReportStore for SqliteStore {
         }
         let whole: Vec<i64> = whole.iter().map(|h| micros(*h)).collect();
         let sql = if sketches {
-            "SELECT series_id, n, sum, sketch FROM rollup_1h
-             WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2 AND bucket < ?3
-               AND bucket IN (SELECT value FROM json_each(?4))"
+            rollup_sql!(
+                resolution,
+                "SELECT series_id, n, sum, sketch FROM ",
+                " WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2
+                   AND bucket < ?3 AND bucket IN (SELECT value FROM json_each(?4))"
+            )
         } else {
-            "SELECT series_id, sum(n) AS n, sum(sum) AS sum, NULL AS sketch FROM rollup_1h
-             WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2 AND bucket < ?3
-               AND bucket IN (SELECT value FROM json_each(?4))
-             GROUP BY series_id"
+            rollup_sql!(
+                resolution,
+                "SELECT series_id, sum(n) AS n, sum(sum) AS sum, NULL AS sketch FROM ",
+                " WHERE series_id IN (SELECT value FROM json_each(?1)) AND bucket >= ?2
+                   AND bucket < ?3 AND bucket IN (SELECT value FROM json_each(?4))
+                 GROUP BY series_id"
+            )
         };
         let mut rows = sqlx::query(sql)
             .bind(id_list(series))

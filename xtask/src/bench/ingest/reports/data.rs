@@ -221,6 +221,13 @@ pub(super) fn load(
                WHERE d.target = s.target AND d.hour = h)"
     ))?;
     sql("DROP TABLE bench_sketch, bench_outage, bench_series, bench_detail")?;
+    // Their days, marked as the rollup marks the days of the hours it
+    // writes: the server's rollup job writes their day rows.
+    sql(&format!(
+        "INSERT INTO rollup_days_dirty (day)
+         SELECT generate_series({from}, {to} - interval '1 day', interval '1 day')
+         ON CONFLICT DO NOTHING"
+    ))?;
     // As autovacuum would soon after: the visibility map lets scans of
     // the rows skip the heap, and the planner knows their sizes.
     sql("VACUUM ANALYZE rollup_1m")?;
