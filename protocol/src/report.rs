@@ -134,6 +134,40 @@ pub struct Incident {
     pub first_agents: Vec<String>,
     /// The alert rules that fired for the check target during it.
     pub rules: Vec<String>,
+    /// The alerts of the checks that depend on it (`depends_on`) which
+    /// its raised alert kept from the channels during it (from 5 minutes
+    /// before it began until 5 minutes after it ended).
+    #[serde(default)]
+    pub suppressed: Vec<SuppressedAlert>,
+}
+
+/// An alert a raised parent check target kept from the channels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SuppressedAlert {
+    /// Its rule.
+    pub rule: String,
+    /// Its check's name.
+    pub check: String,
+    /// Its check's target.
+    pub target: String,
+    /// The agents whose steps were suppressed, by name.
+    pub agents: Vec<String>,
+    /// Its first step suppressed.
+    pub first_at: DateTime<Utc>,
+}
+
+impl SuppressedAlert {
+    /// In words, as the CSV and HTML forms show it:
+    /// `web-01 → 10.0.0.9 (web-down on edge-1, edge-2)`.
+    pub fn label(&self) -> String {
+        let on = if self.agents.is_empty() {
+            String::new()
+        } else {
+            format!(" on {}", self.agents.join(", "))
+        };
+        format!("{} → {} ({}{on})", self.check, self.target, self.rule)
+    }
 }
 
 /// How much of the failures the objective allows were spent.

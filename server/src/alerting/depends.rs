@@ -22,7 +22,9 @@ use vantage_protocol::config::{AlertEventView, AlertState};
 
 use super::matcher::Pattern;
 use super::rule::Rule;
-use crate::store::{CheckStore as _, DependStore as _, ParentAlert, Store, StoreResult};
+use crate::store::{
+    CheckStore as _, CheckTarget, DependStore as _, ParentAlert, Store, StoreResult, Suppression,
+};
 
 /// The shortest and longest wait for a parent to catch up.
 const MIN_PATIENCE: chrono::Duration = chrono::Duration::seconds(5);
@@ -37,8 +39,8 @@ pub enum Verdict {
     Free,
     /// A parent has not been judged up to the step's time: look again.
     Wait,
-    /// Raised parents explain it; why.
-    Suppressed(String),
+    /// Raised parents explain it.
+    Suppressed(Suppression),
 }
 
 /// The states in which a parent suppresses its children: anything raised
@@ -206,6 +208,7 @@ pub async fn judge(
         return Ok(Verdict::Free);
     }
     let mut reasons = BTreeSet::new();
+    let mut parents = BTreeSet::new();
     let mut waiting = false;
     for agent in agents {
         let mut why = None;
@@ -215,6 +218,12 @@ pub async fn judge(
             match raised_near(store, p, step.at, patience).await? {
                 Some(true) => {
                     why = Some(describe(p));
+                    if !p.is_agent() {
+                        parents.insert(CheckTarget {
+                            check: p.check.clone(),
+                            target: p.target.clone(),
+                        });
+                    }
                     break;
                 }
                 Some(false) => {}
@@ -233,7 +242,10 @@ pub async fn judge(
     Ok(if waiting {
         Verdict::Wait
     } else {
-        Verdict::Suppressed(reasons.into_iter().collect::<Vec<_>>().join("; "))
+        Verdict::Suppressed(Suppression {
+            why: reasons.into_iter().collect::<Vec<_>>().join("; "),
+            parents: parents.into_iter().collect(),
+        })
     })
 }
 

@@ -21,7 +21,7 @@ use super::route::Router;
 use super::rule::Rule;
 use super::windows::Window;
 use crate::store::{
-    DependStore as _, NotifyStore as _, Routed, Store, StoreResult, WindowStore as _,
+    DependStore as _, NotifyStore as _, Routed, Store, StoreResult, Suppression, WindowStore as _,
 };
 
 /// Steps looked at in one pass.
@@ -128,9 +128,15 @@ pub async fn route(
                 }
             }
             // Nobody heard it fire: nobody needs to hear it resolve.
-            Verdict::Free if earlier.is_some() && e.notices.contains(&Notice::Resolved) => routed
-                .suppressed
-                .push((e.id, "the step it resolves was suppressed".to_owned())),
+            Verdict::Free if earlier.is_some() && e.notices.contains(&Notice::Resolved) => {
+                routed.suppressed.push((
+                    e.id,
+                    Suppression {
+                        why: "the step it resolves was suppressed".to_owned(),
+                        parents: Vec::new(),
+                    },
+                ))
+            }
             _ => to(&router, e, rule_of(e), &mut routed),
         }
     }

@@ -337,6 +337,12 @@ async fn count(
             None
         }
     };
+    if incidents.iter().any(|list| !list.is_empty()) {
+        let children = store
+            .suppressed_steps(period.from - RULE_LEAD, period.to + RULE_LEAD)
+            .await?;
+        super::children::attach(&mut incidents, &children, RULE_LEAD);
+    }
     Ok(Counts {
         tallies: scanned.tallies,
         agents: scanned.agents,

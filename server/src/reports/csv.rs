@@ -3,7 +3,7 @@
 //! its header row. Availability and loss in percent, times in seconds,
 //! instants in RFC 3339.
 
-use vantage_protocol::report::{Figures, Report};
+use vantage_protocol::report::{Figures, Report, SuppressedAlert};
 
 /// The figures' columns, as the summary and target tables share them.
 const FIGURES: [&str; 20] = [
@@ -117,6 +117,11 @@ pub fn csv(report: &Report) -> String {
                 i.failed_runs.to_string(),
                 i.first_agents.join(" "),
                 i.rules.join(" "),
+                i.suppressed
+                    .iter()
+                    .map(SuppressedAlert::label)
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ]
         })
         .collect();
@@ -132,6 +137,7 @@ pub fn csv(report: &Report) -> String {
             "failed_runs",
             "first_agents",
             "rules",
+            "suppressed",
         ],
         incidents,
     );

@@ -84,6 +84,7 @@ pub fn firing(
                 failed_runs: 0,
                 first_agents: first.into_iter().collect(),
                 rules: rules.into_iter().map(str::to_owned).collect(),
+                suppressed: Vec::new(),
             });
         }
     }

@@ -102,6 +102,7 @@ pub fn html(report: &Report, tz: Tz) -> String {
                             th { "Check" } th { "Target" } th { "Start" } th.n { "Duration" }
                             @if !by_alerts { th.n { "Failed runs" } }
                             th { "First failing agents" } th { "Alert rules" }
+                            th { "Suppressed alerts" }
                         } }
                         tbody {
                             @for i in &report.incidents {
@@ -111,6 +112,11 @@ pub fn html(report: &Report, tz: Tz) -> String {
                                     @if !by_alerts { td.n { (i.failed_runs) } }
                                     td { (i.first_agents.join(", ")) }
                                     td { (i.rules.join(", ")) }
+                                    td {
+                                        @for s in &i.suppressed {
+                                            div { (s.label()) }
+                                        }
+                                    }
                                 }
                             }
                         }

@@ -41,6 +41,7 @@ impl Tracker {
                     failed_runs: failed,
                     first_agents: agents(),
                     rules: Vec::new(),
+                    suppressed: Vec::new(),
                 });
             }
             (Minute::Up | Minute::Excluded, _) => self.close(bucket, false),

@@ -3,7 +3,8 @@
 //! count (business hours, excluded maintenance windows); silenced.rs,
 //! silences on check targets taken out of their counted time; count.rs,
 //! counting by runs against the quorum, and the error budget;
-//! incidents.rs, runs of down minutes, MTTR and MTBF; firing.rs, counting
+//! incidents.rs, runs of down minutes, MTTR and MTBF; children.rs, the
+//! alerts an incident's check target suppressed; firing.rs, counting
 //! by the time alerts fired instead; latency.rs, latency and loss from the
 //! rollups' sketches; scan.rs, a period counted by hours, minute by minute
 //! only where failures or partly counted hours need it; rows.rs, what it
@@ -12,6 +13,7 @@
 //! csv.rs, html.rs, pdf.rs, its other forms.
 
 pub mod build;
+pub mod children;
 pub mod count;
 pub mod csv;
 pub mod days;

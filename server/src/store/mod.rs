@@ -50,11 +50,13 @@ pub use self::ingest::{
     CheckKey, DistributionRow, IngestStore, Ingested, ResultRow, SampleRow, SeriesKey, StoreBatch,
 };
 pub use self::jobs::{DirtyRange, JobStore};
-pub use self::notify::{After, Attempt, ChannelRow, Claimed, NotifyStore, Routed};
+pub use self::notify::{
+    After, Attempt, ChannelRow, CheckTarget, Claimed, NotifyStore, Routed, Suppression,
+};
 pub use self::registry::{PackageRow, RegistryStore, sort_packages};
 pub use self::releases::{ReleaseRow, ReleaseStore, sort_releases};
 pub use self::repeats::{Due, Quiet, RepeatStore};
-pub use self::reports::{Merged, MergedBySeries, ReportStore, UpRow, UpSum};
+pub use self::reports::{ChildStep, Merged, MergedBySeries, ReportStore, UpRow, UpSum};
 pub use self::rollouts::{RolloutAgentRow, RolloutRow, RolloutStore};
 pub use self::series::{
     LatestRow, RawDistribution, RawPoint, Rollup, RollupRow, SeriesFilter, SeriesRow, SeriesStore,

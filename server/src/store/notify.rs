@@ -5,12 +5,43 @@
 //! under a lease, and every attempt in the delivery log.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use vantage_protocol::config::{AlertEventView, ChannelSpec, Routing, SilenceView};
 
 use super::alerts::RuleSaved;
 use super::dispatch::store_trait;
 use super::types::StoreResult;
+
+/// Why a raised parent kept a step from the channels: in words, and the
+/// parent check targets that explain it (none for an agent offline),
+/// kept so that a report can list an incident's suppressed children.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    pub why: String,
+    pub parents: Vec<CheckTarget>,
+}
+
+/// A check and its target, by name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CheckTarget {
+    pub check: String,
+    pub target: String,
+}
+
+/// Parents as `alert_events.suppressed_parents` holds them: a JSON array,
+/// or NULL for none.
+pub(crate) fn parents_column(parents: &[CheckTarget]) -> Option<String> {
+    (!parents.is_empty()).then(|| serde_json::to_string(parents).expect("names serialize"))
+}
+
+/// Parents read back from `alert_events.suppressed_parents`.
+pub(crate) fn parents_from_column(text: Option<&str>) -> StoreResult<Vec<CheckTarget>> {
+    text.map_or(Ok(Vec::new()), |t| {
+        serde_json::from_str(t)
+            .map_err(|e| super::types::StoreError::Corrupt(format!("suppressed_parents: {e}")))
+    })
+}
 
 /// A channel as saved, secrets included.
 pub type ChannelRow = super::windows::Saved<ChannelSpec>;
@@ -67,7 +98,7 @@ pub struct Routed {
     /// Steps a maintenance window kept from the channels, and its name.
     pub windowed: Vec<(i64, String)>,
     /// Steps a raised parent kept from the channels, and why.
-    pub suppressed: Vec<(i64, String)>,
+    pub suppressed: Vec<(i64, Suppression)>,
     /// Suppressed steps to send later, should their alert still be raised
     /// once their parents are ok.
     pub hold: Vec<i64>,

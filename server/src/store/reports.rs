@@ -42,6 +42,14 @@ pub struct UpSum {
     pub failing: Vec<DateTime<Utc>>,
 }
 
+/// A step a raised parent suppressed, and the parent check targets that
+/// did.
+#[derive(Debug, Clone)]
+pub struct ChildStep {
+    pub step: vantage_protocol::config::AlertEventView,
+    pub parents: Vec<super::notify::CheckTarget>,
+}
+
 /// A series' rollup rows merged: how many values, their sum, and (when
 /// asked) their sketches merged.
 #[derive(Debug, Clone, Default)]
@@ -181,6 +189,13 @@ store_trait! {
             whole: &[DateTime<Utc>],
             sketches: bool
         ) -> StoreResult<Vec<Merged>>;
+        /// The steps over `[from, to)` that a raised parent check target
+        /// suppressed, with those parents, in time order.
+        async fn suppressed_steps(
+            &self,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>
+        ) -> StoreResult<Vec<ChildStep>>;
         /// The history of these rules' alerts over `[from, to)` (by the
         /// time of the results judged), with `state_before` after each
         /// alert's last step before `from` (its state then), in the order

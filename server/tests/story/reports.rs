@@ -1,11 +1,13 @@
 //! Reports and SLAs over the API, on both backends: a golden month whose
 //! every figure is counted by hand (`golden`), the same report as CSV,
 //! HTML and PDF (`formats`), counting by alerts (`by_alerts`), silences
-//! taken out (`silences`), whole days read from the day rollups (`days`),
+//! taken out (`silences`), incidents' suppressed children (`children`),
+//! whole days read from the day rollups (`days`),
 //! and bad SLAs and queries (`bad_input`).
 
 mod bad_input;
 mod by_alerts;
+mod children;
 mod days;
 mod deliveries;
 mod formats;

@@ -2269,6 +2269,12 @@ export interface components {
              * @description The start of its first down minute (or of the period).
              */
             start: string;
+            /**
+             * @description The alerts of the checks that depend on it (`depends_on`) which
+             *     its raised alert kept from the channels during it (from 5 minutes
+             *     before it began until 5 minutes after it ended).
+             */
+            suppressed?: components["schemas"]["SuppressedAlert"][];
             /** @description Its target. */
             target: string;
         };
@@ -3356,6 +3362,22 @@ export interface components {
          * @enum {string}
          */
         StorageMode: "sqlite" | "postgres" | "timescaledb";
+        /** @description An alert a raised parent check target kept from the channels. */
+        SuppressedAlert: {
+            /** @description The agents whose steps were suppressed, by name. */
+            agents: string[];
+            /** @description Its check's name. */
+            check: string;
+            /**
+             * Format: date-time
+             * @description Its first step suppressed.
+             */
+            first_at: string;
+            /** @description Its rule. */
+            rule: string;
+            /** @description Its check's target. */
+            target: string;
+        };
         /** @description One check target's figures (every agent that runs it). */
         TargetFigures: components["schemas"]["Figures"] & {
             /**

@@ -190,6 +190,7 @@ function ReportView({ report }: { report: Report }) {
               <th scope="col">Duration</th>
               <th scope="col">First failing agents</th>
               <th scope="col">Alert rules</th>
+              <th scope="col">Suppressed alerts</th>
             </tr>
           </thead>
           <tbody>
@@ -204,6 +205,14 @@ function ReportView({ report }: { report: Report }) {
                 </td>
                 <td>{i.first_agents.join(", ")}</td>
                 <td>{i.rules.join(", ")}</td>
+                <td>
+                  {(i.suppressed ?? []).map((s) => (
+                    <div key={`${s.rule}@${s.check}@${s.target}`}>
+                      {s.check} → {s.target} ({s.rule}
+                      {s.agents.length ? ` on ${s.agents.join(", ")}` : ""})
+                    </div>
+                  ))}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use vantage_protocol::config::{AlertEventView, AlertSubject, AlertView};
 
 use crate::store::alerts::{event_columns, notices_from_names, state_from_str, subject_columns};
+use crate::store::notify::parents_from_column;
 use crate::store::*;
 
 pub(super) fn subject(row: &PgRow) -> StoreResult<AlertSubject> {
@@ -130,6 +131,34 @@ pub(super) async fn steps(
     .fetch_all(db)
     .await?;
     rows.iter().map(event).collect()
+}
+
+/// Steps over `[from, to)` that a raised parent check target
+/// suppressed, with those parents, in time order.
+pub(super) async fn suppressed(
+    db: &sqlx::PgPool,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<Vec<ChildStep>> {
+    let rows = sqlx::query(concat!(
+        "SELECT e.suppressed_parents, ",
+        event_columns!(),
+        "
+         WHERE e.suppressed_parents IS NOT NULL AND e.at >= $1 AND e.at < $2
+         ORDER BY e.at, e.id"
+    ))
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ChildStep {
+                step: event(row)?,
+                parents: parents_from_column(row.try_get("suppressed_parents")?)?,
+            })
+        })
+        .collect()
 }
 
 /// Steps waiting in the outbox, oldest first.

@@ -181,6 +181,11 @@ fn migrator() -> Migrator {
             "day rollups",
             include_str!("../../../migrations/postgres/0022_day_rollups.sql"),
         ),
+        migration(
+            23,
+            "suppressed parents",
+            include_str!("../../../migrations/postgres/0023_suppressed_parents.sql"),
+        ),
     ])
 }
 

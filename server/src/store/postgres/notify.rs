@@ -13,7 +13,7 @@ use vantage_protocol::config::{AlertEventView, AlertMatch, ChannelSpec, Routing,
 use super::grouped;
 use super::named::{self, Table};
 use super::{PgStore, alert_states};
-use crate::store::notify::settled;
+use crate::store::notify::{parents_column, settled};
 use crate::store::*;
 
 fn attempt_row(row: &PgRow) -> StoreResult<Attempt> {
@@ -87,7 +87,16 @@ impl NotifyStore for PgStore {
         let quiet: Vec<i64> = routed.silenced.iter().map(|(e, _)| *e).collect();
         let by: Vec<Uuid> = routed.silenced.iter().map(|(_, s)| *s).collect();
         let kept: Vec<i64> = routed.suppressed.iter().map(|(e, _)| *e).collect();
-        let why: Vec<&str> = routed.suppressed.iter().map(|(_, w)| w.as_str()).collect();
+        let why: Vec<&str> = routed
+            .suppressed
+            .iter()
+            .map(|(_, w)| w.why.as_str())
+            .collect();
+        let parents: Vec<Option<String>> = routed
+            .suppressed
+            .iter()
+            .map(|(_, w)| parents_column(&w.parents))
+            .collect();
         let in_window: Vec<i64> = routed.windowed.iter().map(|(e, _)| *e).collect();
         let window: Vec<&str> = routed.windowed.iter().map(|(_, w)| w.as_str()).collect();
         let park = grouped::Parking::of(&routed.parked);
@@ -95,8 +104,9 @@ impl NotifyStore for PgStore {
             "WITH routed AS (DELETE FROM alert_outbox WHERE event_id = ANY($3) RETURNING event_id),
                   hushed AS (UPDATE alert_events e SET silenced_by = u.s
                              FROM UNNEST($5::int8[], $6::uuid[]) AS u (e, s) WHERE e.id = u.e),
-                  kept AS (UPDATE alert_events e SET suppressed_by = u.w
-                           FROM UNNEST($7::int8[], $8::text[]) AS u (e, w) WHERE e.id = u.e),
+                  kept AS (UPDATE alert_events e SET suppressed_by = u.w, suppressed_parents = u.p
+                           FROM UNNEST($7::int8[], $8::text[], $18::text[]) AS u (e, w, p)
+                           WHERE e.id = u.e),
                   windowed AS (UPDATE alert_events e SET in_window = u.w
                                FROM UNNEST($11::int8[], $12::text[]) AS u (e, w) WHERE e.id = u.e),
                   released AS (DELETE FROM alert_held WHERE event_id = ANY($9) RETURNING event_id),
@@ -134,6 +144,7 @@ impl NotifyStore for PgStore {
         .bind(&park.events)
         .bind(&park.waits)
         .bind(&park.intervals)
+        .bind(&parents)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -229,6 +229,14 @@ impl ReportStore for PgStore {
         Ok(merged.done())
     }
 
+    async fn suppressed_steps(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<ChildStep>> {
+        super::alert_states::suppressed(&self.pool, from, to).await
+    }
+
     async fn alert_steps(
         &self,
         rules: &[String],

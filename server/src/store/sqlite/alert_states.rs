@@ -16,6 +16,7 @@ use crate::alerting::quorum::{self, GroupMemory};
 use crate::store::alerts::{
     event_columns, notice_names, notices_from_names, state_from_str, subject_columns,
 };
+use crate::store::notify::parents_from_column;
 use crate::store::*;
 
 /// Judges a batch's readings against the stored states and writes the new
@@ -274,6 +275,34 @@ pub(super) async fn steps(
     .fetch_all(db)
     .await?;
     rows.iter().map(event).collect()
+}
+
+/// Steps over `[from, to)` that a raised parent check target
+/// suppressed, with those parents, in time order.
+pub(super) async fn suppressed(
+    db: &sqlx::SqlitePool,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<Vec<ChildStep>> {
+    let rows = sqlx::query(concat!(
+        "SELECT e.suppressed_parents, ",
+        event_columns!(),
+        "
+         WHERE e.suppressed_parents IS NOT NULL AND e.at >= ?1 AND e.at < ?2
+         ORDER BY e.at, e.id"
+    ))
+    .bind(micros(from))
+    .bind(micros(to))
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ChildStep {
+                step: event(row)?,
+                parents: parents_from_column(row.try_get("suppressed_parents")?)?,
+            })
+        })
+        .collect()
 }
 
 /// Steps waiting in the outbox, oldest first.

@@ -193,6 +193,11 @@ fn migrator() -> Migrator {
             "day rollups",
             include_str!("../../../migrations/sqlite/0022_day_rollups.sql"),
         ),
+        migration(
+            23,
+            "suppressed parents",
+            include_str!("../../../migrations/sqlite/0023_suppressed_parents.sql"),
+        ),
     ])
 }
 

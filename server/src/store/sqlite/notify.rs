@@ -13,7 +13,7 @@ use vantage_protocol::config::{AlertEventView, AlertMatch, ChannelSpec, Routing,
 use super::grouped;
 use super::named::{self, Table};
 use super::{SqliteStore, alert_states, id_list, micros, time_at};
-use crate::store::notify::settled;
+use crate::store::notify::{parents_column, settled};
 use crate::store::*;
 
 fn attempt_row(row: &SqliteRow) -> StoreResult<Attempt> {
@@ -95,11 +95,14 @@ impl NotifyStore for SqliteStore {
                 .await?;
         }
         for (event_id, why) in &routed.suppressed {
-            sqlx::query("UPDATE alert_events SET suppressed_by = ?2 WHERE id = ?1")
-                .bind(event_id)
-                .bind(why)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE alert_events SET suppressed_by = ?2, suppressed_parents = ?3 WHERE id = ?1",
+            )
+            .bind(event_id)
+            .bind(&why.why)
+            .bind(parents_column(&why.parents))
+            .execute(&mut *tx)
+            .await?;
         }
         for (event_id, channel) in &routed.deliveries {
             sqlx::query(

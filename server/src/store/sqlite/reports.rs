@@ -237,6 +237,14 @@ impl ReportStore for SqliteStore {
         Ok(merged.done())
     }
 
+    async fn suppressed_steps(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<ChildStep>> {
+        super::alert_states::suppressed(&self.read, from, to).await
+    }
+
     async fn alert_steps(
         &self,
         rules: &[String],
