@@ -137,7 +137,7 @@ async fn outage_with_kill9(backend: Backend) {
     wait_stored(&url, &distinct(&agent.printed()), Duration::from_secs(30)).await;
 
     // The server dies; the agent keeps measuring into its outbox, then dies too.
-    server.kill9();
+    let held = server.kill9_holding_port();
     let before = agent.printed().len();
     agent.wait_printed(before + 10, Duration::from_secs(30));
     let mut produced = agent.kill9();
@@ -148,7 +148,7 @@ async fn outage_with_kill9(backend: Backend) {
     // The agent comes back first, still without a server.
     let agent = RunningAgent::start(&config);
     agent.wait_printed(5, Duration::from_secs(60));
-    let server = ServerProcess::start(&url, port, PASSWORD);
+    let server = held.restart(&url, PASSWORD);
     agent.wait_printed(10, Duration::from_secs(30));
     produced.extend(agent.stop());
     // A last start without checks drains what is left.
@@ -182,13 +182,13 @@ async fn outbox_bound_counts_what_it_drops(backend: Backend) {
         &enrollment_token(&admin).await,
         "bounded-agent",
     );
-    server.kill9();
+    let held = server.kill9_holding_port();
 
     // About 600 bytes a result: 80 results are four times the bound.
     let agent = RunningAgent::start(&config);
     agent.wait_printed(80, Duration::from_secs(60));
     let produced = distinct(&agent.stop());
-    let server = ServerProcess::start(&url, port, PASSWORD);
+    let server = held.restart(&url, PASSWORD);
     let drain = RunningAgent::start(&home.config(None, "1s", extra));
     let admin = login(&server.url).await;
     // Drained when the agent reports an empty backlog in a heartbeat.

@@ -64,6 +64,47 @@ impl ServerProcess {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
+
+    /// Kills it and holds its port until it starts again on it.
+    pub fn kill9_holding_port(self) -> HeldPort {
+        let port: u16 = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {}", self.url));
+        self.kill9();
+        HeldPort::bind(port)
+    }
+}
+
+/// A killed server's port, bound but not listening: an agent's connection
+/// is refused as by no server, and no other story's server (which takes a
+/// free port from the kernel) can take it before this one starts again.
+pub struct HeldPort {
+    socket: socket2::Socket,
+    port: u16,
+}
+
+impl HeldPort {
+    fn bind(port: u16) -> HeldPort {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("a socket");
+        // The dead server's connections may linger in TIME_WAIT.
+        socket.set_reuse_address(true).expect("SO_REUSEADDR");
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        socket
+            .bind(&addr.into())
+            .unwrap_or_else(|e| panic!("holding port {port}: {e}"));
+        HeldPort { socket, port }
+    }
+
+    /// Lets go of the port and starts the server on it again.
+    pub fn restart(self, database_url: &str, password: &str) -> ServerProcess {
+        let port = self.port;
+        drop(self.socket);
+        ServerProcess::start(database_url, port, password)
+    }
 }
 
 impl Drop for ServerProcess {
