@@ -216,7 +216,13 @@ pub async fn serve(
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
     }
-    let store = Store::open(&config.database(), config.max_connections)
+    let url = config.database();
+    // Held until serving ends: one server per SQLite database.
+    let _single = match store::sqlite_path(&url) {
+        Some(db) => Some(store::sqlite::ServerLock::take(db).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let store = Store::open(&url, config.max_connections)
         .await
         .context("opening the database")?;
     tracing::info!(mode = ?store.mode(), "Storage is ready.");

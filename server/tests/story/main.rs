@@ -16,6 +16,7 @@ mod remote;
 mod reports;
 mod rules;
 mod security;
+mod single;
 mod storage;
 mod support;
 mod surface;

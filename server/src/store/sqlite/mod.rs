@@ -40,8 +40,11 @@ mod repeats;
 mod reports;
 mod rollouts;
 mod series;
+mod single;
 #[cfg(test)]
 mod tests;
+
+pub use single::ServerLock;
 
 use std::path::Path;
 use std::time::Duration;
