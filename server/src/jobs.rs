@@ -153,12 +153,7 @@ async fn rollup_range(store: &Store, r: DirtyRange) -> StoreResult<u64> {
     }
     let hour = step(Rollup::Hour);
     let (hf, ht) = (floor(r.from, hour), ceil(r.to, hour));
-    let ids: Vec<i64> = store
-        .series(&SeriesFilter::default())
-        .await?
-        .iter()
-        .map(|s| s.series_id)
-        .collect();
+    let ids = all_series(store).await?;
     // Every minute of the hours being rolled up: bounded by the window.
     let minutes = store
         .rollups(Rollup::Minute, &ids, hf, ht, usize::MAX)
@@ -191,12 +186,7 @@ pub async fn rollup_days(store: &Store, now: DateTime<Utc>) -> StoreResult<u64> 
     if due.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<i64> = store
-        .series(&SeriesFilter::default())
-        .await?
-        .iter()
-        .map(|s| s.series_id)
-        .collect();
+    let ids = all_series(store).await?;
     let mut written = 0;
     for d in due {
         let mut rows = Vec::new();
@@ -213,6 +203,16 @@ pub async fn rollup_days(store: &Store, now: DateTime<Utc>) -> StoreResult<u64> 
         written += rows.len() as u64;
     }
     Ok(written)
+}
+
+/// Every series' id.
+async fn all_series(store: &Store) -> StoreResult<Vec<i64>> {
+    Ok(store
+        .series(&SeriesFilter::default())
+        .await?
+        .iter()
+        .map(|s| s.series_id)
+        .collect())
 }
 
 /// Alert steps one round deletes at most: a backlog goes over rounds, and
