@@ -238,9 +238,13 @@ async fn tls_with_a_private_ca(backend: Backend) {
     };
     let pki = tempfile::tempdir().unwrap();
     let (ca, cert, key) = private_ca(pki.path());
-    // Two replicas on one database: plain HTTP for this test's admin calls,
-    // HTTPS with the private CA's certificate for the agent.
+    // The server over plain HTTP for this test's admin calls, then over
+    // HTTPS with the private CA's certificate for the agent (one at a
+    // time: SQLite takes one server).
     let plain = ServerProcess::start(&url, free_port(), PASSWORD);
+    let admin = login(&plain.url).await;
+    let token = enrollment_token(&admin).await;
+    drop(plain);
     let tls = ServerProcess::start_with(
         &url,
         free_port(),
@@ -248,7 +252,6 @@ async fn tls_with_a_private_ca(backend: Backend) {
         &["--tls-cert", &cert, "--tls-key", &key],
     );
     assert!(tls.url.starts_with("https://127.0.0.1:"), "{}", tls.url);
-    let admin = login(&plain.url).await;
     let (_target, tcp) = tcp_target();
     let home = AgentHome::new();
     let config = home.config(
@@ -256,7 +259,6 @@ async fn tls_with_a_private_ca(backend: Backend) {
         "300ms",
         "[server]\nheartbeat = \"1s\"\nmax_backoff = \"2s\"\n",
     );
-    let token = enrollment_token(&admin).await;
     // Without the CA the server's certificate is not trusted, and the token is not spent.
     let refused = home.try_enroll(&config, &tls.url, &token, "tls-agent", &[]);
     assert!(!refused.status.success());
@@ -274,6 +276,10 @@ async fn tls_with_a_private_ca(backend: Backend) {
     let agent = RunningAgent::start(&config);
     agent.wait_printed(3, Duration::from_secs(60));
     wait_stored(&url, &distinct(&agent.printed()), Duration::from_secs(30)).await;
+    drop(agent);
+    drop(tls);
+    let plain = ServerProcess::start(&url, free_port(), PASSWORD);
+    let admin = login(&plain.url).await;
     let agents = admin.get("/api/v1/agents").await.expect(200).json();
     assert_eq!(agents["items"][0]["name"], "tls-agent");
 }
