@@ -129,6 +129,19 @@ impl Client {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Reply {
+        self.try_send(method, path, headers, body).await.unwrap()
+    }
+
+    /// As [`Client::send`], with the request's transport error (a server
+    /// that answers a body too large before reading it may close the
+    /// connection while the client still writes it).
+    pub async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<Reply, hyper::Error> {
         let url: hyper::Uri = format!("{}{path}", self.base).parse().unwrap();
         let authority = url.authority().unwrap().clone();
         let stream = match self.from {
@@ -165,14 +178,13 @@ impl Client {
             sender.send_request(req.body(Full::new(body)).unwrap()),
         )
         .await
-        .expect("the server answers within 30 s")
-        .unwrap();
+        .expect("the server answers within 30 s")?;
         let (parts, body) = response.into_parts();
-        Reply {
+        Ok(Reply {
             status: parts.status,
             headers: parts.headers,
-            body: body.collect().await.unwrap().to_bytes(),
-        }
+            body: body.collect().await?.to_bytes(),
+        })
     }
 }
 
