@@ -106,18 +106,14 @@ pub async fn up_sums(
     whole: &HashSet<DateTime<Utc>>,
 ) -> StoreResult<Vec<UpSum>> {
     let mut sums: HashMap<i64, UpSum> = HashMap::new();
-    let mut add = |s: UpSum, failing: bool| {
+    let mut add = |s: UpSum| {
         let sum = sums.entry(s.series_id).or_insert_with(|| UpSum {
             series_id: s.series_id,
-            counted_runs: 0,
-            other_runs: 0,
-            failing: Vec::new(),
+            ..UpSum::default()
         });
         sum.counted_runs += s.counted_runs;
         sum.other_runs += s.other_runs;
-        if failing {
-            sum.failing.extend(s.failing);
-        }
+        sum.failing.extend(s.failing);
     };
     for span in &tiles.hours {
         let whole = Tiles::whole_in(whole, *span);
@@ -125,33 +121,28 @@ pub async fn up_sums(
             .up_sums(Rollup::Hour, series, span.0, span.1, &whole)
             .await?
         {
-            add(s, true);
+            add(s);
         }
     }
+    // A day's sum names the days with a failure: their hours are read.
     let mut failing_days = Vec::new();
     for span in &tiles.days {
-        for s in store
+        for mut s in store
             .up_sums(Rollup::Day, series, span.0, span.1, &Tiles::days_in(*span))
             .await?
         {
-            failing_days.extend(s.failing.iter().map(|d| (s.series_id, *d)));
-            add(s, false);
+            failing_days.extend(s.failing.drain(..).map(|d| (s.series_id, d)));
+            add(s);
         }
     }
     for row in store
         .ups_in(Rollup::Hour, &failing_days, Rollup::Day)
         .await?
     {
-        if row.failed() > 0 {
-            add(
-                UpSum {
-                    series_id: row.series_id,
-                    counted_runs: 0,
-                    other_runs: 0,
-                    failing: vec![row.bucket],
-                },
-                true,
-            );
+        if row.failed() > 0
+            && let Some(sum) = sums.get_mut(&row.series_id)
+        {
+            sum.failing.push(row.bucket);
         }
     }
     Ok(sums

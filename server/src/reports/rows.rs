@@ -58,7 +58,6 @@ pub async fn read(
         ..Rows::default()
     };
     let place = |id: &i64| targets.series.get(id).map(|(t, _)| *t);
-    let inside = |h: &DateTime<Utc>| *h >= from && *h < period.to;
     // Each target's hours with a failure, and the hour after each.
     let mut failing: BTreeSet<(DateTime<Utc>, usize)> = BTreeSet::new();
     for s in &rows.sums {
@@ -66,11 +65,13 @@ pub async fn read(
             failing.extend(s.failing.iter().map(|h| (*h, t)));
         }
     }
-    let mut pairs: BTreeSet<(DateTime<Utc>, usize)> = failing
-        .iter()
-        .flat_map(|(h, t)| [(*h, *t), (*h + hour, *t)])
-        .filter(|(h, _)| inside(h))
-        .collect();
+    let with_next = |set: &BTreeSet<(DateTime<Utc>, usize)>| -> BTreeSet<_> {
+        set.iter()
+            .flat_map(|(h, t)| [(*h, *t), (*h + hour, *t)])
+            .filter(|(h, _)| *h >= from && *h < period.to)
+            .collect()
+    };
+    let mut pairs = with_next(&failing);
     rows.hours = store
         .ups_in(
             Rollup::Hour,
@@ -125,11 +126,7 @@ pub async fn read(
 
     // Minutes: of the targets' hours counted by minutes, and of every
     // series in the hours counted in part.
-    rows.detail = failing
-        .iter()
-        .flat_map(|(h, t)| [(*h, *t), (*h + hour, *t)])
-        .filter(|(h, _)| inside(h))
-        .collect();
+    rows.detail = with_next(&failing);
     rows.detail.extend(silenced.partial_hours());
     rows.detail.extend(closing);
     let detail: BTreeSet<(DateTime<Utc>, usize)> = rows
