@@ -66,6 +66,18 @@ pub(crate) async fn route_all(admin: &Client, channels: &[Value]) {
         .expect(200);
 }
 
+/// A webhook receiver on loopback, saved as the channel `ops` that every
+/// alert is routed to.
+pub(crate) async fn webhook_all(admin: &Client) -> crate::support::receiver::Receiver {
+    let hook = crate::support::receiver::Receiver::start(0).await;
+    route_all(
+        admin,
+        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
+    )
+    .await;
+    hook
+}
+
 pub(crate) async fn put(client: &Client, path_name: &str, rule: &Value) -> Reply {
     send_json(
         client,

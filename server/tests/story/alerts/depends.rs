@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{put, quick_retry, route_all, run_at};
+use super::{put, quick_retry, run_at, webhook_all};
 use crate::api::enroll;
 use crate::both;
 use crate::support::batch;
@@ -53,12 +53,7 @@ async fn family(server: &TestServer, at: DateTime<Utc>) -> (Client, Receiver) {
     let mut fine = vec![run("gw", at, true)];
     fine.extend(children().iter().map(|c| run(c, at, true)));
     ingest(&edge, fine).await;
-    let hook = Receiver::start(0).await;
-    route_all(
-        admin,
-        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
-    )
-    .await;
+    let hook = webhook_all(admin).await;
     let gw = json!({"name": "gw-down", "select": {"check": "gw"}, "condition": {"kind": "status"}});
     put(admin, "gw-down", &gw).await.expect(201);
     let web = json!({
@@ -248,12 +243,7 @@ async fn a_check_that_depends_on_its_gateway_is_quiet_while_the_gateway_is_down(
     let t0 = Utc::now() - chrono::Duration::minutes(10);
     let (edge, _) = enroll(&server, "edge-1").await;
     ingest(&edge, vec![run("gw", t0, true), run("web", t0, true)]).await;
-    let hook = Receiver::start(0).await;
-    route_all(
-        admin,
-        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
-    )
-    .await;
+    let hook = webhook_all(admin).await;
     let down = json!({"name": "down", "condition": {"kind": "status"}});
     put(admin, "down", &down).await.expect(201);
 

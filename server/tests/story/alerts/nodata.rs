@@ -4,11 +4,10 @@
 
 use serde_json::json;
 
-use super::{put, quick_retry, route_all, run_of};
+use super::{put, quick_retry, run_of, webhook_all};
 use crate::api::enroll;
 use crate::both;
 use crate::support::batch;
-use crate::support::receiver::Receiver;
 use crate::support::server::{Backend, start_with};
 
 both!(silence_for_two_intervals_is_told_once_and_the_next_run_resolves_it);
@@ -22,12 +21,7 @@ async fn silence_for_two_intervals_is_told_once_and_the_next_run_resolves_it(bac
     edge.post("/api/v1/ingest", &batch(vec![run(5)]))
         .await
         .expect(200);
-    let hook = Receiver::start(0).await;
-    route_all(
-        admin,
-        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
-    )
-    .await;
+    let hook = webhook_all(admin).await;
     put(
         admin,
         "quiet",

@@ -9,12 +9,12 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::{put, route_all, run_at};
+use super::{put, run_at, webhook_all};
 use crate::api::enroll;
 use crate::both;
 use crate::support::batch;
 use crate::support::http::Client;
-use crate::support::receiver::{Received, Receiver};
+use crate::support::receiver::Received;
 use crate::support::server::{Backend, start_with};
 
 fn checks() -> Vec<String> {
@@ -52,12 +52,7 @@ async fn an_offline_agent_sends_one_notification_not_one_per_check(backend: Back
     };
     let admin = &server.admin;
     let (edge, _) = enroll(&server, "edge-1").await;
-    let hook = Receiver::start(0).await;
-    route_all(
-        admin,
-        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
-    )
-    .await;
+    let hook = webhook_all(admin).await;
     // An agent_offline rule selects agents, not results.
     let p = put(
         admin,

@@ -8,11 +8,10 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::{put, quick_retry, route_all};
+use super::{put, quick_retry, webhook_all};
 use crate::api::enroll;
 use crate::both;
 use crate::support::http::Client;
-use crate::support::receiver::Receiver;
 use crate::support::server::{Backend, start_with};
 use crate::support::{batch, result};
 
@@ -49,12 +48,7 @@ async fn three_of_five_agents_failing_send_one_notification_naming_them(backend:
         send(&client, run(&name, 10, true)).await;
         agents.push((name, client));
     }
-    let hook = Receiver::start(0).await;
-    route_all(
-        admin,
-        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
-    )
-    .await;
+    let hook = webhook_all(admin).await;
     put(
         admin,
         "core-down",

@@ -8,7 +8,7 @@ use std::time::Duration;
 use hyper::Method;
 use serde_json::json;
 
-use super::{put, quick_retry, route_all, run_of};
+use super::{put, quick_retry, run_of, webhook_all};
 use crate::api::enroll;
 use crate::both;
 use crate::registry::send_json;
@@ -32,12 +32,7 @@ async fn a_firing_alert_is_told_again_after_its_repeat_interval_and_not_after_it
     )
     .await
     .expect(200);
-    let hook = Receiver::start(0).await;
-    route_all(
-        admin,
-        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
-    )
-    .await;
+    let hook = webhook_all(admin).await;
     let mut rule = json!({"name": "down", "select": {"check": "ping-core"},
         "condition": {"kind": "status"}, "repeat_interval": "10s"});
     let p = put(admin, "down", &rule).await.problem(422);

@@ -6,12 +6,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{put, quick_retry, route_all, run_of};
+use super::{put, quick_retry, run_of, webhook_all};
 use crate::api::enroll;
 use crate::both;
 use crate::support::batch;
 use crate::support::http::Client;
-use crate::support::receiver::Receiver;
 use crate::support::server::{Backend, start_with};
 
 /// Check targets, and runs of each: failing, ok, failing… (five changes,
@@ -36,12 +35,7 @@ async fn three_replicas_send_every_step_once(backend: Backend) {
     edge.post("/api/v1/ingest", &round(ROUNDS + 1, true))
         .await
         .expect(200);
-    let hook = Receiver::start(0).await;
-    route_all(
-        admin,
-        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
-    )
-    .await;
+    let hook = webhook_all(admin).await;
     put(
         admin,
         "down",

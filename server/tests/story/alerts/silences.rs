@@ -4,11 +4,10 @@
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::{put, quick_retry, route_all, run_of};
+use super::{put, quick_retry, run_of, webhook_all};
 use crate::api::enroll;
 use crate::both;
 use crate::support::batch;
-use crate::support::receiver::Receiver;
 use crate::support::server::{Backend, start_with};
 
 fn run(check: &str, minutes: i64, ok: bool) -> Value {
@@ -28,12 +27,7 @@ async fn a_silence_keeps_matching_steps_from_the_channels_and_marks_them(backend
     )
     .await
     .expect(200);
-    let hook = Receiver::start(0).await;
-    route_all(
-        admin,
-        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
-    )
-    .await;
+    let hook = webhook_all(admin).await;
     put(
         admin,
         "down",

@@ -7,13 +7,12 @@ use chrono_tz::Tz;
 use hyper::Method;
 use serde_json::{Value, json};
 
-use super::{put, quick_retry, route_all, run_of};
+use super::{put, quick_retry, run_of, webhook_all};
 use crate::api::enroll;
 use crate::both;
 use crate::registry::send_json;
 use crate::support::batch;
 use crate::support::http::Client;
-use crate::support::receiver::Receiver;
 use crate::support::server::{Backend, start_with};
 
 /// A daily schedule starting at `at` in Paris.
@@ -49,12 +48,7 @@ async fn an_open_maintenance_window_keeps_its_alerts_from_the_channels(backend: 
     )
     .await
     .expect(200);
-    let hook = Receiver::start(0).await;
-    route_all(
-        admin,
-        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
-    )
-    .await;
+    let hook = webhook_all(admin).await;
     let rule =
         json!({"name": "down", "select": {"check": "ping-*"}, "condition": {"kind": "status"}});
     put(admin, "down", &rule).await.expect(201);

@@ -10,11 +10,10 @@ use chrono::{DurationRound as _, Utc};
 use serde_json::{Value, json};
 
 use super::{put, range_path};
-use crate::alerts::{put as put_rule, quick_retry, route_all, run_at};
+use crate::alerts::{put as put_rule, quick_retry, run_at, webhook_all};
 use crate::api::enroll;
 use crate::both;
 use crate::support::batch;
-use crate::support::receiver::Receiver;
 use crate::support::server::{Backend, start_with};
 
 const CHILDREN: [&str; 3] = ["web-00", "web-01", "web-02"];
@@ -26,12 +25,7 @@ async fn an_incident_names_the_alerts_its_check_target_suppressed(backend: Backe
     };
     let admin = &server.admin;
     let (edge, _) = enroll(&server, "edge-1").await;
-    let hook = Receiver::start(0).await;
-    route_all(
-        admin,
-        &[json!({"name": "ops", "kind": "webhook", "url": hook.url})],
-    )
-    .await;
+    let hook = webhook_all(admin).await;
     // Fine (which makes the checks the rules name), then everything down
     // for a minute, then fine again.
     let minute = chrono::Duration::minutes(1);
