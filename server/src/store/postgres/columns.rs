@@ -1,4 +1,5 @@
-//! A batch as column arrays for `INSERT … SELECT * FROM UNNEST(…)`.
+//! A batch as column arrays: results for `INSERT … SELECT * FROM UNNEST(…)`,
+//! samples and distributions for `COPY` (copy.rs).
 
 use std::ops::Range;
 
