@@ -14,6 +14,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database holds bad data: {0}")]
     Corrupt(String),
+    /// A write that shared a transaction with others, which failed as a whole.
+    #[error("database writer: {0}")]
+    Writer(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

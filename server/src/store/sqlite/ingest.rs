@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::types::Json;
+use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 use vantage_protocol::ingest::IngestAck;
 
@@ -117,104 +117,116 @@ impl IngestStore for SqliteStore {
         Ok(ids.into_iter().map(|id| id.unwrap_or_default()).collect())
     }
 
-    /// One transaction on the write connection. It holds the write lock
-    /// from its first statement, so the replay check and the batch row
-    /// cannot race: a twin in flight waits for the pool, then replays.
+    /// On the writer task, in the transaction of the batches that came
+    /// with it ([`super::group`]); the answer comes after its commit. The
+    /// task takes a copy of the batch: microseconds, against the
+    /// milliseconds of a commit.
     async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<Ingested> {
-        let mut tx = self.begin().await?;
-        let stored = sqlx::query(
+        self.writer.ingest(batch.clone(), now).await
+    }
+}
+
+/// Stores a batch on `tx`, a savepoint in the writer's transaction, which
+/// holds the write lock: the replay check and the batch row cannot race, and
+/// a twin stored earlier in the same transaction is seen here, so this one
+/// replays.
+pub(super) async fn store_batch(
+    tx: &mut SqliteConnection,
+    batch: &StoreBatch,
+    now: DateTime<Utc>,
+) -> StoreResult<Ingested> {
+    let stored = sqlx::query(
             "SELECT accepted, duplicates, expired FROM ingest_batches WHERE agent_id = ?1 AND batch_id = ?2",
         )
         .bind(batch.agent_id)
         .bind(batch.batch_id)
         .fetch_optional(&mut *tx)
         .await?;
-        if let Some(row) = stored {
-            tx.rollback().await?;
-            return Ok(Ingested::replay(IngestAck {
-                batch_id: batch.batch_id,
-                accepted: count_at(&row, "accepted")?,
-                duplicates: count_at(&row, "duplicates")?,
-                expired: count_at(&row, "expired")?,
-                replayed: true,
-                samples: 0,
-            }));
-        }
+    if let Some(row) = stored {
+        return Ok(Ingested::replay(IngestAck {
+            batch_id: batch.batch_id,
+            accepted: count_at(&row, "accepted")?,
+            duplicates: count_at(&row, "duplicates")?,
+            expired: count_at(&row, "expired")?,
+            replayed: true,
+            samples: 0,
+        }));
+    }
 
-        let received_at = micros(now);
-        let mut new_ids = Vec::with_capacity(batch.results.len());
-        for (rows, sql) in RESULTS.statements(batch.results.len()) {
-            let mut query = sqlx::query_scalar::<_, Uuid>(sql);
-            for r in &batch.results[rows] {
-                query = query
-                    .bind(r.id)
-                    .bind(micros(r.started_at))
-                    .bind(r.check_id)
-                    .bind(status_code(r.status))
-                    .bind(r.duration)
-                    .bind(r.plugin_version.as_str())
-                    .bind(r.message.as_deref())
-                    .bind(received_at);
-            }
-            new_ids.extend(query.fetch_all(&mut *tx).await?);
+    let received_at = micros(now);
+    let mut new_ids = Vec::with_capacity(batch.results.len());
+    for (rows, sql) in RESULTS.statements(batch.results.len()) {
+        let mut query = sqlx::query_scalar::<_, Uuid>(sql);
+        for r in &batch.results[rows] {
+            query = query
+                .bind(r.id)
+                .bind(micros(r.started_at))
+                .bind(r.check_id)
+                .bind(status_code(r.status))
+                .bind(r.duration)
+                .bind(r.plugin_version.as_str())
+                .bind(r.message.as_deref())
+                .bind(received_at);
         }
-        let judges = alerts::judges(batch, &new_ids);
-        // Samples of the new results only; the common case is all of them.
-        let fresh: Vec<&ResultRow> = if new_ids.len() == batch.results.len() {
-            batch.results.iter().collect()
-        } else {
-            let mut new_ids: HashSet<Uuid> = new_ids.into_iter().collect();
-            batch
-                .results
+        new_ids.extend(query.fetch_all(&mut *tx).await?);
+    }
+    let judges = alerts::judges(batch, &new_ids);
+    // Samples of the new results only; the common case is all of them.
+    let fresh: Vec<&ResultRow> = if new_ids.len() == batch.results.len() {
+        batch.results.iter().collect()
+    } else {
+        let mut new_ids: HashSet<Uuid> = new_ids.into_iter().collect();
+        batch
+            .results
+            .iter()
+            .filter(|r| new_ids.remove(&r.id))
+            .collect()
+    };
+    let samples: Vec<(i64, i64, f64)> = fresh
+        .iter()
+        .flat_map(|r| {
+            let ts = micros(r.started_at);
+            r.samples.iter().map(move |s| (s.series_id, ts, s.value))
+        })
+        .collect();
+    for (rows, sql) in SAMPLES.statements(samples.len()) {
+        let mut query = sqlx::query(sql);
+        for &(series_id, ts, value) in &samples[rows] {
+            query = query.bind(series_id).bind(ts).bind(value);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    let distributions: Vec<(i64, i64, &[f64])> = fresh
+        .iter()
+        .flat_map(|r| {
+            let ts = micros(r.started_at);
+            r.distributions
                 .iter()
-                .filter(|r| new_ids.remove(&r.id))
-                .collect()
-        };
-        let samples: Vec<(i64, i64, f64)> = fresh
-            .iter()
-            .flat_map(|r| {
-                let ts = micros(r.started_at);
-                r.samples.iter().map(move |s| (s.series_id, ts, s.value))
-            })
-            .collect();
-        for (rows, sql) in SAMPLES.statements(samples.len()) {
-            let mut query = sqlx::query(sql);
-            for &(series_id, ts, value) in &samples[rows] {
-                query = query.bind(series_id).bind(ts).bind(value);
-            }
-            query.execute(&mut *tx).await?;
+                .map(move |d| (d.series_id, ts, &d.values[..]))
+        })
+        .collect();
+    for (rows, sql) in DISTRIBUTIONS.statements(distributions.len()) {
+        let mut query = sqlx::query(sql);
+        for &(series_id, ts, values) in &distributions[rows] {
+            query = query.bind(series_id).bind(ts).bind(values_to_bytes(values));
         }
-        let distributions: Vec<(i64, i64, &[f64])> = fresh
-            .iter()
-            .flat_map(|r| {
-                let ts = micros(r.started_at);
-                r.distributions
-                    .iter()
-                    .map(move |d| (d.series_id, ts, &d.values[..]))
-            })
-            .collect();
-        for (rows, sql) in DISTRIBUTIONS.statements(distributions.len()) {
-            let mut query = sqlx::query(sql);
-            for &(series_id, ts, values) in &distributions[rows] {
-                query = query.bind(series_id).bind(ts).bind(values_to_bytes(values));
-            }
-            query.execute(&mut *tx).await?;
-        }
-        let stored = samples.len() + distributions.iter().map(|d| d.2.len()).sum::<usize>();
+        query.execute(&mut *tx).await?;
+    }
+    let stored = samples.len() + distributions.iter().map(|d| d.2.len()).sum::<usize>();
 
-        let started = fresh.iter().map(|r| micros(r.started_at));
-        if let (Some(lo), Some(hi)) = (started.clone().min(), started.max()) {
-            // End exclusive: one microsecond (the column's precision) past the last run.
-            sqlx::query("INSERT INTO rollup_dirty (lo, hi) VALUES (?1, ?2)")
-                .bind(lo)
-                .bind(hi + 1)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let told = alert_states::judge(&mut tx, judges).await?;
-        let accepted = fresh.len() as u32;
-        let duplicates = (batch.results.len() - fresh.len()) as u32;
-        sqlx::query(
+    let started = fresh.iter().map(|r| micros(r.started_at));
+    if let (Some(lo), Some(hi)) = (started.clone().min(), started.max()) {
+        // End exclusive: one microsecond (the column's precision) past the last run.
+        sqlx::query("INSERT INTO rollup_dirty (lo, hi) VALUES (?1, ?2)")
+            .bind(lo)
+            .bind(hi + 1)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let told = alert_states::judge(tx, judges).await?;
+    let accepted = fresh.len() as u32;
+    let duplicates = (batch.results.len() - fresh.len()) as u32;
+    sqlx::query(
             "INSERT INTO ingest_batches (agent_id, batch_id, received_at, accepted, duplicates, expired)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
@@ -226,30 +238,28 @@ impl IngestStore for SqliteStore {
         .bind(batch.expired)
         .execute(&mut *tx)
         .await?;
-        // SQLite's max() is NULL when an argument is.
-        sqlx::query(
-            "UPDATE agents SET outbox = ?2, last_seen_at = max(ifnull(last_seen_at, ?3), ?3)
+    // SQLite's max() is NULL when an argument is.
+    sqlx::query(
+        "UPDATE agents SET outbox = ?2, last_seen_at = max(ifnull(last_seen_at, ?3), ?3)
              WHERE id = ?1",
-        )
-        .bind(batch.agent_id)
-        .bind(Json(batch.outbox))
-        .bind(received_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+    )
+    .bind(batch.agent_id)
+    .bind(Json(batch.outbox))
+    .bind(received_at)
+    .execute(&mut *tx)
+    .await?;
 
-        Ok(Ingested {
-            ack: IngestAck {
-                batch_id: batch.batch_id,
-                accepted,
-                duplicates,
-                expired: batch.expired,
-                replayed: false,
-                samples: stored as u64,
-            },
-            told,
-        })
-    }
+    Ok(Ingested {
+        ack: IngestAck {
+            batch_id: batch.batch_id,
+            accepted,
+            duplicates,
+            expired: batch.expired,
+            replayed: false,
+            samples: stored as u64,
+        },
+        told,
+    })
 }
 
 /// Makes a series (or finds the one a concurrent writer made): a no-op

@@ -3,7 +3,8 @@
 //! Every write goes through a pool of exactly one connection, so our own
 //! transactions queue in the pool instead of meeting `SQLITE_BUSY`, and a
 //! read pool serves queries beside it (WAL readers never block the writer).
-//! `synchronous=FULL`: an acknowledged batch survives a power loss.
+//! `synchronous=FULL`: an acknowledged batch survives a power loss. Ingest
+//! batches that arrive together share one transaction ([`group`]).
 //!
 //! Queries are runtime `sqlx::query` with `Row::try_get` (no sqlx macros:
 //! docs/design/server.md § 1.1). Timestamps are INTEGER microseconds, UUIDs
@@ -29,6 +30,7 @@ mod audit;
 mod bulk;
 mod checks;
 mod depends;
+mod group;
 mod grouped;
 mod ingest;
 mod jobs;
@@ -76,6 +78,8 @@ pub struct SqliteStore {
     write: SqlitePool,
     /// Reads only.
     read: SqlitePool,
+    /// Ingest's writes, grouped into shared transactions ([`group`]).
+    writer: group::Writer,
 }
 
 fn migrator() -> Migrator {
@@ -248,7 +252,12 @@ impl SqliteStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { write, read })
+        let writer = group::Writer::start(write.clone());
+        Ok(SqliteStore {
+            write,
+            read,
+            writer,
+        })
     }
 
     /// A write transaction. `IMMEDIATE` takes the file's write lock at once,

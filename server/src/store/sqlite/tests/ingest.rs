@@ -1,4 +1,4 @@
-//! Batches: exactly once, statement sizes, and a timing.
+//! Batches: exactly once, statement sizes, group commit, and a timing.
 
 use std::time::Instant;
 
@@ -135,4 +135,60 @@ async fn ingest_rate() {
         samples as f64 / secs,
         secs * 1e3 / 50.0
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_queued_behind_a_busy_writer_share_one_commit_and_a_bad_one_fails_alone() {
+    let (store, _dir) = open().await;
+    let (agent, check, series) = fixture(&store, 2).await;
+    let batches: Vec<StoreBatch> = (0..16)
+        .map(|i| {
+            let mut r = run(check, t0() + Duration::seconds(i), &series, i as f64);
+            if i == 5 {
+                // SQLite binds NaN as NULL: the NOT NULL constraint refuses it.
+                r.duration = f64::NAN;
+            }
+            batch(agent, vec![r])
+        })
+        .collect();
+    let commits = store.writer.commits();
+
+    // Hold the one write connection, so that every batch queues.
+    let held = store.write.acquire().await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, b) in batches.iter().cloned().enumerate() {
+        let store = store.clone();
+        tasks.spawn(async move { (i, store.ingest(&b, t0()).await) });
+    }
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    while store.writer.queued() < 15 {
+        assert!(Instant::now() < deadline, "the batches never queued");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    drop(held);
+
+    let mut answers: Vec<_> = tasks.join_all().await;
+    answers.sort_by_key(|(i, _)| *i);
+    for (i, answer) in &answers {
+        match answer {
+            Ok(ingested) if *i != 5 => assert_eq!(ingested.ack.accepted, 1, "batch {i}"),
+            Err(e) if *i == 5 => assert!(e.to_string().contains("NOT NULL"), "{e}"),
+            other => panic!("batch {i}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        store.writer.commits() - commits,
+        1,
+        "the 16 batches went in one transaction"
+    );
+    assert_eq!(
+        (rows(&store, "results").await, rows(&store, "samples").await),
+        (15, 30),
+        "the bad batch left nothing behind"
+    );
+    // Nothing of it was acknowledged: sent again, mended, it is stored.
+    let mut mended = batches[5].clone();
+    mended.results[0].duration = 0.5;
+    let ack = store.ingest(&mended, t0()).await.unwrap().ack;
+    assert_eq!((ack.accepted, ack.replayed), (1, false));
 }
