@@ -256,7 +256,7 @@ impl Manifest {
         let problems: Vec<String> = validator
             .iter_errors(config)
             .map(|e| {
-                let path = e.instance_path.to_string();
+                let path = e.instance_path().to_string();
                 let path = if path.is_empty() {
                     "config".to_owned()
                 } else {

@@ -20,7 +20,7 @@
 //! - `update`: a rollout over 10 agents, and each agent's missed schedule
 //!   across its update against a plain restart (see [`update`]).
 //!
-//! `ingest`, `alerts`, `reports` and `update` append their figures to `docs/bench-history.csv`
+//! `rss`, `ingest`, `alerts`, `reports` and `update` append their figures to `docs/bench-history.csv`
 //! (see [`record`]).
 
 mod dashboard;
@@ -82,6 +82,7 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
             .args(["build", "--release", "-p", "vantage-agent"]),
     )?;
     let bench = Bench {
+        root: root.to_path_buf(),
         agent: root.join("target/release/vantage-agent"),
         dir: root.join("target/bench"),
         plugins,
@@ -95,6 +96,7 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
 }
 
 struct Bench {
+    root: PathBuf,
     agent: PathBuf,
     dir: PathBuf,
     plugins: PathBuf,
@@ -102,8 +104,10 @@ struct Bench {
 
 impl Bench {
     fn rss(&self) -> anyhow::Result<()> {
+        let record = record::Record::begin(&self.root, "rss");
         let config = self.write_config("rss", &self.all_plugins_checks())?;
         let compiled = self.dir.join("data-rss/compiled");
+        let mut figures = Vec::new();
         let _ = std::fs::remove_dir_all(&compiled);
         println!("idle agent, 6 plugins, one check each every 1h (after first runs + 5 s):");
         for cache in ["cold", "warm"] {
@@ -120,8 +124,15 @@ impl Bench {
                 agent.lines.total(),
                 agent.lines.ok(),
             );
+            for (what, bytes) in [("VmRSS", status.rss), ("VmHWM", status.hwm)] {
+                figures.push(record::Figure::new(
+                    format!("idle agent {what}, 6 plugins, {cache} cache"),
+                    mib(bytes),
+                    "MiB",
+                ));
+            }
         }
-        Ok(())
+        record.append(&self.root, &figures)
     }
 
     fn tcp500(&self) -> anyhow::Result<()> {
