@@ -1,5 +1,4 @@
-//! A batch as column arrays: results for `INSERT … SELECT * FROM UNNEST(…)`,
-//! samples and distributions for `COPY` (copy.rs).
+//! A batch as column arrays for `INSERT … SELECT * FROM UNNEST(…)`.
 
 use std::ops::Range;
 

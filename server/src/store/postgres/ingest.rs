@@ -10,12 +10,16 @@ use vantage_protocol::ingest::IngestAck;
 
 use super::alert_judge::{self, read_states};
 use super::columns::{Columns, Raw};
-use super::copy::copy_in;
 use super::{PgStore, id32};
 use crate::store::alerts;
 use crate::store::ingest::one;
 use crate::store::*;
 
+/// Samples per `INSERT … UNNEST` statement (the lab measured 5 000 at
+/// 157–160 k rows/s; larger statements only cost memory).
+const SAMPLES_PER_STATEMENT: usize = 10_000;
+/// Distributions per statement: up to 80 kB each (10,000 values).
+const DISTRIBUTIONS_PER_STATEMENT: usize = 500;
 /// Tries of one batch: a missing partition or a deadlock is retried.
 const ATTEMPTS: usize = 3;
 
@@ -302,18 +306,30 @@ impl PgStore {
             filtered = (samples, distributions);
             (&filtered.0, &filtered.1)
         };
-        copy_in(
-            &mut tx,
-            "COPY samples (series_id, ts, value) FROM STDIN (FORMAT binary)",
-            samples,
-        )
-        .await?;
-        copy_in(
-            &mut tx,
-            "COPY distributions (series_id, ts, vals) FROM STDIN (FORMAT binary)",
-            distributions,
-        )
-        .await?;
+        for start in (0..samples.len()).step_by(SAMPLES_PER_STATEMENT) {
+            let chunk = start..(start + SAMPLES_PER_STATEMENT).min(samples.len());
+            sqlx::query(
+                "INSERT INTO samples (series_id, ts, value)
+                 SELECT * FROM UNNEST($1::int4[], $2::timestamptz[], $3::float8[])",
+            )
+            .bind(&samples.series_ids[chunk.clone()])
+            .bind(&samples.ts[chunk.clone()])
+            .bind(&samples.values[chunk])
+            .execute(&mut *tx)
+            .await?;
+        }
+        for start in (0..distributions.len()).step_by(DISTRIBUTIONS_PER_STATEMENT) {
+            let chunk = start..(start + DISTRIBUTIONS_PER_STATEMENT).min(distributions.len());
+            sqlx::query(
+                "INSERT INTO distributions (series_id, ts, vals)
+                 SELECT * FROM UNNEST($1::int4[], $2::timestamptz[], $3::bytea[])",
+            )
+            .bind(&distributions.series_ids[chunk.clone()])
+            .bind(&distributions.ts[chunk.clone()])
+            .bind(&distributions.values[chunk])
+            .execute(&mut *tx)
+            .await?;
+        }
         let stored = samples.len()
             + distributions
                 .values

@@ -2,8 +2,7 @@
 //! daily range partitions, or TimescaleDB hypertables.
 //!
 //! Queries are runtime `sqlx::query` with `Row::try_get` (no sqlx macros:
-//! docs/design/server.md § 1.1); results go in as arrays through `UNNEST`,
-//! samples and distributions by binary `COPY` (copy.rs).
+//! docs/design/server.md § 1.1); bulk rows go in as arrays through `UNNEST`.
 
 /// The SQL of a statement on `rollup_1m`, `rollup_1h` or `rollup_1d`, as a `&'static str`.
 macro_rules! rollup_sql {
@@ -26,7 +25,6 @@ mod alerts;
 mod audit;
 mod checks;
 mod columns;
-mod copy;
 mod depends;
 mod grouped;
 mod ingest;
