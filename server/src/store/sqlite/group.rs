@@ -12,10 +12,12 @@
 //! every batch in it, none of which is acknowledged. The task lives as long
 //! as the store: it ends when the last handle is dropped.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt as _;
 use sqlx::{Acquire as _, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
@@ -28,6 +30,10 @@ const GROUP_BATCHES: usize = 64;
 const GROUP_RESULTS: usize = 20_000;
 /// Batches waiting for the writer; the ingest gate admits far fewer at once.
 const QUEUE: usize = 1024;
+
+/// A batch id whose storing panics, so that a test sees the task survive.
+#[cfg(test)]
+pub(super) const PANICS: uuid::Uuid = uuid::Uuid::from_u128(0xdead);
 
 struct Job {
     batch: StoreBatch,
@@ -101,7 +107,23 @@ async fn run(write: SqlitePool, mut queue: mpsc::Receiver<Job>, commits: Arc<Ato
             results += job.batch.results.len();
             group.push(job);
         }
-        let answers = store_group(tx, &group).await;
+        // A panic must not end the task, or every later batch would fail.
+        let answers = match AssertUnwindSafe(store_group(tx, &group))
+            .catch_unwind()
+            .await
+        {
+            Ok(answers) => answers,
+            Err(_) => {
+                tracing::error!(
+                    batches = group.len(),
+                    "Storing a group of ingest batches panicked; none of them is acknowledged."
+                );
+                group
+                    .iter()
+                    .map(|_| Err(StoreError::Writer("storing the batch panicked".into())))
+                    .collect()
+            }
+        };
         commits.fetch_add(1, Ordering::Relaxed);
         for (job, answer) in group.drain(..).zip(answers) {
             // A caller that went away learns nothing; its agent replays.
@@ -129,6 +151,10 @@ async fn store_group(
     };
     let mut answers = Vec::with_capacity(group.len());
     for job in group {
+        #[cfg(test)]
+        if job.batch.batch_id == PANICS {
+            panic!("a test's batch that panics");
+        }
         let mut savepoint = match tx.begin().await {
             Ok(savepoint) => savepoint,
             Err(e) => return failed("could not take a savepoint", &e),

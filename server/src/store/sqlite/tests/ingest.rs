@@ -192,3 +192,18 @@ async fn batches_queued_behind_a_busy_writer_share_one_commit_and_a_bad_one_fail
     let ack = store.ingest(&mended, t0()).await.unwrap().ack;
     assert_eq!((ack.accepted, ack.replayed), (1, false));
 }
+
+#[tokio::test]
+async fn a_batch_that_panics_in_the_writer_fails_alone_and_the_writer_goes_on() {
+    let (store, _dir) = open().await;
+    let (agent, check, series) = fixture(&store, 1).await;
+    let mut bad = batch(agent, vec![run(check, t0(), &series, 1.0)]);
+    bad.batch_id = super::super::group::PANICS;
+    let e = store.ingest(&bad, t0()).await.unwrap_err();
+    assert!(e.to_string().contains("panicked"), "{e}");
+    assert_eq!(rows(&store, "results").await, 0, "nothing of it stored");
+
+    let good = batch(agent, vec![run(check, t0(), &series, 2.0)]);
+    let ack = store.ingest(&good, t0()).await.unwrap().ack;
+    assert_eq!((ack.accepted, ack.samples), (1, 1));
+}
