@@ -4,13 +4,14 @@
 //! SQLite has one writer, and with `synchronous=FULL` each commit syncs the
 //! WAL; a batch alone also writes every index page it touched, though the
 //! next batch touches most of them again. So one task owns ingest's writes:
-//! it takes the first waiting batch and whatever queued behind it (up to
-//! [`GROUP_BATCHES`] batches or [`GROUP_RESULTS`] results), stores each in
-//! its own savepoint of one `BEGIN IMMEDIATE` transaction, commits once, and
-//! only then answers each batch. A batch that fails rolls back to its
-//! savepoint and gets its error, the others go on; a failed commit fails
-//! every batch in it, none of which is acknowledged. The task lives as long
-//! as the store: it ends when the last handle is dropped.
+//! for the first waiting batch it begins a `BEGIN IMMEDIATE` transaction,
+//! then takes whatever queued meanwhile (up to [`GROUP_BATCHES`] batches or
+//! [`GROUP_RESULTS`] results), stores each in its own savepoint, commits
+//! once, and only then answers each batch. A batch that fails rolls back to
+//! its savepoint and gets its error, the others go on; a failed commit (or
+//! a panic) fails every batch in it, none of which is acknowledged, and the
+//! task goes on. It lives as long as the store: it ends when the last handle
+//! is dropped.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
