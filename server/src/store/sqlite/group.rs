@@ -22,6 +22,7 @@ use futures_util::FutureExt as _;
 use sqlx::{Acquire as _, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use super::begin_immediate;
 use super::ingest::store_batch;
 use crate::store::*;
 
@@ -100,7 +101,7 @@ async fn run(write: SqlitePool, mut queue: mpsc::Receiver<Job>, commits: Arc<Ato
     while let Some(first) = queue.recv().await {
         // The group forms once the transaction has begun: batches that came
         // while it waited for the connection (held by a job, say) join it.
-        let tx = write.begin_with("BEGIN IMMEDIATE").await;
+        let tx = begin_immediate(&write).await;
         let mut results = first.batch.results.len();
         group.push(first);
         while group.len() < GROUP_BATCHES && results < GROUP_RESULTS {

@@ -136,12 +136,12 @@ pub(super) async fn store_batch(
     now: DateTime<Utc>,
 ) -> StoreResult<Ingested> {
     let stored = sqlx::query(
-            "SELECT accepted, duplicates, expired FROM ingest_batches WHERE agent_id = ?1 AND batch_id = ?2",
-        )
-        .bind(batch.agent_id)
-        .bind(batch.batch_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        "SELECT accepted, duplicates, expired FROM ingest_batches WHERE agent_id = ?1 AND batch_id = ?2",
+    )
+    .bind(batch.agent_id)
+    .bind(batch.batch_id)
+    .fetch_optional(&mut *tx)
+    .await?;
     if let Some(row) = stored {
         return Ok(Ingested::replay(IngestAck {
             batch_id: batch.batch_id,
@@ -227,21 +227,21 @@ pub(super) async fn store_batch(
     let accepted = fresh.len() as u32;
     let duplicates = (batch.results.len() - fresh.len()) as u32;
     sqlx::query(
-            "INSERT INTO ingest_batches (agent_id, batch_id, received_at, accepted, duplicates, expired)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .bind(batch.agent_id)
-        .bind(batch.batch_id)
-        .bind(received_at)
-        .bind(accepted)
-        .bind(duplicates)
-        .bind(batch.expired)
-        .execute(&mut *tx)
-        .await?;
+        "INSERT INTO ingest_batches (agent_id, batch_id, received_at, accepted, duplicates, expired)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .bind(batch.agent_id)
+    .bind(batch.batch_id)
+    .bind(received_at)
+    .bind(accepted)
+    .bind(duplicates)
+    .bind(batch.expired)
+    .execute(&mut *tx)
+    .await?;
     // SQLite's max() is NULL when an argument is.
     sqlx::query(
         "UPDATE agents SET outbox = ?2, last_seen_at = max(ifnull(last_seen_at, ?3), ?3)
-             WHERE id = ?1",
+         WHERE id = ?1",
     )
     .bind(batch.agent_id)
     .bind(Json(batch.outbox))

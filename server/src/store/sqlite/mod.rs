@@ -260,12 +260,17 @@ impl SqliteStore {
         })
     }
 
-    /// A write transaction. `IMMEDIATE` takes the file's write lock at once,
-    /// so a transaction that reads first never fails to upgrade its lock
-    /// when another process writes to the same file.
+    /// A write transaction ([`begin_immediate`]).
     async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(begin_immediate(&self.write).await?)
     }
+}
+
+/// A write transaction on `write`. `IMMEDIATE` takes the file's write lock
+/// at once, so a transaction that reads first never fails to upgrade its
+/// lock when another process writes to the same file.
+async fn begin_immediate(write: &SqlitePool) -> sqlx::Result<Transaction<'static, Sqlite>> {
+    write.begin_with("BEGIN IMMEDIATE").await
 }
 
 /// A timestamp as stored: microseconds since the epoch.
