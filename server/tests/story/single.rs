@@ -2,10 +2,10 @@
 //! file is refused with a clear error naming the first one's pid, and
 //! once the first is gone (even by `kill -9`) a server starts on it again.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::process::{ServerProcess, free_port};
+use crate::support::process::{ServerProcess, free_port, server_command};
 
 const PASSWORD: &str = "single-story-password";
 
@@ -16,11 +16,7 @@ fn a_second_server_on_one_sqlite_database_is_refused_naming_the_first() {
     let first = ServerProcess::start(&url, free_port(), PASSWORD);
     let pid = first.child.id();
 
-    let mut second = Command::new(env!("CARGO_BIN_EXE_vantage-server"))
-        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
-        .args(["--database-url", &url])
-        .env("VANTAGE_ADMIN_PASSWORD", PASSWORD)
-        .env("RUST_LOG", "warn")
+    let mut second = server_command(&format!("127.0.0.1:{}", free_port()), &url, PASSWORD)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

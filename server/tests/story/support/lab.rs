@@ -5,7 +5,7 @@
 
 use std::os::fd::AsRawFd as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use hyper::Method;
 use serde_json::json;
@@ -57,11 +57,8 @@ impl ServerProcess {
     /// Listens on `listen`; logs in as the admin.
     pub async fn start(listen: &str, data: &Path) -> ServerProcess {
         let password = "lab-story-password";
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vantage-server"))
-            .args(["--listen", listen, "--database-url"])
-            .arg(format!("sqlite://{}", data.join("vantage.db").display()))
-            .env("VANTAGE_ADMIN_PASSWORD", password)
-            .env("RUST_LOG", "warn")
+        let database_url = format!("sqlite://{}", data.join("vantage.db").display());
+        let mut child = super::process::server_command(listen, &database_url, password)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();

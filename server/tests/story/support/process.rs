@@ -14,6 +14,17 @@ pub struct ServerProcess {
     pub url: String,
 }
 
+/// The server binary listening on `listen`, storing in `database_url`, with
+/// the admin's `password`, logging warnings and errors only.
+pub fn server_command(listen: &str, database_url: &str, password: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vantage-server"));
+    command
+        .args(["--listen", listen, "--database-url", database_url])
+        .env("VANTAGE_ADMIN_PASSWORD", password)
+        .env("RUST_LOG", "warn");
+    command
+}
+
 impl ServerProcess {
     pub fn start(database_url: &str, port: u16, password: &str) -> ServerProcess {
         ServerProcess::start_with(database_url, port, password, &[])
@@ -26,18 +37,9 @@ impl ServerProcess {
         password: &str,
         extra: &[&str],
     ) -> ServerProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vantage-server"))
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--database-url",
-                database_url,
-                "--jobs-interval",
-                "1s",
-            ])
+        let mut child = server_command(&format!("127.0.0.1:{port}"), database_url, password)
+            .args(["--jobs-interval", "1s"])
             .args(extra)
-            .env("VANTAGE_ADMIN_PASSWORD", password)
-            .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
