@@ -89,6 +89,7 @@ impl PluginHost {
             tls: Arc::new(TlsConfigs::new(&options.extra_ca_files)?),
             system: Arc::new(SystemStats::default()),
             icmp: Arc::new(IcmpService::new(options.icmp)),
+            state: Arc::default(),
         };
         let cache = options.cache_dir.as_ref().and_then(|dir| {
             ArtifactCache::new(dir.clone(), &engine)

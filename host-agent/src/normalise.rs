@@ -192,39 +192,39 @@ impl Distributions {
 
 /// One sample checked against the manifest and converted to its base unit;
 /// then the rules the server applies too ([`rules::check_sample`]). With
-/// the metric's kind.
+/// the metric's kind. A metric the manifest does not declare is a gauge in
+/// the unit reported when the manifest declares `dynamic_metrics`.
 fn check_sample(manifest: &Manifest, s: bindings::Sample) -> Result<(Sample, MetricKind), String> {
-    let spec = manifest.metric(&s.metric).ok_or_else(|| {
-        format!(
-            "metric `{}` is not declared in the manifest",
-            prefix(&s.metric, rules::MAX_NAME)
-        )
-    })?;
     let (base, factor) = to_base(s.unit);
-    if base != spec.unit {
-        return Err(format!(
-            "metric `{}` is declared in {} but was reported in {:?}",
-            spec.name,
-            spec.unit.as_str(),
-            s.unit
-        ));
-    }
-    let mut labels = BTreeMap::new();
-    for (k, v) in s.labels {
-        labels.insert(k, v);
-    }
-    let sample = Sample {
-        metric: spec.name.clone(),
-        unit: spec.unit,
-        value: s.value * factor,
-        labels,
-    };
-    match rules::check_sample(&sample).first() {
-        None => Ok((sample, spec.kind)),
-        Some(p) if p.field == "value" => {
-            Err(format!("metric `{}` has a non-finite value", spec.name))
+    let kind = match manifest.metric(&s.metric) {
+        Some(spec) if base != spec.unit => {
+            return Err(format!(
+                "metric `{}` is declared in {} but was reported in {:?}",
+                spec.name,
+                spec.unit.as_str(),
+                s.unit
+            ));
         }
-        Some(p) => Err(format!("metric `{}`: {p}", spec.name)),
+        Some(spec) => spec.kind,
+        None if manifest.dynamic_metrics.is_some() => MetricKind::Gauge,
+        None => {
+            return Err(format!(
+                "metric `{}` is not declared in the manifest",
+                prefix(&s.metric, rules::MAX_NAME)
+            ));
+        }
+    };
+    let sample = Sample {
+        metric: s.metric,
+        unit: base,
+        value: s.value * factor,
+        labels: s.labels.into_iter().collect(),
+    };
+    let name = prefix(&sample.metric, rules::MAX_NAME);
+    match rules::check_sample(&sample).first() {
+        None => Ok((sample, kind)),
+        Some(p) if p.field == "value" => Err(format!("metric `{name}` has a non-finite value")),
+        Some(p) => Err(format!("metric `{name}`: {p}")),
     }
 }
 
@@ -310,6 +310,44 @@ mod tests {
         let msg = r.message.unwrap();
         assert!(
             msg.contains("`bogus` is not declared") && msg.contains("2 more"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn dynamic_metrics_take_any_valid_name_in_the_unit_reported() {
+        let mut m = manifest();
+        m.dynamic_metrics = Some(vantage_protocol::manifest::DynamicMetrics {
+            help: "scraped".into(),
+        });
+        let r = normalise(
+            &meta(&m),
+            Ok(outcome(vec![
+                sample("node_load1", 0.5, Unit::None),
+                sample("node_memory_free_bytes", 2.0, Unit::Kibibytes),
+                // Declared metrics keep their declared unit.
+                sample("rtt", 1.0, Unit::Bytes),
+                sample("Bad-Name", 1.0, Unit::Count),
+                sample("check_up", 1.0, Unit::Count),
+            ])),
+            1 << 20,
+        );
+        let got: Vec<_> = r
+            .samples
+            .iter()
+            .map(|s| (s.metric.as_str(), s.unit, s.value))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("node_load1", BaseUnit::None, 0.5),
+                ("node_memory_free_bytes", BaseUnit::Bytes, 2048.0)
+            ]
+        );
+        assert_eq!(r.status, Status::Error);
+        let msg = r.message.unwrap();
+        assert!(
+            msg.contains("`rtt` is declared in seconds") && msg.contains("2 more"),
             "{msg}"
         );
     }

@@ -98,7 +98,7 @@ impl CompiledPlugin {
     pub async fn run(&self, host: &PluginHost, agent: &str, request: &RunRequest) -> CheckResult {
         let started_at = Utc::now();
         let start = Instant::now();
-        let outcome = execute(&self.pre, host.services(), request).await;
+        let outcome = execute(&self.pre, &self.manifest.name, host.services(), request).await;
         let meta = RunMeta {
             agent,
             check: &request.check,

@@ -20,7 +20,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::bindings::{self, CheckContext, PluginPre};
 use crate::caps::{
     self, Access, Bounds, BudgetExhausted, Scope, Services, clock::ClockCap, dns::DnsCap,
-    http::HttpCap, icmp::IcmpCap, log::LogCap, system::SystemCap, tcp::TcpCap, udp::UdpCap,
+    http::HttpCap, icmp::IcmpCap, log::LogCap, state::SlotKey, state::StateCap, system::SystemCap,
+    tcp::TcpCap, udp::UdpCap,
 };
 
 /// Bounds of one run, besides its timeout.
@@ -90,6 +91,7 @@ pub struct RunState {
     http: HttpCap,
     system: SystemCap,
     icmp: IcmpCap,
+    state: StateCap,
 }
 
 /// Adds WASI and every capability interface to the linker.
@@ -103,6 +105,7 @@ pub(crate) fn link(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
     caps::http::add_to_linker(linker, |s| &mut s.http)?;
     caps::system::add_to_linker(linker, |s| &mut s.system)?;
     caps::icmp::add_to_linker(linker, |s| &mut s.icmp)?;
+    caps::state::add_to_linker(linker, |s| &mut s.state)?;
     Ok(())
 }
 
@@ -160,7 +163,7 @@ const STDERR_KEPT: usize = 64 << 10;
 struct DeadlineReached;
 
 impl RunState {
-    fn new(services: &Services, request: &RunRequest, deadline: Instant) -> Self {
+    fn new(services: &Services, plugin: &str, request: &RunRequest, deadline: Instant) -> Self {
         let bounds = Bounds::new(
             request.limits.host_calls,
             request.scope.clone(),
@@ -189,20 +192,31 @@ impl RunState {
             http: HttpCap::new(access(Capability::Http), services.tls.clone()),
             system: SystemCap::new(access(Capability::System), services.system.clone()),
             icmp: IcmpCap::new(access(Capability::Icmp), services.icmp.clone()),
+            state: StateCap::new(
+                services.state.clone(),
+                SlotKey {
+                    plugin: plugin.to_owned(),
+                    check: request.check.clone(),
+                    target: request.target.clone(),
+                },
+                &bounds,
+            ),
         }
     }
 }
 
-/// Runs a plugin once: instantiate `pre`, call `run`, tear down.
+/// Runs a plugin (`plugin` names it) once: instantiate `pre`, call `run`,
+/// tear down.
 pub(crate) async fn execute(
     pre: &PluginPre<RunState>,
+    plugin: &str,
     services: &Services,
     request: &RunRequest,
 ) -> Result<bindings::Outcome, RunFailure> {
     let deadline = Instant::now() + request.timeout;
     let mut store = Store::new(
         pre.instance_pre().engine(),
-        RunState::new(services, request, deadline),
+        RunState::new(services, plugin, request, deadline),
     );
     store.limiter(|s| &mut s.limiter);
     // Check the deadline at every epoch tick; yield to the event loop in

@@ -164,6 +164,11 @@ impl Scheduler {
                 tracing::info!(check = %key.0, target = key.1, "Job removed.");
                 drop(old.retire());
             }
+            // The state of a removed check goes with it.
+            self.host.services().state.retain(|slot| {
+                next.get(&(slot.check.clone(), slot.target.clone()))
+                    .is_some_and(|r| r.job.plugin.manifest().name == slot.plugin)
+            });
             running = next;
             tokio::select! {
                 changed = jobs.changed() => {

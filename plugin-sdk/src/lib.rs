@@ -4,8 +4,8 @@
 //! implements the `vantage:plugin/plugin` world from the repository's `wit/`
 //! folder: the host calls its `probe.run` with a [`Context`] and the check's
 //! JSON configuration; the plugin measures through the capability modules
-//! ([`tcp`], [`udp`], [`dns`], [`http`], [`icmp`], [`system`], [`log`], [`clock`]) and
-//! returns an [`Outcome`].
+//! ([`tcp`], [`udp`], [`dns`], [`http`], [`icmp`], [`system`], [`log`], [`clock`]),
+//! may keep bytes for its next run ([`state`]) and returns an [`Outcome`].
 //!
 //! ```
 //! use vantage_plugin_sdk::prelude::*;
@@ -45,8 +45,9 @@
 //! The plugin crate is a `cdylib` that depends on this crate and on `serde`
 //! (with the `derive` feature, which `#[derive(Deserialize)]` needs), and
 //! ships a `manifest.json` declaring its capabilities, configuration schema
-//! and metrics. Only declared metrics may be emitted; any unit of the
-//! metric's dimension is fine (the host converts to the base unit).
+//! and metrics. Only declared metrics may be emitted (unless the manifest
+//! declares `dynamic_metrics`); any unit of the metric's dimension is fine
+//! (the host converts to the base unit).
 //!
 //! Capability calls go to the host and only work inside the component; in a
 //! native build (unit tests, docs) they panic.
@@ -87,7 +88,7 @@ pub mod bindings {
         runtime_path: "vantage_plugin_sdk::__wit_bindgen::rt",
         additional_derives: [PartialEq],
         with: {
-            "vantage:plugin/types@0.1.1/net-error": crate::NetError,
+            "vantage:plugin/types@0.1.2/net-error": crate::NetError,
         },
     });
 }
@@ -99,7 +100,7 @@ pub use wit_bindgen as __wit_bindgen;
 #[doc(inline)]
 pub use bindings::vantage::plugin::types::{CheckContext, Sample, Status, Unit};
 #[doc(inline)]
-pub use bindings::vantage::plugin::{clock, dns, http, icmp, log, system, tcp, types, udp};
+pub use bindings::vantage::plugin::{clock, dns, http, icmp, log, state, system, tcp, types, udp};
 
 /// Everything a plugin usually needs: `use vantage_plugin_sdk::prelude::*;`.
 pub mod prelude {
@@ -107,6 +108,7 @@ pub mod prelude {
 
     pub use crate::{
         Context, NetError, Outcome, Probe, Sample, Status, Unit, clock, config_in_range, dns,
-        excerpt, http, icmp, log, ns_to_seconds, system, target_host, target_host_port, tcp, udp,
+        excerpt, http, icmp, log, ns_to_seconds, state, system, target_host, target_host_port, tcp,
+        udp,
     };
 }

@@ -23,6 +23,19 @@ pub struct Manifest {
     pub config_schema: serde_json::Value,
     /// Every metric the plugin may emit.
     pub metrics: Vec<MetricSpec>,
+    /// Present when the plugin also emits metrics named at run time (those of
+    /// a scraped exporter, say): any name the result rules accept that is
+    /// not declared in `metrics`, as a gauge, in the unit the plugin reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_metrics: Option<DynamicMetrics>,
+}
+
+/// What a plugin says of the metrics it names at run time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DynamicMetrics {
+    /// Where the names come from, one sentence.
+    pub help: String,
 }
 
 /// A host capability a plugin may request and an operator may grant.
@@ -235,6 +248,11 @@ impl Manifest {
                 ));
             }
         }
+        if let Some(dynamic) = &self.dynamic_metrics
+            && dynamic.help.trim().is_empty()
+        {
+            return Err(invalid("dynamic_metrics.help", "must not be empty"));
+        }
         if !self.config_schema.is_object() {
             return Err(invalid("config_schema", "must be a JSON Schema object"));
         }
@@ -351,6 +369,34 @@ mod tests {
         let mut v = base();
         v["version"] = serde_json::json!("1.2");
         assert!(parse(v).is_err());
+    }
+
+    #[test]
+    fn dynamic_metrics_are_optional_and_leave_older_manifests_byte_identical() {
+        let m = parse(base()).unwrap();
+        assert_eq!(m.dynamic_metrics, None);
+        assert!(
+            !String::from_utf8(m.to_canonical_json())
+                .unwrap()
+                .contains("dynamic")
+        );
+
+        let mut v = base();
+        v["dynamic_metrics"] = serde_json::json!({"help": "scraped from the target"});
+        let m = parse(v).unwrap();
+        assert_eq!(
+            m.dynamic_metrics.as_ref().unwrap().help,
+            "scraped from the target"
+        );
+        assert_eq!(Manifest::from_json(&m.to_canonical_json()).unwrap(), m);
+
+        let mut v = base();
+        v["dynamic_metrics"] = serde_json::json!({"help": " "});
+        let e = parse(v).unwrap_err().to_string();
+        assert!(e.contains("dynamic_metrics.help"), "{e}");
+        let mut v = base();
+        v["dynamic_metrics"] = serde_json::json!({"help": "x", "prefix": "p_"});
+        assert!(parse(v).unwrap_err().to_string().contains("prefix"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub(crate) mod icmp;
 pub(crate) mod log;
 pub(crate) mod net;
 pub(crate) mod scope;
+pub(crate) mod state;
 pub(crate) mod system;
 pub(crate) mod tcp;
 pub(crate) mod tls;
@@ -36,4 +37,5 @@ pub(crate) struct Services {
     pub(crate) tls: Arc<tls::TlsConfigs>,
     pub(crate) system: Arc<system::SystemStats>,
     pub(crate) icmp: Arc<IcmpService>,
+    pub(crate) state: Arc<state::StateSlots>,
 }

@@ -41,6 +41,7 @@ fn package(name: &str, version: &str) -> PackageRow {
                 help: "Time to connect.".into(),
                 kind: Default::default(),
             }],
+            dynamic_metrics: None,
         },
         digest: format!("digest of {name}@{version}"),
         sha256: format!("sha of {name}@{version}"),
