@@ -2,6 +2,9 @@
 
 mod support;
 
+#[path = "plugins/prometheus.rs"]
+mod prometheus;
+
 use std::time::Duration;
 
 use serde_json::json;

@@ -24,6 +24,11 @@ const PACKAGES: &[(&str, &str)] = &[
     // binaries, and `promtool check metrics` over `/metrics`.
     ("postgresql-15", "/usr/lib/postgresql/15/bin/initdb"),
     ("prometheus", "/usr/bin/promtool"),
+    // A real exporter for the `prometheus` plugin's tests.
+    (
+        "prometheus-node-exporter",
+        "/usr/bin/prometheus-node-exporter",
+    ),
     // A real SMTP server for the email stories (STARTTLS, a private CA).
     (
         "python3-aiosmtpd",
