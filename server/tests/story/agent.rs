@@ -283,3 +283,81 @@ async fn tls_with_a_private_ca(backend: Backend) {
     let agents = admin.get("/api/v1/agents").await.expect(200).json();
     assert_eq!(agents["items"][0]["name"], "tls-agent");
 }
+
+both!(the_agent_scrapes_the_servers_own_metrics_into_stored_series);
+async fn the_agent_scrapes_the_servers_own_metrics_into_stored_series(backend: Backend) {
+    let Some(server) = start(backend).await else {
+        return;
+    };
+    let home = AgentHome::new();
+    let check = format!(
+        "[server]\nheartbeat = \"1s\"\nmax_backoff = \"2s\"\n\n\
+         [[check]]\nname = \"server-metrics\"\nplugin = \"prometheus\"\n\
+         targets = [\"http://{}/metrics\"]\ninterval = \"700ms\"\n\
+         config = {{ allow = [\"vantage_ingest_*\"], deny_labels = {{ outcome = [\"rejected\", \"throttled\"] }} }}\n",
+        server.addr
+    );
+    let config = home.config(None, "1s", &check);
+    home.enroll(
+        &config,
+        &format!("http://{}", server.addr),
+        &enrollment_token(&server.admin).await,
+        "scraper",
+    );
+    let agent = RunningAgent::start(&config);
+    agent.wait_printed(6, Duration::from_secs(60));
+    let ids = agent.stop();
+    wait_stored(&server.url, &distinct(&ids), Duration::from_secs(30)).await;
+
+    let stats = |metric: &'static str| {
+        let admin = &server.admin;
+        async move {
+            admin
+                .get(&format!(
+                    "/api/v1/series/stats?check=server-metrics&metric={metric}"
+                ))
+                .await
+                .expect(200)
+                .json()
+        }
+    };
+    // The agent's own results reach the server between scrapes, so the
+    // rate of stored results is positive in some run.
+    let rates = stats("vantage_ingest_results_per_second").await;
+    let series = rates["series"].as_array().unwrap();
+    let outcomes: BTreeSet<&str> = series
+        .iter()
+        .map(|s| s["series"]["labels"]["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        BTreeSet::from(["duplicate", "expired", "stored"]),
+        "{rates}"
+    );
+    let stored = series
+        .iter()
+        .find(|s| s["series"]["labels"]["outcome"] == "stored")
+        .unwrap();
+    assert_eq!(stored["series"]["unit"], "count", "{stored}");
+    assert!(stored["stats"]["max"].as_f64().unwrap() > 0.0, "{stored}");
+    // Denied label values and unlisted metrics never left the agent.
+    let batches = stats("vantage_ingest_batches_per_second").await;
+    let batch_outcomes: BTreeSet<&str> = batches["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["series"]["labels"]["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        batch_outcomes,
+        BTreeSet::from(["replayed", "stored"]),
+        "{batches}"
+    );
+    let http = stats("vantage_http_requests_per_second").await;
+    assert_eq!(http["series"], json!([]), "{http}");
+    let kept = stats("series_kept").await;
+    assert!(
+        kept["series"][0]["stats"]["min"].as_f64().unwrap() >= 1.0,
+        "{kept}"
+    );
+}
