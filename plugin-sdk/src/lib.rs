@@ -54,12 +54,14 @@
 
 #![warn(missing_docs)]
 
+mod counters;
 mod net_error;
 mod outcome;
 mod probe;
 mod target;
 mod text;
 
+pub use counters::{Counters, counter_key};
 pub use net_error::NetError;
 pub use outcome::Outcome;
 pub use probe::{Context, Probe};
@@ -107,8 +109,8 @@ pub mod prelude {
     pub use serde::Deserialize;
 
     pub use crate::{
-        Context, NetError, Outcome, Probe, Sample, Status, Unit, clock, config_in_range, dns,
-        excerpt, http, icmp, log, ns_to_seconds, state, system, target_host, target_host_port, tcp,
-        udp,
+        Context, Counters, NetError, Outcome, Probe, Sample, Status, Unit, clock, config_in_range,
+        counter_key, dns, excerpt, http, icmp, log, ns_to_seconds, state, system, target_host,
+        target_host_port, tcp, udp,
     };
 }

@@ -6,7 +6,6 @@
 //! send, and what was left out is reported by reason.
 
 mod exposition;
-mod rates;
 mod select;
 
 use std::collections::BTreeMap;
@@ -14,7 +13,6 @@ use std::collections::BTreeMap;
 use vantage_plugin_sdk::prelude::*;
 
 use crate::exposition::Kind;
-use crate::rates::Counters;
 use crate::select::{Drop, Filters, Kept};
 
 /// What Prometheus sends, so an exporter that speaks both picks OpenMetrics.
@@ -191,18 +189,14 @@ fn report(
     dropped: &mut BTreeMap<Drop, usize>,
 ) -> (Vec<Sample>, usize) {
     let rates = mode == CounterMode::Rate && kept.iter().any(|k| k.kind == Kind::Counter);
-    let earlier = if rates {
-        state::load().and_then(|b| Counters::decode(&b))
-    } else {
-        None
-    };
+    let earlier = if rates { Counters::previous() } else { None };
     let mut now = Counters::new(at_ms);
     let mut samples = Vec::with_capacity(kept.len());
     let mut pending = 0;
     for k in kept {
         let unit = unit_of(&k.name, k.kind);
         let (name, value, unit) = if rates && k.kind == Kind::Counter {
-            let key = rates::key(&k.name, &k.labels);
+            let key = counter_key(&k.name, &k.labels);
             now.insert(key.clone(), k.value);
             let Some(rate) = earlier.as_ref().and_then(|e| now.rate(e, &key)) else {
                 pending += 1;
@@ -229,7 +223,7 @@ fn report(
             labels: k.labels,
         });
     }
-    if rates && let Err(e) = state::save(&now.encode()) {
+    if rates && let Err(e) = now.save() {
         log::write(
             log::Level::Warn,
             &format!("counters not kept for the next run: {e}"),

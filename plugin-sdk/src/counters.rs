@@ -1,8 +1,8 @@
-//! Counters as rates: each run keeps its counters' values in the check's
-//! state slot (`vantage:plugin/state`), and the next run reports each
-//! counter's change per second since then. A counter that went down was
-//! reset (its exporter restarted) and counts from zero, as Prometheus's
-//! `rate()` does.
+//! [`Counters`]: rates between runs. Each run keeps its counters' values in
+//! the check's state slot (`vantage:plugin/state`), and the next run
+//! reports each counter's change per second since then. A counter that
+//! went down was reset (its source restarted) and counts from zero, as
+//! Prometheus's `rate()` does.
 
 use std::collections::HashMap;
 
@@ -11,17 +11,33 @@ use serde::{Deserialize, Serialize};
 /// The format of the saved bytes; another version is read as no state.
 const VERSION: u32 = 1;
 
-/// What a run saves for the next.
+/// Counter values read at one time, and what turns two of them into rates.
+///
+/// ```
+/// use vantage_plugin_sdk::Counters;
+///
+/// let mut earlier = Counters::new(10_000);
+/// earlier.insert("rx".into(), 100.0);
+/// let mut now = Counters::new(40_000);
+/// now.insert("rx".into(), 160.0);
+/// assert_eq!(now.rate(&earlier, "rx"), Some(2.0));
+/// ```
+///
+/// In a run: `let earlier = Counters::previous();`, insert this run's
+/// values into `Counters::new(clock::wall_ms())`, report `rate`s, then
+/// [`save`](Counters::save) for the next run. The first run of a check
+/// (and the first after the agent restarts) has no rates.
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub(crate) struct Counters {
+pub struct Counters {
     v: u32,
-    /// Wall-clock milliseconds of the scrape.
+    /// Wall-clock milliseconds of the reading.
     at_ms: u64,
     values: HashMap<String, f64>,
 }
 
 impl Counters {
-    pub(crate) fn new(at_ms: u64) -> Self {
+    /// No values yet, read at `at_ms` (wall-clock milliseconds).
+    pub fn new(at_ms: u64) -> Self {
         Counters {
             v: VERSION,
             at_ms,
@@ -29,24 +45,36 @@ impl Counters {
         }
     }
 
+    /// What the check's previous run saved, if anything (component only).
+    pub fn previous() -> Option<Self> {
+        crate::state::load().and_then(|b| Counters::decode(&b))
+    }
+
+    /// Keeps these values for the check's next run (component only).
+    pub fn save(&self) -> Result<(), String> {
+        crate::state::save(&self.encode())
+    }
+
     /// The counters a previous run saved, if the bytes are ours.
-    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
         serde_json::from_slice::<Counters>(bytes)
             .ok()
             .filter(|c| c.v == VERSION)
     }
 
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// The bytes [`decode`](Counters::decode) reads.
+    pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("counters serialise")
     }
 
-    pub(crate) fn insert(&mut self, key: String, value: f64) {
+    /// Records the value of the counter `key`.
+    pub fn insert(&mut self, key: String, value: f64) {
         self.values.insert(key, value);
     }
 
     /// The rate of the counter `key` from `earlier` to now (`self`), per
     /// second; none when `earlier` did not see it or no time passed.
-    pub(crate) fn rate(&self, earlier: &Counters, key: &str) -> Option<f64> {
+    pub fn rate(&self, earlier: &Counters, key: &str) -> Option<f64> {
         let now = *self.values.get(key)?;
         let then = *earlier.values.get(key)?;
         let seconds = self.at_ms.checked_sub(earlier.at_ms)? as f64 / 1000.0;
@@ -58,8 +86,9 @@ impl Counters {
     }
 }
 
-/// The key of a series in the saved state: its name and sorted labels.
-pub(crate) fn key(name: &str, labels: &[(String, String)]) -> String {
+/// A counter's key: its name and labels (sort them first, so that the same
+/// series has the same key in every run).
+pub fn counter_key(name: &str, labels: &[(String, String)]) -> String {
     let mut key = String::from(name);
     for (k, v) in labels {
         key.push('\u{1f}');
@@ -119,7 +148,7 @@ mod tests {
     #[test]
     fn keys_hold_the_name_and_every_label() {
         let labels = vec![("cpu".into(), "0".into()), ("mode".into(), "idle".into())];
-        assert_eq!(key("n", &labels), "n\u{1f}cpu=0\u{1f}mode=idle");
-        assert_ne!(key("n", &[]), key("n", &labels));
+        assert_eq!(counter_key("n", &labels), "n\u{1f}cpu=0\u{1f}mode=idle");
+        assert_ne!(counter_key("n", &[]), counter_key("n", &labels));
     }
 }
