@@ -341,10 +341,61 @@ async fn system_reports_this_machine() {
     assert!(r.samples.iter().any(
         |s| s.metric == "net_rx_bytes" && s.labels.get("interface").is_some_and(|i| i == "lo")
     ));
-    let processes = r
+    // The process table: the 3 busiest and the 3 largest, each once, with
+    // owner, threads and (as root) handles.
+    let table: Vec<_> = r
         .samples
         .iter()
-        .filter(|s| s.metric == "process_cpu_usage")
-        .count();
-    assert!((1..=3).contains(&processes), "{processes} processes");
+        .filter(|s| s.metric == "process_memory")
+        .collect();
+    assert!((3..=6).contains(&table.len()), "{table:?}");
+    assert!(
+        table.iter().all(|s| !s.labels["user"].is_empty()),
+        "{table:?}"
+    );
+    let threads_of = |pid: &str| {
+        r.samples
+            .iter()
+            .find(|s| s.metric == "process_threads" && s.labels["pid"] == pid)
+            .map(|s| s.value)
+    };
+    assert!(
+        table
+            .iter()
+            .all(|s| threads_of(&s.labels["pid"]) >= Some(1.0))
+    );
+    let processes = value(&r, "processes").unwrap();
+    assert!(processes >= 1.0 && value(&r, "threads").unwrap() >= processes);
+    assert!(value(&r, "file_handles").unwrap() > 0.0);
+    // No rates on a check's first run; the second has them.
+    assert!(r.samples.iter().all(|s| !s.metric.ends_with("_per_second")));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = run(
+        &host,
+        &system,
+        &request(&system, "localhost", json!({"top_processes": 3})),
+    )
+    .await;
+    assert_eq!(r.status, Status::Ok, "{r:?}");
+    assert!(
+        r.samples
+            .iter()
+            .any(|s| s.metric == "net_rx_bytes_per_second"
+                && s.labels.get("interface").is_some_and(|i| i == "lo")
+                && s.value >= 0.0)
+    );
+    let busy: Vec<f64> = r
+        .samples
+        .iter()
+        .filter(|s| s.metric == "disk_busy")
+        .map(|s| s.value)
+        .collect();
+    assert!(busy.iter().all(|b| (0.0..=1.05).contains(b)), "{busy:?}");
+    assert_eq!(
+        busy.len(),
+        r.samples
+            .iter()
+            .filter(|s| s.metric == "disk_read_bytes_per_second")
+            .count()
+    );
 }

@@ -16,6 +16,7 @@ pub(crate) mod http;
 pub(crate) mod icmp;
 pub(crate) mod log;
 pub(crate) mod net;
+pub(crate) mod procfs;
 pub(crate) mod scope;
 pub(crate) mod state;
 pub(crate) mod system;

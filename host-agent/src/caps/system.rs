@@ -7,17 +7,20 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use sysinfo::{Disks, Networks, ProcessesToUpdate, System};
+use sysinfo::{Disks, Networks, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind, Users};
 use tokio::sync::Mutex;
 use wasmtime::component::{HasSelf, Linker};
 
-use super::Access;
+use super::{Access, procfs};
 use crate::bindings::vantage::plugin::system::{
-    self, CpuCore, Disk, InterfaceCounters, Process, Snapshot,
+    self, CpuCore, DetailsSnapshot, Disk, DiskIo, InterfaceCounters, InterfaceDrops, Process,
+    ProcessDetail, Snapshot,
 };
 
 /// The most processes a plugin may ask for.
 const MAX_TOP: u32 = 100;
+/// The most processes of each `details` list.
+const MAX_DETAIL_TOP: u32 = 50;
 
 /// The machine's statistics source, shared across runs.
 #[derive(Default)]
@@ -35,6 +38,8 @@ struct Sources {
     system: System,
     disks: Disks,
     networks: Networks,
+    /// Read on the first `details` call, again when a process's uid is new.
+    users: Option<Users>,
 }
 
 impl SystemStats {
@@ -50,19 +55,7 @@ impl SystemStats {
                 s.networks.refresh(true);
                 s
             }
-            None => {
-                let mut system = System::new();
-                system.refresh_cpu_all();
-                system.refresh_processes(ProcessesToUpdate::All, true);
-                tokio::time::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL).await;
-                system.refresh_cpu_all();
-                system.refresh_memory();
-                guard.insert(Sources {
-                    system,
-                    disks: Disks::new_with_refreshed_list(),
-                    networks: Networks::new_with_refreshed_list(),
-                })
-            }
+            None => guard.insert(Sources::primed().await),
         };
         if top > 0 {
             sources
@@ -70,6 +63,129 @@ impl SystemStats {
                 .refresh_processes(ProcessesToUpdate::All, true);
         }
         snapshot(sources, top.min(MAX_TOP))
+    }
+
+    /// Reads what `details` reports; process CPU usage is measured since
+    /// the previous read of processes (by either call).
+    pub(crate) async fn details(&self, top: u32) -> DetailsSnapshot {
+        let mut guard = self.inner.lock().await;
+        let sources = match guard.as_mut() {
+            Some(s) => s,
+            None => guard.insert(Sources::primed().await),
+        };
+        sources.system.refresh_processes_specifics(
+            ProcessesToUpdate::All,
+            true,
+            ProcessRefreshKind::nothing()
+                .with_cpu()
+                .with_memory()
+                .with_user(UpdateKind::OnlyIfNotSet),
+        );
+        details(sources, top.min(MAX_DETAIL_TOP))
+    }
+}
+
+impl Sources {
+    async fn primed() -> Sources {
+        let mut system = System::new();
+        system.refresh_cpu_all();
+        system.refresh_processes(ProcessesToUpdate::All, true);
+        tokio::time::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL).await;
+        system.refresh_cpu_all();
+        system.refresh_memory();
+        Sources {
+            system,
+            disks: Disks::new_with_refreshed_list(),
+            networks: Networks::new_with_refreshed_list(),
+            users: None,
+        }
+    }
+
+    /// The user name of `uid`, or the uid itself.
+    fn user(&mut self, uid: Option<&sysinfo::Uid>) -> String {
+        let Some(uid) = uid else {
+            return String::new();
+        };
+        let users = self
+            .users
+            .get_or_insert_with(Users::new_with_refreshed_list);
+        if users.get_user_by_id(uid).is_none() {
+            users.refresh();
+        }
+        users
+            .get_user_by_id(uid)
+            .map(|u| u.name().to_owned())
+            .unwrap_or_else(|| uid.to_string())
+    }
+}
+
+fn details(s: &mut Sources, top: u32) -> DetailsSnapshot {
+    // sysinfo lists a process's threads beside it on Linux: leave them out.
+    let mut by_cpu: Vec<(sysinfo::Pid, f32, u64)> = s
+        .system
+        .processes()
+        .iter()
+        .filter(|(_, p)| p.thread_kind().is_none())
+        .map(|(pid, p)| (*pid, p.cpu_usage(), p.memory()))
+        .collect();
+    let processes = u32::try_from(by_cpu.len()).unwrap_or(u32::MAX);
+    let mut by_memory = by_cpu.clone();
+    by_cpu.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal));
+    by_memory.sort_by_key(|p| std::cmp::Reverse(p.2));
+    let mut detail = |pid: sysinfo::Pid| -> Option<ProcessDetail> {
+        let p = s.system.process(pid)?;
+        let (name, cpu, memory, uid) = (
+            p.name().to_string_lossy().into_owned(),
+            p.cpu_usage() / 100.0,
+            p.memory(),
+            p.user_id().cloned(),
+        );
+        let pid = pid.as_u32();
+        Some(ProcessDetail {
+            pid,
+            name,
+            user: s.user(uid.as_ref()),
+            cpu_usage: cpu,
+            memory_bytes: memory,
+            threads: procfs::process_threads(pid).unwrap_or(1),
+            handles: procfs::process_handles(pid),
+        })
+    };
+    let top_cpu = by_cpu
+        .iter()
+        .take(top as usize)
+        .filter_map(|(pid, ..)| detail(*pid))
+        .collect();
+    let top_memory = by_memory
+        .iter()
+        .take(top as usize)
+        .filter_map(|(pid, ..)| detail(*pid))
+        .collect();
+    DetailsSnapshot {
+        processes,
+        threads: procfs::threads().unwrap_or(processes),
+        handles: procfs::file_handles(),
+        disks: procfs::disk_io()
+            .into_iter()
+            .map(|d| DiskIo {
+                device: d.device,
+                read_bytes: d.read_bytes,
+                written_bytes: d.written_bytes,
+                reads: d.reads,
+                writes: d.writes,
+                busy_ms: d.busy_ms,
+            })
+            .collect(),
+        interfaces: procfs::interface_drops()
+            .into_iter()
+            .map(|(name, rx_dropped, tx_dropped)| InterfaceDrops {
+                name,
+                rx_dropped,
+                tx_dropped,
+            })
+            .collect(),
+        top_cpu,
+        top_memory,
     }
 }
 
@@ -81,6 +197,7 @@ fn snapshot(s: &Sources, top: u32) -> Snapshot {
     } else {
         sys.processes()
             .values()
+            .filter(|p| p.thread_kind().is_none())
             .map(|p| Process {
                 pid: p.pid().as_u32(),
                 name: p.name().to_string_lossy().into_owned(),
@@ -167,6 +284,17 @@ impl system::Host for SystemCap {
         }
         Ok(Ok(self.stats.read(top_processes).await))
     }
+
+    async fn details(&mut self, top: u32) -> wasmtime::Result<Result<DetailsSnapshot, String>> {
+        self.access.charge(1)?;
+        if let Err(e) = self.access.granted() {
+            return Ok(Err(match e {
+                crate::bindings::NetError::Denied(m) => m,
+                other => format!("{other:?}"),
+            }));
+        }
+        Ok(Ok(self.stats.details(top).await))
+    }
 }
 
 /// Adds `vantage:plugin/system` to `linker`, served by the [`SystemCap`] that `get`
@@ -201,6 +329,52 @@ mod tests {
         assert!(
             matches!(&refused, Err(m) if m.contains("not granted")),
             "{refused:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn details_list_the_top_processes_with_owner_threads_and_handles() {
+        let stats = Arc::new(SystemStats::default());
+        let b = bounds(10, "localhost");
+        let mut system = SystemCap::new(granted(Capability::System, &b), stats.clone());
+        let d = system::Host::details(&mut system, 500)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(d.processes >= 1 && d.threads >= d.processes, "{d:?}");
+        assert!(d.handles.is_some_and(|h| h > 0));
+        assert_eq!(d.top_memory.len(), (d.processes as usize).min(50));
+        assert!(d.top_cpu.len() <= 50);
+        let me = d
+            .top_memory
+            .iter()
+            .chain(&d.top_cpu)
+            .find(|p| p.pid == std::process::id());
+        // This test binary is rarely among the 50 largest; when it is, it
+        // is described whole.
+        if let Some(me) = me {
+            assert!(
+                me.threads >= 1 && me.handles.is_some_and(|h| h >= 3),
+                "{me:?}"
+            );
+        }
+        let largest = &d.top_memory[0];
+        assert!(
+            !largest.user.is_empty() && largest.memory_bytes > 0,
+            "{largest:?}"
+        );
+        assert!(
+            d.top_memory
+                .windows(2)
+                .all(|w| w[0].memory_bytes >= w[1].memory_bytes)
+        );
+        let ungranted = Access::new(Capability::System, &BTreeSet::new(), &b);
+        let mut system = SystemCap::new(ungranted, stats);
+        assert!(
+            system::Host::details(&mut system, 5)
+                .await
+                .unwrap()
+                .is_err()
         );
     }
 }

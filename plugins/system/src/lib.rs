@@ -1,6 +1,10 @@
 //! `system`: the agent machine's CPU, memory, swap, load, uptime, disks,
 //! network interfaces and busiest processes, from the host's `system`
-//! capability. The check's target is not used.
+//! capability. The check's target is not used. [`details`] adds process,
+//! thread and handle counts, disk I/O, interface rates and the process
+//! table.
+
+mod details;
 
 use vantage_plugin_sdk::prelude::*;
 
@@ -12,7 +16,7 @@ struct Config {
 }
 
 fn default_top_processes() -> u32 {
-    5
+    12
 }
 
 struct System;
@@ -21,9 +25,14 @@ impl Probe for System {
     type Config = Config;
 
     fn run(_ctx: &Context, config: Config) -> Outcome {
-        let stats = match system::stats(config.top_processes.min(50)) {
-            Ok(stats) => stats,
-            Err(problem) => {
+        // The process table comes from `details`, which measures each
+        // process's CPU since the previous run.
+        let (stats, more) = match (
+            system::stats(0),
+            system::details(config.top_processes.min(50)),
+        ) {
+            (Ok(stats), Ok(more)) => (stats, more),
+            (Err(problem), _) | (_, Err(problem)) => {
                 return Outcome::error(format!("system statistics are unavailable: {problem}"));
             }
         };
@@ -45,7 +54,7 @@ impl Probe for System {
         let out = cores(out, &stats.cores);
         let out = disks(out, &stats.disks);
         let out = interfaces(out, &stats.interfaces);
-        processes(out, &stats.top_processes)
+        details::report(out, &stats, &more)
     }
 }
 
@@ -92,27 +101,6 @@ fn interfaces(mut out: Outcome, interfaces: &[system::InterfaceCounters]) -> Out
             out = out
                 .sample(metric, value as f64, unit)
                 .with_label("interface", nic.name.as_str());
-        }
-    }
-    out
-}
-
-/// CPU and memory of the busiest processes (labels `pid` and `name`).
-fn processes(mut out: Outcome, processes: &[system::Process]) -> Outcome {
-    for process in processes {
-        let pid = process.pid.to_string();
-        for (metric, value, unit) in [
-            (
-                "process_cpu_usage",
-                f64::from(process.cpu_usage),
-                Unit::Ratio,
-            ),
-            ("process_memory", process.memory_bytes as f64, Unit::Bytes),
-        ] {
-            out = out
-                .sample(metric, value, unit)
-                .with_label("pid", pid.as_str())
-                .with_label("name", process.name.as_str());
         }
     }
     out
