@@ -17,6 +17,7 @@ mod releases;
 mod reported;
 mod reports;
 mod rollouts;
+mod run_samples;
 mod series;
 mod sessions;
 mod statements;
@@ -98,6 +99,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(agents::router())
         .merge(ingest::router())
         .merge(latest::router())
+        .merge(run_samples::router())
         .merge(series::router())
         .merge(keys::router())
         .merge(registry::router())

@@ -133,3 +133,90 @@ async fn a_target_the_check_no_longer_has_is_not_current(backend: Backend) {
         ]
     );
 }
+
+/// A system-like result: a process table of `pids`, at `started_at`.
+fn processes(started_at: chrono::DateTime<Utc>, pids: &[(u32, f64)]) -> Value {
+    let mut r = result("edge-1", "this-host", started_at, &[]);
+    r["target"] = "localhost".into();
+    r["plugin"] = "system".into();
+    r["samples"] = pids
+        .iter()
+        .map(|(pid, memory)| {
+            json!({"metric": "process_memory", "unit": "bytes", "value": memory,
+                   "labels": {"pid": pid.to_string(), "name": format!("p{pid}")}})
+        })
+        .chain([json!({"metric": "load1", "unit": "none", "value": 0.5})])
+        .collect();
+    r
+}
+
+both!(the_latest_runs_samples_are_read_whole_whatever_their_labels);
+async fn the_latest_runs_samples_are_read_whole_whatever_their_labels(backend: Backend) {
+    let Some(server) = start(backend).await else {
+        return;
+    };
+    let (agent, agent_id) = enroll(&server, "edge-1").await;
+    // Three runs with a changing process table: 150 series in all, more
+    // than a history query may cover, 60 in the last run.
+    let start = Utc::now() - chrono::Duration::seconds(30);
+    for run in 0..3u32 {
+        let pids: Vec<(u32, f64)> = (0..60)
+            .map(|i| (1000 + run * 45 + i, f64::from(i) * 1024.0))
+            .collect();
+        let at = start + chrono::Duration::seconds(i64::from(run) * 10);
+        agent
+            .post("/api/v1/ingest", &batch(vec![processes(at, &pids)]))
+            .await
+            .expect(200);
+    }
+    let query = format!(
+        "/api/v1/results/latest/samples?agent_id={agent_id}&check=this-host&target=localhost"
+    );
+    let run = server.admin.get(&query).await.expect(200).json();
+    let row = latest(&server, agent_id, "this-host", "localhost").await;
+    assert_eq!(run["result_id"], row["result_id"]);
+    let samples = run["samples"].as_array().unwrap();
+    // The run's 61 samples and the server's own `check_up` of it.
+    assert_eq!(samples.len(), 62, "{run}");
+    let first: Vec<(&str, f64)> = samples[..2]
+        .iter()
+        .map(|s| (s["metric"].as_str().unwrap(), s["value"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(first, [("check_up", 1.0), ("load1", 0.5)]);
+    let pids: Vec<u32> = samples[2..]
+        .iter()
+        .map(|s| s["labels"]["pid"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(pids.iter().all(|p| (1090..1150).contains(p)), "{pids:?}");
+    assert_eq!(samples[2]["unit"], "bytes");
+    // A history query over the same series is refused: too many series.
+    server
+        .admin
+        .get(&format!(
+            "/api/v1/series/history?agent_id={agent_id}&check=this-host&metric=process_memory"
+        ))
+        .await
+        .expect(422);
+
+    // No such target, a bad agent id, a missing parameter: problems.
+    let missing = server
+        .admin
+        .get(&format!(
+            "/api/v1/results/latest/samples?agent_id={agent_id}&check=this-host&target=elsewhere"
+        ))
+        .await
+        .expect(404);
+    assert_eq!(missing.content_type(), "application/problem+json");
+    server
+        .admin
+        .get("/api/v1/results/latest/samples?agent_id=nope&check=a&target=b")
+        .await
+        .expect(422);
+    server
+        .admin
+        .get(&format!(
+            "/api/v1/results/latest/samples?agent_id={agent_id}"
+        ))
+        .await
+        .expect(422);
+}

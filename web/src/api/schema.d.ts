@@ -965,6 +965,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/results/latest/samples": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every sample of the latest run of one check target (distributions are
+         *     left out: read them with `/api/v1/series/history`).
+         */
+        get: operations["latest_samples"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/rollouts": {
         parameters: {
             query?: never;
@@ -3059,6 +3079,25 @@ export interface components {
              * @description When the spec last changed.
              */
             updated_at: string;
+        };
+        /** @description One sample of a run. */
+        RunSample: {
+            labels: {
+                [key: string]: string;
+            };
+            metric: string;
+            unit: string;
+            /** Format: double */
+            value: number;
+        };
+        /** @description The samples of a check target's latest run. */
+        RunSamples: {
+            /** Format: uuid */
+            result_id: string;
+            /** @description Ordered by metric, then labels. */
+            samples: components["schemas"]["RunSample"][];
+            /** Format: date-time */
+            started_at: string;
         };
         /** @description What one send came to. */
         SendOutcome: {
@@ -5894,6 +5933,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LatestResult"][];
+                };
+            };
+        };
+    };
+    latest_samples: {
+        parameters: {
+            query: {
+                agent_id: string;
+                check: string;
+                target: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunSamples"];
+                };
+            };
+            /** @description the agent has no result of that check and target */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description a missing or malformed parameter, or a run with more samples than `max_query_points` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
                 };
             };
         };
