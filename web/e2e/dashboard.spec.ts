@@ -56,6 +56,20 @@ test("log in, see the agent come online and the checks report", async ({ page })
   // Its own machine, from the demo's system check.
   await expect(page.getByTestId("system-cpu")).toContainText("%", { timeout: 60_000 });
   await expect(page.getByTestId("system-memory")).toContainText("iB of");
+  // The latest run in detail: cores, interfaces and a sortable process table.
+  await expect(page.getByTestId("core-0")).toBeVisible();
+  await expect(page.getByTestId("interface-lo")).toBeVisible();
+  const processes = page.getByTestId("processes");
+  await expect(processes.getByTestId("process").first()).toBeVisible();
+  await processes.getByRole("button", { name: "Memory" }).click();
+  await expect(processes.locator("th[aria-sort=descending]")).toHaveText("Memory");
+  const memory = await processes
+    .getByTestId("process-memory")
+    .evaluateAll((cells) => cells.map((c) => Number(c.getAttribute("data-value"))));
+  expect(memory.length).toBeGreaterThan(0);
+  expect(memory).toEqual([...memory].sort((a, b) => b - a));
+  await processes.getByRole("button", { name: "Memory" }).click();
+  await expect(processes.locator("th[aria-sort=ascending]")).toHaveText("Memory");
   await page.screenshot({ path: `${shots}/agent.png`, fullPage: true });
 });
 

@@ -1,5 +1,6 @@
 // An agent's own machine, from its `system` check: CPU (with the last hour
-// charted), memory, swap, load and uptime, refreshed as new runs arrive.
+// charted, all cores and each one), memory, swap, load and uptime,
+// refreshed as new runs arrive; then the latest run in detail.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
@@ -7,12 +8,13 @@ import { api } from "../api/client";
 import type { LiveStream } from "../api/live";
 import { type Latest, lastSeconds, targetQuery } from "../lib/data";
 import { percent, withUnit } from "../lib/format";
+import { MachineDetails } from "./machine-details";
 
 const METRICS = ["cpu_usage", "memory_used", "memory_total", "swap_used", "swap_total", "load1", "load5", "load15", "uptime"];
 
 type Points = { t: string; avg: number }[];
 
-/** The machine-wide series of each metric (the unlabelled one; per-core and per-disk series are left out). */
+/** The machine-wide series of each metric (the unlabelled one), and each core's CPU as `cpu_usage/N`. */
 async function machine(row: Latest): Promise<Map<string, Points>> {
   const range = targetQuery(row, ...lastSeconds(3600));
   const answers = await Promise.all(
@@ -20,8 +22,11 @@ async function machine(row: Latest): Promise<Map<string, Points>> {
   );
   const out = new Map<string, Points>();
   answers.forEach((a, i) => {
-    const series = a.data?.series.find((s) => s.series.check_id === row.check_id && Object.keys(s.series.labels).length === 0);
+    const own = a.data?.series.filter((s) => s.series.check_id === row.check_id) ?? [];
+    const series = own.find((s) => Object.keys(s.series.labels).length === 0);
     if (series) out.set(METRICS[i]!, series.points);
+    if (METRICS[i] === "cpu_usage")
+      for (const s of own) if (s.series.labels.core !== undefined) out.set(`cpu_usage/${s.series.labels.core}`, s.points);
   });
   return out;
 }
@@ -48,6 +53,15 @@ export function SystemPanel({ row, live }: { row: Latest; live: LiveStream }) {
     const cpu = data?.get("cpu_usage");
     if (!box.current || !cpu?.length) return;
     const el = box.current;
+    const times = cpu.map((p) => Date.parse(p.t) / 1000);
+    const cores = [...data!.keys()]
+      .filter((k) => k.startsWith("cpu_usage/"))
+      .sort((a, b) => Number(a.split("/")[1]) - Number(b.split("/")[1]));
+    // Each core on the total's timeline (one point per run for both).
+    const coreValues = cores.map((k) => {
+      const at = new Map(data!.get(k)!.map((p) => [p.t, p.avg * 100]));
+      return cpu.map((p) => at.get(p.t) ?? null);
+    });
     const plot = new uPlot(
       {
         width: el.clientWidth || 600,
@@ -57,10 +71,14 @@ export function SystemPanel({ row, live }: { row: Latest; live: LiveStream }) {
           y: { range: [0, 100] },
         },
         axes: [{ stroke: "currentColor" }, { stroke: "currentColor", label: "CPU %", size: 50 }],
-        series: [{}, { label: "CPU", stroke: "rgb(72, 95, 199)", fill: "rgba(72, 95, 199, 0.15)", width: 1 }],
+        series: [
+          {},
+          { label: "CPU", stroke: "rgb(72, 95, 199)", fill: "rgba(72, 95, 199, 0.15)", width: 2 },
+          ...cores.map((k) => ({ label: `core ${k.split("/")[1]}`, stroke: "rgba(72, 95, 199, 0.45)", width: 1 })),
+        ],
         legend: { show: false },
       },
-      [cpu.map((p) => Date.parse(p.t) / 1000), cpu.map((p) => p.avg * 100)],
+      [times, cpu.map((p) => p.avg * 100), ...coreValues],
       el,
     );
     return () => plot.destroy();
@@ -111,7 +129,8 @@ export function SystemPanel({ row, live }: { row: Latest; live: LiveStream }) {
           <p class="title is-5">{up === undefined ? "–" : uptime(up)}</p>
         </div>
       </div>
-      <div ref={box} role="img" aria-label="CPU usage over the last hour" />
+      <div ref={box} role="img" aria-label="CPU usage over the last hour, all cores and each core" data-testid="cpu-chart" />
+      <MachineDetails row={row} live={live} />
     </section>
   );
 }
