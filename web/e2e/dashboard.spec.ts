@@ -73,6 +73,26 @@ test("log in, see the agent come online and the checks report", async ({ page })
   await page.screenshot({ path: `${shots}/agent.png`, fullPage: true });
 });
 
+test("any metric of a check charts in its own unit, one line per label set", async ({ page }) => {
+  await logIn(page);
+  const row = page.getByTestId("result-this-host@demo-agent");
+  await expect(row).toContainText("ok", { timeout: 90_000 });
+  await row.getByRole("link", { name: "this-host" }).click();
+  await expect(page.getByRole("heading", { name: /this-host/ })).toBeVisible();
+  const pick = page.getByRole("combobox", { name: "Metric to chart" });
+  await pick.selectOption("memory_used");
+  const chart = page.getByTestId("metric-chart");
+  await expect(chart).toHaveAttribute("data-unit", "bytes");
+  await expect(chart).toHaveAttribute("data-lines", "1");
+  await expect(chart.locator("canvas")).toBeVisible();
+  // The total and each core.
+  await pick.selectOption("cpu_usage");
+  await expect(chart).toHaveAttribute("data-unit", "ratio");
+  const lines = Number(await chart.getAttribute("data-lines"));
+  expect(lines).toBeGreaterThanOrEqual(2);
+  await expect(chart).toContainText("core=0");
+});
+
 test("a check's smoke chart grows live, without reloading", async ({ page }) => {
   await logIn(page);
   await expect(page.getByTestId("result-tcp-banner@demo-agent")).toContainText("ok", { timeout: 90_000 });

@@ -1,6 +1,7 @@
 // One check target: its latest run, a latency smoke chart over a chosen
 // range (5 minutes to 30 days, at the resolution the server picks), loss and
-// availability. Over short ranges, new runs arrive live.
+// availability, and any of its metrics charted in its own unit. Over short
+// ranges, new runs arrive live.
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, type BrowserSession, problemText, type Schemas } from "../api/client";
@@ -12,6 +13,7 @@ import { TargetStatus } from "../components/status";
 import { fromLive } from "../lib/status";
 import { SmokeChart } from "../components/smoke-chart";
 import { PathView } from "../components/path-view";
+import { MetricChart } from "../components/metric-chart";
 import { useNow } from "../components/now";
 import { navigate, useLocation } from "../router";
 import { AlertTable, useAlerts } from "../components/alerts";
@@ -153,6 +155,7 @@ export function CheckPage({ id, session, live }: { id: number; session: BrowserS
         <p class="notification">This check records no durations to chart.</p>
       )}
       {series.some((s) => s.metric === "path_fingerprint") && <PathView row={row} rangeSeconds={range.seconds} />}
+      <MetricChart row={row} series={series} rangeSeconds={range.seconds} />
     </div>
   );
 }
