@@ -22,6 +22,7 @@ pub mod error;
 pub mod ingest;
 pub mod jobs;
 pub mod live;
+mod process_stats;
 pub mod query;
 pub mod ratelimit;
 pub mod remote;

@@ -298,6 +298,7 @@ impl Telemetry {
                 );
             }
         }
+        crate::process_stats::render(&mut out);
         out
     }
 }
