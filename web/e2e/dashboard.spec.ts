@@ -93,6 +93,17 @@ test("any metric of a check charts in its own unit, one line per label set", asy
   await expect(chart).toContainText("core=0");
 });
 
+test("the server page reads the server's own metrics and shows rates from the second reading", async ({ page }) => {
+  await logIn(page);
+  await page.getByRole("link", { name: "Server", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Server" })).toBeVisible();
+  await expect(page.getByTestId("server-rss")).toContainText("iB");
+  // Rates need two readings, 5 s apart.
+  await expect(page.getByTestId("server-results-rate")).toHaveText(/^\d+\.\d$/, { timeout: 20_000 });
+  await expect(page.getByTestId("server-process")).toContainText("%");
+  await page.screenshot({ path: `${shots}/server.png`, fullPage: true });
+});
+
 test("a check's smoke chart grows live, without reloading", async ({ page }) => {
   await logIn(page);
   await expect(page.getByTestId("result-tcp-banner@demo-agent")).toContainText("ok", { timeout: 90_000 });

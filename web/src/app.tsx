@@ -13,6 +13,7 @@ import { MeshIndex, MeshPage } from "./pages/mesh";
 import { PluginPage, PluginsPage } from "./pages/plugins";
 import { AdminPage } from "./pages/admin";
 import { AuditPage } from "./pages/audit";
+import { ServerPage } from "./pages/server";
 import { ReportsPage } from "./pages/reports";
 import { UpdatesPage } from "./pages/updates";
 import { AccountPage } from "./pages/account";
@@ -68,6 +69,7 @@ function Page({ session, live, onOut }: { session: BrowserSession; live: LiveStr
   if (path === "/alerts") return <AlertsPage session={session} live={live} />;
   if (path === "/alerts/rules") return <AlertRulesPage session={session} />;
   if (path === "/reports") return <ReportsPage />;
+  if (path === "/server") return <ServerPage />;
   return (
     <div class="notification is-warning">
       There is no page at <span class="mono">{path}</span>. <a href="/">Back to the overview</a>.
@@ -123,6 +125,9 @@ function NavBar({ session, live, onOut }: { session: BrowserSession; live: LiveS
           </a>
           <a class="navbar-item" href="/updates">
             Updates
+          </a>
+          <a class="navbar-item" href="/server">
+            Server
           </a>
           {session.role === "admin" && (
             <a class="navbar-item" href="/admin">
