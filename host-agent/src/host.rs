@@ -17,7 +17,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use vantage_protocol::package::PackageDigest;
 
 use crate::bindings::PluginPre;
-use crate::caps::{Services, system::SystemStats, tls::TlsConfigs};
+use crate::caps::{Services, state::StateSlots, system::SystemStats, tls::TlsConfigs};
 use crate::icmp::{IcmpOptions, IcmpService};
 use crate::precompiled::ArtifactCache;
 use crate::run::{self, RunState};
@@ -40,6 +40,9 @@ pub struct HostOptions {
     pub extra_ca_files: Vec<PathBuf>,
     /// The ICMP engine's sockets and pacing.
     pub icmp: IcmpOptions,
+    /// Where checks' state slots are kept across restarts; `None` keeps
+    /// them in memory only.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Default for HostOptions {
@@ -50,6 +53,7 @@ impl Default for HostOptions {
             max_memory_bytes: 256 << 20,
             extra_ca_files: Vec::new(),
             icmp: IcmpOptions::default(),
+            state_dir: None,
         }
     }
 }
@@ -89,7 +93,10 @@ impl PluginHost {
             tls: Arc::new(TlsConfigs::new(&options.extra_ca_files)?),
             system: Arc::new(SystemStats::default()),
             icmp: Arc::new(IcmpService::new(options.icmp)),
-            state: Arc::default(),
+            state: Arc::new(match &options.state_dir {
+                Some(dir) => StateSlots::persisted(dir.clone()),
+                None => StateSlots::default(),
+            }),
         };
         let cache = options.cache_dir.as_ref().and_then(|dir| {
             ArtifactCache::new(dir.clone(), &engine)

@@ -132,6 +132,7 @@ impl Scheduler {
     ) {
         let mut running: HashMap<(Arc<str>, String), Running> = HashMap::new();
         let mut set = jobs.borrow_and_update().clone();
+        let mut first = true;
         loop {
             self.start_services(&set);
             let mut next: HashMap<(Arc<str>, String), Running> = HashMap::new();
@@ -164,11 +165,16 @@ impl Scheduler {
                 tracing::info!(check = %key.0, target = key.1, "Job removed.");
                 drop(old.retire());
             }
-            // The state of a removed check goes with it.
-            self.host.services().state.retain(|slot| {
-                next.get(&(slot.check.clone(), slot.target.clone()))
-                    .is_some_and(|r| r.job.plugin.manifest().name == slot.plugin)
-            });
+            // The state of a removed check goes with it. Not from the first
+            // set: a managed agent starts with its local checks alone, and
+            // the checks it last had from the server follow at once.
+            if !first {
+                self.host.services().state.retain(|slot| {
+                    next.get(&(slot.check.clone(), slot.target.clone()))
+                        .is_some_and(|r| r.job.plugin.manifest().name == slot.plugin)
+                });
+            }
+            first = false;
             running = next;
             tokio::select! {
                 changed = jobs.changed() => {

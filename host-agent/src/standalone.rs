@@ -105,6 +105,7 @@ impl Agent {
                 mode: config.icmp.mode,
                 max_pps: config.icmp.max_pps,
             },
+            state_dir: Some(config.resolve(&config.agent.data_dir).join("state")),
         };
         let host = Arc::new(PluginHost::new(&options)?);
         let jobs = build_jobs(&config, &catalog, &host)?;

@@ -26,7 +26,7 @@ const VERSION: u32 = 1;
 /// In a run: `let earlier = Counters::previous();`, insert this run's
 /// values into `Counters::new(clock::wall_ms())`, report `rate`s, then
 /// [`save`](Counters::save) for the next run. The first run of a check
-/// (and the first after the agent restarts) has no rates.
+/// has no rates (the agent keeps the slot across its restarts).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Counters {
     v: u32,

@@ -1,11 +1,16 @@
 //! `vantage:plugin/state`: bytes a check keeps from one run to the next, so
 //! a plugin can report rates between runs (a scraped counter's change per
-//! second). One slot per plugin, check and target, in the agent's memory:
-//! empty on a check's first run and after a restart; the scheduler drops the
-//! slots of removed checks ([`StateSlots::retain`]).
+//! second). One slot per plugin, check and target, held in memory and, with
+//! a folder ([`StateSlots::persisted`]), in one file each there, so that a
+//! restarted agent's first runs still have their previous values. The
+//! scheduler drops the slots of removed checks ([`StateSlots::retain`]).
 
 use std::collections::HashMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+use sha2::Digest as _;
 
 use wasmtime::component::{HasSelf, Linker};
 
@@ -28,20 +33,58 @@ pub(crate) struct SlotKey {
 #[derive(Debug, Default)]
 pub(crate) struct StateSlots {
     slots: Mutex<HashMap<SlotKey, Arc<[u8]>>>,
+    /// Where each slot is also a file; none keeps them in memory only.
+    dir: Option<PathBuf>,
 }
 
+/// The first bytes of a slot's file, then the key's length (u32, little
+/// endian), the key as JSON `[plugin, check, target]` and the value.
+const MAGIC: &[u8; 4] = b"VSS1";
+
 impl StateSlots {
+    /// Slots kept in `dir` too (created 0700 on the first save).
+    pub(crate) fn persisted(dir: PathBuf) -> Self {
+        StateSlots {
+            slots: Mutex::default(),
+            dir: Some(dir),
+        }
+    }
+
     fn load(&self, key: &SlotKey) -> Option<Arc<[u8]>> {
-        self.lock().get(key).cloned()
+        if let Some(value) = self.lock().get(key) {
+            return Some(value.clone());
+        }
+        let value: Arc<[u8]> = read_slot(&self.dir.as_ref()?.join(file_name(key)), key)?.into();
+        self.lock().insert(key.clone(), value.clone());
+        Some(value)
     }
 
     fn save(&self, key: &SlotKey, value: Vec<u8>) {
+        if let Some(dir) = &self.dir {
+            let mut bytes = header(key);
+            bytes.extend_from_slice(&value);
+            // A slot that is not written costs the next restart one rate.
+            if let Err(e) = crate::files::write_private(&dir.join(file_name(key)), &bytes) {
+                tracing::warn!(check = %key.check, target = key.target, error = %format!("{e:#}"), "A check's state was not written.");
+            }
+        }
         self.lock().insert(key.clone(), value.into());
     }
 
-    /// Keeps only the slots `keep` says yes to (the scheduler's current jobs).
+    /// Keeps only the slots `keep` says yes to (the scheduler's current
+    /// jobs), in memory and in the folder.
     pub(crate) fn retain(&self, mut keep: impl FnMut(&SlotKey) -> bool) {
         self.lock().retain(|key, _| keep(key));
+        let Some(entries) = self.dir.as_ref().and_then(|d| std::fs::read_dir(d).ok()) else {
+            return;
+        };
+        for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+            let kept = path.extension().is_some_and(|x| x == "slot")
+                && read_key(&path).is_some_and(|key| keep(&key));
+            if !kept {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
     }
 
     /// Slots held and their bytes together.
@@ -55,6 +98,54 @@ impl StateSlots {
         // A panic while holding the lock leaves a map that is still whole.
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// A slot's file name: a digest of its key, which the file holds too.
+fn file_name(key: &SlotKey) -> String {
+    let digest = sha2::Sha256::digest(key_json(key));
+    format!("{}.slot", hex::encode(&digest[..16]))
+}
+
+fn key_json(key: &SlotKey) -> Vec<u8> {
+    serde_json::to_vec(&(&key.plugin, &*key.check, &key.target)).expect("strings serialise")
+}
+
+fn header(key: &SlotKey) -> Vec<u8> {
+    let json = key_json(key);
+    let mut out = Vec::with_capacity(8 + json.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(&json);
+    out
+}
+
+/// The key a slot's file names, read from its header.
+fn read_key(path: &Path) -> Option<SlotKey> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut head = [0u8; 8];
+    file.read_exact(&mut head).ok()?;
+    if &head[..4] != MAGIC {
+        return None;
+    }
+    let len = u32::from_le_bytes(head[4..].try_into().ok()?) as usize;
+    if len > 4096 {
+        return None;
+    }
+    let mut json = vec![0; len];
+    file.read_exact(&mut json).ok()?;
+    let (plugin, check, target): (String, String, String) = serde_json::from_slice(&json).ok()?;
+    Some(SlotKey {
+        plugin,
+        check: check.into(),
+        target,
+    })
+}
+
+/// The value of `key` from its file, if the file is whole and is `key`'s.
+fn read_slot(path: &Path, key: &SlotKey) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(path).ok()?;
+    let value = bytes.strip_prefix(header(key).as_slice())?;
+    (value.len() <= MAX_STATE_BYTES).then(|| value.to_vec())
 }
 
 /// The slot of one run.
@@ -160,6 +251,52 @@ mod tests {
         let mut cap = StateCap::new(slots, key("c", "t"), &bounds(1, "t"));
         state::Host::load(&mut cap).await.unwrap();
         assert!(state::Host::load(&mut cap).await.is_err());
+    }
+
+    #[test]
+    fn persisted_slots_survive_a_restart_and_leave_with_their_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let slots = StateSlots::persisted(dir.path().join("state"));
+        slots.save(&key("kept", "t"), b"counters".to_vec());
+        slots.save(&key("gone", "t"), b"old".to_vec());
+
+        // Another agent process on the same folder.
+        let restarted = StateSlots::persisted(dir.path().join("state"));
+        assert_eq!(
+            restarted.load(&key("kept", "t")).as_deref(),
+            Some(&b"counters"[..])
+        );
+        assert_eq!(restarted.load(&key("kept", "other")), None);
+        restarted.retain(|k| &*k.check == "kept");
+        let files = std::fs::read_dir(dir.path().join("state")).unwrap().count();
+        assert_eq!(files, 1);
+        let again = StateSlots::persisted(dir.path().join("state"));
+        assert_eq!(again.load(&key("gone", "t")), None);
+        assert!(again.load(&key("kept", "t")).is_some());
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_slot_file_is_no_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let slots = StateSlots::persisted(dir.path().to_owned());
+        slots.save(&key("c", "t"), b"value".to_vec());
+        let path = dir.path().join(file_name(&key("c", "t")));
+        // Another key's file under this name (a digest collision), then junk.
+        let mut foreign = header(&key("c", "u"));
+        foreign.extend_from_slice(b"value");
+        std::fs::write(&path, foreign).unwrap();
+        assert_eq!(
+            StateSlots::persisted(dir.path().to_owned()).load(&key("c", "t")),
+            None
+        );
+        std::fs::write(&path, b"junk").unwrap();
+        assert_eq!(
+            StateSlots::persisted(dir.path().to_owned()).load(&key("c", "t")),
+            None
+        );
+        // retain removes what it cannot read.
+        StateSlots::persisted(dir.path().to_owned()).retain(|_| true);
+        assert!(!path.exists());
     }
 
     #[test]

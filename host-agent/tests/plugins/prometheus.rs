@@ -260,3 +260,39 @@ async fn prometheus_reports_resets_bad_lines_and_failed_scrapes_clearly() {
     .await;
     assert_eq!(r.status, Status::Refused, "{r:?}");
 }
+
+#[tokio::test]
+async fn rates_survive_an_agent_restart_through_the_state_folder() {
+    let state = tempfile::tempdir().unwrap();
+    let with_state = || {
+        std::sync::Arc::new(
+            vantage_agent::host::PluginHost::new(&vantage_agent::host::HostOptions {
+                state_dir: Some(state.path().join("state")),
+                ..crate::support::options()
+            })
+            .unwrap(),
+        )
+    };
+    let (addr, page) = endpoint().await;
+    let url = format!("http://{addr}/metrics");
+    *page.lock().unwrap() = (200, "# TYPE jobs_total counter\njobs_total 100\n".into());
+    let before = with_state();
+    let plugin = compile(&before, "prometheus");
+    let first = run(&before, &plugin, &request(&plugin, &url, json!({}))).await;
+    assert!(samples(&first, "jobs_per_second").is_empty(), "{first:?}");
+    drop((plugin, before));
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    *page.lock().unwrap() = (200, "# TYPE jobs_total counter\njobs_total 160\n".into());
+    let after = with_state();
+    let plugin = compile(&after, "prometheus");
+    let r = run(&after, &plugin, &request(&plugin, &url, json!({}))).await;
+    let rate = one(&r, "jobs_per_second");
+    assert!(rate > 0.0 && rate <= 60.0 / 0.5, "{rate}");
+
+    // Without the folder, a new agent starts with no state.
+    let memory_only = host();
+    let plugin = compile(&memory_only, "prometheus");
+    let r = run(&memory_only, &plugin, &request(&plugin, &url, json!({}))).await;
+    assert!(samples(&r, "jobs_per_second").is_empty(), "{r:?}");
+}
