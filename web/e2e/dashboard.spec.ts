@@ -77,6 +77,8 @@ test("any metric of a check charts in its own unit, one line per label set", asy
   await logIn(page);
   const row = page.getByTestId("result-this-host@demo-agent");
   await expect(row).toContainText("ok", { timeout: 90_000 });
+  // The demo scrapes its own server's /metrics with the prometheus plugin.
+  await expect(page.getByTestId("result-server-metrics@demo-agent")).toContainText("ok", { timeout: 60_000 });
   await row.getByRole("link", { name: "this-host" }).click();
   await expect(page.getByRole("heading", { name: /this-host/ })).toBeVisible();
   const pick = page.getByRole("combobox", { name: "Metric to chart" });

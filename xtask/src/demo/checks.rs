@@ -26,8 +26,9 @@ pub(super) fn agent_config(name: &str, advertise: &str) -> String {
 }
 
 /// The demo's checks, one or more per first-party plugin, for every agent:
-/// the local services, this machine, ICMP to loopback, and the mesh.
-pub(super) fn demo_checks(s: &Ports) -> Vec<Value> {
+/// the local services, this machine, ICMP to loopback, the mesh, and the
+/// demo server's own `/metrics` (at `server`).
+pub(super) fn demo_checks(s: &Ports, server: std::net::SocketAddr) -> Vec<Value> {
     vec![
         json!({"name": "tcp-banner", "plugin": "tcp", "targets": [format!("127.0.0.1:{}", s.tcp)],
                "interval": "5s", "config": {"expect": "SSH-2.0"}, "grants": ["tcp"]}),
@@ -38,6 +39,11 @@ pub(super) fn demo_checks(s: &Ports) -> Vec<Value> {
                "interval": "5s", "config": {"body_contains": "hello"}, "grants": ["http"]}),
         json!({"name": "this-host", "plugin": "system", "targets": ["localhost"],
                "interval": "10s", "config": {"top_processes": 3}, "grants": ["system"]}),
+        // The server's ingest and HTTP rates, as any exporter's would be.
+        json!({"name": "server-metrics", "plugin": "prometheus",
+               "targets": [format!("http://{server}/metrics")], "interval": "10s",
+               "config": {"allow": ["vantage_ingest_*", "vantage_http_requests_total", "process_*"]},
+               "grants": ["http"]}),
         // Ten echoes a run make the smoke chart's spread.
         json!({"name": "loopback-ping", "plugin": "ping", "targets": ["127.0.0.1"],
                "interval": "5s", "config": {"count": 10, "interval_ms": 50}, "grants": ["icmp"]}),
@@ -73,12 +79,15 @@ mod tests {
     #[test]
     fn the_demo_runs_only_first_party_rust_plugins() {
         let root = crate::workspace_root();
-        let checks = demo_checks(&Ports {
-            tcp: 1,
-            udp: 2,
-            http: 3,
-            dns: 4,
-        });
+        let checks = demo_checks(
+            &Ports {
+                tcp: 1,
+                udp: 2,
+                http: 3,
+                dns: 4,
+            },
+            "127.0.0.1:5".parse().unwrap(),
+        );
         for name in plugins_of(&checks) {
             let dir = root.join("plugins").join(name);
             assert!(
@@ -88,6 +97,7 @@ mod tests {
             );
         }
         assert!(plugins_of(&checks).contains(&"traceroute"));
+        assert!(plugins_of(&checks).contains(&"prometheus"));
         assert_eq!(super::super::PLUGINS, crate::packages::Plugins::Rust);
     }
 }

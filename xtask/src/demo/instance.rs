@@ -38,7 +38,7 @@ impl Demo {
         std::fs::create_dir_all(dir)?;
         let password = admin_password(dir)?;
         let server = Server::start(bin, dir, port, &password)?;
-        let checks = demo_checks(&ports);
+        let checks = demo_checks(&ports, server.addr);
         let mut admin = Admin::login(server.addr, &password)?;
         let root_key = admin.registry(plugins, &plugins_of(&checks))?;
         admin.assign(&checks)?;
