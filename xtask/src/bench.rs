@@ -26,6 +26,7 @@
 mod dashboard;
 mod icmp;
 mod ingest;
+mod instantiate;
 mod lab;
 mod record;
 mod sys;
@@ -52,9 +53,24 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let which = args.first().map(String::as_str);
     if !matches!(
         which,
-        Some("rss" | "tcp500" | "icmp" | "ingest" | "alerts" | "reports" | "dashboard" | "update")
+        Some(
+            "rss"
+                | "tcp500"
+                | "icmp"
+                | "ingest"
+                | "alerts"
+                | "reports"
+                | "dashboard"
+                | "update"
+                | "instantiate"
+        )
     ) {
-        bail!("usage: cargo xtask bench rss|tcp500|icmp|ingest|alerts|reports|dashboard|update");
+        bail!(
+            "usage: cargo xtask bench rss|tcp500|icmp|ingest|alerts|reports|dashboard|update|instantiate"
+        );
+    }
+    if which == Some("instantiate") {
+        return instantiate::start(root);
     }
     if which == Some("update") {
         return update::start(root, &args[1..]);

@@ -71,7 +71,8 @@ fn main() -> anyhow::Result<()> {
                  e2e             the dashboard's browser tests (after `test` or `demo` built the binaries)\n  \
                  bench rss|tcp500|icmp  measure the release agent's idle memory, 500 TCP checks/s,\n                        or its ICMP path against fping, ping, traceroute and mtr\n  \
                  bench ingest    the release server's ingest rate (vs COPY) and 30-day query latency\n  \
-                 bench reports   a monthly SLA report over 1 000 targets on 10 agents, as JSON, HTML and PDF"
+                 bench reports   a monthly SLA report over 1 000 targets on 10 agents, as JSON, HTML and PDF\n  \
+                 bench instantiate  one plugin run (criterion) against the same work in Rust, recorded"
             );
             bail!("unknown or missing command")
         }
