@@ -5,6 +5,7 @@
 //! between consecutive calls, as `top` does.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use sysinfo::{Disks, Networks, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind, Users};
@@ -132,7 +133,12 @@ fn details(s: &mut Sources, top: u32) -> DetailsSnapshot {
     let mut by_memory = by_cpu.clone();
     by_cpu.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal));
     by_memory.sort_by_key(|p| std::cmp::Reverse(p.2));
+    // A process in both lists is read from /proc once.
+    let mut seen: HashMap<sysinfo::Pid, ProcessDetail> = HashMap::new();
     let mut detail = |pid: sysinfo::Pid| -> Option<ProcessDetail> {
+        if let Some(known) = seen.get(&pid) {
+            return Some(known.clone());
+        }
         let p = s.system.process(pid)?;
         let (name, cpu, memory, uid) = (
             p.name().to_string_lossy().into_owned(),
@@ -140,16 +146,18 @@ fn details(s: &mut Sources, top: u32) -> DetailsSnapshot {
             p.memory(),
             p.user_id().cloned(),
         );
-        let pid = pid.as_u32();
-        Some(ProcessDetail {
-            pid,
+        let id = pid.as_u32();
+        let row = ProcessDetail {
+            pid: id,
             name,
             user: s.user(uid.as_ref()),
             cpu_usage: cpu,
             memory_bytes: memory,
-            threads: procfs::process_threads(pid).unwrap_or(1),
-            handles: procfs::process_handles(pid),
-        })
+            threads: procfs::process_threads(id).unwrap_or(1),
+            handles: procfs::process_handles(id),
+        };
+        seen.insert(pid, row.clone());
+        Some(row)
     };
     let top_cpu = by_cpu
         .iter()
@@ -271,27 +279,28 @@ impl SystemCap {
     pub(crate) fn new(access: Access, stats: Arc<SystemStats>) -> Self {
         SystemCap { access, stats }
     }
+
+    /// Charges the call; the refusal's text when `system` is not granted.
+    fn granted(&mut self) -> wasmtime::Result<Result<(), String>> {
+        self.access.charge(1)?;
+        Ok(self.access.granted().map_err(|e| match e {
+            crate::bindings::NetError::Denied(m) => m,
+            other => format!("{other:?}"),
+        }))
+    }
 }
 
 impl system::Host for SystemCap {
     async fn stats(&mut self, top_processes: u32) -> wasmtime::Result<Result<Snapshot, String>> {
-        self.access.charge(1)?;
-        if let Err(e) = self.access.granted() {
-            return Ok(Err(match e {
-                crate::bindings::NetError::Denied(m) => m,
-                other => format!("{other:?}"),
-            }));
+        if let Err(refused) = self.granted()? {
+            return Ok(Err(refused));
         }
         Ok(Ok(self.stats.read(top_processes).await))
     }
 
     async fn details(&mut self, top: u32) -> wasmtime::Result<Result<DetailsSnapshot, String>> {
-        self.access.charge(1)?;
-        if let Err(e) = self.access.granted() {
-            return Ok(Err(match e {
-                crate::bindings::NetError::Denied(m) => m,
-                other => format!("{other:?}"),
-            }));
+        if let Err(refused) = self.granted()? {
+            return Ok(Err(refused));
         }
         Ok(Ok(self.stats.details(top).await))
     }
