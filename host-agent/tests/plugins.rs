@@ -317,12 +317,8 @@ async fn https_verifies_against_the_configured_ca_and_reports_tls_timing() {
 async fn system_reports_this_machine() {
     let host = host();
     let system = compile(&host, "system");
-    let r = run(
-        &host,
-        &system,
-        &request(&system, "localhost", json!({"top_processes": 3})),
-    )
-    .await;
+    let req = request(&system, "localhost", json!({"top_processes": 3}));
+    let r = run(&host, &system, &req).await;
     assert_eq!(r.status, Status::Ok, "{r:?}");
     let cores = r
         .samples
@@ -370,12 +366,7 @@ async fn system_reports_this_machine() {
     // No rates on a check's first run; the second has them.
     assert!(r.samples.iter().all(|s| !s.metric.ends_with("_per_second")));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = run(
-        &host,
-        &system,
-        &request(&system, "localhost", json!({"top_processes": 3})),
-    )
-    .await;
+    let r = run(&host, &system, &req).await;
     assert_eq!(r.status, Status::Ok, "{r:?}");
     assert!(
         r.samples

@@ -8,6 +8,7 @@ import { api } from "../api/client";
 import type { LiveStream } from "../api/live";
 import { type Latest, lastSeconds, targetQuery } from "../lib/data";
 import { percent, withUnit } from "../lib/format";
+import { alignLines } from "../lib/lines";
 import { MachineDetails } from "./machine-details";
 
 const METRICS = ["cpu_usage", "memory_used", "memory_total", "swap_used", "swap_total", "load1", "load5", "load15", "uptime"];
@@ -53,15 +54,12 @@ export function SystemPanel({ row, live }: { row: Latest; live: LiveStream }) {
     const cpu = data?.get("cpu_usage");
     if (!box.current || !cpu?.length) return;
     const el = box.current;
-    const times = cpu.map((p) => Date.parse(p.t) / 1000);
     const cores = [...data!.keys()]
       .filter((k) => k.startsWith("cpu_usage/"))
       .sort((a, b) => Number(a.split("/")[1]) - Number(b.split("/")[1]));
-    // Each core on the total's timeline (one point per run for both).
-    const coreValues = cores.map((k) => {
-      const at = new Map(data!.get(k)!.map((p) => [p.t, p.avg * 100]));
-      return cpu.map((p) => at.get(p.t) ?? null);
-    });
+    // The total and each core on one timeline (one point per run for all).
+    const { times, values } = alignLines([cpu, ...cores.map((k) => data!.get(k)!)].map((points) => ({ labels: {}, points })));
+    const [total, ...coreValues] = values.map((line) => line.map((v) => (v == null ? null : v * 100)));
     const plot = new uPlot(
       {
         width: el.clientWidth || 600,
@@ -78,7 +76,7 @@ export function SystemPanel({ row, live }: { row: Latest; live: LiveStream }) {
         ],
         legend: { show: false },
       },
-      [times, cpu.map((p) => p.avg * 100), ...coreValues],
+      [times, total!, ...coreValues],
       el,
     );
     return () => plot.destroy();

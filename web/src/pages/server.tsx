@@ -86,15 +86,12 @@ export function ServerPage() {
     now ? perSecond(before, now, name, where) : undefined;
   const gauge = (name: string, where: Record<string, string> = {}) => (now ? total(now.samples, name, where) : undefined);
   const num = (v: number | undefined, digits = 1) => (v === undefined ? "–" : v.toFixed(digits));
-  const serverErrors = now
-    ? before &&
-      now.samples
-        .filter((s) => s.name === "vantage_http_requests_total" && s.labels.code?.startsWith("5"))
-        .reduce((sum, s) => sum + s.value, 0) -
-        before.samples
-          .filter((s) => s.name === "vantage_http_requests_total" && s.labels.code?.startsWith("5"))
-          .reduce((sum, s) => sum + s.value, 0)
-    : undefined;
+  // Requests answered 5xx, all routes together, since the previous reading.
+  const fives = (r: Reading) =>
+    r.samples
+      .filter((s) => s.name === "vantage_http_requests_total" && s.labels.code?.startsWith("5"))
+      .reduce((sum, s) => sum + s.value, 0);
+  const serverErrors = now && before ? fives(now) - fives(before) : undefined;
   const cpu = rate("process_cpu_seconds_total");
   const rss = gauge("process_resident_memory_bytes");
   const latency = (q: number) => (now ? quantile(before, now, "vantage_http_request_duration_seconds", q) : undefined);
@@ -129,7 +126,7 @@ export function ServerPage() {
             </Tile>
             <Tile title="HTTP" testid="server-http">
               <Row label="requests/s" value={num(rate("vantage_http_requests_total"))} />
-              <Row label="server errors (5xx)" value={num(serverErrors ?? undefined, 0)} />
+              <Row label="server errors (5xx)" value={num(serverErrors, 0)} />
               <Row label="latency p50 / p95" value={`${ms(latency(0.5))} / ${ms(latency(0.95))}`} />
             </Tile>
             <Tile title="Database and agents" testid="server-db">
