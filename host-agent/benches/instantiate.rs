@@ -121,7 +121,7 @@ fn native_run(manifest: &Manifest, request: &RunRequest) -> CheckResult {
         started_at,
         duration: start.elapsed(),
     };
-    normalise(&meta, Ok(outcome), request.limits.output_bytes)
+    normalise(&meta, Ok(outcome.into()), request.limits.output_bytes)
 }
 
 /// Times `iters` awaits of `f` inside one `block_on`.
@@ -337,7 +337,7 @@ fn parts(c: &mut Criterion) {
         };
         b.iter_batched(
             || outcome.clone(),
-            |outcome| normalise(&meta, Ok(outcome), 1 << 20),
+            |outcome| normalise(&meta, Ok(outcome.into()), 1 << 20),
             criterion::BatchSize::SmallInput,
         )
     });

@@ -12,4 +12,5 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
+pub use vantage::plugin::events::Event;
 pub use vantage::plugin::types::{CheckContext, NetError, Outcome, Sample, Status, Unit};

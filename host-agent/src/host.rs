@@ -17,6 +17,8 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use vantage_protocol::package::PackageDigest;
 
 use crate::bindings::PluginPre;
+pub use crate::caps::logs::JournalOptions;
+use crate::caps::logs::LogSources;
 use crate::caps::{Services, state::StateSlots, system::SystemStats, tls::TlsConfigs};
 use crate::icmp::{IcmpOptions, IcmpService};
 use crate::precompiled::ArtifactCache;
@@ -43,6 +45,11 @@ pub struct HostOptions {
     /// Where checks' state slots are kept across restarts; `None` keeps
     /// them in memory only.
     pub state_dir: Option<PathBuf>,
+    /// Where the `logs` capability's positions are kept across restarts;
+    /// `None` keeps them in memory only.
+    pub log_positions_dir: Option<PathBuf>,
+    /// Where the `logs` capability reads the journal.
+    pub journal: JournalOptions,
 }
 
 impl Default for HostOptions {
@@ -54,6 +61,8 @@ impl Default for HostOptions {
             extra_ca_files: Vec::new(),
             icmp: IcmpOptions::default(),
             state_dir: None,
+            log_positions_dir: None,
+            journal: JournalOptions::default(),
         }
     }
 }
@@ -96,6 +105,13 @@ impl PluginHost {
             state: Arc::new(match &options.state_dir {
                 Some(dir) => StateSlots::persisted(dir.clone()),
                 None => StateSlots::default(),
+            }),
+            logs: Arc::new(LogSources {
+                positions: match &options.log_positions_dir {
+                    Some(dir) => StateSlots::persisted(dir.clone()),
+                    None => StateSlots::default(),
+                },
+                journal: options.journal.clone(),
             }),
         };
         let cache = options.cache_dir.as_ref().and_then(|dir| {

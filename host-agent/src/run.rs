@@ -20,9 +20,29 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::bindings::{self, CheckContext, PluginPre};
 use crate::caps::{
     self, Access, Bounds, BudgetExhausted, Scope, Services, clock::ClockCap, dns::DnsCap,
-    http::HttpCap, icmp::IcmpCap, log::LogCap, state::SlotKey, state::StateCap, system::SystemCap,
-    tcp::TcpCap, udp::UdpCap,
+    events::EventsCap, http::HttpCap, icmp::IcmpCap, log::LogCap, logs::LogsCap, state::SlotKey,
+    state::StateCap, system::SystemCap, tcp::TcpCap, udp::UdpCap,
 };
+
+/// What a run that returned gave: its outcome and the events it emitted.
+#[derive(Debug)]
+pub struct RunOutput {
+    pub outcome: bindings::Outcome,
+    pub events: Vec<bindings::Event>,
+    /// Events emitted past the per-run limit.
+    pub events_dropped: u32,
+}
+
+impl From<bindings::Outcome> for RunOutput {
+    /// An outcome without events.
+    fn from(outcome: bindings::Outcome) -> Self {
+        RunOutput {
+            outcome,
+            events: Vec::new(),
+            events_dropped: 0,
+        }
+    }
+}
 
 /// Bounds of one run, besides its timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +112,8 @@ pub struct RunState {
     system: SystemCap,
     icmp: IcmpCap,
     state: StateCap,
+    logs: LogsCap,
+    events: EventsCap,
 }
 
 /// Adds WASI and every capability interface to the linker.
@@ -106,6 +128,8 @@ pub(crate) fn link(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
     caps::system::add_to_linker(linker, |s| &mut s.system)?;
     caps::icmp::add_to_linker(linker, |s| &mut s.icmp)?;
     caps::state::add_to_linker(linker, |s| &mut s.state)?;
+    caps::logs::add_to_linker(linker, |s| &mut s.logs)?;
+    caps::events::add_to_linker(linker, |s| &mut s.events)?;
     Ok(())
 }
 
@@ -171,6 +195,11 @@ impl RunState {
             request.limits.memory_bytes,
         );
         let access = |capability| Access::new(capability, &request.grants, &bounds);
+        let key = SlotKey {
+            plugin: plugin.to_owned(),
+            check: request.check.clone(),
+            target: request.target.clone(),
+        };
         // Kept to explain a trap (a Rust plugin's panic message lands here).
         let stderr = MemoryOutputPipe::new(STDERR_KEPT);
         RunState {
@@ -192,15 +221,9 @@ impl RunState {
             http: HttpCap::new(access(Capability::Http), services.tls.clone()),
             system: SystemCap::new(access(Capability::System), services.system.clone()),
             icmp: IcmpCap::new(access(Capability::Icmp), services.icmp.clone()),
-            state: StateCap::new(
-                services.state.clone(),
-                SlotKey {
-                    plugin: plugin.to_owned(),
-                    check: request.check.clone(),
-                    target: request.target.clone(),
-                },
-                &bounds,
-            ),
+            state: StateCap::new(services.state.clone(), key.clone(), &bounds),
+            logs: LogsCap::new(access(Capability::Logs), services.logs.clone(), key),
+            events: EventsCap::new(&bounds),
         }
     }
 }
@@ -212,7 +235,7 @@ pub(crate) async fn execute(
     plugin: &str,
     services: &Services,
     request: &RunRequest,
-) -> Result<bindings::Outcome, RunFailure> {
+) -> Result<RunOutput, RunFailure> {
     let deadline = Instant::now() + request.timeout;
     let mut store = Store::new(
         pre.instance_pre().engine(),
@@ -252,7 +275,17 @@ pub(crate) async fn execute(
     let result = tokio::time::timeout_at(deadline + Duration::from_millis(50), call).await;
     match result {
         Err(_) => Err(RunFailure::Deadline(request.timeout)),
-        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Ok(outcome)) => {
+            let data = store.data_mut();
+            // The run returned: what it read of its logs counts as read.
+            data.logs.commit();
+            let (events, events_dropped) = data.events.take();
+            Ok(RunOutput {
+                outcome,
+                events,
+                events_dropped,
+            })
+        }
         Ok(Err((instantiating, e))) => {
             let data = store.data();
             Err(

@@ -165,14 +165,17 @@ impl Scheduler {
                 tracing::info!(check = %key.0, target = key.1, "Job removed.");
                 drop(old.retire());
             }
-            // The state of a removed check goes with it. Not from the first
+            // The state and log positions of a removed check go with it. Not from the first
             // set: a managed agent starts with its local checks alone, and
             // the checks it last had from the server follow at once.
             if !first {
-                self.host.services().state.retain(|slot| {
+                let current = |slot: &crate::caps::state::SlotKey| {
                     next.get(&(slot.check.clone(), slot.target.clone()))
                         .is_some_and(|r| r.job.plugin.manifest().name == slot.plugin)
-                });
+                };
+                let services = self.host.services();
+                services.state.retain(current);
+                services.logs.positions.retain(current);
             }
             first = false;
             running = next;

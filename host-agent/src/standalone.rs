@@ -15,7 +15,7 @@ use crate::config::{
     AgentConfig, ConfigError, LimitsSection, OutboxSection, ServerSection, UpdateSection,
 };
 use crate::enroll::Credential;
-use crate::host::{HostOptions, PluginHost};
+use crate::host::{HostOptions, JournalOptions, PluginHost};
 use crate::icmp::IcmpOptions;
 use crate::managed::Remote;
 use crate::outbox::Outbox;
@@ -106,6 +106,15 @@ impl Agent {
                 max_pps: config.icmp.max_pps,
             },
             state_dir: Some(config.resolve(&config.agent.data_dir).join("state")),
+            log_positions_dir: Some(config.resolve(&config.agent.data_dir).join("log-positions")),
+            journal: JournalOptions {
+                command: config.logs.journalctl.as_ref().map(|p| config.resolve(p)),
+                directory: config
+                    .logs
+                    .journal_directory
+                    .as_ref()
+                    .map(|p| config.resolve(p)),
+            },
         };
         let host = Arc::new(PluginHost::new(&options)?);
         let jobs = build_jobs(&config, &catalog, &host)?;

@@ -90,7 +90,7 @@ pub mod bindings {
         runtime_path: "vantage_plugin_sdk::__wit_bindgen::rt",
         additional_derives: [PartialEq],
         with: {
-            "vantage:plugin/types@0.1.2/net-error": crate::NetError,
+            "vantage:plugin/types@0.1.3/net-error": crate::NetError,
         },
     });
 }
@@ -102,7 +102,9 @@ pub use wit_bindgen as __wit_bindgen;
 #[doc(inline)]
 pub use bindings::vantage::plugin::types::{CheckContext, Sample, Status, Unit};
 #[doc(inline)]
-pub use bindings::vantage::plugin::{clock, dns, http, icmp, log, state, system, tcp, types, udp};
+pub use bindings::vantage::plugin::{
+    clock, dns, events, http, icmp, log, logs, state, system, tcp, types, udp,
+};
 
 /// Everything a plugin usually needs: `use vantage_plugin_sdk::prelude::*;`.
 pub mod prelude {
@@ -110,7 +112,7 @@ pub mod prelude {
 
     pub use crate::{
         Context, Counters, NetError, Outcome, Probe, Sample, Status, Unit, clock, config_in_range,
-        counter_key, dns, excerpt, http, icmp, log, ns_to_seconds, state, system, target_host,
-        target_host_port, tcp, udp,
+        counter_key, dns, events, excerpt, http, icmp, log, logs, ns_to_seconds, state, system,
+        target_host, target_host_port, tcp, udp,
     };
 }

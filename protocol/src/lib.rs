@@ -6,6 +6,7 @@
 //! - [`result`]: the normalised result of one check run.
 //! - [`ingest`]: the agent ↔ server link (enrollment, batches, heartbeats, problems).
 //! - [`config`]: the registry, checks defined on the server, and each agent's desired state.
+//! - [`allow`]: what a check's `allow` entries grant: hosts, networks, log files, journal units.
 //! - [`net`]: the addresses nothing is probed at unless an operator names them.
 //! - [`rules`]: what makes a result valid (limits, names), for agent, server and manifest alike.
 //! - [`text`]: cutting text from plugins and peers at character boundaries.
@@ -32,6 +33,7 @@
 
 #![warn(missing_docs)]
 
+pub mod allow;
 pub mod config;
 pub mod ingest;
 pub mod keys;

@@ -56,17 +56,20 @@ pub enum Capability {
     System,
     /// ICMP echo and path probes (ping, traceroute) toward the check's target.
     Icmp,
+    /// Lines of the log files and journal units the check's `allow` grants.
+    Logs,
 }
 
 impl Capability {
     /// Every capability, in a stable order.
-    pub const ALL: [Capability; 6] = [
+    pub const ALL: [Capability; 7] = [
         Capability::Tcp,
         Capability::Udp,
         Capability::Dns,
         Capability::Http,
         Capability::System,
         Capability::Icmp,
+        Capability::Logs,
     ];
 
     /// The name used in manifests, grants and messages.
@@ -78,6 +81,7 @@ impl Capability {
             Capability::Http => "http",
             Capability::System => "system",
             Capability::Icmp => "icmp",
+            Capability::Logs => "logs",
         }
     }
 }
@@ -94,7 +98,9 @@ impl std::str::FromStr for Capability {
         Capability::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| format!("unknown capability `{s}` (known: tcp, udp, dns, http, system)"))
+            .ok_or_else(|| {
+                format!("unknown capability `{s}` (known: tcp, udp, dns, http, system, icmp, logs)")
+            })
     }
 }
 

@@ -75,6 +75,26 @@ pub struct Distribution {
     pub labels: BTreeMap<String, String>,
 }
 
+/// Something a run saw, as text: a matched log line, say. Stored beside the
+/// run's samples for the server's events retention and searchable by text;
+/// a run carries at most [`MAX_EVENTS`](crate::rules::MAX_EVENTS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// When it happened (a journal entry's time) or was read, by the
+    /// agent's clock.
+    pub at: DateTime<Utc>,
+    /// The text, at most [`MAX_EVENT_TEXT`](crate::rules::MAX_EVENT_TEXT)
+    /// bytes: the agent cuts a longer one at a character boundary and ends
+    /// it with `…`.
+    pub text: String,
+    /// What tells events apart besides their text (`source` → the file,
+    /// `pattern` → which pattern matched); omitted when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
 /// The normalised result of one run of one check against one target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,6 +133,9 @@ pub struct CheckResult {
     /// one per metric and set of labels. Omitted when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub distributions: Vec<Distribution>,
+    /// What the run saw as text, in the order reported. Omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
 }
 
 impl CheckResult {

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::result::{CheckResult, Distribution, Sample};
+use crate::result::{CheckResult, Distribution, Event, Sample};
 
 /// Longest metric or label name, in bytes (names are ASCII).
 pub const MAX_NAME: usize = 64;
@@ -24,6 +24,10 @@ pub const MAX_LABELS: usize = 16;
 pub const MAX_LABEL_VALUE: usize = 256;
 /// Values in one distribution (a ping of 1,000 packets needs 1,000).
 pub const MAX_DISTRIBUTION_VALUES: usize = 10_000;
+/// Events one result carries; the agent counts and drops those beyond.
+pub const MAX_EVENTS: usize = 100;
+/// Longest event text, in bytes of UTF-8; the agent cuts longer ones.
+pub const MAX_EVENT_TEXT: usize = 2048;
 /// Longest result message, in bytes of UTF-8; the agent clips longer ones.
 pub const MAX_MESSAGE: usize = 4096;
 /// Longest check or plugin name in a result, in bytes.
@@ -124,6 +128,20 @@ pub fn check_distribution(d: &Distribution) -> Vec<Problem> {
     problems
 }
 
+/// Every rule one event breaks; fields are relative to it (`text`,
+/// `labels.KEY`).
+pub fn check_event(e: &Event) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if e.text.len() > MAX_EVENT_TEXT {
+        problems.push(Problem::new(
+            "text",
+            format!("is longer than {MAX_EVENT_TEXT} bytes"),
+        ));
+    }
+    problems.extend(check_labels(&e.labels));
+    problems
+}
+
 /// The label rules of samples and distributions: how many, their names and
 /// the length of their values.
 fn check_labels(labels: &BTreeMap<String, String>) -> Vec<Problem> {
@@ -208,6 +226,17 @@ pub fn check_result(r: &CheckResult) -> Vec<Problem> {
             ));
         }
     }
+    if r.events.len() > MAX_EVENTS {
+        problems.push(Problem::new(
+            "events",
+            format!("holds more than {MAX_EVENTS} events"),
+        ));
+    }
+    for (j, e) in r.events.iter().enumerate() {
+        for p in check_event(e) {
+            problems.push(Problem::new(format!("events[{j}].{}", p.field), p.reason));
+        }
+    }
     problems
 }
 
@@ -279,6 +308,27 @@ mod tests {
     }
 
     #[test]
+    fn a_result_carries_at_most_the_limit_of_events() {
+        let event = Event {
+            at: chrono::Utc::now(),
+            text: "ERROR disk full".into(),
+            labels: BTreeMap::new(),
+        };
+        let mut r: CheckResult = serde_json::from_value(serde_json::json!({
+            "id": uuid::Uuid::nil(), "agent": "a", "check": "c", "target": "t",
+            "plugin": "p", "plugin_version": "1.0.0", "status": "ok",
+            "started_at": "2026-12-07T00:00:00Z", "duration": 0.1, "samples": []
+        }))
+        .unwrap();
+        assert!(r.events.is_empty(), "events are optional on the wire");
+        r.events = vec![event; MAX_EVENTS];
+        assert!(check_result(&r).is_empty());
+        r.events.push(r.events[0].clone());
+        let fields: Vec<_> = check_result(&r).into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["events"]);
+    }
+
+    #[test]
     fn a_result_names_each_bad_field_with_its_path() {
         let r = CheckResult {
             id: uuid::Uuid::nil(),
@@ -298,6 +348,18 @@ mod tests {
                 values: vec![0.001, f64::INFINITY],
                 labels: BTreeMap::new(),
             }],
+            events: vec![
+                Event {
+                    at: chrono::Utc::now(),
+                    text: "x".repeat(MAX_EVENT_TEXT),
+                    labels: BTreeMap::new(),
+                },
+                Event {
+                    at: chrono::Utc::now(),
+                    text: "€".repeat(683),
+                    labels: BTreeMap::from([("Source".into(), "f".into())]),
+                },
+            ],
         };
         let fields: Vec<_> = check_result(&r).into_iter().map(|p| p.field).collect();
         assert_eq!(
@@ -309,7 +371,9 @@ mod tests {
                 "duration",
                 "message",
                 "samples[1].labels.k",
-                "distributions[0].values[1]"
+                "distributions[0].values[1]",
+                "events[1].text",
+                "events[1].labels.Source"
             ]
         );
     }

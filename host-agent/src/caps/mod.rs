@@ -12,9 +12,11 @@
 pub(crate) mod access;
 pub(crate) mod clock;
 pub(crate) mod dns;
+pub(crate) mod events;
 pub(crate) mod http;
 pub(crate) mod icmp;
 pub(crate) mod log;
+pub(crate) mod logs;
 pub(crate) mod net;
 pub(crate) mod procfs;
 pub(crate) mod scope;
@@ -39,4 +41,5 @@ pub(crate) struct Services {
     pub(crate) system: Arc<system::SystemStats>,
     pub(crate) icmp: Arc<IcmpService>,
     pub(crate) state: Arc<state::StateSlots>,
+    pub(crate) logs: Arc<logs::LogSources>,
 }

@@ -1,19 +1,25 @@
-//! The set of hosts a check's network capabilities may reach.
+//! What a check's capabilities may reach: the hosts of its network
+//! capabilities, and the files and journal units of `logs`.
 //!
 //! A run may reach the host of its own target; the operator may widen that
-//! with `allow` entries: host names, IP addresses, CIDR networks, or `*`.
+//! with `allow` entries: host names, IP addresses, CIDR networks, or `*`;
+//! absolute path globs and `journal:UNIT` grant logs
+//! ([`vantage_protocol::allow`]). Nothing grants a file by default.
 
 use std::fmt;
 use std::net::IpAddr;
 
+use vantage_protocol::allow::{Allow, PATH_MATCH};
 use vantage_protocol::net::{Network, canonical, special};
 
-/// Hosts one run may reach.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Hosts, files and journal units one run may reach.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Scope {
     hosts: Vec<String>,
     nets: Vec<Network>,
     any: bool,
+    files: Vec<glob::Pattern>,
+    units: Vec<glob::Pattern>,
 }
 
 impl Scope {
@@ -23,6 +29,8 @@ impl Scope {
             hosts: Vec::new(),
             nets: Vec::new(),
             any: false,
+            files: Vec::new(),
+            units: Vec::new(),
         };
         if let Some(host) = target_host(target) {
             scope.hosts.push(normalise(&host));
@@ -34,17 +42,42 @@ impl Scope {
     }
 
     fn widen(&mut self, entry: &str) -> Result<(), String> {
-        let entry = entry.trim();
-        if entry == "*" {
-            self.any = true;
-        } else if entry.contains('/') {
-            self.nets.push(Network::parse(entry)?);
-        } else if entry.is_empty() {
-            return Err("an empty allow entry".into());
-        } else {
-            self.hosts.push(normalise(entry));
+        match Allow::parse(entry)? {
+            Allow::Any => self.any = true,
+            Allow::Network(net) => self.nets.push(net),
+            Allow::Host(host) => self.hosts.push(normalise(&host)),
+            Allow::Files(glob) => self.files.push(glob),
+            Allow::Journal(unit) => self.units.push(unit),
         }
         Ok(())
+    }
+
+    /// Whether the file at `path` (absolute, as written or resolved) may
+    /// be read.
+    pub(crate) fn permits_file(&self, path: &str) -> bool {
+        self.files.iter().any(|g| g.matches_with(path, PATH_MATCH))
+    }
+
+    /// Whether a glob a plugin asks for lies within a granted one: read as
+    /// a path, it matches one (so its wildcards widen nothing).
+    pub(crate) fn permits_glob(&self, glob: &str) -> bool {
+        self.permits_file(glob)
+    }
+
+    /// Whether the journal entries of `unit` may be read.
+    pub(crate) fn permits_unit(&self, unit: &str) -> bool {
+        self.units.iter().any(|u| u.matches(unit))
+    }
+
+    /// The granted path globs and journal units, for refusals.
+    pub(crate) fn log_grants(&self) -> String {
+        let mut parts: Vec<String> = self.files.iter().map(|g| g.as_str().to_owned()).collect();
+        parts.extend(self.units.iter().map(|u| format!("journal:{}", u.as_str())));
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
+        }
     }
 
     /// Whether `host` (a name or an address literal) is in scope.

@@ -50,7 +50,7 @@ impl StateSlots {
         }
     }
 
-    fn load(&self, key: &SlotKey) -> Option<Arc<[u8]>> {
+    pub(crate) fn load(&self, key: &SlotKey) -> Option<Arc<[u8]>> {
         if let Some(value) = self.lock().get(key) {
             return Some(value.clone());
         }
@@ -59,7 +59,7 @@ impl StateSlots {
         Some(value)
     }
 
-    fn save(&self, key: &SlotKey, value: Vec<u8>) {
+    pub(crate) fn save(&self, key: &SlotKey, value: Vec<u8>) {
         if let Some(dir) = &self.dir {
             let mut bytes = header(key);
             bytes.extend_from_slice(&value);

@@ -31,7 +31,9 @@ pub struct CheckConfig {
     /// Capabilities granted; defaults to what the plugin requests. Listing
     /// fewer narrows what the plugin may do.
     pub grants: Option<BTreeSet<Capability>>,
-    /// Hosts, addresses or CIDRs the check may reach besides its target.
+    /// What the check may reach besides its targets: hosts, addresses or
+    /// CIDRs, and for the `logs` capability absolute path globs and
+    /// `journal:UNIT` ([`vantage_protocol::allow`]).
     #[serde(default)]
     pub allow: Vec<String>,
     /// The plugin's configuration, validated against its schema.

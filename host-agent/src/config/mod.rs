@@ -18,7 +18,7 @@ pub use checks::{CheckConfig, parse_plugin_ref};
 pub(crate) use checks::{MAX_INTERVAL, MIN_INTERVAL};
 pub use limits::{LimitsSection, OutboxSection, parse_size};
 pub use sections::{
-    AgentSection, IcmpSection, PluginsSection, ServerSection, TlsSection, TrustSection,
+    AgentSection, IcmpSection, LogsSection, PluginsSection, ServerSection, TlsSection, TrustSection,
 };
 pub use update::{FreezeWindow, UpdateMode, UpdateSection};
 
@@ -38,6 +38,8 @@ pub struct AgentConfig {
     pub tls: TlsSection,
     #[serde(default)]
     pub icmp: IcmpSection,
+    #[serde(default)]
+    pub logs: LogsSection,
     /// The link to a server, once enrolled (`vantage-agent enroll`).
     #[serde(default)]
     pub server: ServerSection,

@@ -71,6 +71,17 @@ pub struct TlsSection {
     pub ca_files: Vec<PathBuf>,
 }
 
+/// Where the `logs` capability reads the systemd journal.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsSection {
+    /// The `journalctl` to run; found on `PATH` when absent.
+    pub journalctl: Option<PathBuf>,
+    /// A journal folder to read instead of the system's (a container's,
+    /// or a journal copied from elsewhere): `journalctl --directory`.
+    pub journal_directory: Option<PathBuf>,
+}
+
 /// The ICMP engine (ping and traceroute plugins).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

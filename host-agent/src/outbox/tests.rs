@@ -24,6 +24,7 @@ fn result(n: u32) -> CheckResult {
         message: None,
         samples: vec![],
         distributions: vec![],
+        events: vec![],
     }
 }
 

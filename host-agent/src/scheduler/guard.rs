@@ -58,6 +58,7 @@ pub(super) async fn guarded(
                 )),
                 samples: Vec::new(),
                 distributions: Vec::new(),
+                events: Vec::new(),
             }
         }
     }
@@ -114,6 +115,7 @@ mod tests {
             message: None,
             samples: Vec::new(),
             distributions: Vec::new(),
+            events: Vec::new(),
         };
         let expected = result.clone();
         let got = guarded(&meta(), &stats, async move { result }).await;

@@ -85,7 +85,9 @@ pub struct CheckSpec {
     /// version that requests more is held back until saved again.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub grants: BTreeSet<Capability>,
-    /// Hosts, addresses or CIDRs the check may reach besides its targets.
+    /// What the check may reach besides its targets: hosts, addresses or
+    /// CIDRs, and for the `logs` capability absolute path globs and
+    /// `journal:UNIT` ([`vantage_protocol::allow`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow: Vec<String>,
     /// Which agents run it (mesh checks: the mesh group's members).

@@ -9,7 +9,6 @@ use vantage_protocol::config::{AgentPlacement, AgentSelector, CheckSpec};
 use vantage_protocol::ingest::FieldError;
 use vantage_protocol::keys::KeyId;
 use vantage_protocol::manifest::Capability;
-use vantage_protocol::net::Network;
 
 use super::desired::effective_timeout;
 use super::resolve::{newest_trusted, versions_of};
@@ -89,20 +88,6 @@ fn selector(errors: &mut Errors, s: &AgentSelector) {
     labels(errors, "agents.labels", &s.labels);
 }
 
-/// An `allow` entry: a host name, an IP address or a CIDR.
-fn allowed(entry: &str) -> bool {
-    if entry.contains('/') || entry.parse::<std::net::IpAddr>().is_ok() {
-        return Network::parse(entry).is_ok();
-    }
-    (1..=253).contains(&entry.len())
-        && entry.split('.').all(|label| {
-            (1..=63).contains(&label.len())
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
-}
-
 /// The checks that need no registry.
 fn shape(spec: &CheckSpec, path_name: &str, errors: &mut Errors) {
     if !is_name(&spec.name) {
@@ -155,11 +140,8 @@ fn shape(spec: &CheckSpec, path_name: &str, errors: &mut Errors) {
         errors.push("timeout", "must be more than 0 and at most the interval");
     }
     for (i, entry) in spec.allow.iter().enumerate() {
-        if !allowed(entry) {
-            errors.push(
-                format!("allow[{i}]"),
-                format!("`{entry}` is not a host name, IP address or CIDR"),
-            );
+        if let Err(reason) = vantage_protocol::allow::Allow::parse(entry) {
+            errors.push(format!("allow[{i}]"), reason);
         }
     }
     if spec.depends_on.len() > MAX_PARENTS {

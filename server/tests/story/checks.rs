@@ -147,7 +147,16 @@ async fn checks_are_validated_whole(backend: Backend) {
         (
             with(port_check(), "allow", json!(["10.0.0.0/99"])),
             "allow[0]",
-            "CIDR",
+            "prefix length outside 0–32",
+        ),
+        (
+            with(
+                port_check(),
+                "allow",
+                json!(["/var/log/*.log", "/var/log/../shadow"]),
+            ),
+            "allow[1]",
+            "`.` or `..` component",
         ),
         (
             with(port_check(), "agents", json!({"groups": ["no spaces"]})),

@@ -5,8 +5,8 @@
 // camelCase (`wall-ms` is `wallMs`), records are objects with camelCase keys,
 // enums are strings, `option` is a value or null, and a `result` error is
 // thrown as an Error whose `payload` is the `net-error` variant ({ tag, val }).
-import * as clock from "vantage:plugin/clock@0.1.2";
-import * as http from "vantage:plugin/http@0.1.2";
+import * as clock from "vantage:plugin/clock@0.1.3";
+import * as http from "vantage:plugin/http@0.1.3";
 
 import { outcome, runProbe } from "./tls-expiry.js";
 

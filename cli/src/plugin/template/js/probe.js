@@ -7,7 +7,7 @@
 // `result` error is thrown as an Error whose `payload` is the `net-error`
 // variant ({ tag, val }). There is no `console`: write to the agent's log
 // with the `log` interface (`log.write("info", "…")`).
-import * as tcp from "vantage:plugin/tcp@0.1.2";
+import * as tcp from "vantage:plugin/tcp@0.1.3";
 
 import { outcome, runProbe } from "./connect.js";
 
