@@ -2,6 +2,8 @@
 
 mod support;
 
+#[path = "plugins/log_match.rs"]
+mod log_match;
 #[path = "plugins/prometheus.rs"]
 mod prometheus;
 

@@ -29,6 +29,12 @@ const PACKAGES: &[(&str, &str)] = &[
         "prometheus-node-exporter",
         "/usr/bin/prometheus-node-exporter",
     ),
+    // The `logs` capability reads the journal with journalctl; its tests
+    // write journal files with systemd-journal-remote.
+    (
+        "systemd-journal-remote",
+        "/lib/systemd/systemd-journal-remote",
+    ),
     // A real SMTP server for the email stories (STARTTLS, a private CA).
     (
         "python3-aiosmtpd",
