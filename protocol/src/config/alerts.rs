@@ -70,7 +70,8 @@ impl Comparison {
 }
 
 /// What a threshold compares: the last value, or an aggregate of the
-/// values over the rule's `window` (`avg`, `min`, `max`, `p50`…`p99`).
+/// values over the rule's `window` (`avg`, `min`, `max`, `sum`,
+/// `p50`…`p99`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
@@ -83,6 +84,9 @@ pub enum Aggregate {
     Min,
     /// The largest over the window.
     Max,
+    /// The sum over the window: a count reported per run (log lines
+    /// matched) totalled over the window.
+    Sum,
     /// A percentile, written `p95`.
     #[serde(untagged)]
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "p95"))]
@@ -108,9 +112,10 @@ impl<'de> Deserialize<'de> for Aggregate {
             "avg" => Aggregate::Avg,
             "min" => Aggregate::Min,
             "max" => Aggregate::Max,
+            "sum" => Aggregate::Sum,
             _ => Aggregate::Percentile(percentile().ok_or_else(|| {
                 serde::de::Error::custom(format!(
-                    "`{text}` is not last, avg, min, max or a percentile p1…p99"
+                    "`{text}` is not last, avg, min, max, sum or a percentile p1…p99"
                 ))
             })?),
         })
@@ -134,9 +139,9 @@ pub enum Condition {
         op: Comparison,
         /// The limit, in the metric's base unit.
         value: f64,
-        /// `last` (the default), `avg`, `min`, `max` or `pN`.
+        /// `last` (the default), `avg`, `min`, `max`, `sum` or `pN`.
         #[serde(default = "last")]
-        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "p95", pattern = "^(last|avg|min|max|p[1-9][0-9]?)$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "p95", pattern = "^(last|avg|min|max|sum|p[1-9][0-9]?)$"))]
         aggregate: Aggregate,
         /// The values an aggregate other than `last` covers.
         #[serde(
@@ -355,7 +360,7 @@ mod tests {
             none.clone(),
         );
         assert!(
-            e.contains("`p100` is not last, avg, min, max or a percentile"),
+            e.contains("`p100` is not last, avg, min, max, sum or a percentile"),
             "{e}"
         );
         let e = with(

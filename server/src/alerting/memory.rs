@@ -162,6 +162,7 @@ fn aggregated(aggregate: Aggregate, values: &[f64]) -> f64 {
         Aggregate::Last | Aggregate::Max => values.iter().copied().fold(f64::MIN, f64::max),
         Aggregate::Min => values.iter().copied().fold(f64::MAX, f64::min),
         Aggregate::Avg => values.iter().sum::<f64>() / values.len() as f64,
+        Aggregate::Sum => values.iter().sum(),
         Aggregate::Percentile(p) => {
             let mut sorted = values.to_vec();
             sorted.sort_by(f64::total_cmp);

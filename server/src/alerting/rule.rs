@@ -213,7 +213,7 @@ fn condition(c: &Condition, bad: &mut impl FnMut(&str, String)) {
             match (aggregate, window) {
                 (Aggregate::Last, Some(_)) => bad(
                     "condition.window",
-                    "applies to an aggregate (avg, min, max, pN), not to last".into(),
+                    "applies to an aggregate (avg, min, max, sum, pN), not to last".into(),
                 ),
                 (Aggregate::Last, None) => {}
                 (_, None) => bad(

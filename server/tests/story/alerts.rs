@@ -204,7 +204,7 @@ async fn alert_rules_are_saved_whole_and_every_bad_field_is_named(backend: Backe
     let p = put(admin, "core-loss", &p100).await.problem(422);
     let reason = p["errors"][0]["reason"].as_str().unwrap_or_default();
     assert!(
-        reason.contains("condition: `p100` is not last, avg, min, max or a percentile"),
+        reason.contains("condition: `p100` is not last, avg, min, max, sum or a percentile"),
         "{p}"
     );
     let one = admin

@@ -150,7 +150,7 @@ export function RuleEditor({ rule, onSaved }: { rule: Rule | null; onSaved: () =
             <legend class="has-text-weight-semibold mb-2">When a result is bad</legend>
             {input("kind", "Condition", undefined, choose("kind", KINDS.map((k) => [k.kind, k.label])))}
             {input("metric", "Metric", "loss")}
-            {input("aggregate", "Aggregate (last, avg, min, max, p1…p99)", "last")}
+            {input("aggregate", "Aggregate (last, avg, min, max, sum, p1…p99)", "last")}
             {input(
               "op",
               "Comparison",

@@ -158,6 +158,41 @@ fn a_percentile_spans_the_runs_in_its_window_and_forgets_older_ones() {
 }
 
 #[test]
+fn a_sum_counts_every_label_set_of_the_runs_in_its_window() {
+    // Lines matched per run (two patterns: two label sets), summed over
+    // 5 minutes, a run a minute: five runs are in the window.
+    let r = rule(
+        r#"condition = { kind = "threshold", metric = "lines_matched", op = ">=", value = 5, aggregate = "sum", window = "5m" }"#,
+    );
+    let lines = |a: f64, b: f64| Reading::Values(vec![a, b]);
+    let (states, events) = judge(
+        &r,
+        &[
+            lines(1.0, 0.0),
+            lines(0.0, 1.0),
+            lines(1.0, 1.0),
+            lines(0.0, 0.0),
+            lines(0.0, 1.0),
+            lines(0.0, 0.0),
+        ],
+    );
+    // 1, 2, 4, 4, 5 (fires), then the first run leaves the window: 4.
+    assert_eq!(
+        states,
+        [
+            State::Ok,
+            State::Ok,
+            State::Ok,
+            State::Ok,
+            State::Firing,
+            State::Ok
+        ]
+    );
+    assert_eq!(events[0].value, Some(5.0));
+    assert_eq!(events[1].value, Some(4.0));
+}
+
+#[test]
 fn a_path_change_fires_once_and_a_settled_path_resolves() {
     let r = rule(r#"condition = { kind = "path_change" }"#);
     let path = |fp: f64| Reading::Values(vec![fp]);
