@@ -27,6 +27,9 @@ pub struct Retention {
     /// and whatever work still waits on stay).
     #[serde(with = "humantime_serde", default = "default_audit")]
     pub alerts: Duration,
+    /// Events (matched log lines), by their own time.
+    #[serde(with = "humantime_serde", default = "default_events")]
+    pub events: Duration,
 }
 
 fn default_raw() -> Duration {
@@ -41,6 +44,9 @@ fn default_hour() -> Duration {
 fn default_audit() -> Duration {
     Duration::from_secs(400 * 86_400)
 }
+fn default_events() -> Duration {
+    Duration::from_secs(30 * 86_400)
+}
 
 impl Default for Retention {
     fn default() -> Self {
@@ -50,6 +56,7 @@ impl Default for Retention {
             hour: default_hour(),
             audit: default_audit(),
             alerts: default_audit(),
+            events: default_events(),
         }
     }
 }
@@ -255,6 +262,9 @@ impl ServerConfig {
                 humantime::format_duration(r.audit)
             );
         }
+        if r.events.is_zero() {
+            anyhow::bail!("retention.events must be longer than 0s");
+        }
         if r.raw.is_zero() || r.minute < r.raw || r.hour < r.minute {
             anyhow::bail!(
                 "retention must satisfy 0 < raw ≤ minute ≤ hour (raw {}, minute {}, hour {})",
@@ -301,6 +311,7 @@ mod tests {
         let c = ServerConfig::default();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.retention.raw, Duration::from_secs(7 * 86_400));
+        assert_eq!(c.retention.events, Duration::from_secs(30 * 86_400));
         assert!(c.database().starts_with("sqlite://"));
         c.validate().unwrap();
     }
@@ -313,6 +324,16 @@ mod tests {
         assert!(e.to_string().contains("colour"), "{e}");
         let c: ServerConfig = toml::from_str("[retention]\nraw = '30d'\nminute = '1d'").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("retention"));
+        let c: ServerConfig = toml::from_str("[retention]\nevents = '0s'").unwrap();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("retention.events")
+        );
+        let c: ServerConfig = toml::from_str("[retention]\nevents = '90d'").unwrap();
+        assert_eq!(c.retention.events, Duration::from_secs(90 * 86_400));
+        c.validate().unwrap();
         for bad in [
             "vantage.example.net",
             "ftp://vantage.example.net",

@@ -1,7 +1,7 @@
 //! Background jobs, run by one replica at a time (the holder of the `jobs`
 //! lease in the database): partitions ahead of time, rollups of the ranges
 //! that ingest marked dirty (minutes, their hours, and the days of those
-//! hours once each has ended), and retention.
+//! hours once each has ended), and retention (events by their own).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::config::ServerConfig;
 use crate::store::{
-    AgentStore as _, AuditStore as _, DirtyRange, JobStore as _, NotifyStore as _, Rollup,
-    RollupRow, SeriesFilter, SeriesStore as _, Store, StoreResult,
+    AgentStore as _, AuditStore as _, DirtyRange, EventStore as _, JobStore as _, NotifyStore as _,
+    Rollup, RollupRow, SeriesFilter, SeriesStore as _, Store, StoreResult,
 };
 use crate::telemetry::Telemetry;
 
@@ -240,6 +240,7 @@ pub async fn retention(
         + store.delete_batches_before(age(r.raw)).await?
         + store.delete_expired_sessions(now).await?
         + store.delete_audit_before(age(r.audit)).await?
+        + store.delete_events_before(age(r.events)).await?
         + store
             .delete_alert_history_before(age(r.alerts), ALERT_HISTORY_BATCH)
             .await?)

@@ -9,7 +9,7 @@ use vantage_protocol::ingest::{IngestAck, IngestBatch};
 use crate::AppState;
 use crate::auth::AgentCredential;
 use crate::error::{ApiError, ApiResult, JsonBody};
-use crate::ingest::validate::validate;
+use crate::ingest::validate::{Horizon, validate};
 use crate::live::ResultNames;
 use crate::store::{IngestStore as _, Ingested};
 use crate::telemetry::BatchOutcome;
@@ -37,10 +37,15 @@ async fn ingest(
 ) -> ApiResult<axum::Json<IngestAck>> {
     let JsonBody(batch) = body.inspect_err(|_| state.telemetry.batch(BatchOutcome::Rejected))?;
     let now = Utc::now();
-    let raw =
-        chrono::Duration::from_std(state.config.retention.raw).unwrap_or(chrono::Duration::days(7));
+    let age = |d: std::time::Duration, or: i64| {
+        chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(or))
+    };
+    let horizon = Horizon {
+        raw: age(state.config.retention.raw, 7),
+        events: age(state.config.retention.events, 30),
+    };
     let (batch_id, outbox) = (batch.batch_id, batch.outbox);
-    let valid = validate(batch, &agent.name, now, raw).map_err(|errors| {
+    let valid = validate(batch, &agent.name, now, horizon).map_err(|errors| {
         state.telemetry.batch(BatchOutcome::Rejected);
         tracing::warn!(agent = agent.name, %batch_id, errors = errors.len(), first = ?errors.first(), "A batch was refused as invalid.");
         ApiError::invalid(errors)

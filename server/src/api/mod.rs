@@ -8,6 +8,7 @@ mod auth;
 mod blobs;
 mod checks;
 mod desired;
+mod events;
 mod ingest;
 mod keys;
 mod latest;
@@ -51,7 +52,7 @@ scheme name the least role an operation needs (viewer < operator < admin). Agent
         (name = "users", description = "Users, API tokens and the audit log"),
         (name = "agents", description = "Enrollment and the agent inventory"),
         (name = "ingest", description = "Results from agents"),
-        (name = "results", description = "Latest results, history and statistics"),
+        (name = "results", description = "Latest results, history, statistics and events"),
         (name = "registry", description = "Publisher keys and signed plugin packages"),
         (name = "releases", description = "Signed agent releases"),
         (name = "checks", description = "Checks defined on the server, and the mesh matrix"),
@@ -100,6 +101,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(ingest::router())
         .merge(latest::router())
         .merge(run_samples::router())
+        .merge(events::router())
         .merge(series::router())
         .merge(keys::router())
         .merge(registry::router())

@@ -17,7 +17,7 @@ use vantage_protocol::result::Status;
 use crate::alerting::evaluate::AlertInput;
 use crate::error::ApiError;
 use crate::store::{
-    CheckKey, DistributionRow, IngestStore as _, ResultRow, SampleRow, SeriesKey, Store,
+    CheckKey, DistributionRow, EventIn, IngestStore as _, ResultRow, SampleRow, SeriesKey, Store,
     StoreBatch, StoreResult,
 };
 use crate::telemetry::{GaugeGuard, Telemetry};
@@ -192,6 +192,15 @@ impl IdCache {
                 series_id: up,
                 value: if r.status == Status::Ok { 1.0 } else { 0.0 },
             });
+            let events = r
+                .events
+                .into_iter()
+                .map(|e| EventIn {
+                    labels: canonical_labels(&e.labels),
+                    at: e.at,
+                    text: e.text,
+                })
+                .collect();
             results.push(ResultRow {
                 id: r.id,
                 check_id,
@@ -202,6 +211,7 @@ impl IdCache {
                 message: r.message,
                 samples,
                 distributions,
+                events,
             });
         }
         Ok(StoreBatch {

@@ -14,10 +14,21 @@ const MAX_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 const MAX_ERRORS: usize = 100;
 
 /// A batch that passed: the results to store, and how many were too old.
+/// Their events older than events retention are left out (the retention
+/// job would delete them at its next pass).
 #[derive(Debug)]
 pub struct ValidBatch {
     pub results: Vec<CheckResult>,
     pub expired: u32,
+}
+
+/// How far back a batch's data may reach: results older than raw
+/// retention are acknowledged as expired, events older than events
+/// retention are not stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Horizon {
+    pub raw: chrono::Duration,
+    pub events: chrono::Duration,
 }
 
 /// Canonical JSON of labels: keys sorted (a `BTreeMap` already is).
@@ -44,7 +55,7 @@ pub fn validate(
     batch: IngestBatch,
     agent: &str,
     now: DateTime<Utc>,
-    raw_retention: chrono::Duration,
+    horizon: Horizon,
 ) -> Result<ValidBatch, Vec<FieldError>> {
     let mut errors = Errors(Vec::new());
     if batch.results.len() > MAX_BATCH_RESULTS {
@@ -79,11 +90,12 @@ pub fn validate(
         );
         return Err(errors.0);
     }
-    let oldest = now - raw_retention;
+    let oldest = now - horizon.raw;
+    let oldest_event = now - horizon.events;
     let mut seen = HashSet::with_capacity(batch.results.len());
     let mut expired = 0;
     let mut keep = Vec::with_capacity(batch.results.len());
-    for (i, r) in batch.results.into_iter().enumerate() {
+    for (i, mut r) in batch.results.into_iter().enumerate() {
         if !seen.insert(r.id) {
             errors.push(Some(i), "id", "appears twice in this batch");
         }
@@ -104,9 +116,19 @@ pub fn validate(
                 "is more than 5 minutes in the future (check the agent's clock)",
             );
         }
+        for (j, e) in r.events.iter().enumerate() {
+            if e.at > now + MAX_SKEW {
+                errors.push(
+                    Some(i),
+                    format!("events[{j}].at"),
+                    "is more than 5 minutes in the future (check the agent's clock)",
+                );
+            }
+        }
         if r.started_at < oldest {
             expired += 1;
         } else {
+            r.events.retain(|e| e.at >= oldest_event);
             keep.push(r);
         }
     }
@@ -124,7 +146,7 @@ pub fn validate(
 mod tests {
     use super::*;
     use vantage_protocol::manifest::BaseUnit;
-    use vantage_protocol::result::{Sample, Status};
+    use vantage_protocol::result::{Event, Sample, Status};
 
     fn result(now: DateTime<Utc>) -> CheckResult {
         CheckResult {
@@ -145,6 +167,7 @@ mod tests {
                 labels: Default::default(),
             }],
             distributions: Vec::new(),
+            events: Vec::new(),
         }
     }
 
@@ -156,7 +179,10 @@ mod tests {
         }
     }
 
-    const WEEK: chrono::Duration = chrono::Duration::days(7);
+    const WEEK: Horizon = Horizon {
+        raw: chrono::Duration::days(7),
+        events: chrono::Duration::days(30),
+    };
 
     #[test]
     fn a_good_batch_passes_and_old_results_count_as_expired() {
@@ -198,6 +224,26 @@ mod tests {
             );
         }
         assert!(fields.iter().all(|(i, _)| *i == Some(1)), "{fields:?}");
+    }
+
+    #[test]
+    fn events_past_their_retention_are_left_out_and_future_ones_refused() {
+        let now = Utc::now();
+        let event = |at| Event {
+            at,
+            text: "ERROR disk full".into(),
+            labels: Default::default(),
+        };
+        let mut r = result(now);
+        r.events = vec![event(now - chrono::Duration::days(31)), event(now)];
+        let v = validate(batch(vec![r.clone()]), "a1", now, WEEK).unwrap();
+        assert_eq!(v.results[0].events, [event(now)]);
+        r.events.push(event(now + chrono::Duration::hours(1)));
+        let errors = validate(batch(vec![r]), "a1", now, WEEK).unwrap_err();
+        assert_eq!(
+            errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["events[2].at"]
+        );
     }
 
     #[test]

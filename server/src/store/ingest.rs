@@ -7,6 +7,7 @@ use vantage_protocol::manifest::BaseUnit;
 use vantage_protocol::result::Status;
 
 use super::dispatch::store_trait;
+use super::events::EventIn;
 use super::types::StoreResult;
 use crate::alerting::evaluate::AlertInput;
 
@@ -25,7 +26,8 @@ pub struct DistributionRow {
     pub values: Vec<f64>,
 }
 
-/// One result ready to store. `samples` are stored only when the result is new.
+/// One result ready to store. `samples`, `distributions` and `events` are
+/// stored only when the result is new.
 #[derive(Debug, Clone)]
 pub struct ResultRow {
     pub id: Uuid,
@@ -37,6 +39,8 @@ pub struct ResultRow {
     pub message: Option<String>,
     pub samples: Vec<SampleRow>,
     pub distributions: Vec<DistributionRow>,
+    /// In the order reported (stored with it as their order).
+    pub events: Vec<EventIn>,
 }
 
 /// What identifies a check target: one row of `checks`.
@@ -107,8 +111,8 @@ store_trait! {
         /// sight: one look-up for all, one insert for those that are new.
         async fn series_ids(&self, keys: &[SeriesKey]) -> StoreResult<Vec<i64>>;
         /// Stores a batch in one transaction: the batch id, the results that
-        /// are new (by id), their samples, a dirty range for the rollups, the
-        /// agent's outbox stats and `last_seen_at`. A batch id seen before
+        /// are new (by id), their samples, distributions and events, a dirty
+        /// range for the rollups, the agent's outbox stats and `last_seen_at`. A batch id seen before
         /// stores nothing and returns the first acknowledgement with
         /// `replayed: true`.
         async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<Ingested>;

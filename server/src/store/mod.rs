@@ -19,6 +19,7 @@ mod audit;
 mod checks;
 mod depends;
 mod dispatch;
+mod events;
 mod ingest;
 mod jobs;
 mod notify;
@@ -46,6 +47,7 @@ pub use self::audit::{Actor, ActorKind, AuditEntry, AuditFilter, AuditStore};
 pub use self::checks::{CheckRow, CheckSaved, CheckStore};
 pub use self::depends::{AgentAlert, AgentStep, DependStore, ParentAlert};
 pub use self::dispatch::{Store, sqlite_path};
+pub use self::events::{EventFilter, EventIn, EventRecord, EventStore};
 pub use self::ingest::{
     CheckKey, DistributionRow, IngestStore, Ingested, ResultRow, SampleRow, SeriesKey, StoreBatch,
 };

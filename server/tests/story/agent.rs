@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use uuid::Uuid;
 
+mod logs;
+
 use crate::both;
 use crate::support::agent::{
     AgentHome, RunningAgent, ServerProcess, distinct, free_port, outbox_ids, stored_ids, tcp_target,

@@ -8,6 +8,7 @@ mod backup;
 mod checks;
 mod dashboard;
 mod distributions;
+mod events;
 mod latest;
 mod mesh;
 mod registry;

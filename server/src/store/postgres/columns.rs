@@ -25,6 +25,52 @@ pub(super) struct Columns<'a> {
     pub(super) distribution_ranges: Vec<Range<usize>>,
     /// Each distribution's values as stored (`values_to_bytes`).
     pub(super) distributions: Raw<Vec<u8>>,
+    /// Events of result `i` are `events[event_ranges[i]]`.
+    pub(super) event_ranges: Vec<Range<usize>>,
+    pub(super) events: Events<'a>,
+}
+
+/// Events as columns.
+#[derive(Default)]
+pub(super) struct Events<'a> {
+    pub(super) check_ids: Vec<i32>,
+    pub(super) result_ids: Vec<Uuid>,
+    pub(super) seqs: Vec<i16>,
+    pub(super) at: Vec<DateTime<Utc>>,
+    pub(super) texts: Vec<&'a str>,
+    pub(super) labels: Vec<&'a str>,
+}
+
+impl<'a> Events<'a> {
+    pub(super) fn len(&self) -> usize {
+        self.check_ids.len()
+    }
+
+    fn push(&mut self, r: &'a ResultRow) -> StoreResult<()> {
+        for (seq, e) in r.events.iter().enumerate() {
+            self.check_ids.push(id32(r.check_id)?);
+            self.result_ids.push(r.id);
+            self.seqs.push(
+                i16::try_from(seq)
+                    .map_err(|_| StoreError::Corrupt(format!("event {seq} of a result")))?,
+            );
+            self.at.push(e.at);
+            self.texts.push(&e.text);
+            self.labels.push(&e.labels);
+        }
+        Ok(())
+    }
+
+    pub(super) fn extend_from(&mut self, other: &Events<'a>, range: Range<usize>) {
+        self.check_ids
+            .extend_from_slice(&other.check_ids[range.clone()]);
+        self.result_ids
+            .extend_from_slice(&other.result_ids[range.clone()]);
+        self.seqs.extend_from_slice(&other.seqs[range.clone()]);
+        self.at.extend_from_slice(&other.at[range.clone()]);
+        self.texts.extend_from_slice(&other.texts[range.clone()]);
+        self.labels.extend_from_slice(&other.labels[range]);
+    }
 }
 
 /// Raw rows (samples or distributions) as columns.
@@ -81,6 +127,8 @@ impl<'a> Columns<'a> {
             samples: Raw::default(),
             distribution_ranges: Vec::with_capacity(n),
             distributions: Raw::default(),
+            event_ranges: Vec::with_capacity(n),
+            events: Events::default(),
         };
         for r in order {
             c.ids.push(r.id);
@@ -101,6 +149,35 @@ impl<'a> Columns<'a> {
                     .push(d.series_id, r.started_at, values_to_bytes(&d.values))?;
             }
             c.distribution_ranges.push(start..c.distributions.len());
+            let start = c.events.len();
+            c.events.push(r)?;
+            c.event_ranges.push(start..c.events.len());
+        }
+        Ok(c)
+    }
+}
+
+/// Series keys as the columns `UNNEST` takes.
+pub(super) struct SeriesColumns {
+    pub(super) check_ids: Vec<i32>,
+    pub(super) metrics: Vec<String>,
+    pub(super) units: Vec<&'static str>,
+    pub(super) labels: Vec<String>,
+}
+
+impl SeriesColumns {
+    pub(super) fn of<'a>(keys: impl Iterator<Item = &'a SeriesKey>) -> StoreResult<SeriesColumns> {
+        let mut c = SeriesColumns {
+            check_ids: Vec::new(),
+            metrics: Vec::new(),
+            units: Vec::new(),
+            labels: Vec::new(),
+        };
+        for k in keys {
+            c.check_ids.push(id32(k.check_id)?);
+            c.metrics.push(k.metric.clone());
+            c.units.push(k.unit.as_str());
+            c.labels.push(k.labels.clone());
         }
         Ok(c)
     }

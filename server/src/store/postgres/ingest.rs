@@ -9,8 +9,8 @@ use uuid::Uuid;
 use vantage_protocol::ingest::IngestAck;
 
 use super::alert_judge::{self, read_states};
-use super::columns::{Columns, Raw};
-use super::{PgStore, id32};
+use super::columns::{Columns, Events, Raw, SeriesColumns};
+use super::{PgStore, events};
 use crate::store::alerts;
 use crate::store::ingest::one;
 use crate::store::*;
@@ -286,25 +286,27 @@ impl PgStore {
         };
 
         let judges = alerts::judges(batch, &new_ids);
-        // Samples and distributions of the new results only; the common
-        // case is all of them.
+        // Samples, distributions and events of the new results only; the
+        // common case is all of them.
         let mut dirty: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
         let filtered;
-        let (samples, distributions) = if new_ids.len() == c.ids.len() {
+        let (samples, distributions, events) = if new_ids.len() == c.ids.len() {
             dirty = c.started_at.iter().fold(None, |d, t| widen(d, *t));
-            (&c.samples, &c.distributions)
+            (&c.samples, &c.distributions, &c.events)
         } else {
             let mut fresh: HashSet<Uuid> = new_ids.iter().copied().collect();
             let (mut samples, mut distributions) = (Raw::default(), Raw::default());
+            let mut events = Events::default();
             for (i, id) in c.ids.iter().enumerate() {
                 if fresh.remove(id) {
                     dirty = widen(dirty, c.started_at[i]);
                     samples.extend_from(&c.samples, c.sample_ranges[i].clone());
                     distributions.extend_from(&c.distributions, c.distribution_ranges[i].clone());
+                    events.extend_from(&c.events, c.event_ranges[i].clone());
                 }
             }
-            filtered = (samples, distributions);
-            (&filtered.0, &filtered.1)
+            filtered = (samples, distributions, events);
+            (&filtered.0, &filtered.1, &filtered.2)
         };
         for start in (0..samples.len()).step_by(SAMPLES_PER_STATEMENT) {
             let chunk = start..(start + SAMPLES_PER_STATEMENT).min(samples.len());
@@ -330,6 +332,7 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         }
+        events::insert(&mut tx, events).await?;
         let stored = samples.len()
             + distributions
                 .values
@@ -389,30 +392,4 @@ fn widen(
         None => (t, t),
         Some((lo, hi)) => (lo.min(t), hi.max(t)),
     })
-}
-
-/// Series keys as the columns `UNNEST` takes.
-struct SeriesColumns {
-    check_ids: Vec<i32>,
-    metrics: Vec<String>,
-    units: Vec<&'static str>,
-    labels: Vec<String>,
-}
-
-impl SeriesColumns {
-    fn of<'a>(keys: impl Iterator<Item = &'a SeriesKey>) -> StoreResult<SeriesColumns> {
-        let mut c = SeriesColumns {
-            check_ids: Vec::new(),
-            metrics: Vec::new(),
-            units: Vec::new(),
-            labels: Vec::new(),
-        };
-        for k in keys {
-            c.check_ids.push(id32(k.check_id)?);
-            c.metrics.push(k.metric.clone());
-            c.units.push(k.unit.as_str());
-            c.labels.push(k.labels.clone());
-        }
-        Ok(c)
-    }
 }

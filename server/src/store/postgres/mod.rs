@@ -26,6 +26,7 @@ mod audit;
 mod checks;
 mod columns;
 mod depends;
+mod events;
 mod grouped;
 mod ingest;
 mod jobs;
@@ -185,6 +186,11 @@ fn migrator() -> Migrator {
             23,
             "suppressed parents",
             include_str!("../../../migrations/postgres/0023_suppressed_parents.sql"),
+        ),
+        migration(
+            24,
+            "events",
+            include_str!("../../../migrations/postgres/0024_events.sql"),
         ),
     ])
 }

@@ -11,6 +11,9 @@
 //!   creates on insert; retention calls `drop_chunks` (Apache-licensed, so it
 //!   works under both licenses).
 //!
+//! `events` is a plain table in both modes, deleted in chunks by its own
+//! retention (`0024_events.sql`).
+//!
 //! The mode itself is chosen by the first migration and read from `meta` by
 //! [`PgStore::connect`].
 

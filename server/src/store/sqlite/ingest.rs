@@ -9,7 +9,7 @@ use uuid::Uuid;
 use vantage_protocol::ingest::IngestAck;
 
 use super::bulk::BulkInsert;
-use super::{SqliteStore, alert_states, count_at, micros};
+use super::{SqliteStore, alert_states, count_at, events, micros};
 use crate::store::alerts;
 use crate::store::ingest::one;
 use crate::store::*;
@@ -171,7 +171,8 @@ pub(super) async fn store_batch(
         new_ids.extend(query.fetch_all(&mut *tx).await?);
     }
     let judges = alerts::judges(batch, &new_ids);
-    // Samples of the new results only; the common case is all of them.
+    // Samples, distributions and events of the new results only; the
+    // common case is all of them.
     let fresh: Vec<&ResultRow> = if new_ids.len() == batch.results.len() {
         batch.results.iter().collect()
     } else {
@@ -212,6 +213,7 @@ pub(super) async fn store_batch(
         }
         query.execute(&mut *tx).await?;
     }
+    events::insert(tx, &fresh).await?;
     let stored = samples.len() + distributions.iter().map(|d| d.2.len()).sum::<usize>();
 
     let started = fresh.iter().map(|r| micros(r.started_at));

@@ -252,7 +252,11 @@ impl JobStore for SqliteStore {
 impl SqliteStore {
     /// Runs `sql` (parameters: the cut-off, the chunk size) until a chunk
     /// deletes fewer rows than it may; the total deleted.
-    async fn delete_in_chunks(&self, sql: &'static str, before: DateTime<Utc>) -> StoreResult<u64> {
+    pub(super) async fn delete_in_chunks(
+        &self,
+        sql: &'static str,
+        before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         let mut total = 0;
         loop {
             let deleted = sqlx::query(sql)

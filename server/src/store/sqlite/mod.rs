@@ -30,6 +30,7 @@ mod audit;
 mod bulk;
 mod checks;
 mod depends;
+mod events;
 mod group;
 mod grouped;
 mod ingest;
@@ -204,6 +205,11 @@ fn migrator() -> Migrator {
             23,
             "suppressed parents",
             include_str!("../../../migrations/sqlite/0023_suppressed_parents.sql"),
+        ),
+        migration(
+            24,
+            "events",
+            include_str!("../../../migrations/sqlite/0024_events.sql"),
         ),
     ])
 }

@@ -100,6 +100,7 @@ pub(super) fn run(
             .map(|&(series_id, value)| SampleRow { series_id, value })
             .collect(),
         distributions: Vec::new(),
+        events: Vec::new(),
     }
 }
 

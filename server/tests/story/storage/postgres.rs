@@ -32,7 +32,7 @@ async fn mode_is_chosen_once_and_read_back() {
         .fetch_one(pool)
         .await
         .unwrap();
-    assert_eq!(migrations, 23, "0001_init … 0023_suppressed_parents");
+    assert_eq!(migrations, 24, "0001_init … 0024_events");
     let recorded: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'storage_mode'")
         .fetch_one(pool)
         .await

@@ -115,6 +115,7 @@ pub(super) fn ping_result(
         message: None,
         samples,
         distributions: Vec::new(),
+        events: Vec::new(),
     }
 }
 

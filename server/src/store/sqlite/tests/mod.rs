@@ -106,6 +106,7 @@ fn run(check_id: i64, started_at: DateTime<Utc>, series: &[i64], value: f64) -> 
             .map(|&series_id| SampleRow { series_id, value })
             .collect(),
         distributions: Vec::new(),
+        events: Vec::new(),
     }
 }
 
