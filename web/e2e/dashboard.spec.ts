@@ -95,6 +95,37 @@ test("any metric of a check charts in its own unit, one line per label set", asy
   await expect(chart).toContainText("core=0");
 });
 
+test("the demo web server's redirects are searchable events, on the Events page and the check's page", async ({ page }) => {
+  await logIn(page);
+  // demo-agent reads the access log; a line is read the run after it is written.
+  const row = page.getByTestId("result-web-access-log@demo-agent");
+  await expect(row).toContainText("ok", { timeout: 90_000 });
+  await nav(page, "Events").click();
+  await expect(page.getByRole("heading", { name: "Events" })).toBeVisible();
+  const events = page.getByRole("table", { name: "Events" });
+  await expect(async () => {
+    await page.getByRole("button", { name: "Search" }).click();
+    await expect(events.getByRole("row").filter({ hasText: "GET /old" }).first()).toBeVisible({ timeout: 2_000 });
+  }).toPass({ timeout: 60_000 });
+  await page.getByLabel("Text contains").fill("GET / HTTP");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page).toHaveURL(/q=GET/);
+  // The 200s match no pattern, so no event holds one.
+  await expect(page.getByText("No events match.")).toBeVisible();
+  await page.getByLabel("Text contains").fill("/OLD");
+  await page.getByRole("button", { name: "Search" }).click();
+  const found = events.getByRole("row").filter({ hasText: "GET /old" });
+  await expect(found.first()).toContainText("redirect");
+  await expect(found.first()).toContainText("demo-agent");
+  await expect(events.getByRole("row").filter({ hasText: "demo-agent-2" })).toHaveCount(0);
+  await page.screenshot({ path: `${shots}/events.png`, fullPage: true });
+
+  await nav(page, "Overview").click();
+  await page.getByTestId("result-web-access-log@demo-agent").getByRole("link", { name: "web-access-log" }).click();
+  const recent = page.getByRole("region", { name: "Recent events" });
+  await expect(recent).toContainText("GET /old");
+});
+
 test("the server page reads the server's own metrics and shows rates from the second reading", async ({ page }) => {
   await logIn(page);
   await page.getByRole("link", { name: "Server", exact: true }).click();

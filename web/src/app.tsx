@@ -19,6 +19,7 @@ import { UpdatesPage } from "./pages/updates";
 import { AccountPage } from "./pages/account";
 import { AlertsPage } from "./pages/alerts";
 import { AlertRulesPage } from "./pages/alert-rules";
+import { EventsPage } from "./pages/events";
 import { AlertBell } from "./components/alerts";
 import { ThemeToggle } from "./components/theme";
 
@@ -68,6 +69,7 @@ function Page({ session, live, onOut }: { session: BrowserSession; live: LiveStr
   if (path === "/account") return <AccountPage session={session} onOut={onOut} />;
   if (path === "/alerts") return <AlertsPage session={session} live={live} />;
   if (path === "/alerts/rules") return <AlertRulesPage session={session} />;
+  if (path === "/events") return <EventsPage />;
   if (path === "/reports") return <ReportsPage />;
   if (path === "/server") return <ServerPage />;
   return (
@@ -119,6 +121,9 @@ function NavBar({ session, live, onOut }: { session: BrowserSession; live: LiveS
           </a>
           <a class="navbar-item" href="/alerts">
             Alerts
+          </a>
+          <a class="navbar-item" href="/events">
+            Events
           </a>
           <a class="navbar-item" href="/reports">
             Reports

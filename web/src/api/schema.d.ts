@@ -651,6 +651,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Events (matched log lines and the like), newest first, kept for
+         *     `[retention] events`.
+         */
+        get: operations["list_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ingest": {
         parameters: {
             query?: never;
@@ -1822,7 +1842,11 @@ export interface components {
         CheckSpec: {
             /** @description Which agents run it (mesh checks: the mesh group's members). */
             agents?: components["schemas"]["AgentSelector"];
-            /** @description Hosts, addresses or CIDRs the check may reach besides its targets. */
+            /**
+             * @description What the check may reach besides its targets: hosts, addresses or
+             *     CIDRs, and for the `logs` capability absolute path globs and
+             *     `journal:UNIT` ([`vantage_protocol::allow`]).
+             */
             allow?: string[];
             /** @description The plugin's configuration, validated against its schema when saved. */
             config?: Record<string, never>;
@@ -1914,7 +1938,7 @@ export interface components {
             kind: "status";
         } | {
             /**
-             * @description `last` (the default), `avg`, `min`, `max` or `pN`.
+             * @description `last` (the default), `avg`, `min`, `max`, `sum` or `pN`.
              * @example p95
              */
             aggregate?: string;
@@ -2135,6 +2159,36 @@ export interface components {
              * @description Share of the budget left (negative: overspent).
              */
             remaining: number;
+        };
+        /** @description A page of events, newest first. */
+        EventPage: {
+            events: components["schemas"]["EventView"][];
+            /**
+             * Format: int64
+             * @description Pass as `before` for the next (older) page; null on the last one.
+             */
+            next: number | null;
+        };
+        /** @description An event and where it comes from. */
+        EventView: {
+            /** @description The agent's name. */
+            agent: string;
+            /** Format: uuid */
+            agent_id: string;
+            /**
+             * Format: date-time
+             * @description When it happened (or was read), by the agent's clock.
+             */
+            at: string;
+            check: string;
+            /** Format: int64 */
+            id: number;
+            /** @description `source` (the file or journal unit), `pattern` (which matched)… */
+            labels: {
+                [key: string]: string;
+            };
+            target: string;
+            text: string;
         };
         /**
          * @description Availability, incidents, latency and loss over a set of check targets
@@ -5056,6 +5110,54 @@ export interface operations {
                 };
             };
             /** @description bad lifetime */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+        };
+    };
+    list_events: {
+        parameters: {
+            query?: {
+                /** @description Only this agent's events. */
+                agent_id?: string;
+                /** @description Only this check's events (its name). */
+                check?: string;
+                /** @description Only this target's events. */
+                target?: string;
+                /**
+                 * @description Only events whose text holds this, ignoring case (at most 256
+                 *     bytes; `%`, `_` and `\` are plain characters).
+                 */
+                q?: string;
+                /** @description Start of the range (RFC 3339); 24 hours before `to` when absent. */
+                from?: string;
+                /** @description End of the range (RFC 3339, exclusive); now when absent. */
+                to?: string;
+                /** @description The previous page's `next`: the events after it. */
+                before?: number;
+                /** @description Events a page holds: 1–1000, default 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description a bad parameter, named in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;

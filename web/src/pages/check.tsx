@@ -17,6 +17,7 @@ import { MetricChart } from "../components/metric-chart";
 import { useNow } from "../components/now";
 import { navigate, useLocation } from "../router";
 import { AlertTable, useAlerts } from "../components/alerts";
+import { RecentEvents } from "../components/recent-events";
 
 type SeriesInfo = Schemas["SeriesInfo"];
 
@@ -117,6 +118,7 @@ export function CheckPage({ id, session, live }: { id: number; session: BrowserS
         canSilence={session.role !== "viewer"}
         label={`Alerts of ${row.check}`}
       />
+      <RecentEvents row={row} now={now} />
 
       <div class="level">
         <div class="level-left">

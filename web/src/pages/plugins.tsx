@@ -16,7 +16,7 @@ type Key = Schemas["PublisherKey"];
 type CheckView = Schemas["CheckView"];
 type CheckSpec = Schemas["CheckSpec"];
 
-const CAPABILITIES = ["icmp", "tcp", "udp", "dns", "http", "system"];
+const CAPABILITIES = ["icmp", "tcp", "udp", "dns", "http", "system", "logs"];
 
 export function PluginsPage({ session }: { session: BrowserSession }) {
   const [plugins, setPlugins] = useState<Summary[] | null>(null);

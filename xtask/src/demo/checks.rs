@@ -13,6 +13,10 @@ pub(super) const AGENTS: [(&str, &str); 2] =
 /// The group of the agents the mesh check spans.
 pub(super) const MESH_GROUP: &str = "demo";
 
+/// The group of the one agent that reads the demo web server's access log
+/// (both agents are on this host: both would read the same lines).
+pub(super) const WEB_GROUP: &str = "web";
+
 /// An agent's local configuration: no checks, no keys, no plugin folders.
 /// Its checks come from the server; its trust from the root it pins at
 /// enrollment.
@@ -28,7 +32,15 @@ pub(super) fn agent_config(name: &str, advertise: &str) -> String {
 /// The demo's checks, one or more per first-party plugin, for every agent:
 /// the local services, this machine, ICMP to loopback, the mesh, and the
 /// demo server's own `/metrics` (at `server`).
-pub(super) fn demo_checks(s: &Ports, server: std::net::SocketAddr) -> Vec<Value> {
+pub(super) fn demo_checks(
+    s: &Ports,
+    server: std::net::SocketAddr,
+    access_log: &std::path::Path,
+) -> Vec<Value> {
+    let logs = format!(
+        "{}/*.log",
+        access_log.parent().unwrap_or(access_log).display()
+    );
     vec![
         json!({"name": "tcp-banner", "plugin": "tcp", "targets": [format!("127.0.0.1:{}", s.tcp)],
                "interval": "5s", "config": {"expect": "SSH-2.0"}, "grants": ["tcp"]}),
@@ -44,6 +56,13 @@ pub(super) fn demo_checks(s: &Ports, server: std::net::SocketAddr) -> Vec<Value>
                "targets": [format!("http://{server}/metrics")], "interval": "10s",
                "config": {"allow": ["vantage_ingest_*", "vantage_http_requests_total", "process_*"]},
                "grants": ["http"]}),
+        // The demo web server's access log: redirects counted, shipped as events.
+        json!({"name": "web-access-log", "plugin": "log-match", "targets": ["localhost"],
+               "interval": "5s", "grants": ["logs"], "allow": [logs],
+               "agents": {"groups": [WEB_GROUP]},
+               "config": {"files": [access_log.display().to_string()],
+                          "patterns": [{"name": "redirect", "regex": "\" 30[1278] "},
+                                       {"name": "server_error", "regex": "\" 5[0-9][0-9] "}]}}),
         // Ten echoes a run make the smoke chart's spread.
         json!({"name": "loopback-ping", "plugin": "ping", "targets": ["127.0.0.1"],
                "interval": "5s", "config": {"count": 10, "interval_ms": 50}, "grants": ["icmp"]}),
@@ -87,6 +106,7 @@ mod tests {
                 dns: 4,
             },
             "127.0.0.1:5".parse().unwrap(),
+            std::path::Path::new("/tmp/demo/logs/access.log"),
         );
         for name in plugins_of(&checks) {
             let dir = root.join("plugins").join(name);
@@ -98,6 +118,7 @@ mod tests {
         }
         assert!(plugins_of(&checks).contains(&"traceroute"));
         assert!(plugins_of(&checks).contains(&"prometheus"));
+        assert!(plugins_of(&checks).contains(&"log-match"));
         assert_eq!(super::super::PLUGINS, crate::packages::Plugins::Rust);
     }
 }

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use anyhow::{Context as _, bail};
 
 use super::api::Admin;
-use super::checks::{AGENTS, MESH_GROUP, agent_config, demo_checks, plugins_of};
+use super::checks::{AGENTS, MESH_GROUP, WEB_GROUP, agent_config, demo_checks, plugins_of};
 use super::lifeline;
 use super::services::Ports;
 
@@ -34,11 +34,13 @@ impl Demo {
     /// `port` (any free port when taken, or with 0), and two agents: one on
     /// 127.0.0.1 and one on 127.0.0.2, in one group that a mesh check spans.
     pub(crate) fn start(bin: &Path, dir: &Path, port: u16, plugins: &Path) -> anyhow::Result<Demo> {
-        let ports = Ports::start()?;
         std::fs::create_dir_all(dir)?;
+        let dir = &dir.canonicalize()?;
+        let access_log = dir.join("logs").join("web-access.log");
+        let ports = Ports::start(&access_log)?;
         let password = admin_password(dir)?;
         let server = Server::start(bin, dir, port, &password)?;
-        let checks = demo_checks(&ports, server.addr);
+        let checks = demo_checks(&ports, server.addr, &access_log);
         let mut admin = Admin::login(server.addr, &password)?;
         let root_key = admin.registry(plugins, &plugins_of(&checks))?;
         admin.assign(&checks)?;
@@ -59,6 +61,7 @@ impl Demo {
             demo.agent(&mut admin, name, address)?;
         }
         admin.join(&AGENTS.map(|(name, _)| name), MESH_GROUP)?;
+        admin.join(&[AGENTS[0].0], WEB_GROUP)?;
         Ok(demo)
     }
 

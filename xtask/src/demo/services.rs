@@ -1,9 +1,11 @@
 //! The small services the demo's checks probe, all on loopback and all in
 //! this process (so nothing outlives the demo): a TCP banner, a UDP echo, an
-//! HTTP server with a redirect, and a DNS server answering one name.
+//! HTTP server with a redirect that writes an access log (which a
+//! `log-match` check reads), and a DNS server answering one name.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{TcpListener, UdpSocket};
+use std::path::Path;
 
 /// The services' ports on 127.0.0.1. Their threads serve until the
 /// process ends.
@@ -16,11 +18,12 @@ pub(super) struct Ports {
 }
 
 impl Ports {
-    pub(super) fn start() -> anyhow::Result<Ports> {
+    /// Starts them; the HTTP server appends its access log to `access_log`.
+    pub(super) fn start(access_log: &Path) -> anyhow::Result<Ports> {
         Ok(Ports {
             tcp: tcp_banner()?,
             udp: udp_echo()?,
-            http: http_server()?,
+            http: http_server(access_log)?,
             dns: dns_server()?,
         })
     }
@@ -50,12 +53,23 @@ fn udp_echo() -> anyhow::Result<u16> {
     Ok(port)
 }
 
-/// A minimal HTTP/1.1 server: `/old` redirects to `/`, `/` says hello.
-fn http_server() -> anyhow::Result<u16> {
+/// A minimal HTTP/1.1 server: `/old` redirects to `/`, `/` says hello;
+/// one line per request in `access_log`, as web servers write them.
+fn http_server(access_log: &Path) -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
+    if let Some(dir) = access_log.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let log = std::sync::Arc::new(std::sync::Mutex::new(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(access_log)?,
+    ));
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
+            let log = log.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(&stream);
                 let mut request_line = String::new();
@@ -65,7 +79,16 @@ fn http_server() -> anyhow::Result<u16> {
                     line.clear();
                 }
                 let path = request_line.split_whitespace().nth(1).unwrap_or("/");
-                let response = if path == "/old" {
+                let status = if path == "/old" { 301 } else { 200 };
+                let peer = stream
+                    .peer_addr()
+                    .map(|a| a.ip().to_string())
+                    .unwrap_or_default();
+                let at = chrono::Utc::now().format("%d/%b/%Y:%H:%M:%S %z");
+                let entry = format!("{peer} - - [{at}] \"{}\" {status} -\n", request_line.trim());
+                // Writes are whole lines: one write per request, under a lock.
+                let _ = log.lock().map(|mut f| f.write_all(entry.as_bytes()));
+                let response = if status == 301 {
                     "HTTP/1.1 301 Moved Permanently\r\nLocation: /\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
                 } else {
                     let body = "hello from the vantage demo\n";
