@@ -7,7 +7,7 @@
 
 use vantage_plugin_sdk::prelude::*;
 
-use regex_lite::Regex;
+use regex::Regex;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
