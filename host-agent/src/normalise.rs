@@ -63,20 +63,20 @@ fn status(s: bindings::Status) -> Status {
     }
 }
 
-/// The approximate size of an outcome, as counted against the output cap.
-fn output_size(o: &bindings::Outcome) -> usize {
+/// The approximate size of an outcome and its events, as counted against
+/// the output cap.
+fn output_size(o: &bindings::Outcome, events: &[bindings::Event]) -> usize {
+    let labels = |l: &[(String, String)]| l.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
     let samples: usize = o
         .samples
         .iter()
-        .map(|s| {
-            16 + s.metric.len()
-                + s.labels
-                    .iter()
-                    .map(|(k, v)| k.len() + v.len())
-                    .sum::<usize>()
-        })
+        .map(|s| 16 + s.metric.len() + labels(&s.labels))
         .sum();
-    o.message.as_ref().map_or(0, String::len) + samples
+    let events: usize = events
+        .iter()
+        .map(|e| 16 + e.text.len() + labels(&e.labels))
+        .sum();
+    o.message.as_ref().map_or(0, String::len) + samples + events
 }
 
 /// Normalises one run.
@@ -115,17 +115,7 @@ pub fn normalise(
             return result;
         }
     };
-    let size = output_size(&outcome)
-        + emitted
-            .iter()
-            .map(|e| {
-                16 + e.text.len()
-                    + e.labels
-                        .iter()
-                        .map(|(k, v)| k.len() + v.len())
-                        .sum::<usize>()
-            })
-            .sum::<usize>();
+    let size = output_size(&outcome, &emitted);
     if size > output_cap {
         result.message = Some(format!(
             "plugin output of {size} bytes exceeds the cap of {output_cap} bytes; it was discarded"
