@@ -19,13 +19,21 @@ use crate::support::{compile, run};
 
 /// An agent host whose positions and journal live in `dir`.
 fn host_in(dir: &Path) -> Arc<PluginHost> {
+    host_with(
+        dir,
+        JournalOptions {
+            command: None,
+            directory: Some(dir.join("journal")),
+        },
+    )
+}
+
+/// An agent host whose positions live in `dir`, reading the journal so.
+fn host_with(dir: &Path, journal: JournalOptions) -> Arc<PluginHost> {
     Arc::new(
         PluginHost::new(&HostOptions {
             log_positions_dir: Some(dir.join("positions")),
-            journal: JournalOptions {
-                command: None,
-                directory: Some(dir.join("journal")),
-            },
+            journal,
             ..crate::support::options()
         })
         .unwrap(),
@@ -174,16 +182,12 @@ async fn positions_outlive_an_agent_restart_and_a_failed_run_reads_again() {
     let hang = dir.path().join("hang.sh");
     std::fs::write(&hang, "#!/bin/sh\nexec sleep 30\n").unwrap();
     std::fs::set_permissions(&hang, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let hanging = Arc::new(
-        PluginHost::new(&HostOptions {
-            log_positions_dir: Some(dir.path().join("positions")),
-            journal: JournalOptions {
-                command: Some(hang.clone()),
-                directory: None,
-            },
-            ..crate::support::options()
-        })
-        .unwrap(),
+    let hanging = host_with(
+        dir.path(),
+        JournalOptions {
+            command: Some(hang.clone()),
+            directory: None,
+        },
     );
     let hung_plugin = compile(&hanging, "log-match");
     let mut hung = request(
