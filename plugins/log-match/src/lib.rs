@@ -66,13 +66,14 @@ impl Matcher {
         })
     }
 
-    /// The names of the patterns `line` matches (none when excluded).
-    fn matches<'a>(&'a self, line: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    /// The indices of the patterns `line` matches (none when excluded).
+    fn matches<'a>(&'a self, line: &'a str) -> impl Iterator<Item = usize> + 'a {
         let excluded = self.exclude.iter().any(|e| e.is_match(line));
         self.patterns
             .iter()
-            .filter(move |(_, re)| !excluded && re.is_match(line))
-            .map(|(name, _)| name.as_str())
+            .enumerate()
+            .filter(move |(_, (_, re))| !excluded && re.is_match(line))
+            .map(|(i, _)| i)
     }
 }
 
@@ -169,19 +170,15 @@ impl Tally {
     fn count(&mut self, matcher: &Matcher, lines: Vec<logs::Line>, max_events: u32) {
         for line in lines {
             let mut first = None;
-            for name in matcher.matches(&line.text) {
-                let i = matcher
-                    .patterns
-                    .iter()
-                    .position(|(n, _)| n == name)
-                    .expect("a pattern's own name");
+            for i in matcher.matches(&line.text) {
                 self.matched[i] += 1;
-                first.get_or_insert(name.to_owned());
+                first.get_or_insert(i);
             }
             let Some(pattern) = first else {
                 continue;
             };
             if self.events.len() < max_events as usize {
+                let pattern = matcher.patterns[pattern].0.clone();
                 self.events.push(events::Event {
                     at_ms: line.at_ms,
                     labels: vec![("source".into(), line.origin), ("pattern".into(), pattern)],
