@@ -2,7 +2,6 @@
 //! agent's user only (0600, in folders created 0700).
 
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -21,11 +20,7 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::
 
 /// Creates `dir` (and its parents) 0700 if it is missing.
 pub(crate) fn private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))
+    crate::platform::create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))
 }
 
 /// A new temporary file (0600) beside `path` holding `bytes`, fsynced; its
@@ -34,10 +29,9 @@ pub(crate) fn private_tmp(path: &Path, bytes: &[u8]) -> anyhow::Result<PathBuf> 
     let mut nonce = [0u8; 8];
     getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
     let tmp = path.with_extension(format!("{}.tmp", hex::encode(nonce)));
-    let mut file = std::fs::OpenOptions::new()
+    let mut file = crate::platform::private_options()
         .write(true)
         .create_new(true)
-        .mode(0o600)
         .open(&tmp)
         .with_context(|| format!("creating {}", tmp.display()))?;
     file.write_all(bytes)?;
@@ -52,11 +46,10 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     private_dir(dir)?;
     let tmp = private_tmp(path, bytes)?;
     std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
+    crate::platform::sync_dir(dir).with_context(|| format!("syncing {}", dir.display()))
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 

@@ -12,7 +12,6 @@
 //! Every path lives under `root` (`/` on a host; a folder for images,
 //! packages and tests, where systemd is never touched).
 
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -96,6 +95,7 @@ pub fn managed_config() -> String {
 }
 
 pub async fn install(request: Install) -> anyhow::Result<Vec<Step>> {
+    systemd_system()?;
     let root = &request.root;
     let mut steps = Vec::new();
     let state = root.join(STATE);
@@ -182,6 +182,7 @@ pub async fn install(request: Install) -> anyhow::Result<Vec<Step>> {
 }
 
 pub fn uninstall(root: &Path, purge: bool) -> anyhow::Result<Vec<Step>> {
+    systemd_system()?;
     let mut steps = Vec::new();
     let unit = root.join(UNIT_FILE);
     let systemd = no_systemd(root).is_none();
@@ -250,10 +251,23 @@ fn systemctl(args: &[&str]) -> anyhow::Result<Step> {
     Ok(Step::Ran(line))
 }
 
+/// The unit is systemd's: elsewhere the agent runs under the system's own
+/// service manager (docs/design/platforms.md).
+fn systemd_system() -> anyhow::Result<()> {
+    if !crate::platform::SYSTEMD {
+        anyhow::bail!(
+            "`install` sets the agent up as a systemd service, and {} has no systemd: run `vantage-agent run --config FILE` under the system's service manager",
+            crate::platform::SYSTEM
+        );
+    }
+    Ok(())
+}
+
 /// Writes `path` with `bytes` and `mode` unless it holds them already.
 fn put(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<Step> {
     let same = std::fs::read(path).is_ok_and(|b| b == bytes)
-        && std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o7777 == mode);
+        && std::fs::metadata(path)
+            .is_ok_and(|m| crate::platform::mode(&m).is_none_or(|m| m == mode));
     if same {
         return Ok(Step::Kept(path.to_owned()));
     }
@@ -261,7 +275,7 @@ fn put(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<Step> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     // Through a temporary file: a running binary is replaced, not rewritten.
     let tmp = crate::files::private_tmp(path, bytes)?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+    crate::platform::set_mode(&tmp, mode)?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(Step::Wrote(path.to_owned()))
 }
@@ -289,7 +303,7 @@ fn remove(path: &Path) -> anyhow::Result<Option<Step>> {
     Ok(Some(Step::Removed(path.to_owned())))
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 

@@ -22,6 +22,7 @@ mod jobs;
 pub mod managed;
 pub mod normalise;
 pub mod outbox;
+pub mod platform;
 pub mod plugin;
 mod precompiled;
 pub mod run;

@@ -237,20 +237,18 @@ fn main() -> ExitCode {
 }
 
 /// Starts what `current` names: a supervised agent asks its launcher to,
-/// the installed binary becomes the launcher by executing itself again.
+/// the installed binary becomes the launcher by running itself again.
 fn restart() -> ExitCode {
     if std::env::var_os(vantage_agent::update::SUPERVISED_ENV).is_some() {
         return ExitCode::from(vantage_agent::update::EXIT_RESTART as u8);
     }
-    use std::os::unix::process::CommandExt as _;
-    let error = match std::env::current_exe() {
-        Ok(exe) => std::process::Command::new(exe)
-            .args(std::env::args_os().skip(1))
-            .exec(),
-        Err(e) => e,
-    };
-    eprintln!("error: cannot start the new version: {error}");
-    ExitCode::FAILURE
+    match vantage_agent::platform::run_again() {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(error) => {
+            eprintln!("error: cannot start the new version: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn run(command: Command) -> Result<Exit, StartError> {
@@ -336,10 +334,6 @@ async fn run(command: Command) -> Result<Exit, StartError> {
 }
 
 async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    let mut stops = vantage_agent::platform::StopRequests::listen().expect("stop handlers install");
+    stops.recv().await;
 }

@@ -13,7 +13,6 @@
 #![allow(unsafe_code)]
 
 use std::hash::{Hash as _, Hasher as _};
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -125,7 +124,7 @@ impl ArtifactCache {
 fn artifact_key(path: &Path) -> anyhow::Result<[u8; 32]> {
     if let Ok(meta) = std::fs::metadata(path) {
         let key = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        if meta.permissions().mode() & 0o077 == 0
+        if crate::platform::private_to_owner(&meta)
             && let Ok(key) = <[u8; 32]>::try_from(key.as_slice())
         {
             return Ok(key);

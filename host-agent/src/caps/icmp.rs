@@ -247,6 +247,7 @@ mod tests {
     }
 
     /// Raw sockets: run as root, as the engine's own tests are.
+    #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn loopback_answers_an_echo_and_a_tcp_syn() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -269,6 +270,32 @@ mod tests {
                 .iter()
                 .all(|r| r.target == "127.0.0.1" && r.rtt_ns > 0)
         );
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    #[tokio::test]
+    async fn where_there_is_no_engine_every_method_is_denied_naming_the_system() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut icmp = cap("127.0.0.1");
+        let out = icmp::Host::probe_many(
+            &mut icmp,
+            vec![
+                probe("127.0.0.1", Method::Echo),
+                probe("127.0.0.1", Method::Tcp(port)),
+                probe("127.0.0.1", Method::Udp(port)),
+            ],
+        )
+        .await
+        .unwrap();
+        for reply in out {
+            match reply {
+                Err(NetError::Denied(why)) => {
+                    assert!(why.contains(crate::platform::SYSTEM), "{why}")
+                }
+                other => panic!("not denied: {other:?}"),
+            }
+        }
     }
 
     #[tokio::test]

@@ -179,6 +179,7 @@ Inter-|   Receive                                                |  Transmit
         assert_eq!(parse_loadavg_threads("garbage"), None);
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn this_process_has_threads_and_open_descriptors() {
         let me = std::process::id();

@@ -18,27 +18,47 @@
 //! paced agent-wide ([`Pacer`]) so bursts do not overflow socket buffers or
 //! trip routers' ICMP rate limits. See `docs/design/icmp.md`.
 
+// Elsewhere only the contract and the portable parts (packets, pacing) are
+// built, for the engine each system will get.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+
+#[cfg(target_os = "linux")]
 mod echo;
+mod pace;
 mod packet;
+#[cfg(target_os = "linux")]
 mod send;
+#[cfg(target_os = "linux")]
 mod sys;
+#[cfg(target_os = "linux")]
 mod tcp;
+#[cfg(target_os = "linux")]
 mod udp;
+#[cfg(not(target_os = "linux"))]
+mod unavailable;
+#[cfg(target_os = "linux")]
+mod waiting;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::sync::oneshot;
-use tokio::time::Instant;
 
+#[cfg(target_os = "linux")]
 pub(crate) use echo::EchoLane;
+pub(crate) use pace::Pacer;
 pub(crate) use packet::Kind;
-pub(crate) use send::Pacer;
+#[cfg(target_os = "linux")]
 use send::send_paced;
+#[cfg(target_os = "linux")]
 pub(crate) use tcp::{RawFlow, TcpFlow, TcpLane};
+#[cfg(target_os = "linux")]
 pub(crate) use udp::UdpFlow;
+#[cfg(not(target_os = "linux"))]
+pub(crate) use unavailable::{EchoLane, RawFlow, TcpFlow, TcpLane, UdpFlow};
+#[cfg(target_os = "linux")]
+use waiting::{Heard, Waiter, answer, wait};
 
 /// Which sockets the engine uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -91,38 +111,6 @@ impl Family {
     }
 }
 
-/// What the receive side heard for one probe.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Heard {
-    pub(crate) kind: Kind,
-    pub(crate) from: IpAddr,
-    pub(crate) ttl: Option<u8>,
-    pub(crate) size: usize,
-    /// Kernel receive stamp (realtime ns), or the receive task's clock.
-    pub(crate) rx_ns: i128,
-    pub(crate) rx_mono: Instant,
-}
-
-impl Heard {
-    /// What `r` brought: stamped by the kernel, or now when it was not.
-    fn received(
-        kind: Kind,
-        from: IpAddr,
-        ttl: Option<u8>,
-        size: usize,
-        r: &sys::Received,
-    ) -> Heard {
-        Heard {
-            kind,
-            from,
-            ttl,
-            size,
-            rx_ns: r.stamp_ns.unwrap_or_else(sys::realtime_ns),
-            rx_mono: Instant::now(),
-        }
-    }
-}
-
 /// A probe's answer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Answer {
@@ -144,48 +132,6 @@ pub(crate) enum ProbeError {
     /// The kernel refused to send: no route, and similar.
     Unreachable(String),
     Io(String),
-}
-
-/// A probe waiting for its answer.
-#[derive(Debug)]
-pub(crate) struct Waiter {
-    /// The token the probe carries; answers quoting another are stale.
-    token: Option<u64>,
-    tx: oneshot::Sender<Heard>,
-}
-
-/// Computes an answer from the send stamp and what was heard.
-fn answer(heard: Heard, sent_ns: i128, sent_mono: Instant, timeout: Duration) -> Answer {
-    let kernel = heard.rx_ns - sent_ns;
-    let mono = heard.rx_mono.saturating_duration_since(sent_mono);
-    // A realtime step between send and receive makes the stamps useless;
-    // the monotonic clock then stands in.
-    let rtt = if kernel >= 0 && kernel <= (timeout.as_nanos() as i128) + 1_000_000_000 {
-        Duration::from_nanos(kernel as u64)
-    } else {
-        mono
-    };
-    Answer {
-        kind: heard.kind,
-        from: heard.from,
-        rtt,
-        ttl: heard.ttl,
-        size: heard.size,
-    }
-}
-
-/// Waits for a probe's answer.
-async fn wait(
-    rx: oneshot::Receiver<Heard>,
-    sent_ns: i128,
-    timeout: Duration,
-) -> Result<Answer, ProbeError> {
-    let sent_mono = Instant::now();
-    match tokio::time::timeout(timeout, rx).await {
-        Ok(Ok(heard)) => Ok(answer(heard, sent_ns, sent_mono, timeout)),
-        Ok(Err(_)) => Err(ProbeError::Io("the ICMP receiver stopped".into())),
-        Err(_) => Err(ProbeError::Timeout),
-    }
 }
 
 /// The agent-wide engine. Sockets open on first use (inside the runtime);
@@ -317,6 +263,7 @@ impl IcmpService {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// The agent's effective group id and `net.ipv4.ping_group_range`, to say
 /// why ping sockets are or are not allowed.
 fn ping_group_note() -> String {
@@ -334,5 +281,5 @@ fn ping_group_note() -> String {
     format!("net.ipv4.ping_group_range is \"{range}\", the agent's group is {gid}")
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests;

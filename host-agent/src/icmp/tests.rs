@@ -4,6 +4,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr, TcpListener};
 
+use tokio::time::Instant;
+
 use super::*;
 
 fn service(mode: IcmpMode) -> IcmpService {

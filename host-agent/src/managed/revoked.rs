@@ -78,12 +78,11 @@ mod tests {
         let reloaded = load(dir.path()).unwrap();
         let ids: Vec<&str> = reloaded.iter().map(|k| k.0.as_str()).collect();
         assert_eq!(ids, ["aa", "bb", "cc"]);
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dir.path().join(REVOKED_FILE))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600, "readable by the agent only");
+        let meta = std::fs::metadata(dir.path().join(REVOKED_FILE)).unwrap();
+        assert!(
+            crate::platform::private_to_owner(&meta),
+            "readable by the agent only"
+        );
     }
 
     #[test]

@@ -17,9 +17,8 @@ mod inspect;
 mod segment;
 
 use std::collections::BTreeMap;
-use std::fs::File;
+
 use std::io::{self, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -64,10 +63,7 @@ impl Outbox {
     /// Opens (or creates) the outbox in `dir`, recovering from a crash.
     pub fn open(dir: &Path, limits: &OutboxSection) -> io::Result<Outbox> {
         // Results may name internal hosts: the agent's user only.
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
+        crate::platform::create_private_dir(dir)?;
         let state: State = match std::fs::read(dir.join("state.json")) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "The outbox state file is unreadable; every record is sent again (the server drops duplicates).");
@@ -208,10 +204,9 @@ impl Outbox {
     /// Keeps refused records in `rejected.jsonl` with the reason, and
     /// acknowledges them: they will never be accepted as they are.
     pub fn reject(&mut self, records: &[(RecordId, Vec<u8>)], reason: &str) -> io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
+        let mut file = crate::platform::private_options()
             .create(true)
             .append(true)
-            .mode(0o600)
             .open(self.dir.join("rejected.jsonl"))?;
         for (_, json) in records {
             let result: serde_json::Value =
@@ -282,7 +277,7 @@ impl Outbox {
         let seq = self.segments.keys().next_back().map_or(1, |s| s + 1);
         let segment = Segment::create(self.dir.join(segment::name(seq)))?;
         self.segments.insert(seq, segment);
-        sync_dir(&self.dir)
+        crate::platform::sync_dir(&self.dir)
     }
 
     fn total_bytes(&self) -> u64 {
@@ -363,21 +358,16 @@ impl Outbox {
             counters: self.counters,
         };
         let tmp = self.dir.join("state.json.tmp");
-        let mut file = std::fs::OpenOptions::new()
+        let mut file = crate::platform::private_options()
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o600)
             .open(&tmp)?;
         file.write_all(&serde_json::to_vec(&state).map_err(io::Error::other)?)?;
         file.sync_data()?;
         std::fs::rename(&tmp, self.dir.join("state.json"))?;
-        sync_dir(&self.dir)
+        crate::platform::sync_dir(&self.dir)
     }
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 /// Ids present in a batch, for [`Outbox::ack`] and [`Outbox::holds`].

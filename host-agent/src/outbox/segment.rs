@@ -2,8 +2,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
-use std::os::unix::fs::FileExt as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 /// Bytes before each record's JSON.
@@ -50,11 +48,10 @@ pub(crate) struct Scan {
 
 impl Segment {
     pub(crate) fn create(path: PathBuf) -> io::Result<Segment> {
-        let file = OpenOptions::new()
+        let file = crate::platform::private_options()
             .create_new(true)
             .read(true)
             .append(true)
-            .mode(0o600)
             .open(&path)?;
         Ok(Segment {
             path,
@@ -118,7 +115,7 @@ impl Segment {
 
     pub(crate) fn read(&self, slot: Slot) -> io::Result<Vec<u8>> {
         let mut buf = vec![0; slot.len as usize];
-        self.file.read_exact_at(&mut buf, slot.offset + HEADER)?;
+        crate::platform::read_exact_at(&self.file, &mut buf, slot.offset + HEADER)?;
         Ok(buf)
     }
 }

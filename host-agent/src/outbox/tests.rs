@@ -189,6 +189,7 @@ fn a_batch_respects_its_byte_limit() {
     assert_eq!(one.len(), 1, "at least one record, even over the limit");
 }
 
+#[cfg(unix)]
 #[test]
 fn every_outbox_file_is_readable_by_the_agent_only() {
     use std::os::unix::fs::PermissionsExt as _;

@@ -43,14 +43,12 @@ pub(super) fn files_of(archive: &[u8]) -> anyhow::Result<Vec<(&'static str, Vec<
 
 /// Writes `files` into a new folder `dir`, each 0755 and synced.
 pub(super) fn write_files(files: &[(&str, Vec<u8>)], dir: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
     crate::files::private_dir(dir)?;
     for (name, bytes) in files {
         let out = dir.join(name);
-        let mut file = std::fs::OpenOptions::new()
+        let mut file = crate::platform::executable_options()
             .write(true)
             .create_new(true)
-            .mode(0o755)
             .open(&out)
             .with_context(|| format!("creating {}", out.display()))?;
         std::io::Write::write_all(&mut file, bytes)
@@ -106,15 +104,11 @@ mod tests {
 
     #[test]
     fn written_files_are_executable_and_never_overwrite() {
-        use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("staging");
         write_files(&[(BINARY, b"bin".to_vec())], &out).unwrap();
-        let mode = std::fs::metadata(out.join(BINARY))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o755);
+        let mode = crate::platform::mode(&std::fs::metadata(out.join(BINARY)).unwrap());
+        assert!(mode.is_none_or(|m| m & 0o777 == 0o755), "{mode:?}");
         assert!(write_files(&[(BINARY, b"again".to_vec())], &out).is_err());
         assert_eq!(std::fs::read(out.join(BINARY)).unwrap(), b"bin");
     }

@@ -1,7 +1,7 @@
 //! The launcher: `vantage-agent run` as installed starts here. With no
 //! version installed beside it, it runs in this process. Otherwise it
 //! starts the version `current` names as its child and stays as a thin
-//! supervisor: it forwards SIGTERM and SIGINT, starts again what
+//! supervisor: it passes on a request to stop, starts again what
 //! `current` names when the child asks to (status [`EXIT_RESTART`]), and
 //! during a trial rolls back when the new version exits, or has delivered
 //! no result when its health window ends. A trial that was started once
@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use tokio::process::{Child, Command};
-use tokio::signal::unix::{SignalKind, signal};
 use vantage_protocol::config::UpdateStep;
 
 use super::{EXIT_RESTART, Layout, SUPERVISED_ENV, UpdateState};
 use crate::config::AgentConfig;
+use crate::platform::{StopRequests, ask_to_stop, tie_to_launcher};
 
 /// How often a trial's state is read.
 const POLL: Duration = Duration::from_millis(200);
@@ -41,11 +41,7 @@ pub enum Launch {
 /// child until it ends when that is not here.
 pub fn launch(config_path: &Path) -> Launch {
     if std::env::var_os(SUPERVISED_ENV).is_some() {
-        // A launcher killed outright takes its child with it (systemd
-        // would; a shell or a test might not).
-        let _ =
-            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
-        if rustix::process::getppid().is_none_or(|p| p.is_init()) {
+        if !tie_to_launcher() {
             return Launch::Exit(1);
         }
         return Launch::Here;
@@ -149,8 +145,13 @@ fn rollback(layout: &Layout, state: &mut UpdateState, reason: &str) {
 }
 
 async fn supervise(layout: &Layout, window: Duration, first: Plan) -> Launch {
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
+    let mut stops = match StopRequests::listen() {
+        Ok(stops) => stops,
+        Err(e) => {
+            tracing::error!(error = %e, "The launcher cannot listen for stop requests; running the installed version.");
+            return Launch::Here;
+        }
+    };
     let mut next = Some(first);
     loop {
         let planned = next.take().unwrap_or_else(|| plan(layout, window));
@@ -179,8 +180,7 @@ async fn supervise(layout: &Layout, window: Duration, first: Plan) -> Launch {
         let status = loop {
             tokio::select! {
                 status = child.wait() => break status.ok().and_then(|s| s.code()).unwrap_or(1),
-                _ = term.recv() => return Launch::Exit(stop(&mut child).await),
-                _ = int.recv() => return Launch::Exit(stop(&mut child).await),
+                _ = stops.recv() => return Launch::Exit(stop(&mut child).await),
                 _ = tokio::time::sleep(POLL), if deadline.is_some() => {
                     let state = UpdateState::load(layout);
                     if !state.in_trial() {
@@ -215,15 +215,15 @@ async fn supervise(layout: &Layout, window: Duration, first: Plan) -> Launch {
     }
 }
 
-/// SIGTERM, then SIGKILL after the grace; the child's exit status.
+/// Asks the child to stop (SIGTERM), ends it after the grace or where it
+/// cannot be asked; the child's exit status.
 async fn stop(child: &mut Child) -> i32 {
-    let pid = child
-        .id()
-        .and_then(|p| rustix::process::Pid::from_raw(p as i32));
-    if let Some(pid) = pid {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-    }
-    match tokio::time::timeout(STOP_GRACE, child.wait()).await {
+    let grace = if ask_to_stop(child) {
+        STOP_GRACE
+    } else {
+        Duration::ZERO
+    };
+    match tokio::time::timeout(grace, child.wait()).await {
         Ok(status) => status.ok().and_then(|s| s.code()).unwrap_or(0),
         Err(_) => {
             let _ = child.kill().await;

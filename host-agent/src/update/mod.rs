@@ -80,7 +80,7 @@ impl Layout {
 
     /// The version `current` names, when its binary is there.
     pub fn current(&self) -> Option<String> {
-        let target = std::fs::read_link(self.current_link()).ok()?;
+        let target = crate::platform::pointed(&self.current_link())?;
         let version = target.file_name()?.to_str()?.to_owned();
         self.binary(&version).is_file().then_some(version)
     }
@@ -112,11 +112,8 @@ impl Layout {
                 let tmp = self
                     .root
                     .join(format!("current.{}.tmp", std::process::id()));
-                let _ = std::fs::remove_file(&tmp);
-                std::os::unix::fs::symlink(Path::new("versions").join(v), &tmp)
-                    .with_context(|| format!("linking {}", tmp.display()))?;
-                std::fs::rename(&tmp, &link)
-                    .with_context(|| format!("renaming to {}", link.display()))?;
+                crate::platform::point(&tmp, &link, &Path::new("versions").join(v))
+                    .with_context(|| format!("pointing {} at {v}", link.display()))?;
             }
             None => match std::fs::remove_file(&link) {
                 Ok(()) => {}
@@ -124,7 +121,7 @@ impl Layout {
                 Err(e) => return Err(e).with_context(|| format!("removing {}", link.display())),
             },
         }
-        std::fs::File::open(&self.root)?.sync_all()?;
+        crate::platform::sync_dir(&self.root)?;
         Ok(())
     }
 }

@@ -255,7 +255,7 @@ impl Stager<'_> {
             std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
         }
         std::fs::rename(staging, &dir).with_context(|| format!("installing {}", dir.display()))?;
-        std::fs::File::open(self.layout.versions())?.sync_all()?;
+        crate::platform::sync_dir(&self.layout.versions())?;
         let mut state = UpdateState::load(&self.layout);
         state.seq = body.seq;
         state.trial = Some(Trial {
@@ -273,9 +273,8 @@ impl Stager<'_> {
 /// Whether the disk of `dir` has room for `need` more bytes and still
 /// [`KEEP_FREE`] after them.
 fn room(dir: &Path, need: u64) -> anyhow::Result<()> {
-    let stat = rustix::fs::statvfs(dir)
+    let free = crate::platform::free_space(dir)
         .with_context(|| format!("reading the free space of {}", dir.display()))?;
-    let free = stat.f_bavail.saturating_mul(stat.f_frsize);
     if free < need.saturating_add(KEEP_FREE) {
         bail!(
             "not enough free space: {} holds {} MiB free; the update needs {} MiB and leaves {} MiB for measurements",

@@ -1,6 +1,7 @@
 //! Reading the lines appended to files since the last read, through
-//! rotation: a file's position is its device, inode and offset, plus a
-//! digest of its first bytes.
+//! rotation: a file's position is its identity (device and inode; volume
+//! and file index on Windows, [`crate::platform::file_id`]) and offset,
+//! plus a digest of its first bytes.
 //!
 //! - A file renamed away (`access.log` → `access.log.1`, a new `access.log`
 //!   created) is found again by inode in its folder and read to its end
@@ -12,9 +13,7 @@
 //!   end and returns nothing, so a new check does not ship the backlog.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -23,6 +22,7 @@ use vantage_protocol::allow::{PATH_MATCH, path_glob};
 
 use super::{Line, Quota};
 use crate::caps::Scope;
+use crate::platform::{FileId, file_id, open_shared};
 
 /// The most files one glob may match.
 pub(crate) const MAX_FILES: usize = 256;
@@ -44,8 +44,11 @@ pub(crate) struct FilePos {
 }
 
 impl FilePos {
-    fn same_file(&self, meta: &std::fs::Metadata) -> bool {
-        self.dev == meta.dev() && self.ino == meta.ino()
+    fn id(&self) -> FileId {
+        FileId {
+            volume: self.dev,
+            index: self.ino,
+        }
     }
 }
 
@@ -66,6 +69,15 @@ pub(crate) struct Tail {
     pub(crate) lines: Vec<Line>,
     pub(crate) more: bool,
     pub(crate) notes: Vec<String>,
+}
+
+/// A file the glob matched.
+struct Matched {
+    /// Its path as matched, the key of its position.
+    text: String,
+    path: PathBuf,
+    len: u64,
+    id: FileId,
 }
 
 /// Reads the lines appended to the files `glob` matches, within `quota`.
@@ -117,35 +129,43 @@ pub(crate) fn read_glob(
             ));
             break;
         }
-        matched.push((text, path, meta));
+        let id = match file_id(&path, &meta) {
+            Ok(id) => id,
+            Err(e) => {
+                tail.notes.push(format!("skipped {text}: {e}"));
+                continue;
+            }
+        };
+        matched.push(Matched {
+            text,
+            path,
+            len: meta.len(),
+            id,
+        });
     }
     if matched.is_empty() {
         tail.notes.push(format!("no file matches `{glob}`"));
     }
     // Where each inode the glob matched lives now, to follow renames.
-    let by_inode: HashMap<(u64, u64), String> = matched
-        .iter()
-        .map(|(text, _, m)| ((m.dev(), m.ino()), text.clone()))
-        .collect();
-    for (text, path, meta) in &matched {
+    let by_inode: HashMap<FileId, String> =
+        matched.iter().map(|m| (m.id, m.text.clone())).collect();
+    for file in &matched {
         if first {
-            let mut pos = start(meta);
-            pos.offset = meta.len();
-            set_head(&mut pos, path);
-            positions.files.insert(text.clone(), pos);
+            let mut pos = start(file.id);
+            pos.offset = file.len;
+            set_head(&mut pos, &file.path);
+            positions.files.insert(file.text.clone(), pos);
             continue;
         }
         if quota.spent() {
             tail.more = true;
             break;
         }
-        follow(
-            text, path, meta, &by_inode, positions, quota, now_ms, &mut tail,
-        )?;
+        follow(file, &by_inode, positions, quota, now_ms, &mut tail)?;
     }
     // Forget what the glob no longer matches (deleted, or renamed away and
     // read to its end); other globs' files are theirs to keep.
-    let live: std::collections::HashSet<&String> = matched.iter().map(|(t, _, _)| t).collect();
+    let live: std::collections::HashSet<&String> = matched.iter().map(|m| &m.text).collect();
     positions
         .files
         .retain(|path, _| !pattern.matches_with(path, PATH_MATCH) || live.contains(path));
@@ -154,23 +174,21 @@ pub(crate) fn read_glob(
 
 /// Reads one matched file on from its position, finishing the file it
 /// replaced first.
-#[allow(clippy::too_many_arguments)]
 fn follow(
-    text: &str,
-    path: &Path,
-    meta: &std::fs::Metadata,
-    by_inode: &HashMap<(u64, u64), String>,
+    file: &Matched,
+    by_inode: &HashMap<FileId, String>,
     positions: &mut FilePositions,
     quota: &mut Quota,
     now_ms: u64,
     tail: &mut Tail,
 ) -> Result<(), String> {
+    let (text, path) = (file.text.as_str(), file.path.as_path());
     let mut pos = match positions.files.remove(text) {
-        Some(pos) if pos.same_file(meta) => pos,
+        Some(pos) if pos.id() == file.id => pos,
         Some(old) => {
             // Rotated: the old inode is either another match of the glob
             // (read there), or somewhere in the folder (read here first).
-            match by_inode.get(&(old.dev, old.ino)) {
+            match by_inode.get(&old.id()) {
                 Some(now_at) => {
                     positions.files.insert(now_at.clone(), old);
                 }
@@ -178,15 +196,15 @@ fn follow(
                     positions.rotated.insert(text.to_owned(), old);
                 }
             }
-            start(meta)
+            start(file.id)
         }
-        None => match take_by_inode(positions, meta) {
+        None => match take_by_inode(positions, file.id) {
             Some(pos) => pos,
-            None => start(meta),
+            None => start(file.id),
         },
     };
     if let Some(mut old) = positions.rotated.remove(text) {
-        match find_inode(path.parent(), old.dev, old.ino) {
+        match find_inode(path.parent(), old.id()) {
             Some(rotated) => {
                 let done = read_lines(&rotated, text, &mut old, true, quota, now_ms, tail)?;
                 if !done {
@@ -201,14 +219,14 @@ fn follow(
             )),
         }
     }
-    if meta.len() < pos.offset {
+    if file.len < pos.offset {
         tail.notes
             .push(format!("{text} was truncated; reading it from the start"));
-        pos = start(meta);
+        pos = start(file.id);
     } else if !head_matches(&pos, path) {
         tail.notes
             .push(format!("{text} was replaced; reading it from the start"));
-        pos = start(meta);
+        pos = start(file.id);
     }
     if !read_lines(path, text, &mut pos, false, quota, now_ms, tail)? {
         tail.more = true;
@@ -217,10 +235,10 @@ fn follow(
     Ok(())
 }
 
-fn start(meta: &std::fs::Metadata) -> FilePos {
+fn start(id: FileId) -> FilePos {
     FilePos {
-        dev: meta.dev(),
-        ino: meta.ino(),
+        dev: id.volume,
+        ino: id.index,
         offset: 0,
         head_len: 0,
         head: String::new(),
@@ -229,30 +247,31 @@ fn start(meta: &std::fs::Metadata) -> FilePos {
 
 /// The position recorded for this inode under another path, which the
 /// file was renamed from.
-fn take_by_inode(positions: &mut FilePositions, meta: &std::fs::Metadata) -> Option<FilePos> {
+fn take_by_inode(positions: &mut FilePositions, id: FileId) -> Option<FilePos> {
     let path = positions
         .files
         .iter()
-        .find(|(_, p)| p.same_file(meta))
+        .find(|(_, p)| p.id() == id)
         .map(|(path, _)| path.clone())?;
     positions.files.remove(&path)
 }
 
-/// The file in `dir` with this device and inode.
-fn find_inode(dir: Option<&Path>, dev: u64, ino: u64) -> Option<PathBuf> {
+/// The file in `dir` with this identity.
+fn find_inode(dir: Option<&Path>, id: FileId) -> Option<PathBuf> {
     std::fs::read_dir(dir?)
         .ok()?
         .filter_map(Result::ok)
         .find(|e| {
-            std::fs::symlink_metadata(e.path())
-                .is_ok_and(|m| m.is_file() && m.dev() == dev && m.ino() == ino)
+            let path = e.path();
+            std::fs::symlink_metadata(&path)
+                .is_ok_and(|m| m.is_file() && file_id(&path, &m).is_ok_and(|f| f == id))
         })
         .map(|e| e.path())
 }
 
 fn digest_head(path: &Path, len: u64) -> Option<String> {
     let mut bytes = Vec::with_capacity(len as usize);
-    File::open(path)
+    open_shared(path)
         .ok()?
         .take(len)
         .read_to_end(&mut bytes)
@@ -286,7 +305,7 @@ fn read_lines(
     now_ms: u64,
     tail: &mut Tail,
 ) -> Result<bool, String> {
-    let file = File::open(path).map_err(|e| format!("{origin}: {e}"))?;
+    let file = open_shared(path).map_err(|e| format!("{origin}: {e}"))?;
     let mut reader = BufReader::with_capacity(64 << 10, file);
     reader
         .seek(SeekFrom::Start(pos.offset))
@@ -359,6 +378,8 @@ fn text_of(bytes: &[u8]) -> String {
     vantage_protocol::text::clip(text, MAX_LINE)
 }
 
-#[cfg(test)]
+// The grants are Unix paths (`/var/log/*.log`); Windows paths come with
+// the Event Log source (docs/design/platforms.md).
+#[cfg(all(test, unix))]
 #[path = "tail_tests.rs"]
 mod tests;
