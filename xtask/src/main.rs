@@ -24,6 +24,7 @@ mod dist;
 mod e2e;
 mod http;
 mod packages;
+mod platforms;
 mod prepare;
 mod update_agent;
 mod web;
@@ -52,6 +53,10 @@ fn main() -> anyhow::Result<()> {
         Some("smoke") => demo::smoke::start(&root),
         Some("bench") => bench::start(&root, &args[1..]),
         Some("web") => web::start(&root, &args[1..]),
+        Some("platforms") => {
+            prepare::system_packages()?;
+            platforms::check(&root)
+        }
         Some("e2e") => {
             web::install(&root)?;
             web::build(&root)?;
@@ -69,6 +74,7 @@ fn main() -> anyhow::Result<()> {
                  smoke           `test`'s first step: the demo without C or Python toolchains, then stopped by each signal\n  \
                  web [--update-types]  build the dashboard into web/dist (regenerating its API types)\n  \
                  e2e             the dashboard's browser tests (after `test` or `demo` built the binaries)\n  \
+                 platforms       `test`'s step for other systems: the agent built for Windows with its unit\n                  tests under Wine, and checked for macOS\n  \
                  bench rss|tcp500|icmp  measure the release agent's idle memory, 500 TCP checks/s,\n                        or its ICMP path against fping, ping, traceroute and mtr\n  \
                  bench ingest    the release server's ingest rate (vs COPY) and 30-day query latency\n  \
                  bench reports   a monthly SLA report over 1 000 targets on 10 agents, as JSON, HTML and PDF\n  \
@@ -179,6 +185,9 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra))?;
     e2e::start(root, &plugins)?;
+    // The agent on other systems: built for Windows with its unit tests
+    // run under Wine, and checked for macOS.
+    platforms::check(root)?;
     // Last: the release tree in the dev profile, signed with a throw-away
     // key, with every file the container images copy.
     dist::build(root, "dev", &dist::Keys::default())?;

@@ -1,5 +1,6 @@
 //! Installs what the test suite needs on a fresh machine: Debian packages
-//! (when running as root) and the `wasm32-wasip2` Rust target.
+//! (when running as root) and Rust targets (`wasm32-wasip2`, and Windows
+//! for the agent's cross build).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -57,6 +58,13 @@ const PACKAGES: &[(&str, &str)] = &[
     // which also prints PDF reports; the reports story reads their text.
     ("chromium", "/usr/bin/chromium"),
     ("poppler-utils", "/usr/bin/pdftotext"),
+    // The agent's Windows build and its unit tests under Wine
+    // (xtask/src/platforms.rs).
+    (
+        "gcc-mingw-w64-x86-64-win32",
+        "/usr/bin/x86_64-w64-mingw32-gcc",
+    ),
+    ("wine64", "/usr/lib/wine/wine64"),
 ];
 
 /// The Python plugin toolchain, from PyPI.
@@ -174,16 +182,21 @@ pub(crate) fn c_toolchain() -> anyhow::Result<()> {
 }
 
 pub(crate) fn wasm_target() -> anyhow::Result<()> {
+    rust_target("wasm32-wasip2")
+}
+
+/// Adds a Rust target with rustup unless it is installed.
+pub(crate) fn rust_target(triple: &str) -> anyhow::Result<()> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()?;
     if String::from_utf8_lossy(&installed.stdout)
         .lines()
-        .any(|l| l.trim() == "wasm32-wasip2")
+        .any(|l| l.trim() == triple)
     {
         return Ok(());
     }
-    run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))
+    run(Command::new("rustup").args(["target", "add", triple]))
 }
 
 fn is_root() -> bool {
