@@ -1,5 +1,6 @@
-//! Background jobs, run by one replica at a time (the holder of the `jobs`
-//! lease in the database): partitions ahead of time, rollups of the ranges
+//! Background jobs, run by one replica at a time (the one that leads
+//! `jobs`: an advisory lock on PostgreSQL, a lease on SQLite; see
+//! `JobStore::lead`): partitions ahead of time, rollups of the ranges
 //! that ingest marked dirty (minutes, their hours, and the days of those
 //! hours once each has ended), and retention (events by their own).
 
@@ -246,15 +247,9 @@ pub async fn retention(
             .await?)
 }
 
-/// One round of every job, if this replica holds the lease.
-pub async fn round(
-    store: &Store,
-    config: &ServerConfig,
-    telemetry: &Telemetry,
-    holder: Uuid,
-) -> StoreResult<()> {
-    let now = Utc::now();
-    let online_since = config.online_since(now);
+/// What every replica keeps up to date for `/metrics`, leader or not.
+async fn observe(store: &Store, config: &ServerConfig, telemetry: &Telemetry) -> StoreResult<()> {
+    let online_since = config.online_since(Utc::now());
     telemetry.set_agents_online(store.agents_seen_since(online_since).await?);
     let mut dropped = 0;
     let mut after: Option<String> = None;
@@ -267,11 +262,13 @@ pub async fn round(
         }
     }
     telemetry.set_agents_dropped_results(dropped);
-    let ttl = chrono::Duration::from_std(config.jobs_interval * 3)
-        .unwrap_or(chrono::Duration::seconds(30));
-    if !store.try_lease("jobs", holder, now, ttl).await? {
-        return Ok(());
-    }
+    Ok(())
+}
+
+/// One round of the singleton jobs, run by the leader.
+pub async fn round(store: &Store, config: &ServerConfig, telemetry: &Telemetry) -> StoreResult<()> {
+    let now = Utc::now();
+    let online_since = config.online_since(now);
     let raw = chrono::Duration::from_std(config.retention.raw).unwrap_or(chrono::Duration::days(7));
     store
         .ensure_partitions(now - raw, now + chrono::Duration::days(2))
@@ -286,7 +283,13 @@ pub async fn round(
     Ok(())
 }
 
-/// Runs rounds every `jobs_interval` until `stop` turns true.
+/// How often a replica makes sure it still leads, or tries to.
+const LEAD_EVERY: Duration = Duration::from_secs(1);
+
+/// Leads the jobs when no other replica does, and runs a round every
+/// `jobs_interval` while it leads (at once when it starts to); every
+/// replica observes every `jobs_interval`. Until `stop` turns true, then
+/// gives up leading.
 pub async fn run(
     store: Store,
     config: Arc<ServerConfig>,
@@ -294,17 +297,56 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let holder = Uuid::now_v7();
-    let mut tick = tokio::time::interval(config.jobs_interval);
+    // The lease's time to live (SQLite): renewed every try.
+    let ttl = chrono::Duration::from_std(config.jobs_interval * 3)
+        .unwrap_or(chrono::Duration::seconds(30));
+    let mut tick = tokio::time::interval(LEAD_EVERY.min(config.jobs_interval));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut leading = false;
+    let mut observed: Option<tokio::time::Instant> = None;
+    let mut ran: Option<tokio::time::Instant> = None;
+    let due = |last: Option<tokio::time::Instant>| {
+        last.is_none_or(|t| t.elapsed() >= config.jobs_interval)
+    };
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => break,
         }
-        if let Err(e) = round(&store, &config, &telemetry, holder).await {
+        if due(observed) {
+            observed = Some(tokio::time::Instant::now());
+            if let Err(e) = observe(&store, &config, &telemetry).await {
+                tracing::warn!(error = %e, "Counting agents for /metrics failed; trying again.");
+            }
+        }
+        let leads = match store.lead("jobs", holder, Utc::now(), ttl).await {
+            Ok(leads) => leads,
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot tell whether this replica leads the jobs; it does not, for now.");
+                false
+            }
+        };
+        if leads != leading {
+            leading = leads;
+            telemetry.set_jobs_leader(leads);
+            if leads {
+                tracing::info!("This replica leads the background jobs now.");
+                ran = None;
+            } else {
+                tracing::warn!("This replica no longer leads the background jobs.");
+            }
+        }
+        if !leads || !due(ran) {
+            continue;
+        }
+        ran = Some(tokio::time::Instant::now());
+        if let Err(e) = round(&store, &config, &telemetry).await {
             telemetry.job_failed();
             tracing::warn!(error = %e, "A background job round failed; it is retried next round.");
         }
+    }
+    if leading && let Err(e) = store.resign("jobs", holder).await {
+        tracing::warn!(error = %e, "Giving up leading the jobs failed; another replica leads once it can.");
     }
 }
 

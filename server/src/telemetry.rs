@@ -58,6 +58,7 @@ pub struct Telemetry {
     rollup_rows: AtomicU64,
     retention_deleted: AtomicU64,
     job_failures: AtomicU64,
+    jobs_leader: AtomicI64,
     audit_failures: AtomicU64,
     agents_online: AtomicI64,
     agents_dropped_results: AtomicU64,
@@ -103,6 +104,11 @@ impl Telemetry {
 
     pub fn job_failed(&self) {
         self.job_failures.fetch_add(1, Relaxed);
+    }
+
+    /// Whether this replica leads the background jobs now.
+    pub fn set_jobs_leader(&self, leads: bool) {
+        self.jobs_leader.store(leads.into(), Relaxed);
     }
 
     pub fn audit_failed(&self) {
@@ -214,6 +220,13 @@ impl Telemetry {
             "counter",
             "Background job rounds that failed.",
             self.job_failures.load(Relaxed) as f64,
+        );
+        scalar(
+            &mut out,
+            "vantage_jobs_leader",
+            "gauge",
+            "1 while this replica leads the background jobs (rollups, retention, partitions).",
+            self.jobs_leader.load(Relaxed) as f64,
         );
         scalar(
             &mut out,

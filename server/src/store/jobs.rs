@@ -1,5 +1,5 @@
 //! Primitives of the server's jobs (`crate::jobs` holds their logic once):
-//! the leader lease, dirty ranges, rollup rows, retention and partitions.
+//! leading them (a lease, or an advisory lock), dirty ranges, rollup rows, retention and partitions.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -26,6 +26,22 @@ store_trait! {
             now: DateTime<Utc>,
             ttl: chrono::Duration
         ) -> StoreResult<bool>;
+        /// Leads the singleton jobs `name`; true while `holder` does.
+        /// PostgreSQL holds a session advisory lock on a connection of its
+        /// own, which the database releases the moment that session ends
+        /// (the process killed, its connection cut): another replica leads
+        /// on its next try, with no lease to run out. SQLite, one process
+        /// by construction, takes the lease (`try_lease`).
+        async fn lead(
+            &self,
+            name: &str,
+            holder: Uuid,
+            now: DateTime<Utc>,
+            ttl: chrono::Duration
+        ) -> StoreResult<bool>;
+        /// Gives up leading `name` (a replica stopping): the next try of
+        /// another replica leads at once.
+        async fn resign(&self, name: &str, holder: Uuid) -> StoreResult<()>;
         /// Removes and returns every dirty range, ordered.
         async fn take_dirty(&self) -> StoreResult<Vec<DirtyRange>>;
         /// Puts ranges back (a rollup round failed half-way).

@@ -10,6 +10,7 @@ mod dashboard;
 mod distributions;
 mod events;
 mod latest;
+mod leader;
 mod mesh;
 mod registry;
 mod releases;

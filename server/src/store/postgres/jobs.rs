@@ -1,4 +1,4 @@
-//! Primitives of the server's jobs: leases, dirty ranges, rollup rows,
+//! Primitives of the server's jobs: leases and leading (`leader.rs`), dirty ranges, rollup rows,
 //! retention and partitions (what each storage mode does is in [`super::mode`]).
 
 use chrono::{DateTime, Utc};
@@ -32,6 +32,20 @@ impl JobStore for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(taken.rows_affected() == 1)
+    }
+
+    async fn lead(
+        &self,
+        name: &str,
+        _holder: Uuid,
+        _now: DateTime<Utc>,
+        _ttl: chrono::Duration,
+    ) -> StoreResult<bool> {
+        self.leads.lead(&self.pool, name).await
+    }
+
+    async fn resign(&self, name: &str, _holder: Uuid) -> StoreResult<()> {
+        self.leads.resign(name).await
     }
 
     async fn take_dirty(&self) -> StoreResult<Vec<DirtyRange>> {

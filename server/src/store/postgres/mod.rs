@@ -30,6 +30,7 @@ mod events;
 mod grouped;
 mod ingest;
 mod jobs;
+mod leader;
 mod mode;
 mod named;
 mod notify;
@@ -59,6 +60,8 @@ pub struct PgStore {
     tsdb_license: Option<Arc<str>>,
     /// Alert states this replica knows (see `alert_cache`).
     alerts: Arc<alert_cache::AlertCache>,
+    /// The jobs this replica leads, each on a session of its own.
+    leads: Arc<leader::Leads>,
 }
 
 fn migrator() -> Migrator {
@@ -235,6 +238,7 @@ impl PgStore {
             mode,
             tsdb_license,
             alerts: Arc::default(),
+            leads: Arc::default(),
         })
     }
 

@@ -63,6 +63,25 @@ impl JobStore for SqliteStore {
         Ok(taken.rows_affected() == 1)
     }
 
+    async fn lead(
+        &self,
+        name: &str,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> StoreResult<bool> {
+        self.try_lease(name, holder, now, ttl).await
+    }
+
+    async fn resign(&self, name: &str, holder: Uuid) -> StoreResult<()> {
+        sqlx::query("DELETE FROM leases WHERE name = ?1 AND holder = ?2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     async fn take_dirty(&self) -> StoreResult<Vec<DirtyRange>> {
         let rows = sqlx::query("DELETE FROM rollup_dirty RETURNING lo, hi")
             .fetch_all(&self.write)

@@ -1,4 +1,4 @@
-//! Job primitives: leases, dirty ranges, rollups, retention.
+//! Job primitives: leases and leading, dirty ranges, rollups, retention.
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
@@ -43,6 +43,33 @@ async fn a_lease_has_one_holder_at_a_time(backend: Backend) {
         !store.try_lease("jobs", a, at(42), ttl).await.unwrap(),
         "now b's"
     );
+}
+
+both!(one_replica_leads_at_a_time_and_hands_over_when_it_resigns);
+async fn one_replica_leads_at_a_time_and_hands_over_when_it_resigns(backend: Backend) {
+    let Some(db) = open(backend).await else {
+        return;
+    };
+    // Two replicas: two stores on one database.
+    let (one, two) = (&db.store, &Store::open(&db.url, 4).await.unwrap());
+    let (a, b, ttl) = (Uuid::now_v7(), Uuid::now_v7(), Duration::seconds(30));
+    let now = Utc::now();
+    assert!(one.lead("jobs", a, now, ttl).await.unwrap());
+    assert!(!two.lead("jobs", b, now, ttl).await.unwrap(), "a leads");
+    assert!(
+        one.lead("jobs", a, now, ttl).await.unwrap(),
+        "a still leads"
+    );
+    assert!(
+        two.lead("reports", b, now, ttl).await.unwrap(),
+        "each name has its leader"
+    );
+    one.resign("jobs", a).await.unwrap();
+    assert!(
+        two.lead("jobs", b, now, ttl).await.unwrap(),
+        "a resigned: b leads at once, no lease to run out"
+    );
+    assert!(!one.lead("jobs", a, now, ttl).await.unwrap(), "now b's");
 }
 
 both!(dirty_ranges_are_taken_once_and_can_be_put_back);

@@ -1,4 +1,5 @@
-//! PostgreSQL only: the storage mode and the daily partitions.
+//! PostgreSQL only: the storage mode, the daily partitions, and leading
+//! the jobs (a session advisory lock).
 
 use chrono::{Duration, NaiveDate};
 use sqlx::Row;
@@ -194,4 +195,44 @@ async fn partitions_follow_the_days() {
         2
     );
     assert_eq!(partitions(pg).await, days(&["20300616", "20300620"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_whose_session_the_database_ends_hands_over_at_once() {
+    let Some(db) = open(Backend::Postgres).await else {
+        return;
+    };
+    let other = Store::open(&db.url, 4).await.unwrap();
+    let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let (now, ttl) = (chrono::Utc::now(), Duration::seconds(30));
+    assert!(db.store.lead("jobs", a, now, ttl).await.unwrap());
+    assert!(!other.lead("jobs", b, now, ttl).await.unwrap());
+    // What the database does when the leader's process dies: its session
+    // ends (b's session, which holds nothing, is spared). The call waits
+    // for the session to be gone.
+    let Store::Postgres(pg) = &db.store else {
+        unreachable!("a PostgreSQL store")
+    };
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(l.pid, 5000)) FROM pg_locks l
+         JOIN pg_stat_activity s ON s.pid = l.pid
+         WHERE l.locktype = 'advisory' AND l.granted
+           AND s.datname = current_database() AND s.application_name = 'vantage-server leader'",
+    )
+    .fetch_one(pg.pool())
+    .await
+    .unwrap();
+    assert_eq!(ended, 1, "one session holds the lock");
+    assert!(
+        other.lead("jobs", b, now, ttl).await.unwrap(),
+        "the lock went with the session: b leads on its next try"
+    );
+    assert!(
+        db.store.lead("jobs", a, now, ttl).await.is_err(),
+        "a learns its session is gone"
+    );
+    assert!(
+        !db.store.lead("jobs", a, now, ttl).await.unwrap(),
+        "and then that b leads"
+    );
 }
