@@ -19,6 +19,7 @@ pub mod backup;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod fanout;
 pub mod ingest;
 pub mod jobs;
 pub mod live;
@@ -257,8 +258,9 @@ pub async fn serve(
         state.notifier.clone(),
         alerting::notify::Timing::of(&state.config),
         state.live.clone(),
-        stop,
+        stop.clone(),
     ));
+    let fanout = tokio::spawn(fanout::run(state.clone(), stop));
     // Long polls answer at once when the server stops, instead of holding it up.
     let changes = state.changes.clone();
     let shutdown = async move {
@@ -291,5 +293,6 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     let _ = jobs.await;
     let _ = notifier.await;
+    let _ = fanout.await;
     Ok(())
 }

@@ -1,10 +1,13 @@
 //! Live events for the dashboard: every stored result, every agent
 //! heartbeat and word that alerts moved, fanned out in process to the
-//! WebSockets of `/api/v1/live`.
+//! WebSockets of `/api/v1/live`, and to the other replicas' through
+//! [`crate::fanout`] when it is connected (PostgreSQL).
 //!
 //! Publishing costs nothing when nobody watches. A socket that falls behind
 //! by more than the channel holds is told to resynchronise (re-read what it
 //! shows) instead of slowing ingest down.
+
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Utc};
@@ -13,6 +16,7 @@ use tokio::sync::broadcast;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::fanout::{Fanout, Notice};
 use crate::query::Point;
 use crate::store::{LatestRow, ResultRow};
 
@@ -78,12 +82,15 @@ pub struct ResultNames {
 #[derive(Debug)]
 pub struct Live {
     tx: broadcast::Sender<Utf8Bytes>,
+    /// The other replicas, once connected.
+    outward: OnceLock<Arc<Fanout>>,
 }
 
 impl Default for Live {
     fn default() -> Live {
         Live {
             tx: broadcast::Sender::new(CAPACITY),
+            outward: OnceLock::new(),
         }
     }
 }
@@ -98,21 +105,70 @@ impl Live {
         self.tx.subscribe()
     }
 
-    pub fn publish(&self, event: LiveEvent) {
+    /// Tells the other replicas too, from now on.
+    pub fn fan_out(&self, fanout: Arc<Fanout>) {
+        let _ = self.outward.set(fanout);
+    }
+
+    fn tell(&self, notice: Notice) {
+        if let Some(fanout) = self.outward.get() {
+            fanout.send(notice);
+        }
+    }
+
+    /// Publishes to this replica's sockets only.
+    pub fn here(&self, event: LiveEvent) {
         // No receiver is not an error: nobody is watching.
         let _ = self.tx.send(event.to_text());
     }
 
-    /// Publishes the results of a stored batch.
+    /// An agent sent a heartbeat.
+    pub fn agent(&self, agent_id: Uuid, name: &str, at: DateTime<Utc>) {
+        if self.watched() {
+            self.here(LiveEvent::Agent {
+                agent_id,
+                name: name.to_owned(),
+                last_seen_at: at,
+            });
+        }
+        self.tell(Notice::Agent {
+            agent_id,
+            at,
+            name: name.to_owned(),
+        });
+    }
+
+    /// Alerts moved.
+    pub fn alerts(&self) {
+        self.here(LiveEvent::Alerts);
+        self.tell(Notice::Alerts);
+    }
+
+    /// Publishes the results of a stored batch: here when `names` were
+    /// taken (a socket watched), and to the other replicas by id.
     pub fn results(
         &self,
         agent_id: Uuid,
         agent: &str,
-        names: Vec<ResultNames>,
+        names: Option<Vec<ResultNames>>,
         rows: &[ResultRow],
     ) {
+        if let (Some(first), Some(last)) = (
+            rows.iter().map(|r| r.started_at).min(),
+            rows.iter().map(|r| r.started_at).max(),
+        ) {
+            self.tell(Notice::Results {
+                agent_id,
+                from: first,
+                to: last,
+                ids: rows.iter().map(|r| r.id).collect(),
+            });
+        }
+        let Some(names) = names else {
+            return;
+        };
         for (names, row) in names.into_iter().zip(rows) {
-            self.publish(LiveEvent::Result {
+            self.here(LiveEvent::Result {
                 result: Box::new(LatestRow {
                     check_id: row.check_id,
                     agent_id,
@@ -161,7 +217,7 @@ mod tests {
         let mut rx = live.subscribe();
         assert!(live.watched());
         for _ in 0..CAPACITY + 5 {
-            live.publish(LiveEvent::Resync);
+            live.here(LiveEvent::Resync);
         }
         assert!(matches!(
             rx.recv().await,

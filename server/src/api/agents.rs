@@ -18,7 +18,6 @@ use crate::AppState;
 use crate::audit::Audit;
 use crate::auth::{Admin, AgentCredential, Operator, TokenKind, Viewer, new_token, token_hash};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
-use crate::live::LiveEvent;
 use crate::remote::validate;
 use crate::store::{
     Actor, ActorKind, AgentRow, AgentStore as _, EnrollRefusal, NewEnrollment, RegistryStore as _,
@@ -208,13 +207,7 @@ async fn heartbeat(
         // Mesh peers probe the new addresses.
         state.changes.bump();
     }
-    if state.live.watched() {
-        state.live.publish(LiveEvent::Agent {
-            agent_id: agent.id,
-            name: agent.name,
-            last_seen_at: now,
-        });
-    }
+    state.live.agent(agent.id, &agent.name, now);
     Ok(StatusCode::NO_CONTENT)
 }
 

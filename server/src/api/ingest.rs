@@ -80,11 +80,9 @@ async fn ingest(
     if ack.replayed {
         state.telemetry.batch(BatchOutcome::Replayed);
     } else {
-        if let Some(names) = names {
-            state
-                .live
-                .results(agent.id, &agent.name, names, &rows.results);
-        }
+        state
+            .live
+            .results(agent.id, &agent.name, names, &rows.results);
         if told {
             state.notifier.wake();
         }

@@ -169,6 +169,8 @@ pub struct Changes {
     generation: watch::Sender<u64>,
     closing: AtomicBool,
     cached: Mutex<Option<Cached>>,
+    /// The other replicas, once connected.
+    outward: std::sync::OnceLock<Arc<crate::fanout::Fanout>>,
 }
 
 impl std::fmt::Debug for Changes {
@@ -186,14 +188,29 @@ impl Default for Changes {
             generation: watch::Sender::new(0),
             closing: AtomicBool::new(false),
             cached: Mutex::new(None),
+            outward: std::sync::OnceLock::new(),
         }
     }
 }
 
 impl Changes {
-    /// Something desired states depend on changed: wake the long polls.
+    /// Something desired states depend on changed: wake the long polls,
+    /// here and on the other replicas.
     pub fn bump(&self) {
+        self.bump_here();
+        if let Some(fanout) = self.outward.get() {
+            fanout.send(crate::fanout::Notice::Changes);
+        }
+    }
+
+    /// Wakes this replica's long polls only (another replica's change).
+    pub fn bump_here(&self) {
         self.generation.send_modify(|g| *g += 1);
+    }
+
+    /// Tells the other replicas too, from now on.
+    pub fn fan_out(&self, fanout: Arc<crate::fanout::Fanout>) {
+        let _ = self.outward.set(fanout);
     }
 
     /// Resolves when [`bump`](Self::bump) is next called.
@@ -204,7 +221,7 @@ impl Changes {
     /// The server is stopping: long polls answer at once.
     pub fn close(&self) {
         self.closing.store(true, Ordering::Relaxed);
-        self.bump();
+        self.bump_here();
     }
 
     pub fn closing(&self) -> bool {

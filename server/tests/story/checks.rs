@@ -19,7 +19,7 @@ use crate::support::{batch, result};
 
 mod desired;
 
-async fn put(client: &Client, spec: &Value) -> Reply {
+pub(crate) async fn put(client: &Client, spec: &Value) -> Reply {
     let name = spec["name"].as_str().unwrap_or("unnamed");
     send_json(client, Method::PUT, &format!("/api/v1/checks/{name}"), spec).await
 }
@@ -39,7 +39,7 @@ pub(crate) async fn registry(server: &TestServer) -> Packages {
     packages
 }
 
-fn port_check() -> Value {
+pub(crate) fn port_check() -> Value {
     json!({
         "name": "port", "plugin": "tcp", "version": "^1",
         "targets": ["db.example.com:5432"], "interval": "30s",
@@ -49,7 +49,7 @@ fn port_check() -> Value {
 }
 
 /// A spec with `field` changed (or removed, for `null`).
-fn with(mut spec: Value, field: &str, value: Value) -> Value {
+pub(crate) fn with(mut spec: Value, field: &str, value: Value) -> Value {
     if value.is_null() {
         spec.as_object_mut().unwrap().remove(field);
     } else {
@@ -58,7 +58,7 @@ fn with(mut spec: Value, field: &str, value: Value) -> Value {
     spec
 }
 
-async fn desired(client: &Client, if_none_match: Option<&str>, wait: u64) -> Reply {
+pub(crate) async fn desired(client: &Client, if_none_match: Option<&str>, wait: u64) -> Reply {
     let etag = if_none_match.map(|v| format!("\"{v}\""));
     let headers: Vec<(&str, &str)> = etag.iter().map(|e| ("if-none-match", e.as_str())).collect();
     client
@@ -71,7 +71,7 @@ async fn desired(client: &Client, if_none_match: Option<&str>, wait: u64) -> Rep
         .await
 }
 
-async fn place(server: &TestServer, id: Uuid, placement: Value) -> Reply {
+pub(crate) async fn place(server: &TestServer, id: Uuid, placement: Value) -> Reply {
     send_json(
         &server.admin,
         Method::PATCH,

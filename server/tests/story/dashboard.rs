@@ -17,6 +17,7 @@ use crate::support::server::{ADMIN_PASSWORD, Backend, TestServer, start};
 use crate::support::{batch, result};
 
 mod live;
+mod replicas;
 
 fn set_cookie(reply: &Reply) -> String {
     reply

@@ -131,7 +131,7 @@ pub async fn run(
             Ok(pass) => {
                 full = pass.claimed == room && room > 0;
                 if pass.routed > 0 {
-                    live.publish(crate::live::LiveEvent::Alerts);
+                    live.alerts();
                 }
             }
             Err(e) => tracing::warn!(error = %e, "Notifying failed; trying again."),

@@ -31,6 +31,7 @@ mod grouped;
 mod ingest;
 mod jobs;
 mod leader;
+mod live;
 mod mode;
 mod named;
 mod notify;

@@ -2,14 +2,22 @@
 
 use super::*;
 
-type Socket =
+pub(super) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(
     server: &TestServer,
     headers: &[(&str, &str)],
 ) -> Result<Socket, tungstenite::Error> {
-    let mut request = format!("ws://{}/api/v1/live", server.addr)
+    connect_to(&server.addr.to_string(), headers).await
+}
+
+/// The live socket of the server at `host` (`127.0.0.1:port`).
+pub(super) async fn connect_to(
+    host: &str,
+    headers: &[(&str, &str)],
+) -> Result<Socket, tungstenite::Error> {
+    let mut request = format!("ws://{host}/api/v1/live")
         .into_client_request()
         .unwrap();
     for (k, v) in headers {
@@ -22,7 +30,7 @@ async fn connect(
 }
 
 /// The next event on the socket (pings skipped), within 10 s.
-async fn next_event(socket: &mut Socket) -> Value {
+pub(super) async fn next_event(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -37,7 +45,7 @@ async fn next_event(socket: &mut Socket) -> Value {
     }
 }
 
-fn heartbeat() -> Value {
+pub(super) fn heartbeat() -> Value {
     json!({"version": "0.1.0", "started_at": Utc::now(), "addresses": ["10.1.2.3"]})
 }
 

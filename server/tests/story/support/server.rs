@@ -104,8 +104,8 @@ impl Drop for Replica {
     }
 }
 
-/// Serves the API and runs the notifier, as `vantage_server::serve` does,
-/// until the task is aborted.
+/// Serves the API and runs the notifier and the fan-out to other replicas,
+/// as `vantage_server::serve` does, until the task is aborted.
 fn serve(listener: tokio::net::TcpListener, state: AppState) -> tokio::task::JoinHandle<()> {
     let router = app(state.clone());
     tokio::spawn(async move {
@@ -117,11 +117,12 @@ fn serve(listener: tokio::net::TcpListener, state: AppState) -> tokio::task::Joi
             state.notifier.clone(),
             notify::Timing::of(&state.config),
             state.live.clone(),
-            stop,
+            stop.clone(),
         );
+        let fanout = vantage_server::fanout::run(state.clone(), stop);
         let service = router.into_make_service_with_connect_info::<PeerAddr>();
         let server = async move { axum::serve(listener, service).await.unwrap() };
-        tokio::join!(server, notifier);
+        tokio::join!(server, notifier, fanout);
     })
 }
 

@@ -1,0 +1,228 @@
+//! Live events and long-poll wake-ups across replicas (PostgreSQL only):
+//! what one replica publishes, the others hear through `LISTEN`/`NOTIFY`.
+//!
+//! - **Sending.** [`Fanout::send`] queues a [`Notice`]; a task sends the
+//!   queue every few milliseconds as one `SELECT pg_notify(…)` statement,
+//!   outside any ingest transaction (a notifying commit takes a global
+//!   lock: one a round, not one a batch), in payloads under 8000 bytes.
+//! - **Listening.** A task `LISTEN`s on a pool connection of its own and
+//!   skips what this replica sent. A results notice names the rows: they
+//!   are read back only when a page on this replica watches. A heartbeat,
+//!   alerts and changes notice carries all there is.
+//! - **Losing.** A listener whose connection dropped cannot know what it
+//!   missed: its pages get `resync` (they read what they show again) and
+//!   its long polls are woken; it then listens again. A sender that could
+//!   not send tells the others `resync` once it can.
+
+mod notice;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::{Notify, watch};
+use uuid::Uuid;
+
+pub use notice::{MAX_PAYLOAD, Notice, pack, unpack};
+
+use crate::AppState;
+use crate::live::LiveEvent;
+use crate::store::Store;
+
+/// The channel every replica of one database listens on.
+const CHANNEL: &str = "vantage_live";
+/// How long the sender gathers notices before sending them.
+const GATHER: Duration = Duration::from_millis(10);
+/// Notices queued at most: past it, the queue is replaced by one `resync`.
+const MAX_QUEUED: usize = 10_000;
+/// How long to wait after the listener or sender failed.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// This replica's outgoing notices.
+#[derive(Debug)]
+pub struct Fanout {
+    /// Who sent a payload: a listener skips its own.
+    origin: String,
+    queue: Mutex<Queue>,
+    wake: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    notices: Vec<Notice>,
+    /// Notices were dropped (the queue overflowed, a send failed).
+    lost: bool,
+}
+
+impl Fanout {
+    fn new() -> Fanout {
+        Fanout {
+            origin: Uuid::now_v7().simple().to_string(),
+            queue: Mutex::default(),
+            wake: Notify::new(),
+        }
+    }
+
+    /// Queues a notice for the other replicas.
+    pub fn send(&self, notice: Notice) {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.notices.len() >= MAX_QUEUED {
+            queue.notices.clear();
+            queue.lost = true;
+        }
+        queue.notices.push(notice);
+        drop(queue);
+        self.wake.notify_one();
+    }
+
+    /// Everything queued, led by `resync` when notices were lost.
+    fn take(&self) -> Vec<Notice> {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut notices = std::mem::take(&mut queue.notices);
+        if std::mem::take(&mut queue.lost) {
+            notices.insert(0, Notice::Resync);
+        }
+        notices
+    }
+
+    fn lost(&self) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).lost = true;
+    }
+}
+
+/// Connects this replica's live stream and long polls to the other
+/// replicas', until `stop` turns true. Does nothing on SQLite, which
+/// serves one process.
+pub async fn run(state: AppState, stop: watch::Receiver<bool>) {
+    let Store::Postgres(pg) = &state.store else {
+        return;
+    };
+    let pool = pg.pool().clone();
+    let fanout = Arc::new(Fanout::new());
+    state.live.fan_out(fanout.clone());
+    state.changes.fan_out(fanout.clone());
+    tokio::join!(
+        send(pool.clone(), fanout.clone(), stop.clone()),
+        listen(pool, state, fanout.origin.clone(), stop),
+    );
+}
+
+async fn send(pool: PgPool, fanout: Arc<Fanout>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = fanout.wake.notified() => {}
+            _ = stop.changed() => return,
+        }
+        tokio::time::sleep(GATHER).await;
+        let payloads = pack(&fanout.origin, &fanout.take());
+        if payloads.is_empty() {
+            continue;
+        }
+        let sent = sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+            .bind(CHANNEL)
+            .bind(&payloads)
+            .execute(&pool)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "Telling the other replicas failed; they will be told to resync.");
+            fanout.lost();
+            tokio::time::sleep(RETRY).await;
+            fanout.wake.notify_one();
+        }
+    }
+}
+
+async fn listen(pool: PgPool, state: AppState, origin: String, mut stop: watch::Receiver<bool>) {
+    let mut listener = loop {
+        let connected = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        tokio::select! {
+            connected = connected => match connected {
+                Ok(listener) => break listener,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Cannot listen to the other replicas yet; retrying.");
+                }
+            },
+            _ = stop.changed() => return,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(RETRY) => {}
+            _ = stop.changed() => return,
+        }
+    };
+    loop {
+        let heard = tokio::select! {
+            heard = listener.try_recv() => heard,
+            _ = stop.changed() => return,
+        };
+        match heard {
+            Ok(Some(notification)) => {
+                let (from, notices) = unpack(notification.payload());
+                if from != origin {
+                    for notice in notices {
+                        hear(&state, notice).await;
+                    }
+                }
+            }
+            Ok(None) => {
+                // Reconnected on the next try; what came meanwhile is lost.
+                tracing::warn!(
+                    "The connection listening to the other replicas dropped; pages resync."
+                );
+                state.live.here(LiveEvent::Resync);
+                state.changes.bump_here();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Listening to the other replicas failed; retrying.");
+                state.live.here(LiveEvent::Resync);
+                state.changes.bump_here();
+                tokio::select! {
+                    _ = tokio::time::sleep(RETRY) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    }
+}
+
+/// Passes one notice on to this replica's pages and long polls.
+async fn hear(state: &AppState, notice: Notice) {
+    match notice {
+        Notice::Results {
+            agent_id,
+            from,
+            to,
+            ids,
+        } => {
+            if !state.live.watched() {
+                return;
+            }
+            let Store::Postgres(pg) = &state.store else {
+                return;
+            };
+            match pg.live_results(agent_id, from, to, &ids).await {
+                Ok(events) => events.into_iter().for_each(|e| state.live.here(e)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Reading another replica's results failed; pages resync.");
+                    state.live.here(LiveEvent::Resync);
+                }
+            }
+        }
+        Notice::Agent { agent_id, at, name } => {
+            if state.live.watched() {
+                state.live.here(LiveEvent::Agent {
+                    agent_id,
+                    name,
+                    last_seen_at: at,
+                });
+            }
+        }
+        Notice::Alerts => state.live.here(LiveEvent::Alerts),
+        Notice::Changes => state.changes.bump_here(),
+        Notice::Resync => state.live.here(LiveEvent::Resync),
+    }
+}
