@@ -104,8 +104,14 @@ async fn enroll_measure_query(backend: Backend) {
         "{stats}"
     );
     assert_eq!(stats["checks"][0]["availability"], 1.0);
-    let ids = agent.stop();
-    wait_stored(&server.url, &distinct(&ids), Duration::from_secs(30)).await;
+    // While the agent runs: a stopped one ships nothing more.
+    wait_stored(
+        &server.url,
+        &distinct(&agent.printed()),
+        Duration::from_secs(30),
+    )
+    .await;
+    agent.stop();
 }
 
 /// A server whose database outlives it (restarts keep the data).
@@ -308,8 +314,15 @@ async fn the_agent_scrapes_the_servers_own_metrics_into_stored_series(backend: B
     );
     let agent = RunningAgent::start(&config);
     agent.wait_printed(6, Duration::from_secs(60));
-    let ids = agent.stop();
-    wait_stored(&server.url, &distinct(&ids), Duration::from_secs(30)).await;
+    // Waited for while the agent runs: one stopped ships nothing more, and
+    // a result printed just before the stop waits in its outbox.
+    wait_stored(
+        &server.url,
+        &distinct(&agent.printed()),
+        Duration::from_secs(30),
+    )
+    .await;
+    agent.stop();
 
     let stats = |metric: &'static str| {
         let admin = &server.admin;

@@ -82,8 +82,14 @@ async fn a_log_file_feeds_searchable_events_and_an_alert_on_their_count(backend:
     agent.wait_result("app-log", seen, Duration::from_secs(30), |r| {
         matched(r) > 0.0
     });
-    let ids = agent.stop();
-    wait_stored(&server.url, &distinct(&ids), Duration::from_secs(30)).await;
+    // While the agent runs: a stopped one ships nothing more.
+    wait_stored(
+        &server.url,
+        &distinct(&agent.printed()),
+        Duration::from_secs(30),
+    )
+    .await;
+    agent.stop();
 
     let found = admin
         .get("/api/v1/events?check=app-log&q=ERROR")
