@@ -5,8 +5,9 @@
 //!   queue every few milliseconds as one `SELECT pg_notify(…)` statement,
 //!   outside any ingest transaction (a notifying commit takes a global
 //!   lock: one a round, not one a batch), in payloads under 8000 bytes.
-//! - **Listening.** A task `LISTEN`s on a pool connection of its own and
-//!   skips what this replica sent. A results notice names the rows: they
+//! - **Listening.** A task `LISTEN`s on a connection of its own, outside
+//!   the pool (`application_name` `vantage-server listener`), and skips
+//!   what this replica sent. A results notice names the rows: they
 //!   are read back only when a page on this replica watches. A heartbeat,
 //!   alerts and changes notice carries all there is.
 //! - **Losing.** A listener whose connection dropped cannot know what it
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
@@ -134,6 +135,16 @@ async fn send(pool: PgPool, fanout: Arc<Fanout>, mut stop: watch::Receiver<bool>
 }
 
 async fn listen(pool: PgPool, state: AppState, origin: String, mut stop: watch::Receiver<bool>) {
+    // A pool of one beside the server's: the listener holds its connection
+    // for good, which would leave the ingest gate one short.
+    let options = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .application_name("vantage-server listener");
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(options);
     let mut listener = loop {
         let connected = async {
             let mut listener = PgListener::connect_with(&pool).await?;

@@ -117,7 +117,7 @@ async fn a_page_on_one_replica_sees_what_another_took_in() {
     let pool = sqlx::PgPool::connect(&a.url).await.unwrap();
     let ended: i64 = sqlx::query_scalar(
         "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity
-         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+         WHERE datname = current_database() AND application_name = 'vantage-server listener'",
     )
     .fetch_one(&pool)
     .await
