@@ -303,6 +303,7 @@ pub async fn run(
     let mut tick = tokio::time::interval(LEAD_EVERY.min(config.jobs_interval));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut leading = false;
+    let mut unsure = false;
     let mut observed: Option<tokio::time::Instant> = None;
     let mut ran: Option<tokio::time::Instant> = None;
     let due = |last: Option<tokio::time::Instant>| {
@@ -320,9 +321,15 @@ pub async fn run(
             }
         }
         let leads = match store.lead("jobs", holder, Utc::now(), ttl).await {
-            Ok(leads) => leads,
+            Ok(leads) => {
+                unsure = false;
+                leads
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "Cannot tell whether this replica leads the jobs; it does not, for now.");
+                // Once an outage, not every second of it.
+                if !std::mem::replace(&mut unsure, true) {
+                    tracing::warn!(error = %e, "Cannot tell whether this replica leads the jobs; it does not, for now.");
+                }
                 false
             }
         };

@@ -11,8 +11,8 @@
 //!   are read back only when a page on this replica watches. A heartbeat,
 //!   alerts and changes notice carries all there is.
 //! - **Losing.** A listener whose connection dropped cannot know what it
-//!   missed: its pages get `resync` (they read what they show again) and
-//!   its long polls are woken; it then listens again. A sender that could
+//!   missed: once it listens again, its pages get `resync` (they read what
+//!   they show again) and its long polls are woken. A sender that could
 //!   not send tells the others `resync` once it can.
 
 mod notice;
@@ -145,57 +145,73 @@ async fn listen(pool: PgPool, state: AppState, origin: String, mut stop: watch::
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .connect_lazy_with(options);
-    let mut listener = loop {
+    let mut lost = false;
+    loop {
+        let Some(mut listener) = connect(&pool, &mut stop).await else {
+            return;
+        };
+        if lost {
+            // Listening again: what came while it was not is unknown, so
+            // pages read again now, and long polls look again.
+            tracing::info!("Listening to the other replicas again; pages resync.");
+            state.live.here(LiveEvent::Resync);
+            state.changes.bump_here();
+        }
+        lost = true;
+        loop {
+            let heard = tokio::select! {
+                heard = listener.try_recv() => heard,
+                _ = stop.changed() => return,
+            };
+            match heard {
+                Ok(Some(notification)) => {
+                    let (from, notices) = unpack(notification.payload());
+                    if from != origin {
+                        for notice in notices {
+                            hear(&state, notice).await;
+                        }
+                    }
+                }
+                Ok(None) => {
+                    tracing::warn!("The connection listening to the other replicas dropped.");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "Listening to the other replicas failed.");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// A listener on [`CHANNEL`], retried every [`RETRY`] (a warning for the
+/// first failure only); `None` once `stop` turns true.
+async fn connect(pool: &PgPool, stop: &mut watch::Receiver<bool>) -> Option<PgListener> {
+    let mut warned = false;
+    loop {
         let connected = async {
-            let mut listener = PgListener::connect_with(&pool).await?;
+            let mut listener = PgListener::connect_with(pool).await?;
+            // Reconnected by `connect` after a loss, so that the resync
+            // comes once it listens again.
+            listener.eager_reconnect(false);
             listener.listen(CHANNEL).await?;
             Ok::<_, sqlx::Error>(listener)
         };
         tokio::select! {
             connected = connected => match connected {
-                Ok(listener) => break listener,
-                Err(e) => {
-                    tracing::warn!(error = %e, "Cannot listen to the other replicas yet; retrying.");
+                Ok(listener) => return Some(listener),
+                Err(e) if !warned => {
+                    warned = true;
+                    tracing::warn!(error = %e, "Cannot listen to the other replicas yet; retrying every second.");
                 }
+                Err(_) => {}
             },
-            _ = stop.changed() => return,
+            _ = stop.changed() => return None,
         }
         tokio::select! {
             _ = tokio::time::sleep(RETRY) => {}
-            _ = stop.changed() => return,
-        }
-    };
-    loop {
-        let heard = tokio::select! {
-            heard = listener.try_recv() => heard,
-            _ = stop.changed() => return,
-        };
-        match heard {
-            Ok(Some(notification)) => {
-                let (from, notices) = unpack(notification.payload());
-                if from != origin {
-                    for notice in notices {
-                        hear(&state, notice).await;
-                    }
-                }
-            }
-            Ok(None) => {
-                // Reconnected on the next try; what came meanwhile is lost.
-                tracing::warn!(
-                    "The connection listening to the other replicas dropped; pages resync."
-                );
-                state.live.here(LiveEvent::Resync);
-                state.changes.bump_here();
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "Listening to the other replicas failed; retrying.");
-                state.live.here(LiveEvent::Resync);
-                state.changes.bump_here();
-                tokio::select! {
-                    _ = tokio::time::sleep(RETRY) => {}
-                    _ = stop.changed() => return,
-                }
-            }
+            _ = stop.changed() => return None,
         }
     }
 }
