@@ -77,6 +77,22 @@ pub struct ResultNames {
     pub plugin: String,
 }
 
+/// A notice queued for the other replicas: await [`Told::sent`] before
+/// acknowledging what it tells.
+#[derive(Debug)]
+pub struct Told {
+    fanout: Arc<Fanout>,
+    number: u64,
+}
+
+impl Told {
+    /// Returns once the notice was sent (or given up, or after
+    /// [`crate::fanout::ACK_WAIT`]).
+    pub async fn sent(self) {
+        self.fanout.sent(self.number).await
+    }
+}
+
 /// The in-process fan-out of live events, each serialised once for every
 /// watcher.
 #[derive(Debug)]
@@ -110,10 +126,13 @@ impl Live {
         let _ = self.outward.set(fanout);
     }
 
-    fn tell(&self, notice: Notice) {
-        if let Some(fanout) = self.outward.get() {
-            fanout.send(notice);
-        }
+    fn tell(&self, notice: Notice) -> Option<Told> {
+        let fanout = self.outward.get()?;
+        let number = fanout.send(notice);
+        Some(Told {
+            fanout: fanout.clone(),
+            number,
+        })
     }
 
     /// Publishes to this replica's sockets only.
@@ -145,27 +164,29 @@ impl Live {
     }
 
     /// Publishes the results of a stored batch: here when `names` were
-    /// taken (a socket watched), and to the other replicas by id.
+    /// taken (a socket watched), and to the other replicas by id; what
+    /// tells when they were told.
     pub fn results(
         &self,
         agent_id: Uuid,
         agent: &str,
         names: Option<Vec<ResultNames>>,
         rows: &[ResultRow],
-    ) {
-        if let (Some(first), Some(last)) = (
+    ) -> Option<Told> {
+        let told = match (
             rows.iter().map(|r| r.started_at).min(),
             rows.iter().map(|r| r.started_at).max(),
         ) {
-            self.tell(Notice::Results {
+            (Some(first), Some(last)) => self.tell(Notice::Results {
                 agent_id,
                 from: first,
                 to: last,
                 ids: rows.iter().map(|r| r.id).collect(),
-            });
-        }
+            }),
+            _ => None,
+        };
         let Some(names) = names else {
-            return;
+            return told;
         };
         for (names, row) in names.into_iter().zip(rows) {
             self.here(LiveEvent::Result {
@@ -203,6 +224,7 @@ impl Live {
                     .collect(),
             });
         }
+        told
     }
 }
 

@@ -77,12 +77,15 @@ async fn ingest(
         .resolve(&state.store, agent.id, batch_id, valid, outbox, alerts)
         .await?;
     let Ingested { ack, told } = state.store.ingest(&rows, now).await?;
+    drop((_permit, _inflight));
+    // Announced again when replayed: the replica that stored it may have
+    // died before telling the others.
+    let announced = state
+        .live
+        .results(agent.id, &agent.name, names, &rows.results);
     if ack.replayed {
         state.telemetry.batch(BatchOutcome::Replayed);
     } else {
-        state
-            .live
-            .results(agent.id, &agent.name, names, &rows.results);
         if told {
             state.notifier.wake();
         }
@@ -90,6 +93,10 @@ async fn ingest(
         state
             .telemetry
             .stored(ack.accepted, ack.duplicates, ack.expired, ack.samples);
+    }
+    // Acknowledged once the other replicas were told (PostgreSQL).
+    if let Some(announced) = announced {
+        announced.sent().await;
     }
     Ok(axum::Json(ack))
 }

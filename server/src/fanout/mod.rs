@@ -10,6 +10,10 @@
 //!   what this replica sent. A results notice names the rows: they
 //!   are read back only when a page on this replica watches. A heartbeat,
 //!   alerts and changes notice carries all there is.
+//! - **Acknowledging.** Ingest answers an agent only once the notice of
+//!   its batch was sent ([`Fanout::sent`], at most [`ACK_WAIT`]), and a
+//!   replayed batch is announced again: a replica killed between storing
+//!   and telling leaves no acknowledged batch untold.
 //! - **Losing.** A listener whose connection dropped cannot know what it
 //!   missed: once it listens again, its pages get `resync` (they read what
 //!   they show again) and its long polls are woken. A sender that could
@@ -17,6 +21,7 @@
 
 mod notice;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,6 +44,9 @@ const GATHER: Duration = Duration::from_millis(10);
 const MAX_QUEUED: usize = 10_000;
 /// How long to wait after the listener or sender failed.
 const RETRY: Duration = Duration::from_secs(1);
+/// How long ingest waits for its notice to be sent before it answers
+/// anyway (the others are then told to resync).
+pub const ACK_WAIT: Duration = Duration::from_secs(1);
 
 /// This replica's outgoing notices.
 #[derive(Debug)]
@@ -47,6 +55,10 @@ pub struct Fanout {
     origin: String,
     queue: Mutex<Queue>,
     wake: Notify,
+    /// The number of notices queued so far.
+    queued: AtomicU64,
+    /// The number of the last notice sent (or given up as lost).
+    sent: watch::Sender<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -62,29 +74,41 @@ impl Fanout {
             origin: Uuid::now_v7().simple().to_string(),
             queue: Mutex::default(),
             wake: Notify::new(),
+            queued: AtomicU64::new(0),
+            sent: watch::Sender::new(0),
         }
     }
 
-    /// Queues a notice for the other replicas.
-    pub fn send(&self, notice: Notice) {
+    /// Queues a notice for the other replicas; its number, for [`sent`](Self::sent).
+    pub fn send(&self, notice: Notice) -> u64 {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         if queue.notices.len() >= MAX_QUEUED {
             queue.notices.clear();
             queue.lost = true;
         }
         queue.notices.push(notice);
+        let number = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
         drop(queue);
         self.wake.notify_one();
+        number
     }
 
-    /// Everything queued, led by `resync` when notices were lost.
-    fn take(&self) -> Vec<Notice> {
+    /// Returns once notice `number` was sent, or given up as lost (the
+    /// others then told to resync), or after [`ACK_WAIT`].
+    pub async fn sent(&self, number: u64) {
+        let mut sent = self.sent.subscribe();
+        let _ = tokio::time::timeout(ACK_WAIT, sent.wait_for(|n| *n >= number)).await;
+    }
+
+    /// Everything queued, led by `resync` when notices were lost, and the
+    /// number of the last.
+    fn take(&self) -> (Vec<Notice>, u64) {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         let mut notices = std::mem::take(&mut queue.notices);
         if std::mem::take(&mut queue.lost) {
             notices.insert(0, Notice::Resync);
         }
-        notices
+        (notices, self.queued.load(Ordering::Relaxed))
     }
 
     fn lost(&self) {
@@ -116,21 +140,24 @@ async fn send(pool: PgPool, fanout: Arc<Fanout>, mut stop: watch::Receiver<bool>
             _ = stop.changed() => return,
         }
         tokio::time::sleep(GATHER).await;
-        let payloads = pack(&fanout.origin, &fanout.take());
-        if payloads.is_empty() {
-            continue;
+        let (notices, last) = fanout.take();
+        let payloads = pack(&fanout.origin, &notices);
+        if !payloads.is_empty() {
+            let sent = sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+                .bind(CHANNEL)
+                .bind(&payloads)
+                .execute(&pool)
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "Telling the other replicas failed; they will be told to resync.");
+                fanout.lost();
+                fanout.sent.send_replace(last);
+                tokio::time::sleep(RETRY).await;
+                fanout.wake.notify_one();
+                continue;
+            }
         }
-        let sent = sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
-            .bind(CHANNEL)
-            .bind(&payloads)
-            .execute(&pool)
-            .await;
-        if let Err(e) = sent {
-            tracing::warn!(error = %e, "Telling the other replicas failed; they will be told to resync.");
-            fanout.lost();
-            tokio::time::sleep(RETRY).await;
-            fanout.wake.notify_one();
-        }
+        fanout.sent.send_replace(last);
     }
 }
 

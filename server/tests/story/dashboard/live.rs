@@ -127,9 +127,14 @@ async fn live_stream(backend: Backend) {
         );
     }
 
-    // A re-sent batch stores nothing and tells nothing: the next event is
-    // the next heartbeat.
-    agent.post("/api/v1/ingest", &b).await.expect(200);
+    // A re-sent batch stores nothing but is told again, the same result: a
+    // server that died between storing and telling told nothing the first
+    // time. Then the next heartbeat.
+    let replayed = agent.post("/api/v1/ingest", &b).await.expect(200).json();
+    assert_eq!(replayed["replayed"], true, "{replayed}");
+    let again = next_event(&mut socket).await;
+    assert_eq!(again["type"], "result", "{again}");
+    assert_eq!(again["result"]["result_id"], one["id"]);
     agent
         .post("/api/v1/agents/heartbeat", &heartbeat())
         .await

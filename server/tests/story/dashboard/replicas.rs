@@ -26,6 +26,16 @@ async fn event_within(socket: &mut Socket, wait: Duration) -> Option<Value> {
     }
 }
 
+/// The next result event, other events skipped.
+async fn next_result(socket: &mut Socket) -> Value {
+    loop {
+        let event = next_event(socket).await;
+        if event["type"] == "result" {
+            return event;
+        }
+    }
+}
+
 /// Sends `send` until `socket` shows an event `wanted` accepts (the other
 /// replica's listener may still be connecting), for up to 20 s.
 async fn until_heard<F, Fut>(
@@ -80,16 +90,9 @@ async fn a_page_on_one_replica_sees_what_another_took_in() {
     // A result stored by A, read back by B as A published it.
     let started = Utc::now() - chrono::Duration::seconds(5);
     let one = result("edge-fan", "ping-gw", started, &[0.010, 0.012]);
-    agent
-        .post("/api/v1/ingest", &batch(vec![one.clone()]))
-        .await
-        .expect(200);
-    let event = loop {
-        let event = next_event(&mut socket).await;
-        if event["type"] == "result" {
-            break event;
-        }
-    };
+    let sent = batch(vec![one.clone()]);
+    agent.post("/api/v1/ingest", &sent).await.expect(200);
+    let event = next_result(&mut socket).await;
     let r = &event["result"];
     assert_eq!(r["result_id"], one["id"], "{event}");
     assert_eq!(
@@ -111,6 +114,14 @@ async fn a_page_on_one_replica_sees_what_another_took_in() {
     );
     // Two rtt samples, rtt_avg, loss, and the check_up sample.
     assert_eq!(event["samples"].as_array().unwrap().len(), 5, "{event}");
+
+    // Sent again (its answer lost): stored once, announced again, since the
+    // replica that stored it may have died before it told the others.
+    let replayed = agent.post("/api/v1/ingest", &sent).await.expect(200).json();
+    assert_eq!(replayed["replayed"], true, "{replayed}");
+    let again = next_result(&mut socket).await;
+    assert_eq!(again["result"]["result_id"], one["id"], "{again}");
+    assert_eq!(again["samples"], event["samples"]);
 
     // Both replicas' listeners dropped: B's page is told to resync, and B
     // listens again.
