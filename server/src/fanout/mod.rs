@@ -1,10 +1,11 @@
 //! Live events and long-poll wake-ups across replicas (PostgreSQL only):
 //! what one replica publishes, the others hear through `LISTEN`/`NOTIFY`.
 //!
-//! - **Sending.** [`Fanout::send`] queues a [`Notice`]; a task sends the
-//!   queue every few milliseconds as one `SELECT pg_notify(…)` statement,
-//!   outside any ingest transaction (a notifying commit takes a global
-//!   lock: one a round, not one a batch), in payloads under 8000 bytes.
+//! - **Sending.** [`Fanout::send`] queues a [`Notice`]; a task sends what
+//!   is queued as one `SELECT pg_notify(…)` statement, outside any ingest
+//!   transaction, in payloads under 8000 bytes: at once when it is idle,
+//!   and what came meanwhile as the next statement when it is not (a
+//!   notifying commit takes a global lock: one a round, not one a batch).
 //! - **Listening.** A task `LISTEN`s on a connection of its own, outside
 //!   the pool (`application_name` `vantage-server listener`), and skips
 //!   what this replica sent. A results notice names the rows: they
@@ -38,8 +39,6 @@ use crate::store::Store;
 
 /// The channel every replica of one database listens on.
 const CHANNEL: &str = "vantage_live";
-/// How long the sender gathers notices before sending them.
-const GATHER: Duration = Duration::from_millis(10);
 /// Notices queued at most: past it, the queue is replaced by one `resync`.
 const MAX_QUEUED: usize = 10_000;
 /// How long to wait after the listener or sender failed.
@@ -139,7 +138,6 @@ async fn send(pool: PgPool, fanout: Arc<Fanout>, mut stop: watch::Receiver<bool>
             _ = fanout.wake.notified() => {}
             _ = stop.changed() => return,
         }
-        tokio::time::sleep(GATHER).await;
         let (notices, last) = fanout.take();
         let payloads = pack(&fanout.origin, &notices);
         if !payloads.is_empty() {
