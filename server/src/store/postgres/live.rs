@@ -9,9 +9,10 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::PgStore;
+use super::series::latest_row;
 use crate::live::{LiveDistribution, LiveEvent, LiveSample};
 use crate::query::Point;
-use crate::store::{LatestRow, StoreResult, status_from_code, values_from_bytes};
+use crate::store::{StoreResult, values_from_bytes};
 
 impl PgStore {
     /// The results `ids` of `agent_id`, whose runs started within
@@ -25,7 +26,7 @@ impl PgStore {
         ids: &[Uuid],
     ) -> StoreResult<Vec<LiveEvent>> {
         let rows = sqlx::query(
-            "SELECT c.id AS check_id, a.name AS agent, c.name AS check_name, c.target, c.plugin,
+            "SELECT c.id AS check_id, c.agent_id, a.name AS agent, c.name AS check_name, c.target, c.plugin,
                     r.plugin_version, r.id AS result_id, r.status, r.started_at, r.duration, r.message
              FROM results r
              JOIN checks c ON c.id = r.check_id
@@ -40,20 +41,7 @@ impl PgStore {
         .await?;
         let mut results = HashMap::with_capacity(rows.len());
         for row in &rows {
-            let latest = LatestRow {
-                check_id: row.try_get::<i32, _>("check_id")?.into(),
-                agent_id,
-                agent: row.try_get("agent")?,
-                check: row.try_get("check_name")?,
-                target: row.try_get("target")?,
-                plugin: row.try_get("plugin")?,
-                plugin_version: row.try_get("plugin_version")?,
-                result_id: row.try_get("result_id")?,
-                status: status_from_code(row.try_get::<i16, _>("status")?.into())?,
-                started_at: row.try_get("started_at")?,
-                duration: row.try_get("duration")?,
-                message: row.try_get("message")?,
-            };
+            let latest = latest_row(row)?;
             results.insert(latest.result_id, (latest, Vec::new(), Vec::new()));
         }
         let runs: Vec<Uuid> = results.keys().copied().collect();

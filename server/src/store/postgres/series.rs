@@ -16,6 +16,27 @@ fn raw_point(row: &PgRow) -> StoreResult<RawPoint> {
     })
 }
 
+/// A row of `checks c JOIN agents a` with a result `r`, selected as
+/// `c.id AS check_id, c.agent_id, a.name AS agent, c.name AS check_name,
+/// c.target, c.plugin, r.plugin_version, r.id AS result_id, r.status,
+/// r.started_at, r.duration, r.message`.
+pub(super) fn latest_row(row: &PgRow) -> StoreResult<LatestRow> {
+    Ok(LatestRow {
+        check_id: row.try_get::<i32, _>("check_id")?.into(),
+        agent_id: row.try_get("agent_id")?,
+        agent: row.try_get("agent")?,
+        check: row.try_get("check_name")?,
+        target: row.try_get("target")?,
+        plugin: row.try_get("plugin")?,
+        plugin_version: row.try_get("plugin_version")?,
+        result_id: row.try_get("result_id")?,
+        status: status_from_code(row.try_get::<i16, _>("status")?.into())?,
+        started_at: row.try_get("started_at")?,
+        duration: row.try_get("duration")?,
+        message: row.try_get("message")?,
+    })
+}
+
 fn raw_distribution(row: &PgRow) -> StoreResult<RawDistribution> {
     Ok(RawDistribution {
         series_id: row.try_get::<i32, _>("series_id")?.into(),
@@ -44,24 +65,7 @@ impl SeriesStore for PgStore {
         .bind(agent_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(LatestRow {
-                    check_id: row.try_get::<i32, _>("check_id")?.into(),
-                    agent_id: row.try_get("agent_id")?,
-                    agent: row.try_get("agent")?,
-                    check: row.try_get("check_name")?,
-                    target: row.try_get("target")?,
-                    plugin: row.try_get("plugin")?,
-                    plugin_version: row.try_get("plugin_version")?,
-                    result_id: row.try_get("result_id")?,
-                    status: status_from_code(row.try_get::<i16, _>("status")?.into())?,
-                    started_at: row.try_get("started_at")?,
-                    duration: row.try_get("duration")?,
-                    message: row.try_get("message")?,
-                })
-            })
-            .collect()
+        rows.iter().map(latest_row).collect()
     }
 
     async fn series(&self, filter: &SeriesFilter) -> StoreResult<Vec<SeriesRow>> {
