@@ -35,6 +35,14 @@ async fn login(url: &str) -> Client {
     crate::support::http::login(url, PASSWORD).await
 }
 
+/// Waits until every result `agent` printed is stored, then stops it. In
+/// that order: a stopped agent ships nothing more, and a result printed
+/// just before the stop waits in its outbox for the next start.
+async fn stop_once_stored(url: &str, agent: RunningAgent) {
+    wait_stored(url, &distinct(&agent.printed()), Duration::from_secs(30)).await;
+    agent.stop();
+}
+
 /// Waits until every id in `want` is stored; returns what is stored.
 async fn wait_stored(url: &str, want: &BTreeSet<Uuid>, limit: Duration) -> Vec<Uuid> {
     let start = Instant::now();
@@ -104,14 +112,7 @@ async fn enroll_measure_query(backend: Backend) {
         "{stats}"
     );
     assert_eq!(stats["checks"][0]["availability"], 1.0);
-    // While the agent runs: a stopped one ships nothing more.
-    wait_stored(
-        &server.url,
-        &distinct(&agent.printed()),
-        Duration::from_secs(30),
-    )
-    .await;
-    agent.stop();
+    stop_once_stored(&server.url, agent).await;
 }
 
 /// A server whose database outlives it (restarts keep the data).
@@ -314,15 +315,7 @@ async fn the_agent_scrapes_the_servers_own_metrics_into_stored_series(backend: B
     );
     let agent = RunningAgent::start(&config);
     agent.wait_printed(6, Duration::from_secs(60));
-    // Waited for while the agent runs: one stopped ships nothing more, and
-    // a result printed just before the stop waits in its outbox.
-    wait_stored(
-        &server.url,
-        &distinct(&agent.printed()),
-        Duration::from_secs(30),
-    )
-    .await;
-    agent.stop();
+    stop_once_stored(&server.url, agent).await;
 
     let stats = |metric: &'static str| {
         let admin = &server.admin;

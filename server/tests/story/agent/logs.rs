@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{enrollment_token, wait_stored};
+use super::{enrollment_token, stop_once_stored};
 use crate::alerts::put;
 use crate::both;
-use crate::support::agent::{AgentHome, RunningAgent, distinct};
+use crate::support::agent::{AgentHome, RunningAgent};
 use crate::support::server::{Backend, start};
 
 fn append(path: &std::path::Path, text: &str) {
@@ -82,14 +82,7 @@ async fn a_log_file_feeds_searchable_events_and_an_alert_on_their_count(backend:
     agent.wait_result("app-log", seen, Duration::from_secs(30), |r| {
         matched(r) > 0.0
     });
-    // While the agent runs: a stopped one ships nothing more.
-    wait_stored(
-        &server.url,
-        &distinct(&agent.printed()),
-        Duration::from_secs(30),
-    )
-    .await;
-    agent.stop();
+    stop_once_stored(&server.url, agent).await;
 
     let found = admin
         .get("/api/v1/events?check=app-log&q=ERROR")
