@@ -20,6 +20,7 @@
 //!   they show again) and its long polls are woken. A sender that could
 //!   not send tells the others `resync` once it can.
 
+mod hear;
 mod notice;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +37,7 @@ pub use notice::{MAX_PAYLOAD, Notice, pack, unpack};
 use crate::AppState;
 use crate::live::LiveEvent;
 use crate::store::Store;
+use hear::Heard;
 
 /// The channel every replica of one database listens on.
 const CHANNEL: &str = "vantage_live";
@@ -159,7 +161,24 @@ async fn send(pool: PgPool, fanout: Arc<Fanout>, mut stop: watch::Receiver<bool>
     }
 }
 
-async fn listen(pool: PgPool, state: AppState, origin: String, mut stop: watch::Receiver<bool>) {
+/// Listens to the other replicas, and passes what they tell on: two
+/// tasks, so that notifications are taken off the connection while rows
+/// are read (PostgreSQL holds back what a listener does not read).
+async fn listen(pool: PgPool, state: AppState, origin: String, stop: watch::Receiver<bool>) {
+    let heard = Arc::new(Heard::default());
+    tokio::join!(
+        receive(pool, &state, &origin, &heard, stop.clone()),
+        hear::pass_on(&state, &heard, stop),
+    );
+}
+
+async fn receive(
+    pool: PgPool,
+    state: &AppState,
+    origin: &str,
+    heard: &Heard,
+    mut stop: watch::Receiver<bool>,
+) {
     // A pool of one beside the server's: the listener holds its connection
     // for good, which would leave the ingest gate one short.
     let options = pool
@@ -184,17 +203,15 @@ async fn listen(pool: PgPool, state: AppState, origin: String, mut stop: watch::
         }
         lost = true;
         loop {
-            let heard = tokio::select! {
-                heard = listener.try_recv() => heard,
+            let notification = tokio::select! {
+                notification = listener.try_recv() => notification,
                 _ = stop.changed() => return,
             };
-            match heard {
+            match notification {
                 Ok(Some(notification)) => {
                     let (from, notices) = unpack(notification.payload());
                     if from != origin {
-                        for notice in notices {
-                            hear(&state, notice).await;
-                        }
+                        heard.push(notices);
                     }
                 }
                 Ok(None) => {
@@ -238,43 +255,5 @@ async fn connect(pool: &PgPool, stop: &mut watch::Receiver<bool>) -> Option<PgLi
             _ = tokio::time::sleep(RETRY) => {}
             _ = stop.changed() => return None,
         }
-    }
-}
-
-/// Passes one notice on to this replica's pages and long polls.
-async fn hear(state: &AppState, notice: Notice) {
-    match notice {
-        Notice::Results {
-            agent_id,
-            from,
-            to,
-            ids,
-        } => {
-            if !state.live.watched() {
-                return;
-            }
-            let Store::Postgres(pg) = &state.store else {
-                return;
-            };
-            match pg.live_results(agent_id, from, to, &ids).await {
-                Ok(events) => events.into_iter().for_each(|e| state.live.here(e)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "Reading another replica's results failed; pages resync.");
-                    state.live.here(LiveEvent::Resync);
-                }
-            }
-        }
-        Notice::Agent { agent_id, at, name } => {
-            if state.live.watched() {
-                state.live.here(LiveEvent::Agent {
-                    agent_id,
-                    name,
-                    last_seen_at: at,
-                });
-            }
-        }
-        Notice::Alerts => state.live.here(LiveEvent::Alerts),
-        Notice::Changes => state.changes.bump_here(),
-        Notice::Resync => state.live.here(LiveEvent::Resync),
     }
 }

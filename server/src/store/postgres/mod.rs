@@ -52,6 +52,8 @@ use sqlx::{Row, SqlSafeStr};
 
 use super::*;
 
+pub use live::Named;
+
 /// The server's PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PgStore {
