@@ -58,6 +58,9 @@ const PACKAGES: &[(&str, &str)] = &[
     // which also prints PDF reports; the reports story reads their text.
     ("chromium", "/usr/bin/chromium"),
     ("poppler-utils", "/usr/bin/pdftotext"),
+    // The scale story balances three server replicas behind a real HAProxy
+    // (server/tests/story/scale.rs).
+    ("haproxy", "/usr/sbin/haproxy"),
     // The agent's Windows build and its unit tests under Wine
     // (xtask/src/platforms.rs).
     (

@@ -15,7 +15,7 @@ const PASSWORD: &str = "leader-story-password";
 const FAILOVER: Duration = Duration::from_secs(10);
 
 /// A replica's `vantage_jobs_leader` and `vantage_rollup_runs_total`.
-async fn jobs(server: &ServerProcess) -> (bool, u64) {
+pub(crate) async fn jobs(server: &ServerProcess) -> (bool, u64) {
     let text = Client::new(&server.url)
         .get("/metrics")
         .await
@@ -34,7 +34,10 @@ async fn jobs(server: &ServerProcess) -> (bool, u64) {
 
 /// Waits until exactly one of `servers` leads and has run a round since
 /// `rounds_before` (its rounds then); returns its index and the wait.
-async fn one_leader(servers: &[ServerProcess], rounds_before: &[u64]) -> (usize, Duration) {
+pub(crate) async fn one_leader(
+    servers: &[ServerProcess],
+    rounds_before: &[u64],
+) -> (usize, Duration) {
     let start = Instant::now();
     loop {
         let mut leaders = Vec::new();
@@ -58,7 +61,7 @@ async fn one_leader(servers: &[ServerProcess], rounds_before: &[u64]) -> (usize,
     }
 }
 
-async fn rounds(servers: &[ServerProcess]) -> Vec<u64> {
+pub(crate) async fn rounds(servers: &[ServerProcess]) -> Vec<u64> {
     let mut all = Vec::new();
     for server in servers {
         all.push(jobs(server).await.1);

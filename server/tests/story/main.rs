@@ -17,6 +17,7 @@ mod releases;
 mod remote;
 mod reports;
 mod rules;
+mod scale;
 mod security;
 mod single;
 mod storage;

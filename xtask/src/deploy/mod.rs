@@ -8,6 +8,8 @@
 //! - `deploy/docker/*.Dockerfile`: hadolint, and checkov's Dockerfile checks;
 //!   [`image_sources`] holds each image's copies to the tree `dist` stages;
 //! - `deploy/compose/compose.yaml`: the Compose specification's schema;
+//! - `deploy/haproxy/haproxy.cfg`: `haproxy -c` (the scale story also runs
+//!   it, `server/tests/story/scale.rs`);
 //! - `deploy/helm/vantage`: rendered by Helm's own SDK with the default
 //!   values and `ci/production-values.yaml` into `target/deploy/`, each
 //!   checked against the Kubernetes schemas (strict: no unknown field), the
@@ -37,6 +39,9 @@ pub(crate) fn check(root: &Path) -> anyhow::Result<()> {
     run(Command::new(tools.join("check-jsonschema"))
         .args(["--builtin-schema", "vendor.compose-spec"])
         .arg(root.join("deploy/compose/compose.yaml")))?;
+    run(Command::new("haproxy")
+        .args(["-c", "-f"])
+        .arg(root.join("deploy/haproxy/haproxy.cfg")))?;
     chart(root, &tools, &checkov)?;
     run(Command::new(tools.join("actionlint"))
         .current_dir(root)

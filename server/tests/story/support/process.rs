@@ -103,9 +103,14 @@ impl HeldPort {
 
     /// Lets go of the port and starts the server on it again.
     pub fn restart(self, database_url: &str, password: &str) -> ServerProcess {
+        self.restart_with(database_url, password, &[])
+    }
+
+    /// As [`HeldPort::restart`], with extra flags.
+    pub fn restart_with(self, database_url: &str, password: &str, extra: &[&str]) -> ServerProcess {
         let port = self.port;
         drop(self.socket);
-        ServerProcess::start(database_url, port, password)
+        ServerProcess::start_with(database_url, port, password, extra)
     }
 }
 
