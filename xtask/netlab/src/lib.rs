@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+mod balancer;
 mod error;
 mod exec;
 mod lab;
@@ -37,6 +38,7 @@ mod plan;
 
 use std::process::Command;
 
+pub use balancer::{Balancer, HAPROXY, REPLICA_HEADER, render as render_balancer};
 pub use error::Error;
 pub use exec::{Process, command, output, run, spawn};
 pub use lab::{FORWARDING, HELPER_LIMIT, ICMP_UNLIMITED, Lab, PING_SOCKETS, line_routes};
