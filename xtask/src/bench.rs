@@ -17,10 +17,13 @@
 //!   as JSON, HTML and PDF (see [`ingest`]'s `reports`).
 //! - `dashboard`: result → page latency and page load with 500 agents (see
 //!   [`dashboard`]).
+//! - `scale`: ingest through HAProxy with 1, 2 and 3 server replicas, the
+//!   agents held at one batch every 10 s, the live delay across replicas
+//!   and the leader's failover (see [`ingest`]'s `scale`).
 //! - `update`: a rollout over 10 agents, and each agent's missed schedule
 //!   across its update against a plain restart (see [`update`]).
 //!
-//! `rss`, `ingest`, `alerts`, `reports` and `update` append their figures to `docs/bench-history.csv`
+//! `rss`, `ingest`, `alerts`, `reports`, `scale` and `update` append their figures to `docs/bench-history.csv`
 //! (see [`record`]).
 
 mod dashboard;
@@ -63,10 +66,11 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
                 | "dashboard"
                 | "update"
                 | "instantiate"
+                | "scale"
         )
     ) {
         bail!(
-            "usage: cargo xtask bench rss|tcp500|icmp|ingest|alerts|reports|dashboard|update|instantiate"
+            "usage: cargo xtask bench rss|tcp500|icmp|ingest|alerts|reports|dashboard|update|instantiate|scale"
         );
     }
     if which == Some("instantiate") {
@@ -77,6 +81,9 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     }
     if which == Some("alerts") {
         return ingest::alerts(root, &args[1..]);
+    }
+    if which == Some("scale") {
+        return ingest::scale(root, &args[1..]);
     }
     if which == Some("reports") {
         return ingest::reports(root, &args[1..]);

@@ -27,10 +27,20 @@ pub(crate) struct Response {
     pub(crate) status: u16,
     /// `Retry-After` in seconds, on 429 and 503.
     pub(crate) retry_after: Option<u64>,
+    /// Every header, names in lower case.
+    pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
 }
 
 impl Response {
+    /// The value of header `name` (lower case), if it was sent.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
@@ -135,6 +145,7 @@ impl Client {
             .and_then(|s| s.parse().ok())
             .with_context(|| format!("bad status line {line:?}"))?;
         let (mut length, mut chunked, mut close, mut retry_after) = (None, false, false, None);
+        let mut all = Vec::new();
         loop {
             read_line(conn, &mut line)?;
             let l = line.trim_end();
@@ -144,14 +155,15 @@ impl Client {
             let Some((name, value)) = l.split_once(':') else {
                 bail!("bad header line {l:?}");
             };
-            let value = value.trim();
-            match name.to_ascii_lowercase().as_str() {
+            let (name, value) = (name.to_ascii_lowercase(), value.trim());
+            match name.as_str() {
                 "content-length" => length = Some(value.parse::<usize>()?),
                 "transfer-encoding" => chunked = value.eq_ignore_ascii_case("chunked"),
                 "connection" => close = value.eq_ignore_ascii_case("close"),
                 "retry-after" => retry_after = value.parse().ok(),
                 _ => {}
             }
+            all.push((name, value.to_owned()));
         }
         let body = if chunked {
             read_chunked(conn)?
@@ -170,6 +182,7 @@ impl Client {
         Ok(Response {
             status,
             retry_after,
+            headers: all,
             body,
         })
     }

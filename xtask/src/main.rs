@@ -78,6 +78,7 @@ fn main() -> anyhow::Result<()> {
                  bench rss|tcp500|icmp  measure the release agent's idle memory, 500 TCP checks/s,\n                        or its ICMP path against fping, ping, traceroute and mtr\n  \
                  bench ingest    the release server's ingest rate (vs COPY) and 30-day query latency\n  \
                  bench reports   a monthly SLA report over 1 000 targets on 10 agents, as JSON, HTML and PDF\n  \
+                 bench scale     1, 2 and 3 server replicas behind HAProxy, agents held, live delay, failover\n  \
                  bench instantiate  one plugin run (criterion) against the same work in Rust, recorded"
             );
             bail!("unknown or missing command")

@@ -29,6 +29,7 @@ mod postgres;
 mod proc;
 mod report;
 mod reports;
+mod scale;
 mod server;
 mod workload;
 
@@ -45,6 +46,7 @@ use options::Options;
 use peer::Peer;
 use postgres::Cluster;
 pub(super) use reports::start as reports;
+pub(super) use scale::start as scale;
 use server::{Server, ServerSetup};
 use workload::Workload;
 
@@ -274,7 +276,13 @@ impl Ingest {
         if let (Backend::Postgres, Some(c)) = (backend, cluster) {
             c.psql(&name, "CHECKPOINT")?;
         }
-        let window = load::run(&server, cluster.map(Cluster::pid), &agents, work, seconds)?;
+        let window = load::run(
+            &load::Target::one(&server),
+            cluster.map(Cluster::pid),
+            &agents,
+            work,
+            seconds,
+        )?;
         server.check_alive()?;
         drop(server);
         if window.exhausted > 0 {

@@ -180,7 +180,13 @@ fn run(
         let probing = hook
             .as_ref()
             .map(|_| s.spawn(|| probe_loop(&server, &probe, seconds)));
-        let window = load::run(&server, Some(cluster.pid()), &agents, &rest, seconds)?;
+        let window = load::run(
+            &load::Target::one(&server),
+            Some(cluster.pid()),
+            &agents,
+            &rest,
+            seconds,
+        )?;
         let sent = match probing {
             Some(h) => h
                 .join()

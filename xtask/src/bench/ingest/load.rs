@@ -1,6 +1,7 @@
 //! The timed window: one keep-alive connection per simulated agent posting
 //! its pre-made batches for a bounded time.
 
+use std::net::SocketAddr;
 use std::sync::{Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -71,17 +72,49 @@ impl Tally {
     }
 }
 
+/// Where the agents post: one server, or a balancer in front of several.
+pub(super) struct Target<'a> {
+    pub(super) addr: SocketAddr,
+    /// The servers behind `addr`, whose samples and CPU are summed.
+    pub(super) servers: Vec<&'a Server>,
+}
+
+impl<'a> Target<'a> {
+    pub(super) fn one(server: &'a Server) -> Target<'a> {
+        Target {
+            addr: server.addr,
+            servers: vec![server],
+        }
+    }
+
+    fn pids(&self) -> Vec<u32> {
+        self.servers.iter().map(|s| s.pid()).collect()
+    }
+
+    /// Σ `vantage_ingest_samples_total` over the servers.
+    fn samples_total(&self, clients: &mut [crate::http::Client]) -> anyhow::Result<f64> {
+        let mut total = 0.0;
+        for (server, client) in self.servers.iter().zip(clients) {
+            total += server
+                .metrics(client)?
+                .get("vantage_ingest_samples_total")
+                .context("/metrics has no vantage_ingest_samples_total")?;
+        }
+        Ok(total)
+    }
+}
+
 /// Each agent posts its first batch (warm-up: ids resolved, connections
 /// open), then all post the rest for `seconds`, one request at a time per
 /// agent. `db` is the postmaster's pid (PostgreSQL) for the CPU figures.
 pub(super) fn run(
-    server: &Server,
+    target: &Target<'_>,
     db: Option<u32>,
     agents: &[Agent],
     work: &Workload,
     seconds: u64,
 ) -> anyhow::Result<Window> {
-    let mut metrics = server.client();
+    let mut metrics: Vec<_> = target.servers.iter().map(|s| s.client()).collect();
     let ready = Barrier::new(agents.len() + 1);
     let go = Barrier::new(agents.len() + 1);
     let deadline: OnceLock<Instant> = OnceLock::new();
@@ -92,7 +125,7 @@ pub(super) fn run(
             .map(|(agent, batches)| {
                 let (ready, go, deadline) = (&ready, &go, &deadline);
                 s.spawn(move || {
-                    let mut client = server.client();
+                    let mut client = crate::http::Client::new(target.addr);
                     let mut tally = Tally::default();
                     let headers = [
                         ("Authorization", agent.authorization.as_str()),
@@ -163,8 +196,8 @@ pub(super) fn run(
             })
             .collect();
         ready.wait();
-        let samples0 = samples_total(server, &mut metrics);
-        let before = CpuMark::take(server.pid(), db);
+        let samples0 = target.samples_total(&mut metrics);
+        let before = CpuMark::take(&target.pids(), db);
         deadline
             .set(Instant::now() + Duration::from_secs(seconds))
             .expect("set once");
@@ -176,8 +209,8 @@ pub(super) fn run(
                     .map_err(|_| anyhow::anyhow!("a client thread panicked"))
             })
             .collect::<anyhow::Result<_>>()?;
-        let after = CpuMark::take(server.pid(), db);
-        let samples1 = samples_total(server, &mut metrics);
+        let after = CpuMark::take(&target.pids(), db);
+        let samples1 = target.samples_total(&mut metrics);
         Ok((tallies, before, after, samples1? - samples0?))
     })?;
     let mut w = Window {
@@ -201,13 +234,6 @@ pub(super) fn run(
     }
     w.latencies.sort_unstable();
     Ok(w)
-}
-
-fn samples_total(server: &Server, client: &mut crate::http::Client) -> anyhow::Result<f64> {
-    server
-        .metrics(client)?
-        .get("vantage_ingest_samples_total")
-        .context("/metrics has no vantage_ingest_samples_total")
 }
 
 #[cfg(test)]

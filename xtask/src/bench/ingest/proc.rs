@@ -87,11 +87,12 @@ pub(super) struct CpuMark {
 }
 
 impl CpuMark {
-    /// `db` is the postmaster's pid, or `None` when the database is inside
-    /// the server (SQLite).
-    pub(super) fn take(server: u32, db: Option<u32>) -> CpuMark {
+    /// `servers` are the server processes' pids (their ticks summed); `db`
+    /// is the postmaster's pid, or `None` when the database is inside the
+    /// server (SQLite).
+    pub(super) fn take(servers: &[u32], db: Option<u32>) -> CpuMark {
         CpuMark {
-            server: ticks(server),
+            server: servers.iter().map(|&pid| ticks(pid)).sum(),
             db: db.map_or(0, tree_ticks),
             client: own_ticks(),
             machine: machine_ticks(),

@@ -122,6 +122,12 @@ impl Server {
         self.child.id()
     }
 
+    /// Kills it outright (SIGKILL), as a crash would.
+    pub(super) fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Fails when the server has exited.
     pub(super) fn check_alive(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {

@@ -19,7 +19,7 @@ pub(super) const SAMPLES_PER_RESULT: usize = 10;
 /// Results in one batch: ten rounds of [`CHECKS`].
 pub(super) const RESULTS_PER_BATCH: usize = 50;
 /// Each agent's ping checks (name, target); one round runs all of them.
-const CHECKS: [(&str, &str); 5] = [
+pub(super) const CHECKS: [(&str, &str); 5] = [
     ("ping-gateway", "10.0.0.1"),
     ("ping-dns", "10.0.0.53"),
     ("ping-core", "10.1.0.1"),

@@ -1,0 +1,144 @@
+//! Agents that each send one batch every [`PERIOD`] (one round of five
+//! ping checks: 5 results, 50 samples), open loop: every batch has a due
+//! time, spread evenly over the period, and a pool of connections sends
+//! them in order. A batch's latency runs from its due time to its
+//! acknowledgement, so a server that falls behind is charged for the
+//! wait too (no coordinated omission).
+
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use super::super::load::quantile_ms;
+use super::super::server::Agent;
+use super::super::workload::{CHECKS, Rng, Workload, gzip_batch, ping_result};
+use crate::http::Client;
+
+/// How often each agent sends.
+pub(super) const PERIOD: Duration = Duration::from_secs(10);
+/// Connections the load generator sends on.
+const SENDERS: usize = 64;
+
+/// One paced window's outcome.
+#[derive(Debug, Default)]
+pub(super) struct Paced {
+    pub(super) agents: usize,
+    pub(super) seconds: f64,
+    pub(super) acked: u64,
+    pub(super) samples: u64,
+    pub(super) errors: u64,
+    pub(super) first_error: Option<String>,
+    /// From each batch's due time to its acknowledgement, µs, sorted.
+    pub(super) latencies: Vec<u32>,
+}
+
+impl Paced {
+    pub(super) fn latency_ms(&self, q: f64) -> f64 {
+        quantile_ms(&self.latencies, q)
+    }
+}
+
+/// `rounds` batches for each of `names`, their runs in the last minutes.
+pub(super) fn batches(names: &[String], rounds: usize, seed: u64) -> anyhow::Result<Workload> {
+    let first = Utc::now() - chrono::Duration::seconds(60 + (rounds as i64) * 10);
+    Workload::build(names.to_vec(), |i, name| {
+        let mut rng = Rng::new(seed ^ ((i as u64) << 20));
+        (0..rounds)
+            .map(|k| {
+                let at = first
+                    + chrono::Duration::seconds(k as i64 * 10)
+                    + chrono::Duration::microseconds((rng.next() % 9_000_000) as i64);
+                let results = CHECKS
+                    .iter()
+                    .map(|(check, target)| {
+                        let base = 0.0002 + 0.04 * rng.unit();
+                        ping_result(&mut rng, name, check, target, at, base)
+                    })
+                    .collect();
+                gzip_batch(results)
+            })
+            .collect()
+    })
+}
+
+/// Sends every agent's batches through `addr`, one per agent per
+/// [`PERIOD`], until all were sent.
+pub(super) fn run(addr: SocketAddr, agents: &[Agent], work: &Workload) -> anyhow::Result<Paced> {
+    let rounds = work.batches.first().map_or(0, Vec::len);
+    let n = agents.len();
+    // Round k of agent i is due at k·PERIOD + (i/n)·PERIOD: in that order.
+    let due: Vec<(Duration, usize, usize)> = (0..rounds)
+        .flat_map(|k| {
+            (0..n).map(move |i| {
+                (
+                    PERIOD * k as u32 + PERIOD.mul_f64(i as f64 / n as f64),
+                    i,
+                    k,
+                )
+            })
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let outcome = Mutex::new(Paced {
+        agents: n,
+        ..Paced::default()
+    });
+    let start = Instant::now() + Duration::from_millis(200);
+    std::thread::scope(|s| {
+        for _ in 0..SENDERS.min(due.len()) {
+            s.spawn(|| {
+                let mut client = Client::new(addr);
+                let mut mine = Paced::default();
+                loop {
+                    let j = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(at, i, k)) = due.get(j) else { break };
+                    if crate::bench::sys::check_interrupted().is_err() {
+                        break;
+                    }
+                    let due_at = start + at;
+                    std::thread::sleep(due_at.saturating_duration_since(Instant::now()));
+                    let headers = [
+                        ("Authorization", agents[i].authorization.as_str()),
+                        ("Content-Type", "application/json"),
+                        ("Content-Encoding", "gzip"),
+                    ];
+                    match client.request("POST", "/api/v1/ingest", &headers, &work.batches[i][k]) {
+                        Ok(r) if r.status == 200 => {
+                            let waited = due_at.elapsed().as_micros().min(u32::MAX as u128);
+                            mine.latencies.push(waited as u32);
+                            mine.acked += 1;
+                            mine.samples += serde_json::from_slice::<serde_json::Value>(&r.body)
+                                .ok()
+                                .and_then(|ack| ack["samples"].as_u64())
+                                .unwrap_or(0);
+                        }
+                        Ok(r) => {
+                            mine.errors += 1;
+                            mine.first_error
+                                .get_or_insert_with(|| format!("HTTP {}: {}", r.status, r.text()));
+                        }
+                        Err(e) => {
+                            mine.errors += 1;
+                            mine.first_error.get_or_insert_with(|| format!("{e:#}"));
+                        }
+                    }
+                }
+                let mut all = outcome.lock().unwrap_or_else(|e| e.into_inner());
+                all.acked += mine.acked;
+                all.samples += mine.samples;
+                all.errors += mine.errors;
+                if all.first_error.is_none() {
+                    all.first_error = mine.first_error;
+                }
+                all.latencies.extend(mine.latencies);
+            });
+        }
+    });
+    let mut paced = outcome.into_inner().unwrap_or_else(|e| e.into_inner());
+    paced.seconds = start.elapsed().as_secs_f64();
+    paced.latencies.sort_unstable();
+    Ok(paced)
+}
