@@ -33,6 +33,8 @@ pub(super) struct Paced {
     pub(super) first_error: Option<String>,
     /// From each batch's due time to its acknowledgement, µs, sorted.
     pub(super) latencies: Vec<u32>,
+    /// The same, each period's apart, sorted.
+    pub(super) by_period: Vec<Vec<u32>>,
 }
 
 impl Paced {
@@ -41,7 +43,8 @@ impl Paced {
     }
 }
 
-/// `rounds` batches for each of `names`, their runs in the last minutes.
+/// `rounds` batches for each of `names`, their runs in the last minutes;
+/// batch 0 is the warm-up.
 pub(super) fn batches(names: &[String], rounds: usize, seed: u64) -> anyhow::Result<Workload> {
     let first = Utc::now() - chrono::Duration::seconds(60 + (rounds as i64) * 10);
     Workload::build(names.to_vec(), |i, name| {
@@ -64,10 +67,59 @@ pub(super) fn batches(names: &[String], rounds: usize, seed: u64) -> anyhow::Res
     })
 }
 
-/// Sends every agent's batches through `addr`, one per agent per
-/// [`PERIOD`], until all were sent.
+/// Posts batch 0 of agents `from..` back to back, untimed: their checks
+/// and series are made, as an agent's first batch makes them.
+pub(super) fn warm_up(
+    addr: SocketAddr,
+    agents: &[Agent],
+    work: &Workload,
+    from: usize,
+) -> anyhow::Result<()> {
+    let next = AtomicUsize::new(from);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..SENDERS)
+            .map(|_| {
+                s.spawn(|| -> anyhow::Result<()> {
+                    let mut client = Client::new(addr);
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(agent) = agents.get(i) else {
+                            return Ok(());
+                        };
+                        crate::bench::sys::check_interrupted()?;
+                        let r = client.request(
+                            "POST",
+                            "/api/v1/ingest",
+                            &headers(agent),
+                            &work.batches[i][0],
+                        )?;
+                        if r.status != 200 {
+                            anyhow::bail!("warming up: HTTP {}: {}", r.status, r.text());
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a warm-up thread panicked"))??;
+        }
+        Ok(())
+    })
+}
+
+fn headers(agent: &Agent) -> [(&'static str, &str); 3] {
+    [
+        ("Authorization", agent.authorization.as_str()),
+        ("Content-Type", "application/json"),
+        ("Content-Encoding", "gzip"),
+    ]
+}
+
+/// Sends every agent's batches after the first (see [`warm_up`]) through
+/// `addr`, one per agent per [`PERIOD`], until all were sent.
 pub(super) fn run(addr: SocketAddr, agents: &[Agent], work: &Workload) -> anyhow::Result<Paced> {
-    let rounds = work.batches.first().map_or(0, Vec::len);
+    let rounds = work.batches.first().map_or(0, Vec::len).saturating_sub(1);
     let n = agents.len();
     // Round k of agent i is due at k·PERIOD + (i/n)·PERIOD: in that order.
     let due: Vec<(Duration, usize, usize)> = (0..rounds)
@@ -100,15 +152,14 @@ pub(super) fn run(addr: SocketAddr, agents: &[Agent], work: &Workload) -> anyhow
                     }
                     let due_at = start + at;
                     std::thread::sleep(due_at.saturating_duration_since(Instant::now()));
-                    let headers = [
-                        ("Authorization", agents[i].authorization.as_str()),
-                        ("Content-Type", "application/json"),
-                        ("Content-Encoding", "gzip"),
-                    ];
+                    let headers = headers(&agents[i]);
                     match client.request("POST", "/api/v1/ingest", &headers, &work.batches[i][k]) {
                         Ok(r) if r.status == 200 => {
                             let waited = due_at.elapsed().as_micros().min(u32::MAX as u128);
                             mine.latencies.push(waited as u32);
+                            mine.by_period
+                                .resize_with(rounds.max(mine.by_period.len()), Vec::new);
+                            mine.by_period[k - 1].push(waited as u32);
                             mine.acked += 1;
                             mine.samples += serde_json::from_slice::<serde_json::Value>(&r.body)
                                 .ok()
@@ -134,11 +185,16 @@ pub(super) fn run(addr: SocketAddr, agents: &[Agent], work: &Workload) -> anyhow
                     all.first_error = mine.first_error;
                 }
                 all.latencies.extend(mine.latencies);
+                all.by_period.resize_with(rounds, Vec::new);
+                for (p, l) in mine.by_period.into_iter().enumerate() {
+                    all.by_period[p].extend(l);
+                }
             });
         }
     });
     let mut paced = outcome.into_inner().unwrap_or_else(|e| e.into_inner());
     paced.seconds = start.elapsed().as_secs_f64();
     paced.latencies.sort_unstable();
+    paced.by_period.iter_mut().for_each(|l| l.sort_unstable());
     Ok(paced)
 }
