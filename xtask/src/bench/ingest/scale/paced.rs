@@ -125,11 +125,9 @@ pub(super) fn run(addr: SocketAddr, agents: &[Agent], work: &Workload) -> anyhow
     let due: Vec<(Duration, usize, usize)> = (0..rounds)
         .flat_map(|k| {
             (0..n).map(move |i| {
-                (
-                    PERIOD * k as u32 + PERIOD.mul_f64(i as f64 / n as f64),
-                    i,
-                    k,
-                )
+                // Batch 0 was the warm-up.
+                let at = PERIOD * k as u32 + PERIOD.mul_f64(i as f64 / n as f64);
+                (at, i, k + 1)
             })
         })
         .collect();
