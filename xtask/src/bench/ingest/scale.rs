@@ -1,4 +1,5 @@
-//! `cargo xtask bench scale [--seconds N] [--steps A,B,…] [--server PATH]`:
+//! `cargo xtask bench scale [--seconds N] [--steps A,B,…] [--jobs-interval D]
+//! [--server PATH]`:
 //! the release server scaled out on one PostgreSQL cluster, behind
 //! Debian's HAProxy run with `deploy/haproxy/haproxy.cfg`. Everything runs
 //! on 127.0.0.1 and every loop is bounded in count and time.
@@ -36,7 +37,8 @@ use crate::bench::record::Figure;
 use paced::Paced;
 use replicas::Replicas;
 
-const USAGE: &str = "cargo xtask bench scale [--seconds N] [--steps A,B,…] [--server PATH]";
+const USAGE: &str =
+    "cargo xtask bench scale [--seconds N] [--steps A,B,…] [--jobs-interval D] [--server PATH]";
 /// The issue's bound on ingest latency for an agent count to be held.
 const HELD_P99_MS: f64 = 250.0;
 /// Periods each paced step lasts.
@@ -50,6 +52,8 @@ const MAX_CONNECTIONS: u32 = 16;
 struct Options {
     seconds: u64,
     steps: Vec<usize>,
+    /// The servers' `--jobs-interval` (their default, 10 s, when absent).
+    jobs_interval: Option<String>,
     server: Option<std::path::PathBuf>,
 }
 
@@ -57,6 +61,7 @@ fn options(args: &[String]) -> anyhow::Result<Options> {
     let mut o = Options {
         seconds: 30,
         steps: vec![1000, 2500, 5000, 10_000, 15_000, 20_000],
+        jobs_interval: None,
         server: None,
     };
     let mut it = args.iter();
@@ -74,6 +79,7 @@ fn options(args: &[String]) -> anyhow::Result<Options> {
                     .collect::<Result<_, _>>()?;
             }
             "--server" => o.server = Some(value()?.into()),
+            "--jobs-interval" => o.jobs_interval = Some(value()?.clone()),
             _ => bail!("unknown argument `{arg}`\nusage: {USAGE}"),
         }
     }
@@ -103,7 +109,7 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
     let work = Workload::generate(AGENTS, BATCHES)?;
     let mut rates = Vec::new();
     for n in 1..=3 {
-        let window = replicas_rate(&bench, &cluster, n, &work, o.seconds)?;
+        let window = replicas_rate(&bench, &cluster, n, &work, &o)?;
         let rate = window.samples / window.seconds;
         println!(
             "{n} replica(s): {rate:.0} samples/s ({:.2}× one), p99 {:.1} ms, CPU % of a core: \
@@ -124,7 +130,8 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
         rates.push(rate);
     }
 
-    let mut replicas = Replicas::start(&bench, &cluster, "scale_paced", 3, MAX_CONNECTIONS)?;
+    let jobs = o.jobs_interval.as_deref();
+    let mut replicas = Replicas::start(&bench, &cluster, "scale_paced", 3, MAX_CONNECTIONS, jobs)?;
     let admin = replicas.servers[0].login()?;
     let most = *o.steps.last().expect("steps are not empty");
     let names: Vec<String> = (0..most).map(|i| format!("scale-agent-{i:05}")).collect();
@@ -203,6 +210,12 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
         ));
     }
     drop(replicas);
+    if let Some(every) = &o.jobs_interval {
+        // Not the default: the figures say so.
+        for f in &mut figures {
+            f.measure.push_str(&format!(", jobs every {every}"));
+        }
+    }
     record.append(root, &figures)?;
     Ok(())
 }
@@ -213,14 +226,15 @@ fn replicas_rate(
     cluster: &Cluster,
     n: usize,
     work: &Workload,
-    seconds: u64,
+    o: &Options,
 ) -> anyhow::Result<Window> {
+    let (seconds, jobs) = (o.seconds, o.jobs_interval.as_deref());
     let name = format!("scale_{n}");
     println!(
         "\n{n} replica(s): {AGENTS} agents, {seconds} s (load before: {:.2})",
         proc::load()
     );
-    let replicas = Replicas::start(bench, cluster, &name, n, MAX_CONNECTIONS)?;
+    let replicas = Replicas::start(bench, cluster, &name, n, MAX_CONNECTIONS, jobs)?;
     let admin = replicas.servers[0].login()?;
     let agents = replicas.enroll(&admin, &work.names)?;
     cluster.psql(&name, "CHECKPOINT")?;

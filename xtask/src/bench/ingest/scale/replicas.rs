@@ -29,13 +29,15 @@ pub(super) struct Replicas {
 
 impl Replicas {
     /// A fresh database `name` and `n` servers on it, each with a pool of
-    /// `max_connections`, balanced.
+    /// `max_connections` and the given `--jobs-interval` (the server's
+    /// default when `None`), balanced.
     pub(super) fn start(
         bench: &Ingest,
         cluster: &Cluster,
         name: &str,
         n: usize,
         max_connections: u32,
+        jobs_interval: Option<&str>,
     ) -> anyhow::Result<Replicas> {
         cluster.create_database(name)?;
         let url = cluster.url(name);
@@ -47,7 +49,7 @@ impl Replicas {
                 Some(url.clone()),
                 scratch.0.clone(),
                 max_connections,
-                None,
+                jobs_interval,
                 &format!("{name}-{i}"),
             );
             servers.push(Server::start(&setup)?);
