@@ -2,7 +2,7 @@
 //! raw samples, the hours of those minutes, and the days of those hours
 //! once each has ended.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, DurationRound as _, Utc};
 
@@ -127,8 +127,19 @@ pub async fn rollup_ranges(store: &Store, now: DateTime<Utc>) -> StoreResult<u64
     Ok(written)
 }
 
+/// Rolls up the minutes of `r` from the raw samples, then their hours.
+///
+/// An hour row is kept equal to the merge of its minute rows. A series
+/// whose minutes in `r` had no rows before gets its new minutes merged
+/// into its hour rows (one row read per hour); a series whose minutes there
+/// are rolled up again (late data, a range put back) gets its hours
+/// recomputed from all their minutes. Series with nothing in `r` are not
+/// read at all: a round costs what changed, not the number of series
+/// times the minutes of the hour so far.
 async fn rollup_range(store: &Store, r: DirtyRange) -> StoreResult<u64> {
     let mut written = 0;
+    let mut minutes = Vec::new();
+    let mut again = BTreeSet::new();
     let mut from = r.from;
     while from < r.to {
         let to = (from + CHUNK).min(r.to);
@@ -138,21 +149,51 @@ async fn rollup_range(store: &Store, r: DirtyRange) -> StoreResult<u64> {
             raw.extend(d.points());
         }
         let rows = bucket_raw(&raw, Rollup::Minute);
-        store
-            .replace_rollups(Rollup::Minute, from, to, &rows)
-            .await?;
+        again.extend(
+            store
+                .replace_rollups(Rollup::Minute, from, to, &rows)
+                .await?,
+        );
         written += rows.len() as u64;
+        minutes.extend(rows);
         from = to;
     }
     let hour = step(Rollup::Hour);
     let (hf, ht) = (floor(r.from, hour), ceil(r.to, hour));
-    let ids = all_series(store).await?;
-    // Every minute of the hours being rolled up: bounded by the window.
-    let minutes = store
-        .rollups(Rollup::Minute, &ids, hf, ht, usize::MAX)
+    let again: Vec<i64> = again.into_iter().collect();
+    let fresh: Vec<i64> = minutes
+        .iter()
+        .map(|m| m.series_id)
+        .filter(|id| again.binary_search(id).is_err())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // Recomputed: every minute of their hours (bounded by the window).
+    let mut parts = store
+        .rollups(Rollup::Minute, &again, hf, ht, usize::MAX)
         .await?;
-    let hours = bucket_rollups(&minutes, Rollup::Hour);
-    store.replace_rollups(Rollup::Hour, hf, ht, &hours).await?;
+    // Merged: their hour rows so far, and the new minutes.
+    parts.extend(
+        store
+            .rollups(Rollup::Hour, &fresh, hf, ht, usize::MAX)
+            .await?,
+    );
+    parts.extend(
+        minutes
+            .into_iter()
+            .filter(|m| again.binary_search(&m.series_id).is_err()),
+    );
+    let hours = bucket_rollups(&parts, Rollup::Hour);
+    let touched: Vec<i64> = again
+        .iter()
+        .chain(&fresh)
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    store
+        .replace_series_rollups(Rollup::Hour, hf, ht, &touched, &hours)
+        .await?;
     let day = step(Rollup::Day);
     let days: Vec<DateTime<Utc>> = std::iter::successors(Some(floor(hf, day)), |d| Some(*d + day))
         .take_while(|d| *d < ht)

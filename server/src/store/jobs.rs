@@ -54,12 +54,23 @@ store_trait! {
         /// Unmarks a day whose day rows were written.
         async fn clear_day(&self, day: DateTime<Utc>) -> StoreResult<()>;
         /// Replaces the rollup rows of every series for the buckets in
-        /// `[from, to)` with `rows`, atomically.
+        /// `[from, to)` with `rows`, atomically; returns the series that
+        /// had rows there before, ordered.
         async fn replace_rollups(
             &self,
             resolution: Rollup,
             from: DateTime<Utc>,
             to: DateTime<Utc>,
+            rows: &[RollupRow]
+        ) -> StoreResult<Vec<i64>>;
+        /// Replaces the rollup rows of `series` (only) for the buckets in
+        /// `[from, to)` with `rows`, atomically.
+        async fn replace_series_rollups(
+            &self,
+            resolution: Rollup,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+            series: &[i64],
             rows: &[RollupRow]
         ) -> StoreResult<()>;
         /// Raw rows (results, samples) older than `before`; rows removed.

@@ -15,6 +15,7 @@ use crate::support::{batch, result};
 
 mod bad_input;
 mod fleet;
+mod rollups;
 
 /// Enrolls an agent through the API; returns its client and id.
 pub(crate) async fn enroll(server: &TestServer, name: &str) -> (Client, Uuid) {

@@ -117,46 +117,47 @@ impl JobStore for PgStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         rows: &[RollupRow],
+    ) -> StoreResult<Vec<i64>> {
+        let mut tx = self.pool.begin().await?;
+        let had: Vec<i32> = sqlx::query_scalar(rollup_sql!(
+            resolution,
+            "WITH gone AS (DELETE FROM ",
+            " WHERE bucket >= $1 AND bucket < $2 RETURNING series_id)
+             SELECT DISTINCT series_id FROM gone ORDER BY 1"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *tx)
+        .await?;
+        insert_rollups(&mut tx, resolution, rows).await?;
+        tx.commit().await?;
+        Ok(had.into_iter().map(i64::from).collect())
+    }
+
+    async fn replace_series_rollups(
+        &self,
+        resolution: Rollup,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        series: &[i64],
+        rows: &[RollupRow],
     ) -> StoreResult<()> {
+        let ids = series
+            .iter()
+            .map(|&id| id32(id))
+            .collect::<StoreResult<Vec<_>>>()?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(rollup_sql!(
             resolution,
             "DELETE FROM ",
-            " WHERE bucket >= $1 AND bucket < $2"
+            " WHERE bucket >= $1 AND bucket < $2 AND series_id = ANY($3)"
         ))
         .bind(from)
         .bind(to)
+        .bind(ids)
         .execute(&mut *tx)
         .await?;
-        for chunk in rows.chunks(ROLLUPS_PER_STATEMENT) {
-            let series_ids = chunk
-                .iter()
-                .map(|r| id32(r.series_id))
-                .collect::<StoreResult<Vec<_>>>()?;
-            let buckets: Vec<_> = chunk.iter().map(|r| r.bucket).collect();
-            let counts: Vec<_> = chunk.iter().map(|r| r.count).collect();
-            let sums: Vec<_> = chunk.iter().map(|r| r.sum).collect();
-            let mins: Vec<_> = chunk.iter().map(|r| r.min).collect();
-            let maxs: Vec<_> = chunk.iter().map(|r| r.max).collect();
-            let sketches: Vec<_> = chunk.iter().map(|r| r.sketch.to_bytes()).collect();
-            let sql = rollup_sql!(
-                resolution,
-                "INSERT INTO ",
-                " (series_id, bucket, n, sum, min, max, sketch)
-                 SELECT * FROM UNNEST($1::int4[], $2::timestamptz[], $3::int8[], $4::float8[],
-                                      $5::float8[], $6::float8[], $7::bytea[])"
-            );
-            sqlx::query(sql)
-                .bind(series_ids)
-                .bind(buckets)
-                .bind(counts)
-                .bind(sums)
-                .bind(mins)
-                .bind(maxs)
-                .bind(sketches)
-                .execute(&mut *tx)
-                .await?;
-        }
+        insert_rollups(&mut tx, resolution, rows).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -251,4 +252,42 @@ impl JobStore for PgStore {
         let days = from.date_naive().iter_days().take_while(|d| *d <= last);
         self.create_partition_days(days).await
     }
+}
+
+/// Inserts rollup rows, a statement per [`ROLLUPS_PER_STATEMENT`].
+async fn insert_rollups(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    resolution: Rollup,
+    rows: &[RollupRow],
+) -> StoreResult<()> {
+    for chunk in rows.chunks(ROLLUPS_PER_STATEMENT) {
+        let series_ids = chunk
+            .iter()
+            .map(|r| id32(r.series_id))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let buckets: Vec<_> = chunk.iter().map(|r| r.bucket).collect();
+        let counts: Vec<_> = chunk.iter().map(|r| r.count).collect();
+        let sums: Vec<_> = chunk.iter().map(|r| r.sum).collect();
+        let mins: Vec<_> = chunk.iter().map(|r| r.min).collect();
+        let maxs: Vec<_> = chunk.iter().map(|r| r.max).collect();
+        let sketches: Vec<_> = chunk.iter().map(|r| r.sketch.to_bytes()).collect();
+        let sql = rollup_sql!(
+            resolution,
+            "INSERT INTO ",
+            " (series_id, bucket, n, sum, min, max, sketch)
+                 SELECT * FROM UNNEST($1::int4[], $2::timestamptz[], $3::int8[], $4::float8[],
+                                      $5::float8[], $6::float8[], $7::bytea[])"
+        );
+        sqlx::query(sql)
+            .bind(series_ids)
+            .bind(buckets)
+            .bind(counts)
+            .bind(sums)
+            .bind(mins)
+            .bind(maxs)
+            .bind(sketches)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }

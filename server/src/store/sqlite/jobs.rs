@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::bulk::BulkInsert;
-use super::{SqliteStore, micros, time_at};
+use sqlx::{Sqlite, Transaction};
+
+use super::{SqliteStore, id_list, micros, time_at};
 use crate::store::*;
 
 /// Rows one retention statement deletes at most.
@@ -154,13 +156,17 @@ impl JobStore for SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         rows: &[RollupRow],
-    ) -> StoreResult<()> {
-        let insert = match resolution {
-            Rollup::Minute => &ROLLUP_1M,
-            Rollup::Hour => &ROLLUP_1H,
-            Rollup::Day => &ROLLUP_1D,
-        };
+    ) -> StoreResult<Vec<i64>> {
         let mut tx = self.begin().await?;
+        let had: Vec<i64> = sqlx::query_scalar(rollup_sql!(
+            resolution,
+            "SELECT DISTINCT series_id FROM ",
+            " WHERE bucket >= ?1 AND bucket < ?2 ORDER BY 1"
+        ))
+        .bind(micros(from))
+        .bind(micros(to))
+        .fetch_all(&mut *tx)
+        .await?;
         sqlx::query(rollup_sql!(
             resolution,
             "DELETE FROM ",
@@ -170,20 +176,32 @@ impl JobStore for SqliteStore {
         .bind(micros(to))
         .execute(&mut *tx)
         .await?;
-        for (range, sql) in insert.statements(rows.len()) {
-            let mut query = sqlx::query(sql);
-            for r in &rows[range] {
-                query = query
-                    .bind(r.series_id)
-                    .bind(micros(r.bucket))
-                    .bind(r.count)
-                    .bind(r.sum)
-                    .bind(r.min)
-                    .bind(r.max)
-                    .bind(r.sketch.to_bytes());
-            }
-            query.execute(&mut *tx).await?;
-        }
+        insert_rollups(&mut tx, resolution, rows).await?;
+        tx.commit().await?;
+        Ok(had)
+    }
+
+    async fn replace_series_rollups(
+        &self,
+        resolution: Rollup,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        series: &[i64],
+        rows: &[RollupRow],
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(rollup_sql!(
+            resolution,
+            "DELETE FROM ",
+            " WHERE bucket >= ?1 AND bucket < ?2
+               AND series_id IN (SELECT value FROM json_each(?3))"
+        ))
+        .bind(micros(from))
+        .bind(micros(to))
+        .bind(id_list(series))
+        .execute(&mut *tx)
+        .await?;
+        insert_rollups(&mut tx, resolution, rows).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -292,4 +310,32 @@ impl SqliteStore {
             tokio::task::yield_now().await;
         }
     }
+}
+
+/// Inserts rollup rows, as many a statement as SQLite's bound allows.
+async fn insert_rollups(
+    tx: &mut Transaction<'static, Sqlite>,
+    resolution: Rollup,
+    rows: &[RollupRow],
+) -> StoreResult<()> {
+    let insert = match resolution {
+        Rollup::Minute => &ROLLUP_1M,
+        Rollup::Hour => &ROLLUP_1H,
+        Rollup::Day => &ROLLUP_1D,
+    };
+    for (range, sql) in insert.statements(rows.len()) {
+        let mut query = sqlx::query(sql);
+        for r in &rows[range] {
+            query = query
+                .bind(r.series_id)
+                .bind(micros(r.bucket))
+                .bind(r.count)
+                .bind(r.sum)
+                .bind(r.min)
+                .bind(r.max)
+                .bind(r.sketch.to_bytes());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }

@@ -123,12 +123,17 @@ async fn replacing_rollups_is_idempotent(backend: Backend) {
         rollup(1, m(1), &[0.011]),
         rollup(2, m(0), &[-1.0, 0.0, 250.0]),
     ];
+    // The second time, both series had rows there: they are named.
+    let mut had = Vec::new();
     for _ in 0..2 {
-        store
-            .replace_rollups(Rollup::Minute, m(0), m(2), &rows)
-            .await
-            .unwrap();
+        had.push(
+            store
+                .replace_rollups(Rollup::Minute, m(0), m(2), &rows)
+                .await
+                .unwrap(),
+        );
     }
+    assert_eq!(had, [vec![], vec![1, 2]]);
     assert_eq!(
         store
             .rollups(Rollup::Minute, &[1, 2], m(0), m(2), usize::MAX)
@@ -173,6 +178,42 @@ async fn replacing_rollups_is_idempotent(backend: Backend) {
             .unwrap(),
         want
     );
+
+    // One series' rows replaced, the other's kept.
+    let only = rollup(1, m(1), &[5.0]);
+    store
+        .replace_series_rollups(
+            Rollup::Minute,
+            m(0),
+            m(2),
+            &[1],
+            std::slice::from_ref(&only),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rollups(Rollup::Minute, &[1, 2], m(0), m(2), usize::MAX)
+            .await
+            .unwrap(),
+        vec![only, rows[2].clone(), want[2].clone()]
+    );
+    store
+        .replace_series_rollups(Rollup::Minute, m(0), m(2), &[1], &want[..1])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .replace_rollups(Rollup::Minute, m(1), m(2), &[])
+            .await
+            .unwrap(),
+        [2],
+        "only series 2 had a row in [1 min, 2 min)"
+    );
+    store
+        .replace_rollups(Rollup::Minute, m(1), m(2), &want[2..])
+        .await
+        .unwrap();
 
     let hour = rollup(1, m(0), &[1.0]);
     store
