@@ -149,15 +149,18 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
     let mut held = 0;
     let mut warmed = 0;
     for (s, &n) in o.steps.iter().enumerate() {
-        let work = paced::batches(&names[..n], ROUNDS + 1, s as u64 + 1)?;
+        let (work, start) = step_batches(&names[..n], s as u64 + 1)?;
         paced::warm_up(replicas.addr(), &agents[..n], &work, warmed)?;
         warmed = n;
+        // The step begins when its batches' times say (the warm-up took
+        // less than the margin: step_batches checked the making did).
+        let start = start.max(Instant::now());
         let (paced, delays, untold) = std::thread::scope(|scope| -> anyhow::Result<_> {
-            let until = Instant::now() + paced::PERIOD * ROUNDS as u32;
+            let until = start + paced::PERIOD * ROUNDS as u32;
             let r0 = replicas.servers[0].addr;
             let (pages, probe) = (&pages, &probe);
             let probing = scope.spawn(move || pages.probe(r0, probe, until));
-            let paced = paced::run(replicas.addr(), &agents[..n], &work)?;
+            let paced = paced::run(replicas.addr(), &agents[..n], &work, start)?;
             let (delays, untold) = probing
                 .join()
                 .map_err(|_| anyhow::anyhow!("the probe thread panicked"))??;
@@ -218,6 +221,25 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
     }
     record.append(root, &figures)?;
     Ok(())
+}
+
+/// A paced step's batches, timed from a start far enough ahead for making
+/// them and warming up; the start as an `Instant`. A margin too short
+/// (a slow machine) is doubled and the batches made again, at most thrice.
+fn step_batches(names: &[String], seed: u64) -> anyhow::Result<(Workload, Instant)> {
+    // Making 1 000 agents' batches takes about 0.3 s here; warming up
+    // new agents about as long again.
+    let mut margin = std::time::Duration::from_secs(3 + names.len() as u64 / 500);
+    for _ in 0..3 {
+        let (wall, now) = (chrono::Utc::now(), Instant::now());
+        let start = wall + chrono::Duration::from_std(margin)?;
+        let work = paced::batches(names, ROUNDS, seed, start)?;
+        if now.elapsed() < margin / 2 {
+            return Ok((work, now + margin));
+        }
+        margin *= 2;
+    }
+    bail!("making the batches of {} agents took too long", names.len())
 }
 
 /// A closed-loop window through the balancer in front of `n` replicas.

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::super::load::quantile_ms;
 use super::super::server::Agent;
@@ -19,6 +19,8 @@ use crate::http::Client;
 
 /// How often each agent sends.
 pub(super) const PERIOD: Duration = Duration::from_secs(10);
+/// How long before its batch is due a paced run started.
+const RUN_AGE: chrono::Duration = chrono::Duration::seconds(2);
 /// Connections the load generator sends on.
 const SENDERS: usize = 64;
 
@@ -43,17 +45,29 @@ impl Paced {
     }
 }
 
-/// `rounds` batches for each of `names`, their runs in the last minutes;
-/// batch 0 is the warm-up.
-pub(super) fn batches(names: &[String], rounds: usize, seed: u64) -> anyhow::Result<Workload> {
-    let first = Utc::now() - chrono::Duration::seconds(60 + (rounds as i64) * 10);
+/// A step's batches: for each of `names`, batch 0 (the warm-up, its runs
+/// a minute before `start`) and `rounds` more. Batch k ≥ 1 of agent i is
+/// due at `start` + (k − 1)·PERIOD + (i/n)·PERIOD, and its runs started
+/// [`RUN_AGE`] before that: data a second or two old, as a running agent
+/// sends it, not a backlog of late data that the rollups would take in
+/// again and again.
+pub(super) fn batches(
+    names: &[String],
+    rounds: usize,
+    seed: u64,
+    start: DateTime<Utc>,
+) -> anyhow::Result<Workload> {
+    let n = names.len();
     Workload::build(names.to_vec(), |i, name| {
         let mut rng = Rng::new(seed ^ ((i as u64) << 20));
-        (0..rounds)
+        let phase = chrono::Duration::from_std(PERIOD.mul_f64(i as f64 / n as f64))?;
+        let period = chrono::Duration::from_std(PERIOD)?;
+        (0..=rounds)
             .map(|k| {
-                let at = first
-                    + chrono::Duration::seconds(k as i64 * 10)
-                    + chrono::Duration::microseconds((rng.next() % 9_000_000) as i64);
+                let at = match k {
+                    0 => start - chrono::Duration::minutes(1),
+                    k => start + period * (k as i32 - 1) + phase - RUN_AGE,
+                };
                 let results = CHECKS
                     .iter()
                     .map(|(check, target)| {
@@ -117,8 +131,13 @@ fn headers(agent: &Agent) -> [(&'static str, &str); 3] {
 }
 
 /// Sends every agent's batches after the first (see [`warm_up`]) through
-/// `addr`, one per agent per [`PERIOD`], until all were sent.
-pub(super) fn run(addr: SocketAddr, agents: &[Agent], work: &Workload) -> anyhow::Result<Paced> {
+/// `addr`, one per agent per [`PERIOD`] from `start`, until all were sent.
+pub(super) fn run(
+    addr: SocketAddr,
+    agents: &[Agent],
+    work: &Workload,
+    start: Instant,
+) -> anyhow::Result<Paced> {
     let rounds = work.batches.first().map_or(0, Vec::len).saturating_sub(1);
     let n = agents.len();
     // Round k of agent i is due at k·PERIOD + (i/n)·PERIOD: in that order.
@@ -136,7 +155,6 @@ pub(super) fn run(addr: SocketAddr, agents: &[Agent], work: &Workload) -> anyhow
         agents: n,
         ..Paced::default()
     });
-    let start = Instant::now() + Duration::from_millis(200);
     std::thread::scope(|s| {
         for _ in 0..SENDERS.min(due.len()) {
             s.spawn(|| {
