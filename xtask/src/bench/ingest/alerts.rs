@@ -217,20 +217,12 @@ fn run(
     })
 }
 
-fn ingest_headers(agent: &Agent) -> [(&str, &str); 3] {
-    [
-        ("Authorization", agent.authorization.as_str()),
-        ("Content-Type", "application/json"),
-        ("Content-Encoding", "gzip"),
-    ]
-}
-
 /// Posts every batch of `work`, agent by agent.
 fn post_all(server: &Server, agents: &[Agent], work: &Workload) -> anyhow::Result<()> {
     let mut client = server.client();
     for (agent, batches) in agents.iter().zip(&work.batches) {
         for b in batches {
-            let r = client.request("POST", "/api/v1/ingest", &ingest_headers(agent), b)?;
+            let r = client.request("POST", "/api/v1/ingest", &agent.ingest_headers(), b)?;
             if r.status != 200 {
                 bail!("priming: HTTP {}: {}", r.status, r.text());
             }
@@ -299,7 +291,7 @@ fn probe_loop(
         ));
         let batch = gzip_batch(vec![result])?;
         let at = Instant::now();
-        let r = client.request("POST", "/api/v1/ingest", &ingest_headers(probe), &batch)?;
+        let r = client.request("POST", "/api/v1/ingest", &probe.ingest_headers(), &batch)?;
         if r.status != 200 {
             bail!("probe: HTTP {}: {}", r.status, r.text());
         }

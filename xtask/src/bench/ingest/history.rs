@@ -130,11 +130,7 @@ fn send(server: &Server, agents: &[Agent], per_agent: usize) -> anyhow::Result<(
                     let mut rng = Rng::new(1000 + a as u64);
                     let base = 0.001 + 0.03 * rng.unit();
                     let mut client = server.client();
-                    let headers = [
-                        ("Authorization", agent.authorization.as_str()),
-                        ("Content-Type", "application/json"),
-                        ("Content-Encoding", "gzip"),
-                    ];
+                    let headers = agent.ingest_headers();
                     for b in 0..per_agent / RESULTS_PER_BATCH {
                         let results = (0..RESULTS_PER_BATCH)
                             .map(|j| {

@@ -127,11 +127,7 @@ pub(super) fn run(
                 s.spawn(move || {
                     let mut client = crate::http::Client::new(target.addr);
                     let mut tally = Tally::default();
-                    let headers = [
-                        ("Authorization", agent.authorization.as_str()),
-                        ("Content-Type", "application/json"),
-                        ("Content-Encoding", "gzip"),
-                    ];
+                    let headers = agent.ingest_headers();
                     let warm = batches
                         .first()
                         .map(|b| client.request("POST", "/api/v1/ingest", &headers, b));

@@ -243,11 +243,7 @@ fn post_one_round(server: &Server, agents: &[Agent], at: DateTime<Utc>) -> anyho
             .collect();
         for chunk in results.chunks(BATCH) {
             let batch = gzip_batch(chunk.to_vec())?;
-            let headers = [
-                ("Authorization", agent.authorization.as_str()),
-                ("Content-Type", "application/json"),
-                ("Content-Encoding", "gzip"),
-            ];
+            let headers = agent.ingest_headers();
             let r = client.request("POST", "/api/v1/ingest", &headers, &batch)?;
             if r.status != 200 {
                 bail!("ingest: HTTP {}: {}", r.status, r.text());

@@ -227,8 +227,8 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
 /// them and warming up; the start as an `Instant`. A margin too short
 /// (a slow machine) is doubled and the batches made again, at most thrice.
 fn step_batches(names: &[String], seed: u64) -> anyhow::Result<(Workload, Instant)> {
-    // Making 1 000 agents' batches takes about 0.3 s here; warming up
-    // new agents about as long again.
+    // 3 s, and a second more per 500 agents for making their batches and
+    // warming the new ones up; checked below, not assumed.
     let mut margin = std::time::Duration::from_secs(3 + names.len() as u64 / 500);
     for _ in 0..3 {
         let (wall, now) = (chrono::Utc::now(), Instant::now());

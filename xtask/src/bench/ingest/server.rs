@@ -46,6 +46,17 @@ pub(super) struct Agent {
     pub(super) authorization: String,
 }
 
+impl Agent {
+    /// The headers of its `POST /api/v1/ingest` of a gzipped batch.
+    pub(super) fn ingest_headers(&self) -> [(&'static str, &str); 3] {
+        [
+            ("Authorization", self.authorization.as_str()),
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "gzip"),
+        ]
+    }
+}
+
 impl Server {
     pub(super) fn start(setup: &ServerSetup<'_>) -> anyhow::Result<Server> {
         if setup.database_url.is_none() {
@@ -177,33 +188,15 @@ impl Server {
                     .to_owned(),
             );
         }
-        let mut agents = Vec::with_capacity(names.len());
-        for (i, (name, token)) in names.iter().zip(tokens).enumerate() {
-            let request = EnrollRequest {
-                token,
-                name: Some(name.clone()),
-                agent: AgentInfo {
-                    hostname: format!("{name}.bench.invalid"),
-                    os: "linux".into(),
-                    arch: "x86_64".into(),
-                    version: "0.1.0".into(),
-                    addresses: vec![format!("10.77.{}.{}", i / 250, i % 250 + 1)],
-                },
-            };
-            let r = client.request(
-                "POST",
-                "/api/v1/agents/enroll",
-                &json,
-                &serde_json::to_vec(&request)?,
-            )?;
-            let enrolled: EnrollResponse = serde_json::from_value(r.json("enrolling")?)?;
-            agents.push(Agent {
-                id: enrolled.agent_id.to_string(),
-                name: enrolled.name,
-                authorization: format!("Bearer {}", enrolled.credential),
-            });
-        }
-        Ok(agents)
+        names
+            .iter()
+            .zip(tokens)
+            .enumerate()
+            .map(|(i, (name, token))| {
+                let address = format!("10.77.{}.{}", i / 250, i % 250 + 1);
+                enroll_agent(&mut client, token, name, address)
+            })
+            .collect()
     }
 
     /// `/metrics` as `name value` pairs (families without labels only).
@@ -239,6 +232,38 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Enrolls the agent `name` (reporting `address`) with `token`.
+pub(super) fn enroll_agent(
+    client: &mut Client,
+    token: String,
+    name: &str,
+    address: String,
+) -> anyhow::Result<Agent> {
+    let request = EnrollRequest {
+        token,
+        name: Some(name.to_owned()),
+        agent: AgentInfo {
+            hostname: format!("{name}.bench.invalid"),
+            os: "linux".into(),
+            arch: "x86_64".into(),
+            version: "0.1.0".into(),
+            addresses: vec![address],
+        },
+    };
+    let r = client.request(
+        "POST",
+        "/api/v1/agents/enroll",
+        &[("Content-Type", "application/json")],
+        &serde_json::to_vec(&request)?,
+    )?;
+    let enrolled: EnrollResponse = serde_json::from_value(r.json("enrolling")?)?;
+    Ok(Agent {
+        id: enrolled.agent_id.to_string(),
+        name: enrolled.name,
+        authorization: format!("Bearer {}", enrolled.credential),
+    })
 }
 
 /// One `/metrics` text.

@@ -81,11 +81,7 @@ impl Pages {
             let result = ping_result(&mut rng, &probe.name, "probe", "10.0.0.1", Utc::now(), 0.01);
             let id = result.id.to_string();
             let batch = gzip_batch(vec![result])?;
-            let headers = [
-                ("Authorization", probe.authorization.as_str()),
-                ("Content-Type", "application/json"),
-                ("Content-Encoding", "gzip"),
-            ];
+            let headers = probe.ingest_headers();
             self.seen
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -102,8 +98,8 @@ impl Pages {
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let mut delays = seen.delays.clone();
         delays.sort_unstable();
-        let pages = self.threads.len();
-        Ok((delays.clone(), (sent * pages).saturating_sub(delays.len())))
+        let untold = (sent * self.threads.len()).saturating_sub(delays.len());
+        Ok((delays, untold))
     }
 
     pub(super) fn close(self) -> anyhow::Result<()> {

@@ -104,7 +104,7 @@ pub(super) fn warm_up(
                         let r = client.request(
                             "POST",
                             "/api/v1/ingest",
-                            &headers(agent),
+                            &agent.ingest_headers(),
                             &work.batches[i][0],
                         )?;
                         if r.status != 200 {
@@ -120,14 +120,6 @@ pub(super) fn warm_up(
         }
         Ok(())
     })
-}
-
-fn headers(agent: &Agent) -> [(&'static str, &str); 3] {
-    [
-        ("Authorization", agent.authorization.as_str()),
-        ("Content-Type", "application/json"),
-        ("Content-Encoding", "gzip"),
-    ]
 }
 
 /// Sends every agent's batches after the first (see [`warm_up`]) through
@@ -168,7 +160,7 @@ pub(super) fn run(
                     }
                     let due_at = start + at;
                     std::thread::sleep(due_at.saturating_duration_since(Instant::now()));
-                    let headers = headers(&agents[i]);
+                    let headers = agents[i].ingest_headers();
                     match client.request("POST", "/api/v1/ingest", &headers, &work.batches[i][k]) {
                         Ok(r) if r.status == 200 => {
                             let waited = due_at.elapsed().as_micros().min(u32::MAX as u128);

@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use vantage_netlab::{Balancer, REPLICA_HEADER};
-use vantage_protocol::ingest::{AgentInfo, EnrollRequest, EnrollResponse};
 
-use super::super::server::{Agent, Server};
+use super::super::server::{Agent, Server, enroll_agent};
 use super::super::{Cluster, Ingest, Scratch};
 use crate::http::Client;
 
@@ -196,37 +195,18 @@ fn enroll_some(
     first: usize,
 ) -> anyhow::Result<Vec<Agent>> {
     let mut client = Client::new(addr);
-    let mut agents = Vec::with_capacity(names.len());
-    for (k, name) in names.iter().enumerate() {
-        let i = first + k;
-        let request = EnrollRequest {
-            token: token.to_owned(),
-            name: Some(name.clone()),
-            agent: AgentInfo {
-                hostname: format!("{name}.bench.invalid"),
-                os: "linux".into(),
-                arch: "x86_64".into(),
-                version: "0.1.0".into(),
-                addresses: vec![format!(
-                    "10.{}.{}.{}",
-                    100 + i / 62_500,
-                    (i / 250) % 250,
-                    i % 250 + 1
-                )],
-            },
-        };
-        let r = client.request(
-            "POST",
-            "/api/v1/agents/enroll",
-            &[("Content-Type", "application/json")],
-            &serde_json::to_vec(&request)?,
-        )?;
-        let enrolled: EnrollResponse = serde_json::from_value(r.json("enrolling")?)?;
-        agents.push(Agent {
-            id: enrolled.agent_id.to_string(),
-            name: enrolled.name,
-            authorization: format!("Bearer {}", enrolled.credential),
-        });
-    }
-    Ok(agents)
+    names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let i = first + k;
+            let address = format!(
+                "10.{}.{}.{}",
+                100 + i / 62_500,
+                (i / 250) % 250,
+                i % 250 + 1
+            );
+            enroll_agent(&mut client, token.to_owned(), name, address)
+        })
+        .collect()
 }
