@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::config::ServerConfig;
 use crate::store::{
-    AgentStore as _, AuditStore as _, EventStore as _, JobStore as _, NotifyStore as _, Rollup,
-    Store, StoreResult,
+    AgentStore as _, AuditStore as _, EventStore as _, JobStore as _, NativeRetention,
+    NotifyStore as _, Rollup, Store, StoreResult,
 };
 use crate::telemetry::Telemetry;
 
@@ -53,6 +53,20 @@ pub async fn retention(
             .await?)
 }
 
+/// `[retention]` as the database's own policies take it (day rows are kept
+/// as long as hour rows, as [`retention`] does).
+fn native_retention(config: &ServerConfig) -> NativeRetention {
+    let century = chrono::Duration::days(36_525);
+    let d = |d: Duration| chrono::Duration::from_std(d).map_or(century, |d| d.min(century));
+    let r = &config.retention;
+    NativeRetention {
+        raw: d(r.raw),
+        minute: d(r.minute),
+        hour: d(r.hour),
+        day: d(r.hour),
+    }
+}
+
 /// What every replica keeps up to date for `/metrics`, leader or not.
 async fn observe(store: &Store, config: &ServerConfig, telemetry: &Telemetry) -> StoreResult<()> {
     let online_since = config.online_since(Utc::now());
@@ -78,6 +92,9 @@ pub async fn round(store: &Store, config: &ServerConfig, telemetry: &Telemetry) 
     let raw = chrono::Duration::from_std(config.retention.raw).unwrap_or(chrono::Duration::days(7));
     store
         .ensure_partitions(now - raw, now + chrono::Duration::days(2))
+        .await?;
+    store
+        .keep_native_policies(&native_retention(config))
         .await?;
     telemetry.rollup(rollup(store, now).await?);
     crate::remote::rollout::advance(store, online_since, now).await?;

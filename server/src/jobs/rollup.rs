@@ -7,8 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, DurationRound as _, Utc};
 
 use crate::store::{
-    DirtyRange, JobStore as _, Rollup, RollupRow, SeriesFilter, SeriesStore as _, Store,
-    StoreResult,
+    DirtyRange, JobStore as _, Rollup, RollupRow, SeriesStore as _, Store, StoreResult,
 };
 
 /// Raw data is rolled up once its minute is this far in the past.
@@ -140,10 +139,19 @@ async fn rollup_range(store: &Store, r: DirtyRange) -> StoreResult<u64> {
     let mut written = 0;
     let mut minutes = Vec::new();
     let mut again = BTreeSet::new();
+    let native = store.native_rollups();
+    if native {
+        store.refresh_native(Rollup::Minute, r.from, r.to).await?;
+    }
     let mut from = r.from;
     while from < r.to {
         let to = (from + CHUNK).min(r.to);
-        let mut raw = store.all_raw_samples(from, to).await?;
+        // The database rolls its samples up itself where it can.
+        let mut raw = if native {
+            Vec::new()
+        } else {
+            store.all_raw_samples(from, to).await?
+        };
         // Every value of a distribution feeds its bucket, as a sample would.
         for d in store.all_raw_distributions(from, to).await? {
             raw.extend(d.points());
@@ -160,6 +168,7 @@ async fn rollup_range(store: &Store, r: DirtyRange) -> StoreResult<u64> {
     }
     let hour = step(Rollup::Hour);
     let (hf, ht) = (floor(r.from, hour), ceil(r.to, hour));
+    store.refresh_native(Rollup::Hour, hf, ht).await?;
     let again: Vec<i64> = again.into_iter().collect();
     let fresh: Vec<i64> = minutes
         .iter()
@@ -220,9 +229,10 @@ pub async fn rollup_days(store: &Store, now: DateTime<Utc>) -> StoreResult<u64> 
     if due.is_empty() {
         return Ok(0);
     }
-    let ids = all_series(store).await?;
     let mut written = 0;
     for d in due {
+        store.refresh_native(Rollup::Day, d, d + day).await?;
+        let ids = store.rolled_series(Rollup::Hour, d, d + day).await?;
         let mut rows = Vec::new();
         for chunk in ids.chunks(DAY_SERIES) {
             let hours = store
@@ -237,16 +247,6 @@ pub async fn rollup_days(store: &Store, now: DateTime<Utc>) -> StoreResult<u64> 
         written += rows.len() as u64;
     }
     Ok(written)
-}
-
-/// Every series' id.
-async fn all_series(store: &Store) -> StoreResult<Vec<i64>> {
-    Ok(store
-        .series(&SeriesFilter::default())
-        .await?
-        .iter()
-        .map(|s| s.series_id)
-        .collect())
 }
 
 #[cfg(test)]

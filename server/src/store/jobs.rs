@@ -15,6 +15,16 @@ pub struct DirtyRange {
     pub to: DateTime<Utc>,
 }
 
+/// How long each resolution is kept, for a database that drops old rows by
+/// its own policies (TimescaleDB's `add_retention_policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NativeRetention {
+    pub raw: chrono::Duration,
+    pub minute: chrono::Duration,
+    pub hour: chrono::Duration,
+    pub day: chrono::Duration,
+}
+
 store_trait! {
     /// What the rollup, retention and partition jobs do to the database.
     pub trait JobStore {
@@ -73,6 +83,30 @@ store_trait! {
             series: &[i64],
             rows: &[RollupRow]
         ) -> StoreResult<()>;
+        /// True where the database rolls `samples` up itself (TimescaleDB's
+        /// continuous aggregates, `meta.rollups = native`): the rollup job
+        /// then computes only the distributions' rollups, and has the
+        /// database refresh the samples' ([`JobStore::refresh_native`]).
+        fn native_rollups(&self) -> bool;
+        /// Has the database bring its own rollups of `resolution` up to
+        /// date for the buckets in `[from, to)` (a no-op without them).
+        async fn refresh_native(
+            &self,
+            resolution: Rollup,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>
+        ) -> StoreResult<()>;
+        /// The series with rollup rows of `resolution` in `[from, to)`
+        /// that the job itself wrote (`replace_rollups`), ordered.
+        async fn rolled_series(
+            &self,
+            resolution: Rollup,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>
+        ) -> StoreResult<Vec<i64>>;
+        /// Keeps the database's own refresh and retention policies in line
+        /// with `keep` (a no-op without native rollups); cheap when they are.
+        async fn keep_native_policies(&self, keep: &NativeRetention) -> StoreResult<()>;
         /// Raw rows (results, samples) older than `before`; rows removed.
         /// Partitioned storage drops only whole days (partitions, chunks)
         /// that end at or before `before`, and may count their rows from

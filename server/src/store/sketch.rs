@@ -11,7 +11,11 @@ use std::collections::BTreeMap;
 pub const RELATIVE_ACCURACY: f64 = 0.01;
 /// Magnitudes at or below this count as zero.
 const ZERO_THRESHOLD: f64 = 1e-12;
+/// The stored form, little-endian: what [`Sketch::to_bytes`] writes.
 const FORMAT: u8 = 1;
+/// The same layout big-endian: what TimescaleDB's rollup views build with
+/// `int4send`/`int8send` (migrations/postgres/0025_native_rollups.sql).
+const FORMAT_BIG_ENDIAN: u8 = 2;
 
 fn gamma_ln() -> f64 {
     ((1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)).ln()
@@ -112,52 +116,26 @@ impl Sketch {
     /// Adds a stored sketch ([`Sketch::to_bytes`]) straight from its
     /// bytes: a report merges millions, and a map apiece would cost more
     /// than the merge.
+    /// Either stored form ([`FORMAT`], or [`FORMAT_BIG_ENDIAN`] from
+    /// TimescaleDB's views).
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let mut r = Reader(bytes);
-        let format = r.take::<1>()?[0];
-        if format != FORMAT {
-            return Err(format!("sketch format {format} is unknown"));
-        }
-        self.zero += u64::from_le_bytes(r.take()?);
+        let mut r = Reader::open(bytes)?;
+        self.zero += r.u64()?;
         for side in [&mut self.positive, &mut self.negative] {
-            let len = u32::from_le_bytes(r.take()?);
+            let len = r.u32()?;
             for _ in 0..len {
-                let i = i32::from_le_bytes(r.take()?);
-                let c = u64::from_le_bytes(r.take()?);
+                let i = r.i32()?;
+                let c = r.u64()?;
                 *side.entry(i).or_default() += c;
             }
         }
-        if !r.0.is_empty() {
-            return Err("sketch has trailing bytes".into());
-        }
-        Ok(())
+        r.finish()
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Sketch, String> {
-        let mut r = Reader(bytes);
-        let format = r.take::<1>()?[0];
-        if format != FORMAT {
-            return Err(format!("sketch format {format} is unknown"));
-        }
-        let zero = u64::from_le_bytes(r.take()?);
-        let mut sides = [BTreeMap::new(), BTreeMap::new()];
-        for side in &mut sides {
-            let len = u32::from_le_bytes(r.take()?);
-            for _ in 0..len {
-                let i = i32::from_le_bytes(r.take()?);
-                let c = u64::from_le_bytes(r.take()?);
-                side.insert(i, c);
-            }
-        }
-        if !r.0.is_empty() {
-            return Err("sketch has trailing bytes".into());
-        }
-        let [positive, negative] = sides;
-        Ok(Sketch {
-            zero,
-            positive,
-            negative,
-        })
+        let mut sketch = Sketch::new();
+        sketch.merge_bytes(bytes)?;
+        Ok(sketch)
     }
 }
 
@@ -167,16 +145,68 @@ fn bucket_value(i: i32) -> f64 {
     2.0 * (i as f64 * gamma_ln()).exp() / (g + 1.0)
 }
 
-struct Reader<'a>(&'a [u8]);
+/// The stored form's fields, in its byte order.
+struct Reader<'a> {
+    rest: &'a [u8],
+    big_endian: bool,
+}
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn open(bytes: &'a [u8]) -> Result<Reader<'a>, String> {
+        let mut r = Reader {
+            rest: bytes,
+            big_endian: false,
+        };
+        r.big_endian = match r.take::<1>()?[0] {
+            FORMAT => false,
+            FORMAT_BIG_ENDIAN => true,
+            other => return Err(format!("sketch format {other} is unknown")),
+        };
+        Ok(r)
+    }
+
     fn take<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        if self.0.len() < N {
+        if self.rest.len() < N {
             return Err("sketch is truncated".into());
         }
-        let (head, rest) = self.0.split_at(N);
-        self.0 = rest;
+        let (head, rest) = self.rest.split_at(N);
+        self.rest = rest;
         Ok(head.try_into().expect("split at N"))
+    }
+
+    fn u64(&mut self) -> Result<u64, String> {
+        let b = self.take()?;
+        Ok(if self.big_endian {
+            u64::from_be_bytes(b)
+        } else {
+            u64::from_le_bytes(b)
+        })
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        let b = self.take()?;
+        Ok(if self.big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    }
+
+    fn i32(&mut self) -> Result<i32, String> {
+        let b = self.take()?;
+        Ok(if self.big_endian {
+            i32::from_be_bytes(b)
+        } else {
+            i32::from_le_bytes(b)
+        })
+    }
+
+    fn finish(self) -> Result<(), String> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err("sketch has trailing bytes".into())
+        }
     }
 }
 
@@ -241,6 +271,49 @@ mod tests {
         // Negative, zero and positive values keep their order.
         assert!(a.quantile(0.0).unwrap() < 0.0);
         assert!(a.quantile(1.0).unwrap() > 100.0);
+    }
+
+    /// The big-endian form of `to_bytes`, as the TimescaleDB views build it.
+    fn big_endian(s: &Sketch) -> Vec<u8> {
+        let mut out = vec![FORMAT_BIG_ENDIAN];
+        out.extend_from_slice(&s.zero.to_be_bytes());
+        for side in [&s.positive, &s.negative] {
+            out.extend_from_slice(&(side.len() as u32).to_be_bytes());
+            for (i, c) in side {
+                out.extend_from_slice(&i.to_be_bytes());
+                out.extend_from_slice(&c.to_be_bytes());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_big_endian_form_reads_as_the_same_sketch() {
+        let mut s = Sketch::new();
+        for v in [0.0, 1e-3, 2e-3, 2e-3, -5.0, 1e9, -1e-9] {
+            s.add(v);
+        }
+        let be = big_endian(&s);
+        assert_eq!(Sketch::from_bytes(&be).unwrap(), s);
+        let mut merged = s.clone();
+        merged.merge_bytes(&be).unwrap();
+        assert_eq!(merged.count(), 2 * s.count());
+        assert!(Sketch::from_bytes(&be[..be.len() - 3]).is_err());
+    }
+
+    #[test]
+    fn the_sql_bucket_divisor_is_ln_gamma_to_the_last_bit() {
+        // migrations/postgres/0025_native_rollups.sql divides by this literal.
+        let sql = include_str!("../../migrations/postgres/0025_native_rollups.sql");
+        let literal = "0.020000666706669435";
+        assert!(
+            sql.contains(&format!("/ {literal}::float8")),
+            "the migration names {literal}"
+        );
+        assert_eq!(
+            literal.parse::<f64>().unwrap().to_bits(),
+            gamma_ln().to_bits()
+        );
     }
 
     #[test]

@@ -213,7 +213,9 @@ async fn story(backend: Backend) {
     let written = vantage_server::jobs::rollup(&server.state.store, Utc::now())
         .await
         .unwrap();
-    assert!(written > 0);
+    // TimescaleDB's own rollups are refreshed, not written by the job; the
+    // points read below hold both.
+    assert!(written > 0 || vantage_server::store::JobStore::native_rollups(&server.state.store));
     let window = format!(
         "agent_id={agent_id}&check=ping-old&metric=rtt&from={}&to={}",
         (past - chrono::Duration::minutes(1))

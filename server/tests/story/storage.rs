@@ -14,6 +14,8 @@ mod postgres;
 mod query;
 mod registry;
 mod releases;
+mod rollups;
+mod timescale;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use tempfile::TempDir;
@@ -115,6 +117,7 @@ async fn the_database_answers_and_names_its_mode(backend: Backend) {
             matches!(mode, StorageMode::Postgres | StorageMode::Timescaledb),
             "{mode:?}"
         ),
+        Backend::Timescale => assert_eq!(mode, StorageMode::Timescaledb),
     }
     let (open_connections, idle) = db.store.pool_stats();
     assert!(open_connections >= 1, "the ping left a connection open");

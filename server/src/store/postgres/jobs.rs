@@ -119,7 +119,8 @@ impl JobStore for PgStore {
         rows: &[RollupRow],
     ) -> StoreResult<Vec<i64>> {
         let mut tx = self.pool.begin().await?;
-        let had: Vec<i32> = sqlx::query_scalar(rollup_sql!(
+        let had: Vec<i32> = sqlx::query_scalar(own_rollup_sql!(
+            self.native,
             resolution,
             "WITH gone AS (DELETE FROM ",
             " WHERE bucket >= $1 AND bucket < $2 RETURNING series_id)
@@ -129,7 +130,7 @@ impl JobStore for PgStore {
         .bind(to)
         .fetch_all(&mut *tx)
         .await?;
-        insert_rollups(&mut tx, resolution, rows).await?;
+        insert_rollups(&mut tx, self.native, resolution, rows).await?;
         tx.commit().await?;
         Ok(had.into_iter().map(i64::from).collect())
     }
@@ -147,7 +148,8 @@ impl JobStore for PgStore {
             .map(|&id| id32(id))
             .collect::<StoreResult<Vec<_>>>()?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query(rollup_sql!(
+        sqlx::query(own_rollup_sql!(
+            self.native,
             resolution,
             "DELETE FROM ",
             " WHERE bucket >= $1 AND bucket < $2 AND series_id = ANY($3)"
@@ -157,7 +159,7 @@ impl JobStore for PgStore {
         .bind(ids)
         .execute(&mut *tx)
         .await?;
-        insert_rollups(&mut tx, resolution, rows).await?;
+        insert_rollups(&mut tx, self.native, resolution, rows).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -167,7 +169,8 @@ impl JobStore for PgStore {
         resolution: Rollup,
         before: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        let deleted = sqlx::query(rollup_sql!(
+        let deleted = sqlx::query(own_rollup_sql!(
+            self.native,
             resolution,
             "DELETE FROM ",
             " WHERE bucket < $1"
@@ -175,7 +178,43 @@ impl JobStore for PgStore {
         .bind(before)
         .execute(&self.pool)
         .await?;
-        Ok(deleted.rows_affected())
+        Ok(deleted.rows_affected() + self.drop_native_before(resolution, before).await?)
+    }
+
+    fn native_rollups(&self) -> bool {
+        self.native
+    }
+
+    async fn refresh_native(
+        &self,
+        resolution: Rollup,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.refresh(resolution, from, to).await
+    }
+
+    async fn rolled_series(
+        &self,
+        resolution: Rollup,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<i64>> {
+        let ids: Vec<i32> = sqlx::query_scalar(own_rollup_sql!(
+            self.native,
+            resolution,
+            "SELECT DISTINCT series_id FROM ",
+            " WHERE bucket >= $1 AND bucket < $2 ORDER BY 1"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.into_iter().map(i64::from).collect())
+    }
+
+    async fn keep_native_policies(&self, keep: &NativeRetention) -> StoreResult<()> {
+        self.keep_policies(keep).await
     }
 
     async fn delete_batches_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
@@ -257,6 +296,7 @@ impl JobStore for PgStore {
 /// Inserts rollup rows, a statement per [`ROLLUPS_PER_STATEMENT`].
 async fn insert_rollups(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    native: bool,
     resolution: Rollup,
     rows: &[RollupRow],
 ) -> StoreResult<()> {
@@ -271,7 +311,8 @@ async fn insert_rollups(
         let mins: Vec<_> = chunk.iter().map(|r| r.min).collect();
         let maxs: Vec<_> = chunk.iter().map(|r| r.max).collect();
         let sketches: Vec<_> = chunk.iter().map(|r| r.sketch.to_bytes()).collect();
-        let sql = rollup_sql!(
+        let sql = own_rollup_sql!(
+            native,
             resolution,
             "INSERT INTO ",
             " (series_id, bucket, n, sum, min, max, sketch)

@@ -15,6 +15,22 @@ macro_rules! rollup_sql {
     };
 }
 
+/// The SQL of a statement on the rollup rows the server itself writes:
+/// `rollup_1m`, `rollup_1h` or `rollup_1d`, or with TimescaleDB's own
+/// rollups (`$native`) the distributions' `rollup_own_*` (`native.rs`).
+macro_rules! own_rollup_sql {
+    ($native:expr, $resolution:expr, $before:literal, $after:literal) => {
+        match ($native, $resolution) {
+            (false, Rollup::Minute) => concat!($before, "rollup_1m", $after),
+            (false, Rollup::Hour) => concat!($before, "rollup_1h", $after),
+            (false, Rollup::Day) => concat!($before, "rollup_1d", $after),
+            (true, Rollup::Minute) => concat!($before, "rollup_own_1m", $after),
+            (true, Rollup::Hour) => concat!($before, "rollup_own_1h", $after),
+            (true, Rollup::Day) => concat!($before, "rollup_own_1d", $after),
+        }
+    };
+}
+
 mod accounts;
 mod agents;
 mod alert_cache;
@@ -34,6 +50,7 @@ mod leader;
 mod live;
 mod mode;
 mod named;
+mod native;
 mod notify;
 mod registry;
 mod releases;
@@ -61,6 +78,8 @@ pub struct PgStore {
     mode: StorageMode,
     /// `timescale` or `apache` in TimescaleDB mode.
     tsdb_license: Option<Arc<str>>,
+    /// TimescaleDB rolls `samples` up itself (`meta.rollups`, `native.rs`).
+    native: bool,
     /// Alert states this replica knows (see `alert_cache`).
     alerts: Arc<alert_cache::AlertCache>,
     /// The jobs this replica leads, each on a session of its own.
@@ -198,6 +217,11 @@ fn migrator() -> Migrator {
             "events",
             include_str!("../../../migrations/postgres/0024_events.sql"),
         ),
+        migration(
+            25,
+            "native rollups",
+            include_str!("../../../migrations/postgres/0025_native_rollups.sql"),
+        ),
     ])
 }
 
@@ -216,6 +240,7 @@ impl PgStore {
 
         let mut mode = None;
         let mut tsdb_license = None;
+        let mut native = false;
         for row in sqlx::query("SELECT key, value FROM meta")
             .fetch_all(&pool)
             .await?
@@ -224,6 +249,7 @@ impl PgStore {
             match row.try_get::<&str, _>("key")? {
                 "storage_mode" => mode = Some(value),
                 "tsdb_license" => tsdb_license = Some(Arc::from(value)),
+                "rollups" => native = value == "native",
                 _ => {}
             }
         }
@@ -240,6 +266,7 @@ impl PgStore {
             pool,
             mode,
             tsdb_license,
+            native,
             alerts: Arc::default(),
             leads: Arc::default(),
         })

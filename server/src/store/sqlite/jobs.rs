@@ -262,6 +262,40 @@ impl JobStore for SqliteStore {
         self.delete_in_chunks(sql, before).await
     }
 
+    fn native_rollups(&self) -> bool {
+        false
+    }
+
+    async fn refresh_native(
+        &self,
+        _resolution: Rollup,
+        _from: DateTime<Utc>,
+        _to: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn rolled_series(
+        &self,
+        resolution: Rollup,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(rollup_sql!(
+            resolution,
+            "SELECT DISTINCT series_id FROM ",
+            " WHERE bucket >= ?1 AND bucket < ?2 ORDER BY 1"
+        ))
+        .bind(micros(from))
+        .bind(micros(to))
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn keep_native_policies(&self, _keep: &NativeRetention) -> StoreResult<()> {
+        Ok(())
+    }
+
     async fn delete_batches_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         self.delete_in_chunks(
             "DELETE FROM ingest_batches WHERE (agent_id, batch_id) IN (

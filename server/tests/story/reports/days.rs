@@ -111,7 +111,12 @@ async fn a_report_reads_whole_days_from_the_day_rollups_only_while_they_are_curr
         with_late["summary"]
     );
 
-    // The first day's hours gone, its day row still counts it…
+    // The first day's hours gone, its day row still counts it… (The
+    // job writes hour rows, and so can remove them, unless TimescaleDB
+    // rolls the samples up itself.)
+    if store.native_rollups() {
+        return;
+    }
     store
         .replace_rollups(Rollup::Hour, days[0], days[1], &[])
         .await

@@ -33,7 +33,7 @@ async fn mode_is_chosen_once_and_read_back() {
         .fetch_one(pool)
         .await
         .unwrap();
-    assert_eq!(migrations, 24, "0001_init … 0024_events");
+    assert_eq!(migrations, 25, "0001_init … 0025_native_rollups");
     let recorded: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'storage_mode'")
         .fetch_one(pool)
         .await

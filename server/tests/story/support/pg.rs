@@ -24,6 +24,9 @@
 //!   `timescaledb` for the manual TimescaleDB check.
 //! - `VANTAGE_TEST_PG_SETTINGS`: more `name=value` settings, space-separated,
 //!   e.g. `timescaledb.license=apache`.
+//! - `VANTAGE_REQUIRE_TIMESCALEDB`: a machine without TimescaleDB fails the
+//!   TimescaleDB legs ([`Flavour::Timescale`], a second cluster started
+//!   whenever the extension is installed) instead of skipping them.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -46,21 +49,45 @@ pub struct Cluster {
 }
 
 static CLUSTER: OnceLock<Result<Option<Cluster>, String>> = OnceLock::new();
+static TIMESCALE: OnceLock<Result<Option<Cluster>, String>> = OnceLock::new();
 static DATABASES: AtomicU32 = AtomicU32::new(0);
 
-/// The cluster, started on first use; `None` when PostgreSQL is missing and
-/// not required.
-pub fn cluster() -> Option<&'static Cluster> {
-    match CLUSTER.get_or_init(start) {
+/// Which cluster: the plain one (whatever `VANTAGE_TEST_PG_PRELOAD` says),
+/// or one with TimescaleDB preloaded under its Timescale license, started
+/// whenever the machine has the extension installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    Plain,
+    Timescale,
+}
+
+/// The cluster, started on first use; `None` when PostgreSQL (or, for
+/// [`Flavour::Timescale`], TimescaleDB) is missing and not required.
+pub fn cluster_of(flavour: Flavour) -> Option<&'static Cluster> {
+    let cell = match flavour {
+        Flavour::Plain => &CLUSTER,
+        Flavour::Timescale => &TIMESCALE,
+    };
+    match cell.get_or_init(|| start(flavour)) {
         Ok(cluster) => cluster.as_ref(),
         Err(e) => panic!("{e}"),
     }
 }
 
+/// The plain cluster (see [`cluster_of`]).
+pub fn cluster() -> Option<&'static Cluster> {
+    cluster_of(Flavour::Plain)
+}
+
 /// The URL of a new, empty database, or `None` (PostgreSQL tests skip).
 pub async fn fresh_database() -> Option<String> {
+    fresh_database_of(Flavour::Plain).await
+}
+
+/// The URL of a new, empty database of the `flavour` cluster, or `None`.
+pub async fn fresh_database_of(flavour: Flavour) -> Option<String> {
     // Starting takes a second or two of blocking work; keep it off the runtime.
-    let started = tokio::task::spawn_blocking(cluster).await;
+    let started = tokio::task::spawn_blocking(move || cluster_of(flavour)).await;
     let cluster = started.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
     let name = format!("test_{}", DATABASES.fetch_add(1, Ordering::Relaxed));
     let mut admin = sqlx::PgConnection::connect(&cluster.url("postgres"))
@@ -130,7 +157,21 @@ fn unprivileged_user() -> Result<(u32, u32), String> {
     )
 }
 
-fn start() -> Result<Option<Cluster>, String> {
+/// Where the Debian packages put an extension's library and control file:
+/// `/usr/lib/postgresql/<v>/lib` and `/usr/share/postgresql/<v>/extension`.
+fn timescale_installed(bin: &Path) -> bool {
+    let Some(home) = bin.parent() else {
+        return false;
+    };
+    let version = home.file_name().unwrap_or_default();
+    home.join("lib/timescaledb.so").is_file()
+        && Path::new("/usr/share/postgresql")
+            .join(version)
+            .join("extension/timescaledb.control")
+            .is_file()
+}
+
+fn start(flavour: Flavour) -> Result<Option<Cluster>, String> {
     let Some(bin) = bin_dir() else {
         if required() {
             return Err("PostgreSQL is required (CI, VANTAGE_REQUIRE_PG or VANTAGE_REQUIRE_ALL is set), \
@@ -144,6 +185,21 @@ fn start() -> Result<Option<Cluster>, String> {
         );
         return Ok(None);
     };
+    if flavour == Flavour::Timescale && !timescale_installed(&bin) {
+        if std::env::var_os("VANTAGE_REQUIRE_TIMESCALEDB").is_some() {
+            return Err(format!(
+                "TimescaleDB is required (VANTAGE_REQUIRE_TIMESCALEDB is set), but {} has no \
+                 lib/timescaledb.so with its control file",
+                bin.display()
+            ));
+        }
+        eprintln!(
+            "Skipping the TimescaleDB legs: the extension is not installed for {} \
+             (it is not in Debian; see docs/operations.md). Set VANTAGE_REQUIRE_TIMESCALEDB=1 to fail instead.",
+            bin.display()
+        );
+        return Ok(None);
+    }
     let user = if running_as_root() {
         Some(unprivileged_user()?)
     } else {
@@ -209,7 +265,7 @@ fn start() -> Result<Option<Cluster>, String> {
             .arg(port.to_string())
             .arg("-k")
             .arg(&dir)
-            .args(settings().iter().flat_map(|s| ["-c", s.as_str()]))
+            .args(settings(flavour).iter().flat_map(|s| ["-c", s.as_str()]))
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
@@ -240,7 +296,7 @@ fn start() -> Result<Option<Cluster>, String> {
 }
 
 /// The `-c` settings: durability off (a throw-away cluster), loopback only.
-fn settings() -> Vec<String> {
+fn settings(flavour: Flavour) -> Vec<String> {
     let mut settings: Vec<String> = [
         "listen_addresses=127.0.0.1",
         "fsync=off",
@@ -250,6 +306,17 @@ fn settings() -> Vec<String> {
     ]
     .map(String::from)
     .into();
+    if flavour == Flavour::Timescale {
+        settings.extend(
+            [
+                "shared_preload_libraries=timescaledb",
+                "timescaledb.license=timescale",
+                "timescaledb.telemetry_level=off",
+            ]
+            .map(String::from),
+        );
+        return settings;
+    }
     if let Ok(preload) = std::env::var("VANTAGE_TEST_PG_PRELOAD") {
         if preload.contains("timescaledb") {
             settings.push("timescaledb.telemetry_level=off".into());

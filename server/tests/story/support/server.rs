@@ -18,6 +18,10 @@ pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// PostgreSQL with TimescaleDB preloaded (Timescale license), on a
+    /// cluster of its own; skipped where the extension is not installed
+    /// (`support::pg`).
+    Timescale,
 }
 
 /// A fresh, migrated, empty store. `None` when PostgreSQL is not installed
@@ -32,6 +36,11 @@ pub async fn store(backend: Backend) -> Option<(Store, Option<TempDir>, String)>
         }
         Backend::Postgres => {
             let url = pg::fresh_database().await?;
+            let store = Store::Postgres(PgStore::connect(&url, 10).await.unwrap());
+            Some((store, None, url))
+        }
+        Backend::Timescale => {
+            let url = pg::fresh_database_of(pg::Flavour::Timescale).await?;
             let store = Store::Postgres(PgStore::connect(&url, 10).await.unwrap());
             Some((store, None, url))
         }
@@ -149,6 +158,28 @@ pub async fn start_with(backend: Backend, config: ServerConfig) -> Option<TestSe
 
 pub async fn start(backend: Backend) -> Option<TestServer> {
     start_with(backend, ServerConfig::default()).await
+}
+
+/// A story on SQLite, PostgreSQL and TimescaleDB (where installed): for
+/// what must answer the same on all three (rollups).
+#[macro_export]
+macro_rules! all_three {
+    ($story:ident) => {
+        mod $story {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$story($crate::support::server::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$story($crate::support::server::Backend::Postgres).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn timescaledb() {
+                super::$story($crate::support::server::Backend::Timescale).await
+            }
+        }
+    };
 }
 
 /// Runs a story on both backends: `both!(story)` makes `story::sqlite` and
