@@ -87,14 +87,14 @@ pub async fn rollup(store: &Store, now: DateTime<Utc>) -> StoreResult<u64> {
 /// The minutes and hours of [`rollup`], which mark the days of the hours
 /// they write.
 pub async fn rollup_ranges(store: &Store, now: DateTime<Utc>) -> StoreResult<u64> {
-    let taken = store.take_dirty().await?;
-    if taken.is_empty() {
+    let read = store.read_dirty().await?;
+    if read.ranges.is_empty() {
         return Ok(0);
     }
     let closed = floor(now - CLOSE_AFTER, step(Rollup::Minute));
     let mut later = Vec::new();
     let mut todo = Vec::new();
-    for r in merge_ranges(taken) {
+    for r in merge_ranges(read.ranges) {
         if r.to > closed {
             later.push(DirtyRange {
                 from: r.from.max(closed),
@@ -109,20 +109,13 @@ pub async fn rollup_ranges(store: &Store, now: DateTime<Utc>) -> StoreResult<u64
         }
     }
     let mut written = 0;
-    for (i, r) in todo.iter().enumerate() {
-        match rollup_range(store, *r).await {
-            Ok(n) => written += n,
-            Err(e) => {
-                // Nothing is lost: every range not done goes back.
-                later.extend_from_slice(&todo[i..]);
-                store.put_dirty(&later).await?;
-                return Err(e);
-            }
-        }
+    for r in &todo {
+        // On an error, or if this process dies, the rows read stay for the
+        // next round (or leader), which rolls them up again: nothing is
+        // lost, and replacing rollups twice changes nothing.
+        written += rollup_range(store, *r).await?;
     }
-    if !later.is_empty() {
-        store.put_dirty(&later).await?;
-    }
+    store.clear_dirty(&read.ids, &later).await?;
     Ok(written)
 }
 

@@ -15,6 +15,13 @@ pub struct DirtyRange {
     pub to: DateTime<Utc>,
 }
 
+/// Dirty ranges as read: ordered, with the ids of the rows that held them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirtyRead {
+    pub ranges: Vec<DirtyRange>,
+    pub ids: Vec<i64>,
+}
+
 /// How long each resolution is kept, for a database that drops old rows by
 /// its own policies (TimescaleDB's `add_retention_policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,9 +59,15 @@ store_trait! {
         /// Gives up leading `name` (a replica stopping): the next try of
         /// another replica leads at once.
         async fn resign(&self, name: &str, holder: Uuid) -> StoreResult<()>;
-        /// Removes and returns every dirty range, ordered.
-        async fn take_dirty(&self) -> StoreResult<Vec<DirtyRange>>;
-        /// Puts ranges back (a rollup round failed half-way).
+        /// Every dirty range, ordered, and the ids of their rows. They
+        /// stay until [`JobStore::clear_dirty`]: a round that dies half-way
+        /// (the process killed) leaves them to the next.
+        async fn read_dirty(&self) -> StoreResult<DirtyRead>;
+        /// Deletes the rows `read` (rolled up), and adds `later` (the parts
+        /// not rolled up yet), in one transaction. Rows added since the
+        /// read stay.
+        async fn clear_dirty(&self, read: &[i64], later: &[DirtyRange]) -> StoreResult<()>;
+        /// Adds dirty ranges.
         async fn put_dirty(&self, ranges: &[DirtyRange]) -> StoreResult<()>;
         /// Marks UTC days (midnights) whose hours changed: their day rows
         /// are to be written again once they have ended.

@@ -51,7 +51,7 @@ pub use self::events::{EventFilter, EventIn, EventRecord, EventStore};
 pub use self::ingest::{
     CheckKey, DistributionRow, IngestStore, Ingested, ResultRow, SampleRow, SeriesKey, StoreBatch,
 };
-pub use self::jobs::{DirtyRange, JobStore, NativeRetention};
+pub use self::jobs::{DirtyRange, DirtyRead, JobStore, NativeRetention};
 pub use self::notify::{
     After, Attempt, ChannelRow, CheckTarget, Claimed, NotifyStore, Routed, Suppression,
 };

@@ -48,21 +48,34 @@ impl JobStore for PgStore {
         self.leads.resign(name).await
     }
 
-    async fn take_dirty(&self) -> StoreResult<Vec<DirtyRange>> {
-        let rows = sqlx::query("DELETE FROM rollup_dirty RETURNING lo, hi")
+    async fn read_dirty(&self) -> StoreResult<DirtyRead> {
+        let rows = sqlx::query("SELECT id, lo, hi FROM rollup_dirty ORDER BY lo, hi")
             .fetch_all(&self.pool)
             .await?;
-        let mut ranges = rows
-            .iter()
-            .map(|row| {
-                Ok(DirtyRange {
-                    from: row.try_get("lo")?,
-                    to: row.try_get("hi")?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        ranges.sort_by_key(|r| (r.from, r.to));
-        Ok(ranges)
+        let mut read = DirtyRead::default();
+        for row in &rows {
+            read.ids.push(row.try_get("id")?);
+            read.ranges.push(DirtyRange {
+                from: row.try_get("lo")?,
+                to: row.try_get("hi")?,
+            });
+        }
+        Ok(read)
+    }
+
+    async fn clear_dirty(&self, read: &[i64], later: &[DirtyRange]) -> StoreResult<()> {
+        let (lo, hi): (Vec<DateTime<Utc>>, Vec<DateTime<Utc>>) =
+            later.iter().map(|r| (r.from, r.to)).unzip();
+        sqlx::query(
+            "WITH gone AS (DELETE FROM rollup_dirty WHERE id = ANY($1))
+             INSERT INTO rollup_dirty (lo, hi) SELECT * FROM UNNEST($2::timestamptz[], $3::timestamptz[])",
+        )
+        .bind(read)
+        .bind(lo)
+        .bind(hi)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn put_dirty(&self, ranges: &[DirtyRange]) -> StoreResult<()> {

@@ -222,6 +222,11 @@ fn migrator() -> Migrator {
             "native rollups",
             include_str!("../../../migrations/postgres/0025_native_rollups.sql"),
         ),
+        migration(
+            26,
+            "dirty range ids",
+            include_str!("../../../migrations/postgres/0026_dirty_ids.sql"),
+        ),
     ])
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::bulk::BulkInsert;
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Row as _, Sqlite, Transaction};
 
 use super::{SqliteStore, id_list, micros, time_at};
 use crate::store::*;
@@ -84,21 +84,30 @@ impl JobStore for SqliteStore {
         Ok(())
     }
 
-    async fn take_dirty(&self) -> StoreResult<Vec<DirtyRange>> {
-        let rows = sqlx::query("DELETE FROM rollup_dirty RETURNING lo, hi")
-            .fetch_all(&self.write)
+    async fn read_dirty(&self) -> StoreResult<DirtyRead> {
+        let rows = sqlx::query("SELECT rowid, lo, hi FROM rollup_dirty ORDER BY lo, hi")
+            .fetch_all(&self.read)
             .await?;
-        let mut ranges = rows
-            .iter()
-            .map(|row| {
-                Ok(DirtyRange {
-                    from: time_at(row, "lo")?,
-                    to: time_at(row, "hi")?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        ranges.sort_by_key(|r| (r.from, r.to));
-        Ok(ranges)
+        let mut read = DirtyRead::default();
+        for row in &rows {
+            read.ids.push(row.try_get("rowid")?);
+            read.ranges.push(DirtyRange {
+                from: time_at(row, "lo")?,
+                to: time_at(row, "hi")?,
+            });
+        }
+        Ok(read)
+    }
+
+    async fn clear_dirty(&self, read: &[i64], later: &[DirtyRange]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM rollup_dirty WHERE rowid IN (SELECT value FROM json_each(?1))")
+            .bind(id_list(read))
+            .execute(&mut *tx)
+            .await?;
+        insert_dirty(&mut tx, later).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn put_dirty(&self, ranges: &[DirtyRange]) -> StoreResult<()> {
@@ -106,13 +115,7 @@ impl JobStore for SqliteStore {
             return Ok(());
         }
         let mut tx = self.begin().await?;
-        for (rows, sql) in DIRTY.statements(ranges.len()) {
-            let mut query = sqlx::query(sql);
-            for r in &ranges[rows] {
-                query = query.bind(micros(r.from)).bind(micros(r.to));
-            }
-            query.execute(&mut *tx).await?;
-        }
+        insert_dirty(&mut tx, ranges).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -368,6 +371,17 @@ async fn insert_rollups(
                 .bind(r.min)
                 .bind(r.max)
                 .bind(r.sketch.to_bytes());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn insert_dirty(tx: &mut Transaction<'_, Sqlite>, ranges: &[DirtyRange]) -> StoreResult<()> {
+    for (rows, sql) in DIRTY.statements(ranges.len()) {
+        let mut query = sqlx::query(sql);
+        for r in &ranges[rows] {
+            query = query.bind(micros(r.from)).bind(micros(r.to));
         }
         query.execute(&mut **tx).await?;
     }

@@ -216,7 +216,8 @@ async fn ingest_stores_each_result_once(backend: Backend) {
     assert_eq!(store.ingest(&empty, at(9)).await.unwrap().ack.accepted, 0);
 
     // One dirty range per batch that stored something: [min, max + 1 µs).
-    let mut dirty = store.take_dirty().await.unwrap();
+    let read = store.read_dirty().await.unwrap();
+    let mut dirty = read.ranges.clone();
     dirty.sort_by_key(|r| r.from);
     let micro = Duration::microseconds(1);
     assert_eq!(
@@ -232,7 +233,8 @@ async fn ingest_stores_each_result_once(backend: Backend) {
             },
         ]
     );
-    assert!(store.take_dirty().await.unwrap().is_empty());
+    store.clear_dirty(&read.ids, &[]).await.unwrap();
+    assert_eq!(store.read_dirty().await.unwrap(), DirtyRead::default());
 
     // The agent's outbox stats and last_seen_at come with each batch.
     let row = store.agent(f.agent).await.unwrap().unwrap();

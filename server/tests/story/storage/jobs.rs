@@ -72,29 +72,36 @@ async fn one_replica_leads_at_a_time_and_hands_over_when_it_resigns(backend: Bac
     assert!(!one.lead("jobs", a, now, ttl).await.unwrap(), "now b's");
 }
 
-both!(dirty_ranges_are_taken_once_and_can_be_put_back);
-async fn dirty_ranges_are_taken_once_and_can_be_put_back(backend: Backend) {
+both!(dirty_ranges_stay_until_cleared_and_only_those_read_are_cleared);
+async fn dirty_ranges_stay_until_cleared_and_only_those_read_are_cleared(backend: Backend) {
     let Some(db) = open(backend).await else {
         return;
     };
     let store = &db.store;
-    assert!(store.take_dirty().await.unwrap().is_empty());
-    let ranges = [
-        DirtyRange {
-            from: t0(),
-            to: t0() + Duration::minutes(5),
-        },
-        DirtyRange {
-            from: t0() - Duration::hours(3),
-            to: t0() - Duration::hours(2),
-        },
-    ];
+    assert_eq!(store.read_dirty().await.unwrap(), DirtyRead::default());
+    let range = |from: i64, to: i64| DirtyRange {
+        from: t0() + Duration::minutes(from),
+        to: t0() + Duration::minutes(to),
+    };
+    let ranges = [range(0, 5), range(-180, -120)];
     store.put_dirty(&ranges).await.unwrap();
     store.put_dirty(&[]).await.unwrap();
-    let mut taken = store.take_dirty().await.unwrap();
-    taken.sort_by_key(|r| r.from);
-    assert_eq!(taken, [ranges[1], ranges[0]]);
-    assert!(store.take_dirty().await.unwrap().is_empty());
+    let read = store.read_dirty().await.unwrap();
+    assert_eq!(read.ranges, [ranges[1], ranges[0]], "ordered");
+    assert_eq!(read.ids.len(), 2);
+    // A round that died after reading them left them for the next one.
+    assert_eq!(store.read_dirty().await.unwrap(), read);
+
+    // Ingest marks another while the round works; the round clears what
+    // it read and puts back what it left for later.
+    let meanwhile = range(10, 11);
+    store.put_dirty(&[meanwhile]).await.unwrap();
+    let not_closed = range(4, 5);
+    store.clear_dirty(&read.ids, &[not_closed]).await.unwrap();
+    let left = store.read_dirty().await.unwrap();
+    assert_eq!(left.ranges, [not_closed, meanwhile]);
+    store.clear_dirty(&left.ids, &[]).await.unwrap();
+    assert_eq!(store.read_dirty().await.unwrap(), DirtyRead::default());
 }
 
 fn rollup(series_id: i64, bucket: DateTime<Utc>, values: &[f64]) -> RollupRow {

@@ -33,7 +33,7 @@ async fn mode_is_chosen_once_and_read_back() {
         .fetch_one(pool)
         .await
         .unwrap();
-    assert_eq!(migrations, 25, "0001_init … 0025_native_rollups");
+    assert_eq!(migrations, 26, "0001_init … 0026_dirty_ids");
     let recorded: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'storage_mode'")
         .fetch_one(pool)
         .await

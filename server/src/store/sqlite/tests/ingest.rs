@@ -55,7 +55,7 @@ async fn ingest_stores_new_results_once_and_replays_acks() {
         .map(|p| p.value)
         .collect();
     assert_eq!(values, [1.0, 2.0, 3.0]);
-    let dirty = store.take_dirty().await.unwrap();
+    let dirty = store.read_dirty().await.unwrap().ranges;
     let micro = Duration::microseconds(1);
     assert_eq!(
         dirty,
