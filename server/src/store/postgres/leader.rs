@@ -84,9 +84,18 @@ impl Leads {
         }
     }
 
-    /// Ends the session of `name`: its lock is free at once.
+    /// Ends the session of `name`: its lock is free at once. Unlocked
+    /// first, since the server ends a closed session (and frees its locks)
+    /// only some time after the client has gone: a replica trying at once
+    /// would find the lock still held.
     pub(super) async fn resign(&self, name: &str) -> StoreResult<()> {
-        if let Some(session) = self.0.lock().await.remove(name) {
+        if let Some(mut session) = self.0.lock().await.remove(name) {
+            if session.held {
+                sqlx::query_scalar::<_, bool>("SELECT pg_advisory_unlock($1)")
+                    .bind(key(name))
+                    .fetch_one(&mut session.conn)
+                    .await?;
+            }
             session.conn.close().await?;
         }
         Ok(())
