@@ -20,10 +20,13 @@
 //! - `scale`: ingest through HAProxy with 1, 2 and 3 server replicas, the
 //!   agents held at one batch every 10 s, the live delay across replicas
 //!   and the leader's failover (see [`ingest`]'s `scale`).
+//! - `rollups`: the same data rolled up by the server's job on PostgreSQL
+//!   and by TimescaleDB's continuous aggregates, and `samples` compressed
+//!   (see [`ingest`]'s `rollups`; needs TimescaleDB installed).
 //! - `update`: a rollout over 10 agents, and each agent's missed schedule
 //!   across its update against a plain restart (see [`update`]).
 //!
-//! `rss`, `ingest`, `alerts`, `reports`, `scale` and `update` append their figures to `docs/bench-history.csv`
+//! `rss`, `ingest`, `alerts`, `reports`, `scale`, `rollups` and `update` append their figures to `docs/bench-history.csv`
 //! (see [`record`]).
 
 mod dashboard;
@@ -67,10 +70,11 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
                 | "update"
                 | "instantiate"
                 | "scale"
+                | "rollups"
         )
     ) {
         bail!(
-            "usage: cargo xtask bench rss|tcp500|icmp|ingest|alerts|reports|dashboard|update|instantiate|scale"
+            "usage: cargo xtask bench rss|tcp500|icmp|ingest|alerts|reports|dashboard|update|instantiate|scale|rollups"
         );
     }
     if which == Some("instantiate") {
@@ -84,6 +88,9 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     }
     if which == Some("scale") {
         return ingest::scale(root, &args[1..]);
+    }
+    if which == Some("rollups") {
+        return ingest::rollups(root, &args[1..]);
     }
     if which == Some("reports") {
         return ingest::reports(root, &args[1..]);

@@ -14,7 +14,7 @@
 //!   (`dist.rs`).
 //! - `smoke`: the first step of `test` alone (see `demo/smoke.rs`).
 //! - `web [--update-types]`: builds the dashboard into `web/dist`.
-//! - `bench rss|tcp500|icmp|ingest|alerts|reports|dashboard|update`: agent
+//! - `bench rss|tcp500|icmp|ingest|alerts|reports|dashboard|update|scale|rollups`: agent
 //!   and server benchmarks (see `docs/benchmarks.md`).
 
 mod bench;
@@ -79,6 +79,7 @@ fn main() -> anyhow::Result<()> {
                  bench ingest    the release server's ingest rate (vs COPY) and 30-day query latency\n  \
                  bench reports   a monthly SLA report over 1 000 targets on 10 agents, as JSON, HTML and PDF\n  \
                  bench scale     1, 2 and 3 server replicas behind HAProxy, agents held, live delay, failover\n  \
+                 bench rollups   rollups by the server's job (PostgreSQL) against TimescaleDB's, and compression\n  \
                  bench instantiate  one plugin run (criterion) against the same work in Rust, recorded"
             );
             bail!("unknown or missing command")

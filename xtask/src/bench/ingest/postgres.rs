@@ -41,6 +41,11 @@ impl Cluster {
 
     /// Creates and starts a cluster in `<parent>/pg-<pid>`.
     pub(super) fn start(parent: &Path) -> anyhow::Result<Cluster> {
+        Cluster::start_with(parent, &[])
+    }
+
+    /// [`Cluster::start`] with more `-c name=value` settings.
+    pub(super) fn start_with(parent: &Path, settings: &[&str]) -> anyhow::Result<Cluster> {
         let dir = parent.join(format!("pg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
@@ -110,6 +115,7 @@ impl Cluster {
                     "full_page_writes=off",
                 ])
                 .args(["-c", "max_connections=200"])
+                .args(settings.iter().flat_map(|s| ["-c", *s]))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log);
