@@ -14,7 +14,8 @@
 //!    batch. Ingest marks what it stored dirty.
 //! 3. The server is stopped and started again with `--jobs-interval 1s`;
 //!    its first round rolls up everything marked. The figure is the time
-//!    from its address printed until `rollup_dirty` is empty. The minute
+//!    from its address printed until `rollup_dirty` is empty, with the
+//!    CPU time PostgreSQL and the server spent meanwhile. The minute
 //!    and hour rows must then count every sample on both backends, else
 //!    the benchmark fails.
 //! 4. TimescaleDB only: every chunk of `samples` compressed; the ratio of
@@ -79,6 +80,9 @@ fn options(args: &[String]) -> anyhow::Result<Options> {
 /// What one backend did.
 struct Rolled {
     seconds: f64,
+    /// CPU-seconds of PostgreSQL and of the server while rolling up.
+    db_cpu: f64,
+    server_cpu: f64,
     /// `(minute rows, Σ n)` and the same of the hours.
     minutes: (i64, i64),
     hours: (i64, i64),
@@ -131,7 +135,7 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
         (native, ratio)
     };
     if (plain.minutes.1, plain.hours.1) != (native.minutes.1, native.hours.1)
-        || plain.minutes.1 != (runs * super::workload::SAMPLES_PER_RESULT) as i64
+        || plain.minutes.1 != (runs * (super::workload::SAMPLES_PER_RESULT + 1)) as i64
     {
         bail!(
             "the backends disagree: minutes {:?} and {:?}, hours {:?} and {:?} (rows, Σ n), \
@@ -144,10 +148,12 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
     }
     println!(
         "\nrolled up in {:.1} s by the server's job, {:.1} s by TimescaleDB ({:.2}× the job's \
-         time); samples compressed {ratio:.2}×",
+         time; PostgreSQL CPU {:.2}×, server CPU {:.2}×); samples compressed {ratio:.2}×",
         plain.seconds,
         native.seconds,
-        native.seconds / plain.seconds
+        native.seconds / plain.seconds,
+        native.db_cpu / plain.db_cpu,
+        native.server_cpu / plain.server_cpu,
     );
     let what = format!("{} agents, {} h", o.agents, o.hours);
     record.append(
@@ -164,6 +170,28 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
                 "s",
             )
             .against(plain.seconds),
+            Figure::new(
+                format!("rollup of {what}, PostgreSQL CPU-s, server's job"),
+                plain.db_cpu,
+                "CPU-s",
+            ),
+            Figure::new(
+                format!("rollup of {what}, PostgreSQL CPU-s, TimescaleDB continuous aggregates"),
+                native.db_cpu,
+                "CPU-s",
+            )
+            .against(plain.db_cpu),
+            Figure::new(
+                format!("rollup of {what}, server CPU-s, server's job"),
+                plain.server_cpu,
+                "CPU-s",
+            ),
+            Figure::new(
+                format!("rollup of {what}, server CPU-s, TimescaleDB continuous aggregates"),
+                native.server_cpu,
+                "CPU-s",
+            )
+            .against(plain.server_cpu),
             Figure::new(
                 format!("samples compressed by TimescaleDB, {what}"),
                 ratio,
@@ -198,6 +226,7 @@ fn rolled_up(
         loading.elapsed().as_secs_f64(),
         proc::load()
     );
+    let db_before = cluster.cpu_ticks();
     let server = Server::start(&setup("1s"))?;
     let started = Instant::now();
     loop {
@@ -211,6 +240,9 @@ fn rolled_up(
         std::thread::sleep(Duration::from_millis(50));
     }
     let seconds = started.elapsed().as_secs_f64();
+    let tick = crate::bench::clock_ticks();
+    let server_cpu = proc::ticks(server.pid()) as f64 / tick;
+    let db_cpu = cluster.cpu_ticks().saturating_sub(db_before) as f64 / tick;
     drop(server);
     let count = |table: &str| -> anyhow::Result<(i64, i64)> {
         let out = cluster.psql(
@@ -222,11 +254,14 @@ fn rolled_up(
     };
     let rolled = Rolled {
         seconds,
+        db_cpu,
+        server_cpu,
         minutes: count("rollup_1m")?,
         hours: count("rollup_1h")?,
     };
     println!(
-        "  rolled up in {seconds:.1} s: {} minute rows, {} hour rows",
+        "  rolled up in {seconds:.1} s (CPU-s: PostgreSQL {db_cpu:.1}, server {server_cpu:.1}): \
+         {} minute rows, {} hour rows",
         rolled.minutes.0, rolled.hours.0
     );
     Ok(rolled)
