@@ -6,9 +6,12 @@
 -- continuous aggregates, and the server's rollup job no longer computes
 -- them: it asks TimescaleDB to refresh the ranges ingest marked dirty.
 -- `meta.rollups` says which: `native`, or `server` (SQLite, plain
--- PostgreSQL, the Apache license, and a TimescaleDB database upgraded
--- with rollup rows already written, whose history a conversion would lose
--- where raw retention has dropped the samples).
+-- PostgreSQL, the Apache license, a database whose `vantage.rollups`
+-- setting says `server`, and a TimescaleDB database upgraded with rollup
+-- rows already written, whose history a conversion would lose where raw
+-- retention has dropped the samples). Native rollups cost PostgreSQL about
+-- twice the CPU of the server's job (`cargo xtask bench rollups`), which
+-- is why an operator may keep the server's.
 --
 -- A rollup row carries a quantile sketch (`Sketch`, server/src/store/sketch.rs),
 -- which no SQL aggregate builds. So each continuous aggregate keeps one row
@@ -32,7 +35,10 @@ DECLARE
         AND EXISTS (SELECT 1 FROM meta WHERE key = 'tsdb_license' AND value = 'timescale')
         AND NOT EXISTS (SELECT 1 FROM rollup_1m)
         AND NOT EXISTS (SELECT 1 FROM rollup_1h)
-        AND NOT EXISTS (SELECT 1 FROM rollup_1d);
+        AND NOT EXISTS (SELECT 1 FROM rollup_1d)
+        -- The operator's choice, before the first start:
+        -- ALTER DATABASE … SET vantage.rollups = 'server'.
+        AND coalesce(current_setting('vantage.rollups', true), '') <> 'server';
 BEGIN
     INSERT INTO meta (key, value) VALUES ('rollups', CASE WHEN native THEN 'native' ELSE 'server' END);
     IF NOT native THEN

@@ -3,13 +3,15 @@
 //! into compressed chunks, and retention by chunks.
 
 use chrono::Duration;
-use sqlx::Row;
+use sqlx::{Connection as _, Row};
 use vantage_protocol::result::Status;
 use vantage_server::jobs;
+use vantage_server::store::postgres::PgStore;
 use vantage_server::store::*;
 
 use super::ingest::{batch, fixture, run};
 use super::{open, t0};
+use crate::support::pg;
 use crate::support::server::Backend;
 
 /// `(table, policy, seconds)` of the retention and refresh policies.
@@ -212,4 +214,68 @@ async fn late_data_into_a_compressed_chunk_is_rolled_up_and_retention_drops_roll
         1,
         "hours are kept by their own retention"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_may_keep_the_servers_rollups_on_timescaledb() {
+    let Some(url) = pg::fresh_database_of(pg::Flavour::Timescale).await else {
+        return;
+    };
+    // Before the first start, as docs/server.md says.
+    let name = url.rsplit('/').next().unwrap().to_owned();
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {name} SET vantage.rollups = 'server'"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.unwrap();
+    let store = Store::Postgres(PgStore::connect(&url, 4).await.unwrap());
+    assert_eq!(store.mode(), StorageMode::Timescaledb);
+    assert!(!store.native_rollups());
+    let Store::Postgres(pg) = &store else {
+        unreachable!()
+    };
+    let recorded: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'rollups'")
+        .fetch_one(pg.pool())
+        .await
+        .unwrap();
+    assert_eq!(recorded, "server");
+    let aggregates: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM timescaledb_information.continuous_aggregates")
+            .fetch_one(pg.pool())
+            .await
+            .unwrap();
+    assert_eq!(aggregates, 0);
+
+    // The server's job writes the rows, as on plain PostgreSQL.
+    let f = fixture(&store).await;
+    let now = t0() + Duration::days(1);
+    let results: Vec<_> = (0..3)
+        .map(|m| {
+            run(
+                f.check2,
+                t0() + Duration::minutes(m),
+                Status::Ok,
+                &[(f.rtt2, 0.02)],
+            )
+        })
+        .collect();
+    store
+        .ingest(&batch(f.agent, results, 0), now)
+        .await
+        .unwrap();
+    assert!(jobs::rollup(&store, now).await.unwrap() >= 3);
+    let minutes = store
+        .rollups(
+            Rollup::Minute,
+            &[f.rtt2],
+            t0(),
+            t0() + Duration::hours(1),
+            usize::MAX,
+        )
+        .await
+        .unwrap();
+    assert_eq!(minutes.len(), 3);
 }
