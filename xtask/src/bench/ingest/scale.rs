@@ -10,8 +10,9 @@
 //!    rate is Σ Δ `vantage_ingest_samples_total`; the figure is its ratio
 //!    to one replica's.
 //! 2. **Agents held.** Three replicas; for each of `--steps` agent counts,
-//!    the agents new to the step send one batch untimed (their checks and
-//!    series are made), then every agent sends one batch (5 results, 50
+//!    the agents new to the step send one batch untimed to every replica
+//!    (their checks and series are made, and every replica learns their
+//!    ids), then every agent sends one batch (5 results, 50
 //!    samples) every 10 s for three periods ([`paced`]). A step is held when no batch failed and
 //!    p99 from due time to acknowledgement is at most 250 ms; the steps
 //!    stop at the first one not held.
@@ -150,7 +151,8 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
     let mut warmed = 0;
     for (s, &n) in o.steps.iter().enumerate() {
         let (work, start) = step_batches(&names[..n], s as u64 + 1)?;
-        paced::warm_up(replicas.addr(), &agents[..n], &work, warmed)?;
+        let direct: Vec<_> = replicas.servers.iter().map(|s| s.addr).collect();
+        paced::warm_up(&direct, &agents[..n], &work, warmed)?;
         warmed = n;
         // The step begins when its batches' times say (the warm-up took
         // less than the margin: step_batches checked the making did).

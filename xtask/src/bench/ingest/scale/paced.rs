@@ -81,10 +81,14 @@ pub(super) fn batches(
     })
 }
 
-/// Posts batch 0 of agents `from..` back to back, untimed: their checks
-/// and series are made, as an agent's first batch makes them.
+/// Posts batch 0 of agents `from..` back to back, untimed, to each of
+/// `replicas` directly: the first stores it and makes their checks and
+/// series, as an agent's first batch makes them; the others take it as a
+/// replay, which still teaches them the ids. So the timed periods find
+/// every replica knowing every agent, as in a fleet that has run a while,
+/// where a round-robin balancer has sent each agent to each replica.
 pub(super) fn warm_up(
-    addr: SocketAddr,
+    replicas: &[SocketAddr],
     agents: &[Agent],
     work: &Workload,
     from: usize,
@@ -94,21 +98,24 @@ pub(super) fn warm_up(
         let handles: Vec<_> = (0..SENDERS)
             .map(|_| {
                 s.spawn(|| -> anyhow::Result<()> {
-                    let mut client = Client::new(addr);
+                    let mut clients: Vec<Client> =
+                        replicas.iter().map(|&a| Client::new(a)).collect();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(agent) = agents.get(i) else {
                             return Ok(());
                         };
                         crate::bench::sys::check_interrupted()?;
-                        let r = client.request(
-                            "POST",
-                            "/api/v1/ingest",
-                            &agent.ingest_headers(),
-                            &work.batches[i][0],
-                        )?;
-                        if r.status != 200 {
-                            anyhow::bail!("warming up: HTTP {}: {}", r.status, r.text());
+                        for client in &mut clients {
+                            let r = client.request(
+                                "POST",
+                                "/api/v1/ingest",
+                                &agent.ingest_headers(),
+                                &work.batches[i][0],
+                            )?;
+                            if r.status != 200 {
+                                anyhow::bail!("warming up: HTTP {}: {}", r.status, r.text());
+                            }
                         }
                     }
                 })
