@@ -77,15 +77,34 @@ pub struct IdCache {
 }
 
 impl IdCache {
-    async fn check(&self, store: &Store, key: CheckKey) -> StoreResult<i64> {
-        if let Some(id) = self.checks.lock().ok().and_then(|mut m| m.get(&key)) {
-            return Ok(id);
-        }
-        let id = store.check_id(&key).await?;
+    /// The ids of `keys`, in order: the cached ones, and the others from
+    /// one store call.
+    async fn checks(&self, store: &Store, keys: Vec<CheckKey>) -> StoreResult<Vec<i64>> {
+        let mut ids = vec![0; keys.len()];
+        let mut missing: Vec<usize> = Vec::new();
         if let Ok(mut m) = self.checks.lock() {
-            m.insert(key, id);
+            for (i, key) in keys.iter().enumerate() {
+                match m.get(key) {
+                    Some(id) => ids[i] = id,
+                    None => missing.push(i),
+                }
+            }
+        } else {
+            missing = (0..keys.len()).collect();
         }
-        Ok(id)
+        if missing.is_empty() {
+            return Ok(ids);
+        }
+        let wanted: Vec<CheckKey> = missing.iter().map(|&i| keys[i].clone()).collect();
+        let found = store.check_ids(&wanted).await?;
+        let mut cache = self.checks.lock().ok();
+        for ((&i, key), id) in missing.iter().zip(wanted).zip(found) {
+            ids[i] = id;
+            if let Some(m) = cache.as_mut() {
+                m.insert(key, id);
+            }
+        }
+        Ok(ids)
     }
 
     /// The ids of `keys`, in order: the cached ones, and the others from
@@ -132,21 +151,18 @@ impl IdCache {
         // samples, its distributions, then its availability series.
         // Names move into the keys: the rows keep only ids and values.
         let mut runs = valid.results;
-        let mut check_ids = Vec::with_capacity(runs.len());
+        let check_keys = runs
+            .iter_mut()
+            .map(|r| CheckKey {
+                agent_id,
+                check: std::mem::take(&mut r.check),
+                target: std::mem::take(&mut r.target),
+                plugin: std::mem::take(&mut r.plugin),
+            })
+            .collect();
+        let check_ids = self.checks(store, check_keys).await?;
         let mut keys = Vec::new();
-        for r in &mut runs {
-            let check_id = self
-                .check(
-                    store,
-                    CheckKey {
-                        agent_id,
-                        check: std::mem::take(&mut r.check),
-                        target: std::mem::take(&mut r.target),
-                        plugin: std::mem::take(&mut r.plugin),
-                    },
-                )
-                .await?;
-            check_ids.push(check_id);
+        for (r, &check_id) in runs.iter_mut().zip(&check_ids) {
             let key = |metric: String, unit: BaseUnit, labels: String| SeriesKey {
                 check_id,
                 metric,

@@ -105,6 +105,11 @@ store_trait! {
         /// The id of a check target, created on first sight. A check that
         /// now runs another plugin keeps its row.
         async fn check_id(&self, key: &CheckKey) -> StoreResult<i64>;
+        /// The ids of many check targets, in `keys`' order, as `check_id`
+        /// gives each: a replica that has not seen an agent yet (one just
+        /// started, or one a balancer sends it to for the first time)
+        /// looks a batch's checks up at once.
+        async fn check_ids(&self, keys: &[CheckKey]) -> StoreResult<Vec<i64>>;
         /// The id of a series, created on first sight (`series_ids` of one).
         async fn series_id(&self, key: &SeriesKey) -> StoreResult<i64>;
         /// The ids of many series, in `keys`' order, each created on first

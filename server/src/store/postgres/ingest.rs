@@ -95,6 +95,44 @@ impl IngestStore for PgStore {
         )))
     }
 
+    /// The checks that exist, running the plugin named, in one query; the
+    /// others (new, or now running another plugin: rare) one at a time
+    /// through `check_id`.
+    async fn check_ids(&self, keys: &[CheckKey]) -> StoreResult<Vec<i64>> {
+        let agents: Vec<uuid::Uuid> = keys.iter().map(|k| k.agent_id).collect();
+        let names: Vec<&str> = keys.iter().map(|k| k.check.as_str()).collect();
+        let targets: Vec<&str> = keys.iter().map(|k| k.target.as_str()).collect();
+        let plugins: Vec<&str> = keys.iter().map(|k| k.plugin.as_str()).collect();
+        let found: Vec<(i64, i32)> = sqlx::query_as(
+            "SELECT k.n, c.id
+             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[])
+                  WITH ORDINALITY AS k(agent_id, name, target, plugin, n)
+             JOIN checks c ON c.agent_id = k.agent_id AND c.name = k.name
+                          AND c.target = k.target AND c.plugin = k.plugin",
+        )
+        .bind(agents)
+        .bind(names)
+        .bind(targets)
+        .bind(plugins)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut ids: Vec<Option<i64>> = vec![None; keys.len()];
+        for (n, id) in found {
+            // ORDINALITY counts from 1.
+            if let Some(slot) = usize::try_from(n - 1).ok().and_then(|i| ids.get_mut(i)) {
+                *slot = Some(id.into());
+            }
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for (id, key) in ids.into_iter().zip(keys) {
+            out.push(match id {
+                Some(id) => id,
+                None => self.check_id(key).await?,
+            });
+        }
+        Ok(out)
+    }
+
     async fn series_id(&self, key: &SeriesKey) -> StoreResult<i64> {
         one(self.series_ids(std::slice::from_ref(key)).await?)
     }

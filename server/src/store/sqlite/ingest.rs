@@ -73,6 +73,15 @@ impl IngestStore for SqliteStore {
         Ok(id)
     }
 
+    /// One at a time: SQLite answers in-process, with no round trip to save.
+    async fn check_ids(&self, keys: &[CheckKey]) -> StoreResult<Vec<i64>> {
+        let mut ids = Vec::with_capacity(keys.len());
+        for key in keys {
+            ids.push(self.check_id(key).await?);
+        }
+        Ok(ids)
+    }
+
     async fn series_id(&self, key: &SeriesKey) -> StoreResult<i64> {
         one(self.series_ids(std::slice::from_ref(key)).await?)
     }

@@ -277,6 +277,48 @@ async fn series_ids_find_known_ones_and_make_new_ones_in_order(backend: Backend)
     assert_eq!(all.len(), 5);
 }
 
+both!(check_ids_find_known_ones_make_new_ones_and_follow_a_plugin_change);
+async fn check_ids_find_known_ones_make_new_ones_and_follow_a_plugin_change(backend: Backend) {
+    let Some(db) = open(backend).await else {
+        return;
+    };
+    let store = &db.store;
+    let f = fixture(store).await;
+    let key = |target: &str, plugin: &str| CheckKey {
+        agent_id: f.agent,
+        check: "ping".into(),
+        target: target.into(),
+        plugin: plugin.into(),
+    };
+    let new = key("10.0.0.3", "ping");
+    // Known ones found, a repeated new one made once, in the keys' order.
+    let ids = store
+        .check_ids(&[
+            key("10.0.0.2", "ping"),
+            new.clone(),
+            key("10.0.0.1", "ping"),
+            new.clone(),
+        ])
+        .await
+        .unwrap();
+    let made = store.check_id(&new).await.unwrap();
+    assert_eq!(ids, [f.check2, made, f.check1, made]);
+    assert!(![f.check1, f.check2].contains(&made));
+    assert!(store.check_ids(&[]).await.unwrap().is_empty());
+    // A target whose check now runs another plugin keeps its row, and the
+    // row says the new plugin.
+    let moved = store.check_ids(&[key("10.0.0.1", "tcp")]).await.unwrap();
+    assert_eq!(moved, [f.check1]);
+    let series = store
+        .series(&SeriesFilter {
+            target: Some("10.0.0.1".into()),
+            ..SeriesFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(series.iter().all(|s| s.plugin == "tcp"), "{series:?}");
+}
+
 both!(concurrent_twins_store_once);
 async fn concurrent_twins_store_once(backend: Backend) {
     let Some(db) = open(backend).await else {
