@@ -12,7 +12,8 @@
 //! 2. **Agents held.** Three replicas; for each of `--steps` agent counts,
 //!    the agents new to the step send one batch untimed to every replica
 //!    (their checks and series are made, and every replica learns their
-//!    ids), then every agent sends one batch (5 results, 50
+//!    ids) and the live pages are given time to catch up with that burst
+//!    (a probe told within 1 s), then every agent sends one batch (5 results, 50
 //!    samples) every 10 s for three periods ([`paced`]). A step is held when no batch failed and
 //!    p99 from due time to acknowledgement is at most 250 ms; the steps
 //!    stop at the first one not held.
@@ -49,6 +50,8 @@ const AGENTS: usize = 100;
 const BATCHES: usize = 250;
 /// Each replica's database connections.
 const MAX_CONNECTIONS: u32 = 16;
+/// The longest the pages may take to catch up after a warm-up.
+const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 struct Options {
     seconds: u64,
@@ -150,12 +153,20 @@ pub(in crate::bench) fn start(root: &Path, args: &[String]) -> anyhow::Result<()
     let mut held = 0;
     let mut warmed = 0;
     for (s, &n) in o.steps.iter().enumerate() {
-        let (work, start) = step_batches(&names[..n], s as u64 + 1)?;
+        let (warm, _) = step_batches(&names[..n], s as u64 + 1)?;
         let direct: Vec<_> = replicas.servers.iter().map(|s| s.addr).collect();
-        paced::warm_up(&direct, &agents[..n], &work, warmed)?;
+        paced::warm_up(&direct, &agents[..n], &warm, warmed)?;
         warmed = n;
-        // The step begins when its batches' times say (the warm-up took
-        // less than the margin: step_batches checked the making did).
+        // The warm-up's burst announced, before the step's live delay counts.
+        let settled = pages.settle(replicas.servers[0].addr, &probe, SETTLE_LIMIT)?;
+        println!(
+            "  {n} agents warmed up; the pages caught up {:.1} s later",
+            settled.as_secs_f64()
+        );
+        // Made now, so that their times are as fresh as a running agent's.
+        let (work, start) = step_batches(&names[..n], s as u64 + 1001)?;
+        // The step begins when its batches' times say (step_batches
+        // checked that making them took less than the margin).
         let start = start.max(Instant::now());
         let (paced, delays, untold) = std::thread::scope(|scope| -> anyhow::Result<_> {
             let until = start + paced::PERIOD * ROUNDS as u32;

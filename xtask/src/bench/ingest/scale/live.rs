@@ -24,6 +24,8 @@ use crate::http::Client;
 const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// How long a page may still be told of the last probe.
 const GRACE: Duration = Duration::from_secs(5);
+/// A probe told this soon means the pages have caught up.
+const SETTLED: Duration = Duration::from_secs(1);
 
 /// Probe ids and when each was sent; then when each page was told.
 #[derive(Default)]
@@ -61,6 +63,55 @@ impl Pages {
     /// Posts probes to `r0` as `probe` until `until`; returns the delays
     /// (µs, sorted) of this window's probes and how many were not told
     /// within [`GRACE`].
+    /// Posts a probe at a time until one reaches every page within
+    /// [`SETTLED`]: the pages have worked through what came before (a
+    /// warm-up's thousands of batches). How long that took; an error past
+    /// `limit`.
+    pub(super) fn settle(
+        &self,
+        r0: SocketAddr,
+        probe: &Agent,
+        limit: Duration,
+    ) -> anyhow::Result<Duration> {
+        let begun = Instant::now();
+        let mut client = Client::new(r0);
+        let mut rng = Rng::new(11);
+        while begun.elapsed() < limit {
+            crate::bench::sys::check_interrupted()?;
+            let result = ping_result(&mut rng, &probe.name, "probe", "10.0.0.1", Utc::now(), 0.01);
+            {
+                // Only this probe counts: the pages ignore ids not sent.
+                let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+                seen.sent.clear();
+                seen.delays.clear();
+                seen.sent.insert(result.id.to_string(), Instant::now());
+            }
+            let r = client.request(
+                "POST",
+                "/api/v1/ingest",
+                &probe.ingest_headers(),
+                &gzip_batch(vec![result])?,
+            )?;
+            if r.status != 200 {
+                bail!("a probe was answered HTTP {}: {}", r.status, r.text());
+            }
+            let posted = Instant::now();
+            while posted.elapsed() < SETTLED {
+                let told = self
+                    .seen
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .delays
+                    .len();
+                if told >= self.threads.len() {
+                    return Ok(begun.elapsed());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        bail!("the pages were still behind after {limit:?}")
+    }
+
     pub(super) fn probe(
         &self,
         r0: SocketAddr,
