@@ -26,7 +26,7 @@
 //! - `update`: a rollout over 10 agents, and each agent's missed schedule
 //!   across its update against a plain restart (see [`update`]).
 //!
-//! `rss`, `ingest`, `alerts`, `reports`, `scale`, `rollups` and `update` append their figures to `docs/bench-history.csv`
+//! `rss`, `tcp500`, `ingest`, `alerts`, `reports`, `scale`, `rollups` and `update` append their figures to `docs/bench-history.csv`
 //! (see [`record`]).
 
 mod dashboard;
@@ -166,6 +166,7 @@ impl Bench {
     }
 
     fn tcp500(&self) -> anyhow::Result<()> {
+        let record = record::Record::begin(&self.root, "tcp500");
         let listener = Listener::start()?;
         let mut checks = String::new();
         for i in 0..500 {
@@ -224,7 +225,15 @@ impl Bench {
             mib(rss.iter().copied().max().unwrap_or(0)),
             mib(status.hwm)
         );
-        Ok(())
+        let what = "500 TCP checks every 1 s";
+        record.append(
+            &self.root,
+            &[
+                record::Figure::new(format!("{what}: runs/s"), runs, "runs/s"),
+                record::Figure::new(format!("{what}: CPU, % of one core"), cpu, "%"),
+                record::Figure::new(format!("{what}: VmRSS mean"), mib(mean_rss as u64), "MiB"),
+            ],
+        )
     }
 
     fn all_plugins_checks(&self) -> String {

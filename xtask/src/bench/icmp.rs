@@ -56,6 +56,7 @@ pub(super) fn start(bench: &Bench, args: &[String]) -> anyhow::Result<()> {
             bail!("{} is missing: the plugin did not build", package.display());
         }
     }
+    let record = super::record::Record::begin(&bench.root, "icmp");
     sys::catch_interrupts();
     let dir = bench.dir.join("icmp");
     std::fs::create_dir_all(&dir)?;
@@ -68,8 +69,10 @@ pub(super) fn start(bench: &Bench, args: &[String]) -> anyhow::Result<()> {
         machine()
     );
     let startup = icmp.startup()?;
+    // The rate's figures are recorded (accuracy and trace print theirs).
+    let mut figures = Vec::new();
     if wanted("rate") {
-        rate::run(&icmp, &startup)?;
+        figures = rate::run(&icmp, &startup)?;
     }
     if wanted("accuracy") {
         accuracy::run(&icmp)?;
@@ -77,7 +80,7 @@ pub(super) fn start(bench: &Bench, args: &[String]) -> anyhow::Result<()> {
     if wanted("trace") {
         trace::run(&icmp, &startup)?;
     }
-    Ok(())
+    record.append(&bench.root, &figures)
 }
 
 /// The benchmark's state: where the agent and plugins are, the network,

@@ -10,6 +10,7 @@ use super::super::lab::TARGETS;
 use super::super::sys::{self, Finished};
 use super::watch::{NetWatch, node_counters};
 use super::{Icmp, RUN_LIMIT, Startup, table, total};
+use crate::bench::record::Figure;
 
 const ROUNDS: usize = 2;
 const COUNT: u32 = 1000;
@@ -46,7 +47,9 @@ struct Row {
     note: String,
 }
 
-pub(super) fn run(icmp: &Icmp, startup: &Startup) -> anyhow::Result<()> {
+/// Runs the rounds, prints them, and returns the figures to record: per
+/// agent mode, its means against fping's of the same run.
+pub(super) fn run(icmp: &Icmp, startup: &Startup) -> anyhow::Result<Vec<Figure>> {
     write_configs(icmp)?;
     let mut rows = Vec::new();
     for round in 1..=ROUNDS {
@@ -112,6 +115,7 @@ pub(super) fn run(icmp: &Icmp, startup: &Startup) -> anyhow::Result<()> {
         mean("fping", &sustained_pps),
     );
     let mut summary = String::new();
+    let mut figures = Vec::new();
     for mode in ["dgram", "raw"] {
         let who = format!("agent {mode}");
         let user = mean(&who, &user_per_thousand);
@@ -132,6 +136,18 @@ pub(super) fn run(icmp: &Icmp, startup: &Startup) -> anyhow::Result<()> {
             cpu / fping_cpu,
             user / fping_user,
         );
+        let what = format!("ping {mode}, {TARGETS} targets × {COUNT} at {INTERVAL_MS} ms");
+        figures.extend([
+            Figure::new(format!("{what}: pings/s sustained"), sustained, "pings/s")
+                .against(fping_sustained),
+            Figure::new(format!("{what}: CPU per 1000 pings"), cpu, "ms").against(fping_cpu),
+            Figure::new(format!("{what}: user CPU per 1000 pings"), user, "ms").against(fping_user),
+            Figure::new(
+                format!("{what}: false loss"),
+                mean(&who, &|r| loss(r) * 100.0),
+                "%",
+            ),
+        ]);
     }
     println!(
         "\nMeans over {ROUNDS} rounds (agent CPU includes its start, {:.0} ms; fping: \
@@ -139,7 +155,7 @@ pub(super) fn run(icmp: &Icmp, startup: &Startup) -> anyhow::Result<()> {
         startup.cpu.as_secs_f64() * 1e3,
         TARGETS as usize / FPING_PROCESSES,
     );
-    Ok(())
+    Ok(figures)
 }
 
 fn loss(r: &Row) -> f64 {
