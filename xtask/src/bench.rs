@@ -26,7 +26,7 @@
 //! - `update`: a rollout over 10 agents, and each agent's missed schedule
 //!   across its update against a plain restart (see [`update`]).
 //!
-//! `rss`, `tcp500`, `ingest`, `alerts`, `reports`, `scale`, `rollups` and `update` append their figures to `docs/bench-history.csv`
+//! `rss`, `tcp500`, `icmp` (rate), `ingest`, `alerts`, `reports`, `dashboard`, `scale`, `rollups` and `update` append their figures to `docs/bench-history.csv`
 //! (see [`record`]).
 
 mod dashboard;

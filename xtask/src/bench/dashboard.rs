@@ -4,14 +4,21 @@
 //! takes to reach the overview (against its arrival on the page's own
 //! WebSocket), and how long the overview takes to load with 500 agents and
 //! 5,000 check targets (against fetching the same data from the API).
+//!
+//! Both figures are recorded with their peers (the script writes its
+//! report as JSON to `VANTAGE_BENCH_REPORT`).
 
 use std::path::Path;
 use std::process::Command;
 
+use anyhow::Context as _;
+
+use super::record::{Figure, Record};
 use crate::demo::Demo;
 use crate::{cargo, packages, run, web};
 
 pub(crate) fn start(root: &Path) -> anyhow::Result<()> {
+    let record = Record::begin(root, "dashboard");
     let plugins = packages::build_plugins_with(root, packages::Plugins::Rust, None)?;
     web::install(root)?;
     web::build(root)?;
@@ -29,9 +36,47 @@ pub(crate) fn start(root: &Path) -> anyhow::Result<()> {
         &root.join("target/bench/dashboard"),
         &plugins,
     )?;
+    let report_path = root.join("target/bench/dashboard-report.json");
+    let _ = std::fs::remove_file(&report_path);
     run(Command::new("node")
         .current_dir(root.join("web"))
         .arg("bench/dashboard.mjs")
         .env("VANTAGE_URL", &demo.url)
-        .env("VANTAGE_PASSWORD", &demo.password))
+        .env("VANTAGE_PASSWORD", &demo.password)
+        .env("VANTAGE_BENCH_REPORT", &report_path))?;
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&report_path)
+            .with_context(|| format!("the script wrote no {}", report_path.display()))?,
+    )?;
+    let number = |path: &[&str]| -> anyhow::Result<f64> {
+        path.iter()
+            .fold(&report, |v, k| &v[*k])
+            .as_f64()
+            .with_context(|| format!("the report has no number at {}", path.join(".")))
+    };
+    let targets = number(&["load", "check_targets"])?;
+    let agents = number(&["load", "agents"])?;
+    record.append(
+        root,
+        &[
+            Figure::new(
+                "live: result → overview row, p95",
+                number(&["live", "rendered_p95_ms"])?,
+                "ms",
+            )
+            .against(number(&["live", "arrived_p95_ms"])?),
+            Figure::new(
+                "live: result → overview row, p50",
+                number(&["live", "rendered_p50_ms"])?,
+                "ms",
+            )
+            .against(number(&["live", "arrived_p50_ms"])?),
+            Figure::new(
+                format!("overview usable, {agents} agents, {targets} check targets (median of 5)"),
+                number(&["load", "page_median_ms"])?,
+                "ms",
+            )
+            .against(number(&["load", "api_fetch_median_ms"])?),
+        ],
+    )
 }
