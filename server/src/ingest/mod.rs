@@ -68,6 +68,48 @@ impl<K: std::hash::Hash + Eq, V: Copy> Generations<K, V> {
     }
 }
 
+/// Ids looked up in a cache: those found, and the keys to ask the store for.
+struct Lookup<K> {
+    ids: Vec<i64>,
+    /// Where each wanted key's id goes in `ids`.
+    missing: Vec<usize>,
+    wanted: Vec<K>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Lookup<K> {
+    fn new(cache: &Mutex<Generations<K, i64>>, keys: Vec<K>) -> Lookup<K> {
+        let mut ids = vec![0; keys.len()];
+        let mut missing = Vec::new();
+        if let Ok(mut m) = cache.lock() {
+            for (i, key) in keys.iter().enumerate() {
+                match m.get(key) {
+                    Some(id) => ids[i] = id,
+                    None => missing.push(i),
+                }
+            }
+        } else {
+            missing = (0..keys.len()).collect();
+        }
+        let wanted = missing.iter().map(|&i| keys[i].clone()).collect();
+        Lookup {
+            ids,
+            missing,
+            wanted,
+        }
+    }
+
+    /// Puts the store's ids of `wanted` in place, and in the cache.
+    fn fill(&mut self, cache: &Mutex<Generations<K, i64>>, found: Vec<i64>) {
+        let mut cache = cache.lock().ok();
+        for ((&i, key), id) in self.missing.iter().zip(self.wanted.drain(..)).zip(found) {
+            self.ids[i] = id;
+            if let Some(m) = cache.as_mut() {
+                m.insert(key, id);
+            }
+        }
+    }
+}
+
 /// Check and series ids by key. Ids never change once made, so a stale
 /// cache is impossible; replicas each keep their own.
 #[derive(Debug, Default)]
@@ -80,61 +122,22 @@ impl IdCache {
     /// The ids of `keys`, in order: the cached ones, and the others from
     /// one store call.
     async fn checks(&self, store: &Store, keys: Vec<CheckKey>) -> StoreResult<Vec<i64>> {
-        let mut ids = vec![0; keys.len()];
-        let mut missing: Vec<usize> = Vec::new();
-        if let Ok(mut m) = self.checks.lock() {
-            for (i, key) in keys.iter().enumerate() {
-                match m.get(key) {
-                    Some(id) => ids[i] = id,
-                    None => missing.push(i),
-                }
-            }
-        } else {
-            missing = (0..keys.len()).collect();
+        let mut lookup = Lookup::new(&self.checks, keys);
+        if !lookup.missing.is_empty() {
+            let found = store.check_ids(&lookup.wanted).await?;
+            lookup.fill(&self.checks, found);
         }
-        if missing.is_empty() {
-            return Ok(ids);
-        }
-        let wanted: Vec<CheckKey> = missing.iter().map(|&i| keys[i].clone()).collect();
-        let found = store.check_ids(&wanted).await?;
-        let mut cache = self.checks.lock().ok();
-        for ((&i, key), id) in missing.iter().zip(wanted).zip(found) {
-            ids[i] = id;
-            if let Some(m) = cache.as_mut() {
-                m.insert(key, id);
-            }
-        }
-        Ok(ids)
+        Ok(lookup.ids)
     }
 
-    /// The ids of `keys`, in order: the cached ones, and the others from
-    /// one store call.
+    /// The same for series.
     async fn series(&self, store: &Store, keys: Vec<SeriesKey>) -> StoreResult<Vec<i64>> {
-        let mut ids = vec![0; keys.len()];
-        let mut missing = Vec::new();
-        if let Ok(mut m) = self.series.lock() {
-            for (i, key) in keys.iter().enumerate() {
-                match m.get(key) {
-                    Some(id) => ids[i] = id,
-                    None => missing.push(i),
-                }
-            }
-        } else {
-            missing = (0..keys.len()).collect();
+        let mut lookup = Lookup::new(&self.series, keys);
+        if !lookup.missing.is_empty() {
+            let found = store.series_ids(&lookup.wanted).await?;
+            lookup.fill(&self.series, found);
         }
-        if missing.is_empty() {
-            return Ok(ids);
-        }
-        let wanted: Vec<SeriesKey> = missing.iter().map(|&i| keys[i].clone()).collect();
-        let found = store.series_ids(&wanted).await?;
-        let mut cache = self.series.lock().ok();
-        for ((&i, key), id) in missing.iter().zip(wanted).zip(found) {
-            ids[i] = id;
-            if let Some(m) = cache.as_mut() {
-                m.insert(key, id);
-            }
-        }
-        Ok(ids)
+        Ok(lookup.ids)
     }
 
     /// Turns validated results into rows with ids.
