@@ -112,24 +112,26 @@ impl PgStore {
         if !self.native {
             return Ok(());
         }
-        let mut want = Vec::new();
-        for table in super::mode::RAW_TABLES {
-            want.push((table, "policy_retention", keep.raw));
-        }
+        // (table, the aggregate's resolution for a refresh policy or none
+        // for a retention policy, its reach)
+        let mut want: Vec<(&str, Option<Rollup>, chrono::Duration)> = super::mode::RAW_TABLES
+            .into_iter()
+            .map(|table| (table, None, keep.raw))
+            .collect();
         for (resolution, kept) in [
             (Rollup::Minute, keep.minute),
             (Rollup::Hour, keep.hour),
             (Rollup::Day, keep.day),
         ] {
-            want.push((aggregate(resolution), "policy_retention", kept));
-            want.push((
-                aggregate(resolution),
-                "policy_refresh_continuous_aggregate",
-                keep.raw,
-            ));
+            want.push((aggregate(resolution), None, kept));
+            want.push((aggregate(resolution), Some(resolution), keep.raw));
         }
         let have = self.policies().await?;
-        for (table, proc, reach) in want {
+        for (table, refresh, reach) in want {
+            let proc = match refresh {
+                Some(_) => "policy_refresh_continuous_aggregate",
+                None => "policy_retention",
+            };
             let wanted = Policy {
                 table: table.into(),
                 proc: proc.into(),
@@ -139,38 +141,36 @@ impl PgStore {
                 continue;
             }
             let mut tx = self.pool.begin().await?;
-            if proc == "policy_retention" {
-                sqlx::query("SELECT remove_retention_policy($1::regclass, if_exists => true)")
+            match refresh {
+                None => {
+                    sqlx::query("SELECT remove_retention_policy($1::regclass, if_exists => true)")
+                        .bind(table)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("SELECT add_retention_policy($1::regclass, drop_after => $2)")
+                        .bind(table)
+                        .bind(reach)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Some(resolution) => {
+                    sqlx::query(
+                        "SELECT remove_continuous_aggregate_policy($1::regclass, if_exists => true)",
+                    )
                     .bind(table)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("SELECT add_retention_policy($1::regclass, drop_after => $2)")
+                    sqlx::query(
+                        "SELECT add_continuous_aggregate_policy($1::regclass,
+                             start_offset => $2, end_offset => $3, schedule_interval => $4)",
+                    )
                     .bind(table)
                     .bind(reach)
+                    .bind(end_offset(resolution))
+                    .bind(schedule(resolution))
                     .execute(&mut *tx)
                     .await?;
-            } else {
-                let resolution = match table {
-                    "rollup_hist_1m" => Rollup::Minute,
-                    "rollup_hist_1h" => Rollup::Hour,
-                    _ => Rollup::Day,
-                };
-                sqlx::query(
-                    "SELECT remove_continuous_aggregate_policy($1::regclass, if_exists => true)",
-                )
-                .bind(table)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "SELECT add_continuous_aggregate_policy($1::regclass,
-                         start_offset => $2, end_offset => $3, schedule_interval => $4)",
-                )
-                .bind(table)
-                .bind(reach)
-                .bind(end_offset(resolution))
-                .bind(schedule(resolution))
-                .execute(&mut *tx)
-                .await?;
+                }
             }
             tx.commit().await?;
             tracing::info!(
@@ -183,44 +183,28 @@ impl PgStore {
         Ok(())
     }
 
+    /// The retention and refresh policies there are, an aggregate's by its
+    /// view (its jobs name its materialization hypertable).
     async fn policies(&self) -> StoreResult<Vec<Policy>> {
         let rows = sqlx::query(
-            "SELECT hypertable_name::text AS ht, proc_name::text AS proc,
-                    extract(epoch FROM coalesce((config->>'drop_after')::interval,
-                                                (config->>'start_offset')::interval))::int8 AS reach
-             FROM timescaledb_information.jobs
-             WHERE proc_name IN ('policy_retention', 'policy_refresh_continuous_aggregate')",
+            "SELECT coalesce(a.view_name, j.hypertable_name)::text AS tab, j.proc_name::text AS proc,
+                    extract(epoch FROM coalesce((j.config->>'drop_after')::interval,
+                                                (j.config->>'start_offset')::interval))::int8 AS reach
+             FROM timescaledb_information.jobs j
+             LEFT JOIN timescaledb_information.continuous_aggregates a
+               ON a.materialization_hypertable_name = j.hypertable_name
+             WHERE j.proc_name IN ('policy_retention', 'policy_refresh_continuous_aggregate')",
         )
         .fetch_all(&self.pool)
         .await?;
-        let names = self.aggregate_names().await?;
         rows.iter()
             .map(|row| {
-                let ht: String = row.try_get("ht")?;
-                // An aggregate's jobs name its materialization hypertable.
-                let table = names
-                    .iter()
-                    .find(|(mat, _)| *mat == ht)
-                    .map_or(ht, |(_, view)| view.clone());
                 Ok(Policy {
-                    table,
+                    table: row.try_get("tab")?,
                     proc: row.try_get("proc")?,
                     reach: row.try_get("reach")?,
                 })
             })
-            .collect()
-    }
-
-    /// `(materialization hypertable, view)` of each continuous aggregate.
-    async fn aggregate_names(&self) -> StoreResult<Vec<(String, String)>> {
-        let rows = sqlx::query(
-            "SELECT materialization_hypertable_name::text AS mat, view_name::text AS view
-             FROM timescaledb_information.continuous_aggregates",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("mat")?, row.try_get("view")?)))
             .collect()
     }
 }
