@@ -160,25 +160,28 @@ pub async fn start(backend: Backend) -> Option<TestServer> {
     start_with(backend, ServerConfig::default()).await
 }
 
+/// A test per backend named, each calling `story(Backend)`: what `both!`
+/// and `all_three!` write.
+#[macro_export]
+macro_rules! story_on {
+    ($story:ident: $($leg:ident => $backend:ident),+) => {
+        mod $story {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $leg() {
+                    super::$story($crate::support::server::Backend::$backend).await
+                }
+            )+
+        }
+    };
+}
+
 /// A story on SQLite, PostgreSQL and TimescaleDB (where installed): for
 /// what must answer the same on all three (rollups).
 #[macro_export]
 macro_rules! all_three {
     ($story:ident) => {
-        mod $story {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$story($crate::support::server::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$story($crate::support::server::Backend::Postgres).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn timescaledb() {
-                super::$story($crate::support::server::Backend::Timescale).await
-            }
-        }
+        $crate::story_on!($story: sqlite => Sqlite, postgres => Postgres, timescaledb => Timescale);
     };
 }
 
@@ -187,15 +190,6 @@ macro_rules! all_three {
 #[macro_export]
 macro_rules! both {
     ($story:ident) => {
-        mod $story {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$story($crate::support::server::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$story($crate::support::server::Backend::Postgres).await
-            }
-        }
+        $crate::story_on!($story: sqlite => Sqlite, postgres => Postgres);
     };
 }
