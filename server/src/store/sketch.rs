@@ -120,12 +120,12 @@ impl Sketch {
     /// TimescaleDB's views).
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
         let mut r = Reader::open(bytes)?;
-        self.zero += r.u64()?;
+        self.zero += r.number(u64::from_le_bytes, u64::from_be_bytes)?;
         for side in [&mut self.positive, &mut self.negative] {
-            let len = r.u32()?;
+            let len = r.number(u32::from_le_bytes, u32::from_be_bytes)?;
             for _ in 0..len {
-                let i = r.i32()?;
-                let c = r.u64()?;
+                let i = r.number(i32::from_le_bytes, i32::from_be_bytes)?;
+                let c = r.number(u64::from_le_bytes, u64::from_be_bytes)?;
                 *side.entry(i).or_default() += c;
             }
         }
@@ -174,30 +174,17 @@ impl<'a> Reader<'a> {
         Ok(head.try_into().expect("split at N"))
     }
 
-    fn u64(&mut self) -> Result<u64, String> {
-        let b = self.take()?;
+    /// A number in the form's byte order.
+    fn number<const N: usize, T>(
+        &mut self,
+        le: fn([u8; N]) -> T,
+        be: fn([u8; N]) -> T,
+    ) -> Result<T, String> {
+        let bytes = self.take()?;
         Ok(if self.big_endian {
-            u64::from_be_bytes(b)
+            be(bytes)
         } else {
-            u64::from_le_bytes(b)
-        })
-    }
-
-    fn u32(&mut self) -> Result<u32, String> {
-        let b = self.take()?;
-        Ok(if self.big_endian {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
-    }
-
-    fn i32(&mut self) -> Result<i32, String> {
-        let b = self.take()?;
-        Ok(if self.big_endian {
-            i32::from_be_bytes(b)
-        } else {
-            i32::from_le_bytes(b)
+            le(bytes)
         })
     }
 
