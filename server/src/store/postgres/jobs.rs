@@ -82,14 +82,7 @@ impl JobStore for PgStore {
         if ranges.is_empty() {
             return Ok(());
         }
-        let (lo, hi): (Vec<DateTime<Utc>>, Vec<DateTime<Utc>>) =
-            ranges.iter().map(|r| (r.from, r.to)).unzip();
-        sqlx::query("INSERT INTO rollup_dirty (lo, hi) SELECT * FROM UNNEST($1::timestamptz[], $2::timestamptz[])")
-            .bind(lo)
-            .bind(hi)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.clear_dirty(&[], ranges).await
     }
 
     async fn mark_days(&self, days: &[DateTime<Utc>]) -> StoreResult<()> {
