@@ -1,4 +1,5 @@
-//! Multi-row `INSERT … VALUES` statements, one per power-of-two row count.
+//! Statements over a multi-row `VALUES` list, one per power-of-two row count:
+//! mostly `INSERT … VALUES`, also a lookup or an update joined to the list.
 //!
 //! A batch of `n` rows goes in as statements of the largest size while that
 //! fits, then one statement per set bit of the rest (500 rows: 256 + 128 +
@@ -13,8 +14,8 @@ const MAX_VARIABLES: usize = 32_766;
 /// Size classes: 2^0 … 2^15 rows.
 const CLASSES: usize = 16;
 
-/// One table's bulk insert.
-pub(super) struct BulkInsert {
+/// One statement's bulk form.
+pub(super) struct BulkValues {
     /// Up to `VALUES`, e.g. `INSERT INTO samples (series_id, ts, value) VALUES `.
     head: &'static str,
     columns: usize,
@@ -25,7 +26,7 @@ pub(super) struct BulkInsert {
     sql: [OnceLock<String>; CLASSES],
 }
 
-impl BulkInsert {
+impl BulkValues {
     /// `2^max_class` rows of `columns` parameters must stay below SQLite's
     /// limit (checked at compile time for the `static`s that use this).
     pub(super) const fn new(
@@ -33,10 +34,10 @@ impl BulkInsert {
         columns: usize,
         tail: &'static str,
         max_class: u32,
-    ) -> BulkInsert {
+    ) -> BulkValues {
         assert!((max_class as usize) < CLASSES);
         assert!(columns > 0 && columns * (1 << max_class) <= MAX_VARIABLES);
-        BulkInsert {
+        BulkValues {
             head,
             columns,
             tail,
@@ -88,8 +89,8 @@ impl BulkInsert {
 mod tests {
     use super::*;
 
-    static PAIRS: BulkInsert =
-        BulkInsert::new("INSERT INTO t (a, b) VALUES ", 2, " RETURNING a", 3);
+    static PAIRS: BulkValues =
+        BulkValues::new("INSERT INTO t (a, b) VALUES ", 2, " RETURNING a", 3);
 
     #[test]
     fn rows_split_into_power_of_two_statements() {

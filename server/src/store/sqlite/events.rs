@@ -6,12 +6,12 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
-use super::bulk::BulkInsert;
+use super::bulk::BulkValues;
 use super::{SqliteStore, micros, time_at};
 use crate::store::*;
 
 /// Events: 6 parameters a row, at most 1 024 rows a statement.
-static EVENTS: BulkInsert = BulkInsert::new(
+static EVENTS: BulkValues = BulkValues::new(
     "INSERT INTO events (check_id, result_id, seq, at, text, labels) VALUES ",
     6,
     "",

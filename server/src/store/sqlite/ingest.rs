@@ -1,44 +1,12 @@
-//! Check and series ids, and storing a batch exactly once.
-
-use std::collections::HashSet;
+//! Check and series ids; batches go to the writer task ([`super::group`]).
 
 use chrono::{DateTime, Utc};
+use sqlx::Row;
 use sqlx::types::Json;
-use sqlx::{Row, SqliteConnection};
-use uuid::Uuid;
-use vantage_protocol::ingest::IngestAck;
 
-use super::bulk::BulkInsert;
-use super::{SqliteStore, alert_states, count_at, events, micros};
-use crate::store::alerts;
+use super::SqliteStore;
 use crate::store::ingest::one;
 use crate::store::*;
-
-/// Results: 8 parameters a row, at most 2 048 rows (16 384 parameters) a
-/// statement; the ids actually inserted come back.
-static RESULTS: BulkInsert = BulkInsert::new(
-    "INSERT INTO results (id, started_at, check_id, status, duration, plugin_version, message, received_at) VALUES ",
-    8,
-    " ON CONFLICT DO NOTHING RETURNING id",
-    11,
-);
-/// Samples: 3 parameters a row, at most 4 096 rows a statement (the lab
-/// measured 393 k rows/s with 2 000).
-static SAMPLES: BulkInsert = BulkInsert::new(
-    "INSERT INTO samples (series_id, ts, value) VALUES ",
-    3,
-    "",
-    12,
-);
-
-/// Distributions: 3 parameters a row; their values are up to 80 kB each,
-/// so at most 128 rows a statement.
-static DISTRIBUTIONS: BulkInsert = BulkInsert::new(
-    "INSERT INTO distributions (series_id, ts, vals) VALUES ",
-    3,
-    "",
-    7,
-);
 
 impl IngestStore for SqliteStore {
     /// A read first: after a restart the row usually exists, and readers do
@@ -133,144 +101,6 @@ impl IngestStore for SqliteStore {
     async fn ingest(&self, batch: &StoreBatch, now: DateTime<Utc>) -> StoreResult<Ingested> {
         self.writer.ingest(batch.clone(), now).await
     }
-}
-
-/// Stores a batch on `tx`, a savepoint in the writer's transaction, which
-/// holds the write lock: the replay check and the batch row cannot race, and
-/// a twin stored earlier in the same transaction is seen here, so this one
-/// replays.
-pub(super) async fn store_batch(
-    tx: &mut SqliteConnection,
-    batch: &StoreBatch,
-    now: DateTime<Utc>,
-) -> StoreResult<Ingested> {
-    let stored = sqlx::query(
-        "SELECT accepted, duplicates, expired FROM ingest_batches WHERE agent_id = ?1 AND batch_id = ?2",
-    )
-    .bind(batch.agent_id)
-    .bind(batch.batch_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(row) = stored {
-        return Ok(Ingested::replay(IngestAck {
-            batch_id: batch.batch_id,
-            accepted: count_at(&row, "accepted")?,
-            duplicates: count_at(&row, "duplicates")?,
-            expired: count_at(&row, "expired")?,
-            replayed: true,
-            samples: 0,
-        }));
-    }
-
-    let received_at = micros(now);
-    let mut new_ids = Vec::with_capacity(batch.results.len());
-    for (rows, sql) in RESULTS.statements(batch.results.len()) {
-        let mut query = sqlx::query_scalar::<_, Uuid>(sql);
-        for r in &batch.results[rows] {
-            query = query
-                .bind(r.id)
-                .bind(micros(r.started_at))
-                .bind(r.check_id)
-                .bind(status_code(r.status))
-                .bind(r.duration)
-                .bind(r.plugin_version.as_str())
-                .bind(r.message.as_deref())
-                .bind(received_at);
-        }
-        new_ids.extend(query.fetch_all(&mut *tx).await?);
-    }
-    let judges = alerts::judges(batch, &new_ids);
-    // Samples, distributions and events of the new results only; the
-    // common case is all of them.
-    let fresh: Vec<&ResultRow> = if new_ids.len() == batch.results.len() {
-        batch.results.iter().collect()
-    } else {
-        let mut new_ids: HashSet<Uuid> = new_ids.into_iter().collect();
-        batch
-            .results
-            .iter()
-            .filter(|r| new_ids.remove(&r.id))
-            .collect()
-    };
-    let samples: Vec<(i64, i64, f64)> = fresh
-        .iter()
-        .flat_map(|r| {
-            let ts = micros(r.started_at);
-            r.samples.iter().map(move |s| (s.series_id, ts, s.value))
-        })
-        .collect();
-    for (rows, sql) in SAMPLES.statements(samples.len()) {
-        let mut query = sqlx::query(sql);
-        for &(series_id, ts, value) in &samples[rows] {
-            query = query.bind(series_id).bind(ts).bind(value);
-        }
-        query.execute(&mut *tx).await?;
-    }
-    let distributions: Vec<(i64, i64, &[f64])> = fresh
-        .iter()
-        .flat_map(|r| {
-            let ts = micros(r.started_at);
-            r.distributions
-                .iter()
-                .map(move |d| (d.series_id, ts, &d.values[..]))
-        })
-        .collect();
-    for (rows, sql) in DISTRIBUTIONS.statements(distributions.len()) {
-        let mut query = sqlx::query(sql);
-        for &(series_id, ts, values) in &distributions[rows] {
-            query = query.bind(series_id).bind(ts).bind(values_to_bytes(values));
-        }
-        query.execute(&mut *tx).await?;
-    }
-    events::insert(tx, &fresh).await?;
-    let stored = samples.len() + distributions.iter().map(|d| d.2.len()).sum::<usize>();
-
-    let started = fresh.iter().map(|r| micros(r.started_at));
-    if let (Some(lo), Some(hi)) = (started.clone().min(), started.max()) {
-        // End exclusive: one microsecond (the column's precision) past the last run.
-        sqlx::query("INSERT INTO rollup_dirty (lo, hi) VALUES (?1, ?2)")
-            .bind(lo)
-            .bind(hi + 1)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let told = alert_states::judge(tx, judges).await?;
-    let accepted = fresh.len() as u32;
-    let duplicates = (batch.results.len() - fresh.len()) as u32;
-    sqlx::query(
-        "INSERT INTO ingest_batches (agent_id, batch_id, received_at, accepted, duplicates, expired)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )
-    .bind(batch.agent_id)
-    .bind(batch.batch_id)
-    .bind(received_at)
-    .bind(accepted)
-    .bind(duplicates)
-    .bind(batch.expired)
-    .execute(&mut *tx)
-    .await?;
-    // SQLite's max() is NULL when an argument is.
-    sqlx::query(
-        "UPDATE agents SET outbox = ?2, last_seen_at = max(ifnull(last_seen_at, ?3), ?3)
-         WHERE id = ?1",
-    )
-    .bind(batch.agent_id)
-    .bind(Json(batch.outbox))
-    .bind(received_at)
-    .execute(&mut *tx)
-    .await?;
-
-    Ok(Ingested {
-        ack: IngestAck {
-            batch_id: batch.batch_id,
-            accepted,
-            duplicates,
-            expired: batch.expired,
-            replayed: false,
-            samples: stored as u64,
-        },
-        told,
-    })
 }
 
 /// Makes a series (or finds the one a concurrent writer made): a no-op

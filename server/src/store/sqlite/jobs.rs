@@ -8,8 +8,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::bulk::BulkInsert;
-use sqlx::{Row as _, Sqlite, Transaction};
+use super::bulk::BulkValues;
+use sqlx::{Row as _, Sqlite, SqliteConnection, Transaction};
 
 use super::{SqliteStore, id_list, micros, time_at};
 use crate::store::*;
@@ -17,31 +17,31 @@ use crate::store::*;
 /// Rows one retention statement deletes at most.
 const DELETE_CHUNK: i64 = 10_000;
 
-static ROLLUP_1M: BulkInsert = BulkInsert::new(
+static ROLLUP_1M: BulkValues = BulkValues::new(
     "INSERT INTO rollup_1m (series_id, bucket, n, sum, min, max, sketch) VALUES ",
     7,
     "",
     11,
 );
-static ROLLUP_1H: BulkInsert = BulkInsert::new(
+static ROLLUP_1H: BulkValues = BulkValues::new(
     "INSERT INTO rollup_1h (series_id, bucket, n, sum, min, max, sketch) VALUES ",
     7,
     "",
     11,
 );
-static ROLLUP_1D: BulkInsert = BulkInsert::new(
+static ROLLUP_1D: BulkValues = BulkValues::new(
     "INSERT INTO rollup_1d (series_id, bucket, n, sum, min, max, sketch) VALUES ",
     7,
     "",
     11,
 );
-static DAYS: BulkInsert = BulkInsert::new(
+static DAYS: BulkValues = BulkValues::new(
     "INSERT INTO rollup_days_dirty (day) VALUES ",
     1,
     " ON CONFLICT (day) DO NOTHING",
     10,
 );
-static DIRTY: BulkInsert = BulkInsert::new("INSERT INTO rollup_dirty (lo, hi) VALUES ", 2, "", 10);
+static DIRTY: BulkValues = BulkValues::new("INSERT INTO rollup_dirty (lo, hi) VALUES ", 2, "", 10);
 
 impl JobStore for SqliteStore {
     async fn try_lease(
@@ -377,13 +377,17 @@ async fn insert_rollups(
     Ok(())
 }
 
-async fn insert_dirty(tx: &mut Transaction<'_, Sqlite>, ranges: &[DirtyRange]) -> StoreResult<()> {
+/// Marks `ranges` dirty (also ingest's, [`super::batches`]).
+pub(super) async fn insert_dirty(
+    tx: &mut SqliteConnection,
+    ranges: &[DirtyRange],
+) -> StoreResult<()> {
     for (rows, sql) in DIRTY.statements(ranges.len()) {
         let mut query = sqlx::query(sql);
         for r in &ranges[rows] {
             query = query.bind(micros(r.from)).bind(micros(r.to));
         }
-        query.execute(&mut **tx).await?;
+        query.execute(&mut *tx).await?;
     }
     Ok(())
 }

@@ -27,6 +27,7 @@ mod agents;
 mod alert_states;
 mod alerts;
 mod audit;
+mod batches;
 mod bulk;
 mod checks;
 mod depends;

@@ -137,6 +137,32 @@ async fn ingest_rate() {
     );
 }
 
+/// Stores `batches` as one group, in order: they queue while the test holds
+/// the one write connection. Their answers, in order.
+async fn in_one_group(store: &SqliteStore, batches: &[StoreBatch]) -> Vec<StoreResult<Ingested>> {
+    let commits = store.writer.commits();
+    let held = store.write.acquire().await.unwrap();
+    // `join_all` polls each in turn, so each queues before the next.
+    let stored = futures_util::future::join_all(batches.iter().map(|b| store.ingest(b, t0())));
+    let release = async {
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        // The writer task holds the first while it waits for the connection.
+        while store.writer.queued() + 1 < batches.len() {
+            assert!(Instant::now() < deadline, "the batches never queued");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        drop(held);
+    };
+    let (answers, ()) = tokio::join!(stored, release);
+    assert_eq!(
+        store.writer.commits() - commits,
+        1,
+        "the {} batches went in one transaction",
+        batches.len()
+    );
+    answers
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_queued_behind_a_busy_writer_share_one_commit_and_a_bad_one_fails_alone() {
     let (store, _dir) = open().await;
@@ -151,35 +177,20 @@ async fn batches_queued_behind_a_busy_writer_share_one_commit_and_a_bad_one_fail
             batch(agent, vec![r])
         })
         .collect();
-    let commits = store.writer.commits();
+    let retries = store.writer.retries();
 
-    // Hold the one write connection, so that every batch queues.
-    let held = store.write.acquire().await.unwrap();
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, b) in batches.iter().cloned().enumerate() {
-        let store = store.clone();
-        tasks.spawn(async move { (i, store.ingest(&b, t0()).await) });
-    }
-    let deadline = Instant::now() + std::time::Duration::from_secs(10);
-    while store.writer.queued() < 15 {
-        assert!(Instant::now() < deadline, "the batches never queued");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    drop(held);
-
-    let mut answers: Vec<_> = tasks.join_all().await;
-    answers.sort_by_key(|(i, _)| *i);
-    for (i, answer) in &answers {
+    let answers = in_one_group(&store, &batches).await;
+    for (i, answer) in answers.iter().enumerate() {
         match answer {
-            Ok(ingested) if *i != 5 => assert_eq!(ingested.ack.accepted, 1, "batch {i}"),
-            Err(e) if *i == 5 => assert!(e.to_string().contains("NOT NULL"), "{e}"),
+            Ok(ingested) if i != 5 => assert_eq!(ingested.ack.accepted, 1, "batch {i}"),
+            Err(e) if i == 5 => assert!(e.to_string().contains("NOT NULL"), "{e}"),
             other => panic!("batch {i}: {other:?}"),
         }
     }
     assert_eq!(
-        store.writer.commits() - commits,
+        store.writer.retries() - retries,
         1,
-        "the 16 batches went in one transaction"
+        "the group was stored again, a batch at a time"
     );
     assert_eq!(
         (rows(&store, "results").await, rows(&store, "samples").await),
@@ -191,6 +202,112 @@ async fn batches_queued_behind_a_busy_writer_share_one_commit_and_a_bad_one_fail
     mended.results[0].duration = 0.5;
     let ack = store.ingest(&mended, t0()).await.unwrap().ack;
     assert_eq!((ack.accepted, ack.replayed), (1, false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_stores_each_batch_as_if_it_came_alone() {
+    let (store, _dir) = open().await;
+    let (agent, check, series) = fixture(&store, 3).await;
+    let s = |n| t0() + Duration::seconds(n);
+    let outbox = |backlog_results| OutboxStats {
+        backlog_results,
+        ..OutboxStats::default()
+    };
+    // Stored before the group: in it, a replay.
+    let earlier = batch(agent, vec![run(check, s(0), &series, 0.0)]);
+    let earlier_ack = store.ingest(&earlier, t0()).await.unwrap().ack;
+
+    let shared = run(check, s(20), &series, 2.0);
+    let mut first = batch(agent, vec![run(check, s(10), &series, 1.0), shared.clone()]);
+    first.outbox = outbox(7);
+    let twin = first.clone();
+    // `shared` again, in another batch of the group: a duplicate there.
+    let mut second = batch(agent, vec![shared, run(check, s(15), &series[..1], 3.0)]);
+    second.outbox = outbox(3);
+    second.expired = 2;
+    // Far from the others: a dirty range of its own.
+    let late = batch(agent, vec![run(check, s(-3_600), &series[..2], 4.0)]);
+    let empty = batch(agent, vec![]);
+    let retries = store.writer.retries();
+
+    let answers: Vec<IngestAck> =
+        in_one_group(&store, &[first, earlier, twin, second, late, empty])
+            .await
+            .into_iter()
+            .map(|a| a.unwrap().ack)
+            .collect();
+    assert_eq!(
+        store.writer.retries(),
+        retries,
+        "stored together, not retried"
+    );
+    let counts: Vec<_> = answers
+        .iter()
+        .map(|a| (a.accepted, a.duplicates, a.expired, a.replayed, a.samples))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (2, 0, 0, false, 6),
+            (1, 0, 0, true, 0),
+            (2, 0, 0, true, 0),
+            (1, 1, 2, false, 1),
+            (1, 0, 0, false, 2),
+            (0, 0, 0, false, 0),
+        ]
+    );
+    assert_eq!(
+        answers[1],
+        IngestAck {
+            replayed: true,
+            samples: 0,
+            ..earlier_ack
+        }
+    );
+    assert_eq!(
+        (
+            rows(&store, "results").await,
+            rows(&store, "samples").await,
+            rows(&store, "ingest_batches").await
+        ),
+        (5, 3 + 6 + 1 + 2, 5)
+    );
+    let values: Vec<f64> = store
+        .raw_samples(&series[..1], s(-7_200), s(60), usize::MAX)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(
+        values,
+        [4.0, 0.0, 1.0, 3.0, 2.0],
+        "the first to come keeps `shared`"
+    );
+
+    let micro = Duration::microseconds(1);
+    let dirty = store.read_dirty().await.unwrap().ranges;
+    assert_eq!(
+        dirty,
+        [
+            DirtyRange {
+                from: s(-3_600),
+                to: s(-3_600) + micro
+            },
+            DirtyRange {
+                from: s(0),
+                to: s(0) + micro
+            },
+            DirtyRange {
+                from: s(10),
+                to: s(20) + micro
+            },
+        ],
+        "the group's overlapping ranges are one"
+    );
+    let agent = store.agent(agent).await.unwrap().unwrap();
+    assert_eq!(agent.outbox, outbox(0), "the last batch's outbox");
+    assert_eq!(agent.last_seen_at, Some(t0()));
 }
 
 #[tokio::test]
