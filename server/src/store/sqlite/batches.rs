@@ -33,12 +33,20 @@ static STORED: BulkValues = BulkValues::new(
     ") AS v JOIN ingest_batches b ON b.agent_id = v.column1 AND b.batch_id = v.column2",
     6,
 );
+/// Results stored before: 1 parameter a row, at most 4 096 a statement.
+/// Usually none is, so nothing comes back.
+static KNOWN: BulkValues = BulkValues::new(
+    "SELECT r.id FROM (VALUES ",
+    1,
+    ") AS v JOIN results r ON r.id = v.column1",
+    12,
+);
 /// Results: 8 parameters a row, at most 2 048 rows (16 384 parameters) a
-/// statement; the ids actually inserted come back.
+/// statement.
 static RESULTS: BulkValues = BulkValues::new(
     "INSERT INTO results (id, started_at, check_id, status, duration, plugin_version, message, received_at) VALUES ",
     8,
-    " ON CONFLICT DO NOTHING RETURNING id",
+    "",
     11,
 );
 /// Samples: 3 parameters a row, at most 4 096 rows a statement (the lab
@@ -180,7 +188,9 @@ async fn stored(
 
 /// Inserts the results of the `new` batches; for each batch, those that
 /// were new (a result already stored, or sent twice, is a duplicate: the
-/// first to come keeps it).
+/// first to come keeps it). The ids stored before are looked up first,
+/// rather than each inserted id sent back (`RETURNING`): usually there is
+/// none, and sqlx hands every returned row across threads.
 async fn insert_results<'a>(
     tx: &mut SqliteConnection,
     new: &[(&'a StoreBatch, i64)],
@@ -189,10 +199,32 @@ async fn insert_results<'a>(
         .iter()
         .flat_map(|&(b, received_at)| b.results.iter().map(move |r| (r, received_at)))
         .collect();
-    let mut inserted: Vec<Uuid> = Vec::with_capacity(rows.len());
-    for (range, sql) in RESULTS.statements(rows.len()) {
+    let mut seen: HashSet<Uuid> = HashSet::new();
+    for (range, sql) in KNOWN.statements(rows.len()) {
         let mut query = sqlx::query_scalar::<_, Uuid>(sql);
-        for &(r, received_at) in &rows[range] {
+        for &(r, _) in &rows[range] {
+            query = query.bind(r.id);
+        }
+        seen.extend(query.fetch_all(&mut *tx).await?);
+    }
+    let fresh: Vec<Vec<&ResultRow>> = new
+        .iter()
+        .map(|(b, _)| b.results.iter().filter(|r| seen.insert(r.id)).collect())
+        .collect();
+    let inserted: Vec<(&ResultRow, i64)> = if fresh.iter().map(Vec::len).sum::<usize>()
+        == rows.len()
+    {
+        rows
+    } else {
+        fresh
+            .iter()
+            .zip(new)
+            .flat_map(|(results, &(_, received_at))| results.iter().map(move |&r| (r, received_at)))
+            .collect()
+    };
+    for (range, sql) in RESULTS.statements(inserted.len()) {
+        let mut query = sqlx::query(sql);
+        for &(r, received_at) in &inserted[range] {
             query = query
                 .bind(r.id)
                 .bind(micros(r.started_at))
@@ -203,20 +235,9 @@ async fn insert_results<'a>(
                 .bind(r.message.as_deref())
                 .bind(received_at);
         }
-        inserted.extend(query.fetch_all(&mut *tx).await?);
+        query.execute(&mut *tx).await?;
     }
-    // The common case: every row went in, so none was sent twice.
-    if inserted.len() == rows.len() {
-        return Ok(new
-            .iter()
-            .map(|(b, _)| b.results.iter().collect())
-            .collect());
-    }
-    let mut left: HashSet<Uuid> = inserted.into_iter().collect();
-    Ok(new
-        .iter()
-        .map(|(b, _)| b.results.iter().filter(|r| left.remove(&r.id)).collect())
-        .collect())
+    Ok(fresh)
 }
 
 /// Inserts the samples and distributions of the new results; for each

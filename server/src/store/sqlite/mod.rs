@@ -73,6 +73,11 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// per series, more than the default 2 MiB holds on a busy server.
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
+/// Rows the writer's SQLite thread hands back before it waits for them to
+/// be read: ingest's `RETURNING id` gives up to 2 048 at once, and with
+/// sqlx's 50 the thread stopped every 50 rows until a runtime worker came.
+const WRITER_ROW_BUFFER: usize = 4096;
+
 /// The server's SQLite database.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -241,7 +246,8 @@ impl SqliteStore {
                     .clone()
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .pragma("cache_size", format!("-{WRITER_CACHE_KIB}")),
+                    .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+                    .row_buffer_size(WRITER_ROW_BUFFER),
             )
             .await?;
         migrator().run(&write).await?;
