@@ -400,7 +400,7 @@ struct ProcStatus {
 impl ProcStatus {
     fn read(pid: u32) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .context("reading the agent's /proc status (did it exit?)")?;
+            .with_context(|| format!("reading /proc/{pid}/status (did it exit?)"))?;
         let field = |name: &str| -> anyhow::Result<u64> {
             let kib = text
                 .lines()

@@ -33,6 +33,9 @@ pub(super) struct Window {
     /// Latency of acknowledged requests, in µs, sorted.
     pub(super) latencies: Vec<u32>,
     pub(super) cpu: super::proc::Cpu,
+    /// The servers' largest peak resident memory (`VmHWM`, bytes) at the
+    /// window's end: a rollup round during the run counts in it.
+    pub(super) server_hwm: u64,
 }
 
 impl Window {
@@ -209,10 +212,15 @@ pub(super) fn run(
         let samples1 = target.samples_total(&mut metrics);
         Ok((tallies, before, after, samples1? - samples0?))
     })?;
+    let mut server_hwm = 0;
+    for pid in target.pids() {
+        server_hwm = server_hwm.max(crate::bench::ProcStatus::read(pid)?.hwm);
+    }
     let mut w = Window {
         seconds: after.at.duration_since(before.at).as_secs_f64(),
         samples,
         cpu: before.percent_until(&after),
+        server_hwm,
         ..Window::default()
     };
     for t in tallies {

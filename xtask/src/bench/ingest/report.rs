@@ -7,13 +7,13 @@ use super::{Backend, RateRun, history, load, proc, workload};
 pub(super) fn print_rate(runs: &[RateRun]) {
     println!(
         "\n| backend | max conn | stored samples/s | acked | sent samples/s | batches/s | p50 ms | p95 ms | 429/503 \
-         | errors | server CPU | DB CPU | client CPU | other CPU | idle |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+         | errors | server CPU | DB CPU | client CPU | other CPU | idle | server VmHWM |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for r in runs {
         let w = &r.window;
         println!(
-            "| {} | {} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {:.0} % | {} | {:.0} % | {:.0} % | {:.0} % |",
+            "| {} | {} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {:.0} % | {} | {:.0} % | {:.0} % | {:.0} % | {:.0} MiB |",
             r.backend.name(),
             r.max_connections,
             w.samples / w.seconds,
@@ -34,6 +34,7 @@ pub(super) fn print_rate(runs: &[RateRun]) {
             w.cpu.others,
             (cores() as f64 * 100.0 - w.cpu.server - w.cpu.db - w.cpu.client - w.cpu.others)
                 .max(0.0),
+            mib(w.server_hwm),
         );
     }
     println!(
@@ -117,6 +118,11 @@ pub(super) fn figures(runs: &[RateRun], histories: &[(Backend, history::History)
             r.window.latency_ms(0.95),
             "ms",
         ));
+        out.push(Figure::new(
+            format!("server VmHWM, {at}"),
+            mib(r.window.server_hwm),
+            "MiB",
+        ));
     }
     for (backend, h) in histories {
         out.push(Figure::new(
@@ -126,6 +132,10 @@ pub(super) fn figures(runs: &[RateRun], histories: &[(Backend, history::History)
         ));
     }
     out
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / f64::from(1 << 20)
 }
 
 fn cores() -> usize {
