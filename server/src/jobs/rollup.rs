@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, DurationRound as _, Utc};
 
 use crate::store::{
-    DirtyRange, JobStore as _, Rollup, RollupRow, SeriesStore as _, Store, StoreResult,
+    DirtyRange, JobStore as _, RawPoint, Rollup, RollupRow, SeriesStore as _, Store, StoreResult,
 };
 
 /// Raw data is rolled up once its minute is this far in the past.
@@ -51,16 +51,39 @@ pub fn merge_ranges(mut ranges: Vec<DirtyRange>) -> Vec<DirtyRange> {
     out
 }
 
-/// Buckets `(series, bucket)` of raw values into rollup rows.
-fn bucket_raw(points: &[crate::store::RawPoint], res: Rollup) -> Vec<RollupRow> {
-    let mut rows: BTreeMap<(i64, DateTime<Utc>), RollupRow> = BTreeMap::new();
-    for p in points {
-        let bucket = floor(p.ts, step(res));
-        rows.entry((p.series_id, bucket))
+/// Rollup rows of one resolution, filled one raw value at a time.
+struct Buckets {
+    step: chrono::Duration,
+    rows: BTreeMap<(i64, DateTime<Utc>), RollupRow>,
+}
+
+impl Buckets {
+    fn new(res: Rollup) -> Buckets {
+        Buckets {
+            step: step(res),
+            rows: BTreeMap::new(),
+        }
+    }
+
+    fn add(&mut self, p: &RawPoint) {
+        let bucket = floor(p.ts, self.step);
+        self.rows
+            .entry((p.series_id, bucket))
             .or_insert_with(|| RollupRow::empty(p.series_id, bucket))
             .add(p.value);
     }
-    rows.into_values().collect()
+
+    fn into_rows(self) -> Vec<RollupRow> {
+        self.rows.into_values().collect()
+    }
+}
+
+/// Buckets `(series, bucket)` of raw values into rollup rows.
+#[cfg(test)]
+fn bucket_raw(points: &[RawPoint], res: Rollup) -> Vec<RollupRow> {
+    let mut buckets = Buckets::new(res);
+    points.iter().for_each(|p| buckets.add(p));
+    buckets.into_rows()
 }
 
 /// Merges finer rollup rows into coarser buckets.
@@ -139,17 +162,19 @@ async fn rollup_range(store: &Store, r: DirtyRange) -> StoreResult<u64> {
     let mut from = r.from;
     while from < r.to {
         let to = (from + CHUNK).min(r.to);
-        // The database rolls its samples up itself where it can.
-        let mut raw = if native {
-            Vec::new()
-        } else {
-            store.all_raw_samples(from, to).await?
-        };
+        // Samples go into their minutes as they are read. The database
+        // rolls its samples up itself where it can.
+        let mut buckets = Buckets::new(Rollup::Minute);
+        if !native {
+            store
+                .each_raw_sample(from, to, &mut |p| buckets.add(&p))
+                .await?;
+        }
         // Every value of a distribution feeds its bucket, as a sample would.
         for d in store.all_raw_distributions(from, to).await? {
-            raw.extend(d.points());
+            d.points().for_each(|p| buckets.add(&p));
         }
-        let rows = bucket_raw(&raw, Rollup::Minute);
+        let rows = buckets.into_rows();
         again.extend(
             store
                 .replace_rollups(Rollup::Minute, from, to, &rows)

@@ -47,6 +47,18 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2030, 6, 15, 12, 0, 0).unwrap()
 }
 
+/// Every raw sample in `[from, to)`, as the rollup job reads them; checks
+/// that their number is the one the store gives.
+async fn all_raw_samples(store: &Store, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<RawPoint> {
+    let mut points = Vec::new();
+    let n = store
+        .each_raw_sample(from, to, &mut |p| points.push(p))
+        .await
+        .unwrap();
+    assert_eq!(n, points.len() as u64);
+    points
+}
+
 /// A distinct token hash per `n`.
 fn sha(n: u8) -> TokenHash {
     [n; 32]

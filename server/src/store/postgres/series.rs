@@ -1,6 +1,7 @@
 //! Reads: latest results, series, raw samples, rollups, status counts.
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt as _;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
@@ -126,19 +127,24 @@ impl SeriesStore for PgStore {
         rows.iter().map(raw_point).collect()
     }
 
-    async fn all_raw_samples(
+    async fn each_raw_sample(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<Vec<RawPoint>> {
-        let rows = sqlx::query(
+        each: &mut (dyn FnMut(RawPoint) + Send),
+    ) -> StoreResult<u64> {
+        let mut rows = sqlx::query(
             "SELECT series_id, ts, value FROM samples WHERE ts >= $1 AND ts < $2 ORDER BY series_id, ts",
         )
         .bind(from)
         .bind(to)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(raw_point).collect()
+        .fetch(&self.pool);
+        let mut n = 0;
+        while let Some(row) = rows.try_next().await? {
+            each(raw_point(&row)?);
+            n += 1;
+        }
+        Ok(n)
     }
 
     async fn raw_distributions(

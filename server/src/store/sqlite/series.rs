@@ -7,6 +7,7 @@
 //! statement rather than fall back to a scan of the table.
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt as _;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
@@ -131,21 +132,26 @@ impl SeriesStore for SqliteStore {
     }
 
     /// A range seek per series, as [`Self::raw_samples`].
-    async fn all_raw_samples(
+    async fn each_raw_sample(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<Vec<RawPoint>> {
-        let rows = sqlx::query(
+        each: &mut (dyn FnMut(RawPoint) + Send),
+    ) -> StoreResult<u64> {
+        let mut rows = sqlx::query(
             "SELECT series_id, ts, value FROM samples INDEXED BY samples_series_ts
              WHERE series_id IN (SELECT id FROM series) AND ts >= ?1 AND ts < ?2
              ORDER BY series_id, ts",
         )
         .bind(micros(from))
         .bind(micros(to))
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(raw_point).collect()
+        .fetch(&self.read);
+        let mut n = 0;
+        while let Some(row) = rows.try_next().await? {
+            each(raw_point(&row)?);
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// A range seek per series, as [`Self::raw_samples`].

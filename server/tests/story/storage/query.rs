@@ -6,7 +6,7 @@ use vantage_protocol::result::Status;
 use vantage_server::store::*;
 
 use super::ingest::{batch, fixture, minutes, run};
-use super::{open, t0};
+use super::{all_raw_samples, open, t0};
 use crate::both;
 use crate::support::server::Backend;
 
@@ -145,19 +145,11 @@ async fn queries_over_stored_results(backend: Backend) {
         want
     );
     assert_eq!(
-        store
-            .all_raw_samples(minutes(0), minutes(4))
-            .await
-            .unwrap()
-            .len(),
+        all_raw_samples(store, minutes(0), minutes(4)).await.len(),
         7
     );
     assert_eq!(
-        store
-            .all_raw_samples(minutes(1), minutes(2))
-            .await
-            .unwrap()
-            .len(),
+        all_raw_samples(store, minutes(1), minutes(2)).await.len(),
         2
     );
     assert!(
