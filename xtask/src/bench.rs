@@ -1,4 +1,4 @@
-//! `cargo xtask bench rss|tcp500|icmp|ingest`: the release agent's memory and
+//! `cargo xtask bench rss|tcp500|idle|icmp|ingest`: the release agent's memory and
 //! CPU under fixed loads, read from `/proc` (Linux only), and the release
 //! server's ingest rate and query latency ([`ingest`]). Everything it starts
 //! talks to 127.0.0.1 (or, for `icmp`, inside network namespaces of its own)
@@ -9,6 +9,8 @@
 //!   runs, with a cold and then a warm artifact cache.
 //! - `tcp500`: 500 TCP checks at a 1 s interval against a local listener;
 //!   runs per second, CPU (% of one core) and RSS over a 15 s window.
+//! - `idle`: 50 ping checks at 30 s on loopback for 10 minutes, the
+//!   agent's CPU against fping doing the same (see [`idle`]).
 //! - `icmp`: the ping and traceroute plugins against fping, iputils ping,
 //!   traceroute and mtr (see [`icmp`]).
 //! - `alerts`: ingest with 10 000 alert rules against none, and result →
@@ -26,11 +28,12 @@
 //! - `update`: a rollout over 10 agents, and each agent's missed schedule
 //!   across its update against a plain restart (see [`update`]).
 //!
-//! `rss`, `tcp500`, `icmp` (rate), `ingest`, `alerts`, `reports`, `dashboard`, `scale`, `rollups` and `update` append their figures to `docs/bench-history.csv`
+//! `rss`, `tcp500`, `idle`, `icmp` (rate), `ingest`, `alerts`, `reports`, `dashboard`, `scale`, `rollups` and `update` append their figures to `docs/bench-history.csv`
 //! (see [`record`]).
 
 mod dashboard;
 mod icmp;
+mod idle;
 mod ingest;
 mod instantiate;
 mod lab;
@@ -62,6 +65,7 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
         Some(
             "rss"
                 | "tcp500"
+                | "idle"
                 | "icmp"
                 | "ingest"
                 | "alerts"
@@ -74,7 +78,7 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
         )
     ) {
         bail!(
-            "usage: cargo xtask bench rss|tcp500|icmp|ingest|alerts|reports|dashboard|update|instantiate|scale|rollups"
+            "usage: cargo xtask bench rss|tcp500|idle|icmp|ingest|alerts|reports|dashboard|update|instantiate|scale|rollups"
         );
     }
     if which == Some("instantiate") {
@@ -120,6 +124,7 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&bench.dir)?;
     match which {
         Some("rss") => bench.rss(),
+        Some("idle") => idle::run(&bench, &args[1..]),
         Some("icmp") => icmp::start(&bench, &args[1..]),
         _ => bench.tcp500(),
     }

@@ -14,7 +14,7 @@
 //!   (`dist.rs`).
 //! - `smoke`: the first step of `test` alone (see `demo/smoke.rs`).
 //! - `web [--update-types]`: builds the dashboard into `web/dist`.
-//! - `bench rss|tcp500|icmp|ingest|alerts|reports|dashboard|update|scale|rollups`: agent
+//! - `bench rss|tcp500|idle|icmp|ingest|alerts|reports|dashboard|update|scale|rollups`: agent
 //!   and server benchmarks (see `docs/benchmarks.md`).
 
 mod bench;
@@ -75,7 +75,7 @@ fn main() -> anyhow::Result<()> {
                  web [--update-types]  build the dashboard into web/dist (regenerating its API types)\n  \
                  e2e             the dashboard's browser tests (after `test` or `demo` built the binaries)\n  \
                  platforms       `test`'s step for other systems: the agent built for Windows with its unit\n                  tests under Wine, and checked for macOS\n  \
-                 bench rss|tcp500|icmp  measure the release agent's idle memory, 500 TCP checks/s,\n                        or its ICMP path against fping, ping, traceroute and mtr\n  \
+                 bench rss|tcp500|idle|icmp  measure the release agent's idle memory, 500 TCP checks/s,\n                        its CPU with 50 checks at 30 s, or its ICMP path against fping,\n                        ping, traceroute and mtr\n  \
                  bench ingest    the release server's ingest rate (vs COPY) and 30-day query latency\n  \
                  bench reports   a monthly SLA report over 1 000 targets on 10 agents, as JSON, HTML and PDF\n  \
                  bench scale     1, 2 and 3 server replicas behind HAProxy, agents held, live delay, failover\n  \
