@@ -6,9 +6,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use wasmtime::component::{Component, Linker};
@@ -20,13 +17,10 @@ use crate::bindings::PluginPre;
 pub use crate::caps::logs::JournalOptions;
 use crate::caps::logs::LogSources;
 use crate::caps::{Services, state::StateSlots, system::SystemStats, tls::TlsConfigs};
+use crate::epoch::{Awake, EpochTicker};
 use crate::icmp::{IcmpOptions, IcmpService};
 use crate::precompiled::ArtifactCache;
 use crate::run::{self, RunState};
-
-/// How often the epoch advances: the granularity of run deadlines and of
-/// yielding a busy plugin to the event loop.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// How to build a [`PluginHost`].
 #[derive(Debug, Clone)]
@@ -73,7 +67,7 @@ pub struct PluginHost {
     linker: Linker<RunState>,
     services: Services,
     cache: Option<ArtifactCache>,
-    _ticker: EpochTicker,
+    ticker: EpochTicker,
 }
 
 impl std::fmt::Debug for PluginHost {
@@ -127,8 +121,13 @@ impl PluginHost {
             linker,
             services,
             cache,
-            _ticker: ticker,
+            ticker,
         })
+    }
+
+    /// Keeps the epoch advancing for a run: its deadline and yields.
+    pub(crate) fn epoch_awake(&self) -> Awake<'_> {
+        self.ticker.awake()
     }
 
     pub(crate) fn services(&self) -> &Services {
@@ -200,44 +199,4 @@ fn engine_config(options: &HostOptions, pooling: bool) -> Config {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     config
-}
-
-/// Advances the engine's epoch every [`EPOCH_TICK`] on one thread.
-struct EpochTicker {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl EpochTicker {
-    fn start(engine: Engine) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let weak = engine.weak();
-        drop(engine);
-        let thread = std::thread::Builder::new()
-            .name("vantage-epoch".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    match weak.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => break,
-                    }
-                }
-            })
-            .expect("the epoch thread starts");
-        EpochTicker {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }

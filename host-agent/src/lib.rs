@@ -14,6 +14,7 @@ pub mod caps;
 pub mod catalog;
 pub mod config;
 pub mod enroll;
+mod epoch;
 mod files;
 pub mod host;
 pub mod icmp;

@@ -98,7 +98,9 @@ impl CompiledPlugin {
     pub async fn run(&self, host: &PluginHost, agent: &str, request: &RunRequest) -> CheckResult {
         let started_at = Utc::now();
         let start = Instant::now();
+        let awake = host.epoch_awake();
         let outcome = execute(&self.pre, &self.manifest.name, host.services(), request).await;
+        drop(awake);
         let meta = RunMeta {
             agent,
             check: &request.check,
