@@ -183,13 +183,7 @@ impl Bench {
             )?;
         }
         let config = self.write_config("tcp500", &checks)?;
-        // Compile once beforehand so that the window measures runs only.
-        crate::run(
-            Command::new(&self.agent)
-                .args(["check", "--config"])
-                .arg(&config),
-        )?;
-        let agent = RunningAgent::start(&self.agent, &config, &self.dir)?;
+        let agent = self.start_compiled(&config)?;
         agent.wait_for_results(1, FIRST_RESULTS)?;
         std::thread::sleep(Duration::from_secs(5));
 
@@ -257,6 +251,17 @@ impl Bench {
             check("misbehave", "127.0.0.1:9", "mode = \"ok\""),
         ]
         .concat()
+    }
+
+    /// Starts the agent on `config` after compiling its plugins once
+    /// (`vantage-agent check`), so that a window measures runs only.
+    fn start_compiled(&self, config: &Path) -> anyhow::Result<RunningAgent> {
+        crate::run(
+            Command::new(&self.agent)
+                .args(["check", "--config"])
+                .arg(config),
+        )?;
+        RunningAgent::start(&self.agent, config, &self.dir)
     }
 
     /// Writes `target/bench/<name>.toml` and returns its path.

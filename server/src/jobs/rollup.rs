@@ -40,15 +40,7 @@ pub fn merge_ranges(mut ranges: Vec<DirtyRange>) -> Vec<DirtyRange> {
         r.from = floor(r.from, minute);
         r.to = ceil(r.to, minute).max(r.from + minute);
     }
-    ranges.sort_by_key(|r| r.from);
-    let mut out: Vec<DirtyRange> = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        match out.last_mut() {
-            Some(last) if r.from <= last.to => last.to = last.to.max(r.to),
-            _ => out.push(r),
-        }
-    }
-    out
+    DirtyRange::merged(ranges)
 }
 
 /// Rollup rows of one resolution, filled one raw value at a time.

@@ -15,6 +15,21 @@ pub struct DirtyRange {
     pub to: DateTime<Utc>,
 }
 
+impl DirtyRange {
+    /// `ranges` sorted, those that overlap or touch merged into one.
+    pub fn merged(mut ranges: Vec<DirtyRange>) -> Vec<DirtyRange> {
+        ranges.sort_by_key(|r| r.from);
+        let mut out: Vec<DirtyRange> = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            match out.last_mut() {
+                Some(last) if r.from <= last.to => last.to = last.to.max(r.to),
+                _ => out.push(r),
+            }
+        }
+        out
+    }
+}
+
 /// Dirty ranges as read: ordered, with the ids of the rows that held them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DirtyRead {

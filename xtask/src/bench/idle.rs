@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use super::record::{Figure, Record};
-use super::{Bench, FIRST_RESULTS, ProcStatus, RunningAgent, clock_ticks, cpu_ticks, mib};
+use super::{Bench, FIRST_RESULTS, ProcStatus, clock_ticks, cpu_ticks, mib};
 
 const CHECKS: u64 = 50;
 const INTERVAL_S: u64 = 30;
@@ -31,13 +31,7 @@ pub(super) fn run(bench: &Bench, args: &[String]) -> anyhow::Result<()> {
         )?;
     }
     let config = bench.write_config("idle", &checks)?;
-    // Compile once beforehand so that the window measures runs only.
-    crate::run(
-        Command::new(&bench.agent)
-            .args(["check", "--config"])
-            .arg(&config),
-    )?;
-    let agent = RunningAgent::start(&bench.agent, &config, &bench.dir)?;
+    let agent = bench.start_compiled(&config)?;
     agent.wait_for_results(CHECKS, FIRST_RESULTS)?;
     let fping = Fping::start(&addresses)?;
     std::thread::sleep(Duration::from_secs(5));

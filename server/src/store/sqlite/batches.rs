@@ -293,7 +293,7 @@ async fn insert_values(
 /// batch's runs, end exclusive (one microsecond, the column's precision,
 /// past the last), those that overlap merged.
 fn dirty_ranges(fresh: &[Vec<&ResultRow>]) -> Vec<DirtyRange> {
-    let mut ranges: Vec<DirtyRange> = fresh
+    let ranges: Vec<DirtyRange> = fresh
         .iter()
         .filter_map(|results| {
             let started = results.iter().map(|r| r.started_at);
@@ -303,15 +303,7 @@ fn dirty_ranges(fresh: &[Vec<&ResultRow>]) -> Vec<DirtyRange> {
             })
         })
         .collect();
-    ranges.sort_by_key(|r| r.from);
-    let mut merged: Vec<DirtyRange> = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        match merged.last_mut() {
-            Some(last) if r.from <= last.to => last.to = last.to.max(r.to),
-            _ => merged.push(r),
-        }
-    }
-    merged
+    DirtyRange::merged(ranges)
 }
 
 async fn insert_batches(
