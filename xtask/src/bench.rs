@@ -37,6 +37,7 @@ mod idle;
 mod ingest;
 mod instantiate;
 mod lab;
+mod procfs;
 mod record;
 mod sys;
 mod update;
@@ -53,6 +54,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use crate::{cargo, packages};
+use procfs::{ProcStatus, clock_ticks, cpu_ticks, mib};
 
 /// How long the agent may take to produce its first results (it may have to
 /// compile every plugin first).
@@ -397,60 +399,4 @@ impl Listener {
         let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
         self.thread.join().unwrap_or(0)
     }
-}
-
-/// Memory figures of `/proc/PID/status`, in bytes.
-struct ProcStatus {
-    rss: u64,
-    hwm: u64,
-    anon: u64,
-    file: u64,
-}
-
-impl ProcStatus {
-    fn read(pid: u32) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .with_context(|| format!("reading /proc/{pid}/status (did it exit?)"))?;
-        let field = |name: &str| -> anyhow::Result<u64> {
-            let kib = text
-                .lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                .with_context(|| format!("no {name} in /proc/{pid}/status"))?;
-            Ok(kib * 1024)
-        };
-        Ok(ProcStatus {
-            rss: field("VmRSS")?,
-            hwm: field("VmHWM")?,
-            anon: field("RssAnon")?,
-            file: field("RssFile")?,
-        })
-    }
-}
-
-/// User plus system CPU time of `pid`, in clock ticks.
-fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name, which is in parentheses; utime and
-    // stime are fields 14 and 15 of the whole line.
-    let rest = stat.rsplit_once(')').context("malformed /proc stat")?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| -> anyhow::Result<u64> {
-        Ok(fields.get(i).context("short /proc stat")?.parse()?)
-    };
-    Ok(tick(11)? + tick(12)?)
-}
-
-/// Clock ticks per second (`getconf CLK_TCK`, 100 on Linux in practice).
-pub(crate) fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-fn mib(bytes: u64) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
 }

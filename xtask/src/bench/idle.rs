@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
+use super::procfs::{ProcStatus, clock_ticks, cpu_ticks, mib, on_cpu_ns};
 use super::record::{Figure, Record};
-use super::{Bench, FIRST_RESULTS, ProcStatus, clock_ticks, cpu_ticks, mib};
+use super::{Bench, FIRST_RESULTS};
 
 const CHECKS: u64 = 50;
 const INTERVAL_S: u64 = 30;
@@ -130,13 +131,4 @@ impl Drop for Fping {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// Time `pid`'s main thread has run, in ns (`/proc/PID/schedstat`): the
-/// whole of a single-threaded process such as fping, finer than ticks.
-fn on_cpu_ns(pid: u32) -> anyhow::Result<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
-        .with_context(|| format!("reading /proc/{pid}/schedstat (did it exit?)"))?;
-    let ns = text.split_whitespace().next().context("empty schedstat")?;
-    Ok(ns.parse()?)
 }

@@ -214,7 +214,7 @@ pub(super) fn run(
     })?;
     let mut server_hwm = 0;
     for pid in target.pids() {
-        server_hwm = server_hwm.max(crate::bench::ProcStatus::read(pid)?.hwm);
+        server_hwm = server_hwm.max(crate::bench::procfs::ProcStatus::read(pid)?.hwm);
     }
     let mut w = Window {
         seconds: after.at.duration_since(before.at).as_secs_f64(),

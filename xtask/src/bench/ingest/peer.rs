@@ -109,7 +109,7 @@ pub(super) fn postgres(cluster: &Cluster, db: &str, dir: &Path) -> anyhow::Resul
         if table == "samples" {
             peer.samples = load;
             peer.db_cpu =
-                Some((cpu1 - cpu0) as f64 / super::super::clock_ticks() / seconds * 100.0);
+                Some((cpu1 - cpu0) as f64 / super::super::procfs::clock_ticks() / seconds * 100.0);
         } else {
             peer.results = load;
         }

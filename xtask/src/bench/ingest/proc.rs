@@ -19,7 +19,7 @@ fn stat_fields(pid: u32) -> Option<Vec<u64>> {
 
 /// User + system CPU ticks of `pid` (0 when it is gone).
 pub(super) fn ticks(pid: u32) -> u64 {
-    super::super::cpu_ticks(pid).unwrap_or(0)
+    super::super::procfs::cpu_ticks(pid).unwrap_or(0)
 }
 
 /// User + system CPU ticks of `pid`, of its children that exited and were
@@ -105,7 +105,7 @@ impl CpuMark {
     pub(super) fn percent_until(&self, later: &CpuMark) -> Cpu {
         let wall = later.at.duration_since(self.at).as_secs_f64().max(1e-9);
         let pct = |a: u64, b: u64| {
-            b.saturating_sub(a) as f64 / super::super::clock_ticks() / wall * 100.0
+            b.saturating_sub(a) as f64 / super::super::procfs::clock_ticks() / wall * 100.0
         };
         let ours = |m: &CpuMark| m.server + m.db + m.client;
         Cpu {

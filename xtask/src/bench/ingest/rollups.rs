@@ -240,7 +240,7 @@ fn rolled_up(
         std::thread::sleep(Duration::from_millis(50));
     }
     let seconds = started.elapsed().as_secs_f64();
-    let tick = crate::bench::clock_ticks();
+    let tick = crate::bench::procfs::clock_ticks();
     let server_cpu = proc::ticks(server.pid()) as f64 / tick;
     let db_cpu = cluster.cpu_ticks().saturating_sub(db_before) as f64 / tick;
     drop(server);
