@@ -195,15 +195,15 @@ async fn insert_results<'a>(
     tx: &mut SqliteConnection,
     new: &[(&'a StoreBatch, i64)],
 ) -> StoreResult<Vec<Vec<&'a ResultRow>>> {
-    let rows: Vec<(&ResultRow, i64)> = new
+    let ids: Vec<Uuid> = new
         .iter()
-        .flat_map(|&(b, received_at)| b.results.iter().map(move |r| (r, received_at)))
+        .flat_map(|(b, _)| b.results.iter().map(|r| r.id))
         .collect();
     let mut seen: HashSet<Uuid> = HashSet::new();
-    for (range, sql) in KNOWN.statements(rows.len()) {
+    for (range, sql) in KNOWN.statements(ids.len()) {
         let mut query = sqlx::query_scalar::<_, Uuid>(sql);
-        for &(r, _) in &rows[range] {
-            query = query.bind(r.id);
+        for &id in &ids[range] {
+            query = query.bind(id);
         }
         seen.extend(query.fetch_all(&mut *tx).await?);
     }
@@ -211,17 +211,11 @@ async fn insert_results<'a>(
         .iter()
         .map(|(b, _)| b.results.iter().filter(|r| seen.insert(r.id)).collect())
         .collect();
-    let inserted: Vec<(&ResultRow, i64)> = if fresh.iter().map(Vec::len).sum::<usize>()
-        == rows.len()
-    {
-        rows
-    } else {
-        fresh
-            .iter()
-            .zip(new)
-            .flat_map(|(results, &(_, received_at))| results.iter().map(move |&r| (r, received_at)))
-            .collect()
-    };
+    let inserted: Vec<(&ResultRow, i64)> = fresh
+        .iter()
+        .zip(new)
+        .flat_map(|(results, &(_, received_at))| results.iter().map(move |&r| (r, received_at)))
+        .collect();
     for (range, sql) in RESULTS.statements(inserted.len()) {
         let mut query = sqlx::query(sql);
         for &(r, received_at) in &inserted[range] {
