@@ -6,12 +6,13 @@
 //    duration, on the agent) to its row changing in the overview, against
 //    the same result's arrival on a WebSocket opened by the page (the peer:
 //    what rendering adds to delivery);
-// 2. page load with 500 agents and 5,000 check targets: from navigation to
-//    the overview showing them all, against fetching the same data (agents
-//    and latest results) from the API in the page.
+// 2. page load with BENCH_AGENTS agents (default 5,000) and 10 check
+//    targets each: from navigation to the overview showing them all,
+//    against fetching the same data (agents and latest results) from the
+//    API in the page.
 //
-// Every request goes to the server on 127.0.0.1; the load is bounded (500
-// agents, 10 results each, 60 s of live results).
+// Every request goes to the server on 127.0.0.1; the load is bounded (at
+// most 20,000 agents, 10 results each, 60 s of live results).
 
 import { writeFileSync } from "node:fs";
 
@@ -20,7 +21,8 @@ import { chromium } from "@playwright/test";
 const url = process.env.VANTAGE_URL;
 const password = process.env.VANTAGE_PASSWORD;
 const liveSeconds = Number(process.env.BENCH_LIVE_SECONDS ?? 60);
-const AGENTS = 500;
+const AGENTS = Number(process.env.BENCH_AGENTS ?? 5000);
+if (!(AGENTS >= 1 && AGENTS <= 20_000)) throw new Error(`BENCH_AGENTS must be 1–20000, not ${process.env.BENCH_AGENTS}`);
 const PER_AGENT = 10;
 
 const quantile = (values, q) => {
@@ -94,15 +96,19 @@ const { rendered, arrived } = await page.evaluate(() => ({ rendered: window.benc
 await api("/api/v1/checks/bench-live", { token, method: "DELETE" });
 console.log(`live: ${rendered.length} rows rendered, ${arrived.length} events arrived`);
 
-// 2. Page load with 500 agents and 5,000 check targets.
+// 2. Page load with AGENTS agents and 10 check targets each.
 const started = Date.now();
 const now = new Date();
+const { token: enrollment } = await api("/api/v1/enrollment-tokens", {
+  token,
+  method: "POST",
+  body: { expires_in: "1h", uses: AGENTS },
+});
 for (let i = 0; i < AGENTS; i += 25) {
   await Promise.all(
     Array.from({ length: Math.min(25, AGENTS - i) }, async (_, k) => {
       const n = i + k;
-      const name = `bench-${String(n).padStart(3, "0")}`;
-      const { token: enrollment } = await api("/api/v1/enrollment-tokens", { token, method: "POST", body: { expires_in: "10m" } });
+      const name = `bench-${String(n).padStart(5, "0")}`;
       const enrolled = await api("/api/v1/agents/enroll", {
         method: "POST",
         body: {
@@ -144,14 +150,21 @@ for (let round = 0; round < 5; round++) {
     (want) => Number(document.querySelector("[data-testid=checks-ok]")?.textContent ?? 0) +
       Number(document.querySelector("[data-testid=checks-failing]")?.textContent ?? 0) >= want,
     targets,
-    { polling: "raf", timeout: 60_000 },
+    { polling: "raf", timeout: 120_000 },
   );
   loads.push(await fresh.evaluate(() => performance.now()));
   fetches.push(
     await fresh.evaluate(async () => {
       const t0 = performance.now();
       await Promise.all([
-        fetch("/api/v1/agents?limit=1000").then((r) => r.json()),
+        (async () => {
+          // Every page of agents, as the overview reads them.
+          let cursor = "";
+          do {
+            const page = await fetch(`/api/v1/agents?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`).then((r) => r.json());
+            cursor = page.next_cursor ?? "";
+          } while (cursor);
+        })(),
         fetch("/api/v1/results/latest").then((r) => r.json()),
       ]);
       return performance.now() - t0;

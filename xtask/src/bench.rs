@@ -17,8 +17,8 @@
 //!   webhook latency (see [`ingest`]'s `alerts`).
 //! - `reports`: last month's report of 1 000 check targets on 10 agents,
 //!   as JSON, HTML and PDF (see [`ingest`]'s `reports`).
-//! - `dashboard`: result → page latency and page load with 500 agents (see
-//!   [`dashboard`]).
+//! - `dashboard [--agents N]`: result → page latency and page load with
+//!   5,000 agents and 50,000 check targets (see [`dashboard`]).
 //! - `scale`: ingest through HAProxy with 1, 2 and 3 server replicas, the
 //!   agents held at one batch every 10 s, the live delay across replicas
 //!   and the leader's failover (see [`ingest`]'s `scale`).
@@ -102,7 +102,7 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
         return ingest::reports(root, &args[1..]);
     }
     if which == Some("dashboard") {
-        return dashboard::start(root);
+        return dashboard::start(root, &args[1..]);
     }
     // The server alone: no agent, no plugins.
     if which == Some("ingest") {

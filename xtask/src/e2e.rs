@@ -25,7 +25,7 @@ pub(crate) fn start(root: &Path, plugins: &Path) -> anyhow::Result<()> {
     if out.exists() {
         std::fs::remove_dir_all(&out)?;
     }
-    let demo = Demo::fresh(&root.join("target/debug"), &out.join("demo"), plugins)?;
+    let demo = Demo::fresh(&root.join("target/debug"), &out.join("demo"), plugins, "")?;
     eprintln!("browser tests against {}", demo.url);
     run(web::npm(&root.join("web"))
         .args(["run", "e2e"])

@@ -34,12 +34,24 @@ impl Demo {
     /// `port` (any free port when taken, or with 0), and two agents: one on
     /// 127.0.0.1 and one on 127.0.0.2, in one group that a mesh check spans.
     pub(crate) fn start(bin: &Path, dir: &Path, port: u16, plugins: &Path) -> anyhow::Result<Demo> {
+        Demo::start_with(bin, dir, port, plugins, "")
+    }
+
+    /// As [`Demo::start`], with `server_config` (TOML) added to the
+    /// server's configuration file.
+    fn start_with(
+        bin: &Path,
+        dir: &Path,
+        port: u16,
+        plugins: &Path,
+        server_config: &str,
+    ) -> anyhow::Result<Demo> {
         std::fs::create_dir_all(dir)?;
         let dir = &dir.canonicalize()?;
         let access_log = dir.join("logs").join("web-access.log");
         let ports = Ports::start(&access_log)?;
         let password = admin_password(dir)?;
-        let server = Server::start(bin, dir, port, &password)?;
+        let server = Server::start_with(bin, dir, port, &password, server_config)?;
         let checks = demo_checks(&ports, server.addr, &access_log);
         let mut admin = Admin::login(server.addr, &password)?;
         let root_key = admin.registry(plugins, &plugins_of(&checks))?;
@@ -65,13 +77,19 @@ impl Demo {
         Ok(demo)
     }
 
-    /// A fresh demo in `dir` (emptied first) on any free port: what the
+    /// A fresh demo in `dir` (emptied first) on any free port, with
+    /// `server_config` (TOML) added to the server's configuration: what the
     /// browser tests and the dashboard bench run against.
-    pub(crate) fn fresh(bin: &Path, dir: &Path, plugins: &Path) -> anyhow::Result<Demo> {
+    pub(crate) fn fresh(
+        bin: &Path,
+        dir: &Path,
+        plugins: &Path,
+        server_config: &str,
+    ) -> anyhow::Result<Demo> {
         if dir.exists() {
             std::fs::remove_dir_all(dir)?;
         }
-        Demo::start(bin, dir, 0, plugins)
+        Demo::start_with(bin, dir, 0, plugins, server_config)
     }
 
     pub(crate) fn addr(&self) -> SocketAddr {
@@ -185,6 +203,17 @@ impl Server {
         port: u16,
         password: &str,
     ) -> anyhow::Result<Server> {
+        Server::start_with(bin, dir, port, password, "")
+    }
+
+    /// As [`Server::start`], with `extra` (TOML) added to its configuration.
+    pub(crate) fn start_with(
+        bin: &Path,
+        dir: &Path,
+        port: u16,
+        password: &str,
+        extra: &str,
+    ) -> anyhow::Result<Server> {
         // Port 8080 may be taken: then any free port.
         let port = if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             port
@@ -196,7 +225,9 @@ impl Server {
         let config = dir.join("server.toml");
         std::fs::write(
             &config,
-            "# Written by `cargo xtask demo`: its agents share this host.\nagent_addresses = [\"127.0.0.0/8\"]\n",
+            format!(
+                "# Written by `cargo xtask demo`: its agents share this host.\nagent_addresses = [\"127.0.0.0/8\"]\n{extra}"
+            ),
         )?;
         let mut child = lifeline::tie(
             Command::new(bin.join("vantage-server"))
