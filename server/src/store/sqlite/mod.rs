@@ -74,8 +74,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
 /// Rows the writer's SQLite thread hands back before it waits for them to
-/// be read: ingest's `RETURNING id` gives up to 2 048 at once, and with
-/// sqlx's 50 the thread stopped every 50 rows until a runtime worker came.
+/// be read: with sqlx's 50 the thread stopped every 50 rows until a runtime
+/// worker came, when ingest read back its results' ids.
 const WRITER_ROW_BUFFER: usize = 4096;
 
 /// The server's SQLite database.
