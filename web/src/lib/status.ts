@@ -43,11 +43,17 @@ export function noDataSince(r: Latest, now: number): string | null {
   return now - Date.parse(r.started_at) > silence ? r.started_at : null;
 }
 
+const collator = new Intl.Collator();
+
 /** Failing check targets (that still report) first by how long they have failed, then by name. */
 export function failing(latest: Iterable<Latest>, now: number): Latest[] {
-  return [...latest]
-    .filter((r) => r.status !== "ok" && !noDataSince(r, now))
-    .sort((a, b) => a.started_at.localeCompare(b.started_at) || label(a).localeCompare(label(b)));
+  return [...latest].filter((r) => r.status !== "ok" && !noDataSince(r, now)).sort(longestFailingFirst);
+}
+
+/** The order of [`failing`]: the oldest last result first, then by label. */
+export function longestFailingFirst(a: Latest, b: Latest): number {
+  if (a.started_at !== b.started_at) return a.started_at < b.started_at ? -1 : 1;
+  return collator.compare(label(a), label(b));
 }
 
 export function label(r: Pick<Latest, "agent" | "check" | "target">): string {

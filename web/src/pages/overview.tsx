@@ -1,20 +1,29 @@
 // At a glance: which agents are online, which check targets fail and why,
 // and what changed since the page opened. Kept current by the live stream.
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { BrowserSession } from "../api/client";
 import { problemText } from "../api/client";
 import type { LiveStream } from "../api/live";
-import { type Agent, allAgents, type Latest, latestResults } from "../lib/data";
+import { type Agent, allAgents, type Latest, latestResults, type LiveResult } from "../lib/data";
+import { LatestIndex } from "../lib/latest-index";
 import { ago, ms } from "../lib/format";
-import { type Change, failing, isOnline, merge, noDataSince } from "../lib/status";
+import { type Change, isOnline } from "../lib/status";
 import { StatusTag, TargetStatus } from "../components/status";
 import { useNow } from "../components/now";
 import { VirtualTable } from "../components/virtual-rows";
 
+/** How long live results gather before the page applies them at once (ms). */
+const FLUSH_MS = 50;
+
+const collator = new Intl.Collator();
+
 export function Overview({ session, live }: { session: BrowserSession; live: LiveStream }) {
   const [agents, setAgents] = useState<Map<string, Agent>>(new Map());
-  const [latest, setLatest] = useState<Map<number, Latest>>(new Map());
+  // Tens of thousands of check targets: kept in one index that live results
+  // change in place, with `version` telling the page to draw again.
+  const index = useRef(new LatestIndex());
+  const [version, setVersion] = useState(0);
   const [changes, setChanges] = useState<Change[]>([]);
   const [error, setError] = useState("");
   const [loaded, setLoaded] = useState(false);
@@ -24,7 +33,8 @@ export function Overview({ session, live }: { session: BrowserSession; live: Liv
     try {
       const [a, l] = await Promise.all([allAgents(), latestResults()]);
       setAgents(new Map(a.map((x) => [x.id, x])));
-      setLatest(new Map(l.map((r) => [r.check_id, r])));
+      index.current = new LatestIndex(l);
+      setVersion((v) => v + 1);
       setError("");
       setLoaded(true);
     } catch (e) {
@@ -34,7 +44,22 @@ export function Overview({ session, live }: { session: BrowserSession; live: Liv
 
   useEffect(() => {
     load();
-    return live.listen((event) => {
+    // Live results gather for FLUSH_MS and are drawn once: one draw per
+    // burst rather than one per result.
+    let pending: LiveResult[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      timer = undefined;
+      const fresh: Change[] = [];
+      for (const r of pending) {
+        const change = index.current.merge(r);
+        if (change) fresh.unshift(change);
+      }
+      pending = [];
+      if (fresh.length > 0) setChanges((c) => [...fresh, ...c].slice(0, 50));
+      setVersion((v) => v + 1);
+    };
+    const stop = live.listen((event) => {
       if (event.type === "resync") load();
       else if (event.type === "agent") {
         setAgents((prev) => {
@@ -49,24 +74,25 @@ export function Overview({ session, live }: { session: BrowserSession; live: Liv
           return next;
         });
       } else if (event.type === "result") {
-        setLatest((prev) => {
-          const next = new Map(prev);
-          const change = merge(next, event.result);
-          if (change) setChanges((c) => [change, ...c].slice(0, 50));
-          return next;
-        });
+        pending.push(event.result);
+        timer ??= setTimeout(flush, FLUSH_MS);
       }
     });
+    return () => {
+      stop();
+      clearTimeout(timer);
+    };
   }, [live]);
 
   const offlineAfter = session.offline_after_seconds;
-  const agentList = [...agents.values()].filter((a) => !a.revoked_at).sort((a, b) => a.name.localeCompare(b.name));
-  const online = agentList.filter((a) => isOnline(a, now, offlineAfter)).length;
-  const down = failing(latest.values(), now);
-  const rows = [...latest.values()].sort(
-    (a, b) => a.check.localeCompare(b.check) || a.agent.localeCompare(b.agent) || a.target.localeCompare(b.target),
+  const agentList = useMemo(
+    () => [...agents.values()].filter((a) => !a.revoked_at).sort((a, b) => collator.compare(a.name, b.name)),
+    [agents],
   );
-  const passing = rows.filter((r) => r.status === "ok" && !noDataSince(r, now)).length;
+  const online = agentList.filter((a) => isOnline(a, now, offlineAfter)).length;
+  // `version` marks a change inside the index.
+  const rows = useMemo(() => index.current.sorted(), [version]);
+  const { passing, failing: down } = index.current.tally(now);
 
   return (
     <div class="container is-fluid">

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import type { Latest, LiveResult } from "./data";
+import { LatestIndex } from "./latest-index";
+
+const row = (check_id: number, check: string, agent: string, status: Latest["status"], started_at: string): Latest => ({
+  check_id,
+  agent_id: `id-${agent}`,
+  agent,
+  check,
+  target: "127.0.0.1:22",
+  plugin: "tcp",
+  plugin_version: "0.1.0",
+  result_id: `${check_id}-${started_at}`,
+  status,
+  started_at,
+  duration: 0.01,
+  current: true,
+  interval_ms: 5000,
+});
+
+const live = (r: Latest): LiveResult => {
+  const { current: _c, interval_ms: _i, ...rest } = r;
+  return rest;
+};
+
+const now = Date.parse("2026-12-07T10:00:10Z");
+
+describe("LatestIndex", () => {
+  it("lists check targets by check, then agent, then target", () => {
+    const index = new LatestIndex([
+      row(1, "web", "edge-2", "ok", "2026-12-07T10:00:00Z"),
+      row(2, "dns", "edge-1", "ok", "2026-12-07T10:00:00Z"),
+      row(3, "web", "edge-1", "ok", "2026-12-07T10:00:00Z"),
+    ]);
+    expect(index.sorted().map((r) => r.check_id)).toEqual([2, 3, 1]);
+  });
+
+  it("changes a target in place and keeps its place in the order", () => {
+    const index = new LatestIndex([
+      row(1, "dns", "edge-1", "ok", "2026-12-07T10:00:00Z"),
+      row(2, "web", "edge-1", "ok", "2026-12-07T10:00:00Z"),
+    ]);
+    const change = index.merge(live(row(1, "dns", "edge-1", "timeout", "2026-12-07T10:00:05Z")));
+    expect(change).toMatchObject({ check_id: 1, from: "ok", to: "timeout" });
+    const sorted = index.sorted();
+    expect(sorted.map((r) => r.check_id)).toEqual([1, 2]);
+    expect(sorted[0]?.status).toBe("timeout");
+    // What the server judged of the target carries over to the live result.
+    expect(sorted[0]?.interval_ms).toBe(5000);
+  });
+
+  it("puts a target first seen live in its place", () => {
+    const index = new LatestIndex([row(2, "web", "edge-1", "ok", "2026-12-07T10:00:00Z")]);
+    expect(index.sorted()).toHaveLength(1);
+    expect(index.merge(live(row(7, "dns", "edge-9", "ok", "2026-12-07T10:00:05Z")))).toBeNull();
+    expect(index.sorted().map((r) => r.check_id)).toEqual([7, 2]);
+    expect(index.size).toBe(2);
+  });
+
+  it("ignores an older or repeated result", () => {
+    const index = new LatestIndex([row(1, "dns", "edge-1", "ok", "2026-12-07T10:00:05Z")]);
+    expect(index.merge(live(row(1, "dns", "edge-1", "timeout", "2026-12-07T10:00:00Z")))).toBeNull();
+    expect(index.sorted()[0]?.status).toBe("ok");
+  });
+
+  it("counts passing and failing targets, leaving out those with no data since", () => {
+    const index = new LatestIndex([
+      row(1, "a", "edge-1", "ok", "2026-12-07T10:00:05Z"),
+      row(2, "b", "edge-1", "timeout", "2026-12-07T10:00:08Z"),
+      row(3, "c", "edge-1", "refused", "2026-12-07T10:00:01Z"),
+      // Silent for over 30 s at a 5 s interval: no data, neither passing nor failing.
+      row(4, "d", "edge-1", "timeout", "2026-12-07T09:59:00Z"),
+      row(5, "e", "edge-1", "ok", "2026-12-07T09:59:00Z"),
+      { ...row(6, "f", "edge-1", "ok", "2026-12-07T10:00:05Z"), current: false },
+    ]);
+    const { passing, failing } = index.tally(now);
+    expect(passing).toBe(1);
+    // The longest-failing first.
+    expect(failing.map((r) => r.check_id)).toEqual([3, 2]);
+  });
+});
