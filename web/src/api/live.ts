@@ -85,3 +85,45 @@ export class LiveStream {
     for (const l of this.listeners) l(event);
   }
 }
+
+/** How long a page waits for the stream to open before it reads without it (ms). */
+export const OPEN_GRACE_MS = 1000;
+
+/**
+ * Runs `load` whenever a page must read its data again: when the stream is
+ * (re)opened, which is what a resync says, or at once when it is open
+ * already. A page that mounts while the stream is still connecting reads
+ * once, on the resync that follows, rather than once now and again then;
+ * it reads anyway after `OPEN_GRACE_MS` without the stream. Loads never
+ * overlap: a resync during one runs one more after it. Returns the stop.
+ */
+export function loadOnResync(live: Pick<LiveStream, "state" | "listen">, load: () => Promise<void>): () => void {
+  let running = false;
+  let again = false;
+  let started = false;
+  const run = async () => {
+    started = true;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        await load();
+      } while (again);
+    } finally {
+      running = false;
+    }
+  };
+  if (live.state === "open") run();
+  const grace = setTimeout(() => started || run(), OPEN_GRACE_MS);
+  const stop = live.listen((event) => {
+    if (event.type === "resync") run();
+  });
+  return () => {
+    clearTimeout(grace);
+    stop();
+  };
+}

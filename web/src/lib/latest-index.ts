@@ -4,7 +4,7 @@
 // check target appears (a result changes a target's status, never its name).
 
 import type { Latest, LiveResult } from "./data";
-import { type Change, longestFailingFirst, merge, noDataSince } from "./status";
+import { type Change, longestFailingFirst, merge, silent } from "./status";
 
 const collator = new Intl.Collator();
 
@@ -23,12 +23,13 @@ export interface Tally {
 
 export class LatestIndex {
   private readonly rows = new Map<number, Latest>();
+  /** Each row's start, parsed once (ms): a tally reads them all every second. */
+  private readonly started = new Map<number, number>();
   /** Check ids in [`byName`] order; null when a target was added since. */
-  private order: number[] | null = [];
+  private order: number[] | null = null;
 
   constructor(rows: Iterable<Latest> = []) {
-    for (const r of rows) this.rows.set(r.check_id, r);
-    this.order = null;
+    for (const r of rows) this.put(r);
   }
 
   get size(): number {
@@ -37,10 +38,18 @@ export class LatestIndex {
 
   /** Merges a live result (see [`merge`]); returns the change of status, if any. */
   merge(live: LiveResult): Change | null {
-    const known = this.rows.has(live.check_id);
+    const before = this.rows.get(live.check_id);
     const change = merge(this.rows, live);
-    if (!known && this.rows.has(live.check_id)) this.order = null;
+    const after = this.rows.get(live.check_id);
+    if (after && after !== before) this.put(after);
     return change;
+  }
+
+  private put(r: Latest) {
+    // A target not seen before: the order is drawn up again when asked for.
+    if (!this.started.has(r.check_id)) this.order = null;
+    this.rows.set(r.check_id, r);
+    this.started.set(r.check_id, Date.parse(r.started_at));
   }
 
   /** Every check target, by check, agent and target. */
@@ -55,8 +64,8 @@ export class LatestIndex {
   tally(now: number): Tally {
     let passing = 0;
     const failing: Latest[] = [];
-    for (const r of this.rows.values()) {
-      if (noDataSince(r, now)) continue;
+    for (const [id, r] of this.rows) {
+      if (silent(r, this.started.get(id) ?? 0, now)) continue;
       if (r.status === "ok") passing++;
       else failing.push(r);
     }

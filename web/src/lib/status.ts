@@ -37,10 +37,14 @@ export function isOnline(agent: AgentSeen, now: number, offlineAfter: number): b
  * than three of its check's intervals.
  */
 export function noDataSince(r: Latest, now: number): string | null {
-  if (r.current === false) return r.started_at;
-  if (r.interval_ms == null) return null;
-  const silence = Math.max(SILENT_INTERVALS * r.interval_ms, MIN_SILENCE_MS);
-  return now - Date.parse(r.started_at) > silence ? r.started_at : null;
+  return silent(r, Date.parse(r.started_at), now) ? r.started_at : null;
+}
+
+/** [`noDataSince`] as a yes or no, with the result's start already parsed (ms). */
+export function silent(r: Pick<Latest, "current" | "interval_ms">, startedMs: number, now: number): boolean {
+  if (r.current === false) return true;
+  if (r.interval_ms == null) return false;
+  return now - startedMs > Math.max(SILENT_INTERVALS * r.interval_ms, MIN_SILENCE_MS);
 }
 
 const collator = new Intl.Collator();

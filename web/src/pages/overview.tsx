@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { BrowserSession } from "../api/client";
 import { problemText } from "../api/client";
-import type { LiveStream } from "../api/live";
+import { type LiveStream, loadOnResync } from "../api/live";
 import { type Agent, allAgents, type Latest, latestResults, type LiveResult } from "../lib/data";
 import { LatestIndex } from "../lib/latest-index";
 import { ago, ms } from "../lib/format";
@@ -13,8 +13,8 @@ import { StatusTag, TargetStatus } from "../components/status";
 import { useNow } from "../components/now";
 import { VirtualTable } from "../components/virtual-rows";
 
-/** How long live results gather before the page applies them at once (ms). */
-const FLUSH_MS = 50;
+/** How long live results gather before the page draws them at once (ms): a frame. */
+const FLUSH_MS = 16;
 
 const collator = new Intl.Collator();
 
@@ -23,29 +23,40 @@ export function Overview({ session, live }: { session: BrowserSession; live: Liv
   // Tens of thousands of check targets: kept in one index that live results
   // change in place, with `version` telling the page to draw again.
   const index = useRef(new LatestIndex());
+  // Live results that came while the page was reading: merged again into
+  // what it read, which may be older than they are.
+  const sinceRead = useRef<LiveResult[] | null>(null);
   const [version, setVersion] = useState(0);
   const [changes, setChanges] = useState<Change[]>([]);
   const [error, setError] = useState("");
   const [loaded, setLoaded] = useState(false);
   const now = useNow();
 
+  const loadAgents = async () => {
+    const a = await allAgents();
+    setAgents(new Map(a.map((x) => [x.id, x])));
+  };
+
   const load = async () => {
+    sinceRead.current = [];
     try {
-      const [a, l] = await Promise.all([allAgents(), latestResults()]);
-      setAgents(new Map(a.map((x) => [x.id, x])));
-      index.current = new LatestIndex(l);
+      const [, l] = await Promise.all([loadAgents(), latestResults()]);
+      const fresh = new LatestIndex(l);
+      for (const r of sinceRead.current ?? []) fresh.merge(r);
+      index.current = fresh;
       setVersion((v) => v + 1);
       setError("");
       setLoaded(true);
     } catch (e) {
       setError(problemText(e, "the server did not answer"));
+    } finally {
+      sinceRead.current = null;
     }
   };
 
   useEffect(() => {
-    load();
-    // Live results gather for FLUSH_MS and are drawn once: one draw per
-    // burst rather than one per result.
+    const stopLoads = loadOnResync(live, load);
+    // Live results gather for FLUSH_MS and are drawn once.
     let pending: LiveResult[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
     const flush = () => {
@@ -55,18 +66,18 @@ export function Overview({ session, live }: { session: BrowserSession; live: Liv
         const change = index.current.merge(r);
         if (change) fresh.unshift(change);
       }
+      sinceRead.current?.push(...pending);
       pending = [];
       if (fresh.length > 0) setChanges((c) => [...fresh, ...c].slice(0, 50));
       setVersion((v) => v + 1);
     };
     const stop = live.listen((event) => {
-      if (event.type === "resync") load();
-      else if (event.type === "agent") {
+      if (event.type === "agent") {
         setAgents((prev) => {
           const known = prev.get(event.agent_id);
           // A new agent: read the inventory again for the rest of its fields.
           if (!known) {
-            load();
+            loadAgents().catch((e) => setError(problemText(e, "the server did not answer")));
             return prev;
           }
           const next = new Map(prev);
@@ -79,6 +90,7 @@ export function Overview({ session, live }: { session: BrowserSession; live: Liv
       }
     });
     return () => {
+      stopLoads();
       stop();
       clearTimeout(timer);
     };
