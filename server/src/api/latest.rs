@@ -7,6 +7,8 @@
 use std::collections::{HashMap, HashSet};
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse as _, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,7 +17,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Viewer;
-use crate::error::{ApiResult, QueryParams};
+use crate::error::{ApiError, ApiResult, QueryParams};
 use crate::remote::Snapshot;
 use crate::store::{LatestRow, SeriesStore as _};
 
@@ -54,14 +56,26 @@ async fn latest(
     State(state): State<AppState>,
     _who: Viewer,
     QueryParams(q): QueryParams<LatestQuery>,
-) -> ApiResult<axum::Json<Vec<LatestResult>>> {
+) -> ApiResult<Response> {
     let rows = state.store.latest(q.agent_id).await?;
     let snapshot = state.changes.snapshot(&state.store, &state.secrets).await?;
     let assigned = Assigned::new(&snapshot, rows.iter().map(|r| r.agent_id));
-    Ok(axum::Json(
-        rows.into_iter().map(|row| assigned.judge(row)).collect(),
-    ))
+    // A large fleet's answer is tens of megabytes (350 bytes a row): one
+    // buffer of about that size, rather than one that doubles its way there.
+    let mut body = Vec::with_capacity(rows.len() * ROW_BYTES + 2);
+    serde_json::to_writer(
+        &mut body,
+        &rows
+            .into_iter()
+            .map(|row| assigned.judge(row))
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("the latest results as JSON")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
+
+/// About what one latest result takes as JSON.
+const ROW_BYTES: usize = 384;
 
 /// What the server assigns: each agent's checks with their targets, and
 /// every check it defines, with their intervals.
@@ -78,13 +92,12 @@ impl Assigned {
                 continue;
             }
             let checks = snapshot
-                .desired(agent)
-                .map(|d| d.checks)
+                .assignments(agent)
                 .unwrap_or_default()
                 .into_iter()
-                .map(|c| {
-                    let targets = c.targets.into_iter().map(|t| t.target).collect();
-                    (c.name, (targets, c.interval_ms))
+                .map(|a| {
+                    let targets = a.targets.into_iter().map(|t| t.target).collect();
+                    (a.check.to_owned(), (targets, a.interval_ms))
                 })
                 .collect();
             by_agent.insert(agent, checks);

@@ -83,6 +83,28 @@ fn desired_check(
 ) -> Option<DesiredCheck> {
     let pin = check.resolution.resolved.as_ref()?.pin();
     let spec = &check.row.spec;
+    let targets = assigned_targets(agent, agents, check)?;
+    Some(DesiredCheck {
+        name: spec.name.clone(),
+        plugin: pin,
+        targets,
+        interval_ms: spec.interval.as_millis() as u64,
+        timeout_ms: effective_timeout(spec.interval, spec.timeout).as_millis() as u64,
+        config: spec.config.clone(),
+        grants: spec.grants.clone(),
+        allow: spec.allow.clone(),
+    })
+}
+
+/// The targets `check` gives `agent`, sorted; None when it gives none, or
+/// when the check resolves to no plugin (the agent does not run it).
+pub fn assigned_targets(
+    agent: &AgentRow,
+    agents: &[AgentRow],
+    check: &ResolvedCheck,
+) -> Option<Vec<DesiredTarget>> {
+    check.resolution.resolved.as_ref()?;
+    let spec = &check.row.spec;
     let targets = match &spec.mesh {
         Some(mesh) => {
             if agent.revoked_at.is_some() || !agent.groups.contains(&mesh.group) {
@@ -104,19 +126,7 @@ fn desired_check(
         }
         None => return None,
     };
-    if targets.is_empty() {
-        return None;
-    }
-    Some(DesiredCheck {
-        name: spec.name.clone(),
-        plugin: pin,
-        targets,
-        interval_ms: spec.interval.as_millis() as u64,
-        timeout_ms: effective_timeout(spec.interval, spec.timeout).as_millis() as u64,
-        config: spec.config.clone(),
-        grants: spec.grants.clone(),
-        allow: spec.allow.clone(),
-    })
+    (!targets.is_empty()).then_some(targets)
 }
 
 /// The desired state of `agent`. Its version is a digest of the rest, so

@@ -14,13 +14,14 @@ pub mod rollout;
 pub mod trust;
 pub mod validate;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, watch};
 use uuid::Uuid;
-use vantage_protocol::config::{CheckView, DesiredState, PublisherKey};
+use vantage_protocol::config::{CheckView, DesiredState, DesiredTarget, PublisherKey};
 
 use self::desired::ResolvedCheck;
 use crate::secrets::Sealer;
@@ -45,6 +46,15 @@ pub struct Snapshot {
     pub statement: Option<RegistryStatement>,
     /// The active rollout: the agents it asked get its offer.
     pub active: rollout::Active,
+    /// Where each agent is in `agents`.
+    by_id: HashMap<Uuid, usize>,
+}
+
+/// A check the server gives an agent, as far as its results are judged.
+pub struct Assignment<'a> {
+    pub check: &'a str,
+    pub targets: Vec<DesiredTarget>,
+    pub interval_ms: u64,
 }
 
 /// A stored check with its secrets opened, and how it resolves; a check
@@ -87,7 +97,9 @@ impl Snapshot {
             .map(|row| open_and_resolve(row, &packages, &trusted, sealer))
             .collect();
         let active = rollout::Active::load(store, &keys).await?;
+        let by_id = agents.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
         Ok(Snapshot {
+            by_id,
             agents,
             keys,
             packages,
@@ -120,9 +132,32 @@ impl Snapshot {
         Some(state)
     }
 
+    fn agent(&self, agent_id: Uuid) -> Option<&AgentRow> {
+        self.by_id.get(&agent_id).map(|&i| &self.agents[i])
+    }
+
+    /// The checks an agent runs, with their targets and intervals: what of
+    /// its desired state judges its results, without the rest (no config,
+    /// no keys, no digest).
+    pub fn assignments(&self, agent_id: Uuid) -> Option<Vec<Assignment<'_>>> {
+        let agent = self.agent(agent_id)?;
+        Some(
+            self.checks
+                .iter()
+                .filter_map(|c| {
+                    Some(Assignment {
+                        check: &c.row.spec.name,
+                        targets: desired::assigned_targets(agent, &self.agents, c)?,
+                        interval_ms: c.row.spec.interval.as_millis() as u64,
+                    })
+                })
+                .collect(),
+        )
+    }
+
     /// The desired state of an agent, if it exists.
     pub fn desired(&self, agent_id: Uuid) -> Option<DesiredState> {
-        let agent = self.agents.iter().find(|a| a.id == agent_id)?;
+        let agent = self.agent(agent_id)?;
         Some(desired::desired_state(
             agent,
             &self.agents,
