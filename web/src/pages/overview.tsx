@@ -13,7 +13,7 @@ import { StatusTag, TargetStatus } from "../components/status";
 import { useNow } from "../components/now";
 import { VirtualTable } from "../components/virtual-rows";
 
-/** How long live results gather before the page draws them at once (ms): a frame. */
+/** The least time between two draws of live results (ms): a frame. */
 const FLUSH_MS = 16;
 
 const collator = new Intl.Collator();
@@ -56,11 +56,14 @@ export function Overview({ session, live }: { session: BrowserSession; live: Liv
 
   useEffect(() => {
     const stopLoads = loadOnResync(live, load);
-    // Live results gather for FLUSH_MS and are drawn once.
+    // Live results are drawn as they come, but at most once a FLUSH_MS:
+    // those that come sooner gather and are drawn together.
     let pending: LiveResult[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let flushed = 0;
     const flush = () => {
       timer = undefined;
+      flushed = performance.now();
       const fresh: Change[] = [];
       for (const r of pending) {
         const change = index.current.merge(r);
@@ -86,7 +89,7 @@ export function Overview({ session, live }: { session: BrowserSession; live: Liv
         });
       } else if (event.type === "result") {
         pending.push(event.result);
-        timer ??= setTimeout(flush, FLUSH_MS);
+        timer ??= setTimeout(flush, Math.max(0, flushed + FLUSH_MS - performance.now()));
       }
     });
     return () => {
