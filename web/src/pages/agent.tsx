@@ -2,7 +2,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { api, type BrowserSession, problemText } from "../api/client";
-import type { LiveStream } from "../api/live";
+import { type LiveStream, loadOnResync } from "../api/live";
 import { type Agent, type Latest, latestResults } from "../lib/data";
 import { ago } from "../lib/format";
 import { isOnline, merge } from "../lib/status";
@@ -35,10 +35,9 @@ export function AgentPage({ id, session, live }: { id: string; session: BrowserS
   };
 
   useEffect(() => {
-    load();
-    return live.listen((event) => {
-      if (event.type === "resync") load();
-      else if (event.type === "agent" && event.agent_id === id) {
+    const stopLoads = loadOnResync(live, load);
+    const stop = live.listen((event) => {
+      if (event.type === "agent" && event.agent_id === id) {
         setAgent((a) => (a ? { ...a, last_seen_at: event.last_seen_at } : a));
       } else if (event.type === "result" && event.result.agent_id === id) {
         setLatest((prev) => {
@@ -48,6 +47,10 @@ export function AgentPage({ id, session, live }: { id: string; session: BrowserS
         });
       }
     });
+    return () => {
+      stopLoads();
+      stop();
+    };
   }, [id, live]);
 
   if (error) return <div class="notification is-danger" role="alert">Could not read this agent: {error}.</div>;
