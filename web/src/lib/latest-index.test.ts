@@ -1,22 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { Latest, LiveResult } from "./data";
+import { latestRow } from "./fixtures";
 import { LatestIndex } from "./latest-index";
 
-const row = (check_id: number, check: string, agent: string, status: Latest["status"], started_at: string): Latest => ({
-  check_id,
-  agent_id: `id-${agent}`,
-  agent,
-  check,
-  target: "127.0.0.1:22",
-  plugin: "tcp",
-  plugin_version: "0.1.0",
-  result_id: `${check_id}-${started_at}`,
-  status,
-  started_at,
-  duration: 0.01,
-  current: true,
-  interval_ms: 5000,
-});
+const row = (check_id: number, check: string, agent: string, status: Latest["status"], started_at: string): Latest =>
+  latestRow(check_id, status, started_at, { check, agent });
 
 const live = (r: Latest): LiveResult => {
   const { current: _c, interval_ms: _i, ...rest } = r;

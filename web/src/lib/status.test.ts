@@ -1,22 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Latest } from "./data";
+import { latestRow } from "./fixtures";
 import { failing, fromLive, isOnline, merge, noDataSince } from "./status";
 
-const result = (check_id: number, status: Latest["status"], started_at: string): Latest => ({
-  check_id,
-  agent_id: "a1",
-  agent: "edge-1",
-  check: `check-${check_id}`,
-  target: "127.0.0.1:22",
-  plugin: "tcp",
-  plugin_version: "0.1.0",
-  result_id: `${check_id}-${started_at}`,
-  status,
-  started_at,
-  duration: 0.01,
-  current: true,
-  interval_ms: 5000,
-});
+const result = latestRow;
 
 describe("isOnline", () => {
   const now = Date.parse("2026-12-04T10:01:00Z");
