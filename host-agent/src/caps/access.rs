@@ -113,13 +113,25 @@ impl Drop for CallBytes {
 
 /// What every capability of one run shares: one host-call budget, the
 /// check's target scope, the run's deadline and the bytes the host may
-/// hold for it. Clones share them.
+/// hold for it. Clones share them, and cost one reference count: a run
+/// hands a clone to each of its capabilities.
 #[derive(Debug, Clone)]
-pub(crate) struct Bounds {
-    pub(crate) budget: Arc<Budget>,
+pub(crate) struct Bounds(Arc<Shared>);
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) budget: Budget,
     pub(crate) scope: Arc<Scope>,
     pub(crate) deadline: Instant,
     pub(crate) bytes: Arc<HostBytes>,
+}
+
+impl std::ops::Deref for Bounds {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl Bounds {
@@ -129,12 +141,12 @@ impl Bounds {
         deadline: Instant,
         memory_bytes: usize,
     ) -> Self {
-        Bounds {
-            budget: Arc::new(Budget::new(host_calls)),
+        Bounds(Arc::new(Shared {
+            budget: Budget::new(host_calls),
             scope,
             deadline,
             bytes: Arc::new(HostBytes::new(memory_bytes)),
-        }
+        }))
     }
 
     /// The time an operation may take: what it asked for, capped by what is
