@@ -66,4 +66,22 @@ describe("LatestIndex", () => {
     // The longest-failing first.
     expect(failing.map((r) => r.check_id)).toEqual([3, 2]);
   });
+
+  it("lists only failures, the longest-failing first", () => {
+    const rows = [
+      latestRow(1, "ok", "2026-12-04T10:00:00Z"),
+      latestRow(2, "timeout", "2026-12-04T10:00:05Z"),
+      latestRow(3, "refused", "2026-12-04T09:59:00Z"),
+    ];
+    // Checks of a minute: none of these is silent yet.
+    const minutely = rows.map((r) => ({ ...r, interval_ms: 60_000 }));
+    const { failing } = new LatestIndex(minutely).tally(Date.parse("2026-12-04T10:00:10Z"));
+    expect(failing.map((r) => r.check_id)).toEqual([3, 2]);
+  });
+
+  it("leaves out targets without data: they fail no more", () => {
+    const gone = { ...latestRow(1, "timeout", "2026-12-04T10:00:00Z"), current: false };
+    const silent = latestRow(2, "refused", "2026-12-04T09:00:00Z");
+    expect(new LatestIndex([gone, silent]).tally(Date.parse("2026-12-04T10:00:10Z")).failing).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Latest } from "./data";
 import { latestRow } from "./fixtures";
-import { failing, fromLive, isOnline, merge, noDataSince } from "./status";
+import { fromLive, isOnline, merge, noDataSince } from "./status";
 
 const result = latestRow;
 
@@ -16,24 +16,6 @@ describe("isOnline", () => {
     expect(
       isOnline({ id: "a", name: "a", last_seen_at: "2026-12-04T10:00:59Z", revoked_at: "2026-12-04T09:00:00Z" }, now, 45),
     ).toBe(false);
-  });
-});
-
-describe("failing", () => {
-  it("lists only failures, the longest-failing first", () => {
-    const rows = [
-      result(1, "ok", "2026-12-04T10:00:00Z"),
-      result(2, "timeout", "2026-12-04T10:00:05Z"),
-      result(3, "refused", "2026-12-04T09:59:00Z"),
-    ];
-    // Checks of a minute: none of these is silent yet.
-    const minutely = rows.map((r) => ({ ...r, interval_ms: 60_000 }));
-    expect(failing(minutely, Date.parse("2026-12-04T10:00:10Z")).map((r) => r.check_id)).toEqual([3, 2]);
-  });
-  it("leaves out targets without data: they fail no more", () => {
-    const gone = { ...result(1, "timeout", "2026-12-04T10:00:00Z"), current: false };
-    const silent = result(2, "refused", "2026-12-04T09:00:00Z");
-    expect(failing([gone, silent], Date.parse("2026-12-04T10:00:10Z"))).toEqual([]);
   });
 });
 

@@ -49,12 +49,7 @@ export function silent(r: Pick<Latest, "current" | "interval_ms">, startedMs: nu
 
 const collator = new Intl.Collator();
 
-/** Failing check targets (that still report) first by how long they have failed, then by name. */
-export function failing(latest: Iterable<Latest>, now: number): Latest[] {
-  return [...latest].filter((r) => r.status !== "ok" && !noDataSince(r, now)).sort(longestFailingFirst);
-}
-
-/** The order of [`failing`]: the oldest last result first, then by label. */
+/** How failing check targets are listed: the oldest last result first, then by label. */
 export function longestFailingFirst(a: Latest, b: Latest): number {
   if (a.started_at !== b.started_at) return a.started_at < b.started_at ? -1 : 1;
   return collator.compare(label(a), label(b));
