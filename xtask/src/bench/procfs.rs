@@ -33,17 +33,30 @@ impl ProcStatus {
     }
 }
 
+/// Fields of `/proc/PID/stat` after the command name (0 = state): the
+/// parent, then user and system time (`UTIME`, `UTIME + 1`), and the
+/// waited-for children's user and system time (`CUTIME`, `CUTIME + 1`).
+pub(crate) const PPID: usize = 1;
+pub(crate) const UTIME: usize = 11;
+pub(crate) const CUTIME: usize = 13;
+
+/// `/proc/PID/stat` from the field after the command name, which is in
+/// parentheses and may hold spaces and parentheses itself.
+pub(crate) fn stat_after_name(pid: u32) -> anyhow::Result<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat (did it exit?)"))?;
+    let (_, rest) = stat.rsplit_once(')').context("malformed /proc stat")?;
+    Ok(rest.to_owned())
+}
+
 /// User plus system CPU time of `pid`, in clock ticks.
 pub(crate) fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name, which is in parentheses; utime and
-    // stime are fields 14 and 15 of the whole line.
-    let rest = stat.rsplit_once(')').context("malformed /proc stat")?.1;
+    let rest = stat_after_name(pid)?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let tick = |i: usize| -> anyhow::Result<u64> {
         Ok(fields.get(i).context("short /proc stat")?.parse()?)
     };
-    Ok(tick(11)? + tick(12)?)
+    Ok(tick(UTIME)? + tick(UTIME + 1)?)
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`, 100 on Linux in practice).

@@ -1,17 +1,14 @@
 //! CPU time of processes and the machine's load, from `/proc`.
 
-/// Fields of `/proc/PID/stat` after the command name (0 = state): the
-/// parent, then user, system, waited-for children's user and system time.
-const PPID: usize = 1;
-const UTIME: usize = 11;
-const CUTIME: usize = 13;
+use crate::bench::procfs::{CUTIME, PPID, UTIME, stat_after_name};
 
+/// The numeric fields of `/proc/PID/stat` after the command name; one that
+/// is not a number (the state, a negative nice) reads 0.
 fn stat_fields(pid: u32) -> Option<Vec<u64>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')')?.1;
     Some(
-        rest.split_whitespace()
+        stat_after_name(pid)
+            .ok()?
+            .split_whitespace()
             .map(|f| f.parse().unwrap_or(0))
             .collect(),
     )
