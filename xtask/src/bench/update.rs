@@ -150,7 +150,7 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&dir)?;
     let password = "bench-update-password";
-    let server = Server::start(&bin, &dir, 0, password)?;
+    let server = Server::start(&bin, &dir, 0, password, "")?;
     let mut admin = Admin::login(server.addr, password)?;
     let root_key = admin.registry(&plugins, &["tcp"])?;
     let signer = SigningKeyPair::from_file(&std::fs::read_to_string(plugins.join("dev.key"))?)?;

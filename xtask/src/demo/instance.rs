@@ -33,13 +33,8 @@ impl Demo {
     /// admin, agents and history), the binaries of `bin`, the server on
     /// `port` (any free port when taken, or with 0), and two agents: one on
     /// 127.0.0.1 and one on 127.0.0.2, in one group that a mesh check spans.
-    pub(crate) fn start(bin: &Path, dir: &Path, port: u16, plugins: &Path) -> anyhow::Result<Demo> {
-        Demo::start_with(bin, dir, port, plugins, "")
-    }
-
-    /// As [`Demo::start`], with `server_config` (TOML) added to the
-    /// server's configuration file.
-    fn start_with(
+    /// `server_config` (TOML) is added to the server's configuration file.
+    pub(crate) fn start(
         bin: &Path,
         dir: &Path,
         port: u16,
@@ -51,7 +46,7 @@ impl Demo {
         let access_log = dir.join("logs").join("web-access.log");
         let ports = Ports::start(&access_log)?;
         let password = admin_password(dir)?;
-        let server = Server::start_with(bin, dir, port, &password, server_config)?;
+        let server = Server::start(bin, dir, port, &password, server_config)?;
         let checks = demo_checks(&ports, server.addr, &access_log);
         let mut admin = Admin::login(server.addr, &password)?;
         let root_key = admin.registry(plugins, &plugins_of(&checks))?;
@@ -89,7 +84,7 @@ impl Demo {
         if dir.exists() {
             std::fs::remove_dir_all(dir)?;
         }
-        Demo::start_with(bin, dir, 0, plugins, server_config)
+        Demo::start(bin, dir, 0, plugins, server_config)
     }
 
     pub(crate) fn addr(&self) -> SocketAddr {
@@ -197,17 +192,8 @@ pub(crate) struct Server {
 }
 
 impl Server {
+    /// Starts the server; `extra` (TOML) is added to its configuration.
     pub(crate) fn start(
-        bin: &Path,
-        dir: &Path,
-        port: u16,
-        password: &str,
-    ) -> anyhow::Result<Server> {
-        Server::start_with(bin, dir, port, password, "")
-    }
-
-    /// As [`Server::start`], with `extra` (TOML) added to its configuration.
-    pub(crate) fn start_with(
         bin: &Path,
         dir: &Path,
         port: u16,

@@ -49,6 +49,7 @@ pub(crate) fn start(root: &Path, args: &[String]) -> anyhow::Result<()> {
         &root.join("target/demo"),
         port,
         &plugins,
+        "",
     )?;
     let dir = &demo.dir;
     println!("\nVantage demo");
